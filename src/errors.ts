@@ -1,0 +1,59 @@
+/**
+ * Every failure a user can see is a CompozyError with a stable code. The CLI maps the code to an
+ * exit status and the HTTP API maps it to a status code, each in one place (exitCodeFor / httpStatusFor).
+ */
+export type ErrorCode =
+  | 'USAGE'
+  | 'CONFIG_INVALID'
+  | 'PROJECT_NOT_FOUND'
+  | 'PORT_IN_USE'
+  | 'ALREADY_RUNNING'
+  | 'NOT_RUNNING'
+  | 'TEMPORAL_BINARY_NOT_FOUND'
+  | 'TEMPORAL_INSTALL_FAILED'
+  | 'TEMPORAL_UNREACHABLE'
+  | 'TEMPORAL_START_FAILED'
+  | 'PROCESS_START_FAILED'
+  | 'RESTART_LIMIT'
+  | 'CHECK_FAILED'
+  | 'WORKER_UNAVAILABLE'
+  | 'KV_OPEN_FAILED';
+
+export class CompozyError extends Error {
+  readonly code: ErrorCode;
+  /** One line telling the user what to do about it. */
+  readonly hint: string | undefined;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { hint?: string; details?: Record<string, unknown>; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'CompozyError';
+    this.code = code;
+    this.hint = options.hint;
+    this.details = options.details;
+  }
+}
+
+const USAGE_CODES: ReadonlySet<ErrorCode> = new Set(['USAGE', 'CONFIG_INVALID', 'PROJECT_NOT_FOUND', 'PORT_IN_USE']);
+
+export function exitCodeFor(error: unknown): number {
+  return error instanceof CompozyError && USAGE_CODES.has(error.code) ? 2 : 1;
+}
+
+export function httpStatusFor(error: unknown): number {
+  if (!(error instanceof CompozyError)) return 500;
+  switch (error.code) {
+    case 'USAGE':
+    case 'CONFIG_INVALID':
+      return 400;
+    case 'WORKER_UNAVAILABLE':
+    case 'TEMPORAL_UNREACHABLE':
+      return 503;
+    default:
+      return 500;
+  }
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
