@@ -1,0 +1,125 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseEnv } from 'node:util';
+import { CompozyError } from '../errors.js';
+import type { Project } from './project.js';
+
+export type Source = 'flag' | 'env' | 'file' | 'default';
+
+export interface Setting<T> {
+  value: T;
+  source: Source;
+  /** Which flag, variable or key it came from, e.g. `SERVER_PORT` or `server.port`. */
+  origin: string;
+}
+
+export type Mode = 'standalone' | 'distributed';
+
+export interface AppSettings {
+  mode: Setting<Mode>;
+  serverHost: Setting<string>;
+  serverPort: Setting<number>;
+  temporalBin: Setting<string | undefined>;
+  temporalAddress: Setting<string | undefined>;
+  temporalNamespace: Setting<string>;
+  taskQueue: Setting<string>;
+  redisUrl: Setting<string | undefined>;
+  databaseUrl: Setting<string | undefined>;
+}
+
+export interface SettingFlags {
+  mode?: string | undefined;
+  host?: string | undefined;
+  port?: string | number | undefined;
+  temporalBin?: string | undefined;
+  temporalAddress?: string | undefined;
+}
+
+/** The project's `.env` entries layered under the real environment (which always wins). */
+export function projectEnv(projectDir: string, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const file = join(projectDir, '.env');
+  if (!existsSync(file)) return { ...env };
+  const fromFile = parseEnv(readFileSync(file, 'utf8')) as Record<string, string>;
+  return { ...fromFile, ...env };
+}
+
+function lookup(document: Record<string, unknown>, path: string): unknown {
+  let node: unknown = document;
+  for (const part of path.split('.')) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string, unknown>)[part];
+  }
+  return node;
+}
+
+interface Candidate {
+  flag?: { name: string; value: unknown };
+  env?: string[];
+  file?: string[];
+}
+
+function pick<T>(candidate: Candidate, env: NodeJS.ProcessEnv, document: Record<string, unknown>, fallback: T, parse: (raw: unknown, origin: string) => T): Setting<T> {
+  if (candidate.flag && candidate.flag.value !== undefined) {
+    return { value: parse(candidate.flag.value, candidate.flag.name), source: 'flag', origin: candidate.flag.name };
+  }
+  for (const name of candidate.env ?? []) {
+    const raw = env[name];
+    if (raw !== undefined && raw !== '') return { value: parse(raw, name), source: 'env', origin: name };
+  }
+  for (const key of candidate.file ?? []) {
+    const raw = lookup(document, key);
+    if (raw !== undefined && raw !== null) return { value: parse(raw, `${key} in compozy.yaml`), source: 'file', origin: key };
+  }
+  return { value: fallback, source: 'default', origin: 'default' };
+}
+
+function asString(raw: unknown, origin: string): string {
+  if (typeof raw !== 'string' && typeof raw !== 'number') {
+    throw new CompozyError('CONFIG_INVALID', `${origin} must be a string, got ${JSON.stringify(raw)}.`, { hint: `Fix ${origin}.` });
+  }
+  return String(raw);
+}
+
+function asPort(raw: unknown, origin: string): number {
+  const text = String(raw).trim();
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port < 1 || port > 65535) {
+    throw new CompozyError('CONFIG_INVALID', `${origin} must be a TCP port between 1 and 65535, got ${JSON.stringify(raw)}.`, { hint: `Fix ${origin}.` });
+  }
+  return port;
+}
+
+function asMode(raw: unknown, origin: string): Mode {
+  const text = String(raw).trim().toLowerCase();
+  if (origin === 'STANDALONE_MODE') {
+    if (text === 'true' || text === '1') return 'standalone';
+    if (text === 'false' || text === '0') return 'distributed';
+  }
+  if (text === 'standalone' || text === 'distributed') return text;
+  throw new CompozyError('CONFIG_INVALID', `${origin} must be "standalone" or "distributed", got ${JSON.stringify(raw)}.`, {
+    hint: 'Use --mode standalone (embedded Temporal, SQLite) or --mode distributed (Temporal cluster, Redis, Postgres).',
+  });
+}
+
+/** Effective settings with their sources: flags > environment > compozy.yaml > defaults. */
+export function loadSettings(project: Pick<Project, 'document'>, flags: SettingFlags = {}, env: NodeJS.ProcessEnv = process.env): AppSettings {
+  const doc = project.document;
+  const optionalString = (raw: unknown, origin: string): string | undefined => asString(raw, origin);
+  return {
+    mode: pick({ flag: { name: '--mode', value: flags.mode }, env: ['COMPOZY_MODE', 'STANDALONE_MODE'], file: ['mode'] }, env, doc, 'standalone', asMode),
+    serverHost: pick({ flag: { name: '--host', value: flags.host }, env: ['SERVER_HOST'], file: ['server.host'] }, env, doc, '127.0.0.1', asString),
+    serverPort: pick({ flag: { name: '--port', value: flags.port }, env: ['SERVER_PORT'], file: ['server.port'] }, env, doc, 5001, asPort),
+    temporalBin: pick({ flag: { name: '--temporal-bin', value: flags.temporalBin }, file: ['temporal.bin'] }, env, doc, undefined, optionalString),
+    temporalAddress: pick(
+      { flag: { name: '--temporal-address', value: flags.temporalAddress }, env: ['TEMPORAL_ADDRESS', 'TEMPORAL_HOST_PORT'], file: ['temporal.host_port', 'temporal.address'] },
+      env,
+      doc,
+      undefined,
+      optionalString,
+    ),
+    temporalNamespace: pick({ env: ['TEMPORAL_NAMESPACE'], file: ['temporal.namespace'] }, env, doc, 'default', asString),
+    taskQueue: pick({ env: ['TEMPORAL_TASK_QUEUE'], file: ['temporal.task_queue'] }, env, doc, 'compozy', asString),
+    redisUrl: pick({ env: ['REDIS_URL'], file: ['redis.url'] }, env, doc, undefined, optionalString),
+    databaseUrl: pick({ env: ['DATABASE_URL', 'DB_CONN_STRING'], file: ['database.url', 'database.conn_string'] }, env, doc, undefined, optionalString),
+  };
+}

@@ -1,0 +1,36 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { CompozyError, httpStatusFor } from '../errors.js';
+import type { HealthReport } from '../health.js';
+
+export interface AppDeps {
+  health(): Promise<HealthReport>;
+  /** Undefined when ready; otherwise why not (e.g. "worker not polling yet"). */
+  notReadyReason(): string | undefined;
+}
+
+/** The HTTP API. Every error leaves in the reference envelope, never as a stack trace. */
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+
+  app.setErrorHandler((error: Error, _request, reply) => {
+    const status = error instanceof CompozyError ? httpStatusFor(error) : (error as { statusCode?: number }).statusCode ?? 500;
+    const code = error instanceof CompozyError ? error.code : status === 413 ? 'PAYLOAD_TOO_LARGE' : status < 500 ? 'BAD_REQUEST' : 'INTERNAL';
+    const message = status >= 500 && !(error instanceof CompozyError) ? 'Internal server error' : error.message;
+    void reply.status(status).send({ status, error: { code, message, details: error instanceof CompozyError ? error.details ?? {} : {} } });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).send({ status: 404, error: { code: 'NOT_FOUND', message: `No route ${request.method} ${request.url}`, details: {} } });
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const reason = deps.notReadyReason();
+    if (reason) return reply.status(503).send({ status: 'not-ready', reason });
+    return { status: 'ready' };
+  });
+  app.get('/api/v0/health', async (_request, reply) => {
+    const report = await deps.health();
+    return reply.status(report.status === 'up' ? 200 : 503).send({ status: report.status === 'up' ? 200 : 503, message: `platform is ${report.status}`, data: report });
+  });
+  return app;
+}

@@ -1,0 +1,175 @@
+import { Runtime, DefaultLogger } from '@temporalio/worker';
+import { join } from 'node:path';
+import { createSystemActivities } from '../engine/activities/system.js';
+import { errorMessage } from '../errors.js';
+import { overallState, type ComponentHealth, type ComponentState, type HealthReport } from '../health.js';
+import { SqliteKv } from '../kv/sqlite/sqlite-kv.js';
+import { readRunState } from '../platform/run-state.js';
+import { probeTemporal } from '../temporal/readiness.js';
+import { startWorker, type RunningWorker } from '../temporal/worker.js';
+import { buildApp } from './app.js';
+
+export interface ServeOptions {
+  projectName: string;
+  stateDir: string;
+  mode: string;
+  host: string;
+  port: number;
+  temporalAddress: string;
+  /** How the Temporal row describes its backend, e.g. "embedded dev server (CLI 1.5.1)". */
+  temporalBackend: string;
+  namespace: string;
+  taskQueue: string;
+  /** When set, exit as soon as this process is no longer our parent (the supervisor died). */
+  supervisorPid?: number | undefined;
+  log: (line: string) => void;
+}
+
+export interface ServeHandle {
+  url: string;
+  stop(): Promise<void>;
+  /** Settles when the server stops on its own (worker failure) — rejecting with the reason. */
+  stopped: Promise<void>;
+}
+
+function workerComponentState(worker: RunningWorker | undefined, failure: string | undefined): ComponentState {
+  if (failure) return 'down';
+  if (!worker) return 'starting';
+  switch (worker.state()) {
+    case 'RUNNING':
+      return 'up';
+    case 'INITIALIZED':
+      return 'starting';
+    case 'STOPPING':
+    case 'DRAINING':
+    case 'DRAINED':
+      return 'degraded';
+    default:
+      return 'down';
+  }
+}
+
+/**
+ * `compozy serve`: opens the KV, serves the HTTP API and runs an in-process Temporal worker.
+ * This is the composition root that picks adapters for the process.
+ */
+export async function serve(options: ServeOptions): Promise<ServeHandle> {
+  Runtime.install({ shutdownSignals: [], logger: new DefaultLogger('WARN') });
+  const kvPath = join(options.stateDir, 'kv.db');
+  const kv = SqliteKv.open(kvPath);
+  let worker: RunningWorker | undefined;
+  let workerFailure: string | undefined;
+  const abort = new AbortController();
+  const url = `http://${options.host}:${options.port}`;
+
+  const health = async (): Promise<HealthReport> => {
+    const probe = await probeTemporal(options.temporalAddress, options.namespace, 1000);
+    const run = readRunState(options.stateDir);
+    const temporalChild = run?.supervisorPid === options.supervisorPid ? run?.children.temporal : undefined;
+    const serveChild = run?.supervisorPid === options.supervisorPid ? run?.children.serve : undefined;
+    let kvComponent: ComponentHealth;
+    try {
+      const info = kv.info();
+      kvComponent = { name: 'kv', backend: 'sqlite', state: 'up', path: info.path, detail: `${info.keys} keys, ${(info.sizeBytes / 1024).toFixed(0)} KiB, schema v${info.schemaVersion}` };
+    } catch (error) {
+      kvComponent = { name: 'kv', backend: 'sqlite', state: 'down', path: kvPath, detail: errorMessage(error) };
+    }
+    const processInfo = (child: typeof serveChild) => (child ? { restarts: child.restarts, ...(child.lastExitCode !== undefined ? { lastExitCode: child.lastExitCode } : {}) } : {});
+    const components: ComponentHealth[] = [
+      {
+        name: 'temporal',
+        backend: options.temporalBackend,
+        state: probe.ok ? 'up' : 'down',
+        address: options.temporalAddress,
+        ...(temporalChild?.pid ? { pid: temporalChild.pid } : {}),
+        ...processInfo(temporalChild),
+        detail: probe.detail,
+      },
+      { name: 'api', backend: 'fastify', state: 'up', address: url, pid: process.pid, ...processInfo(serveChild) },
+      {
+        name: 'worker',
+        backend: 'in-process',
+        state: workerComponentState(worker, workerFailure),
+        pid: process.pid,
+        ...processInfo(serveChild),
+        detail: workerFailure ?? `task queue ${options.taskQueue}`,
+      },
+      kvComponent,
+    ];
+    return { mode: options.mode, project: options.projectName, status: overallState(components), components };
+  };
+
+  const app = buildApp({
+    health,
+    notReadyReason: () => (worker?.state() === 'RUNNING' ? undefined : workerFailure ?? 'worker is not polling yet'),
+  });
+  try {
+    await app.listen({ host: options.host, port: options.port });
+  } catch (error) {
+    kv.close();
+    throw error;
+  }
+  options.log(`api listening on ${url}`);
+
+  let resolveStopped!: () => void;
+  let rejectStopped!: (error: unknown) => void;
+  const stopped = new Promise<void>((res, rej) => {
+    resolveStopped = res;
+    rejectStopped = rej;
+  });
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return stopped.catch(() => undefined);
+    stopping = true;
+    abort.abort(new Error('server is stopping'));
+    await worker?.shutdown();
+    await app.close();
+    kv.close();
+    resolveStopped();
+  };
+
+  if (options.supervisorPid !== undefined) {
+    const supervisorPid = options.supervisorPid;
+    const watch = setInterval(() => {
+      if (process.ppid !== supervisorPid) {
+        options.log(`supervisor (pid ${supervisorPid}) is gone; shutting down`);
+        clearInterval(watch);
+        void stop();
+      }
+    }, 500);
+    watch.unref();
+  }
+
+  startWorker({
+    address: options.temporalAddress,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    activities: createSystemActivities(options.taskQueue),
+    connectTimeoutMs: 60_000,
+    abort: abort.signal,
+  }).then(
+    (running) => {
+      worker = running;
+      options.log(`worker polling task queue "${options.taskQueue}" on ${options.temporalAddress}`);
+      running.done.then(
+        () => {
+          if (!stopping) {
+            workerFailure = 'worker stopped';
+            rejectStopped(new Error('the Temporal worker stopped unexpectedly'));
+          }
+        },
+        (error: unknown) => {
+          workerFailure = errorMessage(error);
+          if (!stopping) rejectStopped(error);
+        },
+      );
+    },
+    (error: unknown) => {
+      if (stopping) return;
+      workerFailure = errorMessage(error);
+      rejectStopped(error);
+    },
+  );
+
+  return { url, stop, stopped };
+}
