@@ -1,0 +1,80 @@
+import { Chalk, type ChalkInstance } from 'chalk';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+
+const PALETTE: ReadonlyArray<(c: ChalkInstance) => ChalkInstance> = [(c) => c.cyan, (c) => c.magenta, (c) => c.yellow, (c) => c.green, (c) => c.blue];
+
+export interface LogMuxOptions {
+  names: readonly string[];
+  color: boolean;
+  out: NodeJS.WritableStream;
+  logDir: string;
+}
+
+/**
+ * Interleaves children's output line by line behind aligned `[name]` prefixes, coloured only when
+ * asked, and copies each child's raw output to `<logDir>/<name>.log`.
+ */
+export class LogMux {
+  private readonly width: number;
+  private readonly files = new Map<string, WriteStream>();
+  private readonly partial = new Map<string, string>();
+  private readonly chalk: ChalkInstance;
+  private readonly muted = new Set<string>();
+
+  constructor(private readonly options: LogMuxOptions) {
+    this.width = Math.max(...options.names.map((name) => name.length)) + 2;
+    this.chalk = new Chalk({ level: options.color ? 1 : 0 });
+    mkdirSync(options.logDir, { recursive: true });
+  }
+
+  logFile(name: string): string {
+    return join(this.options.logDir, `${name}.log`);
+  }
+
+  prefix(name: string): string {
+    const label = `[${name}]`.padEnd(this.width);
+    const index = Math.max(0, this.options.names.indexOf(name)) % PALETTE.length;
+    return (PALETTE[index] as (c: ChalkInstance) => ChalkInstance)(this.chalk)(label);
+  }
+
+  write(name: string, chunk: Buffer | string): void {
+    const text = chunk.toString();
+    this.file(name).write(text);
+    const lines = ((this.partial.get(name) ?? '') + text).split('\n');
+    this.partial.set(name, lines.pop() ?? '');
+    if (this.muted.has(name)) return;
+    for (const line of lines) this.options.out.write(`${this.prefix(name)} ${line}\n`);
+  }
+
+  /** Keeps a stopping child's shutdown chatter out of the console; its log file still gets it. */
+  mute(name: string): void {
+    this.muted.add(name);
+  }
+
+  /** A line of the supervisor's own about a child, shown and logged like the child's output. */
+  note(name: string, line: string): void {
+    this.write(name, `${line}\n`);
+  }
+
+  flush(name: string): void {
+    const rest = this.partial.get(name);
+    if (rest) this.options.out.write(`${this.prefix(name)} ${rest}\n`);
+    this.partial.delete(name);
+  }
+
+  async close(): Promise<void> {
+    for (const name of this.partial.keys()) this.flush(name);
+    await Promise.all([...this.files.values()].map((stream) => new Promise<void>((res) => stream.end(res))));
+    this.files.clear();
+  }
+
+  private file(name: string): WriteStream {
+    let stream = this.files.get(name);
+    if (!stream) {
+      stream = createWriteStream(this.logFile(name), { flags: 'a' });
+      this.files.set(name, stream);
+    }
+    return stream;
+  }
+}
