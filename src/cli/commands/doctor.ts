@@ -1,0 +1,64 @@
+import { Chalk } from 'chalk';
+import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { PROJECT_FILE } from '../../config/project.js';
+import { CHECKS, type CheckResult, type DoctorContext } from '../../doctor/checks.js';
+import { CompozyError } from '../../errors.js';
+import { useColor, writeJson } from '../output.js';
+import { openProject } from '../project-context.js';
+import { runAction } from '../run-action.js';
+
+interface DoctorFlags {
+  json?: boolean;
+  strict?: boolean;
+  project?: string;
+}
+
+function context(projectFlag: string | undefined): DoctorContext {
+  const dir = resolve(projectFlag ?? '.');
+  if (projectFlag === undefined && !existsSync(join(dir, PROJECT_FILE))) return { env: process.env };
+  const { project, settings, env, stateDir } = openProject(projectFlag ?? dir);
+  return { project, settings, env, stateDir };
+}
+
+function renderLine(result: CheckResult, chalk: InstanceType<typeof Chalk>): string {
+  const mark = result.status === 'pass' ? chalk.green('✔') : result.status === 'warn' ? chalk.yellow('!') : chalk.red('✗');
+  const versions = result.found !== undefined || result.required !== undefined ? chalk.dim(` [found ${result.found ?? '?'}, required ${result.required ?? '-'}]`) : '';
+  const fix = result.status !== 'pass' && result.fix ? `\n    ${chalk.dim('fix:')} ${result.fix}` : '';
+  return `${mark} ${result.name.padEnd(15)} ${result.message}${versions}${fix}`;
+}
+
+export function registerDoctor(program: Command): void {
+  program
+    .command('doctor [checks...]')
+    .description(`Check every backend and prerequisite (checks: ${CHECKS.map((c) => c.name).join(', ')})`)
+    .option('--project <dir>', 'project to check (default: the current directory when it has compozy.yaml)')
+    .option('--strict', 'warnings fail too')
+    .option('--json', 'print {checks, passed, total, ok} as JSON')
+    .action((selected: string[], flags: DoctorFlags) =>
+      runAction(Boolean(flags.json), async () => {
+        const unknown = selected.filter((name) => !CHECKS.some((check) => check.name === name));
+        if (unknown.length > 0) {
+          throw new CompozyError('USAGE', `Unknown check(s): ${unknown.join(', ')}.`, { hint: `Available: ${CHECKS.map((c) => c.name).join(', ')}.` });
+        }
+        const ctx = context(flags.project);
+        const checks = selected.length > 0 ? CHECKS.filter((check) => selected.includes(check.name)) : CHECKS;
+        const results: CheckResult[] = [];
+        for (const check of checks) {
+          const result = await check.run(ctx);
+          if (result) results.push(result);
+        }
+        const passed = results.filter((r) => r.status === 'pass').length;
+        const failed = results.some((r) => r.status === 'fail') || (Boolean(flags.strict) && results.some((r) => r.status === 'warn'));
+        if (flags.json) {
+          writeJson({ checks: results, passed, total: results.length, ok: !failed });
+        } else {
+          const chalk = new Chalk({ level: useColor() ? 1 : 0 });
+          for (const result of results) process.stdout.write(`${renderLine(result, chalk)}\n`);
+          process.stdout.write(`\n${passed}/${results.length} checks passed${failed ? '' : results.length === passed ? '' : ' (warnings only)'}\n`);
+        }
+        return failed ? 1 : 0;
+      }),
+    );
+}

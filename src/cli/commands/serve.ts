@@ -1,0 +1,62 @@
+import type { Command } from 'commander';
+import { CompozyError, errorMessage } from '../../errors.js';
+import { serve } from '../../server/serve.js';
+import { openProject } from '../project-context.js';
+import { runAction } from '../run-action.js';
+
+interface ServeFlags {
+  host?: string;
+  port?: string;
+  temporalAddress?: string;
+  mode?: string;
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve [project]')
+    .description('Run the HTTP API and an in-process Temporal worker (what `compozy dev` supervises)')
+    .option('--host <host>', 'address to listen on')
+    .option('--port <port>', 'API port')
+    .option('--temporal-address <host:port>', 'Temporal frontend to connect to')
+    .option('--mode <mode>', 'standalone | distributed')
+    .action((projectArg: string | undefined, flags: ServeFlags) =>
+      runAction(false, async () => {
+        const { project, settings, env, stateDir } = openProject(projectArg, flags);
+        const temporalAddress = settings.temporalAddress.value;
+        if (!temporalAddress) {
+          throw new CompozyError('USAGE', 'serve needs a Temporal address.', {
+            hint: 'Pass --temporal-address or set TEMPORAL_ADDRESS; `compozy dev` starts an embedded Temporal for you.',
+          });
+        }
+        const supervisorPid = env.COMPOZY_SUPERVISOR_PID ? Number(env.COMPOZY_SUPERVISOR_PID) : undefined;
+        const log = (line: string) => process.stdout.write(`${line}\n`);
+        const handle = await serve({
+          projectName: project.name,
+          stateDir,
+          mode: settings.mode.value,
+          host: settings.serverHost.value,
+          port: settings.serverPort.value,
+          temporalAddress,
+          temporalBackend: env.COMPOZY_TEMPORAL_BACKEND ?? 'external',
+          namespace: settings.temporalNamespace.value,
+          taskQueue: settings.taskQueue.value,
+          supervisorPid,
+          log,
+        });
+        for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+          process.once(signal, () => {
+            log(`received ${signal}; stopping`);
+            void handle.stop();
+          });
+        }
+        try {
+          await handle.stopped;
+          return 0;
+        } catch (error) {
+          log(`stopping: ${errorMessage(error)}`);
+          await handle.stop();
+          return 1;
+        }
+      }),
+    );
+}

@@ -1,0 +1,34 @@
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../config/project.js';
+import { registerDev } from './commands/dev.js';
+import { registerDoctor } from './commands/doctor.js';
+import { registerServe } from './commands/serve.js';
+import { registerStatus } from './commands/status.js';
+import { registerTemporal } from './commands/temporal.js';
+
+const { version } = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
+
+const program = new Command('compozy')
+  .description('Build and run agentic workflows written in Compozy YAML')
+  .version(version)
+  .showHelpAfterError()
+  .exitOverride();
+
+registerDev(program);
+registerServe(program);
+registerStatus(program);
+registerDoctor(program);
+registerTemporal(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (!(error instanceof CommanderError)) throw error;
+  // Help and --version exit 0; every usage error is exit 2.
+  process.exitCode = error.exitCode === 0 ? 0 : 2;
+}
+// The Temporal native runtime keeps handles open after a command is done; the command's work is
+// finished here and stdout/stderr writes to pipes and files are synchronous on Linux.
+process.exit(process.exitCode ?? 0);

@@ -1,0 +1,27 @@
+import { Chalk } from 'chalk';
+import { CompozyError, errorMessage } from '../errors.js';
+
+/** Colour and decoration only for a person at a terminal: not when piped, not under CI, not with NO_COLOR. */
+export function useColor(stream: NodeJS.WriteStream = process.stdout, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  if (env.CI !== undefined && env.CI !== '' && env.CI !== 'false' && env.CI !== '0') return false;
+  return stream.isTTY === true;
+}
+
+export function writeJson(value: unknown, stream: NodeJS.WritableStream = process.stdout): void {
+  stream.write(`${JSON.stringify(value)}\n`);
+}
+
+/** An error as a person reads it: what happened, then what to do. */
+export function formatError(error: unknown, color: boolean): string {
+  const chalk = new Chalk({ level: color ? 1 : 0 });
+  const message = errorMessage(error);
+  const hint = error instanceof CompozyError ? error.hint : undefined;
+  return `${chalk.red('✗')} ${message}${hint ? `\n  ${chalk.dim('→')} ${hint}` : ''}`;
+}
+
+export function errorJson(error: unknown): { error: { code: string; message: string; hint?: string } } {
+  const code = error instanceof CompozyError ? error.code : 'INTERNAL';
+  const hint = error instanceof CompozyError ? error.hint : undefined;
+  return { error: { code, message: errorMessage(error), ...(hint ? { hint } : {}) } };
+}
