@@ -83,8 +83,8 @@ function asString(raw: unknown, origin: string): string {
 function asPort(raw: unknown, origin: string): number {
   const text = String(raw).trim();
   const port = Number(text);
-  if (!/^\d+$/.test(text) || port < 1 || port > 65535) {
-    throw new CompozyError('CONFIG_INVALID', `${origin} must be a TCP port between 1 and 65535, got ${JSON.stringify(raw)}.`, { hint: `Fix ${origin}.` });
+  if (!/^\d+$/.test(text) || port > 65535) {
+    throw new CompozyError('CONFIG_INVALID', `${origin} must be a TCP port between 1 and 65535 (or 0 for any free port), got ${JSON.stringify(raw)}.`, { hint: `Fix ${origin}.` });
   }
   return port;
 }

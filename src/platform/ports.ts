@@ -20,9 +20,10 @@ function describeHolder(port: number): string {
 
 /**
  * The API port: an explicit port must be free (fail, naming who holds it); otherwise the default
- * or the next free one after it.
+ * or the next free one after it. Port 0 means any free port.
  */
 export async function chooseApiPort(requested: { port: number; explicit: boolean }, host = '127.0.0.1'): Promise<number> {
+  if (requested.port === 0) return freePort(host);
   if (requested.explicit) {
     if (await isPortFree(requested.port, host)) return requested.port;
     throw new CompozyError('PORT_IN_USE', `Port ${requested.port} is already in use${describeHolder(requested.port)}.`, {

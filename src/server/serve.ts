@@ -5,8 +5,7 @@ import { errorMessage } from '../errors.js';
 import { overallState, type ComponentHealth, type ComponentState, type HealthReport } from '../health.js';
 import { SqliteKv } from '../kv/sqlite/sqlite-kv.js';
 import { readRunState } from '../platform/run-state.js';
-import { probeTemporal } from '../temporal/readiness.js';
-import { startWorker, type RunningWorker } from '../temporal/worker.js';
+import { describeNamespace, startWorker, type RunningWorker } from '../temporal/worker.js';
 import { buildApp } from './app.js';
 
 export interface ServeOptions {
@@ -62,8 +61,19 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
   const abort = new AbortController();
   const url = `http://${options.host}:${options.port}`;
 
+  /** Probes Temporal over the worker's own connection, so a health check opens nothing new. */
+  const probeTemporal = async (): Promise<{ state: ComponentState; detail: string }> => {
+    if (!worker) return { state: workerFailure ? 'down' : 'starting', detail: workerFailure ? 'not connected' : 'connecting' };
+    try {
+      await describeNamespace(worker.connection, options.namespace, 1000);
+      return { state: 'up', detail: `namespace ${options.namespace}` };
+    } catch (error) {
+      return { state: 'down', detail: errorMessage(error).split('\n')[0] ?? 'unreachable' };
+    }
+  };
+
   const health = async (): Promise<HealthReport> => {
-    const probe = await probeTemporal(options.temporalAddress, options.namespace, 1000);
+    const probe = await probeTemporal();
     const run = readRunState(options.stateDir);
     const temporalChild = run?.supervisorPid === options.supervisorPid ? run?.children.temporal : undefined;
     const serveChild = run?.supervisorPid === options.supervisorPid ? run?.children.serve : undefined;
@@ -79,7 +89,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
       {
         name: 'temporal',
         backend: options.temporalBackend,
-        state: probe.ok ? 'up' : 'down',
+        state: probe.state,
         address: options.temporalAddress,
         ...(temporalChild?.pid ? { pid: temporalChild.pid } : {}),
         ...processInfo(temporalChild),

@@ -73,7 +73,7 @@ async function waitHttpReady(url: string, timeoutMs: number, abort: AbortSignal)
     } catch (error) {
       last = errorMessage(error);
     }
-    await sleep(100);
+    await sleep(25);
   }
   throw new CompozyError('PROCESS_START_FAILED', `serve did not become ready at ${url} within ${Math.round(timeoutMs / 1000)} s (${last}).`);
 }

@@ -32,18 +32,21 @@ export interface InstallResult {
 
 export type InstallMethod = { method: 'download'; url: string } | { method: 'go'; go: string } | { method: 'none'; reason: string };
 
-const RELEASE_HOST = 'https://temporal.download';
+/** Where release archives come from; COMPOZY_TEMPORAL_RELEASE_HOST points at a mirror. */
+export function releaseHost(env: NodeJS.ProcessEnv = process.env): string {
+  return (env.COMPOZY_TEMPORAL_RELEASE_HOST ?? 'https://temporal.download').replace(/\/+$/, '');
+}
 
-export function releaseArchiveUrl(version = TEMPORAL_CLI_VERSION): string {
+export function releaseArchiveUrl(env: NodeJS.ProcessEnv = process.env, version = TEMPORAL_CLI_VERSION): string {
   const os = platform() === 'win32' ? 'windows' : platform();
   const cpu = arch() === 'x64' ? 'amd64' : arch();
-  return `${RELEASE_HOST}/cli/archive/v${version}?platform=${os}&arch=${cpu}`;
+  return `${releaseHost(env)}/cli/archive/v${version}?platform=${os}&arch=${cpu}`;
 }
 
 /** Whether the release host answers at all; offline machines fail here within the timeout. */
-export async function releaseHostReachable(timeoutMs = 3000): Promise<boolean> {
+export async function releaseHostReachable(env: NodeJS.ProcessEnv = process.env, timeoutMs = 3000): Promise<boolean> {
   try {
-    await fetch(RELEASE_HOST, { method: 'HEAD', signal: AbortSignal.timeout(timeoutMs) });
+    await fetch(releaseHost(env), { method: 'HEAD', signal: AbortSignal.timeout(timeoutMs) });
     return true;
   } catch {
     return false;
@@ -51,12 +54,12 @@ export async function releaseHostReachable(timeoutMs = 3000): Promise<boolean> {
 }
 
 export async function planInstall(env: NodeJS.ProcessEnv = process.env): Promise<InstallMethod> {
-  if (await releaseHostReachable()) return { method: 'download', url: releaseArchiveUrl() };
+  if (await releaseHostReachable(env)) return { method: 'download', url: releaseArchiveUrl(env) };
   const go = findOnPath('go', env);
   if (go) return { method: 'go', go };
   return {
     method: 'none',
-    reason: `${RELEASE_HOST} is not reachable and no Go toolchain is on PATH`,
+    reason: `${releaseHost(env)} is not reachable and no Go toolchain is on PATH`,
   };
 }
 
@@ -206,7 +209,7 @@ export async function installTemporalCli(options: InstallOptions = {}): Promise<
       const plan = await planInstall(env);
       if (plan.method === 'none') throw noWayToInstall(plan.reason);
       if (plan.method === 'go') {
-        options.onProgress?.({ message: `${RELEASE_HOST} is not reachable; building from the Go module proxy instead.`, elapsedMs: Date.now() - started });
+        options.onProgress?.({ message: `${releaseHost(env)} is not reachable; building from the Go module proxy instead.`, elapsedMs: Date.now() - started });
       }
       const built = plan.method === 'download' ? await download(plan.url, targetDir, options, started) : await goInstall(plan.go, targetDir, options, started);
       renameSync(built, target);

@@ -1,4 +1,5 @@
-import { Connection } from '@temporalio/client';
+import type { Connection } from '@temporalio/client';
+import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CompozyError, errorMessage } from '../errors.js';
 
@@ -7,10 +8,34 @@ export interface ProbeResult {
   detail: string;
 }
 
-/** One readiness probe: gRPC connect (GetSystemInfo) and the namespace exists. */
+/** Whether anything accepts TCP connections at host:port. */
+function tcpOpen(address: string, timeoutMs: number): Promise<boolean> {
+  const separator = address.lastIndexOf(':');
+  const host = address.slice(0, separator).replace(/^\[|\]$/g, '') || '127.0.0.1';
+  const port = Number(address.slice(separator + 1));
+  return new Promise((resolvePromise) => {
+    const socket = connect({ host, port, timeout: timeoutMs });
+    const done = (open: boolean) => {
+      socket.destroy();
+      resolvePromise(open);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('timeout', () => done(false));
+    socket.once('error', () => done(false));
+  });
+}
+
+/**
+ * One readiness probe: the port accepts connections, then gRPC connects (GetSystemInfo) and the
+ * namespace exists. The TCP check comes first because a gRPC channel that meets a closed port backs
+ * off for about a second before retrying, which would make every start-up look a second slower.
+ */
 export async function probeTemporal(address: string, namespace: string, timeoutMs = 2000): Promise<ProbeResult> {
+  if (!(await tcpOpen(address, timeoutMs))) return { ok: false, detail: `nothing listening on ${address}` };
   let connection: Connection | undefined;
   try {
+    // Loaded on first use: the client costs ~0.2 s to import, which `compozy dev` should not pay before spawning Temporal.
+    const { Connection } = await import('@temporalio/client');
     connection = await Connection.connect({ address, connectTimeout: timeoutMs });
     await connection.workflowService.describeNamespace({ namespace });
     return { ok: true, detail: `namespace ${namespace}` };
@@ -35,7 +60,7 @@ export async function waitForTemporal(address: string, namespace: string, option
     if (options.abort?.aborted) throw options.abort.reason;
     last = await probeTemporal(address, namespace, Math.min(2000, Math.max(100, deadline - Date.now())));
     if (last.ok) return;
-    await sleep(options.intervalMs ?? 100);
+    await sleep(options.intervalMs ?? 25);
   }
   throw new CompozyError('TEMPORAL_UNREACHABLE', `Temporal at ${address} did not become ready within ${Math.round(options.timeoutMs / 1000)} s (${last.detail}).`, {
     hint: 'Check the Temporal log, or run `compozy doctor`.',

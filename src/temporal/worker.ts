@@ -22,26 +22,38 @@ export interface RunningWorker {
   shutdown(): Promise<void>;
 }
 
-async function connectWithRetry(address: string, timeoutMs: number, abort?: AbortSignal): Promise<NativeConnection> {
+/** Connects once the server answers and knows the namespace; a dev server may still be starting. */
+async function connectWithRetry(address: string, namespace: string, timeoutMs: number, abort?: AbortSignal): Promise<NativeConnection> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
+  let connection: NativeConnection | undefined;
   while (Date.now() < deadline) {
-    if (abort?.aborted) throw abort.reason;
+    if (abort?.aborted) {
+      await connection?.close();
+      throw abort.reason;
+    }
     try {
-      return await NativeConnection.connect({ address });
+      connection ??= await NativeConnection.connect({ address });
+      await describeNamespace(connection, namespace, 1000);
+      return connection;
     } catch (error) {
       lastError = error;
-      await sleep(100);
+      await sleep(25);
     }
   }
+  await connection?.close();
   throw new CompozyError('TEMPORAL_UNREACHABLE', `Temporal at ${address} is not reachable (${errorMessage(lastError)}).`, {
     hint: 'Start it with `compozy dev` or set TEMPORAL_ADDRESS.',
   });
 }
 
+export async function describeNamespace(connection: NativeConnection, namespace: string, timeoutMs: number): Promise<void> {
+  await connection.withDeadline(Date.now() + timeoutMs, () => connection.workflowService.describeNamespace({ namespace }));
+}
+
 /** Starts a worker on the pre-built workflow bundle (`npm run build` writes it). */
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
-  const connection = await connectWithRetry(options.address, options.connectTimeoutMs, options.abort);
+  const connection = await connectWithRetry(options.address, options.namespace, options.connectTimeoutMs, options.abort);
   let worker: Worker;
   try {
     worker = await Worker.create({

@@ -4,7 +4,6 @@ import { PACKAGE_ROOT } from '../../config/project.js';
 import { CompozyError } from '../../errors.js';
 import { chooseApiPort, freePort } from '../../platform/ports.js';
 import { renderHealthTable } from '../../supervisor/health-table.js';
-import { Supervisor } from '../../supervisor/supervisor.js';
 import { resolveTemporalBinary } from '../../temporal/binary.js';
 import { useColor, writeJson } from '../output.js';
 import { openProject } from '../project-context.js';
@@ -50,6 +49,7 @@ export function registerDev(program: Command): void {
         const apiPort = await chooseApiPort({ port: settings.serverPort.value, explicit: settings.serverPort.source !== 'default' }, host);
         const temporalPort = await freePort();
         const uiPort = flags.temporalUi ? await freePort() : undefined;
+        const { Supervisor } = await import('../../supervisor/supervisor.js');
         const supervisor = new Supervisor({
           projectName: project.name,
           projectDir: project.dir,

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { CompozyError, errorMessage } from '../../errors.js';
-import { serve } from '../../server/serve.js';
 import { openProject } from '../project-context.js';
 import { runAction } from '../run-action.js';
 
@@ -30,6 +29,7 @@ export function registerServe(program: Command): void {
         }
         const supervisorPid = env.COMPOZY_SUPERVISOR_PID ? Number(env.COMPOZY_SUPERVISOR_PID) : undefined;
         const log = (line: string) => process.stdout.write(`${line}\n`);
+        const { serve } = await import('../../server/serve.js');
         const handle = await serve({
           projectName: project.name,
           stateDir,

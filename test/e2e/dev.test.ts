@@ -1,0 +1,160 @@
+import { Client, Connection } from '@temporalio/client';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import type { HealthReport } from '../../src/health.js';
+import { isPidAlive } from '../../src/platform/pids.js';
+import { copyFixture, DevProcess, killQuietly, runCli, waitUntilDead } from '../helpers/cli.js';
+
+const env = { COMPOZY_TEMPORAL_BIN: inject('temporalBin'), CI: '1' };
+const started: DevProcess[] = [];
+const strayPids: number[] = [];
+
+function startDev(projectDir: string, extra: string[] = []): DevProcess {
+  const dev = new DevProcess([projectDir, ...extra], env);
+  started.push(dev);
+  return dev;
+}
+
+function childPids(ready: Record<string, unknown>): { temporal: number; serve: number } {
+  const health = ready.health as HealthReport;
+  const temporal = health.components.find((c) => c.name === 'temporal')?.pid;
+  const serve = health.components.find((c) => c.name === 'api')?.pid;
+  if (temporal === undefined || serve === undefined) throw new Error(`no pids in ${JSON.stringify(health)}`);
+  return { temporal, serve };
+}
+
+afterEach(async () => {
+  for (const dev of started.splice(0)) {
+    if (dev.child.exitCode === null) {
+      dev.child.kill('SIGINT');
+      await dev.exited;
+    }
+  }
+  strayPids.splice(0).forEach(killQuietly);
+});
+
+describe('compozy dev', () => {
+  it('reaches ready with every component up, runs a workflow on the in-process worker, and stops cleanly on SIGINT', async () => {
+    const project = copyFixture('minimal');
+    const dev = startDev(project, ['--port', '0']);
+    const starting = await dev.waitFor('starting');
+    expect(starting).toMatchObject({ project: 'minimal', mode: 'standalone', components: ['temporal', 'serve'] });
+    const ready = await dev.waitFor('ready');
+    const health = ready.health as HealthReport;
+    expect(health.status).toBe('up');
+    expect(health.components.map((c) => [c.name, c.state])).toEqual([
+      ['temporal', 'up'],
+      ['api', 'up'],
+      ['worker', 'up'],
+      ['kv', 'up'],
+    ]);
+    expect(health.components.find((c) => c.name === 'kv')?.path).toBe(join(project, '.compozy', 'kv.db'));
+    expect(readdirSync(join(project, '.compozy')).filter((f) => /^temporal-.+\.db$/.test(f))).toHaveLength(1);
+    const { temporal, serve } = childPids(ready);
+
+    const connection = await Connection.connect({ address: ready.temporalAddress as string });
+    try {
+      const client = new Client({ connection });
+      const result = await client.workflow.execute('ping', { taskQueue: 'compozy', workflowId: `ping-${Date.now()}`, args: ['hello'] });
+      expect(result).toEqual({ message: 'hello', worker: { pid: serve, taskQueue: 'compozy' } });
+    } finally {
+      await connection.close();
+    }
+
+    const status = await runCli(['status', project, '--json'], env);
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ status: 'up', supervisorPid: dev.pid });
+
+    dev.child.kill('SIGINT');
+    expect(await dev.exited).toBe(0);
+    expect(dev.events.at(-1)).toMatchObject({ event: 'exit', code: 0, reason: 'received SIGINT' });
+    expect(dev.nonJsonStdout.filter((line) => line.trim() !== '')).toEqual([]);
+    expect([temporal, serve].filter(isPidAlive)).toEqual([]);
+    expect(existsSync(join(project, '.compozy', 'run.json'))).toBe(false);
+    expect(readFileSync(join(project, '.compozy', 'logs', 'serve.log'), 'utf8')).toContain('worker polling task queue');
+
+    const after = await runCli(['status', project], env);
+    expect(after.code).toBe(1);
+    expect(after.stderr).toContain('compozy dev is not running for minimal');
+  });
+
+  it('leaves no child behind when the supervisor is SIGKILLed', async () => {
+    const dev = startDev(copyFixture('minimal'), ['--port', '0']);
+    const { temporal, serve } = childPids(await dev.waitFor('ready'));
+    strayPids.push(temporal, serve);
+    dev.child.kill('SIGKILL');
+    await dev.exited;
+    expect(await waitUntilDead([temporal, serve], 5000)).toEqual([]);
+  });
+
+  it('restarts a killed serve child and comes back to all up with restarts = 1', async () => {
+    const dev = startDev(copyFixture('minimal'), ['--port', '0']);
+    const { serve } = childPids(await dev.waitFor('ready'));
+    process.kill(serve, 'SIGKILL');
+    const restart = await dev.waitFor('restart');
+    expect(restart).toMatchObject({ component: 'serve', restarts: 1, signal: 'SIGKILL' });
+    const again = await dev.waitFor('ready', 2);
+    const health = again.health as HealthReport;
+    expect(health.status).toBe('up');
+    const api = health.components.find((c) => c.name === 'api');
+    expect(api?.restarts).toBe(1);
+    expect(api?.pid).not.toBe(serve);
+    expect(health.components.find((c) => c.name === 'temporal')?.restarts).toBe(0);
+  });
+
+  it('exits 2 naming the port when an explicit --port is busy', async () => {
+    const server: Server = createServer();
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', () => done()));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const result = await runCli(['dev', copyFixture('minimal'), '--port', String(port)], env);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(`Port ${port} is already in use by pid ${process.pid}`);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('reaps the orphans a killed run left in its state file, and only processes that match', async () => {
+    const project = copyFixture('minimal');
+    const orphan = spawn('sleep', ['300'], { detached: true, stdio: 'ignore' });
+    const unrelated = spawn('sleep', ['301'], { detached: true, stdio: 'ignore' });
+    strayPids.push(orphan.pid as number, unrelated.pid as number);
+    mkdirSync(join(project, '.compozy'), { recursive: true });
+    const deadSupervisor = spawn('true');
+    await new Promise((done) => deadSupervisor.on('close', done));
+    writeFileSync(
+      join(project, '.compozy', 'run.json'),
+      JSON.stringify({
+        version: 1,
+        supervisorPid: deadSupervisor.pid,
+        project: 'minimal',
+        projectDir: project,
+        mode: 'standalone',
+        startedAt: new Date().toISOString(),
+        apiUrl: 'http://127.0.0.1:1',
+        temporalAddress: '127.0.0.1:1',
+        children: {
+          temporal: { pid: orphan.pid, state: 'up', restarts: 0, logFile: '/dev/null', signature: ['sleep', '300'] },
+          serve: { pid: unrelated.pid, state: 'up', restarts: 0, logFile: '/dev/null', signature: ['compozy', 'serve'] },
+        },
+      }),
+    );
+    const dev = startDev(project, ['--port', '0']);
+    await dev.waitFor('ready');
+    expect(await waitUntilDead([orphan.pid as number], 1000)).toEqual([]);
+    expect(isPidAlive(unrelated.pid as number)).toBe(true);
+  });
+
+  it('refuses a second dev run of the same project', async () => {
+    const project = copyFixture('minimal');
+    const dev = startDev(project, ['--port', '0']);
+    await dev.waitFor('ready');
+    const second = await runCli(['dev', project, '--json'], env);
+    expect(second.code).toBe(1);
+    expect(JSON.parse(second.stdout).error).toMatchObject({ code: 'ALREADY_RUNNING' });
+  });
+});

@@ -1,0 +1,46 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadSettings, projectEnv } from '../../src/config/settings.js';
+import { CompozyError } from '../../src/errors.js';
+import { tempDir } from '../helpers/fake-bin.js';
+
+describe('settings precedence', () => {
+  const document = { name: 'p', server: { port: 7000 }, mode: 'standalone', redis: { url: 'redis://file:6379' } };
+
+  it('flags beat environment, which beats the file, which beats defaults, each remembering its source', () => {
+    const env = { SERVER_PORT: '6000', REDIS_URL: 'redis://env:6379' };
+    const settings = loadSettings({ document }, { port: '5005' }, env);
+    expect(settings.serverPort).toEqual({ value: 5005, source: 'flag', origin: '--port' });
+    expect(loadSettings({ document }, {}, env).serverPort).toEqual({ value: 6000, source: 'env', origin: 'SERVER_PORT' });
+    expect(loadSettings({ document }, {}, {}).serverPort).toEqual({ value: 7000, source: 'file', origin: 'server.port' });
+    expect(loadSettings({ document: { name: 'p' } }, {}, {}).serverPort).toEqual({ value: 5001, source: 'default', origin: 'default' });
+    expect(settings.redisUrl.value).toBe('redis://env:6379');
+  });
+
+  it('accepts STANDALONE_MODE=true as an alias and rejects unknown modes with a hint', () => {
+    expect(loadSettings({ document: { name: 'p' } }, {}, { STANDALONE_MODE: 'true' }).mode).toEqual({ value: 'standalone', source: 'env', origin: 'STANDALONE_MODE' });
+    const error = (() => {
+      try {
+        loadSettings({ document: { name: 'p' } }, { mode: 'memory' }, {});
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(CompozyError);
+    expect((error as CompozyError).message).toContain('--mode must be "standalone" or "distributed"');
+  });
+
+  it('rejects a port that is not a port', () => {
+    expect(() => loadSettings({ document: { name: 'p', server: { port: 'abc' } } }, {}, {})).toThrow(/server.port in compozy.yaml must be a TCP port/);
+  });
+
+  it('.env fills in variables without overriding the real environment', () => {
+    const dir = tempDir('dotenv');
+    writeFileSync(join(dir, '.env'), 'GROQ_API_KEY=from-file\nOTHER=file\n');
+    const env = projectEnv(dir, { OTHER: 'real' });
+    expect(env.GROQ_API_KEY).toBe('from-file');
+    expect(env.OTHER).toBe('real');
+  });
+});
