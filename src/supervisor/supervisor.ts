@@ -199,7 +199,13 @@ export class Supervisor {
     }
     if (stale.kind === 'reaped' && stale.pids.length > 0) this.narrate(`! Stopped ${stale.pids.length} process(es) left by a previous run that was killed (pids ${stale.pids.join(', ')})`);
 
-    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void this.shutdown(0, `received ${signal}`));
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+      process.on(signal, () => {
+        // A second signal while stopping means "now": skip the grace periods.
+        if (this.stopping) this.killAll();
+        else void this.shutdown(0, `received ${signal}`);
+      });
+    }
 
     this.options.emit?.({ event: 'starting', project: this.options.projectName, mode: this.options.mode, apiUrl: this.apiUrl, temporalAddress: this.temporalAddress, components: this.components.map((c) => c.name) });
     const [temporal, serve] = this.components as [Component, Component];
@@ -218,7 +224,10 @@ export class Supervisor {
       if (this.stopping) return this.exitCode;
       const failed = this.components.find((c) => c.record.state !== 'up') ?? temporal;
       const message = `${failed.name} failed to start: ${errorMessage(error)}`;
-      this.narrate(`✗ ${message}\n  Last lines of ${failed.record.logFile}:\n${tail(failed.record.logFile, 20).replace(/^/gm, '    ')}`);
+      // Shown even with --json (on the log stream, stderr): the reason alone rarely says what to fix.
+      const details = `✗ ${message}\n  Last lines of ${failed.record.logFile}:\n${tail(failed.record.logFile, 20).replace(/^/gm, '    ')}`;
+      if (this.options.narrate) this.options.narrate(details);
+      else this.options.logOut.write(`${details}\n`);
       await this.shutdown(1, message);
       return this.exitCode;
     }
@@ -267,6 +276,11 @@ export class Supervisor {
       return;
     }
     if (!this.stopping) await this.reportHealth();
+  }
+
+  private killAll(): void {
+    this.narrate('• Second signal: killing children now');
+    for (const component of this.components) void component.child?.stop(0);
   }
 
   /** Stops serve, then Temporal (TERM, grace, KILL), and settles the exit code. */

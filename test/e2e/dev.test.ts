@@ -7,6 +7,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { HealthReport } from '../../src/health.js';
 import { isPidAlive } from '../../src/platform/pids.js';
 import { copyFixture, DevProcess, killQuietly, runCli, waitUntilDead } from '../helpers/cli.js';
+import { tempDir, writeScript } from '../helpers/fake-bin.js';
 
 const env = { COMPOZY_TEMPORAL_BIN: inject('temporalBin'), CI: '1' };
 const started: DevProcess[] = [];
@@ -103,6 +104,38 @@ describe('compozy dev', () => {
     expect(api?.restarts).toBe(1);
     expect(api?.pid).not.toBe(serve);
     expect(health.components.find((c) => c.name === 'temporal')?.restarts).toBe(0);
+  });
+
+  it('gives up after 5 crashes within 60 s and exits 1 with the reason', async () => {
+    const dev = startDev(copyFixture('minimal'), ['--port', '0']);
+    for (let crash = 1; crash <= 5; crash++) {
+      const { serve } = childPids(await dev.waitFor('ready', crash));
+      process.kill(serve, 'SIGKILL');
+      if (crash < 5) await dev.waitFor('restart', crash);
+    }
+    expect(await dev.exited).toBe(1);
+    const exit = dev.events.at(-1);
+    expect(exit).toMatchObject({ event: 'exit', code: 1 });
+    expect(exit?.reason).toMatch(/^serve crashed 5 times within 60 s \(last exit: signal SIGKILL\); giving up\. Log: .*serve\.log$/);
+    expect(dev.events.filter((e) => e.event === 'restart').map((e) => e.delayMs)).toEqual([500, 1000, 2000, 4000]);
+  }, 90_000);
+
+  it('when Temporal fails to start, exits 1 showing the tail of its log and the log path', async () => {
+    const broken = writeScript(
+      tempDir('broken-temporal'),
+      'temporal',
+      `if [ "$1" = "--version" ]; then echo "temporal version 1.5.1 (Server 1.29.1)"; exit 0; fi
+echo "Error: can't set frontend port: listen tcp 127.0.0.1: bind: address already in use" >&2
+exit 1`,
+    );
+    const project = copyFixture('minimal');
+    const result = await runCli(['dev', project, '--port', '0'], { ...env, COMPOZY_TEMPORAL_BIN: broken });
+    expect(result.code).toBe(1);
+    const logFile = join(project, '.compozy', 'logs', 'temporal.log');
+    expect(result.stdout).toContain('✗ temporal failed to start: temporal exited during start-up (code 1).');
+    expect(result.stdout).toContain(`Last lines of ${logFile}:`);
+    expect(result.stdout).toContain("    Error: can't set frontend port");
+    expect(existsSync(join(project, '.compozy', 'run.json'))).toBe(false);
   });
 
   it('exits 2 naming the port when an explicit --port is busy', async () => {
