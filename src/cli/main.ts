@@ -10,6 +10,14 @@ import { registerTemporal } from './commands/temporal.js';
 
 const { version } = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
 
+// A reader that goes away (`compozy status | head`, a parent npm that exited first) must not crash a
+// command mid-shutdown; the output simply has nowhere to go.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+}
+
 const program = new Command('compozy')
   .description('Build and run agentic workflows written in Compozy YAML')
   .version(version)
