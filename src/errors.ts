@@ -17,7 +17,16 @@ export type ErrorCode =
   | 'RESTART_LIMIT'
   | 'CHECK_FAILED'
   | 'WORKER_UNAVAILABLE'
-  | 'KV_OPEN_FAILED';
+  | 'KV_OPEN_FAILED'
+  | 'KV_INVALID_ARGUMENT'
+  | 'KV_VALUE_TOO_LARGE'
+  | 'KV_WRONG_TYPE'
+  | 'KV_NOT_INTEGER'
+  | 'KV_UNAVAILABLE'
+  | 'KV_CLOSED'
+  | 'LOCK_NOT_OWNED'
+  | 'LOCK_NOT_HELD'
+  | 'LOCK_TIMEOUT';
 
 export class CompozyError extends Error {
   readonly code: ErrorCode;

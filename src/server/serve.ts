@@ -79,8 +79,8 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     const serveChild = run?.supervisorPid === options.supervisorPid ? run?.children.serve : undefined;
     let kvComponent: ComponentHealth;
     try {
-      const info = kv.info();
-      kvComponent = { name: 'kv', backend: 'sqlite', state: 'up', path: info.path, detail: `${info.keys} keys, ${(info.sizeBytes / 1024).toFixed(0)} KiB, schema v${info.schemaVersion}` };
+      const info = await kv.info();
+      kvComponent = { name: 'kv', backend: 'sqlite', state: 'up', path: info.location, detail: `${info.keys} keys, ${(info.sizeBytes / 1024).toFixed(0)} KiB` };
     } catch (error) {
       kvComponent = { name: 'kv', backend: 'sqlite', state: 'down', path: kvPath, detail: errorMessage(error) };
     }
@@ -116,7 +116,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
   try {
     await app.listen({ host: options.host, port: options.port });
   } catch (error) {
-    kv.close();
+    await kv.close();
     throw error;
   }
   options.log(`api listening on ${url}`);
@@ -134,7 +134,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     abort.abort(new Error('server is stopping'));
     await worker?.shutdown();
     await app.close();
-    kv.close();
+    await kv.close();
     resolveStopped();
   };
 

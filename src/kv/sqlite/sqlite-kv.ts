@@ -1,64 +1,601 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { CompozyError, errorMessage } from '../../errors.js';
+import { globMatch, literalPrefix } from '../glob.js';
+import type { AcquireOptions, AppendAndTrimOptions, GetExOptions, Kv, KvInfo, KvScalar, Lock, SetOptions, SubscribeOptions, Subscription } from '../kv.js';
+import { acquireWith, tryAcquireWith, type LockBackend } from '../lock.js';
+import {
+  addToCounter,
+  checkDelta,
+  checkKey,
+  checkPositiveMs,
+  counterResult,
+  DEFAULT_MAX_VALUE_BYTES,
+  encodeScalar,
+  invalid,
+  normaliseRange,
+  setTtlMs,
+  wrongType,
+} from '../validate.js';
+import { migrate } from './schema.js';
+import { SqlitePubSub, SUBSCRIBER_STALE_MS } from './pubsub.js';
 
-export interface KvInfo {
-  driver: 'sqlite';
-  path: string;
-  keys: number;
-  sizeBytes: number;
-  schemaVersion: number;
+export interface SqliteKvOptions {
+  /** How long a write waits for another process's transaction (ms). */
+  busyTimeoutMs?: number;
+  maxValueBytes?: number;
+  /** Expired-key sweep and pub/sub pruning period (ms); 0 disables the timer. */
+  sweepIntervalMs?: number;
+  /** How often subscribers look for messages from other processes (ms). */
+  pollMs?: number;
 }
 
-const MIGRATIONS: readonly string[] = [
-  `CREATE TABLE kv (
-     key TEXT PRIMARY KEY,
-     type TEXT NOT NULL,
-     value BLOB,
-     expires_at INTEGER
-   ) STRICT;
-   CREATE INDEX kv_expires_at ON kv(expires_at) WHERE expires_at IS NOT NULL;`,
-];
+type KeyType = 'string' | 'hash' | 'list';
+interface KeyRow {
+  type: KeyType;
+  value: string | null;
+  expires_at: number | null;
+}
+
+const SWEEP_BATCH = 500;
+/** Messages older than this are pruned even if a stalled subscriber has not read them (it counts them as lost). */
+const MESSAGE_RETENTION_MS = 10 * 60_000;
+
+/** Typed text of a stored value: the column is ANY, so a value written as text comes back as text. */
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : String(value);
+}
 
 /**
- * The embedded key-value store file: WAL journal, NORMAL sync, a busy timeout so several processes
- * on one host can share it, and a versioned schema migrated on open.
+ * The embedded KV: one SQLite file shared by every process of a project on one host. WAL with
+ * synchronous=NORMAL, a busy timeout, BEGIN IMMEDIATE around every read-modify-write, and expiry that
+ * is checked on every read and swept in batches.
  */
-export class SqliteKv {
+export class SqliteKv implements Kv {
+  readonly driver = 'sqlite' as const;
   readonly path: string;
   private readonly db: DatabaseSync;
+  private readonly maxValueBytes: number;
+  private readonly pubsub: SqlitePubSub;
+  private readonly sweepTimer: NodeJS.Timeout | undefined;
+  private readonly s: Record<string, StatementSync>;
+  private readonly lockBackend: LockBackend;
 
-  private constructor(path: string, db: DatabaseSync) {
+  private constructor(path: string, db: DatabaseSync, options: SqliteKvOptions) {
     this.path = path;
     this.db = db;
+    this.maxValueBytes = options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES;
+    this.pubsub = new SqlitePubSub(db, path, options.pollMs ?? 2);
+    const live = '(expires_at IS NULL OR expires_at > ?)';
+    this.s = {
+      getLive: db.prepare(`SELECT type, value, expires_at FROM kv_keys WHERE key = ? AND ${live}`),
+      getAny: db.prepare('SELECT type, value, expires_at FROM kv_keys WHERE key = ?'),
+      upsertString: db.prepare("INSERT INTO kv_keys (key, type, value, expires_at) VALUES (?, 'string', ?, ?) ON CONFLICT (key) DO UPDATE SET type = 'string', value = excluded.value, expires_at = excluded.expires_at"),
+      createContainer: db.prepare('INSERT INTO kv_keys (key, type, value, expires_at) VALUES (?, ?, NULL, NULL)'),
+      setExpiry: db.prepare('UPDATE kv_keys SET expires_at = ? WHERE key = ?'),
+      deleteKey: db.prepare('DELETE FROM kv_keys WHERE key = ?'),
+      deleteHash: db.prepare('DELETE FROM kv_hash WHERE key = ?'),
+      deleteList: db.prepare('DELETE FROM kv_list WHERE key = ?'),
+      keysByPrefix: db.prepare(`SELECT key FROM kv_keys WHERE key >= ? AND ${live} ORDER BY key`),
+      keysFromPage: db.prepare(`SELECT key FROM kv_keys WHERE key >= ? AND ${live} ORDER BY key LIMIT ?`),
+      keysAfterPage: db.prepare(`SELECT key FROM kv_keys WHERE key > ? AND ${live} ORDER BY key LIMIT ?`),
+      countLive: db.prepare(`SELECT count(*) AS n FROM kv_keys WHERE ${live}`),
+      expiredBatch: db.prepare('SELECT key, type FROM kv_keys WHERE expires_at <= ? LIMIT ?'),
+      hget: db.prepare('SELECT value FROM kv_hash WHERE key = ? AND field = ?'),
+      hgetall: db.prepare('SELECT field, value FROM kv_hash WHERE key = ? ORDER BY field'),
+      hupsert: db.prepare('INSERT INTO kv_hash (key, field, value) VALUES (?, ?, ?) ON CONFLICT (key, field) DO UPDATE SET value = excluded.value'),
+      hdel: db.prepare('DELETE FROM kv_hash WHERE key = ? AND field = ?'),
+      hlen: db.prepare('SELECT count(*) AS n FROM kv_hash WHERE key = ?'),
+      listBounds: db.prepare('SELECT min(seq) AS lo, max(seq) AS hi, count(*) AS n FROM kv_list WHERE key = ?'),
+      listInsert: db.prepare('INSERT INTO kv_list (key, seq, value) VALUES (?, ?, ?)'),
+      listRange: db.prepare('SELECT value FROM kv_list WHERE key = ? ORDER BY seq LIMIT ? OFFSET ?'),
+      listSeqAt: db.prepare('SELECT seq FROM kv_list WHERE key = ? ORDER BY seq LIMIT 1 OFFSET ?'),
+      listTrim: db.prepare('DELETE FROM kv_list WHERE key = ? AND (seq < ? OR seq > ?)'),
+      listFirst: db.prepare('SELECT seq, value FROM kv_list WHERE key = ? ORDER BY seq LIMIT 1'),
+      listLast: db.prepare('SELECT seq, value FROM kv_list WHERE key = ? ORDER BY seq DESC LIMIT 1'),
+      listDeleteSeq: db.prepare('DELETE FROM kv_list WHERE key = ? AND seq = ?'),
+      listDropOldest: db.prepare('DELETE FROM kv_list WHERE key = ? AND seq IN (SELECT seq FROM kv_list WHERE key = ? ORDER BY seq LIMIT ?)'),
+      lockTake: db.prepare(
+        'INSERT INTO kv_locks (resource, token, fence, expires_at) VALUES (?, ?, 1, ?) ON CONFLICT (resource) DO UPDATE SET token = excluded.token, fence = kv_locks.fence + 1, expires_at = excluded.expires_at WHERE kv_locks.token IS NULL OR kv_locks.expires_at <= ? RETURNING fence',
+      ),
+      lockExtend: db.prepare('UPDATE kv_locks SET expires_at = ? WHERE resource = ? AND token = ? AND expires_at > ?'),
+      lockGet: db.prepare('SELECT token, expires_at FROM kv_locks WHERE resource = ?'),
+      lockClear: db.prepare('UPDATE kv_locks SET token = NULL, expires_at = NULL WHERE resource = ?'),
+      pruneSubscribers: db.prepare('DELETE FROM kv_subscribers WHERE heartbeat_at < ?'),
+      pruneMessages: db.prepare(
+        'DELETE FROM kv_messages WHERE id <= coalesce((SELECT min(last_id) FROM kv_subscribers), (SELECT max(id) FROM kv_messages)) OR created_at < ?',
+      ),
+    };
+    (this.s.lockTake as StatementSync).setReadBigInts(true);
+    this.lockBackend = {
+      tryTake: async (resource, token, ttlMs) => {
+        const now = Date.now();
+        const row = this.s.lockTake?.get(resource, token, now + ttlMs, now) as { fence: bigint } | undefined;
+        return row ? row.fence : null;
+      },
+      extend: async (resource, token, ttlMs) => {
+        const now = Date.now();
+        return Number(this.stmt('lockExtend').run(now + ttlMs, resource, token, now).changes) > 0;
+      },
+      give: async (resource, token) =>
+        this.tx(() => {
+          const row = this.stmt('lockGet').get(resource) as { token: string | null; expires_at: number | null } | undefined;
+          const live = row?.token != null && row.expires_at !== null && row.expires_at > Date.now();
+          if (row?.token === token) {
+            this.stmt('lockClear').run(resource);
+            return live ? 'released' : 'not-held';
+          }
+          return live ? 'not-owned' : 'not-held';
+        }),
+    };
+    const sweepMs = options.sweepIntervalMs ?? 1000;
+    if (sweepMs > 0) {
+      this.sweepTimer = setInterval(() => this.sweep(), sweepMs);
+      this.sweepTimer.unref();
+    }
   }
 
-  static open(path: string, options: { busyTimeoutMs?: number } = {}): SqliteKv {
+  /** Opens (creating if needed) and migrates the file; `:memory:` gives a private, ephemeral store. */
+  static open(path: string, options: SqliteKvOptions = {}): SqliteKv {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     let db: DatabaseSync | undefined;
     try {
       db = new DatabaseSync(path, { timeout: options.busyTimeoutMs ?? 5000 });
-      db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
+      db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;');
       migrate(db);
-      return new SqliteKv(path, db);
+      return new SqliteKv(path, db, options);
     } catch (error) {
       db?.close();
       throw new CompozyError('KV_OPEN_FAILED', `Cannot open the KV database ${path}: ${errorMessage(error)}`, {
-        hint: 'Check that the file is a compozy KV database, that its folder is writable, and that no other program holds a lock on it.',
+        hint: 'Check that the file is a compozy KV database and its folder is writable; it was left untouched.',
         cause: error,
       });
     }
   }
 
-  ping(): void {
-    this.db.prepare('SELECT 1').get();
+  private stmt(name: string): StatementSync {
+    if (!this.db.isOpen) throw new CompozyError('KV_CLOSED', `The KV database ${this.path} is closed.`, { hint: 'Open a new SqliteKv.' });
+    return this.s[name] as StatementSync;
   }
 
-  info(): KvInfo {
+  private tx<T>(fn: () => T): T {
+    this.stmt('getAny');
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = fn();
+      this.db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      this.db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  private readonly inTransaction = <T>(fn: () => T): T => this.tx(fn);
+
+  private readLive(key: string): KeyRow | undefined {
+    return this.stmt('getLive').get(checkKey(key), Date.now()) as KeyRow | undefined;
+  }
+
+  private dropKey(key: string, type: KeyType): void {
+    this.stmt('deleteKey').run(key);
+    if (type === 'hash') this.stmt('deleteHash').run(key);
+    if (type === 'list') this.stmt('deleteList').run(key);
+  }
+
+  /** Inside a transaction: the live row, removing an expired one first so writes start clean. */
+  private liveForWrite(key: string): KeyRow | undefined {
+    const row = this.stmt('getAny').get(checkKey(key)) as KeyRow | undefined;
+    if (row && row.expires_at !== null && row.expires_at <= Date.now()) {
+      this.dropKey(key, row.type);
+      return undefined;
+    }
+    return row;
+  }
+
+  private container(key: string, type: 'hash' | 'list'): KeyRow | undefined {
+    const row = this.liveForWrite(key);
+    if (row && row.type !== type) throw wrongType(key);
+    if (!row) this.stmt('createContainer').run(key, type);
+    return row;
+  }
+
+  private readString(key: string): string | null {
+    const row = this.readLive(key);
+    if (!row) return null;
+    if (row.type !== 'string') throw wrongType(key);
+    return text(row.value);
+  }
+
+  // strings
+
+  async get(key: string): Promise<string | null> {
+    return this.readString(key);
+  }
+
+  private writeString(key: string, value: KvScalar, options: SetOptions): { written: boolean; previous: string | null } {
+    const encoded = encodeScalar(value, this.maxValueBytes);
+    const ttl = setTtlMs(options);
+    return this.tx(() => {
+      const row = this.liveForWrite(key);
+      const previous = row ? (row.type === 'string' ? text(row.value) : undefined) : null;
+      if ((options.nx && row) || (options.xx && !row)) return { written: false, previous: previous ?? null };
+      if (row && row.type !== 'string') this.dropKey(key, row.type);
+      const expiresAt = ttl !== undefined ? Date.now() + ttl : options.keepTtl && row ? row.expires_at : null;
+      this.stmt('upsertString').run(key, encoded, expiresAt);
+      return { written: true, previous: previous ?? null };
+    });
+  }
+
+  async set(key: string, value: KvScalar, options: SetOptions = {}): Promise<boolean> {
+    return this.writeString(key, value, options).written;
+  }
+
+  async getSet(key: string, value: KvScalar, options: SetOptions = {}): Promise<string | null> {
+    const current = this.readLive(key);
+    if (current && current.type !== 'string') throw wrongType(key);
+    return this.writeString(key, value, options).previous;
+  }
+
+  async getex(key: string, options: GetExOptions): Promise<string | null> {
+    const given = [options.px !== undefined, options.ex !== undefined, Boolean(options.persist)].filter(Boolean).length;
+    if (given > 1) throw invalid('getex: use one of px, ex or persist.');
+    const ttl = options.px !== undefined ? checkPositiveMs(options.px, 'px') : options.ex !== undefined ? checkPositiveMs(options.ex, 'ex') * 1000 : undefined;
+    return this.tx(() => {
+      const row = this.liveForWrite(key);
+      if (!row) return null;
+      if (row.type !== 'string') throw wrongType(key);
+      if (ttl !== undefined) this.stmt('setExpiry').run(Date.now() + ttl, key);
+      else if (options.persist) this.stmt('setExpiry').run(null, key);
+      return text(row.value);
+    });
+  }
+
+  async mget(keys: readonly string[]): Promise<Array<string | null>> {
+    return keys.map((key) => {
+      const row = this.readLive(key);
+      return row && row.type === 'string' ? text(row.value) : null;
+    });
+  }
+
+  async del(...keys: string[]): Promise<number> {
+    return this.tx(() => {
+      let removed = 0;
+      for (const key of keys) {
+        const row = this.liveForWrite(key);
+        if (!row) continue;
+        this.dropKey(key, row.type);
+        removed++;
+      }
+      return removed;
+    });
+  }
+
+  async exists(...keys: string[]): Promise<number> {
+    return keys.filter((key) => this.readLive(key) !== undefined).length;
+  }
+
+  incrBy(key: string, delta?: number): Promise<number>;
+  incrBy(key: string, delta: bigint): Promise<bigint>;
+  async incrBy(key: string, delta: number | bigint = 1): Promise<number | bigint> {
+    const by = checkDelta(delta);
+    return this.tx(() => {
+      const row = this.liveForWrite(key);
+      if (row && row.type !== 'string') throw wrongType(key);
+      const next = addToCounter(key, row ? text(row.value) : null, by);
+      const result = counterResult(key, next, typeof delta === 'bigint');
+      this.stmt('upsertString').run(key, next.toString(), row?.expires_at ?? null);
+      return result;
+    });
+  }
+
+  decrBy(key: string, delta?: number): Promise<number>;
+  decrBy(key: string, delta: bigint): Promise<bigint>;
+  async decrBy(key: string, delta: number | bigint = 1): Promise<number | bigint> {
+    return typeof delta === 'bigint' ? this.incrBy(key, -delta) : this.incrBy(key, -checkDeltaNumber(delta));
+  }
+
+  async expire(key: string, seconds: number): Promise<boolean> {
+    if (!Number.isSafeInteger(seconds)) throw invalid(`expire: seconds must be an integer, got ${seconds}.`);
+    return this.pexpire(key, seconds * 1000);
+  }
+
+  async pexpire(key: string, ms: number): Promise<boolean> {
+    if (!Number.isSafeInteger(ms)) throw invalid(`pexpire: ms must be an integer, got ${ms}.`);
+    return this.tx(() => {
+      const row = this.liveForWrite(key);
+      if (!row) return false;
+      // Like Redis, a non-positive TTL deletes the key.
+      if (ms <= 0) this.dropKey(key, row.type);
+      else this.stmt('setExpiry').run(Date.now() + ms, key);
+      return true;
+    });
+  }
+
+  async persist(key: string): Promise<boolean> {
+    return this.tx(() => {
+      const row = this.liveForWrite(key);
+      if (!row || row.expires_at === null) return false;
+      this.stmt('setExpiry').run(null, key);
+      return true;
+    });
+  }
+
+  async pttl(key: string): Promise<number> {
+    const row = this.readLive(key);
+    if (!row) return -2;
+    return row.expires_at === null ? -1 : Math.max(0, row.expires_at - Date.now());
+  }
+
+  async ttl(key: string): Promise<number> {
+    const ms = await this.pttl(key);
+    return ms < 0 ? ms : Math.floor((ms + 500) / 1000);
+  }
+
+  async type(key: string): Promise<'string' | 'hash' | 'list' | 'none'> {
+    return this.readLive(key)?.type ?? 'none';
+  }
+
+  async keys(pattern: string): Promise<string[]> {
+    checkKey(pattern, 'pattern');
+    const prefix = literalPrefix(pattern);
+    const result: string[] = [];
+    for (const row of this.stmt('keysByPrefix').iterate(prefix, Date.now()) as Iterable<{ key: string }>) {
+      if (!row.key.startsWith(prefix)) break;
+      if (globMatch(pattern, row.key)) result.push(row.key);
+    }
+    return result;
+  }
+
+  async *scan(pattern = '*', options: { count?: number } = {}): AsyncIterable<string> {
+    checkKey(pattern, 'pattern');
+    const count = options.count ?? 100;
+    if (!Number.isSafeInteger(count) || count <= 0) throw invalid(`scan: count must be a positive integer, got ${count}.`);
+    const prefix = literalPrefix(pattern);
+    let rows = this.stmt('keysFromPage').all(prefix, Date.now(), count) as Array<{ key: string }>;
+    for (;;) {
+      for (const row of rows) {
+        if (!row.key.startsWith(prefix)) return;
+        if (globMatch(pattern, row.key)) yield row.key;
+      }
+      if (rows.length < count) return;
+      rows = this.stmt('keysAfterPage').all((rows.at(-1) as { key: string }).key, Date.now(), count) as Array<{ key: string }>;
+    }
+  }
+
+  // hashes
+
+  async hset(key: string, fields: Readonly<Record<string, KvScalar>>): Promise<number> {
+    if (fields === null || typeof fields !== 'object') throw invalid('hset: fields must be an object.');
+    const entries = Object.entries(fields).map(([field, value]) => [field, encodeScalar(value, this.maxValueBytes, `field "${field}"`)] as const);
+    if (entries.length === 0) throw invalid('hset: at least one field is required.');
+    return this.tx(() => {
+      this.container(key, 'hash');
+      let added = 0;
+      for (const [field, value] of entries) {
+        if (!this.stmt('hget').get(key, field)) added++;
+        this.stmt('hupsert').run(key, field, value);
+      }
+      return added;
+    });
+  }
+
+  private readHash(key: string): boolean {
+    const row = this.readLive(key);
+    if (row && row.type !== 'hash') throw wrongType(key);
+    return row !== undefined;
+  }
+
+  async hget(key: string, field: string): Promise<string | null> {
+    if (!this.readHash(key)) return null;
+    const row = this.stmt('hget').get(key, checkKey(field, 'field')) as { value: unknown } | undefined;
+    return row ? text(row.value) : null;
+  }
+
+  async hgetall(key: string): Promise<Record<string, string>> {
+    if (!this.readHash(key)) return {};
+    const result: Record<string, string> = {};
+    for (const row of this.stmt('hgetall').all(key) as Array<{ field: string; value: unknown }>) result[row.field] = text(row.value);
+    return result;
+  }
+
+  async hdel(key: string, ...fields: string[]): Promise<number> {
+    return this.tx(() => {
+      const row = this.liveForWrite(key);
+      if (!row) return 0;
+      if (row.type !== 'hash') throw wrongType(key);
+      let removed = 0;
+      for (const field of fields) removed += Number(this.stmt('hdel').run(key, checkKey(field, 'field')).changes);
+      if ((this.stmt('hlen').get(key) as { n: number }).n === 0) this.dropKey(key, 'hash');
+      return removed;
+    });
+  }
+
+  async hincrBy(key: string, field: string, delta: number): Promise<number> {
+    const by = checkDelta(delta);
+    return this.tx(() => this.hincrInTx(key, checkKey(field, 'field'), by));
+  }
+
+  private hincrInTx(key: string, field: string, by: bigint): number {
+    this.container(key, 'hash');
+    const current = this.stmt('hget').get(key, field) as { value: unknown } | undefined;
+    const next = addToCounter(`${key}.${field}`, current ? text(current.value) : null, by);
+    const result = counterResult(`${key}.${field}`, next, false) as number;
+    this.stmt('hupsert').run(key, field, next.toString());
+    return result;
+  }
+
+  async hlen(key: string): Promise<number> {
+    if (!this.readHash(key)) return 0;
+    return (this.stmt('hlen').get(key) as { n: number }).n;
+  }
+
+  // lists
+
+  private push(key: string, values: readonly KvScalar[], end: 'head' | 'tail'): number {
+    if (values.length === 0) throw invalid('push: at least one value is required.');
+    const encoded = values.map((value) => encodeScalar(value, this.maxValueBytes));
+    this.container(key, 'list');
+    const bounds = this.stmt('listBounds').get(key) as { lo: number | null; hi: number | null; n: number };
+    let lo = bounds.lo ?? 0;
+    let hi = bounds.hi ?? -1;
+    for (const value of encoded) this.stmt('listInsert').run(key, end === 'tail' ? ++hi : --lo, value);
+    return bounds.n + encoded.length;
+  }
+
+  async rpush(key: string, ...values: KvScalar[]): Promise<number> {
+    return this.tx(() => this.push(key, values, 'tail'));
+  }
+
+  async lpush(key: string, ...values: KvScalar[]): Promise<number> {
+    return this.tx(() => this.push(key, values, 'head'));
+  }
+
+  private readListLength(key: string): number {
+    const row = this.readLive(key);
+    if (!row) return 0;
+    if (row.type !== 'list') throw wrongType(key);
+    return (this.stmt('listBounds').get(key) as { n: number }).n;
+  }
+
+  async lrange(key: string, start: number, stop: number): Promise<string[]> {
+    const range = normaliseRange(start, stop, this.readListLength(key));
+    if (!range) return [];
+    return (this.stmt('listRange').all(key, range.stop - range.start + 1, range.start) as Array<{ value: unknown }>).map((row) => text(row.value));
+  }
+
+  async llen(key: string): Promise<number> {
+    return this.readListLength(key);
+  }
+
+  async ltrim(key: string, start: number, stop: number): Promise<void> {
+    this.tx(() => {
+      const row = this.liveForWrite(key);
+      if (!row) return;
+      if (row.type !== 'list') throw wrongType(key);
+      const length = (this.stmt('listBounds').get(key) as { n: number }).n;
+      const range = normaliseRange(start, stop, length);
+      if (!range) {
+        this.dropKey(key, 'list');
+        return;
+      }
+      const first = (this.stmt('listSeqAt').get(key, range.start) as { seq: number }).seq;
+      const last = (this.stmt('listSeqAt').get(key, range.stop) as { seq: number }).seq;
+      this.stmt('listTrim').run(key, first, last);
+    });
+  }
+
+  private pop(key: string, end: 'head' | 'tail'): string | null {
+    return this.tx(() => {
+      const row = this.liveForWrite(key);
+      if (!row) return null;
+      if (row.type !== 'list') throw wrongType(key);
+      const item = this.stmt(end === 'head' ? 'listFirst' : 'listLast').get(key) as { seq: number; value: unknown } | undefined;
+      if (!item) return null;
+      this.stmt('listDeleteSeq').run(key, item.seq);
+      if ((this.stmt('listBounds').get(key) as { n: number }).n === 0) this.dropKey(key, 'list');
+      return text(item.value);
+    });
+  }
+
+  async lpop(key: string): Promise<string | null> {
+    return this.pop(key, 'head');
+  }
+
+  async rpop(key: string): Promise<string | null> {
+    return this.pop(key, 'tail');
+  }
+
+  async appendAndTrim(listKey: string, metaKey: string, items: readonly KvScalar[], options: AppendAndTrimOptions): Promise<number> {
+    if (!Number.isSafeInteger(options.maxLen) || options.maxLen <= 0) throw invalid(`appendAndTrim: maxLen must be a positive integer, got ${options.maxLen}.`);
+    const tokenDelta = checkDelta(options.tokenDelta);
+    const ttl = options.ttlMs ? checkPositiveMs(options.ttlMs, 'ttlMs') : undefined;
+    return this.tx(() => {
+      const metaRow = this.liveForWrite(metaKey);
+      if (metaRow && metaRow.type !== 'hash') throw wrongType(metaKey);
+      let length = items.length > 0 ? this.push(listKey, items, 'tail') : this.readListLengthForWrite(listKey);
+      if (length > options.maxLen) {
+        this.stmt('listDropOldest').run(listKey, listKey, length - options.maxLen);
+        length = options.maxLen;
+      }
+      this.hincrInTx(metaKey, 'token_count', tokenDelta);
+      this.stmt('hupsert').run(metaKey, 'message_count', String(length));
+      if (ttl !== undefined) {
+        const expiresAt = Date.now() + ttl;
+        if (length > 0) this.stmt('setExpiry').run(expiresAt, listKey);
+        this.stmt('setExpiry').run(expiresAt, metaKey);
+      }
+      return length;
+    });
+  }
+
+  private readListLengthForWrite(key: string): number {
+    const row = this.liveForWrite(key);
+    if (!row) return 0;
+    if (row.type !== 'list') throw wrongType(key);
+    return (this.stmt('listBounds').get(key) as { n: number }).n;
+  }
+
+  // locks
+
+  async acquire(resource: string, ttlMs: number, options?: AcquireOptions): Promise<Lock> {
+    return acquireWith(this.lockBackend, resource, ttlMs, options);
+  }
+
+  async tryAcquire(resource: string, ttlMs: number): Promise<Lock | null> {
+    return tryAcquireWith(this.lockBackend, resource, ttlMs);
+  }
+
+  // pub/sub
+
+  async publish(channel: string, data: unknown): Promise<number> {
+    this.stmt('getAny');
+    return this.pubsub.publish(checkKey(channel, 'channel'), data, this.inTransaction);
+  }
+
+  async subscribe(channels: string | readonly string[], options: SubscribeOptions = {}): Promise<Subscription> {
+    return this.subscribeTo('channel', channels, options);
+  }
+
+  async psubscribe(patterns: string | readonly string[], options: SubscribeOptions = {}): Promise<Subscription> {
+    return this.subscribeTo('pattern', patterns, options);
+  }
+
+  private subscribeTo(kind: 'channel' | 'pattern', targets: string | readonly string[], options: SubscribeOptions): Subscription {
+    const list = typeof targets === 'string' ? [targets] : [...targets];
+    if (list.length === 0) throw invalid(`${kind === 'channel' ? 'subscribe' : 'psubscribe'}: at least one ${kind} is required.`);
+    list.forEach((target) => checkKey(target, kind));
+    this.stmt('getAny');
+    return this.pubsub.subscribe(kind, list, options, this.inTransaction);
+  }
+
+  // lifecycle
+
+  /** Removes expired keys and delivered messages in small batches, so no writer waits long. */
+  sweep(): void {
+    if (!this.db.isOpen) return;
     const now = Date.now();
-    const row = this.db.prepare('SELECT count(*) AS n FROM kv WHERE expires_at IS NULL OR expires_at > ?').get(now) as { n: number };
-    const version = this.db.prepare('PRAGMA user_version').get() as { user_version: number };
+    for (;;) {
+      const expired = this.stmt('expiredBatch').all(now, SWEEP_BATCH) as Array<{ key: string; type: KeyType }>;
+      if (expired.length === 0) break;
+      this.tx(() => {
+        for (const row of expired) this.dropKey(row.key, row.type);
+      });
+      if (expired.length < SWEEP_BATCH) break;
+    }
+    this.tx(() => {
+      this.stmt('pruneSubscribers').run(now - SUBSCRIBER_STALE_MS);
+      this.stmt('pruneMessages').run(now - MESSAGE_RETENTION_MS);
+    });
+  }
+
+  async ping(): Promise<void> {
+    this.stmt('getAny').get('');
+  }
+
+  async info(): Promise<KvInfo> {
+    const { n } = this.stmt('countLive').get(Date.now()) as { n: number };
     let sizeBytes = 0;
     if (this.path !== ':memory:') {
       for (const suffix of ['', '-wal']) {
@@ -69,28 +606,23 @@ export class SqliteKv {
         }
       }
     }
-    return { driver: 'sqlite', path: this.path, keys: Number(row.n), sizeBytes, schemaVersion: version.user_version };
+    return { driver: 'sqlite', location: this.path, keys: n, sizeBytes };
   }
 
-  close(): void {
-    if (this.db.isOpen) this.db.close();
+  /** Messages this process's subscriptions could not buffer or lost to pruning. */
+  overflow(): number {
+    return this.pubsub.overflowTotal();
+  }
+
+  async close(): Promise<void> {
+    if (!this.db.isOpen) return;
+    clearInterval(this.sweepTimer);
+    this.pubsub.close();
+    this.db.close();
   }
 }
 
-function migrate(db: DatabaseSync): void {
-  db.exec('BEGIN IMMEDIATE');
-  try {
-    const { user_version: current } = db.prepare('PRAGMA user_version').get() as { user_version: number };
-    if (current > MIGRATIONS.length) {
-      throw new Error(`schema version ${current} is newer than this compozy understands (${MIGRATIONS.length}); upgrade compozy`);
-    }
-    for (let version = current; version < MIGRATIONS.length; version++) {
-      db.exec(MIGRATIONS[version] as string);
-    }
-    db.exec(`PRAGMA user_version = ${MIGRATIONS.length}`);
-    db.exec('COMMIT');
-  } catch (error) {
-    db.exec('ROLLBACK');
-    throw error;
-  }
+function checkDeltaNumber(delta: number): number {
+  if (!Number.isSafeInteger(delta)) throw invalid(`increment must be a safe integer, got ${delta}.`);
+  return delta;
 }

@@ -1,0 +1,152 @@
+/**
+ * The key-value contract every Redis role in compozy uses (cache, locks, pub/sub, broker, config
+ * store, conversation memory, rate limits). Two adapters implement it: SQLite (embedded, several
+ * processes on one host) and Redis. Semantics follow Redis; where a method differs from the Redis
+ * command of the same name, its comment says so.
+ */
+
+/** What a string value may be written as. Numbers and bigints are stored in their decimal form. */
+export type KvScalar = string | number | bigint;
+
+export interface SetOptions {
+  /** Expire after this many milliseconds. */
+  px?: number;
+  /** Expire after this many seconds. */
+  ex?: number;
+  /** Only set when the key does not exist. */
+  nx?: boolean;
+  /** Only set when the key exists. */
+  xx?: boolean;
+  /** Keep the key's current TTL instead of clearing it. */
+  keepTtl?: boolean;
+}
+
+export interface GetExOptions {
+  px?: number;
+  ex?: number;
+  /** Remove the TTL. */
+  persist?: boolean;
+}
+
+export interface AppendAndTrimOptions {
+  /** Keep only the newest maxLen items. */
+  maxLen: number;
+  /** Added to the `token_count` field of the meta hash. */
+  tokenDelta: number;
+  /** TTL applied to both the list and the meta hash; 0 or absent leaves TTLs unchanged. */
+  ttlMs?: number;
+}
+
+export interface KvInfo {
+  driver: 'sqlite' | 'redis';
+  /** File path (SQLite) or URL without password (Redis). */
+  location: string;
+  keys: number;
+  sizeBytes: number;
+}
+
+export interface AcquireOptions {
+  /** How long to keep trying while another holder has it (default 0: one attempt). */
+  waitMs?: number;
+  /** Pause between attempts (default 50 ms). */
+  retryMs?: number;
+}
+
+export interface Lock {
+  readonly resource: string;
+  /** Identifies this holder; only it can refresh or release. */
+  readonly token: string;
+  /** Strictly increases with every acquisition of the resource, across processes. */
+  readonly fencingToken: bigint;
+  /** Extends the lease (default: the acquisition TTL). Throws LOCK_NOT_HELD when the lease was lost. */
+  refresh(ttlMs?: number): Promise<void>;
+  /** Throws LOCK_NOT_OWNED when another holder has it, LOCK_NOT_HELD when it already expired. */
+  release(): Promise<void>;
+  /** Refreshes every third of the TTL until stopped; `onLost` hears when a refresh fails. */
+  autoRefresh(options?: { intervalMs?: number; onLost?: (error: Error) => void }): () => void;
+}
+
+export interface Message {
+  channel: string;
+  /** The pattern that matched, for psubscribe. */
+  pattern?: string;
+  data: unknown;
+}
+
+export interface SubscribeOptions {
+  /** Messages buffered for a slow async-iterator reader before new ones are counted as overflow. */
+  bufferSize?: number;
+}
+
+export interface Subscription extends AsyncIterable<Message> {
+  /** Messages this subscription could not buffer because its reader was too slow. */
+  readonly overflow: number;
+  unsubscribe(): Promise<void>;
+}
+
+export interface Kv {
+  readonly driver: 'sqlite' | 'redis';
+
+  // strings
+  get(key: string): Promise<string | null>;
+  /** Returns false when NX/XX prevented the write. */
+  set(key: string, value: KvScalar, options?: SetOptions): Promise<boolean>;
+  /** SET … GET: writes and returns the previous value (null when there was none). */
+  getSet(key: string, value: KvScalar, options?: SetOptions): Promise<string | null>;
+  getex(key: string, options: GetExOptions): Promise<string | null>;
+  mget(keys: readonly string[]): Promise<Array<string | null>>;
+  del(...keys: string[]): Promise<number>;
+  exists(...keys: string[]): Promise<number>;
+  incrBy(key: string, delta?: number): Promise<number>;
+  incrBy(key: string, delta: bigint): Promise<bigint>;
+  decrBy(key: string, delta?: number): Promise<number>;
+  decrBy(key: string, delta: bigint): Promise<bigint>;
+  expire(key: string, seconds: number): Promise<boolean>;
+  pexpire(key: string, ms: number): Promise<boolean>;
+  persist(key: string): Promise<boolean>;
+  /** Seconds left; −2 missing, −1 no expiry. */
+  ttl(key: string): Promise<number>;
+  /** Milliseconds left; −2 missing, −1 no expiry. */
+  pttl(key: string): Promise<number>;
+  type(key: string): Promise<'string' | 'hash' | 'list' | 'none'>;
+  /** Every key matching a Redis glob pattern, sorted. */
+  keys(pattern: string): Promise<string[]>;
+  /** Iterates matching keys in pages without holding them all. */
+  scan(pattern?: string, options?: { count?: number }): AsyncIterable<string>;
+
+  // hashes
+  hset(key: string, fields: Readonly<Record<string, KvScalar>>): Promise<number>;
+  hget(key: string, field: string): Promise<string | null>;
+  hgetall(key: string): Promise<Record<string, string>>;
+  hdel(key: string, ...fields: string[]): Promise<number>;
+  hincrBy(key: string, field: string, delta: number): Promise<number>;
+  hlen(key: string): Promise<number>;
+
+  // lists
+  rpush(key: string, ...values: KvScalar[]): Promise<number>;
+  lpush(key: string, ...values: KvScalar[]): Promise<number>;
+  lrange(key: string, start: number, stop: number): Promise<string[]>;
+  llen(key: string): Promise<number>;
+  ltrim(key: string, start: number, stop: number): Promise<void>;
+  lpop(key: string): Promise<string | null>;
+  rpop(key: string): Promise<string | null>;
+  /** RPUSH items, HINCRBY meta token_count, trim to the newest maxLen, HSET meta message_count, TTLs — atomically. */
+  appendAndTrim(listKey: string, metaKey: string, items: readonly KvScalar[], options: AppendAndTrimOptions): Promise<number>;
+
+  // locks
+  /** Throws LOCK_TIMEOUT when another holder keeps it for longer than waitMs. */
+  acquire(resource: string, ttlMs: number, options?: AcquireOptions): Promise<Lock>;
+  /** One attempt; null when another holder has it. */
+  tryAcquire(resource: string, ttlMs: number): Promise<Lock | null>;
+
+  // pub/sub
+  /** Number of subscriptions that received it (SQLite: across every process sharing the file). */
+  publish(channel: string, data: unknown): Promise<number>;
+  subscribe(channels: string | readonly string[], options?: SubscribeOptions): Promise<Subscription>;
+  psubscribe(patterns: string | readonly string[], options?: SubscribeOptions): Promise<Subscription>;
+
+  // lifecycle
+  ping(): Promise<void>;
+  info(): Promise<KvInfo>;
+  close(): Promise<void>;
+}

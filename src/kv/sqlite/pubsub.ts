@@ -1,0 +1,180 @@
+import { randomUUID } from 'node:crypto';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { globMatch } from '../glob.js';
+import type { Message, SubscribeOptions, Subscription } from '../kv.js';
+import { BufferedSubscription, DEFAULT_SUBSCRIPTION_BUFFER } from '../subscription.js';
+import { encodeMessage } from '../validate.js';
+
+/** A subscriber row whose process stopped heart-beating for this long is considered gone. */
+export const SUBSCRIBER_STALE_MS = 5000;
+const HEARTBEAT_MS = 1000;
+const DRAIN_BATCH = 1000;
+
+interface LocalSubscription {
+  id: string;
+  kind: 'channel' | 'pattern';
+  targets: readonly string[];
+  /** Only messages after this id reach it (Redis delivers to current subscribers only). */
+  fromId: number;
+  sink: BufferedSubscription;
+}
+
+function matches(kind: 'channel' | 'pattern', target: string, channel: string): boolean {
+  return kind === 'channel' ? target === channel : globMatch(target, channel);
+}
+
+/**
+ * Cross-process pub/sub over the KV file: publishers append to kv_messages; each process with
+ * subscribers watches `PRAGMA data_version` on a connection of its own (it changes on every commit by
+ * any other connection, including this process's writer) and drains new rows in id order. Subscribers
+ * register in kv_subscribers with a heartbeat, so PUBLISH can count receivers in every process and
+ * pruning never removes a row a live subscriber has not read.
+ */
+export class SqlitePubSub {
+  private readonly subscriptions = new Map<string, LocalSubscription>();
+  private watcher: DatabaseSync | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private lastDataVersion = -1;
+  private cursor = 0;
+  private readonly drainStatements = new WeakMap<DatabaseSync, StatementSync>();
+  private readonly statements: {
+    insert: StatementSync;
+    subscribers: StatementSync;
+    maxId: StatementSync;
+    register: StatementSync;
+    unregister: StatementSync;
+    heartbeat: StatementSync;
+  };
+
+  constructor(
+    private readonly db: DatabaseSync,
+    private readonly path: string,
+    private readonly pollMs: number,
+  ) {
+    this.statements = {
+      insert: db.prepare('INSERT INTO kv_messages (channel, payload, created_at) VALUES (?, ?, ?) RETURNING id'),
+      subscribers: db.prepare('SELECT kind, target FROM kv_subscribers WHERE heartbeat_at >= ?'),
+      maxId: db.prepare('SELECT coalesce(max(id), 0) AS id FROM kv_messages'),
+      register: db.prepare('INSERT INTO kv_subscribers (id, pid, kind, target, last_id, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?)'),
+      unregister: db.prepare('DELETE FROM kv_subscribers WHERE id >= ? AND id < ?'),
+      heartbeat: db.prepare('UPDATE kv_subscribers SET heartbeat_at = ?, last_id = ? WHERE id >= ? AND id < ?'),
+    };
+  }
+
+  publish(channel: string, data: unknown, inTransaction: <T>(fn: () => T) => T): number {
+    const payload = encodeMessage(data);
+    const now = Date.now();
+    const receivers = inTransaction(() => {
+      this.statements.insert.get(channel, payload, now);
+      const rows = this.statements.subscribers.all(now - SUBSCRIBER_STALE_MS) as Array<{ kind: 'channel' | 'pattern'; target: string }>;
+      return rows.filter((row) => matches(row.kind, row.target, channel)).length;
+    });
+    // Same-process subscribers hear it now rather than at the next poll.
+    if (this.subscriptions.size > 0) this.drain(this.db);
+    return receivers;
+  }
+
+  subscribe(kind: 'channel' | 'pattern', targets: readonly string[], options: SubscribeOptions, inTransaction: <T>(fn: () => T) => T): Subscription {
+    const id = randomUUID();
+    const sink = new BufferedSubscription(options.bufferSize ?? DEFAULT_SUBSCRIPTION_BUFFER, async () => this.unsubscribe(id));
+    inTransaction(() => {
+      const fromId = Number((this.statements.maxId.get() as { id: number | bigint }).id);
+      const now = Date.now();
+      targets.forEach((target, index) => this.statements.register.run(`${id}#${String(index).padStart(6, '0')}`, process.pid, kind, target, fromId, now));
+      if (this.subscriptions.size === 0) this.cursor = fromId;
+      this.subscriptions.set(id, { id, kind, targets, fromId, sink });
+    });
+    this.start();
+    return sink;
+  }
+
+  close(): void {
+    for (const id of [...this.subscriptions.keys()]) this.unsubscribe(id);
+    this.stop();
+  }
+
+  /** Subscriptions of this process that lost messages, and how many. */
+  overflowTotal(): number {
+    let total = 0;
+    for (const sub of this.subscriptions.values()) total += sub.sink.overflow;
+    return total;
+  }
+
+  private unsubscribe(id: string): void {
+    if (!this.subscriptions.delete(id)) return;
+    if (this.db.isOpen) this.statements.unregister.run(`${id}#`, `${id}$`);
+    if (this.subscriptions.size === 0) this.stop();
+  }
+
+  private start(): void {
+    if (this.pollTimer) return;
+    if (this.path !== ':memory:') {
+      this.watcher = new DatabaseSync(this.path, { readOnly: true, timeout: 5000 });
+      this.pollTimer = setInterval(() => this.poll(), this.pollMs);
+      this.pollTimer.unref();
+    }
+    this.heartbeatTimer = setInterval(() => this.heartbeat(), HEARTBEAT_MS);
+    this.heartbeatTimer.unref();
+  }
+
+  private stop(): void {
+    clearInterval(this.pollTimer);
+    clearInterval(this.heartbeatTimer);
+    this.pollTimer = undefined;
+    this.heartbeatTimer = undefined;
+    this.watcher?.close();
+    this.watcher = undefined;
+    this.lastDataVersion = -1;
+  }
+
+  private poll(): void {
+    const watcher = this.watcher;
+    if (!watcher) return;
+    const { data_version: version } = watcher.prepare('PRAGMA data_version').get() as { data_version: number };
+    if (version === this.lastDataVersion) return;
+    this.lastDataVersion = version;
+    this.drain(watcher);
+  }
+
+  private heartbeat(): void {
+    if (!this.db.isOpen) return;
+    const now = Date.now();
+    for (const id of this.subscriptions.keys()) this.statements.heartbeat.run(now, this.cursor, `${id}#`, `${id}$`);
+  }
+
+  private drain(connection: DatabaseSync): void {
+    let select = this.drainStatements.get(connection);
+    if (!select) {
+      select = connection.prepare('SELECT id, channel, payload FROM kv_messages WHERE id > ? ORDER BY id LIMIT ?');
+      this.drainStatements.set(connection, select);
+    }
+    for (;;) {
+      const rows = select.all(this.cursor, DRAIN_BATCH) as Array<{ id: number; channel: string; payload: string }>;
+      for (const row of rows) {
+        if (row.id > this.cursor + 1) this.reportGap(row.id - this.cursor - 1, this.cursor);
+        this.cursor = row.id;
+        this.deliver(row.id, row.channel, row.payload);
+      }
+      if (rows.length < DRAIN_BATCH) return;
+    }
+  }
+
+  /** Rows pruned before this process read them: every subscription that was waiting for them lost them. */
+  private reportGap(count: number, after: number): void {
+    for (const sub of this.subscriptions.values()) if (sub.fromId <= after) sub.sink.countLost(count);
+  }
+
+  private deliver(id: number, channel: string, payload: string): void {
+    for (const sub of this.subscriptions.values()) {
+      if (id <= sub.fromId) continue;
+      for (const target of sub.targets) {
+        if (!matches(sub.kind, target, channel)) continue;
+        // Parsed per receiver: one subscriber mutating its message must not change another's.
+        const data: unknown = JSON.parse(payload);
+        const message: Message = sub.kind === 'pattern' ? { channel, pattern: target, data } : { channel, data };
+        sub.sink.push(message);
+      }
+    }
+  }
+}

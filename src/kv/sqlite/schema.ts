@@ -1,0 +1,65 @@
+import type { DatabaseSync } from 'node:sqlite';
+
+/**
+ * Versioned schema (PRAGMA user_version). Values are `ANY` in STRICT tables so text stays text
+ * ("05" is not turned into 5). Small-row tables are WITHOUT ROWID; list items, which can be kilobytes
+ * (conversation messages), keep a rowid.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE kv_keys (
+     key TEXT PRIMARY KEY,
+     type TEXT NOT NULL CHECK (type IN ('string', 'hash', 'list')),
+     value ANY,
+     expires_at INTEGER
+   ) STRICT;
+   CREATE INDEX kv_keys_expires_at ON kv_keys(expires_at) WHERE expires_at IS NOT NULL;
+   CREATE TABLE kv_hash (
+     key TEXT NOT NULL,
+     field TEXT NOT NULL,
+     value ANY NOT NULL,
+     PRIMARY KEY (key, field)
+   ) STRICT, WITHOUT ROWID;
+   CREATE TABLE kv_list (
+     key TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     value ANY NOT NULL,
+     PRIMARY KEY (key, seq)
+   ) STRICT;
+   CREATE TABLE kv_locks (
+     resource TEXT PRIMARY KEY,
+     token TEXT,
+     fence INTEGER NOT NULL,
+     expires_at INTEGER
+   ) STRICT, WITHOUT ROWID;
+   CREATE TABLE kv_messages (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     channel TEXT NOT NULL,
+     payload TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   ) STRICT;
+   CREATE TABLE kv_subscribers (
+     id TEXT PRIMARY KEY,
+     pid INTEGER NOT NULL,
+     kind TEXT NOT NULL CHECK (kind IN ('channel', 'pattern')),
+     target TEXT NOT NULL,
+     last_id INTEGER NOT NULL,
+     heartbeat_at INTEGER NOT NULL
+   ) STRICT, WITHOUT ROWID;`,
+];
+
+export function migrate(db: DatabaseSync): number {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const { user_version: current } = db.prepare('PRAGMA user_version').get() as { user_version: number };
+    if (current > MIGRATIONS.length) {
+      throw new Error(`its schema version ${current} is newer than this compozy understands (${MIGRATIONS.length}); upgrade compozy`);
+    }
+    for (let version = current; version < MIGRATIONS.length; version++) db.exec(MIGRATIONS[version] as string);
+    db.exec(`PRAGMA user_version = ${MIGRATIONS.length}`);
+    db.exec('COMMIT');
+    return MIGRATIONS.length;
+  } catch (error) {
+    db.exec('ROLLBACK');
+    throw error;
+  }
+}
