@@ -65,7 +65,7 @@ export function checkDelta(delta: unknown): bigint {
 export function addToCounter(key: string, stored: string | null, delta: bigint): bigint {
   let current = 0n;
   if (stored !== null) {
-    if (!/^-?(0|[1-9][0-9]*)$/.test(stored)) throw notInteger(key);
+    if (!/^(0|-?[1-9][0-9]*)$/.test(stored)) throw notInteger(key);
     current = BigInt(stored);
     if (current < INT64_MIN || current > INT64_MAX) throw notInteger(key);
   }

@@ -1,0 +1,93 @@
+import { createHash } from 'node:crypto';
+
+/** A Lua script run atomically by Redis; sent as EVALSHA, with EVAL when the server lacks it. */
+export interface Script {
+  source: string;
+  sha: string;
+}
+
+function script(source: string): Script {
+  return { source, sha: createHash('sha1').update(source).digest('hex') };
+}
+
+/** Whether a decimal string lies outside ±(2^53 − 1); Lua numbers are doubles, so compare digits. */
+const UNSAFE = `
+local function unsafe(s)
+  local digits = s:gsub('^-', '')
+  return #digits > 16 or (#digits == 16 and digits > '9007199254740991')
+end`;
+
+/**
+ * INCRBY or HINCRBY (ARGV[2] = field for a hash) that answers with the exact decimal string (INCRBY's
+ * integer reply would become a double in Lua). With ARGV[3] = '1' the caller works in JS numbers: a
+ * result beyond 2^53 is undone and refused, so no lossy value is ever handed back.
+ */
+export const COUNTER = script(`${UNSAFE}
+local key, delta, field, safe = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
+local existed
+if field == '' then
+  existed = redis.call('EXISTS', key)
+  redis.call('INCRBY', key, delta)
+else
+  existed = redis.call('HEXISTS', key, field)
+  redis.call('HINCRBY', key, field, delta)
+end
+local value = field == '' and redis.call('GET', key) or redis.call('HGET', key, field)
+if safe == '1' and unsafe(value) then
+  if existed == 0 then
+    if field == '' then redis.call('DEL', key) else redis.call('HDEL', key, field) end
+  elseif field == '' then
+    redis.call('DECRBY', key, delta)
+  else
+    redis.call('HINCRBY', key, field, delta:sub(1, 1) == '-' and delta:sub(2) or ('-' .. delta))
+  end
+  return redis.error_reply('UNSAFE ' .. value)
+end
+return value`);
+
+/** KEYS: list, meta. ARGV: maxLen, tokenDelta, ttlMs, items… — checks first, so an error changes nothing. */
+export const APPEND_AND_TRIM = script(`
+local list, meta = KEYS[1], KEYS[2]
+local listType = redis.call('TYPE', list).ok
+if listType ~= 'none' and listType ~= 'list' then return redis.error_reply('WRONGTYPE Operation against a key holding the wrong kind of value') end
+local metaType = redis.call('TYPE', meta).ok
+if metaType ~= 'none' and metaType ~= 'hash' then return redis.error_reply('WRONGTYPE Operation against a key holding the wrong kind of value') end
+local tokens = redis.call('HGET', meta, 'token_count')
+if tokens and not string.match(tokens, '^-?%d+$') then return redis.error_reply('ERR hash value is not an integer') end
+local maxLen, ttl = tonumber(ARGV[1]), tonumber(ARGV[3])
+local length = redis.call('LLEN', list)
+if #ARGV > 3 then length = redis.call('RPUSH', list, unpack(ARGV, 4)) end
+if length > maxLen then
+  redis.call('LTRIM', list, -maxLen, -1)
+  length = maxLen
+end
+redis.call('HINCRBY', meta, 'token_count', ARGV[2])
+redis.call('HSET', meta, 'message_count', length)
+if ttl > 0 then
+  if length > 0 then redis.call('PEXPIRE', list, ttl) end
+  redis.call('PEXPIRE', meta, ttl)
+end
+return length`);
+
+/** KEYS: lock, fence. ARGV: token, ttlMs. Returns the new fencing token as a string, or nil when held. */
+export const LOCK_TAKE = script(`
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  redis.call('INCR', KEYS[2])
+  return redis.call('GET', KEYS[2])
+end
+return false`);
+
+/** KEYS: lock. ARGV: token, ttlMs. */
+export const LOCK_EXTEND = script(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`);
+
+/** KEYS: lock. ARGV: token. */
+export const LOCK_GIVE = script(`
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 'released'
+end
+if holder then return 'not-owned' end
+return 'not-held'`);
