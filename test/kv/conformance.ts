@@ -316,6 +316,14 @@ export function defineKvConformance(name: string, factory: KvFactory): void {
         expect(await code(kv.publish('c', undefined))).toBe('KV_INVALID_ARGUMENT');
         expect(await kv.exists('k')).toBe(0);
       });
+
+      it('values over 16 MiB are refused with KV_VALUE_TOO_LARGE', async () => {
+        const huge = 'x'.repeat(16 * 1024 * 1024 + 1);
+        expect(await code(kv.set('k', huge))).toBe('KV_VALUE_TOO_LARGE');
+        expect(await code(kv.rpush('l', 'ok', huge))).toBe('KV_VALUE_TOO_LARGE');
+        expect(await code(kv.hset('h', { f: huge }))).toBe('KV_VALUE_TOO_LARGE');
+        expect(await kv.exists('k', 'l', 'h')).toBe(0);
+      });
     });
 
     describe('locks', () => {

@@ -1,6 +1,7 @@
 import { createClient } from '@redis/client';
 import { randomUUID } from 'node:crypto';
-import { afterAll } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CompozyError } from '../../src/errors.js';
 import type { Kv } from '../../src/kv/kv.js';
 import { RedisKv } from '../../src/kv/redis/redis-kv.js';
 import { REDIS_URL, withService } from '../helpers/services.js';
@@ -27,5 +28,15 @@ await withService('Redis', REDIS_URL, 6379, () => {
     async reopen(first) {
       return RedisKv.connect({ url: REDIS_URL, prefix: prefixes.get(first) as string });
     },
+  });
+});
+
+describe('RedisKv connection errors', () => {
+  it('an unreachable Redis is an error naming the URL, without its password', async () => {
+    const error = await RedisKv.connect({ url: 'redis://:secret@127.0.0.1:1', connectTimeoutMs: 1000 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CompozyError);
+    expect((error as CompozyError).code).toBe('KV_UNAVAILABLE');
+    expect((error as CompozyError).message).toContain('redis://:***@127.0.0.1:1');
+    expect((error as CompozyError).message).not.toContain('secret');
   });
 });

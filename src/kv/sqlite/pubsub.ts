@@ -111,8 +111,9 @@ export class SqlitePubSub {
     if (this.pollTimer) return;
     if (this.path !== ':memory:') {
       this.watcher = new DatabaseSync(this.path, { readOnly: true, timeout: 5000 });
+      // Left referenced, like a Redis subscriber's socket: a process waiting for messages stays alive
+      // until it unsubscribes or closes the store.
       this.pollTimer = setInterval(() => this.poll(), this.pollMs);
-      this.pollTimer.unref();
     }
     this.heartbeatTimer = setInterval(() => this.heartbeat(), HEARTBEAT_MS);
     this.heartbeatTimer.unref();
