@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import type { ChangeWatcher } from './change-watcher.js';
 import { globMatch } from '../glob.js';
 import type { Message, SubscribeOptions, Subscription } from '../kv.js';
 import { BufferedSubscription, DEFAULT_SUBSCRIPTION_BUFFER } from '../subscription.js';
@@ -25,19 +26,15 @@ function matches(kind: 'channel' | 'pattern', target: string, channel: string): 
 
 /**
  * Cross-process pub/sub over the KV file: publishers append to kv_messages; each process with
- * subscribers watches `PRAGMA data_version` on a connection of its own (it changes on every commit by
- * any other connection, including this process's writer) and drains new rows in id order. Subscribers
+ * subscribers drains new rows in id order whenever the change watcher sees a commit. Subscribers
  * register in kv_subscribers with a heartbeat, so PUBLISH can count receivers in every process and
  * pruning never removes a row a live subscriber has not read.
  */
 export class SqlitePubSub {
   private readonly subscriptions = new Map<string, LocalSubscription>();
-  private watcher: DatabaseSync | undefined;
-  private pollTimer: NodeJS.Timeout | undefined;
+  private stopWatching: (() => void) | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
-  private lastDataVersion = -1;
   private cursor = 0;
-  private readonly drainStatements = new WeakMap<DatabaseSync, StatementSync>();
   private readonly statements: {
     insert: StatementSync;
     subscribers: StatementSync;
@@ -45,12 +42,12 @@ export class SqlitePubSub {
     register: StatementSync;
     unregister: StatementSync;
     heartbeat: StatementSync;
+    drain: StatementSync;
   };
 
   constructor(
     private readonly db: DatabaseSync,
-    private readonly path: string,
-    private readonly pollMs: number,
+    private readonly watcher: ChangeWatcher,
   ) {
     this.statements = {
       insert: db.prepare('INSERT INTO kv_messages (channel, payload, created_at) VALUES (?, ?, ?) RETURNING id'),
@@ -59,6 +56,7 @@ export class SqlitePubSub {
       register: db.prepare('INSERT INTO kv_subscribers (id, pid, kind, target, last_id, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?)'),
       unregister: db.prepare('DELETE FROM kv_subscribers WHERE id >= ? AND id < ?'),
       heartbeat: db.prepare('UPDATE kv_subscribers SET heartbeat_at = ?, last_id = ? WHERE id >= ? AND id < ?'),
+      drain: db.prepare('SELECT id, channel, payload FROM kv_messages WHERE id > ? ORDER BY id LIMIT ?'),
     };
   }
 
@@ -70,8 +68,7 @@ export class SqlitePubSub {
       const rows = this.statements.subscribers.all(now - SUBSCRIBER_STALE_MS) as Array<{ kind: 'channel' | 'pattern'; target: string }>;
       return rows.filter((row) => matches(row.kind, row.target, channel)).length;
     });
-    // Same-process subscribers hear it now rather than at the next poll.
-    if (this.subscriptions.size > 0) this.drain(this.db);
+    this.watcher.notifyLocal();
     return receivers;
   }
 
@@ -108,34 +105,17 @@ export class SqlitePubSub {
   }
 
   private start(): void {
-    if (this.pollTimer) return;
-    if (this.path !== ':memory:') {
-      this.watcher = new DatabaseSync(this.path, { readOnly: true, timeout: 5000 });
-      // Left referenced, like a Redis subscriber's socket: a process waiting for messages stays alive
-      // until it unsubscribes or closes the store.
-      this.pollTimer = setInterval(() => this.poll(), this.pollMs);
-    }
+    if (this.stopWatching) return;
+    this.stopWatching = this.watcher.add(() => this.drain());
     this.heartbeatTimer = setInterval(() => this.heartbeat(), HEARTBEAT_MS);
     this.heartbeatTimer.unref();
   }
 
   private stop(): void {
-    clearInterval(this.pollTimer);
+    this.stopWatching?.();
+    this.stopWatching = undefined;
     clearInterval(this.heartbeatTimer);
-    this.pollTimer = undefined;
     this.heartbeatTimer = undefined;
-    this.watcher?.close();
-    this.watcher = undefined;
-    this.lastDataVersion = -1;
-  }
-
-  private poll(): void {
-    const watcher = this.watcher;
-    if (!watcher) return;
-    const { data_version: version } = watcher.prepare('PRAGMA data_version').get() as { data_version: number };
-    if (version === this.lastDataVersion) return;
-    this.lastDataVersion = version;
-    this.drain(watcher);
   }
 
   private heartbeat(): void {
@@ -144,14 +124,10 @@ export class SqlitePubSub {
     for (const id of this.subscriptions.keys()) this.statements.heartbeat.run(now, this.cursor, `${id}#`, `${id}$`);
   }
 
-  private drain(connection: DatabaseSync): void {
-    let select = this.drainStatements.get(connection);
-    if (!select) {
-      select = connection.prepare('SELECT id, channel, payload FROM kv_messages WHERE id > ? ORDER BY id LIMIT ?');
-      this.drainStatements.set(connection, select);
-    }
+  private drain(): void {
+    if (!this.db.isOpen || this.subscriptions.size === 0) return;
     for (;;) {
-      const rows = select.all(this.cursor, DRAIN_BATCH) as Array<{ id: number; channel: string; payload: string }>;
+      const rows = this.statements.drain.all(this.cursor, DRAIN_BATCH) as Array<{ id: number; channel: string; payload: string }>;
       for (const row of rows) {
         if (row.id > this.cursor + 1) this.reportGap(row.id - this.cursor - 1, this.cursor);
         this.cursor = row.id;

@@ -19,6 +19,7 @@ import {
   wrongType,
 } from '../validate.js';
 import { migrate } from './schema.js';
+import { ChangeWatcher } from './change-watcher.js';
 import { SqlitePubSub, SUBSCRIBER_STALE_MS } from './pubsub.js';
 
 export interface SqliteKvOptions {
@@ -57,6 +58,7 @@ export class SqliteKv implements Kv {
   readonly path: string;
   private readonly db: DatabaseSync;
   private readonly maxValueBytes: number;
+  private readonly watcher: ChangeWatcher;
   private readonly pubsub: SqlitePubSub;
   private readonly sweepTimer: NodeJS.Timeout | undefined;
   private readonly s: Record<string, StatementSync>;
@@ -66,7 +68,8 @@ export class SqliteKv implements Kv {
     this.path = path;
     this.db = db;
     this.maxValueBytes = options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES;
-    this.pubsub = new SqlitePubSub(db, path, options.pollMs ?? 2);
+    this.watcher = new ChangeWatcher(path, options.pollMs ?? 2);
+    this.pubsub = new SqlitePubSub(db, this.watcher);
     const live = '(expires_at IS NULL OR expires_at > ?)';
     this.s = {
       getLive: db.prepare(`SELECT type, value, expires_at FROM kv_keys WHERE key = ? AND ${live}`),
@@ -618,6 +621,7 @@ export class SqliteKv implements Kv {
     if (!this.db.isOpen) return;
     clearInterval(this.sweepTimer);
     this.pubsub.close();
+    this.watcher.close();
     this.db.close();
   }
 }
