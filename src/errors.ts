@@ -26,7 +26,9 @@ export type ErrorCode =
   | 'KV_CLOSED'
   | 'LOCK_NOT_OWNED'
   | 'LOCK_NOT_HELD'
-  | 'LOCK_TIMEOUT';
+  | 'LOCK_TIMEOUT'
+  | 'BROKER_NOT_FOUND'
+  | 'BROKER_LEASE_LOST';
 
 export class CompozyError extends Error {
   readonly code: ErrorCode;

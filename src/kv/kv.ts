@@ -84,7 +84,74 @@ export interface Subscription extends AsyncIterable<Message> {
   unsubscribe(): Promise<void>;
 }
 
+export type ExchangeType = 'fanout' | 'direct' | 'topic';
+
+export interface QueueOptions {
+  /** false: a scratch queue whose waiting messages are discarded each time it is declared (default true). */
+  durable?: boolean;
+  /** Deliveries before a message is dead-lettered (default 5). */
+  maxAttempts?: number;
+  /** Queue that receives dead-lettered messages; without one they are dropped and counted. */
+  deadLetter?: string;
+  /** How long a delivered, unsettled message stays invisible before it is redelivered (default 30 s). */
+  visibilityTimeoutMs?: number;
+}
+
+export interface Delivery {
+  id: string;
+  queue: string;
+  routingKey: string;
+  body: unknown;
+  /** 1 for the first delivery. */
+  attempt: number;
+  /** Done: the message is removed. Throws BROKER_LEASE_LOST when its lease expired and it went back to the queue. */
+  ack(): Promise<void>;
+  /** Back to the queue (requeue: true, the default; counts as an attempt), or straight to the dead letters. */
+  nack(options?: { requeue?: boolean }): Promise<void>;
+}
+
+export interface ConsumeOptions {
+  /** Deliveries handled at once (default 1). */
+  prefetch?: number;
+  /**
+   * Hears a handler's error (its delivery is nacked with requeue), a failed settle, and failures to
+   * fetch messages (store closed, Redis down; fetching resumes at the next wake-up). Default: a
+   * process warning.
+   */
+  onError?: (error: Error) => void;
+}
+
+export interface Consumer {
+  /** Stops taking messages and waits for the handlers in flight. */
+  cancel(): Promise<void>;
+}
+
+export interface QueueStats {
+  /** Waiting or in flight. */
+  messages: number;
+  /** Dead-lettered without a dead-letter queue. */
+  dropped: number;
+}
+
+/**
+ * AMQP-style routing over the store: exchanges route to bound queues; queues hand messages to
+ * consumers with at-least-once delivery. A handler that returns without settling acks; one that throws
+ * nacks with requeue.
+ */
+export interface Broker {
+  declareExchange(name: string, type: ExchangeType): Promise<void>;
+  declareQueue(name: string, options?: QueueOptions): Promise<void>;
+  /** fanout ignores the key; direct needs equality; topic uses `*` (one word) and `#` (zero or more). */
+  bind(queue: string, exchange: string, bindingKey?: string): Promise<void>;
+  /** Number of queues the message was routed to. */
+  publish(exchange: string, routingKey: string, body: unknown): Promise<number>;
+  consume(queue: string, handler: (delivery: Delivery) => Promise<void>, options?: ConsumeOptions): Promise<Consumer>;
+  stats(queue: string): Promise<QueueStats>;
+}
+
 export interface Kv {
+  readonly broker: Broker;
+
   readonly driver: 'sqlite' | 'redis';
 
   // strings

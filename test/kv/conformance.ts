@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CompozyError } from '../../src/errors.js';
-import type { Kv, Message, Subscription } from '../../src/kv/kv.js';
+import type { Delivery, Kv, Message, Subscription } from '../../src/kv/kv.js';
+import { topicMatch } from '../../src/kv/topic.js';
 
 export interface KvFactory {
   /** A fresh, empty store (its own file, :memory: database or key prefix). */
@@ -427,6 +428,146 @@ export function defineKvConformance(name: string, factory: KvFactory): void {
       }
     });
 
+    describe('broker', () => {
+      /** Collects deliveries until `n` arrived, settling each with `settle`. */
+      const errors: string[] = [];
+      beforeEach(() => {
+        errors.length = 0;
+      });
+
+      async function collect(queue: string, n: number, settle: (d: Delivery) => Promise<void> = (d) => d.ack(), prefetch = 1): Promise<Delivery[]> {
+        const got: Delivery[] = [];
+        let done!: () => void;
+        const finished = new Promise<void>((resolve) => (done = resolve));
+        const consumer = await kv.broker.consume(
+          queue,
+          async (delivery) => {
+            got.push(delivery);
+            try {
+              await settle(delivery);
+            } finally {
+              if (got.length >= n) done();
+            }
+          },
+          { prefetch, onError: (error) => errors.push(error.message) },
+        );
+        await Promise.race([finished, sleep(5000)]);
+        await consumer.cancel();
+        return got;
+      }
+
+      it('routes by exchange type: fanout, direct, topic', async () => {
+        await kv.broker.declareExchange('fan', 'fanout');
+        await kv.broker.declareExchange('dir', 'direct');
+        await kv.broker.declareExchange('top', 'topic');
+        for (const q of ['q1', 'q2', 'q3']) await kv.broker.declareQueue(q);
+        await kv.broker.bind('q1', 'fan');
+        await kv.broker.bind('q2', 'fan');
+        await kv.broker.bind('q1', 'dir', 'created');
+        await kv.broker.bind('q3', 'top', 'workflow.*.done');
+        await kv.broker.bind('q2', 'top', 'workflow.#');
+        expect(await kv.broker.publish('fan', 'ignored', 'f')).toBe(2);
+        expect(await kv.broker.publish('dir', 'created', 'd')).toBe(1);
+        expect(await kv.broker.publish('dir', 'deleted', 'x')).toBe(0);
+        expect(await kv.broker.publish('top', 'workflow.w1.done', 't1')).toBe(2);
+        expect(await kv.broker.publish('top', 'workflow', 't2')).toBe(1);
+        expect((await collect('q1', 2)).map((d) => d.body)).toEqual(['f', 'd']);
+        expect((await collect('q2', 3)).map((d) => d.body)).toEqual(['f', 't1', 't2']);
+        const q3 = await collect('q3', 1);
+        expect(q3.map((d) => [d.body, d.routingKey, d.attempt, d.queue])).toEqual([['t1', 'workflow.w1.done', 1, 'q3']]);
+        expect((await kv.broker.stats('q1')).messages).toBe(0);
+      });
+
+      it('nack with requeue redelivers with the next attempt number; a handler that throws does the same', async () => {
+        await kv.broker.declareExchange('ex', 'direct');
+        await kv.broker.declareQueue('work', { maxAttempts: 5 });
+        await kv.broker.bind('work', 'ex', 'job');
+        await kv.broker.publish('ex', 'job', { n: 1 });
+        let calls = 0;
+        const got = await collect('work', 3, async (d) => {
+          calls++;
+          if (calls === 1) await d.nack({ requeue: true });
+          else if (calls === 2) throw new Error('handler failed');
+          else await d.ack();
+        });
+        expect(got.map((d) => d.attempt)).toEqual([1, 2, 3]);
+        expect(errors).toEqual(['handler failed']);
+        expect(got.every((d) => JSON.stringify(d.body) === '{"n":1}')).toBe(true);
+        expect((await kv.broker.stats('work')).messages).toBe(0);
+      });
+
+      it('dead-letters after maxAttempts, or at once on nack without requeue; drops are counted without a dead-letter queue', async () => {
+        await kv.broker.declareExchange('ex', 'fanout');
+        await kv.broker.declareQueue('work', { maxAttempts: 2, deadLetter: 'dead' });
+        await kv.broker.declareQueue('nodlq', { maxAttempts: 1 });
+        await kv.broker.bind('work', 'ex');
+        await kv.broker.bind('nodlq', 'ex');
+        await kv.broker.publish('ex', 'k', 'poison');
+        const attempts = await collect('work', 2, (d) => d.nack());
+        expect(attempts.map((d) => d.attempt)).toEqual([1, 2]);
+        const dead = await collect('dead', 1);
+        expect(dead.map((d) => [d.body, d.routingKey, d.attempt])).toEqual([['poison', 'k', 1]]);
+        await collect('nodlq', 1, (d) => d.nack({ requeue: false }));
+        expect(await kv.broker.stats('nodlq')).toEqual({ messages: 0, dropped: 1 });
+        expect((await kv.broker.stats('work')).messages).toBe(0);
+      });
+
+      it('an unsettled delivery is redelivered after the visibility timeout and the late ack is refused', async () => {
+        await kv.broker.declareExchange('ex', 'fanout');
+        await kv.broker.declareQueue('slow', { visibilityTimeoutMs: 150 });
+        await kv.broker.bind('slow', 'ex');
+        await kv.broker.publish('ex', '', 'm');
+        let first: Delivery | undefined;
+        let unblock!: () => void;
+        const blocked = new Promise<void>((resolve) => (unblock = resolve));
+        const stuck = await kv.broker.consume('slow', async (d) => {
+          first = d;
+          await blocked;
+        });
+        await sleep(100);
+        expect(first?.attempt).toBe(1);
+        const again = await collect('slow', 1);
+        expect(again.map((d) => [d.body, d.attempt])).toEqual([['m', 2]]);
+        expect(await code(first!.ack())).toBe('BROKER_LEASE_LOST');
+        unblock();
+        await stuck.cancel();
+        expect((await kv.broker.stats('slow')).messages).toBe(0);
+      });
+
+      it('prefetch bounds the handlers running at once', async () => {
+        await kv.broker.declareExchange('ex', 'fanout');
+        await kv.broker.declareQueue('par');
+        await kv.broker.bind('par', 'ex');
+        for (let i = 0; i < 6; i++) await kv.broker.publish('ex', '', i);
+        let running = 0;
+        let peak = 0;
+        const got = await collect(
+          'par',
+          6,
+          async (d) => {
+            running++;
+            peak = Math.max(peak, running);
+            await sleep(30);
+            running--;
+            await d.ack();
+          },
+          3,
+        );
+        expect(got.map((d) => d.body).sort()).toEqual([0, 1, 2, 3, 4, 5]);
+        expect(peak).toBe(3);
+      });
+
+      it('bad declarations and unknown names are typed errors', async () => {
+        await kv.broker.declareExchange('ex', 'topic');
+        expect(await code(kv.broker.declareExchange('ex', 'fanout'))).toBe('KV_INVALID_ARGUMENT');
+        expect(await code(kv.broker.declareExchange('bad', 'headers' as 'topic'))).toBe('KV_INVALID_ARGUMENT');
+        expect(await code(kv.broker.publish('nope', 'k', 1))).toBe('BROKER_NOT_FOUND');
+        expect(await code(kv.broker.bind('nope', 'ex', 'k'))).toBe('BROKER_NOT_FOUND');
+        expect(await code(kv.broker.consume('nope', async () => undefined))).toBe('BROKER_NOT_FOUND');
+        expect(await code(kv.broker.declareQueue('q', { maxAttempts: 0 }))).toBe('KV_INVALID_ARGUMENT');
+      });
+    });
+
     describe('lifecycle', () => {
       it('ping and info', async () => {
         await kv.ping();
@@ -446,3 +587,24 @@ export function defineKvConformance(name: string, factory: KvFactory): void {
     });
   });
 }
+
+describe('AMQP topic matching', () => {
+  it.each([
+    ['a.b.c', 'a.b.c', true],
+    ['a.*.c', 'a.b.c', true],
+    ['a.*.c', 'a.b.x.c', false],
+    ['a.#', 'a', true],
+    ['a.#', 'a.b.c', true],
+    ['#', 'anything.at.all', true],
+    ['#.c', 'c', true],
+    ['#.c', 'a.b.c', true],
+    ['a.#.c', 'a.c', true],
+    ['a.#.c', 'a.x.y.c', true],
+    ['*.b', 'b', false],
+    ['*', '', true],
+    ['a.*', 'a.', true],
+    ['a.b', 'a.b.c', false],
+  ] as const)('%s vs %s → %s', (binding, key, expected) => {
+    expect(topicMatch(binding, key)).toBe(expected);
+  });
+});

@@ -90,6 +90,24 @@ describe('SQLite KV across OS processes', () => {
     expect(await subscriber.exited).toBe(0);
   }, 30_000);
 
+  it('a broker message whose consumer process is killed before ack is redelivered to another consumer', async () => {
+    const path = dbPath();
+    const kv = SqliteKv.open(path);
+    await kv.broker.declareExchange('jobs', 'topic');
+    await kv.broker.declareQueue('work', { visibilityTimeoutMs: 300 });
+    await kv.broker.bind('work', 'jobs', 'job.#');
+    expect(await kv.broker.publish('jobs', 'job.created', { id: 7 })).toBe(1);
+    const first = worker('consume-and-hang', path, 'work');
+    expect(await first.waitForLine(() => true)).toEqual({ body: { id: 7 }, attempt: 1 });
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const second = worker('consume-one', path, 'work');
+    expect(await second.waitForLine(() => true)).toEqual({ body: { id: 7 }, attempt: 2 });
+    expect(await second.exited).toBe(0);
+    expect(await kv.broker.stats('work')).toEqual({ messages: 0, dropped: 0 });
+    await kv.close();
+  }, 30_000);
+
   it('everything committed survives SIGKILL of the writer: keys, lists, hashes and TTLs', async () => {
     const path = dbPath();
     const writer = worker('write-then-hang', path);

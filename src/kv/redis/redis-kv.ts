@@ -16,6 +16,7 @@ import {
   setTtlMs,
   wrongType,
 } from '../validate.js';
+import { RedisBroker } from './broker.js';
 import { APPEND_AND_TRIM, COUNTER, LOCK_EXTEND, LOCK_GIVE, LOCK_TAKE, type Script } from './scripts.js';
 
 export interface RedisKvOptions {
@@ -51,8 +52,10 @@ export class RedisKv implements Kv {
   private closed = false;
   private lastConnectionError: string | undefined;
   private readonly subscriptions = new Set<BufferedSubscription>();
+  private readonly listeners = new Set<Client>();
   private readonly maxValueBytes: number;
   private readonly lockBackend: LockBackend;
+  readonly broker: RedisBroker;
 
   private constructor(
     private readonly client: Client,
@@ -68,6 +71,35 @@ export class RedisKv implements Kv {
       extend: async (resource, token, ttlMs) => (await this.eval(LOCK_EXTEND, [this.lockKey(resource)], [token, String(ttlMs)], resource)) === 1,
       give: async (resource, token) => (await this.eval(LOCK_GIVE, [this.lockKey(resource)], [token], resource)) as 'released' | 'not-owned' | 'not-held',
     };
+    this.broker = new RedisBroker({
+      prefix,
+      maxValueBytes: this.maxValueBytes,
+      run: (args, key) => this.run(args, key),
+      eval: (script, keys, args, key) => this.eval(script, keys, args, key),
+      listen: (channel, onMessage) => this.listen(channel, onMessage),
+    });
+  }
+
+  /** A connection of its own subscribed to one channel (broker wake-ups). */
+  private async listen(channel: string, onMessage: () => void): Promise<() => Promise<void>> {
+    const connection = await this.openConnection();
+    await connection.subscribe(channel, onMessage);
+    this.listeners.add(connection);
+    return async () => {
+      this.listeners.delete(connection);
+      if (connection.isOpen) await connection.close();
+    };
+  }
+
+  private async openConnection(): Promise<Client> {
+    if (this.closed) throw new CompozyError('KV_CLOSED', 'The Redis KV is closed.', { hint: 'Connect a new RedisKv.' });
+    const connection = RedisKv.createClient(this.options, (error) => (this.lastConnectionError = errorMessage(error)));
+    try {
+      await connection.connect();
+    } catch (error) {
+      throw this.unavailable(error);
+    }
+    return connection;
   }
 
   private static createClient(options: RedisKvOptions, onError: (error: Error) => void): Client {
@@ -396,13 +428,7 @@ export class RedisKv implements Kv {
     const list = typeof targets === 'string' ? [targets] : [...targets];
     if (list.length === 0) throw invalid(`${kind === 'channel' ? 'subscribe' : 'psubscribe'}: at least one ${kind} is required.`);
     list.forEach((target) => checkKey(target, kind));
-    if (this.closed) throw new CompozyError('KV_CLOSED', 'The Redis KV is closed.', { hint: 'Connect a new RedisKv.' });
-    const connection = RedisKv.createClient(this.options, (error) => (this.lastConnectionError = errorMessage(error)));
-    try {
-      await connection.connect();
-    } catch (error) {
-      throw this.unavailable(error);
-    }
+    const connection = await this.openConnection();
     const strip = this.prefix.length + 3;
     const sink: BufferedSubscription = new BufferedSubscription(options.bufferSize ?? DEFAULT_SUBSCRIPTION_BUFFER, async () => {
       this.subscriptions.delete(sink);
@@ -436,8 +462,11 @@ export class RedisKv implements Kv {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    await this.broker.close();
     this.closed = true;
     for (const sub of [...this.subscriptions]) await sub.unsubscribe();
+    for (const connection of [...this.listeners]) if (connection.isOpen) await connection.close();
+    this.listeners.clear();
     await this.client.close();
   }
 }

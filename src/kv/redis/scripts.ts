@@ -91,3 +91,60 @@ if holder == ARGV[1] then
 end
 if holder then return 'not-owned' end
 return 'not-held'`);
+
+/** Whether (consumer, delivery count) still holds a stream entry in the group's pending list. */
+const HOLDS = `
+local function holds(stream, group, id, consumer, count)
+  local pending = redis.call('XPENDING', stream, group, id, id, 1)
+  return #pending > 0 and pending[1][2] == consumer and tonumber(pending[1][4]) == tonumber(count)
+end
+local function fields(stream, id)
+  local entry = redis.call('XRANGE', stream, id, id)[1]
+  local rk, body
+  for i = 1, #entry[2], 2 do
+    if entry[2][i] == 'rk' then rk = entry[2][i + 1] elseif entry[2][i] == 'body' then body = entry[2][i + 1] end
+  end
+  return rk, body
+end`;
+
+/** KEYS: stream, wake channel (pairs, one per queue). ARGV: routing key, body. */
+export const BROKER_PUBLISH = script(`
+for i = 1, #KEYS, 2 do
+  redis.call('XADD', KEYS[i], '*', 'rk', ARGV[1], 'body', ARGV[2], 'a', '0')
+  redis.call('PUBLISH', KEYS[i + 1], '1')
+end
+return #KEYS / 2`);
+
+/** Ack. KEYS: stream. ARGV: group, id, consumer, deliveries. */
+export const BROKER_SETTLE = script(`${HOLDS}
+if not holds(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]) then return 0 end
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+return 1`);
+
+/** Nack with requeue: re-added at the tail carrying its attempts. KEYS: stream, wake. ARGV: group, id, consumer, deliveries, attempts. */
+export const BROKER_REQUEUE = script(`${HOLDS}
+if not holds(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]) then return 0 end
+local rk, body = fields(KEYS[1], ARGV[2])
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+redis.call('XADD', KEYS[1], '*', 'rk', rk, 'body', body, 'a', ARGV[5])
+redis.call('PUBLISH', KEYS[2], '1')
+return 1`);
+
+/**
+ * Out of the queue for good. KEYS: stream, dead-letter stream or dropped counter, dead-letter wake
+ * channel. ARGV: group, id, consumer, deliveries, 'queue' | 'drop'.
+ */
+export const BROKER_DEAD_LETTER = script(`${HOLDS}
+if not holds(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]) then return 0 end
+local rk, body = fields(KEYS[1], ARGV[2])
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+if ARGV[5] == 'queue' then
+  redis.call('XADD', KEYS[2], '*', 'rk', rk, 'body', body, 'a', '0')
+  redis.call('PUBLISH', KEYS[3], '1')
+else
+  redis.call('INCR', KEYS[2])
+end
+return 1`);

@@ -45,6 +45,33 @@ export const MIGRATIONS: readonly string[] = [
      last_id INTEGER NOT NULL,
      heartbeat_at INTEGER NOT NULL
    ) STRICT, WITHOUT ROWID;`,
+  `CREATE TABLE kv_exchanges (
+     name TEXT PRIMARY KEY,
+     type TEXT NOT NULL CHECK (type IN ('fanout', 'direct', 'topic'))
+   ) STRICT, WITHOUT ROWID;
+   CREATE TABLE kv_queues (
+     name TEXT PRIMARY KEY,
+     max_attempts INTEGER NOT NULL,
+     dead_letter TEXT,
+     visibility_ms INTEGER NOT NULL,
+     dropped INTEGER NOT NULL DEFAULT 0
+   ) STRICT, WITHOUT ROWID;
+   CREATE TABLE kv_bindings (
+     exchange TEXT NOT NULL,
+     queue TEXT NOT NULL,
+     binding_key TEXT NOT NULL,
+     PRIMARY KEY (exchange, queue, binding_key)
+   ) STRICT, WITHOUT ROWID;
+   CREATE TABLE kv_queue_messages (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     queue TEXT NOT NULL,
+     routing_key TEXT NOT NULL,
+     body TEXT NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     visible_at INTEGER NOT NULL,
+     lease TEXT
+   ) STRICT;
+   CREATE INDEX kv_queue_messages_ready ON kv_queue_messages(queue, visible_at, id);`,
 ];
 
 export function migrate(db: DatabaseSync): number {

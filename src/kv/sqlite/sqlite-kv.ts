@@ -19,6 +19,7 @@ import {
   wrongType,
 } from '../validate.js';
 import { migrate } from './schema.js';
+import { SqliteBroker } from './broker.js';
 import { ChangeWatcher } from './change-watcher.js';
 import { SqlitePubSub, SUBSCRIBER_STALE_MS } from './pubsub.js';
 
@@ -60,6 +61,7 @@ export class SqliteKv implements Kv {
   private readonly maxValueBytes: number;
   private readonly watcher: ChangeWatcher;
   private readonly pubsub: SqlitePubSub;
+  readonly broker: SqliteBroker;
   private readonly sweepTimer: NodeJS.Timeout | undefined;
   private readonly s: Record<string, StatementSync>;
   private readonly lockBackend: LockBackend;
@@ -70,6 +72,7 @@ export class SqliteKv implements Kv {
     this.maxValueBytes = options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES;
     this.watcher = new ChangeWatcher(path, options.pollMs ?? 2);
     this.pubsub = new SqlitePubSub(db, this.watcher);
+    this.broker = new SqliteBroker(db, this.watcher, this.inTransaction, this.maxValueBytes);
     const live = '(expires_at IS NULL OR expires_at > ?)';
     this.s = {
       getLive: db.prepare(`SELECT type, value, expires_at FROM kv_keys WHERE key = ? AND ${live}`),
@@ -620,6 +623,7 @@ export class SqliteKv implements Kv {
   async close(): Promise<void> {
     if (!this.db.isOpen) return;
     clearInterval(this.sweepTimer);
+    await this.broker.close();
     this.pubsub.close();
     this.watcher.close();
     this.db.close();

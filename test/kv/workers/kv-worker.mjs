@@ -38,6 +38,24 @@ switch (mode) {
     say({ receivers: await kv.publish(args[0], JSON.parse(args[1])) });
     break;
   }
+  case 'consume-and-hang': {
+    await kv.broker.consume(args[0], async (delivery) => {
+      say({ body: delivery.body, attempt: delivery.attempt });
+      await new Promise(() => undefined);
+    });
+    await new Promise(() => undefined);
+    break;
+  }
+  case 'consume-one': {
+    await new Promise((resolve) => {
+      void kv.broker.consume(args[0], async (delivery) => {
+        say({ body: delivery.body, attempt: delivery.attempt });
+        await delivery.ack();
+        resolve();
+      });
+    });
+    break;
+  }
   case 'write-then-hang': {
     await kv.set('s', 'value', { px: 600_000 });
     await kv.set('n', 7);
