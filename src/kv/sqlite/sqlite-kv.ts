@@ -91,17 +91,20 @@ export class SqliteKv implements Kv {
       hget: db.prepare('SELECT value FROM kv_hash WHERE key = ? AND field = ?'),
       hgetall: db.prepare('SELECT field, value FROM kv_hash WHERE key = ? ORDER BY field'),
       hupsert: db.prepare('INSERT INTO kv_hash (key, field, value) VALUES (?, ?, ?) ON CONFLICT (key, field) DO UPDATE SET value = excluded.value'),
+      metaCounts: db.prepare(
+        "INSERT INTO kv_hash (key, field, value) VALUES (?1, 'token_count', ?2), (?1, 'message_count', ?3) ON CONFLICT (key, field) DO UPDATE SET value = excluded.value",
+      ),
+      setExpiryPair: db.prepare('UPDATE kv_keys SET expires_at = ? WHERE key IN (?, ?)'),
       hdel: db.prepare('DELETE FROM kv_hash WHERE key = ? AND field = ?'),
       hlen: db.prepare('SELECT count(*) AS n FROM kv_hash WHERE key = ?'),
-      listBounds: db.prepare('SELECT min(seq) AS lo, max(seq) AS hi, count(*) AS n FROM kv_list WHERE key = ?'),
+      listLo: db.prepare('SELECT seq FROM kv_list WHERE key = ? ORDER BY seq LIMIT 1'),
+      listHi: db.prepare('SELECT seq FROM kv_list WHERE key = ? ORDER BY seq DESC LIMIT 1'),
       listInsert: db.prepare('INSERT INTO kv_list (key, seq, value) VALUES (?, ?, ?)'),
-      listRange: db.prepare('SELECT value FROM kv_list WHERE key = ? ORDER BY seq LIMIT ? OFFSET ?'),
-      listSeqAt: db.prepare('SELECT seq FROM kv_list WHERE key = ? ORDER BY seq LIMIT 1 OFFSET ?'),
+      listRange: db.prepare('SELECT value FROM kv_list WHERE key = ? AND seq BETWEEN ? AND ? ORDER BY seq'),
+      listValueAt: db.prepare('SELECT value FROM kv_list WHERE key = ? AND seq = ?'),
       listTrim: db.prepare('DELETE FROM kv_list WHERE key = ? AND (seq < ? OR seq > ?)'),
-      listFirst: db.prepare('SELECT seq, value FROM kv_list WHERE key = ? ORDER BY seq LIMIT 1'),
-      listLast: db.prepare('SELECT seq, value FROM kv_list WHERE key = ? ORDER BY seq DESC LIMIT 1'),
       listDeleteSeq: db.prepare('DELETE FROM kv_list WHERE key = ? AND seq = ?'),
-      listDropOldest: db.prepare('DELETE FROM kv_list WHERE key = ? AND seq IN (SELECT seq FROM kv_list WHERE key = ? ORDER BY seq LIMIT ?)'),
+      listDropBelow: db.prepare('DELETE FROM kv_list WHERE key = ? AND seq < ?'),
       lockTake: db.prepare(
         'INSERT INTO kv_locks (resource, token, fence, expires_at) VALUES (?, ?, 1, ?) ON CONFLICT (resource) DO UPDATE SET token = excluded.token, fence = kv_locks.fence + 1, expires_at = excluded.expires_at WHERE kv_locks.token IS NULL OR kv_locks.expires_at <= ? RETURNING fence',
       ),
@@ -438,16 +441,25 @@ export class SqliteKv implements Kv {
   }
 
   // lists
+  //
+  // A list's items have consecutive seq numbers: pushes extend either end, pops and trims remove from
+  // the ends or keep one contiguous range. So its length is hi − lo + 1 and item i is at lo + i, all
+  // found through the primary key without counting or OFFSET scans.
+
+  private bounds(key: string): { lo: number; hi: number; n: number } {
+    const lo = this.stmt('listLo').get(key) as { seq: number } | undefined;
+    if (!lo) return { lo: 0, hi: -1, n: 0 };
+    const hi = (this.stmt('listHi').get(key) as { seq: number }).seq;
+    return { lo: lo.seq, hi, n: hi - lo.seq + 1 };
+  }
 
   private push(key: string, values: readonly KvScalar[], end: 'head' | 'tail'): number {
     if (values.length === 0) throw invalid('push: at least one value is required.');
     const encoded = values.map((value) => encodeScalar(value, this.maxValueBytes));
     this.container(key, 'list');
-    const bounds = this.stmt('listBounds').get(key) as { lo: number | null; hi: number | null; n: number };
-    let lo = bounds.lo ?? 0;
-    let hi = bounds.hi ?? -1;
+    let { lo, hi } = this.bounds(key);
     for (const value of encoded) this.stmt('listInsert').run(key, end === 'tail' ? ++hi : --lo, value);
-    return bounds.n + encoded.length;
+    return hi - lo + 1;
   }
 
   async rpush(key: string, ...values: KvScalar[]): Promise<number> {
@@ -458,21 +470,22 @@ export class SqliteKv implements Kv {
     return this.tx(() => this.push(key, values, 'head'));
   }
 
-  private readListLength(key: string): number {
+  private readListBounds(key: string): { lo: number; hi: number; n: number } {
     const row = this.readLive(key);
-    if (!row) return 0;
+    if (!row) return { lo: 0, hi: -1, n: 0 };
     if (row.type !== 'list') throw wrongType(key);
-    return (this.stmt('listBounds').get(key) as { n: number }).n;
+    return this.bounds(key);
   }
 
   async lrange(key: string, start: number, stop: number): Promise<string[]> {
-    const range = normaliseRange(start, stop, this.readListLength(key));
+    const { lo, n } = this.readListBounds(key);
+    const range = normaliseRange(start, stop, n);
     if (!range) return [];
-    return (this.stmt('listRange').all(key, range.stop - range.start + 1, range.start) as Array<{ value: unknown }>).map((row) => text(row.value));
+    return (this.stmt('listRange').all(key, lo + range.start, lo + range.stop) as Array<{ value: unknown }>).map((row) => text(row.value));
   }
 
   async llen(key: string): Promise<number> {
-    return this.readListLength(key);
+    return this.readListBounds(key).n;
   }
 
   async ltrim(key: string, start: number, stop: number): Promise<void> {
@@ -480,15 +493,13 @@ export class SqliteKv implements Kv {
       const row = this.liveForWrite(key);
       if (!row) return;
       if (row.type !== 'list') throw wrongType(key);
-      const length = (this.stmt('listBounds').get(key) as { n: number }).n;
-      const range = normaliseRange(start, stop, length);
+      const { lo, n } = this.bounds(key);
+      const range = normaliseRange(start, stop, n);
       if (!range) {
         this.dropKey(key, 'list');
         return;
       }
-      const first = (this.stmt('listSeqAt').get(key, range.start) as { seq: number }).seq;
-      const last = (this.stmt('listSeqAt').get(key, range.stop) as { seq: number }).seq;
-      this.stmt('listTrim').run(key, first, last);
+      this.stmt('listTrim').run(key, lo + range.start, lo + range.stop);
     });
   }
 
@@ -497,10 +508,12 @@ export class SqliteKv implements Kv {
       const row = this.liveForWrite(key);
       if (!row) return null;
       if (row.type !== 'list') throw wrongType(key);
-      const item = this.stmt(end === 'head' ? 'listFirst' : 'listLast').get(key) as { seq: number; value: unknown } | undefined;
-      if (!item) return null;
-      this.stmt('listDeleteSeq').run(key, item.seq);
-      if ((this.stmt('listBounds').get(key) as { n: number }).n === 0) this.dropKey(key, 'list');
+      const { lo, hi, n } = this.bounds(key);
+      if (n === 0) return null;
+      const seq = end === 'head' ? lo : hi;
+      const item = this.stmt('listValueAt').get(key, seq) as { value: unknown };
+      if (n === 1) this.dropKey(key, 'list');
+      else this.stmt('listDeleteSeq').run(key, seq);
       return text(item.value);
     });
   }
@@ -517,30 +530,29 @@ export class SqliteKv implements Kv {
     if (!Number.isSafeInteger(options.maxLen) || options.maxLen <= 0) throw invalid(`appendAndTrim: maxLen must be a positive integer, got ${options.maxLen}.`);
     const tokenDelta = checkDelta(options.tokenDelta);
     const ttl = options.ttlMs ? checkPositiveMs(options.ttlMs, 'ttlMs') : undefined;
+    const encoded = items.map((item) => encodeScalar(item, this.maxValueBytes));
     return this.tx(() => {
       const metaRow = this.liveForWrite(metaKey);
       if (metaRow && metaRow.type !== 'hash') throw wrongType(metaKey);
-      let length = items.length > 0 ? this.push(listKey, items, 'tail') : this.readListLengthForWrite(listKey);
-      if (length > options.maxLen) {
-        this.stmt('listDropOldest').run(listKey, listKey, length - options.maxLen);
-        length = options.maxLen;
+      const listRow = this.liveForWrite(listKey);
+      if (listRow && listRow.type !== 'list') throw wrongType(listKey);
+      const tokens = this.stmt('hget').get(metaKey, 'token_count') as { value: unknown } | undefined;
+      const tokenCount = addToCounter(`${metaKey}.token_count`, tokens ? text(tokens.value) : null, tokenDelta);
+      let { lo, hi } = this.bounds(listKey);
+      if (encoded.length > 0) {
+        if (!listRow) this.stmt('createContainer').run(listKey, 'list');
+        for (const value of encoded) this.stmt('listInsert').run(listKey, ++hi, value);
       }
-      this.hincrInTx(metaKey, 'token_count', tokenDelta);
-      this.stmt('hupsert').run(metaKey, 'message_count', String(length));
-      if (ttl !== undefined) {
-        const expiresAt = Date.now() + ttl;
-        if (length > 0) this.stmt('setExpiry').run(expiresAt, listKey);
-        this.stmt('setExpiry').run(expiresAt, metaKey);
+      if (hi - lo + 1 > options.maxLen) {
+        lo = hi - options.maxLen + 1;
+        this.stmt('listDropBelow').run(listKey, lo);
       }
+      const length = hi - lo + 1;
+      if (!metaRow) this.stmt('createContainer').run(metaKey, 'hash');
+      this.stmt('metaCounts').run(metaKey, tokenCount.toString(), String(length));
+      if (ttl !== undefined) this.stmt('setExpiryPair').run(Date.now() + ttl, metaKey, listKey);
       return length;
     });
-  }
-
-  private readListLengthForWrite(key: string): number {
-    const row = this.liveForWrite(key);
-    if (!row) return 0;
-    if (row.type !== 'list') throw wrongType(key);
-    return (this.stmt('listBounds').get(key) as { n: number }).n;
   }
 
   // locks

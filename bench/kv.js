@@ -1,0 +1,102 @@
+// The KV contract on the embedded SQLite adapter against the Redis adapter (same client code paths),
+// one awaited caller and 100 in flight, plus cross-process pub/sub latency. Last line: one JSON object.
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteKv } from '../dist/kv/sqlite/sqlite-kv.js';
+import { RedisKv } from '../dist/kv/redis/redis-kv.js';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const DURATION_MS = Number(process.env.BENCH_MS ?? 1000);
+const dir = mkdtempSync(join(tmpdir(), 'compozy-bench-kv-'));
+const dbPath = join(dir, 'kv.db');
+const sqlite = SqliteKv.open(dbPath);
+const prefix = `compozy-bench:${randomUUID()}:`;
+const redis = await RedisKv.connect({ url: REDIS_URL, prefix });
+
+const value = 'x'.repeat(100);
+const operations = {
+  get: (kv, i) => kv.get(`key:${i % 1000}`),
+  set: (kv, i) => kv.set(`key:${i % 1000}`, value),
+  incr: (kv) => kv.incrBy('counter', 1),
+  hget: (kv, i) => kv.hget('hash', `f${i % 100}`),
+  lock: async (kv, i) => {
+    const lock = await kv.acquire(`res:${i % 100}`, 5000);
+    await lock.release();
+  },
+  appendAndTrim: (kv, i) => kv.appendAndTrim(`mem:${i % 10}`, `mem:${i % 10}:meta`, [value], { maxLen: 50, tokenDelta: 7, ttlMs: 60_000 }),
+};
+
+async function prepare(kv) {
+  for (let i = 0; i < 1000; i++) await kv.set(`key:${i}`, value);
+  const fields = {};
+  for (let i = 0; i < 100; i++) fields[`f${i}`] = value;
+  await kv.hset('hash', fields);
+}
+
+/** Operations per second over DURATION_MS, with `inFlight` calls outstanding at any time. */
+async function measure(kv, op, inFlight) {
+  let i = 0;
+  const started = performance.now();
+  const deadline = started + DURATION_MS;
+  const lane = async () => {
+    while (performance.now() < deadline) await op(kv, i++);
+  };
+  await Promise.all(Array.from({ length: inFlight }, lane));
+  return Math.round(i / ((performance.now() - started) / 1000));
+}
+
+function percentile(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** A subscriber in another process reports each message's delay (CLOCK_MONOTONIC is shared by processes). */
+async function pubsubLatency(kind, publisher, count = 400) {
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'kv-subscriber.js'), kind, kind === 'sqlite' ? dbPath : REDIS_URL, prefix, String(count)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  while (!output.includes('ready')) await new Promise((r) => setTimeout(r, 5));
+  for (let n = 0; n < count; n++) {
+    await publisher.publish('bench', { sentAt: process.hrtime.bigint().toString() });
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  await new Promise((r) => child.on('close', r));
+  const delays = JSON.parse(output.slice(output.indexOf('\n') + 1)).sort((a, b) => a - b);
+  return { p50: Number(percentile(delays, 50).toFixed(3)), p99: Number(percentile(delays, 99).toFixed(3)), received: delays.length };
+}
+
+await prepare(sqlite);
+await prepare(redis);
+const figures = {};
+for (const [name, op] of Object.entries(operations)) {
+  for (const inFlight of [1, 100]) {
+    const s = await measure(sqlite, op, inFlight);
+    const r = await measure(redis, op, inFlight);
+    const label = inFlight === 1 ? 'awaited' : 'inflight100';
+    figures[`${name}_${label}_sqlite_ops`] = s;
+    figures[`${name}_${label}_redis_ops`] = r;
+    figures[`${name}_${label}_ratio`] = Number((s / r).toFixed(2));
+    console.log(`${name.padEnd(14)} ${label.padEnd(12)} sqlite ${String(s).padStart(8)}/s  redis ${String(r).padStart(8)}/s  ratio ${(s / r).toFixed(2)}`);
+  }
+}
+const sqlitePubsub = await pubsubLatency('sqlite', sqlite);
+const redisPubsub = await pubsubLatency('redis', redis);
+console.log(`pub/sub cross-process latency ms: sqlite p50 ${sqlitePubsub.p50} p99 ${sqlitePubsub.p99}; redis p50 ${redisPubsub.p50} p99 ${redisPubsub.p99}`);
+Object.assign(figures, {
+  pubsub_sqlite_p50_ms: sqlitePubsub.p50,
+  pubsub_sqlite_p99_ms: sqlitePubsub.p99,
+  pubsub_sqlite_received: sqlitePubsub.received,
+  pubsub_redis_p50_ms: redisPubsub.p50,
+  pubsub_redis_p99_ms: redisPubsub.p99,
+  duration_ms_per_measure: DURATION_MS,
+});
+
+for await (const key of redis.scan('*', { count: 1000 })) await redis.del(key);
+await sqlite.close();
+await redis.close();
+rmSync(dir, { recursive: true, force: true });
+console.log(JSON.stringify(figures));
