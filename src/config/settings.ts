@@ -24,6 +24,8 @@ export interface AppSettings {
   temporalNamespace: Setting<string>;
   taskQueue: Setting<string>;
   redisUrl: Setting<string | undefined>;
+  /** KV adapter; undefined means "by mode" (sqlite standalone, redis distributed). */
+  kvDriver: Setting<'sqlite' | 'redis' | undefined>;
   databaseUrl: Setting<string | undefined>;
 }
 
@@ -101,6 +103,11 @@ function asMode(raw: unknown, origin: string): Mode {
   });
 }
 
+function asKvDriver(raw: unknown, origin: string): 'sqlite' | 'redis' {
+  if (raw === 'sqlite' || raw === 'redis') return raw;
+  throw new CompozyError('CONFIG_INVALID', `${origin} must be "sqlite" or "redis", got ${JSON.stringify(raw)}.`, { hint: 'Use kv.driver: sqlite (embedded) or redis (REDIS_URL).' });
+}
+
 /** Effective settings with their sources: flags > environment > compozy.yaml > defaults. */
 export function loadSettings(project: Pick<Project, 'document'>, flags: SettingFlags = {}, env: NodeJS.ProcessEnv = process.env): AppSettings {
   const doc = project.document;
@@ -120,6 +127,7 @@ export function loadSettings(project: Pick<Project, 'document'>, flags: SettingF
     temporalNamespace: pick({ env: ['TEMPORAL_NAMESPACE'], file: ['temporal.namespace'] }, env, doc, 'default', asString),
     taskQueue: pick({ env: ['TEMPORAL_TASK_QUEUE'], file: ['temporal.task_queue'] }, env, doc, 'compozy', asString),
     redisUrl: pick({ env: ['REDIS_URL'], file: ['redis.url'] }, env, doc, undefined, optionalString),
+    kvDriver: pick({ env: ['COMPOZY_KV_DRIVER'], file: ['kv.driver'] }, env, doc, undefined, asKvDriver),
     databaseUrl: pick({ env: ['DATABASE_URL', 'DB_CONN_STRING'], file: ['database.url', 'database.conn_string'] }, env, doc, undefined, optionalString),
   };
 }

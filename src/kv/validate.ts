@@ -1,5 +1,5 @@
 import { CompozyError } from '../errors.js';
-import type { KvScalar, SetOptions } from './kv.js';
+import type { SetOptions } from './kv.js';
 
 export const DEFAULT_MAX_VALUE_BYTES = 16 * 1024 * 1024;
 const INT64_MIN = -(2n ** 63n);

@@ -1,12 +1,12 @@
 import { Runtime, DefaultLogger } from '@temporalio/worker';
-import { join } from 'node:path';
 import { createSystemActivities } from '../engine/activities/system.js';
 import { errorMessage } from '../errors.js';
 import { overallState, type ComponentHealth, type ComponentState, type HealthReport } from '../health.js';
-import { SqliteKv } from '../kv/sqlite/sqlite-kv.js';
 import { readRunState } from '../platform/run-state.js';
 import { describeNamespace, startWorker, type RunningWorker } from '../temporal/worker.js';
+import type { AppSettings } from '../config/settings.js';
 import { buildApp } from './app.js';
+import { openKv } from './open-kv.js';
 
 export interface ServeOptions {
   projectName: string;
@@ -19,6 +19,8 @@ export interface ServeOptions {
   temporalBackend: string;
   namespace: string;
   taskQueue: string;
+  /** Backend choices (KV driver, Redis URL) for the composition root. */
+  settings: AppSettings;
   /** When set, exit as soon as this process is no longer our parent (the supervisor died). */
   supervisorPid?: number | undefined;
   log: (line: string) => void;
@@ -54,8 +56,7 @@ function workerComponentState(worker: RunningWorker | undefined, failure: string
  */
 export async function serve(options: ServeOptions): Promise<ServeHandle> {
   Runtime.install({ shutdownSignals: [], logger: new DefaultLogger('WARN') });
-  const kvPath = join(options.stateDir, 'kv.db');
-  const kv = SqliteKv.open(kvPath);
+  const kv = await openKv(options.settings, options.stateDir);
   let worker: RunningWorker | undefined;
   let workerFailure: string | undefined;
   const abort = new AbortController();
@@ -80,9 +81,10 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     let kvComponent: ComponentHealth;
     try {
       const info = await kv.info();
-      kvComponent = { name: 'kv', backend: 'sqlite', state: 'up', path: info.location, detail: `${info.keys} keys, ${(info.sizeBytes / 1024).toFixed(0)} KiB` };
+      const where = info.driver === 'sqlite' ? { path: info.location } : { address: info.location };
+      kvComponent = { name: 'kv', backend: info.driver, state: 'up', ...where, detail: `${info.keys} keys, ${(info.sizeBytes / 1024).toFixed(0)} KiB` };
     } catch (error) {
-      kvComponent = { name: 'kv', backend: 'sqlite', state: 'down', path: kvPath, detail: errorMessage(error) };
+      kvComponent = { name: 'kv', backend: kv.driver, state: 'down', detail: errorMessage(error) };
     }
     const processInfo = (child: typeof serveChild) => (child ? { restarts: child.restarts, ...(child.lastExitCode !== undefined ? { lastExitCode: child.lastExitCode } : {}) } : {});
     const components: ComponentHealth[] = [

@@ -8,6 +8,7 @@ import type { HealthReport } from '../../src/health.js';
 import { isPidAlive } from '../../src/platform/pids.js';
 import { copyFixture, DevProcess, killQuietly, runCli, waitUntilDead } from '../helpers/cli.js';
 import { tempDir, writeScript } from '../helpers/fake-bin.js';
+import { REDIS_URL } from '../helpers/services.js';
 
 const env = { COMPOZY_TEMPORAL_BIN: inject('temporalBin'), CI: '1' };
 const started: DevProcess[] = [];
@@ -136,6 +137,23 @@ exit 1`,
     expect(result.stdout).toContain(`Last lines of ${logFile}:`);
     expect(result.stdout).toContain("    Error: can't set frontend port");
     expect(existsSync(join(project, '.compozy', 'run.json'))).toBe(false);
+  });
+
+  it('runs the KV on Redis when kv.driver is redis (mixed mode), and says so in the health table', async () => {
+    const dev = new DevProcess([copyFixture('minimal'), '--port', '0'], { ...env, COMPOZY_KV_DRIVER: 'redis', REDIS_URL });
+    started.push(dev);
+    const health = (await dev.waitFor('ready')).health as HealthReport;
+    expect(health.status).toBe('up');
+    expect(health.components.find((c) => c.name === 'kv')).toMatchObject({ backend: 'redis', state: 'up', address: expect.stringContaining('127.0.0.1:6379') });
+  });
+
+  it('never falls back to SQLite when the configured Redis is down: start-up fails naming the URL', async () => {
+    const project = copyFixture('minimal');
+    const result = await runCli(['dev', project, '--port', '0'], { ...env, COMPOZY_KV_DRIVER: 'redis', REDIS_URL: 'redis://127.0.0.1:1' });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('✗ serve failed to start');
+    expect(result.stdout).toContain('Redis at redis://127.0.0.1:1 is not reachable');
+    expect(existsSync(join(project, '.compozy', 'kv.db'))).toBe(false);
   });
 
   it('exits 2 naming the port when an explicit --port is busy', async () => {

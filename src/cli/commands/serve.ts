@@ -40,6 +40,7 @@ export function registerServe(program: Command): void {
           temporalBackend: env.COMPOZY_TEMPORAL_BACKEND ?? 'external',
           namespace: settings.temporalNamespace.value,
           taskQueue: settings.taskQueue.value,
+          settings,
           supervisorPid,
           log,
         });

@@ -41,7 +41,7 @@ export class SqliteBroker implements Broker {
   private readonly consumers = new Set<Consumer>();
 
   constructor(
-    private readonly db: DatabaseSync,
+    db: DatabaseSync,
     private readonly watcher: ChangeWatcher,
     private readonly tx: <T>(fn: () => T) => T,
     private readonly maxValueBytes: number,

@@ -1,0 +1,22 @@
+import { join } from 'node:path';
+import type { AppSettings } from '../config/settings.js';
+import { CompozyError } from '../errors.js';
+import type { Kv } from '../kv/kv.js';
+import { RedisKv } from '../kv/redis/redis-kv.js';
+import { SqliteKv } from '../kv/sqlite/sqlite-kv.js';
+
+/**
+ * The one place that picks the KV adapter: the configured driver, else SQLite in standalone mode and
+ * Redis in distributed mode. A configured Redis that is down is an error, never a fallback to SQLite.
+ */
+export async function openKv(settings: AppSettings, stateDir: string): Promise<Kv> {
+  const driver = settings.kvDriver.value ?? (settings.mode.value === 'distributed' ? 'redis' : 'sqlite');
+  if (driver === 'sqlite') return SqliteKv.open(join(stateDir, 'kv.db'));
+  const url = settings.redisUrl.value;
+  if (!url) {
+    throw new CompozyError('CONFIG_INVALID', `The KV driver is redis (${settings.kvDriver.value ? `from ${settings.kvDriver.origin}` : 'distributed mode'}) but no Redis URL is set.`, {
+      hint: 'Set REDIS_URL (or redis.url in compozy.yaml), or use kv.driver: sqlite.',
+    });
+  }
+  return RedisKv.connect({ url });
+}
