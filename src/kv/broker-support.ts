@@ -1,9 +1,11 @@
 import { CompozyError } from '../errors.js';
-import type { ConsumeOptions, Delivery, ExchangeType, QueueOptions } from './kv.js';
+import type { ConsumeOptions, Consumer, Delivery, ExchangeType, QueueOptions } from './kv.js';
 import { checkKey, checkPositiveMs, invalid } from './validate.js';
 
 export const DEFAULT_MAX_ATTEMPTS = 5;
 export const DEFAULT_VISIBILITY_MS = 30_000;
+/** How often consumers look for messages whose visibility timeout passed (a consumer that died). */
+const REDELIVERY_CHECK_MS = 250;
 
 export interface ResolvedQueueOptions {
   durable: boolean;
@@ -43,11 +45,11 @@ export function leaseLost(queue: string, id: string): CompozyError {
   });
 }
 
-export function consumerErrorHandler(queue: string, options: ConsumeOptions): (error: Error) => void {
+function consumerErrorHandler(queue: string, options: ConsumeOptions): (error: Error) => void {
   return options.onError ?? ((error) => process.emitWarning(`compozy: consumer of queue "${queue}": ${error.message}`));
 }
 
-export function checkPrefetch(options: ConsumeOptions): number {
+function checkPrefetch(options: ConsumeOptions): number {
   const prefetch = options.prefetch ?? 1;
   if (!Number.isSafeInteger(prefetch) || prefetch < 1) throw invalid(`prefetch must be a positive integer, got ${prefetch}.`);
   return prefetch;
@@ -84,7 +86,7 @@ export async function handleDelivery(delivery: Delivery, handler: (delivery: Del
  * Keeps up to `prefetch` handlers running, claiming a message whenever a slot is free and something
  * may be waiting; `wake()` is called on commits and on a timer (for visibility timeouts).
  */
-export class ConsumerLoop {
+class ConsumerLoop {
   private active = true;
   private inFlight = new Set<Promise<void>>();
   private pumping = false;
@@ -131,5 +133,42 @@ export class ConsumerLoop {
   async stop(): Promise<void> {
     this.active = false;
     await Promise.all([...this.inFlight]);
+  }
+}
+
+/** The consumers of one broker: started with their wake-ups, cancelled together when the store closes. */
+export class ConsumerSet {
+  private readonly active = new Set<Consumer>();
+
+  /**
+   * `onWake` subscribes to the adapter's "something changed" signal and returns how to unsubscribe;
+   * a timer covers leases that lapse without any write.
+   */
+  async start(
+    queue: string,
+    handler: (delivery: Delivery) => Promise<void>,
+    options: ConsumeOptions,
+    claim: () => Promise<Delivery | undefined>,
+    onWake: (wake: () => void) => Promise<() => void | Promise<void>>,
+  ): Promise<Consumer> {
+    const loop = new ConsumerLoop(checkPrefetch(options), claim, handler, consumerErrorHandler(queue, options));
+    const stopWaking = await onWake(() => loop.wake());
+    const timer = setInterval(() => loop.wake(), REDELIVERY_CHECK_MS);
+    loop.wake();
+    const consumer: Consumer = {
+      cancel: async () => {
+        this.active.delete(consumer);
+        clearInterval(timer);
+        await stopWaking();
+        await loop.stop();
+      },
+    };
+    this.active.add(consumer);
+    return consumer;
+  }
+
+  /** Cancels every consumer, waiting for their handlers. */
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.active].map((consumer) => consumer.cancel()));
   }
 }

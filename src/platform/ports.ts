@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import getPort, { portNumbers } from 'get-port';
 import { CompozyError } from '../errors.js';
 import { pidListeningOn, commandLineOf } from './pids.js';
@@ -37,4 +37,18 @@ export async function chooseApiPort(requested: { port: number; explicit: boolean
 /** A free port for an internal listener (Temporal gRPC, UI). */
 export function freePort(host = '127.0.0.1'): Promise<number> {
   return getPort({ host });
+}
+
+/** Whether anything accepts TCP connections at host:port within the timeout. */
+export function tcpReachable(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const socket = connect({ host, port, timeout: timeoutMs });
+    const done = (open: boolean) => {
+      socket.destroy();
+      resolvePromise(open);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('timeout', () => done(false));
+    socket.once('error', () => done(false));
+  });
 }

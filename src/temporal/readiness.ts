@@ -1,5 +1,5 @@
 import type { Connection } from '@temporalio/client';
-import { connect } from 'node:net';
+import { tcpReachable } from '../platform/ports.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CompozyError, errorMessage } from '../errors.js';
 
@@ -8,30 +8,15 @@ export interface ProbeResult {
   detail: string;
 }
 
-/** Whether anything accepts TCP connections at host:port. */
-function tcpOpen(address: string, timeoutMs: number): Promise<boolean> {
-  const separator = address.lastIndexOf(':');
-  const host = address.slice(0, separator).replace(/^\[|\]$/g, '') || '127.0.0.1';
-  const port = Number(address.slice(separator + 1));
-  return new Promise((resolvePromise) => {
-    const socket = connect({ host, port, timeout: timeoutMs });
-    const done = (open: boolean) => {
-      socket.destroy();
-      resolvePromise(open);
-    };
-    socket.once('connect', () => done(true));
-    socket.once('timeout', () => done(false));
-    socket.once('error', () => done(false));
-  });
-}
-
 /**
  * One readiness probe: the port accepts connections, then gRPC connects (GetSystemInfo) and the
  * namespace exists. The TCP check comes first because a gRPC channel that meets a closed port backs
  * off for about a second before retrying, which would make every start-up look a second slower.
  */
 export async function probeTemporal(address: string, namespace: string, timeoutMs = 2000): Promise<ProbeResult> {
-  if (!(await tcpOpen(address, timeoutMs))) return { ok: false, detail: `nothing listening on ${address}` };
+  const separator = address.lastIndexOf(':');
+  const host = address.slice(0, separator).replace(/^\[|\]$/g, '') || '127.0.0.1';
+  if (!(await tcpReachable(host, Number(address.slice(separator + 1)), timeoutMs))) return { ok: false, detail: `nothing listening on ${address}` };
   let connection: Connection | undefined;
   try {
     // Loaded on first use: the client costs ~0.2 s to import, which `compozy dev` should not pay before spawning Temporal.

@@ -2,9 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
   checkExchangeType,
-  checkPrefetch,
-  ConsumerLoop,
-  consumerErrorHandler,
+  ConsumerSet,
   leaseLost,
   notFound,
   resolveQueueOptions,
@@ -27,7 +25,6 @@ export interface RedisBrokerDeps {
 }
 
 const GROUP = 'compozy';
-const REDELIVERY_CHECK_MS = 250;
 
 interface StreamEntry {
   id: string;
@@ -49,7 +46,7 @@ function entry(raw: Reply): StreamEntry | undefined {
  * message is re-added at the tail with its attempts carried in a field.
  */
 export class RedisBroker implements Broker {
-  private readonly consumers = new Set<Consumer>();
+  private readonly consumers = new ConsumerSet();
 
   constructor(private readonly deps: RedisBrokerDeps) {}
 
@@ -183,28 +180,14 @@ export class RedisBroker implements Broker {
   }
 
   async consume(queue: string, handler: (delivery: Delivery) => Promise<void>, options: ConsumeOptions = {}): Promise<Consumer> {
-    const prefetch = checkPrefetch(options);
     await this.queueOptions(queue);
     const name = `${hostname()}:${process.pid}:${randomUUID()}`;
-    const loop = new ConsumerLoop(prefetch, () => this.claim(queue, name), handler, consumerErrorHandler(queue, options));
-    const stopListening = await this.deps.listen(this.wakeChannel(queue), () => loop.wake());
-    const timer = setInterval(() => loop.wake(), REDELIVERY_CHECK_MS);
-    loop.wake();
-    const consumer: Consumer = {
-      cancel: async () => {
-        this.consumers.delete(consumer);
-        clearInterval(timer);
-        await stopListening();
-        await loop.stop();
-      },
-    };
-    this.consumers.add(consumer);
-    return consumer;
+    return this.consumers.start(queue, handler, options, () => this.claim(queue, name), (wake) => this.deps.listen(this.wakeChannel(queue), wake));
   }
 
   /** Cancels every consumer, waiting for their handlers; the store closes after. */
   async close(): Promise<void> {
-    await Promise.all([...this.consumers].map((consumer) => consumer.cancel()));
+    await this.consumers.closeAll();
   }
 
   async stats(queue: string): Promise<QueueStats> {

@@ -2,9 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import {
   checkExchangeType,
-  checkPrefetch,
-  ConsumerLoop,
-  consumerErrorHandler,
+  ConsumerSet,
   leaseLost,
   notFound,
   resolveQueueOptions,
@@ -28,8 +26,6 @@ interface MessageRow {
   attempts: number;
 }
 
-/** How often consumers look for messages whose visibility timeout passed (a consumer that died). */
-const REDELIVERY_CHECK_MS = 250;
 
 /**
  * The broker on the KV file. Claiming is one transaction: the oldest visible message gets a lease
@@ -38,7 +34,7 @@ const REDELIVERY_CHECK_MS = 250;
  */
 export class SqliteBroker implements Broker {
   private readonly s: Record<string, StatementSync>;
-  private readonly consumers = new Set<Consumer>();
+  private readonly consumers = new ConsumerSet();
 
   constructor(
     db: DatabaseSync,
@@ -170,27 +166,13 @@ export class SqliteBroker implements Broker {
   }
 
   async consume(queue: string, handler: (delivery: Delivery) => Promise<void>, options: ConsumeOptions = {}): Promise<Consumer> {
-    const prefetch = checkPrefetch(options);
     this.queueRow(checkKey(queue, 'queue'));
-    const loop = new ConsumerLoop(prefetch, async () => this.claim(queue), handler, consumerErrorHandler(queue, options));
-    const stopWatching = this.watcher.add(() => loop.wake());
-    const timer = setInterval(() => loop.wake(), REDELIVERY_CHECK_MS);
-    loop.wake();
-    const consumer: Consumer = {
-      cancel: async () => {
-        this.consumers.delete(consumer);
-        clearInterval(timer);
-        stopWatching();
-        await loop.stop();
-      },
-    };
-    this.consumers.add(consumer);
-    return consumer;
+    return this.consumers.start(queue, handler, options, async () => this.claim(queue), async (wake) => this.watcher.add(wake));
   }
 
   /** Cancels every consumer, waiting for their handlers; the store closes after. */
   async close(): Promise<void> {
-    await Promise.all([...this.consumers].map((consumer) => consumer.cancel()));
+    await this.consumers.closeAll();
   }
 
   async stats(queue: string): Promise<QueueStats> {
