@@ -27,6 +27,9 @@ export type ErrorCode =
   | 'LOCK_NOT_OWNED'
   | 'LOCK_NOT_HELD'
   | 'LOCK_TIMEOUT'
+  | 'CEL_INVALID'
+  | 'CEL_FAILED'
+  | 'ROUTE_NOT_FOUND'
   | 'BROKER_NOT_FOUND'
   | 'BROKER_LEASE_LOST';
 
