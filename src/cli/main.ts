@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../config/project.js';
+import { registerConfig } from './commands/config.js';
 import { registerDev } from './commands/dev.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerServe } from './commands/serve.js';
@@ -29,6 +30,7 @@ registerServe(program);
 registerStatus(program);
 registerDoctor(program);
 registerTemporal(program);
+registerConfig(program);
 
 try {
   await program.parseAsync(process.argv);

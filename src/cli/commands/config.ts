@@ -1,0 +1,81 @@
+import type { Command } from 'commander';
+import { relative } from 'node:path';
+import { loadProjectConfig } from '../../config/load.js';
+import { resolveProjectDir } from '../../config/project.js';
+import type { AppSettings } from '../../config/settings.js';
+import { sortDiagnostics, validateProject } from '../../config/validate.js';
+import type { ConfigDiagnostic } from '../../config/yaml-file.js';
+import { redactUrl } from '../../kv/redis/redis-kv.js';
+import { useColor, writeJson } from '../output.js';
+import { openProject } from '../project-context.js';
+import { runAction } from '../run-action.js';
+import { Chalk } from 'chalk';
+
+/** Values that may carry credentials are shown without them. */
+function redacted(settings: AppSettings): Record<string, { value: unknown; source: string; origin: string }> {
+  const out: Record<string, { value: unknown; source: string; origin: string }> = {};
+  for (const [name, setting] of Object.entries(settings)) {
+    const value = typeof setting.value === 'string' && /Url$/.test(name) ? redactUrl(setting.value) : setting.value;
+    out[name] = { value: value ?? null, source: setting.source, origin: setting.origin };
+  }
+  return out;
+}
+
+function displayPath(dir: string, file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel.startsWith('..') ? file : rel || dir;
+}
+
+export function registerConfig(program: Command): void {
+  const config = program.command('config').description('Check and show a project configuration');
+
+  config
+    .command('validate [project]')
+    .description('Load compozy.yaml, its workflows and resources, and report every problem at once (exit 2 when invalid)')
+    .option('--json', 'print {valid, project, diagnostics} as JSON')
+    .action((projectArg: string | undefined, flags: { json?: boolean }) =>
+      runAction(Boolean(flags.json), async () => {
+        const dir = resolveProjectDir(projectArg);
+        const { project, diagnostics: loadProblems } = loadProjectConfig(dir);
+        const diagnostics: ConfigDiagnostic[] = sortDiagnostics([...loadProblems, ...(project ? validateProject(project) : [])]);
+        const valid = diagnostics.length === 0;
+        if (flags.json) {
+          writeJson({ valid, project: project?.name ?? null, dir, diagnostics });
+          return valid ? 0 : 2;
+        }
+        const chalk = new Chalk({ level: useColor() ? 1 : 0 });
+        for (const d of diagnostics) {
+          process.stdout.write(`${chalk.red('✗')} ${displayPath(dir, d.file)}:${d.line}:${d.col}: ${d.key ? `${chalk.bold(d.key)}: ` : ''}${d.message}\n`);
+          if (d.hint) process.stdout.write(`    ${chalk.dim('→')} ${d.hint}\n`);
+        }
+        if (valid && project) {
+          const tasks = project.workflows.reduce((n, w) => n + w.tasks.length, 0);
+          process.stdout.write(`${chalk.green('✔')} ${project.name}: ${project.workflows.length} workflow(s), ${tasks} top-level task(s), ${project.agents.length + project.workflows.reduce((n, w) => n + w.agents.length, 0)} agent(s) — valid\n`);
+          return 0;
+        }
+        process.stdout.write(`\n${diagnostics.length} problem(s) in ${dir}\n`);
+        return 2;
+      }),
+    );
+
+  config
+    .command('show [project]')
+    .description('Print the effective settings and where each value comes from (secrets redacted)')
+    .option('--json', 'print {project, settings: {name: {value, source, origin}}} as JSON')
+    .action((projectArg: string | undefined, flags: { json?: boolean }) =>
+      runAction(Boolean(flags.json), async () => {
+        const { project, settings } = openProject(projectArg);
+        const shown = redacted(settings);
+        if (flags.json) {
+          writeJson({ project: project.name, dir: project.dir, settings: shown });
+          return 0;
+        }
+        process.stdout.write(`${project.name} (${project.dir})\n`);
+        const width = Math.max(...Object.keys(shown).map((k) => k.length));
+        for (const [name, { value, source, origin }] of Object.entries(shown)) {
+          process.stdout.write(`  ${name.padEnd(width)}  ${String(value ?? '-').padEnd(28)}  ${source}${source === 'default' ? '' : ` (${origin})`}\n`);
+        }
+        return 0;
+      }),
+    );
+}

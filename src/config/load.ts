@@ -1,0 +1,344 @@
+import { existsSync, globSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { isObj, Reader, suggestion, type Obj } from './read.js';
+import {
+  TASK_TYPES,
+  type ActionConfig,
+  type AgentConfig,
+  type MemoryRef,
+  type MemoryResource,
+  type ModelConfig,
+  type ProjectConfig,
+  type SchemaDefinition,
+  type SchemaRef,
+  type TaskConfig,
+  type TaskType,
+  type ToolConfig,
+  type Transition,
+  type Trigger,
+  type WorkflowConfig,
+} from './types.js';
+import { YamlFile, type ConfigDiagnostic, type YamlPath } from './yaml-file.js';
+
+const TASK_FIELDS = new Set([
+  'id', 'type', 'resource', 'agent', 'action', 'tool', 'prompt', 'model', 'model_config', 'with', 'input', 'output', 'outputs', 'env', 'on_success', 'on_error',
+  'final', 'timeout', 'retries', 'sleep', 'condition', 'config', 'attachments', 'knowledge', 'description', 'routes', 'tasks', 'strategy', 'max_workers', 'items',
+  'filter', 'item_var', 'index_var', 'mode', 'batch', 'task', 'signal', 'wait_for', 'processor', 'on_timeout', 'operation', 'memory_ref', 'key_template', 'payload',
+  'batch_size', 'max_keys', 'flush_config', 'health_config', 'stats_config', 'clear_config', '$use', '$ref',
+]);
+
+export interface LoadResult {
+  project: ProjectConfig | undefined;
+  diagnostics: ConfigDiagnostic[];
+}
+
+/** `$ref: local::schemas.#(id=="x")` / `$use: tool(local::tools.#(id="x"))` → the referenced id. */
+function refId(value: unknown): { scope: 'local' | 'global'; collection: string; field: string; value: string } | undefined {
+  const text = isObj(value) ? (value.$ref ?? value.$use) : undefined;
+  if (typeof text !== 'string') return undefined;
+  const match = /(local|global)::(\w+)\.#\((\w+)\s*==?\s*"([^"]*)"\)/.exec(text);
+  if (!match) return undefined;
+  return { scope: match[1] as 'local' | 'global', collection: match[2] as string, field: match[3] as string, value: match[4] as string };
+}
+
+class Loader {
+  readonly diagnostics: ConfigDiagnostic[] = [];
+
+  open(path: string): YamlFile | undefined {
+    const file = YamlFile.read(path);
+    this.diagnostics.push(...file.syntaxErrors);
+    if (file.syntaxErrors.length > 0) return undefined;
+    if (!isObj(file.data)) {
+      this.diagnostics.push(file.diagnostic([], 'The file must hold a mapping.', 'Start it with a key such as id: or name:.'));
+      return undefined;
+    }
+    return file;
+  }
+
+  schemaRef(r: Reader, obj: Obj, path: YamlPath, key: string): SchemaRef | undefined {
+    const value = obj[key];
+    if (value === undefined || value === null) return undefined;
+    const at = { file: r.file, path: [...path, key] };
+    if (typeof value === 'string') return { kind: 'id', id: value, at };
+    const ref = refId(value);
+    if (ref) return { kind: 'id', id: ref.value, at };
+    if (isObj(value)) return { kind: 'inline', schema: value, at };
+    r.error([...path, key], `"${key}" must be a schema id or a JSON Schema object.`);
+    return undefined;
+  }
+
+  schemas(r: Reader, obj: Obj, path: YamlPath): SchemaDefinition[] {
+    return r.list(obj, path, 'schemas').flatMap((raw, i) => {
+      const at = [...path, 'schemas', i];
+      if (!isObj(raw)) {
+        r.error(at, 'A schema must be a mapping with an id.');
+        return [];
+      }
+      const id = r.string(raw, at, 'id', true);
+      return id ? [{ file: r.file, path: at, id, schema: raw }] : [];
+    });
+  }
+
+  model(r: Reader, raw: Obj, path: YamlPath): ModelConfig | undefined {
+    const provider = r.string(raw, path, 'provider', true);
+    const model = r.string(raw, path, 'model', true);
+    if (!provider || !model) return undefined;
+    const apiKey = r.string(raw, path, 'api_key');
+    const apiUrl = r.string(raw, path, 'api_url');
+    return { file: r.file, path, provider, model, ...(apiKey ? { apiKey } : {}), ...(apiUrl ? { apiUrl } : {}), isDefault: r.bool(raw, path, 'default'), params: r.map(raw, path, 'params') };
+  }
+
+  tool(r: Reader, raw: Obj, path: YamlPath): ToolConfig | undefined {
+    const id = r.string(raw, path, 'id', true);
+    if (!id) return undefined;
+    const input = this.schemaRef(r, raw, path, 'input');
+    const output = this.schemaRef(r, raw, path, 'output');
+    const description = r.string(raw, path, 'description');
+    const timeout = r.string(raw, path, 'timeout');
+    return {
+      file: r.file, path, id, with: r.map(raw, path, 'with'), config: r.map(raw, path, 'config'), env: r.stringMap(raw, path, 'env'),
+      ...(input ? { input } : {}), ...(output ? { output } : {}), ...(description ? { description } : {}), ...(timeout ? { timeout } : {}),
+    };
+  }
+
+  agent(r: Reader, raw: Obj, path: YamlPath): AgentConfig | undefined {
+    const id = r.string(raw, path, 'id', true);
+    if (!id) return undefined;
+    const actions = r.list(raw, path, 'actions').flatMap((item, i): ActionConfig[] => {
+      const at = [...path, 'actions', i];
+      if (!isObj(item)) {
+        r.error(at, 'An action must be a mapping with id and prompt.');
+        return [];
+      }
+      const actionId = r.string(item, at, 'id', true);
+      const prompt = r.string(item, at, 'prompt', true);
+      if (!actionId || prompt === undefined) return [];
+      const input = this.schemaRef(r, item, at, 'input');
+      const output = this.schemaRef(r, item, at, 'output');
+      return [{ file: r.file, path: at, id: actionId, prompt, with: r.map(item, at, 'with'), jsonMode: r.bool(item, at, 'json_mode') || output !== undefined, ...(input ? { input } : {}), ...(output ? { output } : {}) }];
+    });
+    const memory = r.list(raw, path, 'memory').flatMap((item, i): MemoryRef[] => {
+      const at = [...path, 'memory', i];
+      if (typeof item === 'string') return [{ file: r.file, path: at, id: item, mode: 'read-write' }];
+      if (!isObj(item)) {
+        r.error(at, 'A memory reference is an id or {id, key, mode}.');
+        return [];
+      }
+      const memoryId = r.string(item, at, 'id', true);
+      const mode = r.string(item, at, 'mode') ?? 'read-write';
+      if (mode !== 'read-write' && mode !== 'read-only') r.error([...at, 'mode'], `Memory mode must be read-write or read-only, not "${mode}".`);
+      const key = r.string(item, at, 'key');
+      return memoryId ? [{ file: r.file, path: at, id: memoryId, mode: mode === 'read-only' ? 'read-only' : 'read-write', ...(key ? { key } : {}) }] : [];
+    });
+    const tools = r.list(raw, path, 'tools').flatMap((item, i) => {
+      if (typeof item === 'string') return [item];
+      const ref = refId(item);
+      if (ref) return [ref.value];
+      if (isObj(item) && typeof item.id === 'string') return [item.id];
+      r.error([...path, 'tools', i], 'A tool reference is a tool id.');
+      return [];
+    });
+    const modelRaw = raw.model ?? raw.config;
+    let model: string | ModelConfig | undefined;
+    if (typeof modelRaw === 'string') model = modelRaw;
+    else if (isObj(modelRaw)) model = refId(modelRaw) ? `${refId(modelRaw)?.value}` : this.model(r, modelRaw, [...path, raw.model !== undefined ? 'model' : 'config']);
+    const instructions = r.string(raw, path, 'instructions');
+    const maxIterations = r.number(raw, path, 'max_iterations');
+    return {
+      file: r.file, path, id, tools, actions, memory, jsonMode: r.bool(raw, path, 'json_mode'), with: r.map(raw, path, 'with'), env: r.stringMap(raw, path, 'env'),
+      ...(model !== undefined ? { model } : {}), ...(instructions !== undefined ? { instructions } : {}), ...(maxIterations !== undefined ? { maxIterations } : {}),
+    };
+  }
+
+  transition(r: Reader, raw: Obj, path: YamlPath, key: string): Transition | undefined {
+    const value = raw[key];
+    if (value === undefined || value === null) return undefined;
+    if (!isObj(value)) {
+      r.error([...path, key], `"${key}" must be a mapping like {next: <task id>}.`);
+      return undefined;
+    }
+    const next = r.string(value, [...path, key], 'next');
+    return { file: r.file, path: [...path, key], with: r.map(value, [...path, key], 'with'), ...(next ? { next } : {}) };
+  }
+
+  task(r: Reader, raw: unknown, path: YamlPath, inCollection = false): TaskConfig | undefined {
+    if (!isObj(raw)) {
+      r.error(path, 'A task must be a mapping with at least an id.');
+      return undefined;
+    }
+    r.knownKeys(raw, path, TASK_FIELDS, 'task');
+    const id = r.string(raw, path, 'id', !inCollection) ?? (inCollection ? '' : undefined);
+    if (id === undefined) return undefined;
+    const typeText = r.string(raw, path, 'type') ?? 'basic';
+    if (!(TASK_TYPES as readonly string[]).includes(typeText)) {
+      r.error([...path, 'type'], `Unknown task type "${typeText}".`, suggestion(typeText, TASK_TYPES, 'task type'));
+    }
+    const type = ((TASK_TYPES as readonly string[]).includes(typeText) ? typeText : 'basic') as TaskType;
+    const children = (key: string) => r.list(raw, path, key).flatMap((child, i) => this.task(r, child, [...path, key, i]) ?? []);
+    let agent: string | AgentConfig | undefined;
+    if (typeof raw.agent === 'string') agent = raw.agent;
+    else if (refId(raw.agent)) agent = refId(raw.agent)?.value;
+    else if (isObj(raw.agent)) agent = this.agent(r, raw.agent, [...path, 'agent']);
+    let tool: string | ToolConfig | undefined;
+    if (typeof raw.tool === 'string') tool = raw.tool;
+    else if (refId(raw.tool)) tool = refId(raw.tool)?.value;
+    else if (isObj(raw.tool)) tool = this.tool(r, raw.tool, [...path, 'tool']);
+    const use = refId(raw);
+    if (use?.collection === 'tools') tool = use.value;
+    if (use?.collection === 'agents') agent = use.value;
+    const routes: Record<string, string | TaskConfig> = {};
+    for (const [key, value] of Object.entries(r.map(raw, path, 'routes'))) {
+      if (typeof value === 'string') routes[key] = value;
+      else {
+        const inline = this.task(r, value, [...path, 'routes', key]);
+        if (inline) routes[key] = inline;
+      }
+    }
+    const signalRaw = r.map(raw, path, 'signal');
+    const processor = raw.processor === undefined ? undefined : this.task(r, raw.processor, [...path, 'processor']);
+    const template = raw.task === undefined ? undefined : this.task(r, raw.task, [...path, 'task'], true);
+    const strings = ['action', 'prompt', 'timeout', 'sleep', 'condition', 'filter', 'wait_for', 'on_timeout', 'operation', 'memory_ref', 'key_template'] as const;
+    const s = Object.fromEntries(strings.map((key) => [key, r.string(raw, path, key)])) as Record<(typeof strings)[number], string | undefined>;
+    const input = this.schemaRef(r, raw, path, 'input');
+    const output = this.schemaRef(r, raw, path, 'output');
+    const onSuccess = this.transition(r, raw, path, 'on_success');
+    const onError = this.transition(r, raw, path, 'on_error');
+    const strategy = r.string(raw, path, 'strategy');
+    if (strategy && !['wait_all', 'fail_fast', 'best_effort', 'race'].includes(strategy)) {
+      r.error([...path, 'strategy'], `Unknown strategy "${strategy}".`, suggestion(strategy, ['wait_all', 'fail_fast', 'best_effort', 'race'], 'strategy'));
+    }
+    const mode = r.string(raw, path, 'mode');
+    if (type === 'collection' && mode && mode !== 'parallel' && mode !== 'sequential') r.error([...path, 'mode'], `Collection mode must be parallel or sequential, not "${mode}".`);
+    const task: TaskConfig = {
+      file: r.file, path, id, type, with: r.map(raw, path, 'with'), env: r.stringMap(raw, path, 'env'), final: r.bool(raw, path, 'final'),
+      itemVar: r.string(raw, path, 'item_var') ?? 'item', indexVar: r.string(raw, path, 'index_var') ?? 'index',
+      ...(agent !== undefined ? { agent } : {}), ...(tool !== undefined ? { tool } : {}),
+      ...(s.action !== undefined ? { action: s.action } : {}), ...(s.prompt !== undefined ? { prompt: s.prompt } : {}),
+      ...(typeof raw.model === 'string' ? { model: raw.model } : {}),
+      ...(input ? { input } : {}), ...(output ? { output } : {}),
+      ...(raw.outputs !== undefined ? { outputs: r.map(raw, path, 'outputs') } : {}),
+      ...(onSuccess ? { onSuccess } : {}), ...(onError ? { onError } : {}),
+      ...(s.timeout !== undefined ? { timeout: s.timeout } : {}), ...(s.sleep !== undefined ? { sleep: s.sleep } : {}),
+      ...(r.number(raw, path, 'retries') !== undefined ? { retries: r.number(raw, path, 'retries') as number } : {}),
+      ...(s.condition !== undefined ? { condition: s.condition } : {}),
+      ...(raw.routes !== undefined ? { routes } : {}),
+      ...(raw.tasks !== undefined ? { tasks: children('tasks') } : {}),
+      ...(strategy ? { strategy: strategy as TaskConfig['strategy'] } : {}),
+      ...(r.number(raw, path, 'max_workers') !== undefined ? { maxWorkers: r.number(raw, path, 'max_workers') as number } : {}),
+      ...(raw.items !== undefined ? { items: raw.items } : {}), ...(s.filter !== undefined ? { filter: s.filter } : {}),
+      ...(mode === 'parallel' || mode === 'sequential' ? { mode } : {}),
+      ...(r.number(raw, path, 'batch') !== undefined ? { batch: r.number(raw, path, 'batch') as number } : {}),
+      ...(template ? { task: template } : {}),
+      ...(raw.signal !== undefined ? { signal: { id: r.string(signalRaw, [...path, 'signal'], 'id', true) ?? '', payload: signalRaw.payload ?? {} } } : {}),
+      ...(s.wait_for !== undefined ? { waitFor: s.wait_for } : {}), ...(processor ? { processor } : {}), ...(s.on_timeout !== undefined ? { onTimeout: s.on_timeout } : {}),
+      ...(s.operation !== undefined ? { operation: s.operation } : {}), ...(s.memory_ref !== undefined ? { memoryRef: s.memory_ref } : {}),
+      ...(s.key_template !== undefined ? { keyTemplate: s.key_template } : {}), ...(raw.payload !== undefined ? { payload: raw.payload } : {}),
+    };
+    return task;
+  }
+
+  workflow(file: YamlFile): WorkflowConfig | undefined {
+    const r = new Reader(file, this.diagnostics);
+    const raw = file.data as Obj;
+    const id = r.string(raw, [], 'id', true);
+    if (!id) return undefined;
+    const config = r.map(raw, [], 'config');
+    const input = this.schemaRef(r, config, ['config'], 'input');
+    const triggers = r.list(raw, [], 'triggers').flatMap((item, i): Trigger[] => {
+      const at = ['triggers', i];
+      if (!isObj(item)) return [];
+      const type = r.string(item, at, 'type', true);
+      if (type !== 'signal' && type !== 'webhook') {
+        if (type) r.error([...at, 'type'], `Unknown trigger type "${type}".`, suggestion(type, ['signal', 'webhook'], 'trigger type'));
+        return [];
+      }
+      const name = r.string(item, at, 'name', type === 'signal');
+      const schema = this.schemaRef(r, item, at, 'schema');
+      return [{ file, path: at, type, ...(name ? { name } : {}), ...(schema ? { schema } : {}) }];
+    });
+    const scheduleRaw = raw.schedule === undefined ? undefined : r.map(raw, [], 'schedule');
+    const cron = scheduleRaw ? r.string(scheduleRaw, ['schedule'], 'cron', true) : undefined;
+    const version = r.string(raw, [], 'version');
+    const description = r.string(raw, [], 'description');
+    const timezone = scheduleRaw ? r.string(scheduleRaw, ['schedule'], 'timezone') : undefined;
+    return {
+      file, path: [], id, schemas: this.schemas(r, raw, []), env: r.stringMap(config, ['config'], 'env'),
+      tools: r.list(raw, [], 'tools').flatMap((t, i) => (isObj(t) ? (this.tool(r, t, ['tools', i]) ?? []) : [])),
+      agents: r.list(raw, [], 'agents').flatMap((a, i) => (isObj(a) ? (this.agent(r, a, ['agents', i]) ?? []) : [])),
+      tasks: r.list(raw, [], 'tasks').flatMap((t, i) => this.task(r, t, ['tasks', i]) ?? []),
+      triggers,
+      ...(input ? { input } : {}), ...(version ? { version } : {}), ...(description ? { description } : {}),
+      ...(raw.outputs !== undefined ? { outputs: r.map(raw, [], 'outputs') } : {}),
+      ...(scheduleRaw && cron ? { schedule: { cron, enabled: scheduleRaw.enabled !== false, input: r.map(scheduleRaw, ['schedule'], 'input'), ...(timezone ? { timezone } : {}) } } : {}),
+    };
+  }
+
+  /** Loads compozy.yaml, its workflows and autoloaded resources; diagnostics collect every problem found. */
+  project(dir: string): ProjectConfig | undefined {
+    const configPath = join(dir, 'compozy.yaml');
+    if (!existsSync(configPath)) {
+      this.diagnostics.push({ file: configPath, line: 1, col: 1, key: '', message: 'compozy.yaml not found.', hint: 'Create one with `compozy init`, or pass the project directory.' });
+      return undefined;
+    }
+    const file = this.open(configPath);
+    if (!file) return undefined;
+    const r = new Reader(file, this.diagnostics);
+    const raw = file.data as Obj;
+    const name = r.string(raw, [], 'name', true) ?? '';
+    const models = r.list(raw, [], 'models').flatMap((m, i) => (isObj(m) ? (this.model(r, m, ['models', i]) ?? []) : []));
+    const runtimeRaw = r.map(raw, [], 'runtime');
+    const runtime = {
+      type: r.string(runtimeRaw, ['runtime'], 'type') ?? 'node',
+      entrypoint: r.string(runtimeRaw, ['runtime'], 'entrypoint') ?? './entrypoint.ts',
+      permissions: r.list(runtimeRaw, ['runtime'], 'permissions').map(String),
+    };
+    const workflows = r.list(raw, [], 'workflows').flatMap((entry, i) => {
+      const source = isObj(entry) ? r.string(entry, ['workflows', i], 'source', true) : typeof entry === 'string' ? entry : undefined;
+      if (!source) return [];
+      const path = resolve(dir, source);
+      if (!existsSync(path)) {
+        r.error(['workflows', i, 'source'], `Workflow file ${source} does not exist (${path}).`, 'Fix the path; it is relative to the project directory.');
+        return [];
+      }
+      const workflowFile = this.open(path);
+      return workflowFile ? (this.workflow(workflowFile) ?? []) : [];
+    });
+    const agents: AgentConfig[] = [];
+    const tools: ToolConfig[] = [];
+    const memories: MemoryResource[] = [];
+    const autoload = r.map(raw, [], 'autoload');
+    if (raw.autoload !== undefined && autoload.enabled !== false) {
+      const include = (r.list(autoload, ['autoload'], 'include').map(String) as string[]).filter(Boolean);
+      const patterns = include.length > 0 ? include : ['agents/*.yaml', 'tools/*.yaml', 'memory/*.yaml'];
+      const files = new Set(patterns.flatMap((pattern) => globSync(pattern, { cwd: dir })).map((p) => resolve(dir, p)));
+      for (const path of [...files].sort()) {
+        const resourceFile = this.open(path);
+        if (!resourceFile) continue;
+        const rr = new Reader(resourceFile, this.diagnostics);
+        const data = resourceFile.data as Obj;
+        const kind = rr.string(data, [], 'resource', true);
+        if (kind === 'agent') agents.push(...[this.agent(rr, data, [])].filter((a): a is AgentConfig => a !== undefined));
+        else if (kind === 'tool') tools.push(...[this.tool(rr, data, [])].filter((t): t is ToolConfig => t !== undefined));
+        else if (kind === 'memory') {
+          const id = rr.string(data, [], 'id', true);
+          const key = rr.string(data, [], 'key');
+          const ttl = rr.string(isObj(data.persistence) ? data.persistence : {}, ['persistence'], 'ttl');
+          if (id) memories.push({ file: resourceFile, path: [], id, ...(key ? { key } : {}), ...(ttl ? { ttl } : {}) });
+        } else if (kind) rr.error(['resource'], `Unknown resource kind "${kind}" in ${relative(dir, path)}.`, suggestion(kind, ['agent', 'tool', 'memory'], 'resource kind'));
+      }
+    }
+    const version = r.string(raw, [], 'version');
+    const description = r.string(raw, [], 'description');
+    return {
+      name, dir, file, models, schemas: this.schemas(r, raw, []), runtime, workflows, agents, tools, memories,
+      ...(version ? { version } : {}), ...(description ? { description } : {}),
+    };
+  }
+}
+
+export function loadProjectConfig(dir: string): LoadResult {
+  const loader = new Loader();
+  const project = loader.project(resolve(dir));
+  return { project, diagnostics: loader.diagnostics };
+}
+

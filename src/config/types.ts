@@ -1,0 +1,165 @@
+import type { YamlFile, YamlPath } from './yaml-file.js';
+
+/** Where a config object was written, so later checks can point at it. */
+export interface Located {
+  file: YamlFile;
+  path: YamlPath;
+}
+
+export type SchemaRef = { kind: 'id'; id: string; at: Located } | { kind: 'inline'; schema: Record<string, unknown>; at: Located };
+
+export interface SchemaDefinition extends Located {
+  id: string;
+  schema: Record<string, unknown>;
+}
+
+export interface ModelConfig extends Located {
+  provider: string;
+  model: string;
+  apiKey?: string;
+  apiUrl?: string;
+  isDefault: boolean;
+  params: Record<string, unknown>;
+}
+
+export interface ToolConfig extends Located {
+  id: string;
+  description?: string;
+  input?: SchemaRef;
+  output?: SchemaRef;
+  with: Record<string, unknown>;
+  config: Record<string, unknown>;
+  env: Record<string, string>;
+  timeout?: string;
+}
+
+export interface ActionConfig extends Located {
+  id: string;
+  prompt: string;
+  input?: SchemaRef;
+  output?: SchemaRef;
+  with: Record<string, unknown>;
+  jsonMode: boolean;
+}
+
+export interface MemoryRef extends Located {
+  id: string;
+  key?: string;
+  mode: 'read-write' | 'read-only';
+}
+
+export interface AgentConfig extends Located {
+  id: string;
+  /** `provider:model`, a model id, or undefined for the project's default model. */
+  model?: string | ModelConfig;
+  instructions?: string;
+  tools: string[];
+  actions: ActionConfig[];
+  memory: MemoryRef[];
+  maxIterations?: number;
+  jsonMode: boolean;
+  with: Record<string, unknown>;
+  env: Record<string, string>;
+}
+
+export interface MemoryResource extends Located {
+  id: string;
+  key?: string;
+  type?: string;
+  maxTokens?: number;
+  maxMessages?: number;
+  ttl?: string;
+}
+
+export const TASK_TYPES = ['basic', 'router', 'parallel', 'collection', 'aggregate', 'composite', 'signal', 'wait', 'memory'] as const;
+export type TaskType = (typeof TASK_TYPES)[number];
+
+export interface Transition extends Located {
+  next?: string;
+  with: Record<string, unknown>;
+}
+
+export interface TaskConfig extends Located {
+  id: string;
+  type: TaskType;
+  /** An agent id, or an inline agent. */
+  agent?: string | AgentConfig;
+  action?: string;
+  tool?: string | ToolConfig;
+  prompt?: string;
+  model?: string;
+  with: Record<string, unknown>;
+  input?: SchemaRef;
+  output?: SchemaRef;
+  outputs?: Record<string, unknown>;
+  env: Record<string, string>;
+  onSuccess?: Transition;
+  onError?: Transition;
+  final: boolean;
+  timeout?: string;
+  retries?: number;
+  sleep?: string;
+  condition?: string;
+  // router
+  routes?: Record<string, string | TaskConfig>;
+  // parallel, composite, collection
+  tasks?: TaskConfig[];
+  strategy?: 'wait_all' | 'fail_fast' | 'best_effort' | 'race';
+  maxWorkers?: number;
+  // collection
+  items?: unknown;
+  filter?: string;
+  itemVar: string;
+  indexVar: string;
+  mode?: 'parallel' | 'sequential';
+  batch?: number;
+  task?: TaskConfig;
+  // signal
+  signal?: { id: string; payload: unknown };
+  // wait
+  waitFor?: string;
+  processor?: TaskConfig;
+  onTimeout?: string;
+  // memory
+  operation?: string;
+  memoryRef?: string;
+  keyTemplate?: string;
+  payload?: unknown;
+}
+
+export interface Trigger extends Located {
+  type: 'signal' | 'webhook';
+  name?: string;
+  schema?: SchemaRef;
+}
+
+export interface WorkflowConfig extends Located {
+  id: string;
+  version?: string;
+  description?: string;
+  schemas: SchemaDefinition[];
+  input?: SchemaRef;
+  env: Record<string, string>;
+  tools: ToolConfig[];
+  agents: AgentConfig[];
+  tasks: TaskConfig[];
+  triggers: Trigger[];
+  schedule?: { cron: string; timezone?: string; enabled: boolean; input: Record<string, unknown> };
+  outputs?: Record<string, unknown>;
+}
+
+export interface ProjectConfig {
+  name: string;
+  version?: string;
+  description?: string;
+  dir: string;
+  file: YamlFile;
+  models: ModelConfig[];
+  schemas: SchemaDefinition[];
+  runtime: { type: string; entrypoint: string; permissions: string[] };
+  workflows: WorkflowConfig[];
+  /** Resources found by autoload (agents/*.yaml, tools/*.yaml, memory/*.yaml). */
+  agents: AgentConfig[];
+  tools: ToolConfig[];
+  memories: MemoryResource[];
+}

@@ -1,0 +1,286 @@
+import { Ajv } from 'ajv';
+import { TemplateError } from '../expr/template-error.js';
+import { templates } from '../expr/template.js';
+import { compileCel } from '../expr/cel.js';
+import { CompozyError } from '../errors.js';
+import { suggestion } from './read.js';
+import type { AgentConfig, Located, ProjectConfig, SchemaDefinition, SchemaRef, TaskConfig, ToolConfig, WorkflowConfig } from './types.js';
+import { formatPath, type ConfigDiagnostic, type YamlPath } from './yaml-file.js';
+
+/** Go's time.ParseDuration syntax: "300ms", "1.5h", "2h45m". */
+const DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/;
+
+export function isValidDuration(text: string): boolean {
+  return DURATION.test(text) && /[1-9]/.test(text);
+}
+
+class Validator {
+  readonly diagnostics: ConfigDiagnostic[] = [];
+  private readonly ajv = new Ajv({ strict: false, allErrors: true });
+
+  error(at: Located, path: YamlPath, message: string, hint?: string): void {
+    this.diagnostics.push(at.file.diagnostic([...at.path, ...path], message, hint));
+  }
+
+  duplicates<T extends Located & { id: string }>(items: readonly T[], what: string): void {
+    const seen = new Map<string, T>();
+    for (const item of items) {
+      const first = seen.get(item.id);
+      if (first) {
+        const where = first.file.at(first.path);
+        this.error(item, ['id'], `Duplicate ${what} id "${item.id}" (first defined at ${where.file}:${where.line}:${where.col}).`, `Give each ${what} a unique id.`);
+      } else seen.set(item.id, item);
+    }
+  }
+
+  duration(at: Located, path: YamlPath, value: string | undefined): void {
+    if (value !== undefined && !isValidDuration(value)) this.error(at, path, `"${value}" is not a valid duration.`, 'Use Go duration syntax, e.g. 30s, 5m, 1h30m, 250ms.');
+  }
+
+  template(at: Located, path: YamlPath, value: unknown): void {
+    if (typeof value === 'string') {
+      if (!value.includes('{{')) return;
+      try {
+        templates.parse(value);
+      } catch (error) {
+        if (!(error instanceof TemplateError)) throw error;
+        const base = at.file.at([...at.path, ...path]);
+        this.diagnostics.push({ ...base, key: formatPath([...at.path, ...path]), message: `Template error (line ${error.line}, column ${error.col} of the template): ${error.reason}`, hint: 'Fix the template syntax.' });
+      }
+    } else if (Array.isArray(value)) value.forEach((item, i) => this.template(at, [...path, i], item));
+    else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) this.template(at, [...path, k], v);
+  }
+
+  schema(ref: SchemaRef | undefined, known: ReadonlyMap<string, SchemaDefinition>): void {
+    if (!ref) return;
+    if (ref.kind === 'id') {
+      if (!known.has(ref.id)) this.error(ref.at, [], `Schema "${ref.id}" does not exist.`, suggestion(ref.id, known.keys(), 'schema'));
+      return;
+    }
+    this.jsonSchema(ref.at, ref.schema);
+  }
+
+  jsonSchema(at: Located, schema: Record<string, unknown>): void {
+    const { id: _id, ...body } = schema;
+    void _id;
+    if (!this.ajv.validateSchema(body)) {
+      // One message per offending place: the meta-schema's anyOf alternatives would repeat it.
+      const seen = new Set<string>();
+      for (const e of this.ajv.errors ?? []) {
+        if (seen.has(e.instancePath)) continue;
+        seen.add(e.instancePath);
+        this.error(at, [], `Invalid JSON Schema: ${e.instancePath || '/'} ${e.message}.`, 'Follow JSON Schema draft-07 (type, properties, required, items…).');
+      }
+      return;
+    }
+    try {
+      this.ajv.compile(body);
+    } catch (error) {
+      this.error(at, [], `Invalid JSON Schema: ${(error as Error).message}.`);
+    }
+  }
+
+  workflow(project: ProjectConfig, workflow: WorkflowConfig): void {
+    const schemas = new Map([...project.schemas, ...workflow.schemas].map((s) => [s.id, s]));
+    const agents = new Map([...project.agents, ...workflow.agents].map((a) => [a.id, a]));
+    const tools = new Map([...project.tools, ...workflow.tools].map((t) => [t.id, t]));
+    const memories = new Set(project.memories.map((m) => m.id));
+    this.duplicates(workflow.schemas, 'schema');
+    this.duplicates(workflow.agents, 'agent');
+    this.duplicates(workflow.tools, 'tool');
+    for (const s of workflow.schemas) this.jsonSchema(s, s.schema);
+    this.schema(workflow.input, schemas);
+    for (const trigger of workflow.triggers) this.schema(trigger.schema, schemas);
+    for (const tool of workflow.tools) this.tool(tool, schemas);
+    for (const agent of workflow.agents) this.agent(agent, tools, schemas, memories);
+    if (workflow.outputs) this.template(workflow, ['outputs'], workflow.outputs);
+    const context = { schemas, agents, tools, memories };
+    this.tasks(workflow.tasks, workflow.tasks, context);
+    this.cycles(workflow);
+  }
+
+  tool(tool: ToolConfig, schemas: ReadonlyMap<string, SchemaDefinition>): void {
+    this.schema(tool.input, schemas);
+    this.schema(tool.output, schemas);
+    this.duration(tool, ['timeout'], tool.timeout);
+  }
+
+  agent(agent: AgentConfig, tools: ReadonlyMap<string, ToolConfig>, schemas: ReadonlyMap<string, SchemaDefinition>, memories: ReadonlySet<string>): void {
+    this.duplicates(agent.actions, 'action');
+    agent.tools.forEach((id, i) => {
+      if (!tools.has(id)) this.error(agent, ['tools', i], `Tool "${id}" does not exist.`, suggestion(id, tools.keys(), 'tool'));
+    });
+    for (const memory of agent.memory) {
+      if (!memories.has(memory.id)) this.error(memory, ['id'], `Memory "${memory.id}" does not exist.`, suggestion(memory.id, memories, 'memory'));
+    }
+    this.template(agent, ['instructions'], agent.instructions);
+    for (const action of agent.actions) {
+      this.schema(action.input, schemas);
+      this.schema(action.output, schemas);
+      this.template(action, ['prompt'], action.prompt);
+    }
+  }
+
+  private tasks(list: readonly TaskConfig[], scope: readonly TaskConfig[], ctx: { schemas: ReadonlyMap<string, SchemaDefinition>; agents: ReadonlyMap<string, AgentConfig>; tools: ReadonlyMap<string, ToolConfig>; memories: ReadonlySet<string> }): void {
+    this.duplicates(list.filter((t) => t.id !== ''), 'task');
+    const ids = new Set(scope.map((t) => t.id));
+    const next = (task: TaskConfig, path: YamlPath, id: string | undefined) => {
+      if (id !== undefined && !id.includes('{{') && !ids.has(id)) this.error(task, path, `Task "${id}" does not exist.`, suggestion(id, ids, 'task'));
+    };
+    for (const task of list) {
+      next(task, ['on_success', 'next'], task.onSuccess?.next);
+      next(task, ['on_error', 'next'], task.onError?.next);
+      next(task, ['on_timeout'], task.onTimeout);
+      if (task.final && task.onSuccess?.next) this.error(task, ['final'], `Task "${task.id}" is final but has on_success.next.`, 'Remove final: true or the next.');
+      if (task.agent !== undefined && task.tool !== undefined) this.error(task, ['tool'], `Task "${task.id}" has both an agent and a tool.`, 'A basic task runs an agent or a tool, not both: split it into two tasks.');
+      const agent = typeof task.agent === 'string' ? ctx.agents.get(task.agent) : task.agent;
+      if (typeof task.agent === 'string' && !agent) this.error(task, ['agent'], `Agent "${task.agent}" does not exist.`, suggestion(task.agent, ctx.agents.keys(), 'agent'));
+      if (typeof task.agent === 'object') this.agent(task.agent, ctx.tools, ctx.schemas, ctx.memories);
+      if (task.action !== undefined) {
+        if (!agent && task.agent === undefined) this.error(task, ['action'], `Task "${task.id}" names an action but no agent.`, 'Add agent: <id>.');
+        else if (agent && !agent.actions.some((a) => a.id === task.action)) {
+          this.error(task, ['action'], `Agent "${agent.id}" has no action "${task.action}".`, suggestion(task.action, agent.actions.map((a) => a.id), 'action'));
+        }
+      }
+      if (typeof task.tool === 'string' && !ctx.tools.has(task.tool)) this.error(task, ['tool'], `Tool "${task.tool}" does not exist.`, suggestion(task.tool, ctx.tools.keys(), 'tool'));
+      if (typeof task.tool === 'object') this.tool(task.tool, ctx.schemas);
+      this.schema(task.input, ctx.schemas);
+      this.schema(task.output, ctx.schemas);
+      this.duration(task, ['timeout'], task.timeout);
+      this.duration(task, ['sleep'], task.sleep);
+      for (const [field, value] of [['with', task.with], ['outputs', task.outputs], ['prompt', task.prompt], ['items', task.items], ['key_template', task.keyTemplate], ['payload', task.payload]] as const) {
+        this.template(task, [field], value);
+      }
+      this.typeRules(task, ids, ctx);
+      if (task.tasks) this.tasks(task.tasks, [...scope, ...task.tasks], ctx);
+      if (task.task) this.tasks([task.task], scope, ctx);
+      if (task.processor) this.tasks([task.processor], scope, ctx);
+    }
+  }
+
+  private typeRules(task: TaskConfig, ids: ReadonlySet<string>, ctx: { memories: ReadonlySet<string> }): void {
+    const need = (ok: boolean, field: string, message: string, hint: string) => {
+      if (!ok) this.error(task, [], message.replace('%s', task.id), hint.replace('%f', field));
+    };
+    switch (task.type) {
+      case 'basic':
+        need(task.agent !== undefined || task.tool !== undefined || task.prompt !== undefined, 'agent', 'Basic task "%s" has nothing to run.', 'Give it an agent (with an action or a prompt), a tool, or a prompt.');
+        break;
+      case 'router':
+        need(task.condition !== undefined, 'condition', 'Router task "%s" has no condition.', 'Add condition: (a template or CEL expression).');
+        need(task.routes !== undefined && Object.keys(task.routes).length > 0, 'routes', 'Router task "%s" has no routes.', 'Add routes: {key: task_id}.');
+        for (const [key, target] of Object.entries(task.routes ?? {})) {
+          if (typeof target === 'string' && !target.includes('{{') && !ids.has(target)) this.error(task, ['routes', key], `Route "${key}" goes to task "${target}", which does not exist.`, suggestion(target, ids, 'task'));
+        }
+        if (task.condition && !task.condition.includes('{{')) {
+          try {
+            compileCel(task.condition);
+          } catch (error) {
+            this.error(task, ['condition'], (error as CompozyError).message, (error as CompozyError).hint);
+          }
+        }
+        break;
+      case 'parallel':
+      case 'composite':
+        need((task.tasks?.length ?? 0) > 0, 'tasks', `${task.type === 'parallel' ? 'Parallel' : 'Composite'} task "%s" has no tasks.`, 'Add tasks: [...].');
+        break;
+      case 'collection':
+        need(task.items !== undefined, 'items', 'Collection task "%s" has no items.', 'Add items: "{{ .tasks.x.output.list }}" (or a list).');
+        need(task.task !== undefined || (task.tasks?.length ?? 0) > 0, 'task', 'Collection task "%s" has no task to run per item.', 'Add task: {...} (ids may use {{ .index }}).');
+        if (task.filter && !task.filter.includes('{{')) {
+          try {
+            compileCel(task.filter);
+          } catch (error) {
+            this.error(task, ['filter'], (error as CompozyError).message, (error as CompozyError).hint);
+          }
+        }
+        break;
+      case 'signal':
+        need(task.signal !== undefined && task.signal.id !== '', 'signal', 'Signal task "%s" has no signal id.', 'Add signal: {id: <event name>, payload: {...}}.');
+        this.template(task, ['signal', 'payload'], task.signal?.payload);
+        break;
+      case 'wait':
+        need(task.waitFor !== undefined, 'wait_for', 'Wait task "%s" has no wait_for.', 'Add wait_for: <signal name>.');
+        need(task.timeout !== undefined, 'timeout', 'Wait task "%s" has no timeout.', 'Add timeout: 5m (it must be a positive duration).');
+        need(task.condition !== undefined, 'condition', 'Wait task "%s" has no condition.', 'Add condition: a CEL expression over signal and processor, e.g. signal.payload.status == "ready".');
+        if (task.condition && !task.condition.includes('{{')) {
+          try {
+            compileCel(task.condition);
+          } catch (error) {
+            this.error(task, ['condition'], (error as CompozyError).message, (error as CompozyError).hint);
+          }
+        }
+        break;
+      case 'memory':
+        need(task.operation !== undefined, 'operation', 'Memory task "%s" has no operation.', 'Add operation: read | write | append | delete | flush | health | clear | stats.');
+        need(task.memoryRef !== undefined, 'memory_ref', 'Memory task "%s" has no memory_ref.', 'Add memory_ref: <memory id>.');
+        need(task.keyTemplate !== undefined, 'key_template', 'Memory task "%s" has no key_template.', 'Add key_template: "user:{{ .workflow.input.user_id }}".');
+        if (task.memoryRef !== undefined && !ctx.memories.has(task.memoryRef)) this.error(task, ['memory_ref'], `Memory "${task.memoryRef}" does not exist.`, suggestion(task.memoryRef, ctx.memories, 'memory'));
+        if (task.operation && !['read', 'write', 'append', 'delete', 'flush', 'health', 'clear', 'stats'].includes(task.operation)) {
+          this.error(task, ['operation'], `Unknown memory operation "${task.operation}".`, suggestion(task.operation, ['read', 'write', 'append', 'delete', 'flush', 'health', 'clear', 'stats'], 'operation'));
+        }
+        break;
+      case 'aggregate':
+        need(task.outputs !== undefined, 'outputs', 'Aggregate task "%s" has no outputs.', 'Add outputs: {key: template}.');
+        break;
+    }
+  }
+
+  /** Top-level tasks from which no path leads to a task without a successor: once entered, the run never ends. */
+  private cycles(workflow: WorkflowConfig): void {
+    const byId = new Map(workflow.tasks.map((t) => [t.id, t]));
+    const successors = (task: TaskConfig): string[] =>
+      [task.onSuccess?.next, task.onError?.next, task.onTimeout, ...Object.values(task.routes ?? {}).map((r) => (typeof r === 'string' ? r : undefined))].filter(
+        (id): id is string => id !== undefined && byId.has(id),
+      );
+    const canEnd = new Set<string>();
+    let changed = true;
+    while (changed) {
+      changed = false;
+      for (const task of workflow.tasks) {
+        if (canEnd.has(task.id)) continue;
+        const next = successors(task);
+        // Routes with inline tasks end there; a task with no successor ends the run.
+        const inlineRoute = Object.values(task.routes ?? {}).some((r) => typeof r !== 'string');
+        if (next.length === 0 || inlineRoute || next.some((id) => canEnd.has(id))) {
+          canEnd.add(task.id);
+          changed = true;
+        }
+      }
+    }
+    const reported = new Set<string>();
+    for (const task of workflow.tasks) {
+      if (canEnd.has(task.id) || reported.has(task.id)) continue;
+      const loop: string[] = [task.id];
+      for (let id = successors(task)[0]; id && !loop.includes(id); id = successors(byId.get(id) as TaskConfig)[0]) loop.push(id);
+      loop.forEach((id) => reported.add(id));
+      this.error(task, ['id'], `Task "${task.id}" is in a cycle that can never end (${[...loop, loop[0]].join(' → ')}).`, 'Give one task in the loop a way out: an on_error.next, a route or a next outside the loop.');
+    }
+  }
+}
+
+/** Every problem in a loaded project, each pointing at its file, line and column. */
+export function validateProject(project: ProjectConfig): ConfigDiagnostic[] {
+  const v = new Validator();
+  v.duplicates(project.workflows, 'workflow');
+  v.duplicates(project.schemas, 'schema');
+  v.duplicates(project.agents, 'agent');
+  v.duplicates(project.tools, 'tool');
+  v.duplicates(project.memories, 'memory');
+  for (const s of project.schemas) v.jsonSchema(s, s.schema);
+  const defaults = project.models.filter((m) => m.isDefault);
+  for (const extra of defaults.slice(1)) v.error(extra, ['default'], 'More than one model is marked default: true.', 'Keep default: true on one model.');
+  const schemas = new Map(project.schemas.map((s) => [s.id, s]));
+  const tools = new Map(project.tools.map((t) => [t.id, t]));
+  const memories = new Set(project.memories.map((m) => m.id));
+  for (const tool of project.tools) v.tool(tool, schemas);
+  for (const agent of project.agents) v.agent(agent, tools, schemas, memories);
+  for (const memory of project.memories) v.duration(memory, ['persistence', 'ttl'], memory.ttl);
+  for (const workflow of project.workflows) v.workflow(project, workflow);
+  return v.diagnostics;
+}
+
+/** Diagnostics in reading order: by file, then line, then column. */
+export function sortDiagnostics(diagnostics: readonly ConfigDiagnostic[]): ConfigDiagnostic[] {
+  return [...diagnostics].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col);
+}
