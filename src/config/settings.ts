@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { CompozyError } from '../errors.js';
 import type { Project } from './project.js';
+import { isValidDuration } from './duration.js';
 
 export type Source = 'flag' | 'env' | 'file' | 'default';
 
@@ -27,6 +28,10 @@ export interface AppSettings {
   /** KV adapter; undefined means "by mode" (sqlite standalone, redis distributed). */
   kvDriver: Setting<'sqlite' | 'redis' | undefined>;
   databaseUrl: Setting<string | undefined>;
+  /** Execution store; undefined means "by mode" (sqlite standalone, postgres distributed). */
+  storeDriver: Setting<'sqlite' | 'postgres' | undefined>;
+  toolExecutionTimeout: Setting<string>;
+  maxNestingDepth: Setting<number>;
 }
 
 export interface SettingFlags {
@@ -108,6 +113,23 @@ function asKvDriver(raw: unknown, origin: string): 'sqlite' | 'redis' {
   throw new CompozyError('CONFIG_INVALID', `${origin} must be "sqlite" or "redis", got ${JSON.stringify(raw)}.`, { hint: 'Use kv.driver: sqlite (embedded) or redis (REDIS_URL).' });
 }
 
+function asStoreDriver(raw: unknown, origin: string): 'sqlite' | 'postgres' {
+  if (raw === 'sqlite' || raw === 'postgres') return raw;
+  throw new CompozyError('CONFIG_INVALID', `${origin} must be "sqlite" or "postgres", got ${JSON.stringify(raw)}.`, { hint: 'Use database.driver: sqlite (embedded) or postgres (DATABASE_URL).' });
+}
+
+function asDuration(raw: unknown, origin: string): string {
+  const text = String(raw).trim();
+  if (!isValidDuration(text)) throw new CompozyError('CONFIG_INVALID', `${origin} must be a duration such as 60s or 5m, got ${JSON.stringify(raw)}.`, { hint: `Fix ${origin}.` });
+  return text;
+}
+
+function asPositiveInt(raw: unknown, origin: string): number {
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 1) throw new CompozyError('CONFIG_INVALID', `${origin} must be a positive integer, got ${JSON.stringify(raw)}.`, { hint: `Fix ${origin}.` });
+  return value;
+}
+
 /** Effective settings with their sources: flags > environment > compozy.yaml > defaults. */
 export function loadSettings(project: Pick<Project, 'document'>, flags: SettingFlags = {}, env: NodeJS.ProcessEnv = process.env): AppSettings {
   const doc = project.document;
@@ -129,5 +151,8 @@ export function loadSettings(project: Pick<Project, 'document'>, flags: SettingF
     redisUrl: pick({ env: ['REDIS_URL'], file: ['redis.url'] }, env, doc, undefined, optionalString),
     kvDriver: pick({ env: ['COMPOZY_KV_DRIVER'], file: ['kv.driver'] }, env, doc, undefined, asKvDriver),
     databaseUrl: pick({ env: ['DATABASE_URL', 'DB_CONN_STRING'], file: ['database.url', 'database.conn_string'] }, env, doc, undefined, optionalString),
+    storeDriver: pick({ env: ['COMPOZY_STORE_DRIVER'], file: ['database.driver'] }, env, doc, undefined, asStoreDriver),
+    toolExecutionTimeout: pick({ env: ['TOOL_EXECUTION_TIMEOUT'], file: ['runtime.tool_execution_timeout'] }, env, doc, '60s', asDuration),
+    maxNestingDepth: pick({ env: ['LIMITS_MAX_NESTING_DEPTH'], file: ['limits.max_nesting_depth'] }, env, doc, 20, asPositiveInt),
   };
 }

@@ -3,16 +3,11 @@ import { TemplateError } from '../expr/template-error.js';
 import { templates } from '../expr/template.js';
 import { compileCel } from '../expr/cel.js';
 import { CompozyError } from '../errors.js';
+import { isValidDuration } from './duration.js';
 import { suggestion } from './read.js';
 import type { AgentConfig, Located, ProjectConfig, SchemaDefinition, SchemaRef, TaskConfig, ToolConfig, WorkflowConfig } from './types.js';
 import { formatPath, type ConfigDiagnostic, type YamlPath } from './yaml-file.js';
 
-/** Go's time.ParseDuration syntax: "300ms", "1.5h", "2h45m". */
-const DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/;
-
-export function isValidDuration(text: string): boolean {
-  return DURATION.test(text) && /[1-9]/.test(text);
-}
 
 class Validator {
   readonly diagnostics: ConfigDiagnostic[] = [];

@@ -1,6 +1,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Project } from '../config/project.js';
+import { resolveEnvReferences } from '../config/secrets.js';
 import type { AppSettings } from '../config/settings.js';
 import { errorMessage, CompozyError } from '../errors.js';
 import { isPortFree } from '../platform/ports.js';
@@ -168,13 +169,6 @@ const temporalServerCheck: Check = {
   },
 };
 
-/** Environment variables an api_key refers to: `{{ .env.NAME }}` or `${NAME}`. */
-export function apiKeyVariables(apiKey: string): string[] {
-  const names = new Set<string>();
-  for (const match of apiKey.matchAll(/\{\{-?\s*\.env\.([A-Za-z_][A-Za-z0-9_]*)\s*-?\}\}|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)) names.add((match[1] ?? match[2]) as string);
-  return [...names];
-}
-
 const llmKeysCheck: Check = {
   name: 'llm',
   description: "LLM API keys named in the project's models",
@@ -185,9 +179,13 @@ const llmKeysCheck: Check = {
     let missingCritical = false;
     for (const model of models as Array<Record<string, unknown>>) {
       if (typeof model.api_key !== 'string') continue;
-      const unset = apiKeyVariables(model.api_key).filter((name) => !context.env[name]);
-      if (unset.length === 0) continue;
-      missing.push(`${String(model.provider)}:${String(model.model)} needs ${unset.join(', ')}`);
+      try {
+        resolveEnvReferences(model.api_key, context.env, `${String(model.provider)}:${String(model.model)} api_key`);
+        continue;
+      } catch (error) {
+        if (!(error instanceof CompozyError) || !Array.isArray(error.details?.missing)) throw error;
+        missing.push(`${String(model.provider)}:${String(model.model)} needs ${(error.details.missing as string[]).join(', ')}`);
+      }
       if (model.default === true || models.length === 1) missingCritical = true;
     }
     if (missing.length === 0) return { name: 'llm', status: 'pass', message: `keys set for ${models.length} model(s)` };

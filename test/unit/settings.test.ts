@@ -32,6 +32,15 @@ describe('settings precedence', () => {
     expect((error as CompozyError).message).toContain('--mode must be "standalone" or "distributed"');
   });
 
+  it('runtime and limits settings validate their values', () => {
+    const defaults = loadSettings({ document: { name: 'p' } }, {}, {});
+    expect(defaults.toolExecutionTimeout).toEqual({ value: '60s', source: 'default', origin: 'default' });
+    expect(defaults.maxNestingDepth.value).toBe(20);
+    expect(loadSettings({ document: { name: 'p', runtime: { tool_execution_timeout: '2m' } } }, {}, {}).toolExecutionTimeout).toEqual({ value: '2m', source: 'file', origin: 'runtime.tool_execution_timeout' });
+    expect(() => loadSettings({ document: { name: 'p' } }, {}, { TOOL_EXECUTION_TIMEOUT: 'soon' })).toThrow(/TOOL_EXECUTION_TIMEOUT must be a duration/);
+    expect(() => loadSettings({ document: { name: 'p', database: { driver: 'mysql' } } }, {}, {})).toThrow(/database.driver in compozy.yaml must be "sqlite" or "postgres"/);
+  });
+
   it('rejects a port that is not a port', () => {
     expect(() => loadSettings({ document: { name: 'p', server: { port: 'abc' } } }, {}, {})).toThrow(/server.port in compozy.yaml must be a TCP port/);
   });
