@@ -1,0 +1,256 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { CompozyError, errorMessage } from '../../errors.js';
+import { checkError, checkId, checkStatus, checkTaskState, encodeCursor, notFound, resolveList, tasksById, toJson } from '../codec.js';
+import type {
+  ExecutionPage,
+  ExecutionStore,
+  ListOptions,
+  NewWorkflowExecution,
+  StoreInfo,
+  TaskState,
+  TaskStateWrite,
+  WorkflowExecution,
+  WorkflowExecutionPatch,
+  WorkflowExecutionWithTasks,
+} from '../store.js';
+
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE workflow_executions (
+     workflow_exec_id TEXT PRIMARY KEY,
+     workflow_id TEXT NOT NULL,
+     status TEXT NOT NULL,
+     input TEXT NOT NULL,
+     output TEXT NOT NULL,
+     error TEXT NOT NULL,
+     usage TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   ) STRICT;
+   CREATE INDEX workflow_executions_list ON workflow_executions(created_at DESC, workflow_exec_id DESC);
+   CREATE INDEX workflow_executions_by_workflow ON workflow_executions(workflow_id, created_at DESC, workflow_exec_id DESC);
+   CREATE TABLE task_states (
+     task_exec_id TEXT PRIMARY KEY,
+     task_id TEXT NOT NULL,
+     workflow_exec_id TEXT NOT NULL REFERENCES workflow_executions(workflow_exec_id) ON DELETE CASCADE,
+     workflow_id TEXT NOT NULL,
+     component TEXT NOT NULL,
+     status TEXT NOT NULL,
+     execution_type TEXT NOT NULL,
+     parent_state_id TEXT,
+     agent_id TEXT,
+     action_id TEXT,
+     tool_id TEXT,
+     input TEXT NOT NULL,
+     output TEXT NOT NULL,
+     error TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   ) STRICT;
+   CREATE INDEX task_states_by_execution ON task_states(workflow_exec_id);`,
+];
+
+interface ExecutionRow {
+  workflow_exec_id: string;
+  workflow_id: string;
+  status: string;
+  input: string;
+  output: string;
+  error: string;
+  usage: string;
+  created_at: string;
+  updated_at: string;
+}
+
+interface TaskRow {
+  task_exec_id: string;
+  task_id: string;
+  workflow_exec_id: string;
+  workflow_id: string;
+  component: string;
+  status: string;
+  execution_type: string;
+  parent_state_id: string | null;
+  agent_id: string | null;
+  action_id: string | null;
+  tool_id: string | null;
+  input: string;
+  output: string;
+  error: string;
+  created_at: string;
+  updated_at: string;
+}
+
+function executionFromRow(row: ExecutionRow): WorkflowExecution {
+  return {
+    workflowExecId: row.workflow_exec_id,
+    workflowId: row.workflow_id,
+    status: row.status as WorkflowExecution['status'],
+    input: JSON.parse(row.input) as unknown,
+    output: JSON.parse(row.output) as unknown,
+    error: JSON.parse(row.error) as WorkflowExecution['error'],
+    usage: JSON.parse(row.usage) as unknown,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function taskFromRow(row: TaskRow): TaskState {
+  return {
+    taskExecId: row.task_exec_id,
+    taskId: row.task_id,
+    workflowExecId: row.workflow_exec_id,
+    workflowId: row.workflow_id,
+    component: row.component as TaskState['component'],
+    status: row.status as TaskState['status'],
+    executionType: row.execution_type as TaskState['executionType'],
+    parentStateId: row.parent_state_id,
+    agentId: row.agent_id,
+    actionId: row.action_id,
+    toolId: row.tool_id,
+    input: JSON.parse(row.input) as unknown,
+    output: JSON.parse(row.output) as unknown,
+    error: JSON.parse(row.error) as TaskState['error'],
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** The execution store on one SQLite file (`.compozy/compozy.db`), WAL, migrated on open. */
+export class SqliteStore implements ExecutionStore {
+  readonly driver = 'sqlite' as const;
+  private readonly s: Record<string, StatementSync>;
+
+  private constructor(
+    readonly path: string,
+    private readonly db: DatabaseSync,
+  ) {
+    this.s = {
+      insert: db.prepare(
+        'INSERT INTO workflow_executions (workflow_exec_id, workflow_id, status, input, output, error, usage, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (workflow_exec_id) DO NOTHING',
+      ),
+      get: db.prepare('SELECT * FROM workflow_executions WHERE workflow_exec_id = ?'),
+      update: db.prepare('UPDATE workflow_executions SET status = ?, output = ?, error = ?, usage = ?, updated_at = ? WHERE workflow_exec_id = ?'),
+      upsertTask: db.prepare(
+        `INSERT INTO task_states (task_exec_id, task_id, workflow_exec_id, workflow_id, component, status, execution_type, parent_state_id, agent_id, action_id, tool_id, input, output, error, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (task_exec_id) DO UPDATE SET status = excluded.status, input = excluded.input, output = excluded.output, error = excluded.error,
+           parent_state_id = excluded.parent_state_id, agent_id = excluded.agent_id, action_id = excluded.action_id, tool_id = excluded.tool_id, updated_at = excluded.updated_at`,
+      ),
+      getTask: db.prepare('SELECT * FROM task_states WHERE task_exec_id = ?'),
+      tasks: db.prepare('SELECT * FROM task_states WHERE workflow_exec_id = ? ORDER BY rowid'),
+      count: db.prepare('SELECT count(*) AS n FROM workflow_executions'),
+    };
+  }
+
+  static open(path: string): SqliteStore {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    let db: DatabaseSync | undefined;
+    try {
+      db = new DatabaseSync(path, { timeout: 5000 });
+      db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
+      db.exec('BEGIN IMMEDIATE');
+      try {
+        const { user_version: current } = db.prepare('PRAGMA user_version').get() as { user_version: number };
+        if (current > MIGRATIONS.length) throw new Error(`its schema version ${current} is newer than this compozy understands (${MIGRATIONS.length}); upgrade compozy`);
+        for (let v = current; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v] as string);
+        db.exec(`PRAGMA user_version = ${MIGRATIONS.length}`);
+        db.exec('COMMIT');
+      } catch (error) {
+        db.exec('ROLLBACK');
+        throw error;
+      }
+      return new SqliteStore(path, db);
+    } catch (error) {
+      db?.close();
+      throw new CompozyError('STORE_OPEN_FAILED', `Cannot open the execution store ${path}: ${errorMessage(error)}`, {
+        hint: 'Check that the file is a compozy store and its folder is writable; it was left untouched.',
+        cause: error,
+      });
+    }
+  }
+
+  private stmt(name: string): StatementSync {
+    if (!this.db.isOpen) throw new CompozyError('STORE_UNAVAILABLE', `The execution store ${this.path} is closed.`, { hint: 'Open a new store.' });
+    return this.s[name] as StatementSync;
+  }
+
+  async createWorkflowExecution(execution: NewWorkflowExecution): Promise<WorkflowExecution> {
+    const id = checkId(execution.workflowExecId, 'workflowExecId');
+    const now = new Date().toISOString();
+    this.stmt('insert').run(id, checkId(execution.workflowId, 'workflowId'), checkStatus(execution.status ?? 'PENDING'), toJson(execution.input, 'input'), 'null', 'null', 'null', now, now);
+    return executionFromRow(this.stmt('get').get(id) as unknown as ExecutionRow);
+  }
+
+  async updateWorkflowExecution(workflowExecId: string, patch: WorkflowExecutionPatch): Promise<WorkflowExecution> {
+    const row = this.stmt('get').get(checkId(workflowExecId, 'workflowExecId')) as ExecutionRow | undefined;
+    if (!row) throw notFound(workflowExecId);
+    const current = executionFromRow(row);
+    const status = patch.status === undefined ? current.status : checkStatus(patch.status);
+    const error = patch.error === undefined ? current.error : checkError(patch.error);
+    const output = patch.output === undefined ? current.output : patch.output;
+    const usage = patch.usage === undefined ? current.usage : patch.usage;
+    this.stmt('update').run(status, toJson(output, 'output'), toJson(error, 'error'), toJson(usage, 'usage'), new Date().toISOString(), workflowExecId);
+    return executionFromRow(this.stmt('get').get(workflowExecId) as unknown as ExecutionRow);
+  }
+
+  async getWorkflowExecution(workflowExecId: string): Promise<WorkflowExecutionWithTasks | null> {
+    const row = this.stmt('get').get(checkId(workflowExecId, 'workflowExecId')) as ExecutionRow | undefined;
+    if (!row) return null;
+    return { ...executionFromRow(row), tasks: tasksById(await this.listTaskStates(workflowExecId)) };
+  }
+
+  async listWorkflowExecutions(options: ListOptions = {}): Promise<ExecutionPage> {
+    const list = resolveList(options);
+    const where: string[] = [];
+    const params: Array<string | number> = [];
+    if (list.workflowId !== undefined) {
+      where.push('workflow_id = ?');
+      params.push(list.workflowId);
+    }
+    if (list.status !== undefined) {
+      where.push('status = ?');
+      params.push(list.status);
+    }
+    if (list.after) {
+      where.push('(created_at, workflow_exec_id) < (?, ?)');
+      params.push(list.after.createdAt, list.after.workflowExecId);
+    }
+    const sql = `SELECT * FROM workflow_executions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, workflow_exec_id DESC LIMIT ?`;
+    if (!this.db.isOpen) this.stmt('get');
+    const rows = this.db.prepare(sql).all(...params, list.limit + 1) as unknown as ExecutionRow[];
+    const items = rows.slice(0, list.limit).map(executionFromRow);
+    const last = items.at(-1);
+    return { items, nextCursor: rows.length > list.limit && last ? encodeCursor(last.createdAt, last.workflowExecId) : null };
+  }
+
+  async upsertTaskState(state: TaskStateWrite): Promise<TaskState> {
+    checkTaskState(state);
+    if (!this.stmt('get').get(state.workflowExecId)) throw notFound(state.workflowExecId);
+    const now = new Date().toISOString();
+    this.stmt('upsertTask').run(
+      state.taskExecId, state.taskId, state.workflowExecId, state.workflowId, state.component, state.status, state.executionType,
+      state.parentStateId ?? null, state.agentId ?? null, state.actionId ?? null, state.toolId ?? null,
+      toJson(state.input, 'input'), toJson(state.output ?? null, 'output'), toJson(state.error ?? null, 'error'), now, now,
+    );
+    return taskFromRow(this.stmt('getTask').get(state.taskExecId) as unknown as TaskRow);
+  }
+
+  async listTaskStates(workflowExecId: string): Promise<TaskState[]> {
+    return (this.stmt('tasks').all(checkId(workflowExecId, 'workflowExecId')) as unknown as TaskRow[]).map(taskFromRow);
+  }
+
+  async ping(): Promise<void> {
+    this.stmt('count').get();
+  }
+
+  async info(): Promise<StoreInfo> {
+    const { n } = this.stmt('count').get() as { n: number };
+    return { driver: 'sqlite', location: this.path, executions: n };
+  }
+
+  async close(): Promise<void> {
+    if (this.db.isOpen) this.db.close();
+  }
+}

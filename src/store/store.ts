@@ -1,0 +1,96 @@
+/**
+ * The execution store: workflow executions and their task states, in the shapes of Compozy's API
+ * (reference §2.6). Adapters: SQLite (standalone, `.compozy/compozy.db`) and PostgreSQL
+ * (distributed, DATABASE_URL). Writes are idempotent upserts keyed by execution id, so an activity
+ * that is retried never duplicates a row.
+ */
+
+export const STATUSES = ['PENDING', 'RUNNING', 'SUCCESS', 'FAILED', 'TIMED_OUT', 'CANCELED', 'WAITING', 'PAUSED'] as const;
+export type Status = (typeof STATUSES)[number];
+
+export interface ExecutionError {
+  message: string;
+  code?: string;
+  details?: Record<string, unknown>;
+}
+
+export interface WorkflowExecution {
+  workflowExecId: string;
+  workflowId: string;
+  status: Status;
+  input: unknown;
+  output: unknown;
+  error: ExecutionError | null;
+  usage: unknown;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type ExecutionType = 'basic' | 'router' | 'parallel' | 'collection' | 'composite' | 'wait' | 'signal' | 'memory' | 'aggregate';
+
+export interface TaskState {
+  taskExecId: string;
+  taskId: string;
+  workflowExecId: string;
+  workflowId: string;
+  component: 'task' | 'agent' | 'tool';
+  status: Status;
+  executionType: ExecutionType;
+  parentStateId: string | null;
+  agentId: string | null;
+  actionId: string | null;
+  toolId: string | null;
+  input: unknown;
+  output: unknown;
+  error: ExecutionError | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface WorkflowExecutionWithTasks extends WorkflowExecution {
+  /** Keyed by task id, children included (reference: populateTaskStates). */
+  tasks: Record<string, TaskState>;
+}
+
+export interface ListOptions {
+  workflowId?: string;
+  status?: Status;
+  /** 1–500, default 50. */
+  limit?: number;
+  /** From a previous page's nextCursor. */
+  cursor?: string;
+}
+
+export interface ExecutionPage {
+  items: WorkflowExecution[];
+  nextCursor: string | null;
+}
+
+export type NewWorkflowExecution = Pick<WorkflowExecution, 'workflowExecId' | 'workflowId' | 'input'> & Partial<Pick<WorkflowExecution, 'status'>>;
+export type WorkflowExecutionPatch = Partial<Pick<WorkflowExecution, 'status' | 'output' | 'error' | 'usage'>>;
+export type TaskStateWrite = Omit<TaskState, 'createdAt' | 'updatedAt' | 'parentStateId' | 'agentId' | 'actionId' | 'toolId' | 'output' | 'error'> &
+  Partial<Pick<TaskState, 'parentStateId' | 'agentId' | 'actionId' | 'toolId' | 'output' | 'error'>>;
+
+export interface StoreInfo {
+  driver: 'sqlite' | 'postgres';
+  location: string;
+  executions: number;
+}
+
+export interface ExecutionStore {
+  readonly driver: 'sqlite' | 'postgres';
+  /** Creates the execution; when it already exists (a retried activity) returns the stored one unchanged. */
+  createWorkflowExecution(execution: NewWorkflowExecution): Promise<WorkflowExecution>;
+  /** Throws STORE_NOT_FOUND for an unknown execution. */
+  updateWorkflowExecution(workflowExecId: string, patch: WorkflowExecutionPatch): Promise<WorkflowExecution>;
+  getWorkflowExecution(workflowExecId: string): Promise<WorkflowExecutionWithTasks | null>;
+  /** Newest first. */
+  listWorkflowExecutions(options?: ListOptions): Promise<ExecutionPage>;
+  /** Inserts or replaces the state of one task execution (by taskExecId). */
+  upsertTaskState(state: TaskStateWrite): Promise<TaskState>;
+  /** In the order the task states were first written. */
+  listTaskStates(workflowExecId: string): Promise<TaskState[]>;
+  ping(): Promise<void>;
+  info(): Promise<StoreInfo>;
+  close(): Promise<void>;
+}
