@@ -7,6 +7,7 @@ import { describeNamespace, startWorker, type RunningWorker } from '../temporal/
 import type { AppSettings } from '../config/settings.js';
 import { buildApp } from './app.js';
 import { openKv } from './open-kv.js';
+import { openStore } from './open-store.js';
 
 export interface ServeOptions {
   projectName: string;
@@ -57,6 +58,10 @@ function workerComponentState(worker: RunningWorker | undefined, failure: string
 export async function serve(options: ServeOptions): Promise<ServeHandle> {
   Runtime.install({ shutdownSignals: [], logger: new DefaultLogger('WARN') });
   const kv = await openKv(options.settings, options.stateDir);
+  const store = await openStore(options.settings, options.stateDir).catch(async (error: unknown) => {
+    await kv.close();
+    throw error;
+  });
   let worker: RunningWorker | undefined;
   let workerFailure: string | undefined;
   const abort = new AbortController();
@@ -86,6 +91,14 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     } catch (error) {
       kvComponent = { name: 'kv', backend: kv.driver, state: 'down', detail: errorMessage(error) };
     }
+    let storeComponent: ComponentHealth;
+    try {
+      const info = await store.info();
+      const where = info.driver === 'sqlite' ? { path: info.location } : { address: info.location };
+      storeComponent = { name: 'store', backend: info.driver, state: 'up', ...where, detail: `${info.executions} executions` };
+    } catch (error) {
+      storeComponent = { name: 'store', backend: store.driver, state: 'down', detail: errorMessage(error) };
+    }
     const processInfo = (child: typeof serveChild) => (child ? { restarts: child.restarts, ...(child.lastExitCode !== undefined ? { lastExitCode: child.lastExitCode } : {}) } : {});
     const components: ComponentHealth[] = [
       {
@@ -107,6 +120,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
         detail: workerFailure ?? `task queue ${options.taskQueue}`,
       },
       kvComponent,
+      storeComponent,
     ];
     return { mode: options.mode, project: options.projectName, status: overallState(components), components };
   };
@@ -119,6 +133,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     await app.listen({ host: options.host, port: options.port });
   } catch (error) {
     await kv.close();
+    await store.close();
     throw error;
   }
   options.log(`api listening on ${url}`);
@@ -137,6 +152,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     await worker?.shutdown();
     await app.close();
     await kv.close();
+    await store.close();
     resolveStopped();
   };
 

@@ -8,7 +8,7 @@ import type { HealthReport } from '../../src/health.js';
 import { isPidAlive } from '../../src/platform/pids.js';
 import { copyFixture, DevProcess, killQuietly, runCli, waitUntilDead } from '../helpers/cli.js';
 import { tempDir, writeScript } from '../helpers/fake-bin.js';
-import { REDIS_URL } from '../helpers/services.js';
+import { DATABASE_URL, REDIS_URL } from '../helpers/services.js';
 
 const env = { COMPOZY_TEMPORAL_BIN: inject('temporalBin'), CI: '1' };
 const started: DevProcess[] = [];
@@ -52,8 +52,10 @@ describe('compozy dev', () => {
       ['api', 'up'],
       ['worker', 'up'],
       ['kv', 'up'],
+      ['store', 'up'],
     ]);
     expect(health.components.find((c) => c.name === 'kv')?.path).toBe(join(project, '.compozy', 'kv.db'));
+    expect(health.components.find((c) => c.name === 'store')).toMatchObject({ backend: 'sqlite', path: join(project, '.compozy', 'compozy.db'), detail: '0 executions' });
     expect(readdirSync(join(project, '.compozy')).filter((f) => /^temporal-.+\.db$/.test(f))).toHaveLength(1);
     const { temporal, serve } = childPids(ready);
 
@@ -145,6 +147,13 @@ exit 1`,
     const health = (await dev.waitFor('ready')).health as HealthReport;
     expect(health.status).toBe('up');
     expect(health.components.find((c) => c.name === 'kv')).toMatchObject({ backend: 'redis', state: 'up', address: expect.stringContaining('127.0.0.1:6379') });
+  });
+
+  it('runs the store on PostgreSQL when database.driver is postgres', async () => {
+    const dev = new DevProcess([copyFixture('minimal'), '--port', '0'], { ...env, COMPOZY_STORE_DRIVER: 'postgres', DATABASE_URL });
+    started.push(dev);
+    const health = (await dev.waitFor('ready')).health as HealthReport;
+    expect(health.components.find((c) => c.name === 'store')).toMatchObject({ backend: 'postgres', state: 'up' });
   });
 
   it('never falls back to SQLite when the configured Redis is down: start-up fails naming the URL', async () => {
