@@ -2,7 +2,6 @@ import { join } from 'node:path';
 import type { AppSettings } from '../config/settings.js';
 import { CompozyError } from '../errors.js';
 import type { Kv } from '../kv/kv.js';
-import { RedisKv } from '../kv/redis/redis-kv.js';
 import { SqliteKv } from '../kv/sqlite/sqlite-kv.js';
 
 /**
@@ -18,5 +17,7 @@ export async function openKv(settings: AppSettings, stateDir: string): Promise<K
       hint: 'Set REDIS_URL (or redis.url in compozy.yaml), or use kv.driver: sqlite.',
     });
   }
+  // Loaded only when chosen: standalone start-up should not pay for the Redis client.
+  const { RedisKv } = await import('../kv/redis/redis-kv.js');
   return RedisKv.connect({ url });
 }

@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import type { AppSettings } from '../config/settings.js';
 import { CompozyError } from '../errors.js';
-import { PostgresStore } from '../store/postgres/postgres-store.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { ExecutionStore } from '../store/store.js';
 
@@ -18,5 +17,7 @@ export async function openStore(settings: AppSettings, stateDir: string): Promis
       hint: 'Set DATABASE_URL (or database.url in compozy.yaml), or use database.driver: sqlite.',
     });
   }
+  // Loaded only when chosen: standalone start-up should not pay for the PostgreSQL client.
+  const { PostgresStore } = await import('../store/postgres/postgres-store.js');
   return PostgresStore.connect({ url });
 }

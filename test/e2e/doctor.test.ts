@@ -83,6 +83,12 @@ describe('compozy doctor', () => {
     expect(strict.code).toBe(1);
   });
 
+  it('runs its checks in the order the help lists them', async () => {
+    const { CHECKS } = await import('../../src/doctor/checks.js');
+    const { CHECK_NAMES } = await import('../../src/doctor/names.js');
+    expect(CHECKS.map((c) => c.name)).toEqual([...CHECK_NAMES]);
+  });
+
   it('rejects an unknown check name as a usage error', async () => {
     const result = await runCli(['doctor', 'nonsense'], env);
     expect(result.code).toBe(2);

@@ -1,11 +1,9 @@
 import type { Command } from 'commander';
 import { relative } from 'node:path';
-import { loadProjectConfig } from '../../config/load.js';
 import { resolveProjectDir } from '../../config/project.js';
 import type { AppSettings } from '../../config/settings.js';
-import { sortDiagnostics, validateProject } from '../../config/validate.js';
 import type { ConfigDiagnostic } from '../../config/yaml-file.js';
-import { redactUrl } from '../../kv/redis/redis-kv.js';
+import { redactUrl } from '../../platform/urls.js';
 import { useColor, writeJson } from '../output.js';
 import { openProject } from '../project-context.js';
 import { runAction } from '../run-action.js';
@@ -36,6 +34,9 @@ export function registerConfig(program: Command): void {
     .action((projectArg: string | undefined, flags: { json?: boolean }) =>
       runAction(Boolean(flags.json), async () => {
         const dir = resolveProjectDir(projectArg);
+        // Loaded here, not at CLI start: validation pulls in ajv, CEL and the template engine.
+        const { loadProjectConfig } = await import('../../config/load.js');
+        const { sortDiagnostics, validateProject } = await import('../../config/validate.js');
         const { project, diagnostics: loadProblems } = loadProjectConfig(dir);
         const diagnostics: ConfigDiagnostic[] = sortDiagnostics([...loadProblems, ...(project ? validateProject(project) : [])]);
         const valid = diagnostics.length === 0;

@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PROJECT_FILE } from '../../config/project.js';
-import { CHECKS, type CheckResult, type DoctorContext } from '../../doctor/checks.js';
+import type { CheckResult, DoctorContext } from '../../doctor/checks.js';
+import { CHECK_NAMES } from '../../doctor/names.js';
 import { CompozyError } from '../../errors.js';
 import { useColor, writeJson } from '../output.js';
 import { openProject } from '../project-context.js';
@@ -32,12 +33,13 @@ function renderLine(result: CheckResult, chalk: InstanceType<typeof Chalk>): str
 export function registerDoctor(program: Command): void {
   program
     .command('doctor [checks...]')
-    .description(`Check every backend and prerequisite (checks: ${CHECKS.map((c) => c.name).join(', ')})`)
+    .description(`Check every backend and prerequisite (checks: ${CHECK_NAMES.join(', ')})`)
     .option('--project <dir>', 'project to check (default: the current directory when it has compozy.yaml)')
     .option('--strict', 'warnings fail too')
     .option('--json', 'print {checks, passed, total, ok} as JSON')
     .action((selected: string[], flags: DoctorFlags) =>
       runAction(Boolean(flags.json), async () => {
+        const { CHECKS } = await import('../../doctor/checks.js');
         const unknown = selected.filter((name) => !CHECKS.some((check) => check.name === name));
         if (unknown.length > 0) {
           throw new CompozyError('USAGE', `Unknown check(s): ${unknown.join(', ')}.`, { hint: `Available: ${CHECKS.map((c) => c.name).join(', ')}.` });

@@ -1,5 +1,6 @@
 import { createClient, type RedisClientType } from '@redis/client';
 import { CompozyError, errorMessage } from '../../errors.js';
+import { redactUrl } from '../../platform/urls.js';
 import { escapeGlob } from '../glob.js';
 import type { AcquireOptions, AppendAndTrimOptions, GetExOptions, Kv, KvInfo, KvScalar, Lock, SetOptions, SubscribeOptions, Subscription } from '../kv.js';
 import { acquireWith, tryAcquireWith, type LockBackend } from '../lock.js';
@@ -29,17 +30,6 @@ export interface RedisKvOptions {
 
 type Reply = string | number | null | Reply[];
 type Client = RedisClientType;
-
-/** The URL as it may be shown: without its password. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url;
-  }
-}
 
 /**
  * The KV contract on Redis (node-redis, the client Redis recommends for new code; its 6.x defaults to

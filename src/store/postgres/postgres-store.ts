@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { CompozyError, errorMessage } from '../../errors.js';
-import { redactUrl } from '../../kv/redis/redis-kv.js';
+import { redactUrl } from '../../platform/urls.js';
 import { checkError, checkId, checkStatus, checkTaskState, encodeCursor, notFound, resolveList, tasksById, toJson } from '../codec.js';
 import type {
   ExecutionPage,
