@@ -75,6 +75,10 @@ export class SqliteKv implements Kv {
     this.broker = new SqliteBroker(db, this.watcher, this.inTransaction, this.maxValueBytes);
     const live = '(expires_at IS NULL OR expires_at > ?)';
     this.s = {
+      // Prepared once: BEGIN/COMMIT run on every write, and exec() would parse them each time.
+      begin: db.prepare('BEGIN IMMEDIATE'),
+      commit: db.prepare('COMMIT'),
+      rollback: db.prepare('ROLLBACK'),
       getLive: db.prepare(`SELECT type, value, expires_at FROM kv_keys WHERE key = ? AND ${live}`),
       getAny: db.prepare('SELECT type, value, expires_at FROM kv_keys WHERE key = ?'),
       upsertString: db.prepare("INSERT INTO kv_keys (key, type, value, expires_at) VALUES (?, 'string', ?, ?) ON CONFLICT (key) DO UPDATE SET type = 'string', value = excluded.value, expires_at = excluded.expires_at"),
@@ -97,8 +101,7 @@ export class SqliteKv implements Kv {
       setExpiryPair: db.prepare('UPDATE kv_keys SET expires_at = ? WHERE key IN (?, ?)'),
       hdel: db.prepare('DELETE FROM kv_hash WHERE key = ? AND field = ?'),
       hlen: db.prepare('SELECT count(*) AS n FROM kv_hash WHERE key = ?'),
-      listLo: db.prepare('SELECT seq FROM kv_list WHERE key = ? ORDER BY seq LIMIT 1'),
-      listHi: db.prepare('SELECT seq FROM kv_list WHERE key = ? ORDER BY seq DESC LIMIT 1'),
+      listBounds: db.prepare('SELECT (SELECT seq FROM kv_list WHERE key = ?1 ORDER BY seq LIMIT 1) AS lo, (SELECT seq FROM kv_list WHERE key = ?1 ORDER BY seq DESC LIMIT 1) AS hi'),
       listInsert: db.prepare('INSERT INTO kv_list (key, seq, value) VALUES (?, ?, ?)'),
       listRange: db.prepare('SELECT value FROM kv_list WHERE key = ? AND seq BETWEEN ? AND ? ORDER BY seq'),
       listValueAt: db.prepare('SELECT value FROM kv_list WHERE key = ? AND seq = ?'),
@@ -169,14 +172,13 @@ export class SqliteKv implements Kv {
   }
 
   private tx<T>(fn: () => T): T {
-    this.stmt('getAny');
-    this.db.exec('BEGIN IMMEDIATE');
+    this.stmt('begin').run();
     try {
       const result = fn();
-      this.db.exec('COMMIT');
+      this.stmt('commit').run();
       return result;
     } catch (error) {
-      this.db.exec('ROLLBACK');
+      this.stmt('rollback').run();
       throw error;
     }
   }
@@ -447,10 +449,9 @@ export class SqliteKv implements Kv {
   // found through the primary key without counting or OFFSET scans.
 
   private bounds(key: string): { lo: number; hi: number; n: number } {
-    const lo = this.stmt('listLo').get(key) as { seq: number } | undefined;
-    if (!lo) return { lo: 0, hi: -1, n: 0 };
-    const hi = (this.stmt('listHi').get(key) as { seq: number }).seq;
-    return { lo: lo.seq, hi, n: hi - lo.seq + 1 };
+    const { lo, hi } = this.stmt('listBounds').get(key) as { lo: number | null; hi: number | null };
+    if (lo === null || hi === null) return { lo: 0, hi: -1, n: 0 };
+    return { lo, hi, n: hi - lo + 1 };
   }
 
   private push(key: string, values: readonly KvScalar[], end: 'head' | 'tail'): number {
