@@ -1,0 +1,111 @@
+import { Ajv, type ValidateFunction } from 'ajv';
+import { resolve } from 'node:path';
+import { PACKAGE_ROOT } from '../config/project.js';
+import { CompozyError } from '../errors.js';
+import { ToolPool } from './pool.js';
+import { permissionFlags, toolEnvironment } from './sandbox.js';
+
+export interface ToolDefinition {
+  id: string;
+  /** JSON Schemas, already resolved from schema ids. */
+  inputSchema?: Record<string, unknown>;
+  outputSchema?: Record<string, unknown>;
+  /** Static config passed as the second argument. */
+  config?: Record<string, unknown>;
+  timeoutMs?: number;
+}
+
+export interface ToolRuntimeOptions {
+  projectDir: string;
+  /** Relative to the project (default ./entrypoint.ts). */
+  entrypoint?: string;
+  poolSize?: number;
+  /** runtime.permissions */
+  permissions?: readonly string[];
+  /** runtime.tool_execution_timeout in ms (default 60 s). */
+  defaultTimeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+  /** The tools' `env:` maps are merged per pool, so tools that need different env get their own runtime. */
+  toolEnv?: Readonly<Record<string, string>>;
+  onOutput?: (line: string, stream: 'stdout' | 'stderr', pid: number) => void;
+}
+
+function schemaErrors(validate: ValidateFunction): string {
+  return (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ');
+}
+
+/**
+ * Runs the project's tools: validates input against the tool's input schema, calls it in the warm
+ * pool with its config, wraps a primitive result as {value}, and validates the result against the
+ * output schema.
+ */
+export class ToolRuntime {
+  private readonly pool: ToolPool;
+  private readonly ajv = new Ajv({ strict: false, allErrors: true });
+  private readonly validators = new Map<Record<string, unknown>, ValidateFunction>();
+  private readonly defaultTimeoutMs: number;
+  /** Restrictions implied by runtime.permissions that Node cannot enforce. */
+  readonly unenforced: string[];
+
+  constructor(options: ToolRuntimeOptions) {
+    const entrypoint = resolve(options.projectDir, options.entrypoint ?? './entrypoint.ts');
+    const plan = permissionFlags(options.permissions ?? [], options.projectDir, [options.projectDir, PACKAGE_ROOT]);
+    this.unenforced = plan.unenforced;
+    this.defaultTimeoutMs = options.defaultTimeoutMs ?? 60_000;
+    this.pool = new ToolPool({
+      entrypoint,
+      cwd: options.projectDir,
+      size: options.poolSize ?? 2,
+      env: toolEnvironment(options.env ?? process.env, options.toolEnv ?? {}, 'runtime'),
+      execArgv: plan.flags,
+      ...(options.onOutput ? { onOutput: options.onOutput } : {}),
+    });
+  }
+
+  private validator(schema: Record<string, unknown>): ValidateFunction {
+    let validate = this.validators.get(schema);
+    if (!validate) {
+      const { id: _id, ...body } = schema;
+      void _id;
+      validate = this.ajv.compile(body);
+      this.validators.set(schema, validate);
+    }
+    return validate;
+  }
+
+  async run(tool: ToolDefinition, input: unknown): Promise<Record<string, unknown>> {
+    if (tool.inputSchema) {
+      const validate = this.validator(tool.inputSchema);
+      if (!validate(input)) {
+        throw new CompozyError('TOOL_INPUT_INVALID', `Input for tool "${tool.id}" does not match its input schema: ${schemaErrors(validate)}.`, {
+          hint: "Fix the task's with: so it matches the tool's input schema.",
+          details: { errors: validate.errors ?? [] },
+        });
+      }
+    }
+    const raw = await this.pool.call(tool.id, input, tool.config ?? {}, tool.timeoutMs ?? this.defaultTimeoutMs);
+    const result = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : { value: raw };
+    if (tool.outputSchema) {
+      const validate = this.validator(tool.outputSchema);
+      if (!validate(result)) {
+        throw new CompozyError('TOOL_OUTPUT_INVALID', `Tool "${tool.id}" returned a result that does not match its output schema: ${schemaErrors(validate)}.`, {
+          hint: 'Fix the tool or its output schema.',
+          details: { errors: validate.errors ?? [] },
+        });
+      }
+    }
+    return result;
+  }
+
+  tools(): Promise<string[]> {
+    return this.pool.tools();
+  }
+
+  pids(): number[] {
+    return this.pool.pids();
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}
