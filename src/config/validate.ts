@@ -153,6 +153,16 @@ class Validator {
     }
   }
 
+  /** A CEL expression written without templates must parse; templated ones are checked once rendered. */
+  private celSyntax(task: TaskConfig, field: string, expression: string | undefined): void {
+    if (expression === undefined || expression.includes('{{')) return;
+    try {
+      compileCel(expression);
+    } catch (error) {
+      this.error(task, [field], (error as CompozyError).message, (error as CompozyError).hint);
+    }
+  }
+
   private typeRules(task: TaskConfig, ids: ReadonlySet<string>, ctx: { memories: ReadonlySet<string> }): void {
     const need = (ok: boolean, field: string, message: string, hint: string) => {
       if (!ok) this.error(task, [], message.replace('%s', task.id), hint.replace('%f', field));
@@ -167,13 +177,7 @@ class Validator {
         for (const [key, target] of Object.entries(task.routes ?? {})) {
           if (typeof target === 'string' && !target.includes('{{') && !ids.has(target)) this.error(task, ['routes', key], `Route "${key}" goes to task "${target}", which does not exist.`, suggestion(target, ids, 'task'));
         }
-        if (task.condition && !task.condition.includes('{{')) {
-          try {
-            compileCel(task.condition);
-          } catch (error) {
-            this.error(task, ['condition'], (error as CompozyError).message, (error as CompozyError).hint);
-          }
-        }
+        this.celSyntax(task, 'condition', task.condition);
         break;
       case 'parallel':
       case 'composite':
@@ -182,13 +186,7 @@ class Validator {
       case 'collection':
         need(task.items !== undefined, 'items', 'Collection task "%s" has no items.', 'Add items: "{{ .tasks.x.output.list }}" (or a list).');
         need(task.task !== undefined || (task.tasks?.length ?? 0) > 0, 'task', 'Collection task "%s" has no task to run per item.', 'Add task: {...} (ids may use {{ .index }}).');
-        if (task.filter && !task.filter.includes('{{')) {
-          try {
-            compileCel(task.filter);
-          } catch (error) {
-            this.error(task, ['filter'], (error as CompozyError).message, (error as CompozyError).hint);
-          }
-        }
+        this.celSyntax(task, 'filter', task.filter);
         break;
       case 'signal':
         need(task.signal !== undefined && task.signal.id !== '', 'signal', 'Signal task "%s" has no signal id.', 'Add signal: {id: <event name>, payload: {...}}.');
@@ -198,13 +196,7 @@ class Validator {
         need(task.waitFor !== undefined, 'wait_for', 'Wait task "%s" has no wait_for.', 'Add wait_for: <signal name>.');
         need(task.timeout !== undefined, 'timeout', 'Wait task "%s" has no timeout.', 'Add timeout: 5m (it must be a positive duration).');
         need(task.condition !== undefined, 'condition', 'Wait task "%s" has no condition.', 'Add condition: a CEL expression over signal and processor, e.g. signal.payload.status == "ready".');
-        if (task.condition && !task.condition.includes('{{')) {
-          try {
-            compileCel(task.condition);
-          } catch (error) {
-            this.error(task, ['condition'], (error as CompozyError).message, (error as CompozyError).hint);
-          }
-        }
+        this.celSyntax(task, 'condition', task.condition);
         break;
       case 'memory':
         need(task.operation !== undefined, 'operation', 'Memory task "%s" has no operation.', 'Add operation: read | write | append | delete | flush | health | clear | stats.');

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CompozyError } from '../../src/errors.js';
 import type { Delivery, Kv, Message, Subscription } from '../../src/kv/kv.js';
 import { topicMatch } from '../../src/kv/topic.js';
+import { errorCode } from '../helpers/errors.js';
 
 export interface KvFactory {
   /** A fresh, empty store (its own file, :memory: database or key prefix). */
@@ -11,14 +11,6 @@ export interface KvFactory {
   reopen?(first: Kv): Promise<Kv>;
 }
 
-async function code(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise;
-  } catch (error) {
-    return error instanceof CompozyError ? error.code : `untyped: ${String(error)}`;
-  }
-  return undefined;
-}
 
 async function take(sub: Subscription, n: number, timeoutMs = 2000): Promise<Message[]> {
   const got: Message[] = [];
@@ -141,21 +133,21 @@ export function defineKvConformance(name: string, factory: KvFactory): void {
         await kv.incrBy('c', 1);
         expect(await kv.pttl('c')).toBeGreaterThan(9000);
         await kv.set('s', 'abc');
-        expect(await code(kv.incrBy('s', 1))).toBe('KV_NOT_INTEGER');
+        expect(await errorCode(kv.incrBy('s', 1))).toBe('KV_NOT_INTEGER');
         expect(await kv.get('s')).toBe('abc');
         await kv.set('padded', '05');
-        expect(await code(kv.incrBy('padded', 1))).toBe('KV_NOT_INTEGER');
-        expect(await code(kv.incrBy('c', 1.5))).toBe('KV_INVALID_ARGUMENT');
+        expect(await errorCode(kv.incrBy('padded', 1))).toBe('KV_NOT_INTEGER');
+        expect(await errorCode(kv.incrBy('c', 1.5))).toBe('KV_INVALID_ARGUMENT');
       });
 
       it('counters beyond 2^53 work with bigint and are refused as lossy numbers', async () => {
         await kv.set('big', '9007199254740991');
         expect(await kv.incrBy('big', 2n)).toBe(9007199254740993n);
         expect(await kv.get('big')).toBe('9007199254740993');
-        expect(await code(kv.incrBy('big', 1))).toBe('KV_INVALID_ARGUMENT');
+        expect(await errorCode(kv.incrBy('big', 1))).toBe('KV_INVALID_ARGUMENT');
         expect(await kv.get('big')).toBe('9007199254740993');
         await kv.set('max', '9223372036854775807');
-        expect(await code(kv.incrBy('max', 1n))).toBe('KV_NOT_INTEGER');
+        expect(await errorCode(kv.incrBy('max', 1n))).toBe('KV_NOT_INTEGER');
         expect(await kv.decrBy('max', 1n)).toBe(9223372036854775806n);
       });
 
@@ -234,7 +226,7 @@ export function defineKvConformance(name: string, factory: KvFactory): void {
         await kv.hincrBy('h', 'n', 1);
         expect(await kv.pttl('h')).toBeGreaterThan(9000);
         await kv.hset('h', { s: 'abc' });
-        expect(await code(kv.hincrBy('h', 's', 1))).toBe('KV_NOT_INTEGER');
+        expect(await errorCode(kv.hincrBy('h', 's', 1))).toBe('KV_NOT_INTEGER');
       });
     });
 
@@ -287,7 +279,7 @@ export function defineKvConformance(name: string, factory: KvFactory): void {
         expect(await kv.pttl('mem')).toBeGreaterThan(59_000);
         expect(await kv.pttl('mem:meta')).toBeGreaterThan(59_000);
         await kv.set('str', 'x');
-        expect(await code(kv.appendAndTrim('mem', 'str', ['m5'], { maxLen: 3, tokenDelta: 1 }))).toBe('KV_WRONG_TYPE');
+        expect(await errorCode(kv.appendAndTrim('mem', 'str', ['m5'], { maxLen: 3, tokenDelta: 1 }))).toBe('KV_WRONG_TYPE');
         expect(await kv.lrange('mem', 0, -1)).toEqual(['m2', 'm3', 'm4']);
       });
     });
@@ -296,11 +288,11 @@ export function defineKvConformance(name: string, factory: KvFactory): void {
       it('wrong-type operations fail like WRONGTYPE and change nothing', async () => {
         await kv.set('s', 'v');
         await kv.rpush('l', 'x');
-        expect(await code(kv.lpush('s', 'x'))).toBe('KV_WRONG_TYPE');
-        expect(await code(kv.hset('s', { f: 'v' }))).toBe('KV_WRONG_TYPE');
-        expect(await code(kv.get('l'))).toBe('KV_WRONG_TYPE');
-        expect(await code(kv.hgetall('l'))).toBe('KV_WRONG_TYPE');
-        expect(await code(kv.lrange('s', 0, -1))).toBe('KV_WRONG_TYPE');
+        expect(await errorCode(kv.lpush('s', 'x'))).toBe('KV_WRONG_TYPE');
+        expect(await errorCode(kv.hset('s', { f: 'v' }))).toBe('KV_WRONG_TYPE');
+        expect(await errorCode(kv.get('l'))).toBe('KV_WRONG_TYPE');
+        expect(await errorCode(kv.hgetall('l'))).toBe('KV_WRONG_TYPE');
+        expect(await errorCode(kv.lrange('s', 0, -1))).toBe('KV_WRONG_TYPE');
         expect(await kv.get('s')).toBe('v');
         expect(await kv.set('l', 'now a string')).toBe(true);
         expect(await kv.get('l')).toBe('now a string');
@@ -308,21 +300,21 @@ export function defineKvConformance(name: string, factory: KvFactory): void {
 
       it('keys and values of the wrong type are refused, nothing stored', async () => {
         const anyKv = kv as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-        expect(await code(anyKv.set?.call(kv, 42, 'v') as Promise<unknown>)).toBe('KV_INVALID_ARGUMENT');
-        expect(await code(anyKv.set?.call(kv, 'k', { an: 'object' }) as Promise<unknown>)).toBe('KV_INVALID_ARGUMENT');
-        expect(await code(anyKv.set?.call(kv, 'k', null) as Promise<unknown>)).toBe('KV_INVALID_ARGUMENT');
-        expect(await code(kv.set('k', Number.NaN))).toBe('KV_INVALID_ARGUMENT');
-        expect(await code(kv.set('k', 'v', { px: -5 }))).toBe('KV_INVALID_ARGUMENT');
-        expect(await code(kv.set('k', 'v', { nx: true, xx: true }))).toBe('KV_INVALID_ARGUMENT');
-        expect(await code(kv.publish('c', undefined))).toBe('KV_INVALID_ARGUMENT');
+        expect(await errorCode(anyKv.set?.call(kv, 42, 'v') as Promise<unknown>)).toBe('KV_INVALID_ARGUMENT');
+        expect(await errorCode(anyKv.set?.call(kv, 'k', { an: 'object' }) as Promise<unknown>)).toBe('KV_INVALID_ARGUMENT');
+        expect(await errorCode(anyKv.set?.call(kv, 'k', null) as Promise<unknown>)).toBe('KV_INVALID_ARGUMENT');
+        expect(await errorCode(kv.set('k', Number.NaN))).toBe('KV_INVALID_ARGUMENT');
+        expect(await errorCode(kv.set('k', 'v', { px: -5 }))).toBe('KV_INVALID_ARGUMENT');
+        expect(await errorCode(kv.set('k', 'v', { nx: true, xx: true }))).toBe('KV_INVALID_ARGUMENT');
+        expect(await errorCode(kv.publish('c', undefined))).toBe('KV_INVALID_ARGUMENT');
         expect(await kv.exists('k')).toBe(0);
       });
 
       it('values over 16 MiB are refused with KV_VALUE_TOO_LARGE', async () => {
         const huge = 'x'.repeat(16 * 1024 * 1024 + 1);
-        expect(await code(kv.set('k', huge))).toBe('KV_VALUE_TOO_LARGE');
-        expect(await code(kv.rpush('l', 'ok', huge))).toBe('KV_VALUE_TOO_LARGE');
-        expect(await code(kv.hset('h', { f: huge }))).toBe('KV_VALUE_TOO_LARGE');
+        expect(await errorCode(kv.set('k', huge))).toBe('KV_VALUE_TOO_LARGE');
+        expect(await errorCode(kv.rpush('l', 'ok', huge))).toBe('KV_VALUE_TOO_LARGE');
+        expect(await errorCode(kv.hset('h', { f: huge }))).toBe('KV_VALUE_TOO_LARGE');
         expect(await kv.exists('k', 'l', 'h')).toBe(0);
       });
     });
@@ -331,7 +323,7 @@ export function defineKvConformance(name: string, factory: KvFactory): void {
       it('one holder at a time; release frees it; fencing tokens strictly increase', async () => {
         const first = await kv.acquire('res', 5000);
         expect(await kv.tryAcquire('res', 5000)).toBeNull();
-        expect(await code(kv.acquire('res', 5000, { waitMs: 120, retryMs: 20 }))).toBe('LOCK_TIMEOUT');
+        expect(await errorCode(kv.acquire('res', 5000, { waitMs: 120, retryMs: 20 }))).toBe('LOCK_TIMEOUT');
         await first.release();
         const second = await kv.acquire('res', 5000);
         expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
@@ -347,10 +339,10 @@ export function defineKvConformance(name: string, factory: KvFactory): void {
         await sleep(100);
         const second = await kv.acquire('res', 5000);
         expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
-        expect(await code(first.refresh())).toBe('LOCK_NOT_HELD');
-        expect(await code(first.release())).toBe('LOCK_NOT_OWNED');
+        expect(await errorCode(first.refresh())).toBe('LOCK_NOT_HELD');
+        expect(await errorCode(first.release())).toBe('LOCK_NOT_OWNED');
         await second.release();
-        expect(await code(second.release())).toBe('LOCK_NOT_HELD');
+        expect(await errorCode(second.release())).toBe('LOCK_NOT_HELD');
       });
 
       it('waits for a holder that releases within waitMs', async () => {
@@ -528,7 +520,7 @@ export function defineKvConformance(name: string, factory: KvFactory): void {
         expect(first?.attempt).toBe(1);
         const again = await collect('slow', 1);
         expect(again.map((d) => [d.body, d.attempt])).toEqual([['m', 2]]);
-        expect(await code(first!.ack())).toBe('BROKER_LEASE_LOST');
+        expect(await errorCode(first!.ack())).toBe('BROKER_LEASE_LOST');
         unblock();
         await stuck.cancel();
         expect((await kv.broker.stats('slow')).messages).toBe(0);
@@ -559,12 +551,12 @@ export function defineKvConformance(name: string, factory: KvFactory): void {
 
       it('bad declarations and unknown names are typed errors', async () => {
         await kv.broker.declareExchange('ex', 'topic');
-        expect(await code(kv.broker.declareExchange('ex', 'fanout'))).toBe('KV_INVALID_ARGUMENT');
-        expect(await code(kv.broker.declareExchange('bad', 'headers' as 'topic'))).toBe('KV_INVALID_ARGUMENT');
-        expect(await code(kv.broker.publish('nope', 'k', 1))).toBe('BROKER_NOT_FOUND');
-        expect(await code(kv.broker.bind('nope', 'ex', 'k'))).toBe('BROKER_NOT_FOUND');
-        expect(await code(kv.broker.consume('nope', async () => undefined))).toBe('BROKER_NOT_FOUND');
-        expect(await code(kv.broker.declareQueue('q', { maxAttempts: 0 }))).toBe('KV_INVALID_ARGUMENT');
+        expect(await errorCode(kv.broker.declareExchange('ex', 'fanout'))).toBe('KV_INVALID_ARGUMENT');
+        expect(await errorCode(kv.broker.declareExchange('bad', 'headers' as 'topic'))).toBe('KV_INVALID_ARGUMENT');
+        expect(await errorCode(kv.broker.publish('nope', 'k', 1))).toBe('BROKER_NOT_FOUND');
+        expect(await errorCode(kv.broker.bind('nope', 'ex', 'k'))).toBe('BROKER_NOT_FOUND');
+        expect(await errorCode(kv.broker.consume('nope', async () => undefined))).toBe('BROKER_NOT_FOUND');
+        expect(await errorCode(kv.broker.declareQueue('q', { maxAttempts: 0 }))).toBe('KV_INVALID_ARGUMENT');
       });
     });
 
@@ -582,7 +574,7 @@ export function defineKvConformance(name: string, factory: KvFactory): void {
       it('a closed store refuses work with KV_CLOSED', async () => {
         const other = await factory.open();
         await other.close();
-        expect(await code(other.get('k'))).toBe('KV_CLOSED');
+        expect(await errorCode(other.get('k'))).toBe('KV_CLOSED');
       });
     });
   });

@@ -1,17 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CompozyError } from '../../src/errors.js';
 import { isKsuid, ksuid } from '../../src/store/ksuid.js';
 import type { ExecutionStore, TaskStateWrite } from '../../src/store/store.js';
+import { errorCode } from '../helpers/errors.js';
 
-async function code(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise;
-  } catch (error) {
-    return error instanceof CompozyError ? error.code : `untyped: ${String(error)}`;
-  }
-  return undefined;
-}
 
 function task(workflowExecId: string, taskId: string, extra: Partial<TaskStateWrite> = {}): TaskStateWrite {
   return { taskExecId: ksuid(), taskId, workflowExecId, workflowId: 'weather', component: 'task', status: 'RUNNING', executionType: 'basic', input: { city: 'Paris' }, ...extra };
@@ -47,7 +39,7 @@ export function defineStoreConformance(name: string, open: () => Promise<Executi
       expect(done).toMatchObject({ status: 'FAILED', error: { message: 'boom', code: 'TASK_FAILED', details: { task: 'x' } }, output: { partial: true }, input: null });
       const usage = await store.updateWorkflowExecution(id, { usage: { tokens: 12 } });
       expect(usage).toMatchObject({ status: 'FAILED', usage: { tokens: 12 }, output: { partial: true } });
-      expect(await code(store.updateWorkflowExecution(ksuid(), { status: 'RUNNING' }))).toBe('STORE_NOT_FOUND');
+      expect(await errorCode(store.updateWorkflowExecution(ksuid(), { status: 'RUNNING' }))).toBe('STORE_NOT_FOUND');
     });
 
     it('task states are upserted by task execution id, so retries never duplicate; get keys them by task id', async () => {
@@ -66,7 +58,7 @@ export function defineStoreConformance(name: string, open: () => Promise<Executi
       expect(Object.keys(execution?.tasks ?? {}).sort()).toEqual(['activity_analysis', 'analyze-activity-0']);
       expect(execution?.tasks['analyze-activity-0']).toMatchObject({ executionType: 'basic', component: 'agent', status: 'SUCCESS', workflowExecId: id });
       expect(await store.getWorkflowExecution(ksuid())).toBeNull();
-      expect(await code(store.upsertTaskState(task(ksuid(), 'orphan')))).toBe('STORE_NOT_FOUND');
+      expect(await errorCode(store.upsertTaskState(task(ksuid(), 'orphan')))).toBe('STORE_NOT_FOUND');
     });
 
     it('lists newest first with filters and cursor pagination that never skips or repeats', async () => {
@@ -95,15 +87,15 @@ export function defineStoreConformance(name: string, open: () => Promise<Executi
     });
 
     it('bad input is a typed error and stores nothing', async () => {
-      expect(await code(store.createWorkflowExecution({ workflowExecId: '', workflowId: 'w', input: null }))).toBe('STORE_INVALID_ARGUMENT');
-      expect(await code(store.createWorkflowExecution({ workflowExecId: ksuid(), workflowId: 'w', input: null, status: 'DONE' as 'SUCCESS' }))).toBe('STORE_INVALID_ARGUMENT');
-      expect(await code(store.createWorkflowExecution({ workflowExecId: ksuid(), workflowId: 'w', input: { big: 10n } }))).toBe('STORE_INVALID_ARGUMENT');
-      expect(await code(store.listWorkflowExecutions({ limit: 0 }))).toBe('STORE_INVALID_ARGUMENT');
-      expect(await code(store.listWorkflowExecutions({ cursor: 'not-a-cursor' }))).toBe('STORE_INVALID_ARGUMENT');
+      expect(await errorCode(store.createWorkflowExecution({ workflowExecId: '', workflowId: 'w', input: null }))).toBe('STORE_INVALID_ARGUMENT');
+      expect(await errorCode(store.createWorkflowExecution({ workflowExecId: ksuid(), workflowId: 'w', input: null, status: 'DONE' as 'SUCCESS' }))).toBe('STORE_INVALID_ARGUMENT');
+      expect(await errorCode(store.createWorkflowExecution({ workflowExecId: ksuid(), workflowId: 'w', input: { big: 10n } }))).toBe('STORE_INVALID_ARGUMENT');
+      expect(await errorCode(store.listWorkflowExecutions({ limit: 0 }))).toBe('STORE_INVALID_ARGUMENT');
+      expect(await errorCode(store.listWorkflowExecutions({ cursor: 'not-a-cursor' }))).toBe('STORE_INVALID_ARGUMENT');
       const id = ksuid();
       await store.createWorkflowExecution({ workflowExecId: id, workflowId: 'w', input: null });
-      expect(await code(store.upsertTaskState({ ...task(id, 't'), executionType: 'loop' as 'basic' }))).toBe('STORE_INVALID_ARGUMENT');
-      expect(await code(store.updateWorkflowExecution(id, { error: { nope: true } as unknown as { message: string } }))).toBe('STORE_INVALID_ARGUMENT');
+      expect(await errorCode(store.upsertTaskState({ ...task(id, 't'), executionType: 'loop' as 'basic' }))).toBe('STORE_INVALID_ARGUMENT');
+      expect(await errorCode(store.updateWorkflowExecution(id, { error: { nope: true } as unknown as { message: string } }))).toBe('STORE_INVALID_ARGUMENT');
       expect((await store.info()).executions).toBe(1);
     });
 

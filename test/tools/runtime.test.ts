@@ -7,6 +7,7 @@ import { isPidAlive } from '../../src/platform/pids.js';
 import { permissionFlags, toolEnvironment } from '../../src/tools/sandbox.js';
 import { ToolRuntime, type ToolDefinition } from '../../src/tools/runtime.js';
 import { REPO, waitUntilDead } from '../helpers/cli.js';
+import { errorCode } from '../helpers/errors.js';
 
 const FIXTURES = join(REPO, 'test', 'fixtures', 'tools');
 const runtimes: ToolRuntime[] = [];
@@ -21,14 +22,6 @@ afterEach(async () => {
   await Promise.all(runtimes.splice(0).map((rt) => rt.close()));
 });
 
-async function code(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise;
-  } catch (error) {
-    return error instanceof CompozyError ? error.code : `untyped: ${String(error)}`;
-  }
-  return undefined;
-}
 
 const add: ToolDefinition = {
   id: 'add',
@@ -56,9 +49,9 @@ describe('tool runtime', () => {
 
   it('validates input before the call and the result after it', async () => {
     const rt = runtime();
-    expect(await code(rt.run(add, { a: 1 }))).toBe('TOOL_INPUT_INVALID');
+    expect(await errorCode(rt.run(add, { a: 1 }))).toBe('TOOL_INPUT_INVALID');
     const wrongOutput: ToolDefinition = { id: 'echo', outputSchema: { type: 'object', required: ['missing'] } };
-    expect(await code(rt.run(wrongOutput, {}))).toBe('TOOL_OUTPUT_INVALID');
+    expect(await errorCode(rt.run(wrongOutput, {}))).toBe('TOOL_OUTPUT_INVALID');
   });
 
   it('a tool that throws fails with its message; an unknown tool is named', async () => {
@@ -74,7 +67,7 @@ describe('tool runtime', () => {
   it('a timeout kills the process and the pool heals', async () => {
     const rt = runtime({ poolSize: 1 });
     const [before] = rt.pids();
-    expect(await code(rt.run({ id: 'slow', timeoutMs: 200 }, { ms: 10_000 }))).toBe('TOOL_TIMEOUT');
+    expect(await errorCode(rt.run({ id: 'slow', timeoutMs: 200 }, { ms: 10_000 }))).toBe('TOOL_TIMEOUT');
     expect(await waitUntilDead([before as number], 5000)).toEqual([]);
     expect(await rt.run({ id: 'slow' }, { ms: 1 })).toEqual({ slept: 1 });
     expect(rt.pids()[0]).not.toBe(before);
@@ -99,7 +92,7 @@ describe('tool runtime', () => {
   });
 
   it('results over 10 MiB are rejected', async () => {
-    expect(await code(runtime().run({ id: 'big' }, {}))).toBe('TOOL_RESULT_TOO_LARGE');
+    expect(await errorCode(runtime().run({ id: 'big' }, {}))).toBe('TOOL_RESULT_TOO_LARGE');
   });
 
   it('handles 50 concurrent calls on a small pool, each answered correctly', async () => {

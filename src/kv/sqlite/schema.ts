@@ -1,5 +1,3 @@
-import type { DatabaseSync } from 'node:sqlite';
-
 /**
  * Versioned schema (PRAGMA user_version). Values are `ANY` in STRICT tables so text stays text
  * ("05" is not turned into 5). Small-row tables are WITHOUT ROWID; list items, which can be kilobytes
@@ -73,20 +71,3 @@ export const MIGRATIONS: readonly string[] = [
    ) STRICT;
    CREATE INDEX kv_queue_messages_ready ON kv_queue_messages(queue, visible_at, id);`,
 ];
-
-export function migrate(db: DatabaseSync): number {
-  db.exec('BEGIN IMMEDIATE');
-  try {
-    const { user_version: current } = db.prepare('PRAGMA user_version').get() as { user_version: number };
-    if (current > MIGRATIONS.length) {
-      throw new Error(`its schema version ${current} is newer than this compozy understands (${MIGRATIONS.length}); upgrade compozy`);
-    }
-    for (let version = current; version < MIGRATIONS.length; version++) db.exec(MIGRATIONS[version] as string);
-    db.exec(`PRAGMA user_version = ${MIGRATIONS.length}`);
-    db.exec('COMMIT');
-    return MIGRATIONS.length;
-  } catch (error) {
-    db.exec('ROLLBACK');
-    throw error;
-  }
-}

@@ -1,6 +1,5 @@
-import { mkdirSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { statSync } from 'node:fs';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { CompozyError, errorMessage } from '../../errors.js';
 import { globMatch, literalPrefix } from '../glob.js';
 import type { AcquireOptions, AppendAndTrimOptions, GetExOptions, Kv, KvInfo, KvScalar, Lock, SetOptions, SubscribeOptions, Subscription } from '../kv.js';
@@ -18,7 +17,8 @@ import {
   setTtlMs,
   wrongType,
 } from '../validate.js';
-import { migrate } from './schema.js';
+import { MIGRATIONS } from './schema.js';
+import { openMigrated } from '../../platform/sqlite.js';
 import { SqliteBroker } from './broker.js';
 import { ChangeWatcher } from './change-watcher.js';
 import { SqlitePubSub, SUBSCRIBER_STALE_MS } from './pubsub.js';
@@ -150,15 +150,9 @@ export class SqliteKv implements Kv {
 
   /** Opens (creating if needed) and migrates the file; `:memory:` gives a private, ephemeral store. */
   static open(path: string, options: SqliteKvOptions = {}): SqliteKv {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    let db: DatabaseSync | undefined;
     try {
-      db = new DatabaseSync(path, { timeout: options.busyTimeoutMs ?? 5000 });
-      db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;');
-      migrate(db);
-      return new SqliteKv(path, db, options);
+      return new SqliteKv(path, openMigrated(path, MIGRATIONS, options.busyTimeoutMs), options);
     } catch (error) {
-      db?.close();
       throw new CompozyError('KV_OPEN_FAILED', `Cannot open the KV database ${path}: ${errorMessage(error)}`, {
         hint: 'Check that the file is a compozy KV database and its folder is writable; it was left untouched.',
         cause: error,

@@ -1,6 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { openMigrated } from '../../platform/sqlite.js';
 import { CompozyError, errorMessage } from '../../errors.js';
 import { checkError, checkId, checkStatus, checkTaskState, encodeCursor, notFound, resolveList, tasksById, toJson } from '../codec.js';
 import type {
@@ -145,25 +144,9 @@ export class SqliteStore implements ExecutionStore {
   }
 
   static open(path: string): SqliteStore {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    let db: DatabaseSync | undefined;
     try {
-      db = new DatabaseSync(path, { timeout: 5000 });
-      db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
-      db.exec('BEGIN IMMEDIATE');
-      try {
-        const { user_version: current } = db.prepare('PRAGMA user_version').get() as { user_version: number };
-        if (current > MIGRATIONS.length) throw new Error(`its schema version ${current} is newer than this compozy understands (${MIGRATIONS.length}); upgrade compozy`);
-        for (let v = current; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v] as string);
-        db.exec(`PRAGMA user_version = ${MIGRATIONS.length}`);
-        db.exec('COMMIT');
-      } catch (error) {
-        db.exec('ROLLBACK');
-        throw error;
-      }
-      return new SqliteStore(path, db);
+      return new SqliteStore(path, openMigrated(path, MIGRATIONS));
     } catch (error) {
-      db?.close();
       throw new CompozyError('STORE_OPEN_FAILED', `Cannot open the execution store ${path}: ${errorMessage(error)}`, {
         hint: 'Check that the file is a compozy store and its folder is writable; it was left untouched.',
         cause: error,
