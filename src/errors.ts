@@ -45,7 +45,18 @@ export type ErrorCode =
   | 'TOOL_ENTRYPOINT_FAILED'
   | 'TOOL_ENV_REJECTED'
   | 'BROKER_NOT_FOUND'
-  | 'BROKER_LEASE_LOST';
+  | 'BROKER_LEASE_LOST'
+  | 'WORKFLOW_NOT_FOUND'
+  | 'EXECUTION_NOT_FOUND'
+  | 'EXECUTION_NOT_RUNNING'
+  | 'INVALID_EXEC_ID'
+  | 'INPUT_INVALID'
+  | 'OUTPUT_INVALID'
+  | 'TASK_FAILED'
+  | 'AGENT_UNAVAILABLE'
+  | 'MEMORY_UNAVAILABLE'
+  | 'SIGNAL_FAILED'
+  | 'NESTING_TOO_DEEP';
 
 export class CompozyError extends Error {
   readonly code: ErrorCode;
@@ -73,7 +84,14 @@ export function httpStatusFor(error: unknown): number {
   switch (error.code) {
     case 'USAGE':
     case 'CONFIG_INVALID':
+    case 'INPUT_INVALID':
+    case 'INVALID_EXEC_ID':
       return 400;
+    case 'WORKFLOW_NOT_FOUND':
+    case 'EXECUTION_NOT_FOUND':
+      return 404;
+    case 'EXECUTION_NOT_RUNNING':
+      return 409;
     case 'WORKER_UNAVAILABLE':
     case 'TEMPORAL_UNREACHABLE':
       return 503;

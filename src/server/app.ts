@@ -1,11 +1,17 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { CompozyError, httpStatusFor } from '../errors.js';
+import type { EngineClient } from '../engine/client.js';
 import type { HealthReport } from '../health.js';
+import type { ExecutionStore } from '../store/store.js';
+import { executionRoutes } from './routes/executions.js';
+import { workflowRoutes } from './routes/workflows.js';
 
 export interface AppDeps {
   health(): Promise<HealthReport>;
   /** Undefined when ready; otherwise why not (e.g. "worker not polling yet"). */
   notReadyReason(): string | undefined;
+  /** The execution API; absent, only health endpoints are served. */
+  engine?: { client: EngineClient; store: ExecutionStore };
 }
 
 /** The HTTP API. Every error leaves in the reference envelope, never as a stack trace. */
@@ -32,5 +38,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     const report = await deps.health();
     return reply.status(report.status === 'up' ? 200 : 503).send({ status: report.status === 'up' ? 200 : 503, message: `platform is ${report.status}`, data: report });
   });
+  if (deps.engine) {
+    void app.register(workflowRoutes(deps.engine.client), { prefix: '/api/v0' });
+    void app.register(executionRoutes(deps.engine.client, deps.engine.store), { prefix: '/api/v0' });
+  }
   return app;
 }

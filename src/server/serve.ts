@@ -1,16 +1,24 @@
+import { Client, Connection } from '@temporalio/client';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
+import { parseDuration } from '../config/duration.js';
+import { loadValidProject } from '../config/valid-project.js';
 import { createSystemActivities } from '../engine/activities/system.js';
+import { EngineActivities } from '../engine/activities/tasks.js';
+import { EngineClient } from '../engine/client.js';
+import { compileProject } from '../engine/project.js';
 import { errorMessage } from '../errors.js';
 import { overallState, type ComponentHealth, type ComponentState, type HealthReport } from '../health.js';
 import { readRunState } from '../platform/run-state.js';
 import { describeNamespace, startWorker, type RunningWorker } from '../temporal/worker.js';
 import type { AppSettings } from '../config/settings.js';
 import { buildApp } from './app.js';
+import { agentsUnavailable, memoryUnavailable, toolInvoker, triggerDispatcher } from './engine-deps.js';
 import { openKv } from './open-kv.js';
 import { openStore } from './open-store.js';
 
 export interface ServeOptions {
   projectName: string;
+  projectDir: string;
   stateDir: string;
   mode: string;
   host: string;
@@ -57,6 +65,8 @@ function workerComponentState(worker: RunningWorker | undefined, failure: string
  */
 export async function serve(options: ServeOptions): Promise<ServeHandle> {
   Runtime.install({ shutdownSignals: [], logger: new DefaultLogger('WARN') });
+  const projectConfig = loadValidProject(options.projectDir);
+  const project = compileProject(projectConfig, options.settings.maxNestingDepth.value);
   const kv = await openKv(options.settings, options.stateDir);
   const store = await openStore(options.settings, options.stateDir).catch(async (error: unknown) => {
     await kv.close();
@@ -66,6 +76,16 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
   let workerFailure: string | undefined;
   const abort = new AbortController();
   const url = `http://${options.host}:${options.port}`;
+  const connection = Connection.lazy({ address: options.temporalAddress });
+  const engine: EngineClient = new EngineClient({
+    client: new Client({ connection, namespace: options.namespace }),
+    store,
+    project,
+    taskQueue: options.taskQueue,
+    workerAvailable: async () => worker?.state() === 'RUNNING',
+  });
+  const tools = toolInvoker(projectConfig, project, { defaultTimeoutMs: parseDuration(options.settings.toolExecutionTimeout.value), log: options.log });
+  const activities = new EngineActivities({ store, tools, agents: agentsUnavailable, memory: memoryUnavailable, signals: triggerDispatcher(project, () => engine) });
 
   /** Probes Temporal over the worker's own connection, so a health check opens nothing new. */
   const probeTemporal = async (): Promise<{ state: ComponentState; detail: string }> => {
@@ -128,10 +148,13 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
   const app = buildApp({
     health,
     notReadyReason: () => (worker?.state() === 'RUNNING' ? undefined : workerFailure ?? 'worker is not polling yet'),
+    engine: { client: engine, store },
   });
   try {
     await app.listen({ host: options.host, port: options.port });
   } catch (error) {
+    await tools.close();
+    await connection.close();
     await kv.close();
     await store.close();
     throw error;
@@ -151,6 +174,8 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     abort.abort(new Error('server is stopping'));
     await worker?.shutdown();
     await app.close();
+    await tools.close();
+    await connection.close();
     await kv.close();
     await store.close();
     resolveStopped();
@@ -172,7 +197,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     address: options.temporalAddress,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    activities: createSystemActivities(options.taskQueue),
+    activities: { ...createSystemActivities(options.taskQueue), ...activities.functions() },
     connectTimeoutMs: 60_000,
     abort: abort.signal,
   }).then(

@@ -32,6 +32,7 @@ export function registerServe(program: Command): void {
         const { serve } = await import('../../server/serve.js');
         const handle = await serve({
           projectName: project.name,
+          projectDir: project.dir,
           stateDir,
           mode: settings.mode.value,
           host: settings.serverHost.value,

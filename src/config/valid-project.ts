@@ -1,0 +1,19 @@
+import { relative } from 'node:path';
+import { CompozyError } from '../errors.js';
+import { loadProjectConfig } from './load.js';
+import type { ProjectConfig } from './types.js';
+import { sortDiagnostics, validateProject } from './validate.js';
+
+/** Loads and validates a project for running it; any problem stops start-up with every problem listed. */
+export function loadValidProject(dir: string): ProjectConfig {
+  const { project, diagnostics: loadProblems } = loadProjectConfig(dir);
+  const diagnostics = sortDiagnostics([...loadProblems, ...(project ? validateProject(project) : [])]);
+  if (!project || diagnostics.length > 0) {
+    const lines = diagnostics.map((d) => `  ${relative(dir, d.file) || d.file}:${d.line}:${d.col}: ${d.key ? `${d.key}: ` : ''}${d.message}`);
+    throw new CompozyError('CONFIG_INVALID', `The project in ${dir} has ${diagnostics.length} configuration problem(s):\n${lines.join('\n')}`, {
+      hint: `Run \`compozy config validate ${dir}\` for the details and hints.`,
+      details: { diagnostics },
+    });
+  }
+  return project;
+}

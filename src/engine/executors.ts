@@ -1,0 +1,50 @@
+import type { TaskDef } from './definition.js';
+
+/**
+ * What a basic, signal or memory task needs from the rest of the platform. The engine depends on
+ * these interfaces; the composition root supplies the tool runtime, the LLM layer, the signal
+ * dispatcher and the memory service.
+ */
+
+export interface ToolInvoker {
+  /** Runs a tool by id with the task's rendered input; returns the tool's result object. */
+  call(toolId: string, input: Record<string, unknown>, options: { timeoutMs?: number }): Promise<Record<string, unknown>>;
+}
+
+export interface AgentRequest {
+  agentId?: string;
+  actionId?: string;
+  /** An ad-hoc prompt (with an agent) or a direct prompt (without one). */
+  prompt?: string;
+  model?: string;
+  /** The task's rendered `with`, `.input` in the action prompt. */
+  input: Record<string, unknown>;
+  /** The task's template context, for rendering instructions and prompts. */
+  context: Record<string, unknown>;
+}
+
+export interface AgentResult {
+  output: Record<string, unknown>;
+  usage?: { provider: string; model: string; inputTokens: number; outputTokens: number };
+}
+
+export interface AgentInvoker {
+  run(request: AgentRequest): Promise<AgentResult>;
+}
+
+export interface SignalDispatcher {
+  /** Sends an event: the workflow whose signal trigger has this name starts with the payload as input. */
+  dispatch(name: string, payload: unknown, source: { workflowExecId: string }): Promise<void>;
+}
+
+export interface MemoryOperation {
+  operation: string;
+  memoryRef?: string;
+  key: string;
+  payload?: unknown;
+  task: TaskDef;
+}
+
+export interface MemoryService {
+  execute(operation: MemoryOperation): Promise<Record<string, unknown>>;
+}

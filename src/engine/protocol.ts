@@ -1,0 +1,92 @@
+import type { ExecutionError, Status } from '../store/store.js';
+import type { TaskDef, WorkflowDef } from './definition.js';
+
+/**
+ * What the interpreter workflow and the engine activities exchange. Plain data only: every value
+ * here is recorded in Temporal history.
+ */
+
+/** Where a task runs: its parent task and the variables its templates see (item/index, signal). */
+export interface TaskScope {
+  parent?: { id: string; taskExecId: string };
+  vars: Record<string, unknown>;
+}
+
+export interface TaskRequest {
+  execId: string;
+  workflowId: string;
+  env: Record<string, string>;
+  task: TaskDef;
+  taskExecId: string;
+  scope: TaskScope;
+  /** Attempts the workflow allows; the last one records the failure instead of throwing. */
+  maxAttempts: number;
+}
+
+export interface TaskOutcome {
+  taskExecId: string;
+  taskId: string;
+  status: Status;
+  error?: ExecutionError;
+  /** The next task id (rendered on_success / on_error / route). */
+  next?: string;
+  /** A router's inline route: a task config to run next. */
+  inline?: TaskDef;
+}
+
+export interface CollectionChild {
+  task: TaskDef;
+  vars: Record<string, unknown>;
+}
+
+export type Expansion = { ok: true; children: CollectionChild[]; itemCount: number; skippedCount: number } | { ok: false; outcome: TaskOutcome };
+
+export interface ChildResult {
+  taskExecId: string;
+  taskId: string;
+  status: Status;
+  error?: ExecutionError;
+}
+
+export interface FinishParentRequest extends TaskRequest {
+  children: ChildResult[];
+  collection?: { itemCount: number; skippedCount: number };
+}
+
+export interface SignalEnvelope {
+  payload: unknown;
+  metadata: { signal_id: string; signal_name: string; workflow_id: string; workflow_exec_id: string; received_at: string };
+}
+
+export interface SettleWaitRequest extends TaskRequest {
+  signal?: SignalEnvelope;
+  /** The processor task run for this signal, whose output and error the condition sees. */
+  processorExecId?: string;
+  timedOut?: boolean;
+}
+
+export interface RunInput {
+  def: WorkflowDef;
+  execId: string;
+  /** Start here instead of the first task (the API's task_id, or where continue-as-new resumes). */
+  startTaskId?: string;
+  /** Signals received but not yet consumed, carried over continue-as-new. */
+  pendingSignals?: SignalEnvelope[];
+  /** Unhandled task failure carried over continue-as-new. */
+  failure?: ExecutionError;
+}
+
+export interface RunResult {
+  status: Status;
+  output: unknown;
+  error: ExecutionError | null;
+}
+
+export interface LiveState {
+  execId: string;
+  workflowId: string;
+  status: Status;
+  paused: boolean;
+  running: string[];
+  tasks: Record<string, Status>;
+}

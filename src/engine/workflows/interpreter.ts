@@ -1,0 +1,297 @@
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  continueAsNew,
+  isCancellation,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { ExecutionError, Status } from '../../store/store.js';
+import { encodeKsuid } from '../../store/ksuid-encode.js';
+import type { EngineActivities } from '../activities/tasks.js';
+import type { TaskDef } from '../definition.js';
+import { settledEarly, type Strategy } from '../progress.js';
+import type { ChildResult, CollectionChild, RunInput, RunResult, SignalEnvelope, TaskOutcome, TaskRequest, TaskScope } from '../protocol.js';
+import { deliverSignal, pauseSignal, resumeSignal, stateQuery } from './messages.js';
+
+type Activities = ReturnType<EngineActivities['functions']>;
+
+/** Bookkeeping (rendering, routing, state writes) runs as local activities: no task-queue round trip. */
+const local = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '200 milliseconds', maximumInterval: '5 seconds', maximumAttempts: 10 },
+});
+
+const DEFAULT_RETRIES = 2;
+
+/** Task executions (tools, agents) are regular activities so any worker can take them; they heartbeat. */
+function executor(task: TaskDef, attempts: number): Activities['executeTask'] {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: task.timeoutMs === undefined ? '5 minutes' : task.timeoutMs + 30_000,
+    heartbeatTimeout: '10 seconds',
+    retry: { maximumAttempts: attempts, initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+  }).executeTask;
+}
+
+function newId(): string {
+  return encodeKsuid(
+    Date.now(),
+    Array.from({ length: 16 }, () => Math.floor(Math.random() * 256)),
+  );
+}
+
+function failureMessage(error: unknown): string {
+  let current = error as { message?: string; cause?: unknown } | undefined;
+  let message = current?.message ?? String(error);
+  while (current?.cause) {
+    current = current.cause as { message?: string; cause?: unknown };
+    if (current.message) message = current.message;
+  }
+  return message;
+}
+
+class Interpreter {
+  private status: Status = 'RUNNING';
+  private paused = false;
+  private readonly running = new Set<string>();
+  private readonly taskStatus: Record<string, Status> = {};
+  private readonly inbox: SignalEnvelope[];
+
+  constructor(private readonly input: RunInput) {
+    this.inbox = [...(input.pendingSignals ?? [])];
+    setHandler(stateQuery, () => ({
+      execId: input.execId,
+      workflowId: input.def.id,
+      status: this.status,
+      paused: this.paused,
+      running: [...this.running],
+      tasks: { ...this.taskStatus },
+    }));
+    setHandler(deliverSignal, ({ name, payload }) => {
+      this.inbox.push({
+        payload,
+        metadata: { signal_id: uuid4(), signal_name: name, workflow_id: input.def.id, workflow_exec_id: input.execId, received_at: new Date().toISOString() },
+      });
+    });
+    setHandler(pauseSignal, () => {
+      this.paused = true;
+    });
+    setHandler(resumeSignal, () => {
+      this.paused = false;
+    });
+  }
+
+  private get def() {
+    return this.input.def;
+  }
+
+  async run(): Promise<RunResult> {
+    const { def, execId } = this.input;
+    try {
+      await local.markWorkflow(execId, 'RUNNING');
+      let failure: ExecutionError | undefined = this.input.failure;
+      let current: TaskDef | undefined = this.input.startTaskId === undefined ? def.tasks[0] : this.topLevel(this.input.startTaskId);
+      if (this.input.startTaskId !== undefined && !current) failure = { code: 'TASK_FAILED', message: `task "${this.input.startTaskId}" does not exist in workflow ${def.id}` };
+      while (current) {
+        const outcome = await this.runNode(current, { vars: {} }, 0);
+        if (outcome.status === 'FAILED' && outcome.next === undefined) {
+          failure = { code: outcome.error?.code ?? 'TASK_FAILED', message: `task failed with no error transition defined: ${outcome.error?.message ?? outcome.taskId}` };
+          break;
+        }
+        if (outcome.inline) {
+          current = outcome.inline;
+          continue;
+        }
+        if (outcome.next === undefined) break;
+        current = this.topLevel(outcome.next);
+        if (!current) {
+          failure = { code: 'TASK_FAILED', message: `task "${outcome.taskId}" names next task "${outcome.next}", which does not exist` };
+          break;
+        }
+        if (workflowInfo().continueAsNewSuggested) {
+          await continueAsNew<typeof compozyWorkflow>({ ...this.input, startTaskId: current.id, pendingSignals: this.inbox, ...(failure ? { failure } : {}) });
+        }
+      }
+      const result = await local.completeWorkflow({ execId, env: def.env, ...(def.outputs ? { outputs: def.outputs } : {}), ...(failure ? { failure } : {}) });
+      this.status = result.status;
+      if (result.status === 'FAILED') throw ApplicationFailure.create({ message: result.error?.message ?? 'workflow failed', type: 'CompozyWorkflowFailed', nonRetryable: true, details: [result] });
+      return result;
+    } catch (error) {
+      if (isCancellation(error)) {
+        await CancellationScope.nonCancellable(() => local.completeWorkflow({ execId, env: def.env, canceled: true }));
+        this.status = 'CANCELED';
+      }
+      throw error;
+    }
+  }
+
+  private topLevel(id: string): TaskDef | undefined {
+    return this.def.tasks.find((t) => t.id === id);
+  }
+
+  private async gate(): Promise<void> {
+    if (!this.paused) return;
+    this.status = 'PAUSED';
+    await local.markWorkflow(this.input.execId, 'PAUSED');
+    await condition(() => !this.paused);
+    this.status = 'RUNNING';
+    await local.markWorkflow(this.input.execId, 'RUNNING');
+  }
+
+  private request(task: TaskDef, scope: TaskScope, taskExecId: string, maxAttempts = 1): TaskRequest {
+    return { execId: this.input.execId, workflowId: this.def.id, env: this.def.env, task, taskExecId, scope, maxAttempts };
+  }
+
+  async runNode(task: TaskDef, scope: TaskScope, depth: number, taskExecId = newId()): Promise<TaskOutcome> {
+    await this.gate();
+    this.running.add(task.id);
+    this.taskStatus[task.id] = 'RUNNING';
+    try {
+      const outcome = await this.dispatch(task, scope, depth, taskExecId);
+      this.taskStatus[task.id] = outcome.status;
+      return outcome;
+    } finally {
+      this.running.delete(task.id);
+    }
+  }
+
+  private async dispatch(task: TaskDef, scope: TaskScope, depth: number, taskExecId: string): Promise<TaskOutcome> {
+    switch (task.type) {
+      case 'router':
+        return local.routeTask(this.request(task, scope, taskExecId));
+      case 'aggregate':
+        return local.aggregateTask(this.request(task, scope, taskExecId));
+      case 'parallel':
+      case 'composite':
+      case 'collection':
+        return this.parent(this.request(task, scope, taskExecId), depth);
+      case 'wait':
+        return this.wait(this.request(task, scope, taskExecId), depth);
+      default:
+        return this.execute(task, scope, taskExecId);
+    }
+  }
+
+  private async execute(task: TaskDef, scope: TaskScope, taskExecId: string): Promise<TaskOutcome> {
+    const attempts = (task.retries ?? DEFAULT_RETRIES) + 1;
+    const request = this.request(task, scope, taskExecId, attempts);
+    try {
+      return await executor(task, attempts)(request);
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      // Out of attempts without the activity recording a result: timeouts, or workers that died.
+      return local.recordTask(request, 'FAILED', { code: 'TASK_FAILED', message: failureMessage(error) });
+    }
+  }
+
+  private async parent(request: TaskRequest, depth: number): Promise<TaskOutcome> {
+    const { task } = request;
+    if (depth + 1 > this.def.maxNestingDepth) {
+      return local.recordTask(request, 'FAILED', { code: 'NESTING_TOO_DEEP', message: `task "${task.id}" nests deeper than limits.max_nesting_depth (${this.def.maxNestingDepth})` });
+    }
+    let children: CollectionChild[];
+    let collection: { itemCount: number; skippedCount: number } | undefined;
+    if (task.type === 'collection') {
+      const expansion = await local.expandCollection(request);
+      if (!expansion.ok) return expansion.outcome;
+      children = expansion.children;
+      collection = { itemCount: expansion.itemCount, skippedCount: expansion.skippedCount };
+    } else {
+      const begun = await local.beginTask(request);
+      if (begun.status === 'FAILED') return begun;
+      children = (task.tasks ?? []).map((child) => ({ task: child, vars: {} }));
+    }
+    const sequential = task.type === 'composite' || (task.type === 'collection' && task.mode === 'sequential');
+    const concurrency = task.type === 'composite' ? 1 : sequential ? Math.max(1, task.batch ?? 1) : task.maxWorkers && task.maxWorkers > 0 ? task.maxWorkers : children.length;
+    const strategy: Strategy = task.type === 'composite' ? 'wait_all' : (task.strategy ?? 'wait_all');
+    const results = await this.children(request, children, concurrency, strategy, task.type === 'composite', depth);
+    return local.finishParent({ ...request, children: results, ...(collection ? { collection } : {}) });
+  }
+
+  /**
+   * Runs children with at most `concurrency` in flight. fail_fast and race settle early: children in
+   * flight are canceled and children not started are counted as canceled; a composite stops at its
+   * first failure.
+   */
+  private async children(request: TaskRequest, children: CollectionChild[], concurrency: number, strategy: Strategy, stopOnFailure: boolean, depth: number): Promise<ChildResult[]> {
+    const ids = children.map(() => newId());
+    const results: (ChildResult | undefined)[] = children.map(() => undefined);
+    const parent = { id: request.task.id, taskExecId: request.taskExecId };
+    let settled = false;
+    let next = 0;
+    const scope = new CancellationScope();
+    const tally = () => {
+      const done = results.filter((r): r is ChildResult => r !== undefined);
+      return {
+        total: children.length,
+        terminal: done.length,
+        success: done.filter((r) => r.status === 'SUCCESS').length,
+        failed: done.filter((r) => r.status === 'FAILED' || r.status === 'TIMED_OUT').length,
+      };
+    };
+    const lane = async (): Promise<void> => {
+      while (!settled && next < children.length) {
+        const i = next++;
+        const child = children[i] as CollectionChild;
+        const childScope: TaskScope = { parent, vars: { ...request.scope.vars, ...child.vars } };
+        try {
+          const outcome = await this.runNode(child.task, childScope, depth + 1, ids[i]);
+          results[i] = { taskExecId: outcome.taskExecId, taskId: outcome.taskId, status: outcome.status, ...(outcome.error ? { error: outcome.error } : {}) };
+        } catch (error) {
+          if (!(settled && isCancellation(error))) throw error;
+          const canceled = await CancellationScope.nonCancellable(() => local.recordTask(this.request(child.task, childScope, ids[i] as string), 'CANCELED'));
+          results[i] = { taskExecId: canceled.taskExecId, taskId: canceled.taskId, status: 'CANCELED' };
+        }
+        if (!settled && (settledEarly(tally(), strategy) || (stopOnFailure && results[i]?.status !== 'SUCCESS'))) {
+          settled = true;
+          scope.cancel();
+        }
+      }
+    };
+    await scope.run(() => Promise.all(Array.from({ length: Math.min(concurrency, children.length) }, lane)));
+    return children.map((child, i) => results[i] ?? { taskExecId: ids[i] as string, taskId: child.task.id, status: 'CANCELED' });
+  }
+
+  private async wait(request: TaskRequest, depth: number): Promise<TaskOutcome> {
+    const { task, execId } = request;
+    const begun = await local.beginTask(request);
+    if (begun.status === 'FAILED') return begun;
+    this.status = 'PAUSED';
+    await local.markWorkflow(execId, 'PAUSED');
+    const deadline = Date.now() + (task.timeoutMs ?? 0);
+    const matches = (s: SignalEnvelope) => s.metadata.signal_name === task.waitFor;
+    for (;;) {
+      const remaining = deadline - Date.now();
+      const arrived = remaining > 0 && (await condition(() => this.inbox.some(matches), remaining));
+      if (!arrived) {
+        const { outcome } = await local.settleWait({ ...request, timedOut: true });
+        this.status = 'RUNNING';
+        return outcome as TaskOutcome;
+      }
+      const signal = this.inbox.splice(this.inbox.findIndex(matches), 1)[0] as SignalEnvelope;
+      let processorExecId: string | undefined;
+      if (task.processor) {
+        const processed = await this.runNode(task.processor, { parent: { id: task.id, taskExecId: request.taskExecId }, vars: { ...request.scope.vars, signal } }, depth + 1);
+        processorExecId = processed.taskExecId;
+      }
+      const settled = await local.settleWait({ ...request, signal, ...(processorExecId ? { processorExecId } : {}) });
+      if (settled.settled) {
+        this.status = 'RUNNING';
+        return settled.outcome as TaskOutcome;
+      }
+    }
+  }
+}
+
+/**
+ * Runs one Compozy workflow definition: the first task (or `startTaskId`), then `on_success.next`,
+ * `on_error.next` or a router's route, until no next remains (reference §2.1). Every side effect and
+ * every template runs in an activity; this function only decides what runs next.
+ */
+export async function compozyWorkflow(input: RunInput): Promise<RunResult> {
+  return new Interpreter(input).run();
+}

@@ -1,0 +1,82 @@
+import { Ajv } from 'ajv';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { ProjectConfig } from '../config/types.js';
+import type { EngineClient } from '../engine/client.js';
+import { resolveSchema } from '../engine/definition.js';
+import type { AgentInvoker, MemoryService, SignalDispatcher, ToolInvoker } from '../engine/executors.js';
+import type { EngineProject } from '../engine/project.js';
+import { CompozyError } from '../errors.js';
+import { parseDuration } from '../config/duration.js';
+import { ToolRuntime } from '../tools/runtime.js';
+
+/** Tools by id through the project's warm tool pool; the pool starts only when the project has an entrypoint. */
+export function toolInvoker(project: ProjectConfig, engine: EngineProject, options: { defaultTimeoutMs: number; log(line: string): void }): ToolInvoker & { close(): Promise<void> } {
+  const entrypoint = resolve(project.dir, project.runtime.entrypoint || './entrypoint.ts');
+  const runtime = existsSync(entrypoint)
+    ? new ToolRuntime({
+        projectDir: project.dir,
+        entrypoint,
+        permissions: project.runtime.permissions,
+        defaultTimeoutMs: options.defaultTimeoutMs,
+        onOutput: (line, stream, pid) => options.log(`[tool ${pid}${stream === 'stderr' ? ' stderr' : ''}] ${line}`),
+      })
+    : undefined;
+  return {
+    async call(toolId, input, { timeoutMs }) {
+      const found = engine.resources.tools.get(toolId);
+      if (!found) throw new CompozyError('TOOL_NOT_FOUND', `Tool "${toolId}" is not declared in the project.`);
+      if (!runtime) {
+        throw new CompozyError('TOOL_ENTRYPOINT_FAILED', `Tool "${toolId}" needs the project's entrypoint ${entrypoint}, which does not exist.`, {
+          hint: 'Create it (it default-exports an object of tool functions by id) or set runtime.entrypoint.',
+        });
+      }
+      const { tool, schemas } = found;
+      const inputSchema = resolveSchema(tool.input, schemas);
+      const outputSchema = resolveSchema(tool.output, schemas);
+      const timeout = timeoutMs ?? (tool.timeout ? parseDuration(tool.timeout) : undefined);
+      return runtime.run(
+        { id: tool.id, config: tool.config, ...(inputSchema ? { inputSchema } : {}), ...(outputSchema ? { outputSchema } : {}), ...(timeout !== undefined ? { timeoutMs: timeout } : {}) },
+        { ...tool.with, ...input },
+      );
+    },
+    close: () => runtime?.close() ?? Promise.resolve(),
+  };
+}
+
+/** Agent and prompt tasks need the LLM layer; until a provider is configured they fail with this, never silently. */
+export const agentsUnavailable: AgentInvoker = {
+  async run(request) {
+    throw new CompozyError('AGENT_UNAVAILABLE', `Task needs ${request.agentId ? `agent "${request.agentId}"` : 'a model'}, but this build has no LLM provider layer yet.`, {
+      hint: 'Use tool tasks for now; agent execution arrives with the LLM providers.',
+    });
+  },
+};
+
+export const memoryUnavailable: MemoryService = {
+  async execute(operation) {
+    throw new CompozyError('MEMORY_UNAVAILABLE', `Memory task "${operation.task.id}" (${operation.operation}) needs the memory subsystem, which this build does not include yet.`);
+  },
+};
+
+/**
+ * Signal tasks start the workflow whose `type: signal` trigger has that name, with the payload as its
+ * input (reference §2.1), directly through Temporal. A name no trigger knows fails the task.
+ */
+export function triggerDispatcher(engine: EngineProject, client: () => EngineClient): SignalDispatcher {
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  return {
+    async dispatch(name, payload) {
+      const trigger = engine.triggers.get(name);
+      if (!trigger) {
+        throw new CompozyError('SIGNAL_FAILED', `No workflow has a signal trigger named "${name}".`, {
+          hint: `Known signals: ${[...engine.triggers.keys()].join(', ') || 'none'}.`,
+        });
+      }
+      if (trigger.schema && !ajv.validate(trigger.schema, payload)) {
+        throw new CompozyError('SIGNAL_FAILED', `Payload of signal "${name}" does not match its trigger schema: ${ajv.errorsText()}.`);
+      }
+      await client().start(trigger.workflowId, payload);
+    },
+  };
+}

@@ -1,0 +1,56 @@
+import type { FastifyInstance } from 'fastify';
+import type { EngineClient } from '../../engine/client.js';
+import { CompozyError } from '../../errors.js';
+import { STATUSES, type ExecutionStore, type Status } from '../../store/store.js';
+import { executionDto, executionWithTasksDto } from './dto.js';
+
+interface ListQuery {
+  workflow_id?: string;
+  status?: string;
+  limit?: string;
+  cursor?: string;
+}
+
+/** Workflow executions: state, list, signals, cancel, pause and resume. */
+export function executionRoutes(engine: EngineClient, store: ExecutionStore) {
+  return async (app: FastifyInstance) => {
+    app.get<{ Querystring: ListQuery }>('/executions/workflows', async (request) => {
+      const { workflow_id: workflowId, status, limit, cursor } = request.query;
+      if (status !== undefined && !STATUSES.includes(status as Status)) throw new CompozyError('INPUT_INVALID', `status must be one of ${STATUSES.join(', ')}.`);
+      const parsedLimit = limit === undefined ? undefined : Number(limit);
+      if (parsedLimit !== undefined && !(Number.isInteger(parsedLimit) && parsedLimit >= 1 && parsedLimit <= 500)) throw new CompozyError('INPUT_INVALID', 'limit must be an integer from 1 to 500.');
+      const page = await store.listWorkflowExecutions({
+        ...(workflowId ? { workflowId } : {}),
+        ...(status ? { status: status as Status } : {}),
+        ...(parsedLimit ? { limit: parsedLimit } : {}),
+        ...(cursor ? { cursor } : {}),
+      });
+      return { status: 200, message: 'executions', data: { executions: page.items.map(executionDto), page: { limit: parsedLimit ?? 50, next_cursor: page.nextCursor } } };
+    });
+
+    app.get<{ Params: { execId: string } }>('/executions/workflows/:execId', async (request) => ({
+      status: 200,
+      message: 'workflow execution',
+      data: executionWithTasksDto(await engine.execution(request.params.execId)),
+    }));
+
+    app.post<{ Params: { execId: string } }>('/executions/workflows/:execId/signals', async (request) => {
+      const body = request.body as Record<string, unknown> | null;
+      const name = body && typeof body === 'object' ? body.signal_name : undefined;
+      if (typeof name !== 'string' || name === '') throw new CompozyError('INPUT_INVALID', 'The body needs "signal_name" (a string) and may carry "payload".');
+      await engine.signal(request.params.execId, name, body?.payload ?? {});
+      return { status: 200, message: 'Signal sent successfully', data: { exec_id: request.params.execId, signal_name: name } };
+    });
+
+    for (const [action, verb] of [
+      ['cancel', 'cancellation requested'],
+      ['pause', 'pause requested: the execution pauses before its next task'],
+      ['resume', 'resume requested'],
+    ] as const) {
+      app.post<{ Params: { execId: string } }>(`/executions/workflows/:execId/${action}`, async (request, reply) => {
+        await engine[action](request.params.execId);
+        return reply.status(202).send({ status: 202, message: verb, data: { exec_id: request.params.execId } });
+      });
+    }
+  };
+}

@@ -1,0 +1,178 @@
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadValidProject } from '../../src/config/valid-project.js';
+import { EngineActivities } from '../../src/engine/activities/tasks.js';
+import { EngineClient } from '../../src/engine/client.js';
+import type { AgentRequest, MemoryOperation } from '../../src/engine/executors.js';
+import { compileProject, type EngineProject } from '../../src/engine/project.js';
+import type { ExecutionStore, WorkflowExecutionWithTasks } from '../../src/store/store.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { triggerDispatcher } from '../../src/server/engine-deps.js';
+import { REPO } from '../helpers/cli.js';
+import { tempDir } from '../helpers/fake-bin.js';
+import { startTemporal, type TestTemporal } from '../helpers/temporal.js';
+
+/** Built by `npm run build` (npm test runs it first), as workers in production load it. */
+export const WORKFLOW_BUNDLE = join(REPO, 'dist', 'workflow-bundle.js');
+
+/** Fake tools: enough behaviours to drive every task type without a tool runtime. */
+export function createFakeTools() {
+  const calls: { tool: string; input: Record<string, unknown> }[] = [];
+  const attempts = new Map<string, number>();
+  return {
+    calls,
+    async call(tool: string, input: Record<string, unknown>): Promise<Record<string, unknown>> {
+      calls.push({ tool, input });
+      switch (tool) {
+        case 'echo':
+        case 'report':
+          return input;
+        case 'fail':
+          throw new Error(String(input.message ?? 'tool failed'));
+        case 'flaky': {
+          const key = String(input.key);
+          const n = (attempts.get(key) ?? 0) + 1;
+          attempts.set(key, n);
+          if (n <= Number(input.failures)) throw new Error(`flaky failure ${n}`);
+          return { attempts: n };
+        }
+        case 'sleep':
+          await sleep(Number(input.ms));
+          if (input.fail) throw Object.assign(new Error(String(input.fail)), { code: 'TOOL_INPUT_INVALID' });
+          return { slept: Number(input.ms), label: input.label ?? null };
+        default:
+          throw new Error(`fake tool ${tool} does not exist`);
+      }
+    },
+  };
+}
+
+export type AgentScript = (request: AgentRequest) => Record<string, unknown>;
+
+export interface Harness {
+  temporal: TestTemporal;
+  store: ExecutionStore;
+  client: Client;
+  tools: ReturnType<typeof createFakeTools>;
+  memoryCalls: MemoryOperation[];
+  agents: Map<string, AgentScript>;
+  worker: Worker;
+  taskQueue: string;
+  engine(project: EngineProject): EngineClient;
+  /** Starts through the engine client and waits for the end; returns the stored execution. */
+  run(project: EngineProject, workflowId: string, input?: unknown): Promise<WorkflowExecutionWithTasks>;
+  finish(execId: string): Promise<WorkflowExecutionWithTasks>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(temporalBin: string, taskQueue = 'engine-test'): Promise<Harness> {
+  // Expected task failures would otherwise each print a warning with a stack.
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const temporal = await startTemporal(temporalBin);
+  const store = SqliteStore.open(':memory:');
+  const connection = await Connection.connect({ address: temporal.address });
+  const client = new Client({ connection });
+  const tools = createFakeTools();
+  const memoryCalls: MemoryOperation[] = [];
+  const agents = new Map<string, AgentScript>();
+  const engines = new Map<EngineProject, EngineClient>();
+  let current: EngineProject | undefined;
+  const engine = (project: EngineProject): EngineClient => {
+    current = project;
+    let found = engines.get(project);
+    if (!found) {
+      found = new EngineClient({ client, store, project, taskQueue, workerAvailable: async () => true });
+      engines.set(project, found);
+    }
+    return found;
+  };
+  const activities = new EngineActivities({
+    store,
+    tools,
+    memory: {
+      async execute(operation) {
+        memoryCalls.push(operation);
+        return { operation: operation.operation, key: operation.key, success: true };
+      },
+    },
+    agents: {
+      async run(request) {
+        const script = agents.get(`${request.agentId}/${request.actionId ?? ''}`) ?? agents.get(String(request.agentId));
+        if (!script) throw new Error(`no scripted agent for ${request.agentId}/${request.actionId}`);
+        return { output: script(request) };
+      },
+    },
+    signals: {
+      dispatch: (name, payload, source) => {
+        if (!current) throw new Error('no project');
+        return triggerDispatcher(current, () => engine(current as EngineProject)).dispatch(name, payload, source);
+      },
+    },
+  });
+  const nativeConnection = await NativeConnection.connect({ address: temporal.address });
+  const worker = await Worker.create({
+    connection: nativeConnection,
+    taskQueue,
+    workflowBundle: { codePath: WORKFLOW_BUNDLE },
+    activities: activities.functions(),
+  });
+  const running = worker.run();
+  const finish = async (execId: string) => {
+    await client.workflow
+      .getHandle(execId)
+      .result()
+      .catch((error: unknown) => {
+        if (!(error instanceof WorkflowFailedError)) throw error;
+      });
+    const execution = await store.getWorkflowExecution(execId);
+    if (!execution) throw new Error(`execution ${execId} missing`);
+    return execution;
+  };
+  return {
+    temporal,
+    store,
+    client,
+    tools,
+    memoryCalls,
+    agents,
+    worker,
+    taskQueue,
+    engine,
+    finish,
+    async run(project, workflowId, input = {}) {
+      const { execId } = await engine(project).start(workflowId, input);
+      return finish(execId);
+    },
+    async close() {
+      worker.shutdown();
+      await running;
+      await nativeConnection.close();
+      await connection.close();
+      await store.close();
+      await temporal.stop();
+    },
+  };
+}
+
+/** Writes a project (compozy.yaml listing the given workflow files) and compiles it as serve would. */
+export function writeProject(files: Record<string, string>, maxNestingDepth = 20): EngineProject {
+  const dir = tempDir('compozy-engine-');
+  const workflows = Object.keys(files).filter((f) => f.startsWith('workflows/'));
+  const compozy = files['compozy.yaml'] ?? `name: engine-test\nworkflows:\n${workflows.map((f) => `  - source: ./${f}\n`).join('')}`;
+  for (const [name, text] of Object.entries({ ...files, 'compozy.yaml': compozy })) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+  return compileProject(loadValidProject(dir), maxNestingDepth);
+}
+
+export const TOOLS_YAML = `tools:
+  - id: echo
+  - id: report
+  - id: fail
+  - id: flaky
+  - id: sleep
+`;
