@@ -30,6 +30,10 @@ export function createFakeTools() {
         case 'echo':
         case 'report':
           return input;
+        case 'weather_tool':
+          return { temperature: 20, humidity: 50, weather: 'Clear sky' };
+        case 'save_data':
+          return { success: true, format: input.format, filename: `results.${String(input.format)}` };
         case 'fail':
           throw new Error(String(input.message ?? 'tool failed'));
         case 'flaky': {
@@ -72,6 +76,15 @@ export async function startHarness(temporalBin: string, taskQueue = 'engine-test
   // Expected task failures would otherwise each print a warning with a stack.
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const temporal = await startTemporal(temporalBin);
+  try {
+    return await connectHarness(temporal, taskQueue);
+  } catch (error) {
+    await temporal.stop();
+    throw error;
+  }
+}
+
+async function connectHarness(temporal: TestTemporal, taskQueue: string): Promise<Harness> {
   const store = SqliteStore.open(':memory:');
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
