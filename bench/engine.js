@@ -1,0 +1,126 @@
+// 500 executions of a one-task workflow, 32 in flight, through compozy's engine (API-equivalent start:
+// input validation, execution row, interpreter workflow, tool in the warm pool, task and workflow state
+// written) against the Temporal SDK hello-world (client start + one activity), same dev server, same run.
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadValidProject } from '../dist/config/valid-project.js';
+import { EngineActivities } from '../dist/engine/activities/tasks.js';
+import { WORKFLOW_BUNDLE_PATH } from '../dist/engine/bundle-path.js';
+import { EngineClient } from '../dist/engine/client.js';
+import { compileProject } from '../dist/engine/project.js';
+import { freePort } from '../dist/platform/ports.js';
+import { agentsUnavailable, memoryUnavailable, toolInvoker, triggerDispatcher } from '../dist/server/engine-deps.js';
+import { SqliteStore } from '../dist/store/sqlite/sqlite-store.js';
+import { resolveTemporalBinary } from '../dist/temporal/binary.js';
+import { devServerArgs } from '../dist/temporal/dev-server.js';
+import { waitForTemporal } from '../dist/temporal/readiness.js';
+
+const TOTAL = Number(process.env.BENCH_EXECUTIONS ?? 500);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const ROUNDS = 2;
+
+Runtime.install({ logger: new DefaultLogger('ERROR') });
+
+async function measure(label, runOne) {
+  const latencies = [];
+  let next = 0;
+  const started = performance.now();
+  const lane = async () => {
+    while (next < TOTAL) {
+      const i = next++;
+      const t0 = performance.now();
+      await runOne(i);
+      latencies.push(performance.now() - t0);
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, lane));
+  const seconds = (performance.now() - started) / 1000;
+  console.log(`${label}: ${TOTAL} executions in ${seconds.toFixed(2)} s`);
+  return { throughput: TOTAL / seconds, latencies };
+}
+
+function percentile(values, p) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+const temporalBin = (await resolveTemporalBinary({ install: true })).path;
+const stateDir = mkdtempSync(join(tmpdir(), 'compozy-bench-engine-'));
+const port = await freePort();
+const temporal = spawn(temporalBin, devServerArgs({ port, namespace: 'default', stateDir, cliVersion: 'bench' }), { stdio: 'ignore' });
+const address = `127.0.0.1:${port}`;
+const workers = [];
+try {
+  await waitForTemporal(address, 'default', { timeoutMs: 30_000 });
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection });
+
+  const rawBundle = await bundleWorkflowCode({ workflowsPath: join(import.meta.dirname, 'raw-workflow.js'), logger: new DefaultLogger('ERROR') });
+  const native = await NativeConnection.connect({ address });
+  const rawWorker = await Worker.create({ connection: native, taskQueue: 'bench-raw', workflowBundle: rawBundle, activities: { greet: async (name) => `Hello, ${name}!` } });
+
+  const projectConfig = loadValidProject(join(import.meta.dirname, 'projects', 'one-task'));
+  const project = compileProject(projectConfig, 20);
+  const store = SqliteStore.open(join(stateDir, 'compozy.db'));
+  const tools = toolInvoker(projectConfig, project, { defaultTimeoutMs: 60_000, log: () => undefined });
+  let engine;
+  const activities = new EngineActivities({ store, tools, agents: agentsUnavailable, memory: memoryUnavailable, signals: triggerDispatcher(project, () => engine) });
+  const engineWorker = await Worker.create({ connection: native, taskQueue: 'bench-engine', workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH }, activities: activities.functions() });
+  engine = new EngineClient({ client, store, project, taskQueue: 'bench-engine', workerAvailable: async () => engineWorker.getState() === 'RUNNING' });
+  workers.push(rawWorker.run(), engineWorker.run());
+
+  const raw = (i) => client.workflow.execute('rawHello', { taskQueue: 'bench-raw', workflowId: `raw-${process.pid}-${performance.now()}-${i}`, args: [`n${i}`] });
+  const ours = async (i) => {
+    const { execId } = await engine.start('hello', { name: `n${i}` });
+    const result = await client.workflow.getHandle(execId).result();
+    if (result.status !== 'SUCCESS') throw new Error(`execution ${execId} ended ${result.status}`);
+  };
+
+  // Warm both paths (bundles loaded, tool pool spawned, SQLite pages cached) before measuring.
+  for (let i = 0; i < 20; i++) await Promise.all([raw(i), ours(i)]);
+
+  const rawRuns = [];
+  const engineRuns = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    rawRuns.push(await measure(`raw SDK hello-world, round ${round + 1}`, raw));
+    engineRuns.push(await measure(`compozy engine, round ${round + 1}`, ours));
+  }
+  const summary = (runs) => {
+    const latencies = runs.flatMap((r) => r.latencies);
+    return { throughput: runs.reduce((s, r) => s + r.throughput, 0) / runs.length, p50: percentile(latencies, 50), p95: percentile(latencies, 95) };
+  };
+  const r = summary(rawRuns);
+  const e = summary(engineRuns);
+  rawWorker.shutdown();
+  engineWorker.shutdown();
+  await Promise.all(workers);
+  await tools.close();
+  await store.close();
+  await native.close();
+  await connection.close();
+  const round2 = (x) => Math.round(x * 100) / 100;
+  console.log(
+    JSON.stringify({
+      executions: TOTAL,
+      concurrency: CONCURRENCY,
+      rounds: ROUNDS,
+      engine_throughput_per_s: round2(e.throughput),
+      raw_throughput_per_s: round2(r.throughput),
+      throughput_ratio: round2(e.throughput / r.throughput),
+      engine_p50_ms: round2(e.p50),
+      engine_p95_ms: round2(e.p95),
+      raw_p50_ms: round2(r.p50),
+      raw_p95_ms: round2(r.p95),
+      p50_ratio: round2(e.p50 / r.p50),
+      p95_ratio: round2(e.p95 / r.p95),
+    }),
+  );
+} finally {
+  temporal.kill('SIGTERM');
+  await new Promise((done) => (temporal.exitCode !== null ? done() : temporal.once('exit', done)));
+  rmSync(stateDir, { recursive: true, force: true });
+}
