@@ -72,10 +72,10 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(temporalBin: string, taskQueue = 'engine-test'): Promise<Harness> {
+export async function startHarness(temporalBin: string, taskQueue = 'engine-test', dynamicConfig: string[] = []): Promise<Harness> {
   // Expected task failures would otherwise each print a warning with a stack.
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const temporal = await startTemporal(temporalBin);
+  const temporal = await startTemporal(temporalBin, dynamicConfig);
   try {
     return await connectHarness(temporal, taskQueue);
   } catch (error) {
