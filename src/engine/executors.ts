@@ -25,7 +25,7 @@ export interface AgentRequest {
 
 export interface AgentResult {
   output: Record<string, unknown>;
-  usage?: { provider: string; model: string; inputTokens: number; outputTokens: number };
+  usage?: { provider: string; model: string; input_tokens: number; output_tokens: number };
 }
 
 export interface AgentInvoker {

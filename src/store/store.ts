@@ -43,6 +43,8 @@ export interface TaskState {
   input: unknown;
   output: unknown;
   error: ExecutionError | null;
+  /** Token usage of an agent task: {provider, model, input_tokens, output_tokens}. */
+  usage: unknown;
   createdAt: string;
   updatedAt: string;
 }
@@ -68,8 +70,8 @@ export interface ExecutionPage {
 
 export type NewWorkflowExecution = Pick<WorkflowExecution, 'workflowExecId' | 'workflowId' | 'input'> & Partial<Pick<WorkflowExecution, 'status'>>;
 export type WorkflowExecutionPatch = Partial<Pick<WorkflowExecution, 'status' | 'output' | 'error' | 'usage'>>;
-export type TaskStateWrite = Omit<TaskState, 'createdAt' | 'updatedAt' | 'parentStateId' | 'agentId' | 'actionId' | 'toolId' | 'output' | 'error'> &
-  Partial<Pick<TaskState, 'parentStateId' | 'agentId' | 'actionId' | 'toolId' | 'output' | 'error'>>;
+export type TaskStateWrite = Omit<TaskState, 'createdAt' | 'updatedAt' | 'parentStateId' | 'agentId' | 'actionId' | 'toolId' | 'output' | 'error' | 'usage'> &
+  Partial<Pick<TaskState, 'parentStateId' | 'agentId' | 'actionId' | 'toolId' | 'output' | 'error' | 'usage'>>;
 
 export interface StoreInfo {
   driver: 'sqlite' | 'postgres';

@@ -61,6 +61,16 @@ export function defineStoreConformance(name: string, open: () => Promise<Executi
       expect(await errorCode(store.upsertTaskState(task(ksuid(), 'orphan')))).toBe('STORE_NOT_FOUND');
     });
 
+    it('keeps a task state\'s token usage, and null when it has none', async () => {
+      const id = ksuid();
+      await store.createWorkflowExecution({ workflowExecId: id, workflowId: 'weather', input: {} });
+      const usage = { provider: 'replay', model: 'weather', input_tokens: 12, output_tokens: 3 };
+      const withUsage = await store.upsertTaskState(task(id, 'agent', { usage }));
+      expect(withUsage.usage).toEqual(usage);
+      expect((await store.upsertTaskState(task(id, 'tool'))).usage).toBeNull();
+      expect((await store.listTaskStates(id)).map((t) => t.usage)).toEqual([usage, null]);
+    });
+
     it('lists newest first with filters and cursor pagination that never skips or repeats', async () => {
       const ids: string[] = [];
       for (let i = 0; i < 7; i++) {

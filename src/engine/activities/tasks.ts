@@ -72,6 +72,8 @@ interface Loaded {
 interface FinishOptions {
   input: unknown;
   raw?: unknown;
+  /** An agent's token usage, kept on the task state. */
+  usage?: unknown;
   error?: ExecutionError;
   /** Variables for `outputs:` when they differ from `{output: raw}` (parents: the outputs map and children). */
   outputsVars?: Record<string, unknown>;
@@ -139,7 +141,7 @@ export class EngineActivities {
     return input;
   }
 
-  private write(request: TaskRequest, status: Status, fields: { input?: unknown; output?: unknown; error?: ExecutionError | null }): Promise<TaskState> {
+  private write(request: TaskRequest, status: Status, fields: { input?: unknown; output?: unknown; error?: ExecutionError | null; usage?: unknown }): Promise<TaskState> {
     const { task } = request;
     return this.deps.store.upsertTaskState({
       taskExecId: request.taskExecId,
@@ -156,6 +158,7 @@ export class EngineActivities {
       input: fields.input ?? null,
       output: fields.output ?? null,
       error: fields.error ?? null,
+      usage: fields.usage ?? null,
     });
   }
 
@@ -181,17 +184,17 @@ export class EngineActivities {
     }
     const base = { taskExecId: request.taskExecId, taskId: task.id };
     if (error) {
-      await this.write(request, 'FAILED', { input: options.input, output: options.raw ?? null, error });
+      await this.write(request, 'FAILED', { input: options.input, output: options.raw ?? null, error, usage: options.usage });
       const next = this.safeNext(task.onError, { ...vars, error });
       return { ...base, status: 'FAILED', error, ...(next ? { next } : {}) };
     }
-    await this.write(request, 'SUCCESS', { input: options.input, output });
+    await this.write(request, 'SUCCESS', { input: options.input, output, usage: options.usage });
     try {
       const next = this.next(task.onSuccess, { ...vars, output });
       return { ...base, status: 'SUCCESS', ...(next ? { next } : {}) };
     } catch (failure) {
       const transitionError = toExecutionError(failure);
-      await this.write(request, 'FAILED', { input: options.input, output, error: transitionError });
+      await this.write(request, 'FAILED', { input: options.input, output, error: transitionError, usage: options.usage });
       return { ...base, status: 'FAILED', error: transitionError };
     }
   }
@@ -217,43 +220,45 @@ export class EngineActivities {
         return await this.finish(request, ctx, { input: null, error: toExecutionError(error) });
       }
       await this.write(request, 'RUNNING', { input });
-      let raw: unknown;
+      let result: { raw: unknown; usage?: unknown };
       try {
-        raw = await this.run(request.task, input, { ...ctx, input, with: input });
+        result = await this.run(request.task, input, { ...ctx, input, with: input });
       } catch (error) {
         const code = codeOf(error);
         if (!(code && PERMANENT.has(code)) && Context.current().info.attempt < request.maxAttempts) throw error;
         return await this.finish(request, ctx, { input, error: toExecutionError(error) });
       }
-      return await this.finish(request, ctx, { input, raw });
+      if (Context.current().cancellationSignal.aborted) throw Context.current().cancellationSignal.reason;
+      return await this.finish(request, ctx, { input, ...result });
     } finally {
       stop();
     }
   }
 
-  private async run(task: TaskDef, input: Record<string, unknown>, ctx: Record<string, unknown>): Promise<unknown> {
+  private async run(task: TaskDef, input: Record<string, unknown>, ctx: Record<string, unknown>): Promise<{ raw: unknown; usage?: unknown }> {
     switch (task.type) {
       case 'signal': {
         const signal = task.signal;
         if (!signal?.id) throw new CompozyError('SIGNAL_FAILED', `Signal task "${task.id}" has no signal.id.`);
         const payload = this.render(signal.payload ?? {}, ctx);
         await this.deps.signals.dispatch(signal.id, payload, { workflowExecId: String(asRecord(ctx.workflow).exec_id) });
-        return { signal_dispatched: true, signal_id: signal.id };
+        return { raw: { signal_dispatched: true, signal_id: signal.id } };
       }
       case 'memory': {
         const memory = task.memory ?? { operation: '' };
         const key = memory.keyTemplate === undefined ? '' : String(this.render(memory.keyTemplate, ctx));
         const payload = memory.payload === undefined ? undefined : this.render(memory.payload, ctx);
-        return this.deps.memory.execute({
+        const raw = await this.deps.memory.execute({
           operation: memory.operation,
           key,
           task,
           ...(memory.memoryRef !== undefined ? { memoryRef: memory.memoryRef } : {}),
           ...(payload !== undefined ? { payload } : {}),
         });
+        return { raw };
       }
       default:
-        if (task.tool) return this.deps.tools.call(task.tool, input, task.timeoutMs === undefined ? {} : { timeoutMs: task.timeoutMs });
+        if (task.tool) return { raw: await this.deps.tools.call(task.tool, input, task.timeoutMs === undefined ? {} : { timeoutMs: task.timeoutMs }) };
         if (task.agent || task.prompt) {
           const prompt = task.prompt === undefined ? undefined : String(this.render(task.prompt, ctx));
           const result = await this.deps.agents.run({
@@ -264,9 +269,9 @@ export class EngineActivities {
             ...(prompt !== undefined ? { prompt } : {}),
             ...(task.model ? { model: task.model } : {}),
           });
-          return result.output;
+          return { raw: result.output, ...(result.usage ? { usage: result.usage } : {}) };
         }
-        return input;
+        return { raw: input };
     }
   }
 
@@ -432,7 +437,7 @@ export class EngineActivities {
         error = { code: 'OUTPUT_TRANSFORMATION_FAILED', message: `workflow outputs: ${errorMessage(failure)}` };
       }
     }
-    await this.deps.store.updateWorkflowExecution(request.execId, { status, output, error });
+    await this.deps.store.updateWorkflowExecution(request.execId, { status, output, error, usage: usageSummary(states) });
     return { status, output, error };
   }
 }
@@ -461,6 +466,24 @@ function parentFailure(type: string, info: ReturnType<typeof progressInfo>, chil
     `${type} task failed: success=${info.success_count}, failed=${info.failed_count}, canceled=${info.canceled_count}, timed_out=${info.timed_out_count}, ` +
     `terminal=${info.terminal_count}/${info.total_children}, status_counts=${counts}` + (failed.length > 0 ? ` | Failed tasks: [${failed.join('; ')}]` : '')
   );
+}
+
+/** Token usage over the execution's agent tasks, per provider:model; null when no agent ran. */
+function usageSummary(states: readonly TaskState[]): unknown {
+  const byModel = new Map<string, { provider: string; model: string; input_tokens: number; output_tokens: number; calls: number }>();
+  for (const state of states) {
+    const usage = state.usage as { provider?: string; model?: string; input_tokens?: number; output_tokens?: number } | null;
+    if (!usage?.provider) continue;
+    const key = `${usage.provider}:${usage.model ?? ''}`;
+    const entry = byModel.get(key) ?? { provider: usage.provider, model: usage.model ?? '', input_tokens: 0, output_tokens: 0, calls: 0 };
+    entry.input_tokens += usage.input_tokens ?? 0;
+    entry.output_tokens += usage.output_tokens ?? 0;
+    entry.calls++;
+    byModel.set(key, entry);
+  }
+  if (byModel.size === 0) return null;
+  const models = [...byModel.values()];
+  return { input_tokens: models.reduce((n, m) => n + m.input_tokens, 0), output_tokens: models.reduce((n, m) => n + m.output_tokens, 0), models };
 }
 
 function formatMs(ms: number): string {

@@ -30,6 +30,7 @@ export function taskStateDto(state: TaskState) {
     input: state.input,
     output: state.output,
     error: state.error,
+    usage: state.usage,
     created_at: state.createdAt,
     updated_at: state.updatedAt,
   };

@@ -49,6 +49,7 @@ const MIGRATIONS: readonly string[] = [
      updated_at TIMESTAMPTZ NOT NULL
    );
    CREATE INDEX task_states_by_execution ON task_states (workflow_exec_id, seq);`,
+  `ALTER TABLE task_states ADD COLUMN usage JSONB;`,
 ];
 
 export interface PostgresStoreOptions {
@@ -94,6 +95,7 @@ function taskFromRow(row: Row): TaskState {
     input: row.input ?? null,
     output: row.output ?? null,
     error: (row.error ?? null) as TaskState['error'],
+    usage: row.usage ?? null,
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
   };
@@ -225,15 +227,15 @@ export class PostgresStore implements ExecutionStore {
     if (exists.length === 0) throw notFound(state.workflowExecId);
     const now = new Date().toISOString();
     const [row] = await this.query(
-      `INSERT INTO task_states (task_exec_id, task_id, workflow_exec_id, workflow_id, component, status, execution_type, parent_state_id, agent_id, action_id, tool_id, input, output, error, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14::jsonb, $15, $15)
-       ON CONFLICT (task_exec_id) DO UPDATE SET status = EXCLUDED.status, input = EXCLUDED.input, output = EXCLUDED.output, error = EXCLUDED.error,
+      `INSERT INTO task_states (task_exec_id, task_id, workflow_exec_id, workflow_id, component, status, execution_type, parent_state_id, agent_id, action_id, tool_id, input, output, error, usage, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14::jsonb, $15::jsonb, $16, $16)
+       ON CONFLICT (task_exec_id) DO UPDATE SET status = EXCLUDED.status, input = EXCLUDED.input, output = EXCLUDED.output, error = EXCLUDED.error, usage = EXCLUDED.usage,
          parent_state_id = EXCLUDED.parent_state_id, agent_id = EXCLUDED.agent_id, action_id = EXCLUDED.action_id, tool_id = EXCLUDED.tool_id, updated_at = EXCLUDED.updated_at
        RETURNING *`,
       [
         state.taskExecId, state.taskId, state.workflowExecId, state.workflowId, state.component, state.status, state.executionType,
         state.parentStateId ?? null, state.agentId ?? null, state.actionId ?? null, state.toolId ?? null,
-        toJson(state.input, 'input'), toJson(state.output ?? null, 'output'), toJson(state.error ?? null, 'error'), now,
+        toJson(state.input, 'input'), toJson(state.output ?? null, 'output'), toJson(state.error ?? null, 'error'), toJson(state.usage ?? null, 'usage'), now,
       ],
     );
     return taskFromRow(row as Row);

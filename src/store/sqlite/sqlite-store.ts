@@ -48,6 +48,7 @@ const MIGRATIONS: readonly string[] = [
      updated_at TEXT NOT NULL
    ) STRICT;
    CREATE INDEX task_states_by_execution ON task_states(workflow_exec_id);`,
+  `ALTER TABLE task_states ADD COLUMN usage TEXT NOT NULL DEFAULT 'null';`,
 ];
 
 interface ExecutionRow {
@@ -77,6 +78,7 @@ interface TaskRow {
   input: string;
   output: string;
   error: string;
+  usage: string;
   created_at: string;
   updated_at: string;
 }
@@ -111,6 +113,7 @@ function taskFromRow(row: TaskRow): TaskState {
     input: JSON.parse(row.input) as unknown,
     output: JSON.parse(row.output) as unknown,
     error: JSON.parse(row.error) as TaskState['error'],
+    usage: JSON.parse(row.usage) as unknown,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -132,9 +135,9 @@ export class SqliteStore implements ExecutionStore {
       get: db.prepare('SELECT * FROM workflow_executions WHERE workflow_exec_id = ?'),
       update: db.prepare('UPDATE workflow_executions SET status = ?, output = ?, error = ?, usage = ?, updated_at = ? WHERE workflow_exec_id = ?'),
       upsertTask: db.prepare(
-        `INSERT INTO task_states (task_exec_id, task_id, workflow_exec_id, workflow_id, component, status, execution_type, parent_state_id, agent_id, action_id, tool_id, input, output, error, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (task_exec_id) DO UPDATE SET status = excluded.status, input = excluded.input, output = excluded.output, error = excluded.error,
+        `INSERT INTO task_states (task_exec_id, task_id, workflow_exec_id, workflow_id, component, status, execution_type, parent_state_id, agent_id, action_id, tool_id, input, output, error, usage, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (task_exec_id) DO UPDATE SET status = excluded.status, input = excluded.input, output = excluded.output, error = excluded.error, usage = excluded.usage,
            parent_state_id = excluded.parent_state_id, agent_id = excluded.agent_id, action_id = excluded.action_id, tool_id = excluded.tool_id, updated_at = excluded.updated_at`,
       ),
       getTask: db.prepare('SELECT * FROM task_states WHERE task_exec_id = ?'),
@@ -215,7 +218,7 @@ export class SqliteStore implements ExecutionStore {
     this.stmt('upsertTask').run(
       state.taskExecId, state.taskId, state.workflowExecId, state.workflowId, state.component, state.status, state.executionType,
       state.parentStateId ?? null, state.agentId ?? null, state.actionId ?? null, state.toolId ?? null,
-      toJson(state.input, 'input'), toJson(state.output ?? null, 'output'), toJson(state.error ?? null, 'error'), now, now,
+      toJson(state.input, 'input'), toJson(state.output ?? null, 'output'), toJson(state.error ?? null, 'error'), toJson(state.usage ?? null, 'usage'), now, now,
     );
     return taskFromRow(this.stmt('getTask').get(state.taskExecId) as unknown as TaskRow);
   }
