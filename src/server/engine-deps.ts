@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type { ProjectConfig } from '../config/types.js';
 import type { EngineClient } from '../engine/client.js';
 import { resolveSchema } from '../engine/definition.js';
-import type { AgentInvoker, MemoryService, SignalDispatcher, ToolInvoker } from '../engine/executors.js';
+import type { MemoryService, SignalDispatcher, ToolInvoker } from '../engine/executors.js';
 import type { EngineProject } from '../engine/project.js';
 import { CompozyError } from '../errors.js';
 import { parseDuration } from '../config/duration.js';
@@ -43,15 +43,6 @@ export function toolInvoker(project: ProjectConfig, engine: EngineProject, optio
     close: () => runtime?.close() ?? Promise.resolve(),
   };
 }
-
-/** Agent and prompt tasks need the LLM layer; until a provider is configured they fail with this, never silently. */
-export const agentsUnavailable: AgentInvoker = {
-  async run(request) {
-    throw new CompozyError('AGENT_UNAVAILABLE', `Task needs ${request.agentId ? `agent "${request.agentId}"` : 'a model'}, but this build has no LLM provider layer yet.`, {
-      hint: 'Use tool tasks for now; agent execution arrives with the LLM providers.',
-    });
-  },
-};
 
 export const memoryUnavailable: MemoryService = {
   async execute(operation) {

@@ -12,7 +12,9 @@ import { readRunState } from '../platform/run-state.js';
 import { describeNamespace, startWorker, type RunningWorker } from '../temporal/worker.js';
 import type { AppSettings } from '../config/settings.js';
 import { buildApp } from './app.js';
-import { agentsUnavailable, memoryUnavailable, toolInvoker, triggerDispatcher } from './engine-deps.js';
+import { memoryUnavailable, toolInvoker, triggerDispatcher } from './engine-deps.js';
+import { LlmAgents } from '../llm/agent-runner.js';
+import { projectEnv } from '../config/settings.js';
 import { openKv } from './open-kv.js';
 import { openStore } from './open-store.js';
 
@@ -85,7 +87,8 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     workerAvailable: async () => worker?.state() === 'RUNNING',
   });
   const tools = toolInvoker(projectConfig, project, { defaultTimeoutMs: parseDuration(options.settings.toolExecutionTimeout.value), log: options.log });
-  const activities = new EngineActivities({ store, tools, agents: agentsUnavailable, memory: memoryUnavailable, signals: triggerDispatcher(project, () => engine) });
+  const agents = new LlmAgents({ projectDir: projectConfig.dir, models: projectConfig.models, resources: project.resources, tools, env: projectEnv(projectConfig.dir) });
+  const activities = new EngineActivities({ store, tools, agents, memory: memoryUnavailable, signals: triggerDispatcher(project, () => engine) });
 
   /** Probes Temporal over the worker's own connection, so a health check opens nothing new. */
   const probeTemporal = async (): Promise<{ state: ComponentState; detail: string }> => {

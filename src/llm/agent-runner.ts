@@ -1,0 +1,187 @@
+import { APICallError, generateText, jsonSchema, LoadAPIKeyError, RetryError, stepCountIs, tool, type ToolSet } from 'ai';
+import { Ajv, type ValidateFunction } from 'ajv';
+import type { ModelConfig } from '../config/types.js';
+import { resolveSchema, type ResourceIndex } from '../engine/definition.js';
+import type { AgentInvoker, AgentRequest, AgentResult, ToolInvoker } from '../engine/executors.js';
+import { CompozyError, errorMessage } from '../errors.js';
+import { templates } from '../expr/template.js';
+import { jsonInstruction, parseJsonObject } from './json-output.js';
+import { resolveModel, type ResolvedModel } from './models.js';
+import { languageModel } from './providers.js';
+import { ReplayFixtures } from './replay.js';
+
+export interface LlmAgentsOptions {
+  projectDir: string;
+  models: readonly ModelConfig[];
+  resources: ResourceIndex;
+  tools: ToolInvoker;
+  /** Process environment over the project's .env: api keys and model refs resolve against it. */
+  env: NodeJS.ProcessEnv;
+  /** Extra attempts when a JSON answer is not valid against the action's output schema (default 2). */
+  structuredOutputRetries?: number;
+  /** Retries of one model call on 429 / 5xx / network errors, with backoff (default 3). */
+  maxRetries?: number;
+  /** Per model call (default 120 s). */
+  timeoutMs?: number;
+}
+
+interface Completion {
+  text: string;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** A provider error as a typed task error carrying the provider's own message. */
+function providerError(error: unknown, model: ResolvedModel): CompozyError {
+  const name = `${model.provider}:${model.model}`;
+  const cause = RetryError.isInstance(error) ? error.lastError : error;
+  if (LoadAPIKeyError.isInstance(cause)) {
+    return new CompozyError('LLM_AUTH_FAILED', `Model ${name} has no API key: ${cause.message}`, { hint: 'Set api_key on the model (e.g. "{{ .env.GROQ_API_KEY }}") and export the variable.' });
+  }
+  if (APICallError.isInstance(cause)) {
+    let message = cause.message;
+    try {
+      const body = JSON.parse(cause.responseBody ?? '') as { error?: { message?: string } | string; message?: string };
+      message = (typeof body.error === 'string' ? body.error : body.error?.message) ?? body.message ?? message;
+    } catch {
+      // not JSON: keep the SDK's message
+    }
+    const status = cause.statusCode;
+    const details = { status, provider: model.provider, model: model.model };
+    if (status === 401 || status === 403) return new CompozyError('LLM_AUTH_FAILED', `${name} refused the credentials (${status}): ${message}`, { hint: 'Check the api_key of this model.', details });
+    if (status === 429) {
+      const retryAfter = cause.responseHeaders?.['retry-after'];
+      return new CompozyError('LLM_RATE_LIMITED', `${name} is rate limiting (429${retryAfter ? `, retry after ${retryAfter}s` : ''}): ${message}`, { details });
+    }
+    if (status === 404) return new CompozyError('LLM_MODEL_NOT_FOUND', `${name} does not exist at the provider (404): ${message}`, { details });
+    if (status !== undefined && status < 500) return new CompozyError('LLM_REQUEST_INVALID', `${name} rejected the request (${status}): ${message}`, { details });
+    return new CompozyError('LLM_PROVIDER_ERROR', `${name} failed${status ? ` (${status})` : ''}: ${message}`, { details });
+  }
+  const text = errorMessage(cause);
+  if (/timeout|timed out|aborted/i.test(text) || (cause as { name?: string })?.name === 'TimeoutError') {
+    return new CompozyError('LLM_TIMEOUT', `${name} did not answer in time: ${text}`);
+  }
+  return new CompozyError('LLM_PROVIDER_ERROR', `${name} failed: ${text}`);
+}
+
+const PARAMS: Record<string, string> = {
+  temperature: 'temperature',
+  max_tokens: 'maxOutputTokens',
+  top_p: 'topP',
+  top_k: 'topK',
+  seed: 'seed',
+  stop_words: 'stopSequences',
+  frequency_penalty: 'frequencyPenalty',
+  presence_penalty: 'presencePenalty',
+};
+
+/**
+ * Agent execution (reference §2.3): the agent's instructions as the system prompt, the action prompt
+ * (or the task's prompt) rendered with `.input`, the agent's tools offered as function tools for up to
+ * `max_iterations` steps; a JSON answer when the action has an output schema or json_mode (validated,
+ * retried), else `{response: text}`. Replay models answer from their fixtures through the same path.
+ */
+export class LlmAgents implements AgentInvoker {
+  private readonly ajv = new Ajv({ strict: false, allErrors: true });
+  private readonly validators = new Map<string, ValidateFunction>();
+  private readonly replays = new Map<string, ReplayFixtures>();
+
+  constructor(private readonly options: LlmAgentsOptions) {}
+
+  async run(request: AgentRequest): Promise<AgentResult> {
+    const entry = request.agentId === undefined ? undefined : this.options.resources.agents.get(request.agentId);
+    if (request.agentId !== undefined && !entry) throw new CompozyError('AGENT_NOT_FOUND', `Agent "${request.agentId}" is not declared in the project.`);
+    const agent = entry?.agent;
+    const action = request.actionId === undefined ? undefined : agent?.actions.find((a) => a.id === request.actionId);
+    if (request.actionId !== undefined && !action) throw new CompozyError('AGENT_NOT_FOUND', `Agent "${request.agentId}" has no action "${request.actionId}".`);
+    const model = resolveModel(request.model ?? agent?.model, this.options.models, this.options.env);
+    const vars = { ...request.context, input: request.input, with: request.input };
+    const prompt = action ? String(templates.renderValue(action.prompt, vars)) : (request.prompt ?? '');
+    if (prompt.trim() === '') throw new CompozyError('LLM_REQUEST_INVALID', 'The task gives the model no prompt.', { hint: 'Give the task an agent action, or a prompt.' });
+    const schema = action?.output && entry ? resolveSchema(action.output, entry.schemas) : undefined;
+    const json = schema !== undefined || Boolean(action?.jsonMode) || Boolean(agent?.jsonMode);
+    const instructions = agent?.instructions === undefined ? undefined : String(templates.renderValue(agent.instructions, vars));
+    const system = [instructions, json ? jsonInstruction(schema) : undefined].filter((part): part is string => Boolean(part)).join('\n\n') || undefined;
+
+    const attempts = 1 + (this.options.structuredOutputRetries ?? 2);
+    let inputTokens = 0;
+    let outputTokens = 0;
+    let lastProblem = '';
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      const completion =
+        model.provider === 'replay'
+          ? { text: this.replay(model.model).answer({ ...(request.agentId ? { agentId: request.agentId } : {}), ...(request.actionId ? { actionId: request.actionId } : {}), input: request.input, vars }), inputTokens: 0, outputTokens: 0 }
+          : await this.complete(model, system, prompt, agent?.tools ?? [], agent?.maxIterations ?? 5);
+      inputTokens += completion.inputTokens;
+      outputTokens += completion.outputTokens;
+      const usage = { provider: model.provider, model: model.model, input_tokens: inputTokens, output_tokens: outputTokens };
+      if (!json) return { output: { response: completion.text }, usage };
+      try {
+        const output = parseJsonObject(completion.text);
+        if (schema) this.check(schema, output);
+        return { output, usage };
+      } catch (error) {
+        lastProblem = errorMessage(error);
+      }
+    }
+    throw new CompozyError('LLM_OUTPUT_INVALID', `${model.provider}:${model.model} gave no valid JSON answer in ${attempts} attempt(s): ${lastProblem}`, {
+      hint: 'Tighten the action prompt, or relax its output schema.',
+    });
+  }
+
+  private replay(model: string): ReplayFixtures {
+    let fixtures = this.replays.get(model);
+    if (!fixtures) {
+      fixtures = ReplayFixtures.load(this.options.projectDir, model);
+      this.replays.set(model, fixtures);
+    }
+    return fixtures;
+  }
+
+  private check(schema: Record<string, unknown>, value: unknown): void {
+    const key = JSON.stringify(schema);
+    let validate = this.validators.get(key);
+    if (!validate) {
+      validate = this.ajv.compile(schema);
+      this.validators.set(key, validate);
+    }
+    if (!validate(value)) {
+      throw new Error(`the answer does not match the output schema: ${(validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ')}`);
+    }
+  }
+
+  private tools(ids: readonly string[]): ToolSet {
+    const set: ToolSet = {};
+    for (const id of ids) {
+      const found = this.options.resources.tools.get(id);
+      if (!found) throw new CompozyError('TOOL_NOT_FOUND', `Agent tool "${id}" is not declared in the project.`);
+      const inputSchema = resolveSchema(found.tool.input, found.schemas) ?? { type: 'object', properties: {} };
+      set[id] = tool({
+        description: found.tool.description ?? id,
+        inputSchema: jsonSchema<Record<string, unknown>>(inputSchema),
+        execute: (input: Record<string, unknown>) => this.options.tools.call(id, input, {}),
+      });
+    }
+    return set;
+  }
+
+  private async complete(model: ResolvedModel, system: string | undefined, prompt: string, toolIds: readonly string[], maxIterations: number): Promise<Completion> {
+    const settings: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(model.params)) if (PARAMS[name]) settings[PARAMS[name] as string] = value;
+    const tools = toolIds.length > 0 ? this.tools(toolIds) : undefined;
+    try {
+      const result = await generateText({
+        model: languageModel(model, this.options.env),
+        ...(system ? { system } : {}),
+        prompt,
+        ...(tools ? { tools, stopWhen: stepCountIs(maxIterations) } : {}),
+        maxRetries: this.options.maxRetries ?? 3,
+        timeout: this.options.timeoutMs ?? 120_000,
+        ...settings,
+      });
+      return { text: result.text, inputTokens: result.totalUsage.inputTokens ?? 0, outputTokens: result.totalUsage.outputTokens ?? 0 };
+    } catch (error) {
+      throw providerError(error, model);
+    }
+  }
+}

@@ -1,0 +1,13 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { tempDir } from '../helpers/fake-bin.js';
+
+/** A temporary project directory with these files. */
+export function writeFiles(files: Record<string, string>): string {
+  const dir = tempDir('compozy-llm-');
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+  return dir;
+}
