@@ -14,6 +14,7 @@ import type { AppSettings } from '../config/settings.js';
 import { buildApp } from './app.js';
 import { memoryUnavailable, toolInvoker, triggerDispatcher } from './engine-deps.js';
 import { LlmAgents } from '../llm/agent-runner.js';
+import { llmHealth } from '../llm/health.js';
 import { projectEnv } from '../config/settings.js';
 import { openKv } from './open-kv.js';
 import { openStore } from './open-store.js';
@@ -87,7 +88,9 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     workerAvailable: async () => worker?.state() === 'RUNNING',
   });
   const tools = toolInvoker(projectConfig, project, { defaultTimeoutMs: parseDuration(options.settings.toolExecutionTimeout.value), log: options.log });
-  const agents = new LlmAgents({ projectDir: projectConfig.dir, models: projectConfig.models, resources: project.resources, tools, env: projectEnv(projectConfig.dir) });
+  const env = projectEnv(projectConfig.dir);
+  const agents = new LlmAgents({ projectDir: projectConfig.dir, models: projectConfig.models, resources: project.resources, tools, env });
+  const llmComponent = llmHealth(projectConfig, env);
   const activities = new EngineActivities({ store, tools, agents, memory: memoryUnavailable, signals: triggerDispatcher(project, () => engine) });
 
   /** Probes Temporal over the worker's own connection, so a health check opens nothing new. */
@@ -144,6 +147,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
       },
       kvComponent,
       storeComponent,
+      ...(llmComponent ? [llmComponent] : []),
     ];
     return { mode: options.mode, project: options.projectName, status: overallState(components), components };
   };
