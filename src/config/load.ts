@@ -1,5 +1,6 @@
 import { existsSync, globSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { isValidDuration } from './duration.js';
 import { isObj, Reader, suggestion, type Obj } from './read.js';
 import {
   TASK_TYPES,
@@ -7,6 +8,7 @@ import {
   type AgentConfig,
   type MemoryRef,
   type MemoryResource,
+  type ExecutionOptions,
   type ModelConfig,
   type ProjectConfig,
   type SchemaDefinition,
@@ -211,6 +213,7 @@ class Loader {
     if (type === 'collection' && mode && mode !== 'parallel' && mode !== 'sequential') r.error([...path, 'mode'], `Collection mode must be parallel or sequential, not "${mode}".`);
     const task: TaskConfig = {
       file: r.file, path, id, type, with: r.map(raw, path, 'with'), env: r.stringMap(raw, path, 'env'), final: r.bool(raw, path, 'final'),
+      execution: this.execution(r, raw, path),
       itemVar: r.string(raw, path, 'item_var') ?? 'item', indexVar: r.string(raw, path, 'index_var') ?? 'index',
       ...(agent !== undefined ? { agent } : {}), ...(tool !== undefined ? { tool } : {}),
       ...(s.action !== undefined ? { action: s.action } : {}), ...(s.prompt !== undefined ? { prompt: s.prompt } : {}),
@@ -235,6 +238,41 @@ class Loader {
       ...(s.key_template !== undefined ? { keyTemplate: s.key_template } : {}), ...(raw.payload !== undefined ? { payload: raw.payload } : {}),
     };
     return task;
+  }
+
+  /** `config:` retry and timeout options; durations are checked here, so later code can trust them. */
+  execution(r: Reader, raw: Obj, path: YamlPath): ExecutionOptions {
+    const config = r.map(raw, path, 'config');
+    const at = [...path, 'config'];
+    const duration = (obj: Obj, objPath: YamlPath, key: string): string | undefined => {
+      const value = r.string(obj, objPath, key);
+      if (value !== undefined && !isValidDuration(value)) r.error([...objPath, key], `"${value}" is not a duration.`, 'Write it like 1s, 500ms or 5m.');
+      return value;
+    };
+    const out: ExecutionOptions = {};
+    for (const [key, field] of [['start_to_close_timeout', 'startToCloseTimeout'], ['schedule_to_close_timeout', 'scheduleToCloseTimeout'], ['heartbeat_timeout', 'heartbeatTimeout']] as const) {
+      const value = duration(config, at, key);
+      if (value !== undefined) out[field] = value;
+    }
+    if (config.retry_policy !== undefined) {
+      const policy = r.map(config, at, 'retry_policy');
+      const pAt = [...at, 'retry_policy'];
+      const initialInterval = duration(policy, pAt, 'initial_interval');
+      const maximumInterval = duration(policy, pAt, 'maximum_interval');
+      const backoffCoefficient = r.number(policy, pAt, 'backoff_coefficient');
+      const maximumAttempts = r.number(policy, pAt, 'maximum_attempts');
+      if (maximumAttempts !== undefined && !(Number.isInteger(maximumAttempts) && maximumAttempts >= 1)) r.error([...pAt, 'maximum_attempts'], 'maximum_attempts must be a whole number ≥ 1.');
+      if (backoffCoefficient !== undefined && backoffCoefficient < 1) r.error([...pAt, 'backoff_coefficient'], 'backoff_coefficient must be ≥ 1.');
+      const nonRetryable = r.list(policy, pAt, 'non_retryable_error_types').map(String);
+      out.retryPolicy = {
+        ...(initialInterval !== undefined ? { initialInterval } : {}),
+        ...(maximumInterval !== undefined ? { maximumInterval } : {}),
+        ...(backoffCoefficient !== undefined ? { backoffCoefficient } : {}),
+        ...(maximumAttempts !== undefined ? { maximumAttempts } : {}),
+        ...(nonRetryable.length > 0 ? { nonRetryableErrorTypes: nonRetryable } : {}),
+      };
+    }
+    return out;
   }
 
   workflow(file: YamlFile): WorkflowConfig | undefined {
@@ -267,6 +305,7 @@ class Loader {
       agents: r.list(raw, [], 'agents').flatMap((a, i) => (isObj(a) ? (this.agent(r, a, ['agents', i]) ?? []) : [])),
       tasks: r.list(raw, [], 'tasks').flatMap((t, i) => this.task(r, t, ['tasks', i]) ?? []),
       triggers,
+      execution: this.execution(r, raw, []),
       ...(input ? { input } : {}), ...(version ? { version } : {}), ...(description ? { description } : {}),
       ...(raw.outputs !== undefined ? { outputs: r.map(raw, [], 'outputs') } : {}),
       ...(scheduleRaw && cron ? { schedule: { cron, enabled: scheduleRaw.enabled !== false, input: r.map(scheduleRaw, ['schedule'], 'input'), ...(timezone ? { timezone } : {}) } } : {}),
@@ -330,7 +369,7 @@ class Loader {
     const version = r.string(raw, [], 'version');
     const description = r.string(raw, [], 'description');
     return {
-      name, dir, file, models, schemas: this.schemas(r, raw, []), runtime, workflows, agents, tools, memories,
+      name, dir, file, models, schemas: this.schemas(r, raw, []), runtime, workflows, agents, tools, memories, execution: this.execution(r, raw, []),
       ...(version ? { version } : {}), ...(description ? { description } : {}),
     };
   }

@@ -71,6 +71,20 @@ export interface MemoryResource extends Located {
   ttl?: string;
 }
 
+/** Retry and timeout options (`config:` of the project, a workflow or a task; reference §2.4 GlobalOpts). */
+export interface ExecutionOptions {
+  retryPolicy?: {
+    initialInterval?: string;
+    backoffCoefficient?: number;
+    maximumAttempts?: number;
+    maximumInterval?: string;
+    nonRetryableErrorTypes?: string[];
+  };
+  startToCloseTimeout?: string;
+  scheduleToCloseTimeout?: string;
+  heartbeatTimeout?: string;
+}
+
 export const TASK_TYPES = ['basic', 'router', 'parallel', 'collection', 'aggregate', 'composite', 'signal', 'wait', 'memory'] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
 
@@ -100,6 +114,7 @@ export interface TaskConfig extends Located {
   retries?: number;
   sleep?: string;
   condition?: string;
+  execution: ExecutionOptions;
   // router
   routes?: Record<string, string | TaskConfig>;
   // parallel, composite, collection
@@ -146,6 +161,7 @@ export interface WorkflowConfig extends Located {
   triggers: Trigger[];
   schedule?: { cron: string; timezone?: string; enabled: boolean; input: Record<string, unknown> };
   outputs?: Record<string, unknown>;
+  execution: ExecutionOptions;
 }
 
 export interface ProjectConfig {
@@ -157,6 +173,7 @@ export interface ProjectConfig {
   models: ModelConfig[];
   schemas: SchemaDefinition[];
   runtime: { type: string; entrypoint: string; permissions: string[] };
+  execution: ExecutionOptions;
   workflows: WorkflowConfig[];
   /** Resources found by autoload (agents/*.yaml, tools/*.yaml, memory/*.yaml). */
   agents: AgentConfig[];

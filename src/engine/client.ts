@@ -1,6 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { Ajv, type ValidateFunction } from 'ajv';
 import { CompozyError, errorMessage } from '../errors.js';
+import { describeProblems, SchemaValidator } from '../platform/schema-validator.js';
 import { isKsuid, ksuid } from '../store/ksuid.js';
 import type { ExecutionStore, WorkflowExecutionWithTasks } from '../store/store.js';
 import type { WorkflowDef } from './definition.js';
@@ -24,8 +24,7 @@ export interface StartedExecution {
 
 /** Starts and steers executions: the one place that talks to Temporal on behalf of the API and signal tasks. */
 export class EngineClient {
-  private readonly ajv = new Ajv({ strict: false, allErrors: true });
-  private readonly validators = new Map<string, ValidateFunction>();
+  private readonly schemas = new SchemaValidator();
 
   constructor(private readonly options: EngineClientOptions) {}
 
@@ -69,15 +68,9 @@ export class EngineClient {
 
   private validateInput(def: WorkflowDef, input: unknown): void {
     if (!def.inputSchema) return;
-    const key = def.id;
-    let validate = this.validators.get(key);
-    if (!validate) {
-      validate = this.ajv.compile(def.inputSchema);
-      this.validators.set(key, validate);
-    }
-    if (!validate(input ?? {})) {
-      const errors = (validate.errors ?? []).map((e) => ({ path: e.instancePath || '/', message: e.message ?? 'invalid', params: e.params }));
-      throw new CompozyError('INPUT_INVALID', `Input does not match the input schema of workflow ${def.id}: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}.`, {
+    const errors = this.schemas.problems(def.inputSchema, input ?? {});
+    if (errors.length > 0) {
+      throw new CompozyError('INPUT_INVALID', `Input does not match the input schema of workflow ${def.id}: ${describeProblems(errors)}.`, {
         details: { errors },
       });
     }

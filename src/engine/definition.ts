@@ -1,4 +1,4 @@
-import type { AgentConfig, ProjectConfig, SchemaDefinition, SchemaRef, TaskConfig, TaskType, ToolConfig, Transition, WorkflowConfig } from '../config/types.js';
+import type { AgentConfig, ExecutionOptions, ProjectConfig, SchemaDefinition, SchemaRef, TaskConfig, TaskType, ToolConfig, Transition, WorkflowConfig } from '../config/types.js';
 import { parseDuration } from '../config/duration.js';
 
 /**
@@ -11,6 +11,20 @@ export type JsonSchema = Record<string, unknown>;
 export interface TransitionDef {
   next?: string;
   with?: Record<string, unknown>;
+}
+
+/** How a task's activity is retried and timed (project `config:` → workflow `config:` → task `config:`, then `retries`/`timeout`). */
+export interface ActivityOptions {
+  startToCloseMs?: number;
+  scheduleToCloseMs?: number;
+  heartbeatMs?: number;
+  retry: {
+    initialIntervalMs?: number;
+    backoffCoefficient?: number;
+    maximumAttempts?: number;
+    maximumIntervalMs?: number;
+    nonRetryableErrorTypes?: string[];
+  };
 }
 
 export interface TaskDef {
@@ -31,6 +45,9 @@ export interface TaskDef {
   /** Activity timeout for executing tasks; the waiting time for wait tasks. */
   timeoutMs?: number;
   retries?: number;
+  /** A durable pause before the task runs. */
+  sleepMs?: number;
+  activity: ActivityOptions;
   condition?: string;
   routes?: Record<string, string | TaskDef>;
   tasks?: TaskDef[];
@@ -82,8 +99,43 @@ function durationMs(text: string | undefined): number | undefined {
   return text === undefined ? undefined : parseDuration(text);
 }
 
-function taskDef(task: TaskConfig, schemas: Schemas): TaskDef {
-  const def: TaskDef = { id: task.id, type: task.type, with: task.with, env: task.env, itemVar: task.itemVar, indexVar: task.indexVar };
+function mergeExecution(...levels: ExecutionOptions[]): ExecutionOptions {
+  const out: ExecutionOptions = {};
+  for (const level of levels) {
+    Object.assign(out, { ...level, retryPolicy: { ...out.retryPolicy, ...level.retryPolicy } });
+  }
+  return out;
+}
+
+/** The task's own `timeout` bounds the tool or model call itself; these bound the activity around it. */
+function activityOptions(execution: ExecutionOptions, task: TaskConfig): ActivityOptions {
+  const policy = execution.retryPolicy ?? {};
+  const set = <T>(key: string, value: T | undefined) => (value === undefined ? {} : { [key]: value });
+  return {
+    ...set('startToCloseMs', durationMs(execution.startToCloseTimeout)),
+    ...set('scheduleToCloseMs', durationMs(execution.scheduleToCloseTimeout)),
+    ...set('heartbeatMs', durationMs(execution.heartbeatTimeout)),
+    retry: {
+      ...set('initialIntervalMs', durationMs(policy.initialInterval)),
+      ...set('maximumIntervalMs', durationMs(policy.maximumInterval)),
+      ...set('backoffCoefficient', policy.backoffCoefficient),
+      ...set('maximumAttempts', task.retries !== undefined ? task.retries + 1 : policy.maximumAttempts),
+      ...set('nonRetryableErrorTypes', policy.nonRetryableErrorTypes),
+    },
+  };
+}
+
+function taskDef(task: TaskConfig, schemas: Schemas, inherited: ExecutionOptions): TaskDef {
+  const execution = mergeExecution(inherited, task.execution);
+  const def: TaskDef = {
+    id: task.id,
+    type: task.type,
+    with: task.with,
+    env: task.env,
+    itemVar: task.itemVar,
+    indexVar: task.indexVar,
+    activity: activityOptions(execution, task),
+  };
   const set = <K extends keyof TaskDef>(key: K, value: TaskDef[K] | undefined) => {
     if (value !== undefined) def[key] = value;
   };
@@ -99,21 +151,22 @@ function taskDef(task: TaskConfig, schemas: Schemas): TaskDef {
   set('onError', transition(task.onError));
   set('timeoutMs', durationMs(task.timeout));
   set('retries', task.retries);
+  set('sleepMs', durationMs(task.sleep));
   set('condition', task.condition);
   if (task.routes) {
-    def.routes = Object.fromEntries(Object.entries(task.routes).map(([key, route]) => [key, typeof route === 'string' ? route : taskDef(route, schemas)]));
+    def.routes = Object.fromEntries(Object.entries(task.routes).map(([key, route]) => [key, typeof route === 'string' ? route : taskDef(route, schemas, inherited)]));
   }
-  set('tasks', task.tasks?.map((child) => taskDef(child, schemas)));
+  set('tasks', task.tasks?.map((child) => taskDef(child, schemas, inherited)));
   set('strategy', task.strategy);
   set('maxWorkers', task.maxWorkers);
   set('items', task.items);
   set('filter', task.filter);
   set('mode', task.mode);
   set('batch', task.batch);
-  set('task', task.task ? taskDef(task.task, schemas) : undefined);
+  set('task', task.task ? taskDef(task.task, schemas, inherited) : undefined);
   set('signal', task.signal);
   set('waitFor', task.waitFor);
-  set('processor', task.processor ? taskDef(task.processor, schemas) : undefined);
+  set('processor', task.processor ? taskDef(task.processor, schemas, inherited) : undefined);
   set('onTimeout', task.onTimeout);
   if (task.type === 'memory') {
     def.memory = {
@@ -132,7 +185,8 @@ export function schemaIndex(project: ProjectConfig, workflow: WorkflowConfig): S
 
 export function workflowDef(project: ProjectConfig, workflow: WorkflowConfig, maxNestingDepth: number): WorkflowDef {
   const schemas = schemaIndex(project, workflow);
-  const def: WorkflowDef = { id: workflow.id, env: workflow.env, tasks: workflow.tasks.map((t) => taskDef(t, schemas)), maxNestingDepth };
+  const inherited = mergeExecution(project.execution, workflow.execution);
+  const def: WorkflowDef = { id: workflow.id, env: workflow.env, tasks: workflow.tasks.map((t) => taskDef(t, schemas, inherited)), maxNestingDepth };
   const inputSchema = resolveSchema(workflow.input, schemas);
   if (inputSchema) def.inputSchema = inputSchema;
   if (workflow.version !== undefined) def.version = workflow.version;

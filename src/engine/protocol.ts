@@ -10,6 +10,8 @@ import type { TaskDef, WorkflowDef } from './definition.js';
 export interface TaskScope {
   parent?: { id: string; taskExecId: string };
   vars: Record<string, unknown>;
+  /** The previous task's transition `with`, merged over this task's own. */
+  with?: Record<string, unknown>;
 }
 
 export interface TaskRequest {
@@ -32,6 +34,8 @@ export interface TaskOutcome {
   next?: string;
   /** A router's inline route: a task config to run next. */
   inline?: TaskDef;
+  /** The rendered `with` of the transition taken, for the next task. */
+  nextWith?: Record<string, unknown>;
 }
 
 export interface CollectionChild {
@@ -74,6 +78,8 @@ export interface RunInput {
   pendingSignals?: SignalEnvelope[];
   /** Unhandled task failure carried over continue-as-new. */
   failure?: ExecutionError;
+  /** A transition `with` for the start task, carried over continue-as-new. */
+  startWith?: Record<string, unknown>;
 }
 
 export interface RunResult {

@@ -1,10 +1,10 @@
 import { APICallError, generateText, jsonSchema, LoadAPIKeyError, RetryError, stepCountIs, tool, type ToolSet } from 'ai';
-import { Ajv, type ValidateFunction } from 'ajv';
 import type { ModelConfig } from '../config/types.js';
 import { resolveSchema, type ResourceIndex } from '../engine/definition.js';
 import type { AgentInvoker, AgentRequest, AgentResult, ToolInvoker } from '../engine/executors.js';
 import { CompozyError, errorMessage } from '../errors.js';
 import { templates } from '../expr/template.js';
+import { describeProblems, SchemaValidator } from '../platform/schema-validator.js';
 import { jsonInstruction, parseJsonObject } from './json-output.js';
 import { resolveModel, type ResolvedModel } from './models.js';
 import { languageModel } from './providers.js';
@@ -82,8 +82,7 @@ const PARAMS: Record<string, string> = {
  * retried), else `{response: text}`. Replay models answer from their fixtures through the same path.
  */
 export class LlmAgents implements AgentInvoker {
-  private readonly ajv = new Ajv({ strict: false, allErrors: true });
-  private readonly validators = new Map<string, ValidateFunction>();
+  private readonly schemas = new SchemaValidator();
   private readonly replays = new Map<string, ReplayFixtures>();
 
   constructor(private readonly options: LlmAgentsOptions) {}
@@ -139,15 +138,8 @@ export class LlmAgents implements AgentInvoker {
   }
 
   private check(schema: Record<string, unknown>, value: unknown): void {
-    const key = JSON.stringify(schema);
-    let validate = this.validators.get(key);
-    if (!validate) {
-      validate = this.ajv.compile(schema);
-      this.validators.set(key, validate);
-    }
-    if (!validate(value)) {
-      throw new Error(`the answer does not match the output schema: ${(validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ')}`);
-    }
+    const problems = this.schemas.problems(schema, value);
+    if (problems.length > 0) throw new Error(`the answer does not match the output schema: ${describeProblems(problems)}`);
   }
 
   private tools(ids: readonly string[]): ToolSet {

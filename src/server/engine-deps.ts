@@ -1,4 +1,3 @@
-import { Ajv } from 'ajv';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ProjectConfig } from '../config/types.js';
@@ -7,6 +6,7 @@ import { resolveSchema } from '../engine/definition.js';
 import type { MemoryService, SignalDispatcher, ToolInvoker } from '../engine/executors.js';
 import type { EngineProject } from '../engine/project.js';
 import { CompozyError } from '../errors.js';
+import { describeProblems, SchemaValidator } from '../platform/schema-validator.js';
 import { parseDuration } from '../config/duration.js';
 import { ToolRuntime } from '../tools/runtime.js';
 
@@ -55,7 +55,7 @@ export const memoryUnavailable: MemoryService = {
  * input (reference §2.1), directly through Temporal. A name no trigger knows fails the task.
  */
 export function triggerDispatcher(engine: EngineProject, client: () => EngineClient): SignalDispatcher {
-  const ajv = new Ajv({ strict: false, allErrors: true });
+  const schemas = new SchemaValidator();
   return {
     async dispatch(name, payload) {
       const trigger = engine.triggers.get(name);
@@ -64,9 +64,8 @@ export function triggerDispatcher(engine: EngineProject, client: () => EngineCli
           hint: `Known signals: ${[...engine.triggers.keys()].join(', ') || 'none'}.`,
         });
       }
-      if (trigger.schema && !ajv.validate(trigger.schema, payload)) {
-        throw new CompozyError('SIGNAL_FAILED', `Payload of signal "${name}" does not match its trigger schema: ${ajv.errorsText()}.`);
-      }
+      const problems = trigger.schema ? schemas.problems(trigger.schema, payload) : [];
+      if (problems.length > 0) throw new CompozyError('SIGNAL_FAILED', `Payload of signal "${name}" does not match its trigger schema: ${describeProblems(problems)}.`);
       await client().start(trigger.workflowId, payload);
     },
   };

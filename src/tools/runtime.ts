@@ -1,7 +1,7 @@
-import { Ajv, type ValidateFunction } from 'ajv';
 import { resolve } from 'node:path';
 import { PACKAGE_ROOT } from '../config/project.js';
 import { CompozyError } from '../errors.js';
+import { describeProblems, SchemaValidator } from '../platform/schema-validator.js';
 import { ToolPool } from './pool.js';
 import { permissionFlags, toolEnvironment } from './sandbox.js';
 
@@ -30,10 +30,6 @@ export interface ToolRuntimeOptions {
   onOutput?: (line: string, stream: 'stdout' | 'stderr', pid: number) => void;
 }
 
-function schemaErrors(validate: ValidateFunction): string {
-  return (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ');
-}
-
 /**
  * Runs the project's tools: validates input against the tool's input schema, calls it in the warm
  * pool with its config, wraps a primitive result as {value}, and validates the result against the
@@ -41,8 +37,7 @@ function schemaErrors(validate: ValidateFunction): string {
  */
 export class ToolRuntime {
   private readonly pool: ToolPool;
-  private readonly ajv = new Ajv({ strict: false, allErrors: true });
-  private readonly validators = new Map<Record<string, unknown>, ValidateFunction>();
+  private readonly schemas = new SchemaValidator();
   private readonly defaultTimeoutMs: number;
   /** Restrictions implied by runtime.permissions that Node cannot enforce. */
   readonly unenforced: string[];
@@ -62,37 +57,22 @@ export class ToolRuntime {
     });
   }
 
-  private validator(schema: Record<string, unknown>): ValidateFunction {
-    let validate = this.validators.get(schema);
-    if (!validate) {
-      const { id: _id, ...body } = schema;
-      void _id;
-      validate = this.ajv.compile(body);
-      this.validators.set(schema, validate);
-    }
-    return validate;
-  }
-
   async run(tool: ToolDefinition, input: unknown): Promise<Record<string, unknown>> {
-    if (tool.inputSchema) {
-      const validate = this.validator(tool.inputSchema);
-      if (!validate(input)) {
-        throw new CompozyError('TOOL_INPUT_INVALID', `Input for tool "${tool.id}" does not match its input schema: ${schemaErrors(validate)}.`, {
-          hint: "Fix the task's with: so it matches the tool's input schema.",
-          details: { errors: validate.errors ?? [] },
-        });
-      }
+    const inputProblems = tool.inputSchema ? this.schemas.problems(tool.inputSchema, input) : [];
+    if (inputProblems.length > 0) {
+      throw new CompozyError('TOOL_INPUT_INVALID', `Input for tool "${tool.id}" does not match its input schema: ${describeProblems(inputProblems)}.`, {
+        hint: "Fix the task's with: so it matches the tool's input schema.",
+        details: { errors: inputProblems },
+      });
     }
     const raw = await this.pool.call(tool.id, input, tool.config ?? {}, tool.timeoutMs ?? this.defaultTimeoutMs);
     const result = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : { value: raw };
-    if (tool.outputSchema) {
-      const validate = this.validator(tool.outputSchema);
-      if (!validate(result)) {
-        throw new CompozyError('TOOL_OUTPUT_INVALID', `Tool "${tool.id}" returned a result that does not match its output schema: ${schemaErrors(validate)}.`, {
-          hint: 'Fix the tool or its output schema.',
-          details: { errors: validate.errors ?? [] },
-        });
-      }
+    const outputProblems = tool.outputSchema ? this.schemas.problems(tool.outputSchema, result) : [];
+    if (outputProblems.length > 0) {
+      throw new CompozyError('TOOL_OUTPUT_INVALID', `Tool "${tool.id}" returned a result that does not match its output schema: ${describeProblems(outputProblems)}.`, {
+        hint: 'Fix the tool or its output schema.',
+        details: { errors: outputProblems },
+      });
     }
     return result;
   }

@@ -41,7 +41,7 @@ describe('weather example', () => {
       ['analyze_activity', false],
       ['validate_clothing', true],
     ]);
-    expect(project?.models.map((m) => `${m.provider}:${m.model}`)).toEqual(['groq:llama-3.3-70b-versatile', 'ollama:llama3.2']);
+    expect(project?.models.map((m) => `${m.provider}:${m.model}`)).toEqual(['groq:llama-3.3-70b-versatile', 'ollama:llama3.2', 'replay:weather']);
   });
 
   it('every template in the workflow renders to the expected typed value against a sample run', () => {

@@ -45,7 +45,7 @@ export function createFakeTools() {
         }
         case 'sleep':
           await sleep(Number(input.ms));
-          if (input.fail) throw Object.assign(new Error(String(input.fail)), { code: 'TOOL_INPUT_INVALID' });
+          if (input.fail) throw Object.assign(new Error(String(input.fail)), { code: input.code ?? 'TOOL_INPUT_INVALID' });
           return { slept: Number(input.ms), label: input.label ?? null };
         default:
           throw new Error(`fake tool ${tool} does not exist`);

@@ -157,6 +157,66 @@ outputs:
   });
 });
 
+describe('transitions, sleep and execution options', () => {
+  it('a transition with: reaches the next task as input', async () => {
+    const p = workflow(
+      'handoff',
+      'tasks:\n  - id: a\n    tool: echo\n    with: { v: 7 }\n    on_success:\n      next: b\n      with:\n        from_a: "{{ .output.v }}"\n  - id: b\n    tool: echo\n    with: { own: 1 }\n',
+    );
+    const execution = await h.run(p, 'handoff');
+    expect(task(execution, 'b').input).toEqual({ own: 1, from_a: 7 });
+  });
+
+  it('sleep: pauses on a durable timer before the task runs', async () => {
+    const p = workflow('nap', 'tasks:\n  - id: later\n    sleep: 300ms\n    tool: echo\n    with: { v: 1 }\n');
+    const execution = await h.run(p, 'nap');
+    expect(task(execution, 'later').status).toBe('SUCCESS');
+    const history = await h.client.workflow.getHandle(execution.workflowExecId).fetchHistory();
+    const timers = (history.events ?? []).filter((e) => e.timerStartedEventAttributes).map((e) => Number(e.timerStartedEventAttributes?.startToFireTimeout?.nanos ?? 0) / 1e6);
+    expect(timers).toEqual([300]);
+  });
+
+  it('retry_policy from the workflow config sets the attempts; the task config overrides it', async () => {
+    const p = workflow(
+      'policy',
+      `config:
+  retry_policy:
+    maximum_attempts: 2
+    initial_interval: 50ms
+tasks:
+  - id: twice
+    tool: flaky
+    with: { key: "w-{{ .workflow.exec_id }}", failures: 5 }
+    on_error: { next: thrice }
+  - id: thrice
+    tool: flaky
+    config:
+      retry_policy:
+        maximum_attempts: 3
+    with: { key: "t-{{ .workflow.exec_id }}", failures: 2 }
+`,
+    );
+    const execution = await h.run(p, 'policy');
+    expect(task(execution, 'twice')).toMatchObject({ status: 'FAILED', error: { message: 'flaky failure 2' } });
+    expect(task(execution, 'thrice')).toMatchObject({ status: 'SUCCESS', output: { attempts: 3 } });
+  });
+
+  it('config durations are checked when the project loads', () => {
+    expect(() => workflow('badpolicy', 'config:\n  retry_policy:\n    initial_interval: soon\ntasks:\n  - id: t\n    tool: echo\n')).toThrow(/"soon" is not a duration/);
+  });
+
+  it('a task that times out ends TIMED_OUT and counts as timed out in its parent', async () => {
+    const p = parallel('ptime', 'best_effort', child('ok', 10) + `      - id: late
+        tool: sleep
+        retries: 0
+        with: { ms: 10, fail: "took too long", code: TOOL_TIMEOUT }
+`);
+    const execution = await h.run(p, 'ptime');
+    expect(task(execution, 'late')).toMatchObject({ status: 'TIMED_OUT', error: { code: 'TOOL_TIMEOUT' } });
+    expect((task(execution, 'group').output as { progress_info: Record<string, number> }).progress_info).toMatchObject({ timed_out_count: 1, success_count: 1 });
+  });
+});
+
 describe('router', () => {
   const project = () =>
     workflow(
@@ -342,6 +402,16 @@ describe('collection, composite, aggregate', () => {
     expect(output.progress_info).toMatchObject({ total_children: 3, success_count: 3, overall_status: 'SUCCESS', completion_rate: 1 });
     const states = ['s-0', 's-1', 's-2'].map((id) => task(execution, id));
     for (let i = 1; i < states.length; i++) expect(Date.parse((states[i] as TaskState).createdAt)).toBeGreaterThanOrEqual(Date.parse((states[i - 1] as TaskState).updatedAt));
+  });
+
+  it('collection with tasks: runs every template for every item', async () => {
+    const p = workflow(
+      'multi',
+      'tasks:\n  - id: each\n    type: collection\n    items: [a, b]\n    tasks:\n      - id: "first-{{ .item }}"\n        tool: echo\n        with: { v: "{{ .item }}" }\n      - id: "second-{{ .item }}"\n        tool: echo\n        with: { v: "{{ .index }}" }\n',
+    );
+    const execution = await h.run(p, 'multi');
+    expect(Object.keys((task(execution, 'each').output as { outputs: object }).outputs)).toEqual(['first-a', 'second-a', 'first-b', 'second-b']);
+    expect(task(execution, 'second-b').output).toEqual({ v: 1 });
   });
 
   it('items that are not a list fail the collection with what they were', async () => {

@@ -1,8 +1,8 @@
 import { Context } from '@temporalio/activity';
-import { Ajv, type ValidateFunction } from 'ajv';
 import { CompozyError, errorMessage } from '../../errors.js';
 import { evaluateCondition } from '../../expr/cel.js';
 import { chooseRoute } from '../../expr/route.js';
+import { describeProblems, SchemaValidator } from '../../platform/schema-validator.js';
 import { templates, type TemplateEngine } from '../../expr/template.js';
 import type { ExecutionError, ExecutionStore, Status, TaskState, WorkflowExecutionWithTasks } from '../../store/store.js';
 import { tasksView, templateContext, workflowContext } from '../context.js';
@@ -26,6 +26,9 @@ const PERMANENT: ReadonlySet<string> = new Set([
   'TOOL_OUTPUT_INVALID', 'TOOL_RESULT_TOO_LARGE', 'TOOL_RESULT_INVALID', 'TOOL_ENV_REJECTED', 'MEMORY_UNAVAILABLE', 'CONFIG_INVALID', 'AGENT_NOT_FOUND',
   'LLM_MODEL_NOT_FOUND', 'LLM_PROVIDER_UNKNOWN', 'LLM_AUTH_FAILED', 'LLM_REQUEST_INVALID', 'LLM_OUTPUT_INVALID', 'LLM_REPLAY_MISSING',
 ]);
+
+/** Failures that end a task TIMED_OUT rather than FAILED. */
+const TIMEOUTS: ReadonlySet<string> = new Set(['TOOL_TIMEOUT', 'LLM_TIMEOUT', 'TASK_TIMED_OUT']);
 
 function codeOf(error: unknown): string | undefined {
   const code = (error as { code?: unknown })?.code;
@@ -83,8 +86,7 @@ interface FinishOptions {
 }
 
 export class EngineActivities {
-  private readonly ajv = new Ajv({ strict: false, allErrors: true });
-  private readonly validators = new Map<string, ValidateFunction>();
+  private readonly schemas = new SchemaValidator();
   private readonly templates: TemplateEngine;
 
   constructor(private readonly deps: EngineDeps) {
@@ -124,20 +126,13 @@ export class EngineActivities {
 
   private validate(schema: JsonSchema | undefined, value: unknown, code: 'INPUT_INVALID' | 'OUTPUT_INVALID', what: string): void {
     if (!schema) return;
-    const key = JSON.stringify(schema);
-    let validate = this.validators.get(key);
-    if (!validate) {
-      validate = this.ajv.compile(schema);
-      this.validators.set(key, validate);
-    }
-    if (!validate(value)) {
-      const errors = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`);
-      throw new CompozyError(code, `${what} does not match its schema: ${errors.join('; ')}.`, { details: { errors } });
-    }
+    const errors = this.schemas.problems(schema, value);
+    if (errors.length > 0) throw new CompozyError(code, `${what} does not match its schema: ${describeProblems(errors)}.`, { details: { errors } });
   }
 
-  private renderInput(task: TaskDef, ctx: Record<string, unknown>): Record<string, unknown> {
-    const input = asRecord(this.render(task.with, ctx));
+  private renderInput(request: TaskRequest, ctx: Record<string, unknown>): Record<string, unknown> {
+    const { task } = request;
+    const input = { ...asRecord(this.render(task.with, ctx)), ...(request.scope.with ?? {}) };
     this.validate(task.inputSchema, input, 'INPUT_INVALID', `Input of task "${task.id}"`);
     return input;
   }
@@ -163,10 +158,12 @@ export class EngineActivities {
     });
   }
 
-  private next(transition: TransitionDef | undefined, vars: Record<string, unknown>): string | undefined {
-    if (transition?.next === undefined) return undefined;
+  /** The rendered next task id and transition `with`, or nothing when the transition names no next. */
+  private next(transition: TransitionDef | undefined, vars: Record<string, unknown>): Pick<TaskOutcome, 'next' | 'nextWith'> {
+    if (transition?.next === undefined) return {};
     const rendered = this.render(transition.next, vars);
-    return rendered === null || rendered === undefined || rendered === '' ? undefined : String(rendered);
+    if (rendered === null || rendered === undefined || rendered === '') return {};
+    return { next: String(rendered), ...(transition.with ? { nextWith: asRecord(this.render(transition.with, vars)) } : {}) };
   }
 
   /** Applies the failure rules, the output schema and `outputs:`, writes the final state, picks the next task. */
@@ -185,14 +182,13 @@ export class EngineActivities {
     }
     const base = { taskExecId: request.taskExecId, taskId: task.id };
     if (error) {
-      await this.write(request, 'FAILED', { input: options.input, output: options.raw ?? null, error, usage: options.usage });
-      const next = this.safeNext(task.onError, { ...vars, error });
-      return { ...base, status: 'FAILED', error, ...(next ? { next } : {}) };
+      const status: Status = error.code && TIMEOUTS.has(error.code) ? 'TIMED_OUT' : 'FAILED';
+      await this.write(request, status, { input: options.input, output: options.raw ?? null, error, usage: options.usage });
+      return { ...base, status, error, ...this.safeNext(task.onError, { ...vars, error }) };
     }
     await this.write(request, 'SUCCESS', { input: options.input, output, usage: options.usage });
     try {
-      const next = this.next(task.onSuccess, { ...vars, output });
-      return { ...base, status: 'SUCCESS', ...(next ? { next } : {}) };
+      return { ...base, status: 'SUCCESS', ...this.next(task.onSuccess, { ...vars, output }) };
     } catch (failure) {
       const transitionError = toExecutionError(failure);
       await this.write(request, 'FAILED', { input: options.input, output, error: transitionError, usage: options.usage });
@@ -201,11 +197,11 @@ export class EngineActivities {
   }
 
   /** The error transition must not itself hide the failure: a template error there leaves no next. */
-  private safeNext(transition: TransitionDef | undefined, vars: Record<string, unknown>): string | undefined {
+  private safeNext(transition: TransitionDef | undefined, vars: Record<string, unknown>): Pick<TaskOutcome, 'next' | 'nextWith'> {
     try {
       return this.next(transition, vars);
     } catch {
-      return undefined;
+      return {};
     }
   }
 
@@ -216,7 +212,7 @@ export class EngineActivities {
       const { ctx } = await this.load(request);
       let input: Record<string, unknown>;
       try {
-        input = this.renderInput(request.task, ctx);
+        input = this.renderInput(request, ctx);
       } catch (error) {
         return await this.finish(request, ctx, { input: null, error: toExecutionError(error) });
       }
@@ -226,7 +222,8 @@ export class EngineActivities {
         result = await this.run(request.task, input, { ...ctx, input, with: input });
       } catch (error) {
         const code = codeOf(error);
-        if (!(code && PERMANENT.has(code)) && Context.current().info.attempt < request.maxAttempts) throw error;
+        const permanent = code !== undefined && (PERMANENT.has(code) || (request.task.activity.retry.nonRetryableErrorTypes ?? []).includes(code));
+        if (!permanent && Context.current().info.attempt < request.maxAttempts) throw error;
         return await this.finish(request, ctx, { input, error: toExecutionError(error) });
       }
       if (Context.current().cancellationSignal.aborted) throw Context.current().cancellationSignal.reason;
@@ -280,7 +277,7 @@ export class EngineActivities {
   async beginTask(request: TaskRequest): Promise<TaskOutcome> {
     const { ctx } = await this.load(request);
     try {
-      const input = this.renderInput(request.task, ctx);
+      const input = this.renderInput(request, ctx);
       await this.write(request, 'RUNNING', { input });
       return { taskExecId: request.taskExecId, taskId: request.task.id, status: 'RUNNING' };
     } catch (error) {
@@ -293,10 +290,9 @@ export class EngineActivities {
     const states = await this.deps.store.listTaskStates(request.execId);
     const previous = states.find((s) => s.taskExecId === request.taskExecId);
     await this.write(request, status, { input: previous?.input ?? null, output: previous?.output ?? null, error: error ?? null });
-    if (status !== 'FAILED') return { taskExecId: request.taskExecId, taskId: request.task.id, status, ...(error ? { error } : {}) };
+    if (status !== 'FAILED' && status !== 'TIMED_OUT') return { taskExecId: request.taskExecId, taskId: request.task.id, status, ...(error ? { error } : {}) };
     const { ctx } = await this.load(request);
-    const next = this.safeNext(request.task.onError, { ...ctx, input: previous?.input ?? {}, error });
-    return { taskExecId: request.taskExecId, taskId: request.task.id, status, ...(error ? { error } : {}), ...(next ? { next } : {}) };
+    return { taskExecId: request.taskExecId, taskId: request.task.id, status, ...(error ? { error } : {}), ...this.safeNext(request.task.onError, { ...ctx, input: previous?.input ?? {}, error }) };
   }
 
   async routeTask(request: TaskRequest): Promise<TaskOutcome> {
@@ -304,7 +300,7 @@ export class EngineActivities {
     const { task } = request;
     let input: Record<string, unknown> = {};
     try {
-      input = this.renderInput(task, ctx);
+      input = this.renderInput(request, ctx);
       const routes = task.routes ?? {};
       const key = chooseRoute(task.condition ?? '', routes, { ...ctx, input, with: input, task: { ...asRecord(ctx.task), input } }, this.templates);
       const route = routes[key] as string | TaskDef;
@@ -319,7 +315,7 @@ export class EngineActivities {
   async aggregateTask(request: TaskRequest): Promise<TaskOutcome> {
     const { ctx } = await this.load(request);
     try {
-      const input = this.renderInput(request.task, ctx);
+      const input = this.renderInput(request, ctx);
       const raw = this.render(request.task.outputs ?? {}, { ...ctx, input, with: input });
       return await this.finish(request, ctx, { input, raw, skipOutputs: true });
     } catch (error) {
@@ -333,10 +329,11 @@ export class EngineActivities {
     const { task } = request;
     let input: Record<string, unknown> | null = null;
     try {
-      input = this.renderInput(task, ctx);
+      input = this.renderInput(request, ctx);
       const vars = { ...ctx, input, with: input };
       const items = collectionItems(this.render(task.items, vars), task.id);
-      if (!task.task) throw new CompozyError('TASK_FAILED', `Collection task "${task.id}" has no task: to run for each item.`);
+      const templates = task.task ? [task.task] : (task.tasks ?? []);
+      if (templates.length === 0) throw new CompozyError('TASK_FAILED', `Collection task "${task.id}" has no task: to run for each item.`);
       const children = [];
       let skippedCount = 0;
       for (const [index, item] of items.entries()) {
@@ -345,8 +342,10 @@ export class EngineActivities {
           skippedCount++;
           continue;
         }
-        const id = String(this.render(task.task.id, { ...vars, ...itemVars }));
-        children.push({ task: { ...task.task, id }, vars: itemVars });
+        for (const template of templates) {
+          const id = String(this.render(template.id, { ...vars, ...itemVars }));
+          children.push({ task: { ...template, id }, vars: itemVars });
+        }
       }
       await this.write(request, 'RUNNING', { input });
       return { ok: true, children, itemCount: items.length, skippedCount };
@@ -381,7 +380,7 @@ export class EngineActivities {
     const settle = async (options: FinishOptions, next?: string): Promise<{ settled: boolean; outcome: TaskOutcome }> => {
       await this.markWorkflow(request.execId, 'RUNNING');
       const outcome = await this.finish(request, ctx, options);
-      return { settled: true, outcome: next && outcome.status === 'FAILED' ? { ...outcome, next } : outcome };
+      return { settled: true, outcome: next && outcome.status !== 'SUCCESS' ? { ...outcome, next } : outcome };
     };
     if (request.timedOut) {
       const timeout = task.timeoutMs ?? 0;
@@ -417,7 +416,7 @@ export class EngineActivities {
       await this.deps.store.updateWorkflowExecution(request.execId, { status: 'CANCELED', error });
       return { status: 'CANCELED', output: null, error };
     }
-    const topFailed = states.find((s) => !s.parentStateId && s.status === 'FAILED');
+    const topFailed = states.find((s) => !s.parentStateId && (s.status === 'FAILED' || s.status === 'TIMED_OUT'));
     let status: Status = request.failure || topFailed ? 'FAILED' : 'SUCCESS';
     let error: ExecutionError | null = request.failure ?? (topFailed ? { code: topFailed.error?.code ?? 'TASK_FAILED', message: `task ${topFailed.taskId} failed: ${topFailed.error?.message ?? 'unknown error'}` } : null);
     const defaults: Record<string, unknown> = {};

@@ -7,6 +7,8 @@ import {
   proxyActivities,
   proxyLocalActivities,
   setHandler,
+  sleep,
+  TimeoutFailure,
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -26,15 +28,32 @@ const local = proxyLocalActivities<Activities>({
   retry: { initialInterval: '200 milliseconds', maximumInterval: '5 seconds', maximumAttempts: 10 },
 });
 
-const DEFAULT_RETRIES = 2;
+const DEFAULT_ATTEMPTS = 3;
+/** Room past a task's own timeout, so the tool's or model's typed timeout error arrives first. */
+const TIMEOUT_GRACE_MS = 30_000;
 
-/** Task executions (tools, agents) are regular activities so any worker can take them; they heartbeat. */
+/**
+ * Task executions (tools, agents) are regular activities so any worker can take them; they heartbeat,
+ * so a worker that dies is noticed at the heartbeat timeout rather than the activity timeout.
+ */
 function executor(task: TaskDef, attempts: number): Activities['executeTask'] {
+  const { activity } = task;
+  const startToClose = activity.startToCloseMs ?? (task.timeoutMs === undefined ? 5 * 60_000 : task.timeoutMs + TIMEOUT_GRACE_MS);
   return proxyActivities<Activities>({
-    startToCloseTimeout: task.timeoutMs === undefined ? '5 minutes' : task.timeoutMs + 30_000,
-    heartbeatTimeout: '10 seconds',
-    retry: { maximumAttempts: attempts, initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+    startToCloseTimeout: startToClose,
+    ...(activity.scheduleToCloseMs !== undefined ? { scheduleToCloseTimeout: activity.scheduleToCloseMs } : {}),
+    heartbeatTimeout: activity.heartbeatMs ?? 10_000,
+    retry: {
+      maximumAttempts: attempts,
+      initialInterval: activity.retry.initialIntervalMs ?? 1000,
+      backoffCoefficient: activity.retry.backoffCoefficient ?? 2,
+      maximumInterval: activity.retry.maximumIntervalMs ?? 60_000,
+    },
   }).executeTask;
+}
+
+function failed(outcome: TaskOutcome): boolean {
+  return outcome.status === 'FAILED' || outcome.status === 'TIMED_OUT';
 }
 
 function newId(): string {
@@ -96,9 +115,11 @@ class Interpreter {
       let failure: ExecutionError | undefined = this.input.failure;
       let current: TaskDef | undefined = this.input.startTaskId === undefined ? def.tasks[0] : this.topLevel(this.input.startTaskId);
       if (this.input.startTaskId !== undefined && !current) failure = { code: 'TASK_FAILED', message: `task "${this.input.startTaskId}" does not exist in workflow ${def.id}` };
+      let nextWith: Record<string, unknown> | undefined = this.input.startWith;
       while (current) {
-        const outcome = await this.runNode(current, { vars: {} }, 0);
-        if (outcome.status === 'FAILED' && outcome.next === undefined) {
+        const outcome = await this.runNode(current, { vars: {}, ...(nextWith ? { with: nextWith } : {}) }, 0);
+        nextWith = undefined;
+        if (failed(outcome) && outcome.next === undefined) {
           failure = { code: outcome.error?.code ?? 'TASK_FAILED', message: `task failed with no error transition defined: ${outcome.error?.message ?? outcome.taskId}` };
           break;
         }
@@ -107,13 +128,14 @@ class Interpreter {
           continue;
         }
         if (outcome.next === undefined) break;
+        nextWith = outcome.nextWith;
         current = this.topLevel(outcome.next);
         if (!current) {
           failure = { code: 'TASK_FAILED', message: `task "${outcome.taskId}" names next task "${outcome.next}", which does not exist` };
           break;
         }
         if (workflowInfo().continueAsNewSuggested) {
-          await continueAsNew<typeof compozyWorkflow>({ ...this.input, startTaskId: current.id, pendingSignals: this.inbox, ...(failure ? { failure } : {}) });
+          await continueAsNew<typeof compozyWorkflow>({ ...this.input, startTaskId: current.id, pendingSignals: this.inbox, ...(failure ? { failure } : {}), ...(nextWith ? { startWith: nextWith } : {}) });
         }
       }
       const result = await local.completeWorkflow({ execId, env: def.env, ...(def.outputs ? { outputs: def.outputs } : {}), ...(failure ? { failure } : {}) });
@@ -148,6 +170,7 @@ class Interpreter {
 
   async runNode(task: TaskDef, scope: TaskScope, depth: number, taskExecId = newId()): Promise<TaskOutcome> {
     await this.gate();
+    if (task.sleepMs) await sleep(task.sleepMs);
     this.running.add(task.id);
     this.taskStatus[task.id] = 'RUNNING';
     try {
@@ -177,14 +200,15 @@ class Interpreter {
   }
 
   private async execute(task: TaskDef, scope: TaskScope, taskExecId: string): Promise<TaskOutcome> {
-    const attempts = (task.retries ?? DEFAULT_RETRIES) + 1;
+    const attempts = task.activity.retry.maximumAttempts ?? DEFAULT_ATTEMPTS;
     const request = this.request(task, scope, taskExecId, attempts);
     try {
       return await executor(task, attempts)(request);
     } catch (error) {
       if (isCancellation(error)) throw error;
       // Out of attempts without the activity recording a result: timeouts, or workers that died.
-      return local.recordTask(request, 'FAILED', { code: 'TASK_FAILED', message: failureMessage(error) });
+      const timedOut = (error as { cause?: unknown }).cause instanceof TimeoutFailure;
+      return local.recordTask(request, timedOut ? 'TIMED_OUT' : 'FAILED', { code: timedOut ? 'TASK_TIMED_OUT' : 'TASK_FAILED', message: failureMessage(error) });
     }
   }
 
@@ -202,7 +226,7 @@ class Interpreter {
       collection = { itemCount: expansion.itemCount, skippedCount: expansion.skippedCount };
     } else {
       const begun = await local.beginTask(request);
-      if (begun.status === 'FAILED') return begun;
+      if (failed(begun)) return begun;
       children = (task.tasks ?? []).map((child) => ({ task: child, vars: {} }));
     }
     const sequential = task.type === 'composite' || (task.type === 'collection' && task.mode === 'sequential');
@@ -259,7 +283,7 @@ class Interpreter {
   private async wait(request: TaskRequest, depth: number): Promise<TaskOutcome> {
     const { task, execId } = request;
     const begun = await local.beginTask(request);
-    if (begun.status === 'FAILED') return begun;
+    if (failed(begun)) return begun;
     this.status = 'PAUSED';
     await local.markWorkflow(execId, 'PAUSED');
     const deadline = Date.now() + (task.timeoutMs ?? 0);
