@@ -67,7 +67,7 @@ try {
   const projectConfig = loadValidProject(join(import.meta.dirname, 'projects', 'one-task'));
   const project = compileProject(projectConfig, 20);
   const store = SqliteStore.open(join(stateDir, 'compozy.db'));
-  const tools = toolInvoker(projectConfig, project, { defaultTimeoutMs: 60_000, log: () => undefined });
+  const tools = toolInvoker(projectConfig, project, { defaultTimeoutMs: 60_000, poolSize: 2, log: () => undefined });
   let engine;
   const agents = new LlmAgents({ projectDir: projectConfig.dir, models: projectConfig.models, resources: project.resources, tools, env: process.env });
   const activities = new EngineActivities({ store, tools, agents, memory: memoryUnavailable, signals: triggerDispatcher(project, () => engine) });

@@ -31,6 +31,8 @@ export interface AppSettings {
   /** Execution store; undefined means "by mode" (sqlite standalone, postgres distributed). */
   storeDriver: Setting<'sqlite' | 'postgres' | undefined>;
   toolExecutionTimeout: Setting<string>;
+  toolPoolSize: Setting<number>;
+  structuredOutputRetries: Setting<number>;
   maxNestingDepth: Setting<number>;
 }
 
@@ -130,6 +132,12 @@ function asPositiveInt(raw: unknown, origin: string): number {
   return value;
 }
 
+function asCount(raw: unknown, origin: string): number {
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 0) throw new CompozyError('CONFIG_INVALID', `${origin} must be a whole number ≥ 0, got ${JSON.stringify(raw)}.`, { hint: `Fix ${origin}.` });
+  return value;
+}
+
 /** Effective settings with their sources: flags > environment > compozy.yaml > defaults. */
 export function loadSettings(project: Pick<Project, 'document'>, flags: SettingFlags = {}, env: NodeJS.ProcessEnv = process.env): AppSettings {
   const doc = project.document;
@@ -153,6 +161,8 @@ export function loadSettings(project: Pick<Project, 'document'>, flags: SettingF
     databaseUrl: pick({ env: ['DATABASE_URL', 'DB_CONN_STRING'], file: ['database.url', 'database.conn_string'] }, env, doc, undefined, optionalString),
     storeDriver: pick({ env: ['COMPOZY_STORE_DRIVER'], file: ['database.driver'] }, env, doc, undefined, asStoreDriver),
     toolExecutionTimeout: pick({ env: ['TOOL_EXECUTION_TIMEOUT'], file: ['runtime.tool_execution_timeout'] }, env, doc, '60s', asDuration),
+    toolPoolSize: pick({ env: ['TOOL_POOL_SIZE'], file: ['runtime.pool_size'] }, env, doc, 2, asPositiveInt),
+    structuredOutputRetries: pick({ env: ['LLM_STRUCTURED_OUTPUT_RETRIES'], file: ['llm.structured_output_retries'] }, env, doc, 2, asCount),
     maxNestingDepth: pick({ env: ['LIMITS_MAX_NESTING_DEPTH'], file: ['limits.max_nesting_depth'] }, env, doc, 20, asPositiveInt),
   };
 }

@@ -11,7 +11,7 @@ import { parseDuration } from '../config/duration.js';
 import { ToolRuntime } from '../tools/runtime.js';
 
 /** Tools by id through the project's warm tool pool; the pool starts only when the project has an entrypoint. */
-export function toolInvoker(project: ProjectConfig, engine: EngineProject, options: { defaultTimeoutMs: number; log(line: string): void }): ToolInvoker & { close(): Promise<void> } {
+export function toolInvoker(project: ProjectConfig, engine: EngineProject, options: { defaultTimeoutMs: number; poolSize: number; log(line: string): void }): ToolInvoker & { close(): Promise<void> } {
   const entrypoint = resolve(project.dir, project.runtime.entrypoint || './entrypoint.ts');
   const runtime = existsSync(entrypoint)
     ? new ToolRuntime({
@@ -19,6 +19,7 @@ export function toolInvoker(project: ProjectConfig, engine: EngineProject, optio
         entrypoint,
         permissions: project.runtime.permissions,
         defaultTimeoutMs: options.defaultTimeoutMs,
+        poolSize: options.poolSize,
         onOutput: (line, stream, pid) => options.log(`[tool ${pid}${stream === 'stderr' ? ' stderr' : ''}] ${line}`),
       })
     : undefined;

@@ -87,9 +87,20 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     taskQueue: options.taskQueue,
     workerAvailable: async () => worker?.state() === 'RUNNING',
   });
-  const tools = toolInvoker(projectConfig, project, { defaultTimeoutMs: parseDuration(options.settings.toolExecutionTimeout.value), log: options.log });
+  const tools = toolInvoker(projectConfig, project, {
+    defaultTimeoutMs: parseDuration(options.settings.toolExecutionTimeout.value),
+    poolSize: options.settings.toolPoolSize.value,
+    log: options.log,
+  });
   const env = projectEnv(projectConfig.dir);
-  const agents = new LlmAgents({ projectDir: projectConfig.dir, models: projectConfig.models, resources: project.resources, tools, env });
+  const agents = new LlmAgents({
+    projectDir: projectConfig.dir,
+    models: projectConfig.models,
+    resources: project.resources,
+    tools,
+    env,
+    structuredOutputRetries: options.settings.structuredOutputRetries.value,
+  });
   const llmComponent = llmHealth(projectConfig, env);
   const activities = new EngineActivities({ store, tools, agents, memory: memoryUnavailable, signals: triggerDispatcher(project, () => engine) });
 

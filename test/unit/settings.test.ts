@@ -39,6 +39,12 @@ describe('settings precedence', () => {
     expect(loadSettings({ document: { name: 'p', runtime: { tool_execution_timeout: '2m' } } }, {}, {}).toolExecutionTimeout).toEqual({ value: '2m', source: 'file', origin: 'runtime.tool_execution_timeout' });
     expect(() => loadSettings({ document: { name: 'p' } }, {}, { TOOL_EXECUTION_TIMEOUT: 'soon' })).toThrow(/TOOL_EXECUTION_TIMEOUT must be a duration/);
     expect(() => loadSettings({ document: { name: 'p', database: { driver: 'mysql' } } }, {}, {})).toThrow(/database.driver in compozy.yaml must be "sqlite" or "postgres"/);
+    expect(defaults.toolPoolSize.value).toBe(2);
+    expect(loadSettings({ document: { name: 'p', runtime: { pool_size: 4 } } }, {}, {}).toolPoolSize).toEqual({ value: 4, source: 'file', origin: 'runtime.pool_size' });
+    expect(() => loadSettings({ document: { name: 'p' } }, {}, { TOOL_POOL_SIZE: '0' })).toThrow(/TOOL_POOL_SIZE must be a positive integer/);
+    expect(defaults.structuredOutputRetries.value).toBe(2);
+    expect(loadSettings({ document: { name: 'p' } }, {}, { LLM_STRUCTURED_OUTPUT_RETRIES: '0' }).structuredOutputRetries).toEqual({ value: 0, source: 'env', origin: 'LLM_STRUCTURED_OUTPUT_RETRIES' });
+    expect(() => loadSettings({ document: { name: 'p', llm: { structured_output_retries: -1 } } }, {}, {})).toThrow(/must be a whole number ≥ 0/);
   });
 
   it('rejects a port that is not a port', () => {
