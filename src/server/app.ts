@@ -3,6 +3,7 @@ import { CompozyError, httpStatusFor } from '../errors.js';
 import type { EngineClient } from '../engine/client.js';
 import type { HealthReport } from '../health.js';
 import type { ExecutionStore } from '../store/store.js';
+import { OPENAPI } from './openapi.js';
 import { executionRoutes } from './routes/executions.js';
 import { workflowRoutes } from './routes/workflows.js';
 
@@ -29,6 +30,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/openapi.json', async () => OPENAPI);
   app.get('/readyz', async (_request, reply) => {
     const reason = deps.notReadyReason();
     if (reason) return reply.status(503).send({ status: 'not-ready', reason });

@@ -123,6 +123,10 @@ describe('execution API', () => {
     expect(nap.body.data).toMatchObject({ id: 'nap', input: { required: ['n'] }, tasks: [{ id: 'first', type: 'basic' }, { id: 'second', type: 'basic' }] });
     const list = await serve.request('GET', '/executions/workflows?workflow_id=nap&limit=10');
     expect((list.body.data?.executions as { workflow_exec_id: string }[]).map((e) => e.workflow_exec_id)).toContain(execId);
+
+    const spec = (await (await fetch(`${serve.base}/openapi.json`)).json()) as { openapi: string; paths: Record<string, object> };
+    expect(spec.openapi).toBe('3.1.0');
+    expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/api/v0/workflows/{workflow_id}/executions', '/api/v0/executions/workflows/{exec_id}/signals']));
   });
 
   it('answers bad requests in the envelope: 404, 400 with every schema error, malformed JSON, 413, unknown and malformed exec ids', async () => {
