@@ -14,7 +14,7 @@ import { EngineClient } from '../dist/engine/client.js';
 import { compileProject } from '../dist/engine/project.js';
 import { freePort } from '../dist/platform/ports.js';
 import { LlmAgents } from '../dist/llm/agent-runner.js';
-import { memoryUnavailable, toolInvoker, triggerDispatcher } from '../dist/server/engine-deps.js';
+import { memoryUnavailable, toolInvoker } from '../dist/server/engine-deps.js';
 import { SqliteStore } from '../dist/store/sqlite/sqlite-store.js';
 import { resolveTemporalBinary } from '../dist/temporal/binary.js';
 import { devServerArgs } from '../dist/temporal/dev-server.js';
@@ -68,11 +68,10 @@ try {
   const project = compileProject(projectConfig, 20);
   const store = SqliteStore.open(join(stateDir, 'compozy.db'));
   const tools = toolInvoker(projectConfig, project, { defaultTimeoutMs: 60_000, poolSize: 2, log: () => undefined });
-  let engine;
   const agents = new LlmAgents({ projectDir: projectConfig.dir, models: projectConfig.models, resources: project.resources, tools, env: process.env });
-  const activities = new EngineActivities({ store, tools, agents, memory: memoryUnavailable, signals: triggerDispatcher(project, () => engine) });
+  const activities = new EngineActivities({ store, tools, agents, memory: memoryUnavailable, signals: { dispatch: async () => Promise.reject(new Error('the benchmark workflow sends no signals')) } });
   const engineWorker = await Worker.create({ connection: native, taskQueue: 'bench-engine', workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH }, activities: activities.functions() });
-  engine = new EngineClient({ client, store, project, taskQueue: 'bench-engine', workerAvailable: async () => engineWorker.getState() === 'RUNNING' });
+  const engine = new EngineClient({ client, store, project, taskQueue: 'bench-engine', workerAvailable: async () => engineWorker.getState() === 'RUNNING' });
   workers.push(rawWorker.run(), engineWorker.run());
 
   const raw = (i) => client.workflow.execute('rawHello', { taskQueue: 'bench-raw', workflowId: `raw-${process.pid}-${performance.now()}-${i}`, args: [`n${i}`] });

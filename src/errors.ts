@@ -65,6 +65,7 @@ export type ErrorCode =
   | 'LLM_REPLAY_MISSING'
   | 'MEMORY_UNAVAILABLE'
   | 'SIGNAL_FAILED'
+  | 'TRIGGER_NOT_FOUND'
   | 'NESTING_TOO_DEEP';
 
 export class CompozyError extends Error {
@@ -98,6 +99,7 @@ export function httpStatusFor(error: unknown): number {
       return 400;
     case 'WORKFLOW_NOT_FOUND':
     case 'EXECUTION_NOT_FOUND':
+    case 'TRIGGER_NOT_FOUND':
       return 404;
     case 'EXECUTION_NOT_RUNNING':
       return 409;

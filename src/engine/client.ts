@@ -43,7 +43,8 @@ export class EngineClient {
   }
 
   /** Validates the input against the workflow's config.input, records the execution, starts it. */
-  async start(workflowId: string, input: unknown, startTaskId?: string): Promise<StartedExecution> {
+  async start(workflowId: string, input: unknown, options: { startTaskId?: string; execId?: string } = {}): Promise<StartedExecution> {
+    const { startTaskId } = options;
     const def = this.workflow(workflowId);
     this.validateInput(def, input);
     if (startTaskId !== undefined && !def.tasks.some((t) => t.id === startTaskId)) {
@@ -54,12 +55,13 @@ export class EngineClient {
         hint: 'Start one with `compozy dev` (it runs a worker in the server process) or `compozy worker`.',
       });
     }
-    const execId = ksuid();
+    const execId = options.execId ?? ksuid();
     await this.options.store.createWorkflowExecution({ workflowExecId: execId, workflowId, input: input ?? {}, status: 'PENDING' });
     const run: RunInput = { def, execId, ...(startTaskId !== undefined ? { startTaskId } : {}) };
     try {
       await this.options.client.workflow.start(WORKFLOW_TYPE, { taskQueue: this.options.taskQueue, workflowId: execId, args: [run] });
     } catch (error) {
+      if (error instanceof WorkflowExecutionAlreadyStartedError) throw error;
       await this.options.store.updateWorkflowExecution(execId, { status: 'FAILED', error: { code: 'TEMPORAL_UNREACHABLE', message: errorMessage(error) } });
       throw new CompozyError('TEMPORAL_UNREACHABLE', `Temporal did not accept the execution: ${errorMessage(error)}`, { hint: 'Check the temporal row of `compozy status`.' });
     }

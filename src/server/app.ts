@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { CompozyError, httpStatusFor } from '../errors.js';
 import type { EngineClient } from '../engine/client.js';
+import type { EventBus } from '../engine/events.js';
 import type { HealthReport } from '../health.js';
 import type { ExecutionStore } from '../store/store.js';
 import { OPENAPI } from './openapi.js';
@@ -12,7 +13,7 @@ export interface AppDeps {
   /** Undefined when ready; otherwise why not (e.g. "worker not polling yet"). */
   notReadyReason(): string | undefined;
   /** The execution API; absent, only health endpoints are served. */
-  engine?: { client: EngineClient; store: ExecutionStore };
+  engine?: { client: EngineClient; store: ExecutionStore; events: EventBus };
 }
 
 /** The HTTP API. Every error leaves in the reference envelope, never as a stack trace. */
@@ -41,7 +42,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     return reply.status(report.status === 'up' ? 200 : 503).send({ status: report.status === 'up' ? 200 : 503, message: `platform is ${report.status}`, data: report });
   });
   if (deps.engine) {
-    void app.register(workflowRoutes(deps.engine.client), { prefix: '/api/v0' });
+    void app.register(workflowRoutes(deps.engine.client, deps.engine.events), { prefix: '/api/v0' });
     void app.register(executionRoutes(deps.engine.client, deps.engine.store), { prefix: '/api/v0' });
   }
   return app;

@@ -1,12 +1,10 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ProjectConfig } from '../config/types.js';
-import type { EngineClient } from '../engine/client.js';
 import { resolveSchema } from '../engine/definition.js';
-import type { MemoryService, SignalDispatcher, ToolInvoker } from '../engine/executors.js';
+import type { MemoryService, ToolInvoker } from '../engine/executors.js';
 import type { EngineProject } from '../engine/project.js';
 import { CompozyError } from '../errors.js';
-import { describeProblems, SchemaValidator } from '../platform/schema-validator.js';
 import { parseDuration } from '../config/duration.js';
 import { ToolRuntime } from '../tools/runtime.js';
 
@@ -50,24 +48,3 @@ export const memoryUnavailable: MemoryService = {
     throw new CompozyError('MEMORY_UNAVAILABLE', `Memory task "${operation.task.id}" (${operation.operation}) needs the memory subsystem, which this build does not include yet.`);
   },
 };
-
-/**
- * Signal tasks start the workflow whose `type: signal` trigger has that name, with the payload as its
- * input (reference §2.1), directly through Temporal. A name no trigger knows fails the task.
- */
-export function triggerDispatcher(engine: EngineProject, client: () => EngineClient): SignalDispatcher {
-  const schemas = new SchemaValidator();
-  return {
-    async dispatch(name, payload) {
-      const trigger = engine.triggers.get(name);
-      if (!trigger) {
-        throw new CompozyError('SIGNAL_FAILED', `No workflow has a signal trigger named "${name}".`, {
-          hint: `Known signals: ${[...engine.triggers.keys()].join(', ') || 'none'}.`,
-        });
-      }
-      const problems = trigger.schema ? schemas.problems(trigger.schema, payload) : [];
-      if (problems.length > 0) throw new CompozyError('SIGNAL_FAILED', `Payload of signal "${name}" does not match its trigger schema: ${describeProblems(problems)}.`);
-      await client().start(trigger.workflowId, payload);
-    },
-  };
-}

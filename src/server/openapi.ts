@@ -65,6 +65,13 @@ export const OPENAPI = {
         responses: { 200: ok('sent'), 400: fail('no signal_name'), 404: fail('unknown execution'), 409: fail('the execution has ended') },
       },
     },
+    '/api/v0/events': {
+      post: {
+        summary: 'Publish an event; the workflow whose signal trigger has that name starts with the payload as input',
+        requestBody: json({ type: 'object', properties: { name: { type: 'string' }, payload: {} }, required: ['name'] }),
+        responses: { 202: ok('queued', { type: 'object', properties: { event_id: { type: 'string' } } }), 400: fail('no name, or a payload that breaks the trigger schema'), 404: fail('TRIGGER_NOT_FOUND') },
+      },
+    },
     '/api/v0/executions/workflows/{exec_id}/cancel': steer('Cancel'),
     '/api/v0/executions/workflows/{exec_id}/pause': steer('Pause before the next task'),
     '/api/v0/executions/workflows/{exec_id}/resume': steer('Resume'),

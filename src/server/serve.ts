@@ -12,11 +12,13 @@ import { readRunState } from '../platform/run-state.js';
 import { describeNamespace, startWorker, type RunningWorker } from '../temporal/worker.js';
 import type { AppSettings } from '../config/settings.js';
 import { buildApp } from './app.js';
-import { memoryUnavailable, toolInvoker, triggerDispatcher } from './engine-deps.js';
+import { memoryUnavailable, toolInvoker } from './engine-deps.js';
+import { EventBus } from '../engine/events.js';
 import { LlmAgents } from '../llm/agent-runner.js';
 import { llmHealth } from '../llm/health.js';
 import { projectEnv } from '../config/settings.js';
 import { openKv } from './open-kv.js';
+import type { Consumer } from '../kv/kv.js';
 import { openStore } from './open-store.js';
 
 export interface ServeOptions {
@@ -102,7 +104,9 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     structuredOutputRetries: options.settings.structuredOutputRetries.value,
   });
   const llmComponent = llmHealth(projectConfig, env);
-  const activities = new EngineActivities({ store, tools, agents, memory: memoryUnavailable, signals: triggerDispatcher(project, () => engine) });
+  const events = new EventBus(kv.broker, project);
+  const activities = new EngineActivities({ store, tools, agents, memory: memoryUnavailable, signals: events });
+  let dispatcher: Consumer | undefined;
 
   /** Probes Temporal over the worker's own connection, so a health check opens nothing new. */
   const probeTemporal = async (): Promise<{ state: ComponentState; detail: string }> => {
@@ -166,9 +170,10 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
   const app = buildApp({
     health,
     notReadyReason: () => (worker?.state() === 'RUNNING' ? undefined : workerFailure ?? 'worker is not polling yet'),
-    engine: { client: engine, store },
+    engine: { client: engine, store, events },
   });
   try {
+    await events.setup();
     await app.listen({ host: options.host, port: options.port });
   } catch (error) {
     await tools.close();
@@ -190,6 +195,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     if (stopping) return stopped.catch(() => undefined);
     stopping = true;
     abort.abort(new Error('server is stopping'));
+    await dispatcher?.cancel();
     await worker?.shutdown();
     await app.close();
     await tools.close();
@@ -222,6 +228,13 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     (running) => {
       worker = running;
       options.log(`worker polling task queue "${options.taskQueue}" on ${options.temporalAddress}`);
+      events.startDispatcher(engine, (error) => options.log(`event dispatch: ${errorMessage(error)}`)).then(
+        (consumer) => {
+          if (stopping) void consumer.cancel();
+          else dispatcher = consumer;
+        },
+        (error: unknown) => options.log(`event dispatcher did not start: ${errorMessage(error)}`),
+      );
       running.done.then(
         () => {
           if (!stopping) {

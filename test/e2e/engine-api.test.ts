@@ -118,7 +118,7 @@ describe('execution API', () => {
     expect(tasks.first).toMatchObject({ task_id: 'first', component: 'tool', tool_id: 'nap', status: 'SUCCESS', execution_type: 'basic', output: { napped: 300, n: 7 }, workflow_exec_id: execId });
 
     const workflows = await serve.request('GET', '/workflows');
-    expect((workflows.body.data?.workflows as { id: string }[]).map((w) => w.id)).toEqual(['nap', 'approval', 'approval_quick']);
+    expect((workflows.body.data?.workflows as { id: string }[]).map((w) => w.id)).toEqual(['nap', 'approval', 'approval_quick', 'on_event']);
     const nap = await serve.request('GET', '/workflows/nap');
     expect(nap.body.data).toMatchObject({ id: 'nap', input: { required: ['n'] }, tasks: [{ id: 'first', type: 'basic' }, { id: 'second', type: 'basic' }] });
     const list = await serve.request('GET', '/executions/workflows?workflow_id=nap&limit=10');
@@ -186,6 +186,22 @@ describe('execution API', () => {
     expect(tasks.approve).toMatchObject({ status: 'FAILED', error: { code: 'WAIT_TIMEOUT', message: 'wait task timed out after 1s' } });
     expect(tasks.expired?.output).toEqual({ expired: true });
     expect(timedOut.status).toBe('FAILED');
+  });
+
+  it('POST /events starts the workflow whose signal trigger has that name, through the KV broker', async () => {
+    const serve = await startServe(copyFixture('engine-api'));
+    const accepted = await serve.request('POST', '/events', { name: 'order-ready', payload: { order: 5 } });
+    expect(accepted.status).toBe(202);
+    expect(accepted.body).toMatchObject({ status: 202, message: 'event received', data: { event_id: expect.stringMatching(/^[0-9A-Za-z]{27}$/) } });
+    const eventId = String(accepted.body.data?.event_id);
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline && (await serve.request('GET', `/executions/workflows/${eventId}`)).status === 404) await sleep(50);
+    const state = await finalState(serve, eventId);
+    expect(state).toMatchObject({ workflow_id: 'on_event', status: 'SUCCESS', input: { order: 5 } });
+
+    expect(await serve.request('POST', '/events', { name: 'nobody', payload: {} })).toMatchObject({ status: 404, body: { error: { code: 'TRIGGER_NOT_FOUND' } } });
+    expect(await serve.request('POST', '/events', { name: 'order-ready', payload: { order: 'x' } })).toMatchObject({ status: 400, body: { error: { code: 'INPUT_INVALID' } } });
+    expect(await serve.request('POST', '/events', { payload: {} })).toMatchObject({ status: 400 });
   });
 
   it('answers 503 WORKER_UNAVAILABLE when no worker polls the task queue', async () => {

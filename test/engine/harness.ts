@@ -1,7 +1,7 @@
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadValidProject } from '../../src/config/valid-project.js';
 import { EngineActivities } from '../../src/engine/activities/tasks.js';
@@ -10,7 +10,9 @@ import type { AgentRequest, MemoryOperation } from '../../src/engine/executors.j
 import { compileProject, type EngineProject } from '../../src/engine/project.js';
 import type { ExecutionStore, WorkflowExecutionWithTasks } from '../../src/store/store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { triggerDispatcher } from '../../src/server/engine-deps.js';
+import { EventBus } from '../../src/engine/events.js';
+import type { Consumer } from '../../src/kv/kv.js';
+import { SqliteKv } from '../../src/kv/sqlite/sqlite-kv.js';
 import { REPO } from '../helpers/cli.js';
 import { tempDir } from '../helpers/fake-bin.js';
 import { startTemporal, type TestTemporal } from '../helpers/temporal.js';
@@ -92,6 +94,9 @@ async function connectHarness(temporal: TestTemporal, taskQueue: string): Promis
   const memoryCalls: MemoryOperation[] = [];
   const agents = new Map<string, AgentScript>();
   const engines = new Map<EngineProject, EngineClient>();
+  const kv = SqliteKv.open(':memory:');
+  const buses = new Map<EngineProject, EventBus>();
+  const dispatchers: Consumer[] = [];
   let current: EngineProject | undefined;
   const engine = (project: EngineProject): EngineClient => {
     current = project;
@@ -119,9 +124,17 @@ async function connectHarness(temporal: TestTemporal, taskQueue: string): Promis
       },
     },
     signals: {
-      dispatch: (name, payload, source) => {
-        if (!current) throw new Error('no project');
-        return triggerDispatcher(current, () => engine(current as EngineProject)).dispatch(name, payload, source);
+      async dispatch(name, payload, source) {
+        const project = current;
+        if (!project) throw new Error('no project');
+        let bus = buses.get(project);
+        if (!bus) {
+          bus = new EventBus(kv.broker, project);
+          buses.set(project, bus);
+          await bus.setup();
+          dispatchers.push(await bus.startDispatcher(engine(project), (error) => console.error(error)));
+        }
+        return bus.dispatch(name, payload, source);
       },
     },
   });
@@ -160,8 +173,10 @@ async function connectHarness(temporal: TestTemporal, taskQueue: string): Promis
       return finish(execId);
     },
     async close() {
+      await Promise.all(dispatchers.map((d) => d.cancel()));
       worker.shutdown();
       await running;
+      await kv.close();
       await nativeConnection.close();
       await connection.close();
       await store.close();
@@ -174,7 +189,7 @@ async function connectHarness(temporal: TestTemporal, taskQueue: string): Promis
 export function writeProject(files: Record<string, string>, maxNestingDepth = 20): EngineProject {
   const dir = tempDir('compozy-engine-');
   const workflows = Object.keys(files).filter((f) => f.startsWith('workflows/'));
-  const compozy = files['compozy.yaml'] ?? `name: engine-test\nworkflows:\n${workflows.map((f) => `  - source: ./${f}\n`).join('')}`;
+  const compozy = files['compozy.yaml'] ?? `name: ${basename(dir)}\nworkflows:\n${workflows.map((f) => `  - source: ./${f}\n`).join('')}`;
   for (const [name, text] of Object.entries({ ...files, 'compozy.yaml': compozy })) {
     mkdirSync(dirname(join(dir, name)), { recursive: true });
     writeFileSync(join(dir, name), text);

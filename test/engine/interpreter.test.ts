@@ -88,7 +88,7 @@ outputs:
 
   it('starts at task_id when given', async () => {
     const p = project();
-    const { execId } = await h.engine(p).start('flow', { name: 'x' }, 'unreached');
+    const { execId } = await h.engine(p).start('flow', { name: 'x' }, { startTaskId: 'unreached' });
     const execution = await h.finish(execId);
     expect(Object.keys(execution.tasks)).toEqual(['unreached']);
   });
@@ -459,7 +459,13 @@ describe('collection, composite, aggregate', () => {
 });
 
 describe('signal, wait and memory', () => {
-  it('a signal task starts the workflow whose trigger has that name, with the payload as input', async () => {
+  it('a signal task fails when no trigger takes its signal', async () => {
+    const p = workflow('lonely', 'tasks:\n  - id: notify\n    type: signal\n    signal:\n      id: nobody-listens\n');
+    const execution = await h.run(p, 'lonely');
+    expect(task(execution, 'notify').error).toMatchObject({ code: 'TRIGGER_NOT_FOUND', message: 'No workflow has a signal trigger named "nobody-listens".' });
+  });
+
+  it('a signal task starts the workflow whose trigger has that name (through the KV broker), with the payload as input', async () => {
     const p = writeProject({
       'workflows/sender.yaml': `id: sender\n${TOOLS_YAML}tasks:\n  - id: notify\n    type: signal\n    signal:\n      id: order-ready\n      payload:\n        order: "{{ .workflow.input.order }}"\n`,
       'workflows/receiver.yaml': `id: receiver\n${TOOLS_YAML}triggers:\n  - type: signal\n    name: order-ready\ntasks:\n  - id: handle\n    tool: echo\n    with:\n      got: "{{ .workflow.input.order }}"\n`,
@@ -472,6 +478,7 @@ describe('signal, wait and memory', () => {
     }, 'the triggered receiver');
     const full = await h.store.getWorkflowExecution(received.workflowExecId);
     expect(full?.tasks.handle?.output).toEqual({ got: 42 });
+    expect((await h.store.listWorkflowExecutions({ workflowId: 'receiver' })).items.filter((e) => (e.input as { order?: number }).order === 42)).toHaveLength(1);
   });
 
   const waiting = () =>
@@ -573,7 +580,7 @@ describe('steering', () => {
     await expect(engine.start('nope', {})).rejects.toMatchObject({ code: 'WORKFLOW_NOT_FOUND' });
     await expect(engine.start('strict', { city: 5 })).rejects.toMatchObject({ code: 'INPUT_INVALID', details: { errors: [{ path: '/city', message: 'must be string' }] } });
     await expect(engine.start('strict', {})).rejects.toMatchObject({ code: 'INPUT_INVALID' });
-    await expect(engine.start('strict', { city: 'x' }, 'zzz')).rejects.toMatchObject({ code: 'INPUT_INVALID' });
+    await expect(engine.start('strict', { city: 'x' }, { startTaskId: 'zzz' })).rejects.toMatchObject({ code: 'INPUT_INVALID' });
     expect((await h.store.listWorkflowExecutions({ workflowId: 'strict' })).items).toHaveLength(0);
   });
 });

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { EngineClient } from '../../engine/client.js';
+import type { EventBus } from '../../engine/events.js';
 import { CompozyError } from '../../errors.js';
 import { workflowDto } from './dto.js';
 
@@ -7,8 +8,8 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-/** Workflow definitions and starting executions. */
-export function workflowRoutes(engine: EngineClient) {
+/** Workflow definitions, starting executions, and events for signal triggers. */
+export function workflowRoutes(engine: EngineClient, events: EventBus) {
   return async (app: FastifyInstance) => {
     app.get('/workflows', async () => ({ status: 200, message: 'workflows', data: { workflows: engine.workflows().map(workflowDto) } }));
 
@@ -24,12 +25,19 @@ export function workflowRoutes(engine: EngineClient) {
       if (!isObject(body)) throw new CompozyError('INPUT_INVALID', 'The request body must be a JSON object: {"input": {...}, "task_id"?: "..."}.');
       if (body.input !== undefined && !isObject(body.input)) throw new CompozyError('INPUT_INVALID', '"input" must be a JSON object.');
       if (body.task_id !== undefined && typeof body.task_id !== 'string') throw new CompozyError('INPUT_INVALID', '"task_id" must be a string.');
-      const started = await engine.start(request.params.workflowId, body.input ?? {}, body.task_id as string | undefined);
+      const started = await engine.start(request.params.workflowId, body.input ?? {}, body.task_id === undefined ? {} : { startTaskId: body.task_id as string });
       const execUrl = `/api/v0/executions/workflows/${started.execId}`;
       return reply
         .status(202)
         .header('location', execUrl)
         .send({ status: 202, message: 'workflow triggered successfully', data: { exec_id: started.execId, exec_url: execUrl, workflow_id: started.workflowId } });
+    });
+
+    app.post('/events', async (request, reply) => {
+      const body = request.body;
+      if (!isObject(body) || typeof body.name !== 'string' || body.name === '') throw new CompozyError('INPUT_INVALID', 'The body needs "name" (a signal name) and may carry "payload".');
+      const eventId = await events.publish(body.name, body.payload ?? {}, { api: true });
+      return reply.status(202).send({ status: 202, message: 'event received', data: { event_id: eventId } });
     });
   };
 }
