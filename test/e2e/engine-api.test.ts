@@ -1,4 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -145,7 +146,17 @@ describe('execution API', () => {
     expect(malformed.status).toBe(400);
     expect(malformed.body).toMatchObject({ status: 400, error: { code: 'BAD_REQUEST' } });
 
-    const huge = await serve.request('POST', '/workflows/nap/executions', { input: { n: 1, pad: 'x'.repeat(2 * 1024 * 1024) } });
+    // Declares a 2 MiB body but sends little: the server answers from the length alone, so the
+    // client never races the server closing a connection it is still writing to.
+    const huge = await new Promise<{ status: number; body: Envelope }>((resolve, reject) => {
+      const req = httpRequest(`${serve.base}/api/v0/workflows/nap/executions`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(2 * 1024 * 1024) } }, (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Envelope }));
+      });
+      req.on('error', reject);
+      req.write('{"input": {"n": 1, "pad": "');
+    });
     expect(huge.status).toBe(413);
     expect(huge.body).toMatchObject({ status: 413, error: { code: 'PAYLOAD_TOO_LARGE' } });
 
