@@ -209,6 +209,15 @@ exit 1`,
     expect(isPidAlive(unrelated.pid as number)).toBe(true);
   });
 
+  it('refuses a project that does not validate before starting anything, listing its problems (exit 2)', async () => {
+    const project = copyFixture('config-errors');
+    const result = await runCli(['dev', project, '--port', '0'], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr + result.stdout).toMatch(/configuration problem\(s\)/);
+    expect(result.stderr + result.stdout).toContain('compozy config validate');
+    expect(existsSync(join(project, '.compozy', 'run.json'))).toBe(false);
+  });
+
   it('refuses a second dev run of the same project', async () => {
     const project = copyFixture('minimal');
     const dev = startDev(project, ['--port', '0']);

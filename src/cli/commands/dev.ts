@@ -37,6 +37,9 @@ export function registerDev(program: Command): void {
             hint: 'Use `compozy start` for distributed mode, or set the mode to standalone.',
           });
         }
+        // A project that does not validate would only crash-loop the serve child: refuse it up front.
+        const { loadValidProject } = await import('../../config/valid-project.js');
+        loadValidProject(project.dir);
         const color = !json && useColor();
         const narrate = json ? undefined : (line: string) => process.stdout.write(`${line}\n`);
         const temporal = await resolveTemporalBinary({
