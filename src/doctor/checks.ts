@@ -193,4 +193,19 @@ const llmKeysCheck: Check = {
   },
 };
 
-export const CHECKS: readonly Check[] = [nodeCheck, temporalBinaryCheck, stateDirCheck, portsCheck, redisCheck, postgresCheck, temporalServerCheck, llmKeysCheck];
+const agentModelsCheck: Check = {
+  name: 'agents',
+  description: "the models the project's agents resolve to (replay fixtures present, refs valid)",
+  async run(context) {
+    if (!context.project) return undefined;
+    const { loadProjectConfig } = await import('../config/load.js');
+    const { llmHealth } = await import('../llm/health.js');
+    const { project } = loadProjectConfig(context.project.dir);
+    const health = project ? llmHealth(project, context.env) : undefined;
+    if (!health) return undefined;
+    if (health.state === 'up') return { name: 'agents', status: 'pass', message: `agents use ${health.detail}` };
+    return { name: 'agents', status: 'fail', message: health.detail ?? 'a model cannot be resolved', fix: 'Fix the agent model: refs, or add the replay fixtures file named.' };
+  },
+};
+
+export const CHECKS: readonly Check[] = [nodeCheck, temporalBinaryCheck, stateDirCheck, portsCheck, redisCheck, postgresCheck, temporalServerCheck, llmKeysCheck, agentModelsCheck];

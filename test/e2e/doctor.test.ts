@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import type { CheckResult } from '../../src/doctor/checks.js';
-import { copyFixture, runCli } from '../helpers/cli.js';
+import { copyFixture, REPO, runCli } from '../helpers/cli.js';
 
 const env = { COMPOZY_TEMPORAL_BIN: inject('temporalBin'), CI: '1' };
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -81,6 +81,17 @@ describe('compozy doctor', () => {
     expect(relaxed.code).toBe(0);
     const strict = await doctor(['--json', '--strict', 'llm', '--project', project], { COMPOZY_TEST_SET_B: 'x' });
     expect(strict.code).toBe(1);
+  });
+
+  it('agents: passes with the models the agents use, fails when a replay file is missing', async () => {
+    const weather = await doctor(['--json', 'agents', '--project', join(REPO, 'examples', 'weather')], { GROQ_API_KEY: '' });
+    expect(weather.json.checks[0]).toMatchObject({ name: 'agents', status: 'pass', message: 'agents use replay:weather' });
+    const project = copyFixture('minimal');
+    writeFileSync(join(project, 'compozy.yaml'), 'name: minimal\nworkflows:\n  - source: ./wf.yaml\n');
+    writeFileSync(join(project, 'wf.yaml'), 'id: wf\nagents:\n  - id: a\n    model: replay:nothing\n    actions:\n      - id: x\n        prompt: hi\ntasks:\n  - id: t\n    agent: a\n    action: x\n');
+    const broken = await doctor(['--json', 'agents', '--project', project]);
+    expect(broken.code).toBe(1);
+    expect(broken.json.checks[0]).toMatchObject({ name: 'agents', status: 'fail', message: expect.stringContaining('replay/nothing.yaml does not exist') });
   });
 
   it('runs its checks in the order the help lists them', async () => {
