@@ -25,6 +25,22 @@ afterAll(async () => {
 });
 
 describe('the weather workflow with scripted agents', () => {
+  it('with no clothing suggested, the empty collection succeeds and the router takes no_results', async () => {
+    const project = compileProject(loadValidProject(join(REPO, 'examples', 'weather')), 20);
+    const scripted = h.agents.get('tourist_guide/suggest_clothing');
+    h.agents.set('tourist_guide/suggest_clothing', () => ({ clothing: [] }));
+    try {
+      const execution = await h.run(project, 'weather', { city: 'Oslo' });
+      expect(execution.tasks.clothing_validation).toMatchObject({ status: 'SUCCESS', output: { outputs: {}, collection_metadata: { item_count: 0, skipped_count: 0 } } });
+      expect(execution.tasks.clothing_check?.output).toMatchObject({ route_taken: 'no_results' });
+      expect(execution.tasks.no_results?.output).toEqual({ success: true, format: 'txt', filename: 'results.txt' });
+      expect(execution.tasks.save_results).toBeUndefined();
+      expect(execution.status).toBe('SUCCESS');
+    } finally {
+      if (scripted) h.agents.set('tourist_guide/suggest_clothing', scripted);
+    }
+  });
+
   it('runs the whole graph (basic → collection → aggregate → router → composite) to SUCCESS, and its history replays cleanly', async () => {
     const project = compileProject(loadValidProject(join(REPO, 'examples', 'weather')), 20);
     const execution = await h.run(project, 'weather', { city: 'Lisbon' });

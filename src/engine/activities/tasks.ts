@@ -365,7 +365,8 @@ export class EngineActivities {
     const raw: Record<string, unknown> = { progress_info: info, outputs };
     if (request.collection) raw.collection_metadata = { item_count: request.collection.itemCount, skipped_count: request.collection.skippedCount };
     const input = own?.input ?? {};
-    if (info.overall_status !== 'SUCCESS') {
+    // No children (an empty or fully filtered collection) is nothing to wait for, not a failure.
+    if (request.children.length > 0 && info.overall_status !== 'SUCCESS') {
       return this.finish(request, ctx, { input, raw, error: { code: 'child_task_failure', message: parentFailure(request.task.type, info, request.children) } });
     }
     const children = tasksView(states.filter((s) => s.parentStateId === request.taskExecId || s.taskExecId === request.taskExecId))[request.task.id]?.children ?? {};
