@@ -1,4 +1,4 @@
-import { APICallError, generateText, jsonSchema, LoadAPIKeyError, RetryError, stepCountIs, tool, type ToolSet } from 'ai';
+import type { ToolSet } from 'ai';
 import type { ModelConfig } from '../config/types.js';
 import { resolveSchema, type ResourceIndex } from '../engine/definition.js';
 import type { AgentInvoker, AgentRequest, AgentResult, ToolInvoker } from '../engine/executors.js';
@@ -7,7 +7,6 @@ import { templates } from '../expr/template.js';
 import { describeProblems, SchemaValidator } from '../platform/schema-validator.js';
 import { jsonInstruction, parseJsonObject } from './json-output.js';
 import { resolveModel, type ResolvedModel } from './models.js';
-import { languageModel } from './providers.js';
 import { ReplayFixtures } from './replay.js';
 
 export interface LlmAgentsOptions {
@@ -31,8 +30,11 @@ interface Completion {
   outputTokens: number;
 }
 
+type AiSdk = typeof import('ai');
+
 /** A provider error as a typed task error carrying the provider's own message. */
-function providerError(error: unknown, model: ResolvedModel): CompozyError {
+function providerError(ai: AiSdk, error: unknown, model: ResolvedModel): CompozyError {
+  const { APICallError, LoadAPIKeyError, RetryError } = ai;
   const name = `${model.provider}:${model.model}`;
   const cause = RetryError.isInstance(error) ? error.lastError : error;
   if (LoadAPIKeyError.isInstance(cause)) {
@@ -142,7 +144,8 @@ export class LlmAgents implements AgentInvoker {
     if (problems.length > 0) throw new Error(`the answer does not match the output schema: ${describeProblems(problems)}`);
   }
 
-  private tools(ids: readonly string[]): ToolSet {
+  private tools(ai: AiSdk, ids: readonly string[]): ToolSet {
+    const { jsonSchema, tool } = ai;
     const set: ToolSet = {};
     for (const id of ids) {
       const found = this.options.resources.tools.get(id);
@@ -160,7 +163,10 @@ export class LlmAgents implements AgentInvoker {
   private async complete(model: ResolvedModel, system: string | undefined, prompt: string, toolIds: readonly string[], maxIterations: number): Promise<Completion> {
     const settings: Record<string, unknown> = {};
     for (const [name, value] of Object.entries(model.params)) if (PARAMS[name]) settings[PARAMS[name] as string] = value;
-    const tools = toolIds.length > 0 ? this.tools(toolIds) : undefined;
+    // Loaded on the first model call: replay-only and tool-only projects never pay for the AI SDK.
+    const [ai, { languageModel }] = await Promise.all([import('ai'), import('./providers.js')]);
+    const { generateText, stepCountIs } = ai;
+    const tools = toolIds.length > 0 ? this.tools(ai, toolIds) : undefined;
     try {
       const result = await generateText({
         model: languageModel(model, this.options.env),
@@ -173,7 +179,7 @@ export class LlmAgents implements AgentInvoker {
       });
       return { text: result.text, inputTokens: result.totalUsage.inputTokens ?? 0, outputTokens: result.totalUsage.outputTokens ?? 0 };
     } catch (error) {
-      throw providerError(error, model);
+      throw providerError(ai, error, model);
     }
   }
 }
