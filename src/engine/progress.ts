@@ -4,7 +4,7 @@ export type Strategy = 'wait_all' | 'fail_fast' | 'best_effort' | 'race';
 
 const TERMINAL: ReadonlySet<Status> = new Set(['SUCCESS', 'FAILED', 'TIMED_OUT', 'CANCELED']);
 
-export function isTerminal(status: Status): boolean {
+function isTerminal(status: Status): boolean {
   return TERMINAL.has(status);
 }
 
@@ -57,7 +57,7 @@ interface Tally {
   failed: number;
 }
 
-export function overallStatus(t: Tally, strategy: Strategy): Status {
+function overallStatus(t: Tally, strategy: Strategy): Status {
   if (t.total === 0) return 'PENDING';
   const allDone = t.terminal === t.total;
   switch (strategy) {

@@ -17,7 +17,7 @@ const COMPATIBLE: Record<string, { baseURL: string; keyVar?: string }> = {
   lmstudio: { baseURL: 'http://localhost:1234/v1' },
 };
 
-export const PROVIDERS = ['openai', 'anthropic', 'groq', 'openai-compatible', ...Object.keys(COMPATIBLE), 'replay'] as const;
+const PROVIDERS = ['openai', 'anthropic', 'groq', 'openai-compatible', ...Object.keys(COMPATIBLE), 'replay'] as const;
 
 /** Ollama's documented URL is the server root; its OpenAI-compatible API lives under /v1. */
 function compatibleUrl(provider: string, apiUrl: string | undefined): string {

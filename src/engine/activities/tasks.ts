@@ -35,7 +35,7 @@ function codeOf(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-export function toExecutionError(error: unknown, fallbackCode = 'TASK_FAILED'): ExecutionError {
+function toExecutionError(error: unknown, fallbackCode = 'TASK_FAILED'): ExecutionError {
   const details = error instanceof CompozyError ? error.details : undefined;
   return { message: errorMessage(error), code: codeOf(error) ?? fallbackCode, ...(details ? { details } : {}) };
 }
@@ -44,7 +44,7 @@ export function toExecutionError(error: unknown, fallbackCode = 'TASK_FAILED'): 
  * A task whose output reports an error counts as failed (reference §2.4): a non-empty `error`
  * (string, map with a message, or array), or `success: false`.
  */
-export function outputFailure(output: unknown): ExecutionError | undefined {
+function outputFailure(output: unknown): ExecutionError | undefined {
   if (output === null || typeof output !== 'object' || Array.isArray(output)) return undefined;
   const { error, success } = output as Record<string, unknown>;
   if (typeof error === 'string' && error.trim() !== '') return { message: error, code: 'TASK_FAILED' };
