@@ -5,6 +5,7 @@ import { PACKAGE_ROOT } from '../config/project.js';
 import { registerConfig } from './commands/config.js';
 import { registerDev } from './commands/dev.js';
 import { registerDoctor } from './commands/doctor.js';
+import { registerRun } from './commands/run.js';
 import { registerServe } from './commands/serve.js';
 import { registerStatus } from './commands/status.js';
 import { registerTemporal } from './commands/temporal.js';
@@ -26,6 +27,7 @@ const program = new Command('compozy')
   .exitOverride();
 
 registerDev(program);
+registerRun(program);
 registerServe(program);
 registerStatus(program);
 registerDoctor(program);

@@ -1,0 +1,153 @@
+import { Chalk } from 'chalk';
+import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isValidDuration, parseDuration } from '../../config/duration.js';
+import { CompozyError, errorMessage, type ErrorCode } from '../../errors.js';
+import { isPidAlive } from '../../platform/pids.js';
+import { readRunState } from '../../platform/run-state.js';
+import { useColor, writeJson } from '../output.js';
+import { preparePlatform, type PlatformFlags } from '../platform.js';
+import { openProject } from '../project-context.js';
+import { runAction } from '../run-action.js';
+
+interface RunFlags extends PlatformFlags {
+  input?: string;
+  inputFile?: string;
+  timeout: string;
+  json?: boolean;
+}
+
+interface Envelope {
+  status: number;
+  data?: Record<string, unknown>;
+  error?: { code: string; message: string; details?: unknown };
+}
+
+const TERMINAL = new Set(['SUCCESS', 'FAILED', 'CANCELED', 'TIMED_OUT']);
+
+function parseInput(flags: RunFlags): unknown {
+  if (flags.input !== undefined && flags.inputFile !== undefined) throw new CompozyError('USAGE', 'Give --input or --input-file, not both.');
+  let text = flags.input ?? '{}';
+  const origin = flags.inputFile ?? '--input';
+  if (flags.inputFile !== undefined) {
+    try {
+      text = readFileSync(flags.inputFile, 'utf8');
+    } catch (error) {
+      throw new CompozyError('USAGE', `Cannot read --input-file ${flags.inputFile}: ${errorMessage(error)}`);
+    }
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new CompozyError('USAGE', `${origin} is not JSON: ${errorMessage(error)}`, { hint: `Quote it for the shell, e.g. --input '{"city":"Lisbon"}'.` });
+  }
+}
+
+async function api(url: string, init?: RequestInit): Promise<Envelope> {
+  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
+  return (await response.json()) as Envelope;
+}
+
+/** A `compozy dev` of this project that answers, if one runs: the smoke run then uses it and leaves it running. */
+async function runningApi(stateDir: string): Promise<string | undefined> {
+  const run = readRunState(stateDir);
+  if (!run || !isPidAlive(run.supervisorPid)) return undefined;
+  const ok = await fetch(`${run.apiUrl}/readyz`, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false);
+  return ok ? run.apiUrl : undefined;
+}
+
+/** The smoke run itself against an API: start, wait for a terminal status, return the final state. */
+async function execute(apiUrl: string, workflowId: string, input: unknown, timeoutMs: number, narrate: (line: string) => void): Promise<Record<string, unknown>> {
+  const started = await api(`${apiUrl}/api/v0/workflows/${encodeURIComponent(workflowId)}/executions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ input }),
+  });
+  if (started.status !== 202 || !started.data) {
+    const details = started.error?.details as { errors?: { path: string; message: string }[] } | undefined;
+    const lines = (details?.errors ?? []).map((e) => `\n  ${e.path} ${e.message}`).join('');
+    throw new CompozyError((started.error?.code ?? 'CHECK_FAILED') as ErrorCode, `${started.error?.message ?? `the API answered ${started.status}`}${lines}`);
+  }
+  const execId = String(started.data.exec_id);
+  narrate(`• ${workflowId}: execution ${execId} started`);
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    const state = (await api(`${apiUrl}/api/v0/executions/workflows/${execId}`)).data ?? {};
+    const status = String(state.status);
+    if (status !== last) narrate(`• ${workflowId}: ${status}`);
+    last = status;
+    if (TERMINAL.has(status)) return state;
+    await sleep(200);
+  }
+  throw new CompozyError('CHECK_FAILED', `Execution ${execId} did not finish within ${timeoutMs / 1000} s (last status ${last}).`, {
+    hint: `Raise --timeout, or look at it with GET ${apiUrl}/api/v0/executions/workflows/${execId}.`,
+  });
+}
+
+/** Discards the children's log lines: a smoke run keeps stdout for the result (logs stay in .compozy/logs/). */
+const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
+
+export function registerRun(program: Command): void {
+  program
+    .command('run <workflow> [project]')
+    .description('Smoke-run a workflow: start the platform (or use the running `compozy dev`), run it once, print the result, stop; exit 0 only on SUCCESS')
+    .option('--input <json>', 'the workflow input as JSON (default {})')
+    .option('--input-file <path>', 'read the input JSON from a file')
+    .option('--timeout <duration>', 'how long to wait for the execution', '10m')
+    .option('--port <port>', 'API port when it starts the platform')
+    .option('--temporal-bin <path>', 'Temporal CLI binary to run')
+    .option('--json', 'print the final execution state as JSON on stdout')
+    .action((workflowId: string, projectArg: string | undefined, flags: RunFlags) =>
+      runAction(Boolean(flags.json), async () => {
+        const input = parseInput(flags);
+        if (!isValidDuration(flags.timeout)) throw new CompozyError('USAGE', `--timeout must be a duration such as 90s or 10m, got "${flags.timeout}".`);
+        const timeoutMs = parseDuration(flags.timeout);
+        const narrate = (line: string) => process.stderr.write(`${line}\n`);
+        const { stateDir } = openProject(projectArg, flags);
+        let apiUrl = await runningApi(stateDir);
+        let stop: ((code: number, reason: string) => Promise<number>) | undefined;
+        if (apiUrl) narrate(`• Using the running compozy dev at ${apiUrl}`);
+        else {
+          let ready!: (url: string) => void;
+          const readyUrl = new Promise<string>((resolve) => (ready = resolve));
+          const { supervisor } = await preparePlatform(projectArg, flags, {
+            narrate,
+            emit: (event) => {
+              if (event.event === 'ready') ready(event.apiUrl);
+            },
+            logOut: discard,
+            color: false,
+          });
+          const exited = supervisor.run();
+          const code = await Promise.race([readyUrl, exited]);
+          if (typeof code === 'number') return code;
+          apiUrl = code;
+          stop = async (exitCode, reason) => {
+            await supervisor.shutdown(exitCode, reason);
+            return exited;
+          };
+        }
+        let state: Record<string, unknown>;
+        try {
+          state = await execute(apiUrl, workflowId, input, timeoutMs, narrate);
+        } catch (error) {
+          await stop?.(1, 'smoke run failed');
+          throw error;
+        }
+        const status = String(state.status);
+        await stop?.(0, 'smoke run finished');
+        if (flags.json) writeJson(state);
+        else {
+          const chalk = new Chalk({ level: useColor() ? 1 : 0 });
+          const mark = status === 'SUCCESS' ? chalk.green('✔') : chalk.red('✗');
+          const error = state.error as { message?: string } | null;
+          process.stdout.write(`${mark} ${workflowId} ${status} (execution ${String(state.workflow_exec_id)})${error?.message ? `: ${error.message}` : ''}\n`);
+          process.stdout.write(`${JSON.stringify(state.output, null, 2)}\n`);
+        }
+        return status === 'SUCCESS' ? 0 : 1;
+      }),
+    );
+}

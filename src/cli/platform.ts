@@ -1,0 +1,61 @@
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../config/project.js';
+import { CompozyError } from '../errors.js';
+import { chooseApiPort, freePort } from '../platform/ports.js';
+import type { Supervisor, SupervisorOptions } from '../supervisor/supervisor.js';
+import { resolveTemporalBinary } from '../temporal/binary.js';
+import { openProject, type ProjectContext } from './project-context.js';
+
+export interface PlatformFlags {
+  port?: string;
+  host?: string;
+  mode?: string;
+  temporalBin?: string;
+  temporalUi?: boolean;
+}
+
+export type PlatformIo = Pick<SupervisorOptions, 'narrate' | 'emit' | 'showHealth' | 'logOut' | 'color'>;
+
+/**
+ * The standalone platform of a project, ready to run: the project validated (a project that does not
+ * validate would only crash-loop serve), the Temporal CLI resolved, ports chosen. Shared by `compozy
+ * dev` and `compozy run`.
+ */
+export async function preparePlatform(projectArg: string | undefined, flags: PlatformFlags, io: PlatformIo): Promise<{ context: ProjectContext; supervisor: Supervisor }> {
+  const context = openProject(projectArg, flags);
+  const { project, settings, stateDir } = context;
+  if (settings.mode.value !== 'standalone') {
+    throw new CompozyError('USAGE', `The embedded platform runs standalone, but the mode is "${settings.mode.value}" (from ${settings.mode.origin}).`, {
+      hint: 'Use `compozy start` for distributed mode, or set the mode to standalone.',
+    });
+  }
+  const { loadValidProject } = await import('../config/valid-project.js');
+  loadValidProject(project.dir);
+  const temporal = await resolveTemporalBinary({
+    flag: settings.temporalBin.source === 'flag' ? settings.temporalBin.value : undefined,
+    config: settings.temporalBin.source === 'file' ? settings.temporalBin.value : undefined,
+    install: true,
+    onProgress: (event) => process.stderr.write(`${event.message}\n`),
+  });
+  const host = settings.serverHost.value;
+  const apiPort = await chooseApiPort({ port: settings.serverPort.value, explicit: settings.serverPort.source !== 'default' }, host);
+  const temporalPort = await freePort();
+  const uiPort = flags.temporalUi ? await freePort() : undefined;
+  const { Supervisor } = await import('../supervisor/supervisor.js');
+  const supervisor = new Supervisor({
+    projectName: project.name,
+    projectDir: project.dir,
+    stateDir,
+    mode: settings.mode.value,
+    temporalBin: temporal.path,
+    temporalVersion: temporal.version,
+    temporalPort,
+    uiPort,
+    namespace: settings.temporalNamespace.value,
+    apiHost: host,
+    apiPort,
+    serveCommand: { command: process.execPath, args: [join(PACKAGE_ROOT, 'bin', 'compozy.js')] },
+    ...io,
+  });
+  return { context, supervisor };
+}

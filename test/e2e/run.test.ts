@@ -1,0 +1,84 @@
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { copyFixture, DevProcess, REPO, runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/fake-bin.js';
+
+const env = { COMPOZY_TEMPORAL_BIN: inject('temporalBin'), CI: '1', GROQ_API_KEY: '' };
+const started: DevProcess[] = [];
+
+afterEach(async () => {
+  for (const dev of started.splice(0)) {
+    if (dev.child.exitCode === null) {
+      dev.child.kill('SIGINT');
+      await dev.exited;
+    }
+  }
+});
+
+/** Processes whose command line names the project (the Temporal dev server's DB file, serve's project argument). */
+function processesOf(project: string): string[] {
+  const result = spawnSync('pgrep', ['-fa', project], { encoding: 'utf8' });
+  return result.stdout.split('\n').filter((line) => line.trim() !== '' && !line.includes('pgrep'));
+}
+
+function weatherCopy(): string {
+  const project = join(tempDir('run'), 'weather');
+  cpSync(join(REPO, 'examples', 'weather'), project, { recursive: true, filter: (src) => !src.includes('.compozy') && !/results\.(json|txt)$/.test(src) });
+  return project;
+}
+
+describe('compozy run (smoke runs)', () => {
+  it('starts the platform, runs the workflow, prints the final state, stops everything, exits 0 on SUCCESS', async () => {
+    const project = weatherCopy();
+    const result = await runCli(['run', 'weather', project, '--input', '{"city":"Porto"}', '--json', '--port', '0'], env);
+    expect(result.code).toBe(0);
+    const state = JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '{}') as { status: string; output: { city: string }; tasks: Record<string, unknown> };
+    expect(state.status).toBe('SUCCESS');
+    expect(state.output.city).toBe('Porto');
+    expect(result.stderr).toContain('• weather: SUCCESS');
+    expect(result.stderr).toContain('✔ Stopped.');
+    expect(existsSync(join(project, 'results.json'))).toBe(true);
+    expect(existsSync(join(project, '.compozy', 'run.json'))).toBe(false);
+    expect(processesOf(project)).toEqual([]);
+  });
+
+  it('exits 1 when the execution fails, printing its error', async () => {
+    const project = copyFixture('engine-api');
+    const result = await runCli(['run', 'approval_quick', project, '--port', '0'], env);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('✗ approval_quick FAILED');
+    expect(result.stdout).toContain('wait task timed out after 1s');
+    expect(processesOf(project)).toEqual([]);
+  });
+
+  it('exits 2 on input the workflow refuses, and on input that is not JSON, listing the problems', async () => {
+    const project = copyFixture('engine-api');
+    const refused = await runCli(['run', 'nap', project, '--input', '{"n":"x"}', '--port', '0'], env);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('/n must be integer');
+    expect(processesOf(project)).toEqual([]);
+    const notJson = await runCli(['run', 'nap', project, '--input', '{n:'], env);
+    expect(notJson.code).toBe(2);
+    expect(notJson.stderr).toContain('--input is not JSON');
+  });
+
+  it('uses a running compozy dev of the project and leaves it running', async () => {
+    const project = copyFixture('engine-api');
+    const dev = new DevProcess([project, '--port', '0'], env);
+    started.push(dev);
+    await dev.waitFor('ready');
+    const missing = await runCli(['run', 'nap', project, '--input-file', join(project, 'no-such.json')], env);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('Cannot read --input-file');
+    const inputFile = join(tempDir('input'), 'input.json');
+    writeFileSync(inputFile, '{"n": 4}');
+    const ok = await runCli(['run', 'nap', project, '--input-file', inputFile], env);
+    expect(ok.code).toBe(0);
+    expect(ok.stderr).toContain('Using the running compozy dev');
+    expect(JSON.parse(readFileSync(join(project, '.compozy', 'run.json'), 'utf8'))).toMatchObject({ supervisorPid: dev.pid });
+    expect(dev.child.exitCode).toBeNull();
+    expect(ok.stdout).toContain('"n": 4');
+  });
+});
