@@ -5,6 +5,7 @@ import { PACKAGE_ROOT } from '../config/project.js';
 import { registerConfig } from './commands/config.js';
 import { registerDev } from './commands/dev.js';
 import { registerDoctor } from './commands/doctor.js';
+import { registerInit } from './commands/init.js';
 import { registerRun } from './commands/run.js';
 import { registerServe } from './commands/serve.js';
 import { registerStatus } from './commands/status.js';
@@ -26,6 +27,7 @@ const program = new Command('compozy')
   .showHelpAfterError()
   .exitOverride();
 
+registerInit(program);
 registerDev(program);
 registerRun(program);
 registerServe(program);
