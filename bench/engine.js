@@ -29,6 +29,7 @@ Runtime.install({ logger: new DefaultLogger('ERROR') });
 async function measure(label, runOne) {
   const latencies = [];
   let next = 0;
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const lane = async () => {
     while (next < TOTAL) {
@@ -40,8 +41,10 @@ async function measure(label, runOne) {
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, lane));
   const seconds = (performance.now() - started) / 1000;
-  console.log(`${label}: ${TOTAL} executions in ${seconds.toFixed(2)} s`);
-  return { throughput: TOTAL / seconds, latencies };
+  const cpu = process.cpuUsage(cpuBefore);
+  const cpuMs = (cpu.user + cpu.system) / 1000 / TOTAL;
+  console.log(`${label}: ${TOTAL} executions in ${seconds.toFixed(2)} s, ${cpuMs.toFixed(2)} ms of this process's CPU each`);
+  return { throughput: TOTAL / seconds, latencies, cpuMs };
 }
 
 function percentile(values, p) {
@@ -92,7 +95,8 @@ try {
   }
   const summary = (runs) => {
     const latencies = runs.flatMap((r) => r.latencies);
-    return { throughput: runs.reduce((s, r) => s + r.throughput, 0) / runs.length, p50: percentile(latencies, 50), p95: percentile(latencies, 95) };
+    const mean = (key) => runs.reduce((s, r) => s + r[key], 0) / runs.length;
+    return { throughput: mean('throughput'), cpuMs: mean('cpuMs'), p50: percentile(latencies, 50), p95: percentile(latencies, 95) };
   };
   const r = summary(rawRuns);
   const e = summary(engineRuns);
@@ -118,6 +122,8 @@ try {
       raw_p95_ms: round2(r.p95),
       p50_ratio: round2(e.p50 / r.p50),
       p95_ratio: round2(e.p95 / r.p95),
+      engine_client_worker_cpu_ms: round2(e.cpuMs),
+      raw_client_worker_cpu_ms: round2(r.cpuMs),
     }),
   );
 } finally {

@@ -115,8 +115,13 @@ export class EngineActivities {
     return execution;
   }
 
+  /** The execution and the task's template context. The first task to run moves a PENDING execution to RUNNING. */
   private async load(request: TaskRequest): Promise<Loaded> {
     const execution = await this.execution(request.execId);
+    if (execution.status === 'PENDING') {
+      await this.deps.store.updateWorkflowExecution(request.execId, { status: 'RUNNING' });
+      execution.status = 'RUNNING';
+    }
     return { execution, ctx: templateContext(execution, request) };
   }
 

@@ -111,7 +111,6 @@ class Interpreter {
   async run(): Promise<RunResult> {
     const { def, execId } = this.input;
     try {
-      await local.markWorkflow(execId, 'RUNNING');
       let failure: ExecutionError | undefined = this.input.failure;
       let current: TaskDef | undefined = this.input.startTaskId === undefined ? def.tasks[0] : this.topLevel(this.input.startTaskId);
       if (this.input.startTaskId !== undefined && !current) failure = { code: 'TASK_FAILED', message: `task "${this.input.startTaskId}" does not exist in workflow ${def.id}` };
