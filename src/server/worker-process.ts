@@ -1,0 +1,44 @@
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import type { AppSettings } from '../config/settings.js';
+import type { RunningWorker } from '../temporal/worker.js';
+import { EngineRuntime } from './runtime.js';
+
+export interface WorkerProcessOptions {
+  projectDir: string;
+  stateDir: string;
+  settings: AppSettings;
+  temporalAddress: string;
+  namespace: string;
+  taskQueue: string;
+  log: (line: string) => void;
+}
+
+/**
+ * `compozy worker`: the engine runtime and a Temporal worker, no HTTP. Several can poll one task queue;
+ * each also consumes events and starts their workflows.
+ */
+export async function runWorkerProcess(options: WorkerProcessOptions): Promise<{ worker: RunningWorker; stop(): Promise<void> }> {
+  Runtime.install({ shutdownSignals: [], logger: new DefaultLogger('WARN') });
+  let worker: RunningWorker | undefined;
+  const abort = new AbortController();
+  const runtime = await EngineRuntime.open({ ...options, workerAvailable: async () => worker?.state() === 'RUNNING' });
+  try {
+    worker = await runtime.startWorker(abort.signal);
+  } catch (error) {
+    await runtime.close();
+    throw error;
+  }
+  const running = worker;
+  let stopping: Promise<void> | undefined;
+  return {
+    worker: running,
+    stop() {
+      stopping ??= (async () => {
+        abort.abort(new Error('worker is stopping'));
+        await running.shutdown();
+        await runtime.close();
+      })();
+      return stopping;
+    },
+  };
+}
