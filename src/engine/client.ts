@@ -115,7 +115,7 @@ export class EngineClient {
     try {
       return await action(this.options.client.workflow.getHandle(execId));
     } catch (error) {
-      if (error instanceof WorkflowNotFoundError || error instanceof WorkflowExecutionAlreadyStartedError || /already completed|not found/i.test(errorMessage(error))) {
+      if (error instanceof WorkflowNotFoundError) {
         throw new CompozyError('EXECUTION_NOT_RUNNING', `Workflow execution ${execId} is not running any more.`, { hint: 'Its final state is at GET /api/v0/executions/workflows/' + execId + '.' });
       }
       throw error;

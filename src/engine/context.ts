@@ -45,7 +45,7 @@ export function tasksView(states: readonly TaskState[]): Record<string, TaskView
 export function workflowContext(execution: WorkflowExecutionWithTasks, env: Record<string, string>): Record<string, unknown> {
   return {
     workflow: { id: execution.workflowId, exec_id: execution.workflowExecId, input: execution.input ?? {}, status: execution.status },
-    tasks: tasksView(Object.values(execution.tasks)),
+    tasks: tasksView(execution.taskStates),
     env,
   };
 }
@@ -53,7 +53,7 @@ export function workflowContext(execution: WorkflowExecutionWithTasks, env: Reco
 /** The variables a task's templates see, before `.input` (its rendered `with`) is added. */
 export function templateContext(execution: WorkflowExecutionWithTasks, request: TaskRequest): Record<string, unknown> {
   const { task, scope } = request;
-  const parentState = scope.parent ? Object.values(execution.tasks).find((s) => s.taskExecId === scope.parent?.taskExecId) : undefined;
+  const parentState = scope.parent ? execution.taskStates.find((s) => s.taskExecId === scope.parent?.taskExecId) : undefined;
   return {
     ...workflowContext(execution, { ...request.env, ...task.env }),
     task: { id: task.id, type: task.type, action: task.action, with: task.with, env: task.env },

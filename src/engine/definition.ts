@@ -197,21 +197,27 @@ export function workflowDef(project: ProjectConfig, workflow: WorkflowConfig, ma
 
 /** Tools and agents a task may name: the workflow's own, inline ones, then the project's autoloaded ones. */
 export interface ResourceIndex {
-  tools: Map<string, { tool: ToolConfig; schemas: Schemas }>;
+  /** With the tool's input and output schemas resolved once. */
+  tools: Map<string, { tool: ToolConfig; inputSchema?: JsonSchema; outputSchema?: JsonSchema }>;
   agents: Map<string, { agent: AgentConfig; schemas: Schemas }>;
 }
 
 export function resourceIndex(project: ProjectConfig): ResourceIndex {
   const index: ResourceIndex = { tools: new Map(), agents: new Map() };
   const projectSchemas: Schemas = new Map(project.schemas.map((s) => [s.id, s]));
-  for (const tool of project.tools) index.tools.set(tool.id, { tool, schemas: projectSchemas });
+  const addTool = (tool: ToolConfig, schemas: Schemas) => {
+    const inputSchema = resolveSchema(tool.input, schemas);
+    const outputSchema = resolveSchema(tool.output, schemas);
+    index.tools.set(tool.id, { tool, ...(inputSchema ? { inputSchema } : {}), ...(outputSchema ? { outputSchema } : {}) });
+  };
+  for (const tool of project.tools) addTool(tool, projectSchemas);
   for (const agent of project.agents) index.agents.set(agent.id, { agent, schemas: projectSchemas });
   for (const workflow of project.workflows) {
     const schemas = schemaIndex(project, workflow);
-    for (const tool of workflow.tools) index.tools.set(tool.id, { tool, schemas });
+    for (const tool of workflow.tools) addTool(tool, schemas);
     for (const agent of workflow.agents) index.agents.set(agent.id, { agent, schemas });
     const visit = (task: TaskConfig): void => {
-      if (typeof task.tool === 'object') index.tools.set(task.tool.id, { tool: task.tool, schemas });
+      if (typeof task.tool === 'object') addTool(task.tool, schemas);
       if (typeof task.agent === 'object') index.agents.set(task.agent.id, { agent: task.agent, schemas });
       [...(task.tasks ?? []), ...(task.task ? [task.task] : []), ...(task.processor ? [task.processor] : [])].forEach(visit);
       Object.values(task.routes ?? {}).forEach((route) => typeof route === 'object' && visit(route));

@@ -4,7 +4,7 @@ export type Strategy = 'wait_all' | 'fail_fast' | 'best_effort' | 'race';
 
 const TERMINAL: ReadonlySet<Status> = new Set(['SUCCESS', 'FAILED', 'TIMED_OUT', 'CANCELED']);
 
-function isTerminal(status: Status): boolean {
+export function isTerminal(status: Status): boolean {
   return TERMINAL.has(status);
 }
 

@@ -150,7 +150,7 @@ export class LlmAgents implements AgentInvoker {
     for (const id of ids) {
       const found = this.options.resources.tools.get(id);
       if (!found) throw new CompozyError('TOOL_NOT_FOUND', `Agent tool "${id}" is not declared in the project.`);
-      const inputSchema = resolveSchema(found.tool.input, found.schemas) ?? { type: 'object', properties: {} };
+      const inputSchema = found.inputSchema ?? { type: 'object', properties: {} };
       set[id] = tool({
         description: found.tool.description ?? id,
         inputSchema: jsonSchema<Record<string, unknown>>(inputSchema),

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ProjectConfig } from '../config/types.js';
-import { resolveSchema } from '../engine/definition.js';
 import type { MemoryService, ToolInvoker } from '../engine/executors.js';
 import type { EngineProject } from '../engine/project.js';
 import { CompozyError } from '../errors.js';
@@ -30,9 +29,7 @@ export function toolInvoker(project: ProjectConfig, engine: EngineProject, optio
           hint: 'Create it (it default-exports an object of tool functions by id) or set runtime.entrypoint.',
         });
       }
-      const { tool, schemas } = found;
-      const inputSchema = resolveSchema(tool.input, schemas);
-      const outputSchema = resolveSchema(tool.output, schemas);
+      const { tool, inputSchema, outputSchema } = found;
       const timeout = timeoutMs ?? (tool.timeout ? parseDuration(tool.timeout) : undefined);
       return runtime.run(
         { id: tool.id, config: tool.config, ...(inputSchema ? { inputSchema } : {}), ...(outputSchema ? { outputSchema } : {}), ...(timeout !== undefined ? { timeoutMs: timeout } : {}) },

@@ -1,17 +1,9 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import type { AppSettings } from '../config/settings.js';
 import type { RunningWorker } from '../temporal/worker.js';
-import { EngineRuntime } from './runtime.js';
+import { EngineRuntime, type RuntimeOptions } from './runtime.js';
 
-export interface WorkerProcessOptions {
-  projectDir: string;
-  stateDir: string;
-  settings: AppSettings;
-  temporalAddress: string;
-  namespace: string;
-  taskQueue: string;
-  log: (line: string) => void;
-}
+/** A worker process is the worker that answers for its own availability. */
+export type WorkerProcessOptions = Omit<RuntimeOptions, 'workerAvailable'>;
 
 /**
  * `compozy worker`: the engine runtime and a Temporal worker, no HTTP. Several can poll one task queue;

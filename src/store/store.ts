@@ -52,6 +52,8 @@ export interface TaskState {
 export interface WorkflowExecutionWithTasks extends WorkflowExecution {
   /** Keyed by task id, children included (reference: populateTaskStates). */
   tasks: Record<string, TaskState>;
+  /** Every task state in the order first written, including ones a later state with the same task id shadows in `tasks`. */
+  taskStates: TaskState[];
 }
 
 export interface ListOptions {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { HealthReport } from '../../src/health.js';
 import { isPidAlive } from '../../src/platform/pids.js';
-import { copyFixture, DevProcess, killQuietly, runCli, waitUntilDead } from '../helpers/cli.js';
+import { copyFixture, DevProcess, killQuietly, runCli, stopDevProcesses, waitUntilDead } from '../helpers/cli.js';
 import { tempDir, writeScript } from '../helpers/fake-bin.js';
 import { DATABASE_URL, REDIS_URL } from '../helpers/services.js';
 
@@ -29,12 +29,7 @@ function childPids(ready: Record<string, unknown>): { temporal: number; serve: n
 }
 
 afterEach(async () => {
-  for (const dev of started.splice(0)) {
-    if (dev.child.exitCode === null) {
-      dev.child.kill('SIGINT');
-      await dev.exited;
-    }
-  }
+  await stopDevProcesses(started);
   strayPids.splice(0).forEach(killQuietly);
 });
 

@@ -1,43 +1,15 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { HealthReport } from '../../src/health.js';
 import { freePort } from '../../src/platform/ports.js';
-import { BIN, copyFixture } from '../helpers/cli.js';
+import { CliProcess, copyFixture } from '../helpers/cli.js';
 import { DATABASE_URL, REDIS_URL, withServices } from '../helpers/services.js';
 import { startTemporal, type TestTemporal } from '../helpers/temporal.js';
 
-class Proc {
-  readonly child: ChildProcessWithoutNullStreams;
-  output = '';
-  readonly exited: Promise<number | null>;
-
-  constructor(args: string[], env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env, CI: '1', NO_COLOR: '1' } });
-    this.child.stdout.on('data', (d: Buffer) => (this.output += d.toString()));
-    this.child.stderr.on('data', (d: Buffer) => (this.output += d.toString()));
-    this.exited = new Promise((done) => this.child.on('close', (code) => done(code)));
-  }
-
-  async waitForOutput(text: string, timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline && !this.output.includes(text)) {
-      if (this.child.exitCode !== null) break;
-      await sleep(50);
-    }
-    if (!this.output.includes(text)) throw new Error(`no "${text}" in:\n${this.output}`);
-  }
-
-  async stop(): Promise<number | null> {
-    if (this.child.exitCode === null) this.child.kill('SIGTERM');
-    return this.exited;
-  }
-}
-
 let temporal: TestTemporal;
-const procs: Proc[] = [];
+const procs: CliProcess[] = [];
 let queueCounter = 0;
 
 beforeAll(async () => {
@@ -79,11 +51,11 @@ await withServices([['Redis', REDIS_URL, 6379], ['PostgreSQL', DATABASE_URL, 543
   describe('distributed mode: compozy start --no-worker + compozy worker on Redis, PostgreSQL and an external Temporal', () => {
     it('executions and events run on the separate worker; the health table shows the backends', async () => {
       const { dir, env } = distributedProject();
-      const worker = new Proc(['worker', dir], env);
+      const worker = new CliProcess(['worker', dir], env);
       procs.push(worker);
       await worker.waitForOutput('worker polling task queue');
       const port = await freePort();
-      const api = new Proc(['start', dir, '--no-worker', '--port', String(port)], env);
+      const api = new CliProcess(['start', dir, '--no-worker', '--port', String(port)], env);
       procs.push(api);
       await api.waitForOutput('api listening');
       const base = `http://127.0.0.1:${port}`;
@@ -116,7 +88,7 @@ await withServices([['Redis', REDIS_URL, 6379], ['PostgreSQL', DATABASE_URL, 543
     it('without any worker the API answers 503 WORKER_UNAVAILABLE and reports the worker down', async () => {
       const { dir, env } = distributedProject();
       const port = await freePort();
-      const api = new Proc(['start', dir, '--no-worker', '--port', String(port)], env);
+      const api = new CliProcess(['start', dir, '--no-worker', '--port', String(port)], env);
       procs.push(api);
       await api.waitForOutput('api listening');
       const base = `http://127.0.0.1:${port}`;
@@ -128,7 +100,7 @@ await withServices([['Redis', REDIS_URL, 6379], ['PostgreSQL', DATABASE_URL, 543
 
     it('start needs a Temporal address', async () => {
       const { dir, env } = distributedProject();
-      const api = new Proc(['start', dir], { ...env, TEMPORAL_ADDRESS: '' });
+      const api = new CliProcess(['start', dir], { ...env, TEMPORAL_ADDRESS: '' });
       procs.push(api);
       expect(await api.exited).toBe(2);
       expect(api.output).toContain('needs a Temporal address');

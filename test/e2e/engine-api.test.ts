@@ -1,4 +1,3 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -6,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vi
 import { freePort } from '../../src/platform/ports.js';
 import { ksuid } from '../../src/store/ksuid.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { BIN, copyFixture } from '../helpers/cli.js';
+import { CliProcess, copyFixture } from '../helpers/cli.js';
 import { startTemporal, type TestTemporal } from '../helpers/temporal.js';
 
 interface Envelope {
@@ -16,20 +15,13 @@ interface Envelope {
   error?: { code: string; message: string; details: Record<string, unknown> };
 }
 
-class Serve {
-  readonly child: ChildProcessWithoutNullStreams;
-  output = '';
-  readonly exited: Promise<number | null>;
-
+class Serve extends CliProcess {
   constructor(
     readonly project: string,
     readonly port: number,
     temporalAddress: string,
   ) {
-    this.child = spawn(process.execPath, [BIN, 'serve', project, '--port', String(port), '--temporal-address', temporalAddress], { env: { ...process.env, CI: '1', NO_COLOR: '1' } });
-    this.child.stdout.on('data', (d: Buffer) => (this.output += d.toString()));
-    this.child.stderr.on('data', (d: Buffer) => (this.output += d.toString()));
-    this.exited = new Promise((done) => this.child.on('close', (code) => done(code)));
+    super(['serve', project, '--port', String(port), '--temporal-address', temporalAddress]);
   }
 
   get base(): string {
@@ -53,11 +45,6 @@ class Serve {
       ...(body !== undefined || raw !== undefined ? { headers: { 'content-type': 'application/json' }, body: raw ?? JSON.stringify(body) } : {}),
     });
     return { status: response.status, headers: response.headers, body: (await response.json()) as Envelope };
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode === null) this.child.kill('SIGTERM');
-    await this.exited;
   }
 }
 

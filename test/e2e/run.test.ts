@@ -1,21 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { copyFixture, DevProcess, REPO, runCli } from '../helpers/cli.js';
+import { copyExample, copyFixture, DevProcess, runCli, stopDevProcesses } from '../helpers/cli.js';
 import { tempDir } from '../helpers/fake-bin.js';
 
 const env = { COMPOZY_TEMPORAL_BIN: inject('temporalBin'), CI: '1', GROQ_API_KEY: '' };
 const started: DevProcess[] = [];
 
-afterEach(async () => {
-  for (const dev of started.splice(0)) {
-    if (dev.child.exitCode === null) {
-      dev.child.kill('SIGINT');
-      await dev.exited;
-    }
-  }
-});
+afterEach(() => stopDevProcesses(started));
 
 /** Processes whose command line names the project (the Temporal dev server's DB file, serve's project argument). */
 function processesOf(project: string): string[] {
@@ -23,15 +16,9 @@ function processesOf(project: string): string[] {
   return result.stdout.split('\n').filter((line) => line.trim() !== '' && !line.includes('pgrep'));
 }
 
-function weatherCopy(): string {
-  const project = join(tempDir('run'), 'weather');
-  cpSync(join(REPO, 'examples', 'weather'), project, { recursive: true, filter: (src) => !src.includes('.compozy') && !/results\.(json|txt)$/.test(src) });
-  return project;
-}
-
 describe('compozy run (smoke runs)', () => {
   it('starts the platform, runs the workflow, prints the final state, stops everything, exits 0 on SUCCESS', async () => {
-    const project = weatherCopy();
+    const project = copyExample('weather');
     const result = await runCli(['run', 'weather', project, '--input', '{"city":"Porto"}', '--json', '--port', '0'], env);
     expect(result.code).toBe(0);
     const state = JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '{}') as { status: string; output: { city: string }; tasks: Record<string, unknown> };

@@ -3,20 +3,11 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { HealthReport } from '../../src/health.js';
-import { DevProcess, REPO, waitUntilDead } from '../helpers/cli.js';
-import { tempDir } from '../helpers/fake-bin.js';
-import { cpSync } from 'node:fs';
+import { copyExample, DevProcess, stopDevProcesses, waitUntilDead } from '../helpers/cli.js';
 
 const started: DevProcess[] = [];
 
-afterEach(async () => {
-  for (const dev of started.splice(0)) {
-    if (dev.child.exitCode === null) {
-      dev.child.kill('SIGINT');
-      await dev.exited;
-    }
-  }
-});
+afterEach(() => stopDevProcesses(started));
 
 function descendants(pid: number): number[] {
   const children: number[] = [];
@@ -30,8 +21,7 @@ function descendants(pid: number): number[] {
 
 describe('compozy dev weather, offline', () => {
   it('runs the weather workflow to SUCCESS on the replay model, writes the save_data files, and leaves no process behind', async () => {
-    const project = join(tempDir('weather'), 'weather');
-    cpSync(join(REPO, 'examples', 'weather'), project, { recursive: true, filter: (src) => !src.includes('.compozy') && !/results\.(json|txt)$/.test(src) });
+    const project = copyExample('weather');
     const env = { COMPOZY_TEMPORAL_BIN: inject('temporalBin'), CI: '1', GROQ_API_KEY: '' };
     const dev = new DevProcess([project, '--port', '0'], env);
     started.push(dev);

@@ -1,7 +1,7 @@
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadValidProject } from '../../src/config/valid-project.js';
 import { EngineActivities } from '../../src/engine/activities/tasks.js';
@@ -14,7 +14,7 @@ import { EventBus } from '../../src/engine/events.js';
 import type { Consumer } from '../../src/kv/kv.js';
 import { SqliteKv } from '../../src/kv/sqlite/sqlite-kv.js';
 import { REPO } from '../helpers/cli.js';
-import { tempDir } from '../helpers/fake-bin.js';
+import { writeFiles } from '../helpers/files.js';
 import { startTemporal, type TestTemporal } from '../helpers/temporal.js';
 
 /** Built by `npm run build` (npm test runs it first), as workers in production load it. */
@@ -187,12 +187,10 @@ async function connectHarness(temporal: TestTemporal, taskQueue: string): Promis
 
 /** Writes a project (compozy.yaml listing the given workflow files) and compiles it as serve would. */
 export function writeProject(files: Record<string, string>, maxNestingDepth = 20): EngineProject {
-  const dir = tempDir('compozy-engine-');
-  const workflows = Object.keys(files).filter((f) => f.startsWith('workflows/'));
-  const compozy = files['compozy.yaml'] ?? `name: ${basename(dir)}\nworkflows:\n${workflows.map((f) => `  - source: ./${f}\n`).join('')}`;
-  for (const [name, text] of Object.entries({ ...files, 'compozy.yaml': compozy })) {
-    mkdirSync(dirname(join(dir, name)), { recursive: true });
-    writeFileSync(join(dir, name), text);
+  const dir = writeFiles(files);
+  if (files['compozy.yaml'] === undefined) {
+    const workflows = Object.keys(files).filter((f) => f.startsWith('workflows/'));
+    writeFileSync(join(dir, 'compozy.yaml'), `name: ${basename(dir)}\nworkflows:\n${workflows.map((f) => `  - source: ./${f}\n`).join('')}`);
   }
   return compileProject(loadValidProject(dir), maxNestingDepth);
 }

@@ -15,6 +15,13 @@ export function copyFixture(name: string): string {
   return dir;
 }
 
+/** A fresh copy of a packaged example, without the state or results of runs made in the repo. */
+export function copyExample(name: string): string {
+  const dir = join(tempDir('example'), name);
+  cpSync(join(REPO, 'examples', name), dir, { recursive: true, filter: (src) => !src.includes('.compozy') && !/results\.(json|txt)$/.test(src) });
+  return dir;
+}
+
 export interface CliResult {
   code: number | null;
   stdout: string;
@@ -30,6 +37,35 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd = REPO):
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
   });
+}
+
+/** A long-running compozy command (serve, start, worker) with its stdout and stderr collected. */
+export class CliProcess {
+  readonly child: ChildProcessWithoutNullStreams;
+  output = '';
+  readonly exited: Promise<number | null>;
+
+  constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
+    this.child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env, CI: '1', NO_COLOR: '1' } });
+    this.child.stdout.on('data', (d: Buffer) => (this.output += d.toString()));
+    this.child.stderr.on('data', (d: Buffer) => (this.output += d.toString()));
+    this.exited = new Promise((done) => this.child.on('close', (code) => done(code)));
+  }
+
+  async waitForOutput(text: string, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline && !this.output.includes(text)) {
+      if (this.child.exitCode !== null) break;
+      await sleep(50);
+    }
+    if (!this.output.includes(text)) throw new Error(`no "${text}" in:\n${this.output}`);
+  }
+
+  /** SIGTERM, then the exit code. */
+  async stop(): Promise<number | null> {
+    if (this.child.exitCode === null) this.child.kill('SIGTERM');
+    return this.exited;
+  }
 }
 
 export type JsonEvent = Record<string, unknown> & { event: string };
@@ -74,6 +110,16 @@ export class DevProcess {
       await sleep(50);
     }
     throw new Error(`no "${kind}" event #${nth}; events: ${JSON.stringify(this.events)}\nstderr:\n${this.stderr.slice(-3000)}`);
+  }
+}
+
+/** Stops (SIGINT) every dev process a test started that still runs, and waits for it. */
+export async function stopDevProcesses(started: DevProcess[]): Promise<void> {
+  for (const dev of started.splice(0)) {
+    if (dev.child.exitCode === null) {
+      dev.child.kill('SIGINT');
+      await dev.exited;
+    }
   }
 }
 

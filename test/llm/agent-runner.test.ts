@@ -6,7 +6,7 @@ import { LlmAgents } from '../../src/llm/agent-runner.js';
 import { resolveModel } from '../../src/llm/models.js';
 import { languageModel } from '../../src/llm/providers.js';
 import { errorCode } from '../helpers/errors.js';
-import { writeFiles } from './files.js';
+import { writeFiles } from '../helpers/files.js';
 
 interface Scripted {
   status?: number;

@@ -4,9 +4,11 @@ import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isValidDuration, parseDuration } from '../../config/duration.js';
+import { isTerminal } from '../../engine/progress.js';
 import { CompozyError, errorMessage, type ErrorCode } from '../../errors.js';
 import { isPidAlive } from '../../platform/pids.js';
 import { readRunState } from '../../platform/run-state.js';
+import type { Status } from '../../store/store.js';
 import { useColor, writeJson } from '../output.js';
 import { preparePlatform, type PlatformFlags } from '../platform.js';
 import { openProject } from '../project-context.js';
@@ -24,8 +26,6 @@ interface Envelope {
   data?: Record<string, unknown>;
   error?: { code: string; message: string; details?: unknown };
 }
-
-const TERMINAL = new Set(['SUCCESS', 'FAILED', 'CANCELED', 'TIMED_OUT']);
 
 function parseInput(flags: RunFlags): unknown {
   if (flags.input !== undefined && flags.inputFile !== undefined) throw new CompozyError('USAGE', 'Give --input or --input-file, not both.');
@@ -79,7 +79,7 @@ async function execute(apiUrl: string, workflowId: string, input: unknown, timeo
     const status = String(state.status);
     if (status !== last) narrate(`• ${workflowId}: ${status}`);
     last = status;
-    if (TERMINAL.has(status)) return state;
+    if (isTerminal(status as Status)) return state;
     await sleep(200);
   }
   throw new CompozyError('CHECK_FAILED', `Execution ${execId} did not finish within ${timeoutMs / 1000} s (last status ${last}).`, {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { CompozyError, errorMessage } from '../../errors.js';
-import { openProject } from '../project-context.js';
+import { errorMessage } from '../../errors.js';
+import { openProject, requireTemporalAddress } from '../project-context.js';
 import { runAction } from '../run-action.js';
 
 interface ServeFlags {
@@ -14,12 +14,7 @@ interface ServeFlags {
 /** Runs the API (and, unless --no-worker, a worker) until a signal or a worker failure. */
 async function runServer(projectArg: string | undefined, flags: ServeFlags): Promise<number> {
   const { project, settings, env, stateDir } = openProject(projectArg, flags);
-  const temporalAddress = settings.temporalAddress.value;
-  if (!temporalAddress) {
-    throw new CompozyError('USAGE', 'The server needs a Temporal address.', {
-      hint: 'Pass --temporal-address or set TEMPORAL_ADDRESS; `compozy dev` starts an embedded Temporal for you.',
-    });
-  }
+  const temporalAddress = requireTemporalAddress(settings, 'The server');
   const supervisorPid = env.COMPOZY_SUPERVISOR_PID ? Number(env.COMPOZY_SUPERVISOR_PID) : undefined;
   const log = (line: string) => process.stdout.write(`${line}\n`);
   const { serve } = await import('../../server/serve.js');

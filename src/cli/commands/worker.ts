@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { CompozyError, errorMessage } from '../../errors.js';
-import { openProject } from '../project-context.js';
+import { errorMessage } from '../../errors.js';
+import { openProject, requireTemporalAddress } from '../project-context.js';
 import { runAction } from '../run-action.js';
 
 interface WorkerFlags {
@@ -17,10 +17,7 @@ export function registerWorker(program: Command): void {
     .action((projectArg: string | undefined, flags: WorkerFlags) =>
       runAction(false, async () => {
         const { settings, stateDir, project } = openProject(projectArg, { ...flags, mode: flags.mode ?? 'distributed' });
-        const temporalAddress = settings.temporalAddress.value;
-        if (!temporalAddress) {
-          throw new CompozyError('USAGE', 'The worker needs a Temporal address.', { hint: 'Pass --temporal-address or set TEMPORAL_ADDRESS.' });
-        }
+        const temporalAddress = requireTemporalAddress(settings, 'The worker');
         const log = (line: string) => process.stdout.write(`${line}\n`);
         const { runWorkerProcess } = await import('../../server/worker-process.js');
         const handle = await runWorkerProcess({

@@ -292,11 +292,10 @@ export class EngineActivities {
 
   /** States the workflow decides on its own: a child canceled by its parent, an activity that ran out of attempts. */
   async recordTask(request: TaskRequest, status: Status, error?: ExecutionError): Promise<TaskOutcome> {
-    const states = await this.deps.store.listTaskStates(request.execId);
-    const previous = states.find((s) => s.taskExecId === request.taskExecId);
+    const { execution, ctx } = await this.load(request);
+    const previous = execution.taskStates.find((s) => s.taskExecId === request.taskExecId);
     await this.write(request, status, { input: previous?.input ?? null, output: previous?.output ?? null, error: error ?? null });
     if (status !== 'FAILED' && status !== 'TIMED_OUT') return { taskExecId: request.taskExecId, taskId: request.task.id, status, ...(error ? { error } : {}) };
-    const { ctx } = await this.load(request);
     return { taskExecId: request.taskExecId, taskId: request.task.id, status, ...(error ? { error } : {}), ...this.safeNext(request.task.onError, { ...ctx, input: previous?.input ?? {}, error }) };
   }
 
@@ -337,8 +336,8 @@ export class EngineActivities {
       input = this.renderInput(request, ctx);
       const vars = { ...ctx, input, with: input };
       const items = collectionItems(this.render(task.items, vars), task.id);
-      const templates = task.task ? [task.task] : (task.tasks ?? []);
-      if (templates.length === 0) throw new CompozyError('TASK_FAILED', `Collection task "${task.id}" has no task: to run for each item.`);
+      const perItem = task.task ? [task.task] : (task.tasks ?? []);
+      if (perItem.length === 0) throw new CompozyError('TASK_FAILED', `Collection task "${task.id}" has no task: to run for each item.`);
       const children = [];
       let skippedCount = 0;
       for (const [index, item] of items.entries()) {
@@ -347,7 +346,7 @@ export class EngineActivities {
           skippedCount++;
           continue;
         }
-        for (const template of templates) {
+        for (const template of perItem) {
           const id = String(this.render(template.id, { ...vars, ...itemVars }));
           children.push({ task: { ...template, id }, vars: itemVars });
         }
@@ -360,8 +359,8 @@ export class EngineActivities {
   }
 
   async finishParent(request: FinishParentRequest): Promise<TaskOutcome> {
-    const { ctx } = await this.load(request);
-    const states = await this.deps.store.listTaskStates(request.execId);
+    const { execution, ctx } = await this.load(request);
+    const states = execution.taskStates;
     const byExecId = new Map(states.map((s) => [s.taskExecId, s]));
     const own = byExecId.get(request.taskExecId);
     const info = progressInfo(request.children.map((c) => c.status), request.task.strategy ?? 'wait_all');
@@ -379,8 +378,8 @@ export class EngineActivities {
   }
 
   async settleWait(request: SettleWaitRequest): Promise<{ settled: boolean; outcome?: TaskOutcome }> {
-    const { ctx } = await this.load(request);
-    const states = await this.deps.store.listTaskStates(request.execId);
+    const { execution, ctx } = await this.load(request);
+    const states = execution.taskStates;
     const input = states.find((s) => s.taskExecId === request.taskExecId)?.input ?? {};
     const { task } = request;
     const settle = async (options: FinishOptions, next?: string): Promise<{ settled: boolean; outcome: TaskOutcome }> => {
@@ -416,7 +415,7 @@ export class EngineActivities {
    */
   async completeWorkflow(request: { execId: string; env: Record<string, string>; outputs?: Record<string, unknown>; failure?: ExecutionError; canceled?: boolean }): Promise<RunResult> {
     const execution = await this.execution(request.execId);
-    const states = await this.deps.store.listTaskStates(request.execId);
+    const states = execution.taskStates;
     if (request.canceled) {
       const error = { code: 'CANCELED', message: 'the execution was canceled' };
       await this.deps.store.updateWorkflowExecution(request.execId, { status: 'CANCELED', error });

@@ -244,32 +244,29 @@ class Interpreter {
     const ids = children.map(() => newId());
     const results: (ChildResult | undefined)[] = children.map(() => undefined);
     const parent = { id: request.task.id, taskExecId: request.taskExecId };
+    const tally = { total: children.length, terminal: 0, success: 0, failed: 0 };
     let settled = false;
     let next = 0;
     const scope = new CancellationScope();
-    const tally = () => {
-      const done = results.filter((r): r is ChildResult => r !== undefined);
-      return {
-        total: children.length,
-        terminal: done.length,
-        success: done.filter((r) => r.status === 'SUCCESS').length,
-        failed: done.filter((r) => r.status === 'FAILED' || r.status === 'TIMED_OUT').length,
-      };
-    };
     const lane = async (): Promise<void> => {
       while (!settled && next < children.length) {
         const i = next++;
         const child = children[i] as CollectionChild;
         const childScope: TaskScope = { parent, vars: { ...request.scope.vars, ...child.vars } };
+        let result: ChildResult;
         try {
           const outcome = await this.runNode(child.task, childScope, depth + 1, ids[i]);
-          results[i] = { taskExecId: outcome.taskExecId, taskId: outcome.taskId, status: outcome.status, ...(outcome.error ? { error: outcome.error } : {}) };
+          result = { taskExecId: outcome.taskExecId, taskId: outcome.taskId, status: outcome.status, ...(outcome.error ? { error: outcome.error } : {}) };
         } catch (error) {
           if (!(settled && isCancellation(error))) throw error;
           const canceled = await CancellationScope.nonCancellable(() => local.recordTask(this.request(child.task, childScope, ids[i] as string), 'CANCELED'));
-          results[i] = { taskExecId: canceled.taskExecId, taskId: canceled.taskId, status: 'CANCELED' };
+          result = { taskExecId: canceled.taskExecId, taskId: canceled.taskId, status: 'CANCELED' };
         }
-        if (!settled && (settledEarly(tally(), strategy) || (stopOnFailure && results[i]?.status !== 'SUCCESS'))) {
+        results[i] = result;
+        tally.terminal++;
+        if (result.status === 'SUCCESS') tally.success++;
+        if (result.status === 'FAILED' || result.status === 'TIMED_OUT') tally.failed++;
+        if (!settled && (settledEarly(tally, strategy) || (stopOnFailure && result.status !== 'SUCCESS'))) {
           settled = true;
           scope.cancel();
         }

@@ -202,7 +202,8 @@ export class PostgresStore implements ExecutionStore {
   async getWorkflowExecution(workflowExecId: string): Promise<WorkflowExecutionWithTasks | null> {
     const [row] = await this.query('SELECT * FROM workflow_executions WHERE workflow_exec_id = $1', [checkId(workflowExecId, 'workflowExecId')]);
     if (!row) return null;
-    return { ...executionFromRow(row), tasks: tasksById(await this.listTaskStates(workflowExecId)) };
+    const taskStates = await this.listTaskStates(workflowExecId);
+    return { ...executionFromRow(row), tasks: tasksById(taskStates), taskStates };
   }
 
   async listWorkflowExecutions(options: ListOptions = {}): Promise<ExecutionPage> {

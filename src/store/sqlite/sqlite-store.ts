@@ -184,7 +184,8 @@ export class SqliteStore implements ExecutionStore {
   async getWorkflowExecution(workflowExecId: string): Promise<WorkflowExecutionWithTasks | null> {
     const row = this.stmt('get').get(checkId(workflowExecId, 'workflowExecId')) as ExecutionRow | undefined;
     if (!row) return null;
-    return { ...executionFromRow(row), tasks: tasksById(await this.listTaskStates(workflowExecId)) };
+    const taskStates = await this.listTaskStates(workflowExecId);
+    return { ...executionFromRow(row), tasks: tasksById(taskStates), taskStates };
   }
 
   async listWorkflowExecutions(options: ListOptions = {}): Promise<ExecutionPage> {
