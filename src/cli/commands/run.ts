@@ -11,7 +11,7 @@ import { readRunState } from '../../platform/run-state.js';
 import type { Status } from '../../store/store.js';
 import { useColor, writeJson } from '../output.js';
 import { preparePlatform, type PlatformFlags } from '../platform.js';
-import { openProject } from '../project-context.js';
+import { openProject, resolveRunTarget } from '../project-context.js';
 import { runAction } from '../run-action.js';
 
 interface RunFlags extends PlatformFlags {
@@ -100,8 +100,9 @@ export function registerRun(program: Command): void {
     .option('--port <port>', 'API port when it starts the platform')
     .option('--temporal-bin <path>', 'Temporal CLI binary to run')
     .option('--json', 'print the final execution state as JSON on stdout')
-    .action((workflowId: string, projectArg: string | undefined, flags: RunFlags) =>
+    .action((workflowArg: string, projectArgument: string | undefined, flags: RunFlags) =>
       runAction(Boolean(flags.json), async () => {
+        const { workflowId, projectArg } = resolveRunTarget(workflowArg, projectArgument);
         const input = parseInput(flags);
         if (!isValidDuration(flags.timeout)) throw new CompozyError('USAGE', `--timeout must be a duration such as 90s or 10m, got "${flags.timeout}".`);
         const timeoutMs = parseDuration(flags.timeout);
