@@ -4,6 +4,7 @@ import type { EngineClient } from '../engine/client.js';
 import type { EventBus } from '../engine/events.js';
 import type { HealthReport } from '../health.js';
 import type { ExecutionStore } from '../store/store.js';
+import { edgeServerOptions, envelope, frameworkErrorEnvelope, registerJsonBody } from './http-edge.js';
 import { OPENAPI } from './openapi.js';
 import { executionRoutes } from './routes/executions.js';
 import { workflowRoutes } from './routes/workflows.js';
@@ -18,13 +19,12 @@ export interface AppDeps {
 
 /** The HTTP API. Every error leaves in the reference envelope, never as a stack trace. */
 export function buildApp(deps: AppDeps): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+  const app = Fastify({ logger: false, ...edgeServerOptions() });
+  registerJsonBody(app);
 
-  app.setErrorHandler((error: Error, _request, reply) => {
-    const status = error instanceof CompozyError ? httpStatusFor(error) : (error as { statusCode?: number }).statusCode ?? 500;
-    const code = error instanceof CompozyError ? error.code : status === 413 ? 'PAYLOAD_TOO_LARGE' : status < 500 ? 'BAD_REQUEST' : 'INTERNAL';
-    const message = status >= 500 && !(error instanceof CompozyError) ? 'Internal server error' : error.message;
-    void reply.status(status).send({ status, error: { code, message, details: error instanceof CompozyError ? error.details ?? {} : {} } });
+  app.setErrorHandler((error: Error, request, reply) => {
+    const body = error instanceof CompozyError ? envelope(httpStatusFor(error), error.code, error.message, error.details ?? {}) : frameworkErrorEnvelope(error, request);
+    void reply.status(body.status).send(body);
   });
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send({ status: 404, error: { code: 'NOT_FOUND', message: `No route ${request.method} ${request.url}`, details: {} } });

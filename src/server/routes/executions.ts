@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { EngineClient } from '../../engine/client.js';
+import { isTerminal } from '../../engine/progress.js';
 import { CompozyError } from '../../errors.js';
 import { STATUSES, type ExecutionStore, type Status } from '../../store/store.js';
 import { executionDto, executionWithTasksDto } from './dto.js';
@@ -19,12 +20,19 @@ export function executionRoutes(engine: EngineClient, store: ExecutionStore) {
       if (status !== undefined && !STATUSES.includes(status as Status)) throw new CompozyError('INPUT_INVALID', `status must be one of ${STATUSES.join(', ')}.`);
       const parsedLimit = limit === undefined ? undefined : Number(limit);
       if (parsedLimit !== undefined && !(Number.isInteger(parsedLimit) && parsedLimit >= 1 && parsedLimit <= 500)) throw new CompozyError('INPUT_INVALID', 'limit must be an integer from 1 to 500.');
-      const page = await store.listWorkflowExecutions({
-        ...(workflowId ? { workflowId } : {}),
-        ...(status ? { status: status as Status } : {}),
-        ...(parsedLimit ? { limit: parsedLimit } : {}),
-        ...(cursor ? { cursor } : {}),
-      });
+      const page = await store
+        .listWorkflowExecutions({
+          ...(workflowId ? { workflowId } : {}),
+          ...(status ? { status: status as Status } : {}),
+          ...(parsedLimit ? { limit: parsedLimit } : {}),
+          ...(cursor ? { cursor } : {}),
+        })
+        .catch((error: unknown) => {
+          if (error instanceof CompozyError && error.code === 'STORE_INVALID_ARGUMENT') {
+            throw new CompozyError('INPUT_INVALID', error.message, { hint: 'Pass the page.next_cursor of a previous page unchanged, or leave cursor out for the first page.' });
+          }
+          throw error;
+        });
       return { status: 200, message: 'executions', data: { executions: page.items.map(executionDto), page: { limit: parsedLimit ?? 50, next_cursor: page.nextCursor } } };
     });
 
@@ -48,6 +56,15 @@ export function executionRoutes(engine: EngineClient, store: ExecutionStore) {
       ['resume', 'resume requested'],
     ] as const) {
       app.post<{ Params: { execId: string } }>(`/executions/workflows/:execId/${action}`, async (request, reply) => {
+        // Temporal accepts a cancellation request for a workflow that already closed, so the store's final status decides.
+        if (action === 'cancel') {
+          const execution = await engine.execution(request.params.execId);
+          if (isTerminal(execution.status)) {
+            throw new CompozyError('EXECUTION_NOT_RUNNING', `Workflow execution ${execution.workflowExecId} already ended with ${execution.status}; there is nothing to cancel.`, {
+              hint: `Its final state is at GET /api/v0/executions/workflows/${execution.workflowExecId}.`,
+            });
+          }
+        }
         await engine[action](request.params.execId);
         return reply.status(202).send({ status: 202, message: verb, data: { exec_id: request.params.execId } });
       });
