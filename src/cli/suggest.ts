@@ -1,0 +1,23 @@
+import { didYouMean } from '../config/read.js';
+
+/** The known name closest to what was typed, when it is close enough to be a typo (Levenshtein distance). */
+export function nearestName(typed: string, known: Iterable<string>): string | undefined {
+  return didYouMean(typed, known);
+}
+
+/**
+ * The hint for a name that does not exist: the nearest known name, then every known name, e.g.
+ * `Did you mean "weather"? Workflows: greet, weather.` (`what` is the plural noun: "workflows").
+ */
+export function unknownNameHint(typed: string, known: Iterable<string>, what: string): string {
+  const names = [...known].sort();
+  if (names.length === 0) return `There are no ${what}.`;
+  const nearest = nearestName(typed, names);
+  const list = `${what.charAt(0).toUpperCase()}${what.slice(1)}: ${names.join(', ')}.`;
+  return nearest === undefined ? list : `Did you mean "${nearest}"? ${list}`;
+}
+
+/** "1 execution", "2 executions", "0 executions"; `plural` for the irregular ones. */
+export function plural(count: number, singular: string, pluralForm = `${singular}s`): string {
+  return `${count} ${count === 1 ? singular : pluralForm}`;
+}
