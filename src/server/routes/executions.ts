@@ -12,6 +12,20 @@ interface ListQuery {
   cursor?: string;
 }
 
+/**
+ * An execution the store records as ended refuses signals, cancel, pause and resume with 409: Temporal
+ * accepts a cancellation of a closed workflow, and the workflow may still be closing after its final
+ * status was written, when a signal would also be accepted and then ignored.
+ */
+async function requireRunning(engine: EngineClient, execId: string, action: string): Promise<void> {
+  const execution = await engine.execution(execId);
+  if (isTerminal(execution.status)) {
+    throw new CompozyError('EXECUTION_NOT_RUNNING', `Workflow execution ${execId} already ended with ${execution.status}; there is nothing to ${action}.`, {
+      hint: `Its final state is at GET /api/v0/executions/workflows/${execId}.`,
+    });
+  }
+}
+
 /** Workflow executions: state, list, signals, cancel, pause and resume. */
 export function executionRoutes(engine: EngineClient, store: ExecutionStore) {
   return async (app: FastifyInstance) => {
@@ -46,6 +60,7 @@ export function executionRoutes(engine: EngineClient, store: ExecutionStore) {
       const body = request.body as Record<string, unknown> | null;
       const name = body && typeof body === 'object' ? body.signal_name : undefined;
       if (typeof name !== 'string' || name === '') throw new CompozyError('INPUT_INVALID', 'The body needs "signal_name" (a string) and may carry "payload".');
+      await requireRunning(engine, request.params.execId, 'signal');
       await engine.signal(request.params.execId, name, body?.payload ?? {});
       return { status: 200, message: 'Signal sent successfully', data: { exec_id: request.params.execId, signal_name: name } };
     });
@@ -56,15 +71,7 @@ export function executionRoutes(engine: EngineClient, store: ExecutionStore) {
       ['resume', 'resume requested'],
     ] as const) {
       app.post<{ Params: { execId: string } }>(`/executions/workflows/:execId/${action}`, async (request, reply) => {
-        // Temporal accepts a cancellation request for a workflow that already closed, so the store's final status decides.
-        if (action === 'cancel') {
-          const execution = await engine.execution(request.params.execId);
-          if (isTerminal(execution.status)) {
-            throw new CompozyError('EXECUTION_NOT_RUNNING', `Workflow execution ${execution.workflowExecId} already ended with ${execution.status}; there is nothing to cancel.`, {
-              hint: `Its final state is at GET /api/v0/executions/workflows/${execution.workflowExecId}.`,
-            });
-          }
-        }
+        await requireRunning(engine, request.params.execId, action);
         await engine[action](request.params.execId);
         return reply.status(202).send({ status: 202, message: verb, data: { exec_id: request.params.execId } });
       });
