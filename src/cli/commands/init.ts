@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { basename, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { CompozyError } from '../../errors.js';
 import { useColor, writeJson } from '../output.js';
 import { runAction } from '../run-action.js';
-import { MODEL_PRESETS, scaffold, TEMPLATES, type ModelPreset, type TemplateName } from '../scaffold.js';
+import { apiKeyVariable, checkProjectName, MODEL_PRESETS, PROJECT_NAME, scaffold, TEMPLATE_SPECS, TEMPLATES, type ModelPreset, type TemplateName } from '../scaffold.js';
 
 interface InitFlags {
   name?: string;
@@ -13,6 +13,9 @@ interface InitFlags {
   force?: boolean;
   json?: boolean;
 }
+
+/** The folder the interactive name prompt offers. */
+const DEFAULT_PROJECT = 'compozy-project';
 
 function oneOf<T extends string>(value: string, allowed: readonly T[], flag: string): T {
   if ((allowed as readonly string[]).includes(value)) return value as T;
@@ -24,11 +27,68 @@ function interactive(flags: InitFlags): boolean {
   return !flags.yes && !flags.json && process.stdin.isTTY === true && process.stdout.isTTY === true && useColor();
 }
 
+/** Ctrl-C at a prompt: @inquirer/prompts rejects with an ExitPromptError. */
+function isPromptExit(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ExitPromptError';
+}
+
+/** A folder argument: `.` is here, anything else a folder to create; the project name is its last segment. */
+function target(folder: string): { dir: string; name: string } {
+  const dir = resolve(folder);
+  return { dir, name: basename(dir) };
+}
+
+interface Answers {
+  dir: string;
+  name: string;
+  template: TemplateName;
+  model: ModelPreset;
+}
+
+async function ask(dirArg: string | undefined, flags: InitFlags, answers: Answers): Promise<Answers> {
+  const { input, select } = await import('@inquirer/prompts');
+  let { dir, name, template, model } = answers;
+  if (dirArg === undefined) {
+    const folder = await input({
+      message: 'Project name (its folder; . for here)',
+      default: flags.name ?? DEFAULT_PROJECT,
+      validate: (value) => value.trim() === '.' || PROJECT_NAME.test(basename(resolve(value.trim()))) || 'Use letters, digits, dots, dashes and underscores, starting with a letter or digit.',
+    });
+    ({ dir, name } = target(folder.trim()));
+    if (flags.name !== undefined) name = flags.name;
+  }
+  if (flags.template === undefined) {
+    template = await select<TemplateName>({
+      message: 'Template',
+      choices: [
+        { value: 'basic', name: 'basic — a tool task and an agent task, runs offline' },
+        { value: 'weather', name: 'weather — the reference weather workflow (all task kinds)' },
+      ],
+    });
+  }
+  if (flags.model === undefined) {
+    model = await select<ModelPreset>({
+      message: "The agent's model",
+      choices: Object.entries(MODEL_PRESETS).map(([value, preset]) => ({
+        value: value as ModelPreset,
+        name: `${value} (${value === 'replay' && template === 'weather' ? 'replay:weather' : preset.ref})`,
+      })),
+    });
+  }
+  return { dir, name, template, model };
+}
+
+/** How to reach the project from here: commands run from the current folder, so npx finds the compozy installed here. */
+function shellPath(dir: string): string {
+  const path = relative(process.cwd(), dir) || '.';
+  return /^[\w./-]+$/.test(path) ? path : `'${path.replaceAll("'", "'\\''")}'`;
+}
+
 export function registerInit(program: Command): void {
   program
     .command('init [dir]')
-    .description('Create a project from a template (asks at a terminal; --yes or flags for scripts)')
-    .option('--name <name>', 'project name (default: the directory name)')
+    .description('Create a project in <dir> (. for here) from a template (asks at a terminal; --yes or flags for scripts)')
+    .option('--name <name>', 'project name (default: the folder name)')
     .option('--template <template>', `${TEMPLATES.join(' | ')} (default basic)`)
     .option('--model <model>', `the agent's model: ${Object.keys(MODEL_PRESETS).join(' | ')} (default replay, no API key needed)`)
     .option('-y, --yes', 'do not ask; use the flags and defaults')
@@ -36,29 +96,24 @@ export function registerInit(program: Command): void {
     .option('--json', 'print {dir, name, template, model, files} as JSON')
     .action((dirArg: string | undefined, flags: InitFlags) =>
       runAction(Boolean(flags.json), async () => {
-        const dir = resolve(dirArg ?? '.');
-        let name = flags.name ?? basename(dir);
-        let template: TemplateName = oneOf(flags.template ?? 'basic', TEMPLATES, '--template');
-        let model: ModelPreset = oneOf(flags.model ?? 'replay', Object.keys(MODEL_PRESETS) as ModelPreset[], '--model');
+        const here = target(dirArg ?? '.');
+        let answers: Answers = {
+          dir: here.dir,
+          name: flags.name ?? here.name,
+          template: oneOf(flags.template ?? 'basic', TEMPLATES, '--template'),
+          model: oneOf(flags.model ?? 'replay', Object.keys(MODEL_PRESETS) as ModelPreset[], '--model'),
+        };
+        if (flags.name !== undefined) checkProjectName(flags.name);
         if (interactive(flags)) {
-          const { input, select } = await import('@inquirer/prompts');
-          if (flags.name === undefined) name = await input({ message: 'Project name', default: name });
-          if (flags.template === undefined) {
-            template = await select({
-              message: 'Template',
-              choices: [
-                { value: 'basic', name: 'basic — a tool task and an agent task, runs offline' },
-                { value: 'weather', name: 'weather — the reference weather workflow (all task kinds)' },
-              ],
-            });
-          }
-          if (template === 'basic' && flags.model === undefined) {
-            model = await select({
-              message: "The agent's model",
-              choices: Object.entries(MODEL_PRESETS).map(([value, preset]) => ({ value: value as ModelPreset, name: `${value} (${preset.ref})` })),
-            });
+          try {
+            answers = await ask(dirArg, flags, answers);
+          } catch (error) {
+            if (!isPromptExit(error)) throw error;
+            process.stderr.write('Cancelled\n');
+            return 130;
           }
         }
+        const { dir, name, template, model } = answers;
         const files = scaffold({ dir, name, template, model, force: Boolean(flags.force) });
         const { loadValidProject } = await import('../../config/valid-project.js');
         loadValidProject(dir);
@@ -66,9 +121,13 @@ export function registerInit(program: Command): void {
           writeJson({ dir, name, template, model, files });
           return 0;
         }
+        const spec = TEMPLATE_SPECS[template];
+        const path = shellPath(dir);
+        const project = path === '.' ? '' : ` ${path}`;
         process.stdout.write(`✔ Created ${name} (${template}) in ${dir}\n${files.map((f) => `  ${f}`).join('\n')}\n\n`);
-        process.stdout.write(`Next:\n  compozy dev ${dir}\n  compozy run ${template === 'weather' ? 'weather' : 'greet'} ${dir} --input '${template === 'weather' ? '{"city":"Lisbon"}' : '{"name":"Ada","city":"Lisbon"}'}'\n`);
-        if (model !== 'replay' && model !== 'ollama') process.stdout.write(`  (set ${MODEL_PRESETS[model].entry.match(/\.env\.(\w+)/)?.[1]} first, e.g. in ${dir}/.env)\n`);
+        process.stdout.write(`Next:\n  compozy run ${spec.workflow}${project} --input '${spec.input}'\n  compozy dev${project}\n`);
+        const key = apiKeyVariable(model);
+        if (key) process.stdout.write(`  (set ${key} first, e.g. in ${join(path, '.env')})\n`);
         return 0;
       }),
     );
