@@ -34,6 +34,7 @@ export type ErrorCode =
   | 'STORE_INVALID_ARGUMENT'
   | 'STORE_OPEN_FAILED'
   | 'STORE_UNAVAILABLE'
+  | 'DISK_FULL'
   | 'TOOL_NOT_FOUND'
   | 'TOOL_FAILED'
   | 'TOOL_TIMEOUT'
@@ -105,7 +106,11 @@ export function httpStatusFor(error: unknown): number {
       return 409;
     case 'WORKER_UNAVAILABLE':
     case 'TEMPORAL_UNREACHABLE':
+    case 'KV_UNAVAILABLE':
+    case 'STORE_UNAVAILABLE':
       return 503;
+    case 'DISK_FULL':
+      return 507;
     default:
       return 500;
   }

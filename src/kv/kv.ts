@@ -43,6 +43,8 @@ export interface KvInfo {
   location: string;
   keys: number;
   sizeBytes: number;
+  /** A storage problem the backend has now (locked, disk full, I/O errors): health shows the component degraded. */
+  degraded?: { code: string; message: string };
 }
 
 export interface AcquireOptions {

@@ -114,10 +114,13 @@ export class EngineRuntime {
 
   /** Health rows of the backends: kv, store, and llm when the project has agents. */
   async backendHealth(): Promise<ComponentHealth[]> {
-    const row = async (name: 'kv' | 'store', driver: string, probe: () => Promise<{ where: string; sqlite: boolean; detail: string }>): Promise<ComponentHealth> => {
+    type Probe = { where: string; sqlite: boolean; detail: string; degraded?: { code: string; message: string } | undefined };
+    const row = async (name: 'kv' | 'store', driver: string, probe: () => Promise<Probe>): Promise<ComponentHealth> => {
       try {
-        const { where, sqlite, detail } = await probe();
-        return { name, backend: driver, state: 'up', ...(sqlite ? { path: where } : { address: where }), detail };
+        const { where, sqlite, detail, degraded } = await probe();
+        const place = sqlite ? { path: where } : { address: where };
+        if (degraded) return { name, backend: driver, state: 'degraded', ...place, detail: `${degraded.code}: ${degraded.message}` };
+        return { name, backend: driver, state: 'up', ...place, detail };
       } catch (error) {
         return { name, backend: driver, state: 'down', detail: errorMessage(error) };
       }
@@ -125,11 +128,11 @@ export class EngineRuntime {
     return [
       await row('kv', this.kv.driver, async () => {
         const info = await this.kv.info();
-        return { where: info.location, sqlite: info.driver === 'sqlite', detail: `${info.keys} keys, ${(info.sizeBytes / 1024).toFixed(0)} KiB` };
+        return { where: info.location, sqlite: info.driver === 'sqlite', detail: `${info.keys} keys, ${(info.sizeBytes / 1024).toFixed(0)} KiB`, degraded: info.degraded };
       }),
       await row('store', this.store.driver, async () => {
         const info = await this.store.info();
-        return { where: info.location, sqlite: info.driver === 'sqlite', detail: `${info.executions} executions` };
+        return { where: info.location, sqlite: info.driver === 'sqlite', detail: `${info.executions} executions`, degraded: info.degraded };
       }),
       ...(this.llm ? [this.llm] : []),
     ];

@@ -79,6 +79,8 @@ export interface StoreInfo {
   driver: 'sqlite' | 'postgres';
   location: string;
   executions: number;
+  /** A storage problem the backend has now (locked, disk full, I/O errors): health shows the component degraded. */
+  degraded?: { code: string; message: string };
 }
 
 export interface ExecutionStore {

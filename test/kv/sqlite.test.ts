@@ -1,8 +1,13 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { DatabaseSync } from 'node:sqlite';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it, vi } from 'vitest';
 import { CompozyError } from '../../src/errors.js';
+import { MIGRATIONS } from '../../src/kv/sqlite/schema.js';
 import { SqliteKv } from '../../src/kv/sqlite/sqlite-kv.js';
+import { errorCode } from '../helpers/errors.js';
 import { tempDir } from '../helpers/fake-bin.js';
 import { defineKvConformance } from './conformance.js';
 
@@ -81,5 +86,171 @@ describe('SqliteKv files', () => {
     expect((await kv.info()).keys).toBe(1);
     expect(await kv.keys('*')).toEqual(['stays']);
     await kv.close();
+  });
+});
+
+function sha(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+async function openError(open: () => unknown): Promise<CompozyError> {
+  try {
+    await open();
+  } catch (error) {
+    if (error instanceof CompozyError) return error;
+    throw error;
+  }
+  throw new Error('it opened');
+}
+
+/** A file the real adapter wrote, with everything after its first page overwritten by garbage. */
+async function headerValidGarbage(path: string): Promise<void> {
+  const kv = SqliteKv.open(path);
+  for (let i = 0; i < 300; i++) await kv.set(`key:${i}`, 'x'.repeat(200));
+  await kv.close();
+  const bytes = readFileSync(path);
+  writeFileSync(path, Buffer.concat([bytes.subarray(0, 4096), randomBytes(bytes.length - 4096)]));
+}
+
+/** Counts event-loop turns while `during` runs: a synchronous busy wait would leave it at zero. */
+async function loopTurns<T>(during: () => Promise<T>): Promise<{ turns: number; result: PromiseSettledResult<T> }> {
+  let turns = 0;
+  const ticker = setInterval(() => turns++, 5);
+  const [result] = await Promise.allSettled([during()]);
+  clearInterval(ticker);
+  return { turns, result: result as PromiseSettledResult<T> };
+}
+
+describe('SqliteKv storage integrity', () => {
+  it('a kv.db that existed and is now zero bytes is refused by name and never re-created over', async () => {
+    const path = join(tempDir('kv-empty'), 'kv.db');
+    writeFileSync(path, '');
+    const error = await openError(() => SqliteKv.open(path));
+    expect(error.code).toBe('KV_OPEN_FAILED');
+    expect(error.message).toContain(path);
+    expect(error.message).toMatch(/empty \(0 bytes\)/);
+    expect(statSync(path).size).toBe(0);
+    expect(existsSync(`${path}-wal`)).toBe(false);
+  });
+
+  it('a file with a valid header and garbage pages fails its check and is left byte-identical', async () => {
+    const path = join(tempDir('kv-garbage'), 'kv.db');
+    await headerValidGarbage(path);
+    const before = sha(path);
+    const error = await openError(() => SqliteKv.open(path));
+    expect(error.code).toBe('KV_OPEN_FAILED');
+    expect(error.message).toContain(path);
+    expect(error.message).toMatch(/integrity check/);
+    expect(sha(path)).toBe(before);
+    expect(existsSync(`${path}-wal`) || existsSync(`${path}-shm`)).toBe(false);
+  });
+
+  it('only a missing file is created; a write-ahead log left without its file is refused', async () => {
+    const dir = tempDir('kv-missing');
+    const kv = SqliteKv.open(join(dir, 'kv.db'));
+    await kv.set('a', '1');
+    await kv.close();
+    expect(readdirSync(dir).sort()).toEqual(['kv.db']);
+    writeFileSync(join(dir, 'other.db-wal'), 'frames of a deleted database');
+    const error = await openError(() => SqliteKv.open(join(dir, 'other.db')));
+    expect(error.code).toBe('KV_OPEN_FAILED');
+    expect(error.message).toMatch(/write-ahead log/);
+    expect(existsSync(join(dir, 'other.db'))).toBe(false);
+  });
+
+  it('a write lock held by another connection: writes wait without blocking the event loop, fail with KV_UNAVAILABLE, health degrades, then recovers', async () => {
+    const path = join(tempDir('kv-locked'), 'kv.db');
+    const kv = SqliteKv.open(path, { busyTimeoutMs: 300, sweepIntervalMs: 0 });
+    await kv.set('before', '1');
+    const other = new DatabaseSync(path);
+    other.exec('BEGIN EXCLUSIVE');
+    const { turns, result } = await loopTurns(() => kv.set('during', '2'));
+    expect(turns).toBeGreaterThan(10);
+    expect(result.status).toBe('rejected');
+    const error = (result as PromiseRejectedResult).reason as CompozyError;
+    expect(error.code).toBe('KV_UNAVAILABLE');
+    expect(error.message).toContain(path);
+    expect(error.message).toMatch(/locked by another process/);
+    expect(await kv.get('before')).toBe('1');
+    expect((await kv.info()).degraded?.code).toBe('KV_UNAVAILABLE');
+    other.exec('ROLLBACK');
+    other.close();
+    await sleep(150);
+    expect((await kv.info()).degraded).toBeUndefined();
+    expect(await kv.set('after', '3')).toBe(true);
+    expect(await kv.get('during')).toBeNull();
+    await kv.close();
+  });
+
+  it('a write that waited for a lock goes through, once, when the lock is released', async () => {
+    const path = join(tempDir('kv-released'), 'kv.db');
+    const kv = SqliteKv.open(path, { busyTimeoutMs: 5000, sweepIntervalMs: 0 });
+    const other = new DatabaseSync(path);
+    other.exec('BEGIN EXCLUSIVE');
+    setTimeout(() => other.exec('COMMIT'), 200);
+    const { turns, result } = await loopTurns(() => Promise.all([kv.incrBy('n', 1), kv.incrBy('n', 1), kv.rpush('l', 'a', 'b')]));
+    other.close();
+    expect(result.status).toBe('fulfilled');
+    expect(turns).toBeGreaterThan(10);
+    expect(await kv.get('n')).toBe('2');
+    expect(await kv.lrange('l', 0, -1)).toEqual(['a', 'b']);
+    await kv.close();
+  });
+
+  it('the expiry sweep, subscriber heartbeats and broker consumers survive a locked file without throwing from a timer', async () => {
+    const path = join(tempDir('kv-timers'), 'kv.db');
+    const kv = SqliteKv.open(path, { busyTimeoutMs: 200, sweepIntervalMs: 20 });
+    await kv.set('soon', 'v', { px: 10 });
+    const sub = await kv.subscribe('news');
+    await kv.broker.declareExchange('jobs', 'fanout');
+    await kv.broker.declareQueue('work');
+    await kv.broker.bind('work', 'jobs');
+    const received: unknown[] = [];
+    const consumer = await kv.broker.consume('work', async (delivery) => {
+      received.push(delivery.body);
+    });
+    const other = new DatabaseSync(path);
+    other.exec('BEGIN EXCLUSIVE');
+    await sleep(1300);
+    other.exec('ROLLBACK');
+    other.close();
+    await sleep(200);
+    expect(await kv.publish('news', 'hello')).toBe(1);
+    await kv.broker.publish('jobs', '', { n: 1 });
+    await vi.waitFor(() => expect(received).toEqual([{ n: 1 }]));
+    expect((await kv.info()).keys).toBe(0);
+    await consumer.cancel();
+    await sub.unsubscribe();
+    await kv.close();
+  });
+
+  it('an up-to-date file opens while another process holds its write lock; reads work, writes wait', async () => {
+    const path = join(tempDir('kv-open-locked'), 'kv.db');
+    const first = SqliteKv.open(path);
+    await first.set('k', 'v');
+    await first.close();
+    const other = new DatabaseSync(path);
+    other.exec('BEGIN EXCLUSIVE');
+    const kv = SqliteKv.open(path, { busyTimeoutMs: 100, sweepIntervalMs: 0 });
+    expect(await kv.get('k')).toBe('v');
+    expect(await errorCode(kv.set('k', 'w'))).toBe('KV_UNAVAILABLE');
+    other.exec('ROLLBACK');
+    other.close();
+    await kv.close();
+  });
+
+  it('a file that needs migrating while another process holds its write lock is refused with what to do', async () => {
+    const path = join(tempDir('kv-migrate-locked'), 'kv.db');
+    const old = new DatabaseSync(path);
+    old.exec('PRAGMA journal_mode = WAL');
+    old.exec(MIGRATIONS[0] as string);
+    old.exec('PRAGMA user_version = 1');
+    old.exec('BEGIN EXCLUSIVE');
+    const error = await openError(() => SqliteKv.open(path, { busyTimeoutMs: 100 }));
+    old.exec('ROLLBACK');
+    old.close();
+    expect(error.code).toBe('KV_OPEN_FAILED');
+    expect(error.message).toMatch(/locked by another process/);
+    expect(error.hint).toMatch(/fuser|lsof/);
   });
 });

@@ -39,7 +39,8 @@ export class SqliteBroker implements Broker {
   constructor(
     db: DatabaseSync,
     private readonly watcher: ChangeWatcher,
-    private readonly tx: <T>(fn: () => T) => T,
+    /** One transaction through the KV's guard: waits for another process's lock without blocking, errors typed. */
+    private readonly tx: <T>(fn: () => T) => T | Promise<T>,
     private readonly maxValueBytes: number,
   ) {
     this.s = {
@@ -75,7 +76,7 @@ export class SqliteBroker implements Broker {
   async declareExchange(name: string, type: ExchangeType): Promise<void> {
     checkKey(name, 'exchange');
     checkExchangeType(type);
-    this.tx(() => {
+    await this.tx(() => {
       const existing = this.s.exchange?.get(name) as { type: string } | undefined;
       if (existing && existing.type !== type) throw invalid(`exchange "${name}" is already declared as ${existing.type}, not ${type}.`);
       if (!existing) this.s.insertExchange?.run(name, type);
@@ -84,7 +85,7 @@ export class SqliteBroker implements Broker {
 
   async declareQueue(name: string, options: QueueOptions = {}): Promise<void> {
     const resolved = resolveQueueOptions(name, options);
-    this.tx(() => {
+    await this.tx(() => {
       if (resolved.deadLetter) this.s.ensureQueue?.run(resolved.deadLetter, resolved.maxAttempts, resolved.visibilityMs);
       this.s.upsertQueue?.run(name, resolved.maxAttempts, resolved.deadLetter ?? null, resolved.visibilityMs);
       if (!resolved.durable) this.s.purge?.run(name);
@@ -93,7 +94,7 @@ export class SqliteBroker implements Broker {
 
   async bind(queue: string, exchange: string, bindingKey = ''): Promise<void> {
     checkKey(bindingKey, 'binding key');
-    this.tx(() => {
+    await this.tx(() => {
       if (!this.s.exchange?.get(checkKey(exchange, 'exchange'))) throw notFound('exchange', exchange);
       this.queueRow(checkKey(queue, 'queue'));
       this.s.bind?.run(exchange, queue, bindingKey);
@@ -104,7 +105,7 @@ export class SqliteBroker implements Broker {
     checkKey(exchange, 'exchange');
     checkKey(routingKey, 'routing key');
     const payload = encodeScalar(encodeMessage(body), this.maxValueBytes, 'message');
-    const count = this.tx(() => {
+    const count = await this.tx(() => {
       const row = this.s.exchange?.get(exchange) as { type: ExchangeType } | undefined;
       if (!row) throw notFound('exchange', exchange);
       const bindings = this.s.bindings?.all(exchange) as Array<{ queue: string; binding_key: string }>;
@@ -123,8 +124,8 @@ export class SqliteBroker implements Broker {
     else this.s.drop?.run(queue.name);
   }
 
-  private claim(queueName: string): Delivery | undefined {
-    const claimed = this.tx(() => {
+  private async claim(queueName: string): Promise<Delivery | undefined> {
+    const claimed = await this.tx(() => {
       const queue = this.queueRow(queueName);
       for (;;) {
         const now = Date.now();
@@ -149,11 +150,12 @@ export class SqliteBroker implements Broker {
       body: JSON.parse(message.body) as unknown,
       attempt: message.attempts + 1,
       ack: async () => {
-        if (Number(this.s.ack?.run(message.id, lease).changes) === 0) throw leaseLost(queueName, id);
+        const acked = await this.tx(() => Number(this.s.ack?.run(message.id, lease).changes) > 0);
+        if (!acked) throw leaseLost(queueName, id);
       },
       nack: async (options = {}) => {
         const requeue = options.requeue ?? true;
-        this.tx(() => {
+        await this.tx(() => {
           const row = this.s.leased?.get(message.id, lease) as MessageRow | undefined;
           if (!row) throw leaseLost(queueName, id);
           const queue = this.queueRow(queueName);
@@ -167,7 +169,7 @@ export class SqliteBroker implements Broker {
 
   async consume(queue: string, handler: (delivery: Delivery) => Promise<void>, options: ConsumeOptions = {}): Promise<Consumer> {
     this.queueRow(checkKey(queue, 'queue'));
-    return this.consumers.start(queue, handler, options, async () => this.claim(queue), async (wake) => this.watcher.add(wake));
+    return this.consumers.start(queue, handler, options, () => this.claim(queue), async (wake) => this.watcher.add(wake));
   }
 
   /** Cancels every consumer, waiting for their handlers; the store closes after. */

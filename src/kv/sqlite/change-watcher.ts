@@ -27,7 +27,14 @@ export class ChangeWatcher {
 
   /** Commits made by this process's writer: wake listeners now instead of at the next poll. */
   notifyLocal(): void {
-    for (const listener of [...this.listeners]) listener();
+    for (const listener of [...this.listeners]) {
+      try {
+        listener();
+      } catch {
+        // A listener that could not read the file now (locked, I/O error) is woken again at the next poll.
+        this.lastVersion = -1;
+      }
+    }
   }
 
   close(): void {
@@ -40,7 +47,13 @@ export class ChangeWatcher {
     this.connection = new DatabaseSync(this.path, { readOnly: true, timeout: 5000 });
     const version = this.connection.prepare('PRAGMA data_version');
     this.timer = setInterval(() => {
-      const { data_version: current } = version.get() as { data_version: number };
+      let current: number;
+      try {
+        current = (version.get() as { data_version: number }).data_version;
+      } catch {
+        // The file cannot be read right now (I/O error, locked against readers): poll again next tick.
+        return;
+      }
       if (current === this.lastVersion) return;
       this.lastVersion = current;
       this.notifyLocal();

@@ -100,14 +100,24 @@ export class SqlitePubSub {
 
   private unsubscribe(id: string): void {
     if (!this.subscriptions.delete(id)) return;
-    if (this.db.isOpen) this.statements.unregister.run(`${id}#`, `${id}$`);
+    try {
+      if (this.db.isOpen) this.statements.unregister.run(`${id}#`, `${id}$`);
+    } catch {
+      // The file is locked or full: the row stops heart-beating and is pruned as stale (SUBSCRIBER_STALE_MS).
+    }
     if (this.subscriptions.size === 0) this.stop();
   }
 
   private start(): void {
     if (this.stopWatching) return;
     this.stopWatching = this.watcher.add(() => this.drain());
-    this.heartbeatTimer = setInterval(() => this.heartbeat(), HEARTBEAT_MS);
+    this.heartbeatTimer = setInterval(() => {
+      try {
+        this.heartbeat();
+      } catch {
+        // Locked or full for now: the next beat tries again, well before SUBSCRIBER_STALE_MS.
+      }
+    }, HEARTBEAT_MS);
     this.heartbeatTimer.unref();
   }
 

@@ -18,13 +18,13 @@ import {
   wrongType,
 } from '../validate.js';
 import { MIGRATIONS } from './schema.js';
-import { openMigrated } from '../../platform/sqlite.js';
+import { openDatabase, SqliteGuard, type SqliteFileKind } from '../../platform/sqlite.js';
 import { SqliteBroker } from './broker.js';
 import { ChangeWatcher } from './change-watcher.js';
 import { SqlitePubSub, SUBSCRIBER_STALE_MS } from './pubsub.js';
 
 export interface SqliteKvOptions {
-  /** How long a write waits for another process's transaction (ms). */
+  /** How long an operation waits for another process's write lock before failing with KV_UNAVAILABLE (ms); the wait never blocks the event loop. */
   busyTimeoutMs?: number;
   maxValueBytes?: number;
   /** Expired-key sweep and pub/sub pruning period (ms); 0 disables the timer. */
@@ -41,6 +41,7 @@ interface KeyRow {
 }
 
 const SWEEP_BATCH = 500;
+const KV_FILE: SqliteFileKind = { noun: 'KV database', openCode: 'KV_OPEN_FAILED', unavailableCode: 'KV_UNAVAILABLE' };
 /** Messages older than this are pruned even if a stalled subscriber has not read them (it counts them as lost). */
 const MESSAGE_RETENTION_MS = 10 * 60_000;
 
@@ -65,14 +66,16 @@ export class SqliteKv implements Kv {
   private readonly sweepTimer: NodeJS.Timeout | undefined;
   private readonly s: Record<string, StatementSync>;
   private readonly lockBackend: LockBackend;
+  private readonly guard: SqliteGuard;
 
   private constructor(path: string, db: DatabaseSync, options: SqliteKvOptions) {
     this.path = path;
     this.db = db;
+    this.guard = new SqliteGuard(db, path, KV_FILE, options.busyTimeoutMs ?? 5000);
     this.maxValueBytes = options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES;
     this.watcher = new ChangeWatcher(path, options.pollMs ?? 2);
     this.pubsub = new SqlitePubSub(db, this.watcher);
-    this.broker = new SqliteBroker(db, this.watcher, this.inTransaction, this.maxValueBytes);
+    this.broker = new SqliteBroker(db, this.watcher, (fn) => this.write(fn), this.maxValueBytes);
     const live = '(expires_at IS NULL OR expires_at > ?)';
     this.s = {
       // Prepared once: BEGIN/COMMIT run on every write, and exec() would parse them each time.
@@ -121,17 +124,19 @@ export class SqliteKv implements Kv {
     };
     (this.s.lockTake as StatementSync).setReadBigInts(true);
     this.lockBackend = {
-      tryTake: async (resource, token, ttlMs) => {
-        const now = Date.now();
-        const row = this.s.lockTake?.get(resource, token, now + ttlMs, now) as { fence: bigint } | undefined;
-        return row ? row.fence : null;
-      },
-      extend: async (resource, token, ttlMs) => {
-        const now = Date.now();
-        return Number(this.stmt('lockExtend').run(now + ttlMs, resource, token, now).changes) > 0;
-      },
+      tryTake: async (resource, token, ttlMs) =>
+        this.guard.write(() => {
+          const now = Date.now();
+          const row = this.stmt('lockTake').get(resource, token, now + ttlMs, now) as { fence: bigint } | undefined;
+          return row ? row.fence : null;
+        }),
+      extend: async (resource, token, ttlMs) =>
+        this.guard.write(() => {
+          const now = Date.now();
+          return Number(this.stmt('lockExtend').run(now + ttlMs, resource, token, now).changes) > 0;
+        }),
       give: async (resource, token) =>
-        this.tx(() => {
+        this.write(() => {
           const row = this.stmt('lockGet').get(resource) as { token: string | null; expires_at: number | null } | undefined;
           const live = row?.token != null && row.expires_at !== null && row.expires_at > Date.now();
           if (row?.token === token) {
@@ -143,18 +148,26 @@ export class SqliteKv implements Kv {
     };
     const sweepMs = options.sweepIntervalMs ?? 1000;
     if (sweepMs > 0) {
-      this.sweepTimer = setInterval(() => this.sweep(), sweepMs);
+      // A sweep that cannot run now (the file is locked, the disk is full) is skipped; the guard records why.
+      this.sweepTimer = setInterval(() => this.guard.attempt(() => this.sweep()), sweepMs);
       this.sweepTimer.unref();
     }
   }
 
-  /** Opens (creating if needed) and migrates the file; `:memory:` gives a private, ephemeral store. */
+  /**
+   * Opens and migrates the file, creating it only when it is missing; an existing file that is empty or
+   * fails its integrity check is refused with KV_OPEN_FAILED and left as it was. `:memory:` gives a
+   * private, ephemeral store.
+   */
   static open(path: string, options: SqliteKvOptions = {}): SqliteKv {
+    const db = openDatabase(path, MIGRATIONS, KV_FILE, options.busyTimeoutMs !== undefined ? { busyTimeoutMs: options.busyTimeoutMs } : {});
     try {
-      return new SqliteKv(path, openMigrated(path, MIGRATIONS, options.busyTimeoutMs), options);
+      return new SqliteKv(path, db, options);
     } catch (error) {
+      db.close();
       throw new CompozyError('KV_OPEN_FAILED', `Cannot open the KV database ${path}: ${errorMessage(error)}`, {
-        hint: 'Check that the file is a compozy KV database and its folder is writable; it was left untouched.',
+        hint: 'Check that the file is a compozy KV database; it was not changed.',
+        details: { file: path },
         cause: error,
       });
     }
@@ -172,12 +185,22 @@ export class SqliteKv implements Kv {
       this.stmt('commit').run();
       return result;
     } catch (error) {
-      this.stmt('rollback').run();
+      // SQLite rolls back by itself on some errors (a full disk); a second ROLLBACK would hide the cause.
+      if (this.db.isTransaction) this.stmt('rollback').run();
       throw error;
     }
   }
 
   private readonly inTransaction = <T>(fn: () => T): T => this.tx(fn);
+
+  /** One transaction through the guard: waits for another process's lock without blocking, storage errors typed. */
+  private write<T>(fn: () => T): T | Promise<T> {
+    return this.guard.write(() => this.tx(fn));
+  }
+
+  private read<T>(fn: () => T): T | Promise<T> {
+    return this.guard.read(fn);
+  }
 
   private readLive(key: string): KeyRow | undefined {
     return this.stmt('getLive').get(checkKey(key), Date.now()) as KeyRow | undefined;
@@ -216,13 +239,13 @@ export class SqliteKv implements Kv {
   // strings
 
   async get(key: string): Promise<string | null> {
-    return this.readString(key);
+    return this.read(() => this.readString(key));
   }
 
-  private writeString(key: string, value: KvScalar, options: SetOptions): { written: boolean; previous: string | null } {
+  private writeString(key: string, value: KvScalar, options: SetOptions): { written: boolean; previous: string | null } | Promise<{ written: boolean; previous: string | null }> {
     const encoded = encodeScalar(value, this.maxValueBytes);
     const ttl = setTtlMs(options);
-    return this.tx(() => {
+    return this.write(() => {
       const row = this.liveForWrite(key);
       const previous = row ? (row.type === 'string' ? text(row.value) : undefined) : null;
       if ((options.nx && row) || (options.xx && !row)) return { written: false, previous: previous ?? null };
@@ -234,20 +257,20 @@ export class SqliteKv implements Kv {
   }
 
   async set(key: string, value: KvScalar, options: SetOptions = {}): Promise<boolean> {
-    return this.writeString(key, value, options).written;
+    return (await this.writeString(key, value, options)).written;
   }
 
   async getSet(key: string, value: KvScalar, options: SetOptions = {}): Promise<string | null> {
-    const current = this.readLive(key);
+    const current = await this.read(() => this.readLive(key));
     if (current && current.type !== 'string') throw wrongType(key);
-    return this.writeString(key, value, options).previous;
+    return (await this.writeString(key, value, options)).previous;
   }
 
   async getex(key: string, options: GetExOptions): Promise<string | null> {
     const given = [options.px !== undefined, options.ex !== undefined, Boolean(options.persist)].filter(Boolean).length;
     if (given > 1) throw invalid('getex: use one of px, ex or persist.');
     const ttl = options.px !== undefined ? checkPositiveMs(options.px, 'px') : options.ex !== undefined ? checkPositiveMs(options.ex, 'ex') * 1000 : undefined;
-    return this.tx(() => {
+    return this.write(() => {
       const row = this.liveForWrite(key);
       if (!row) return null;
       if (row.type !== 'string') throw wrongType(key);
@@ -258,14 +281,16 @@ export class SqliteKv implements Kv {
   }
 
   async mget(keys: readonly string[]): Promise<Array<string | null>> {
-    return keys.map((key) => {
-      const row = this.readLive(key);
-      return row && row.type === 'string' ? text(row.value) : null;
-    });
+    return this.read(() =>
+      keys.map((key) => {
+        const row = this.readLive(key);
+        return row && row.type === 'string' ? text(row.value) : null;
+      }),
+    );
   }
 
   async del(...keys: string[]): Promise<number> {
-    return this.tx(() => {
+    return this.write(() => {
       let removed = 0;
       for (const key of keys) {
         const row = this.liveForWrite(key);
@@ -278,14 +303,14 @@ export class SqliteKv implements Kv {
   }
 
   async exists(...keys: string[]): Promise<number> {
-    return keys.filter((key) => this.readLive(key) !== undefined).length;
+    return this.read(() => keys.filter((key) => this.readLive(key) !== undefined).length);
   }
 
   incrBy(key: string, delta?: number): Promise<number>;
   incrBy(key: string, delta: bigint): Promise<bigint>;
   async incrBy(key: string, delta: number | bigint = 1): Promise<number | bigint> {
     const by = checkDelta(delta);
-    return this.tx(() => {
+    return this.write(() => {
       const row = this.liveForWrite(key);
       if (row && row.type !== 'string') throw wrongType(key);
       const next = addToCounter(key, row ? text(row.value) : null, by);
@@ -308,7 +333,7 @@ export class SqliteKv implements Kv {
 
   async pexpire(key: string, ms: number): Promise<boolean> {
     if (!Number.isSafeInteger(ms)) throw invalid(`pexpire: ms must be an integer, got ${ms}.`);
-    return this.tx(() => {
+    return this.write(() => {
       const row = this.liveForWrite(key);
       if (!row) return false;
       // Like Redis, a non-positive TTL deletes the key.
@@ -319,7 +344,7 @@ export class SqliteKv implements Kv {
   }
 
   async persist(key: string): Promise<boolean> {
-    return this.tx(() => {
+    return this.write(() => {
       const row = this.liveForWrite(key);
       if (!row || row.expires_at === null) return false;
       this.stmt('setExpiry').run(null, key);
@@ -328,7 +353,7 @@ export class SqliteKv implements Kv {
   }
 
   async pttl(key: string): Promise<number> {
-    const row = this.readLive(key);
+    const row = await this.read(() => this.readLive(key));
     if (!row) return -2;
     return row.expires_at === null ? -1 : Math.max(0, row.expires_at - Date.now());
   }
@@ -339,18 +364,20 @@ export class SqliteKv implements Kv {
   }
 
   async type(key: string): Promise<'string' | 'hash' | 'list' | 'none'> {
-    return this.readLive(key)?.type ?? 'none';
+    return (await this.read(() => this.readLive(key)))?.type ?? 'none';
   }
 
   async keys(pattern: string): Promise<string[]> {
     checkKey(pattern, 'pattern');
     const prefix = literalPrefix(pattern);
-    const result: string[] = [];
-    for (const row of this.stmt('keysByPrefix').iterate(prefix, Date.now()) as Iterable<{ key: string }>) {
-      if (!row.key.startsWith(prefix)) break;
-      if (globMatch(pattern, row.key)) result.push(row.key);
-    }
-    return result;
+    return this.read(() => {
+      const result: string[] = [];
+      for (const row of this.stmt('keysByPrefix').iterate(prefix, Date.now()) as Iterable<{ key: string }>) {
+        if (!row.key.startsWith(prefix)) break;
+        if (globMatch(pattern, row.key)) result.push(row.key);
+      }
+      return result;
+    });
   }
 
   async *scan(pattern = '*', options: { count?: number } = {}): AsyncIterable<string> {
@@ -358,14 +385,15 @@ export class SqliteKv implements Kv {
     const count = options.count ?? 100;
     if (!Number.isSafeInteger(count) || count <= 0) throw invalid(`scan: count must be a positive integer, got ${count}.`);
     const prefix = literalPrefix(pattern);
-    let rows = this.stmt('keysFromPage').all(prefix, Date.now(), count) as Array<{ key: string }>;
+    let rows = (await this.read(() => this.stmt('keysFromPage').all(prefix, Date.now(), count))) as Array<{ key: string }>;
     for (;;) {
       for (const row of rows) {
         if (!row.key.startsWith(prefix)) return;
         if (globMatch(pattern, row.key)) yield row.key;
       }
       if (rows.length < count) return;
-      rows = this.stmt('keysAfterPage').all((rows.at(-1) as { key: string }).key, Date.now(), count) as Array<{ key: string }>;
+      const after = (rows.at(-1) as { key: string }).key;
+      rows = (await this.read(() => this.stmt('keysAfterPage').all(after, Date.now(), count))) as Array<{ key: string }>;
     }
   }
 
@@ -375,7 +403,7 @@ export class SqliteKv implements Kv {
     if (fields === null || typeof fields !== 'object') throw invalid('hset: fields must be an object.');
     const entries = Object.entries(fields).map(([field, value]) => [field, encodeScalar(value, this.maxValueBytes, `field "${field}"`)] as const);
     if (entries.length === 0) throw invalid('hset: at least one field is required.');
-    return this.tx(() => {
+    return this.write(() => {
       this.container(key, 'hash');
       let added = 0;
       for (const [field, value] of entries) {
@@ -393,20 +421,24 @@ export class SqliteKv implements Kv {
   }
 
   async hget(key: string, field: string): Promise<string | null> {
-    if (!this.readHash(key)) return null;
-    const row = this.stmt('hget').get(key, checkKey(field, 'field')) as { value: unknown } | undefined;
-    return row ? text(row.value) : null;
+    return this.read(() => {
+      if (!this.readHash(key)) return null;
+      const row = this.stmt('hget').get(key, checkKey(field, 'field')) as { value: unknown } | undefined;
+      return row ? text(row.value) : null;
+    });
   }
 
   async hgetall(key: string): Promise<Record<string, string>> {
-    if (!this.readHash(key)) return {};
-    const result: Record<string, string> = {};
-    for (const row of this.stmt('hgetall').all(key) as Array<{ field: string; value: unknown }>) result[row.field] = text(row.value);
-    return result;
+    return this.read(() => {
+      if (!this.readHash(key)) return {};
+      const result: Record<string, string> = {};
+      for (const row of this.stmt('hgetall').all(key) as Array<{ field: string; value: unknown }>) result[row.field] = text(row.value);
+      return result;
+    });
   }
 
   async hdel(key: string, ...fields: string[]): Promise<number> {
-    return this.tx(() => {
+    return this.write(() => {
       const row = this.liveForWrite(key);
       if (!row) return 0;
       if (row.type !== 'hash') throw wrongType(key);
@@ -419,7 +451,7 @@ export class SqliteKv implements Kv {
 
   async hincrBy(key: string, field: string, delta: number): Promise<number> {
     const by = checkDelta(delta);
-    return this.tx(() => this.hincrInTx(key, checkKey(field, 'field'), by));
+    return this.write(() => this.hincrInTx(key, checkKey(field, 'field'), by));
   }
 
   private hincrInTx(key: string, field: string, by: bigint): number {
@@ -432,8 +464,7 @@ export class SqliteKv implements Kv {
   }
 
   async hlen(key: string): Promise<number> {
-    if (!this.readHash(key)) return 0;
-    return (this.stmt('hlen').get(key) as { n: number }).n;
+    return this.read(() => (this.readHash(key) ? (this.stmt('hlen').get(key) as { n: number }).n : 0));
   }
 
   // lists
@@ -458,11 +489,11 @@ export class SqliteKv implements Kv {
   }
 
   async rpush(key: string, ...values: KvScalar[]): Promise<number> {
-    return this.tx(() => this.push(key, values, 'tail'));
+    return this.write(() => this.push(key, values, 'tail'));
   }
 
   async lpush(key: string, ...values: KvScalar[]): Promise<number> {
-    return this.tx(() => this.push(key, values, 'head'));
+    return this.write(() => this.push(key, values, 'head'));
   }
 
   private readListBounds(key: string): { lo: number; hi: number; n: number } {
@@ -473,18 +504,20 @@ export class SqliteKv implements Kv {
   }
 
   async lrange(key: string, start: number, stop: number): Promise<string[]> {
-    const { lo, n } = this.readListBounds(key);
-    const range = normaliseRange(start, stop, n);
-    if (!range) return [];
-    return (this.stmt('listRange').all(key, lo + range.start, lo + range.stop) as Array<{ value: unknown }>).map((row) => text(row.value));
+    return this.read(() => {
+      const { lo, n } = this.readListBounds(key);
+      const range = normaliseRange(start, stop, n);
+      if (!range) return [];
+      return (this.stmt('listRange').all(key, lo + range.start, lo + range.stop) as Array<{ value: unknown }>).map((row) => text(row.value));
+    });
   }
 
   async llen(key: string): Promise<number> {
-    return this.readListBounds(key).n;
+    return this.read(() => this.readListBounds(key).n);
   }
 
   async ltrim(key: string, start: number, stop: number): Promise<void> {
-    this.tx(() => {
+    await this.write(() => {
       const row = this.liveForWrite(key);
       if (!row) return;
       if (row.type !== 'list') throw wrongType(key);
@@ -498,8 +531,8 @@ export class SqliteKv implements Kv {
     });
   }
 
-  private pop(key: string, end: 'head' | 'tail'): string | null {
-    return this.tx(() => {
+  private pop(key: string, end: 'head' | 'tail'): string | null | Promise<string | null> {
+    return this.write(() => {
       const row = this.liveForWrite(key);
       if (!row) return null;
       if (row.type !== 'list') throw wrongType(key);
@@ -526,7 +559,7 @@ export class SqliteKv implements Kv {
     const tokenDelta = checkDelta(options.tokenDelta);
     const ttl = options.ttlMs ? checkPositiveMs(options.ttlMs, 'ttlMs') : undefined;
     const encoded = items.map((item) => encodeScalar(item, this.maxValueBytes));
-    return this.tx(() => {
+    return this.write(() => {
       const metaRow = this.liveForWrite(metaKey);
       if (metaRow && metaRow.type !== 'hash') throw wrongType(metaKey);
       const listRow = this.liveForWrite(listKey);
@@ -564,7 +597,8 @@ export class SqliteKv implements Kv {
 
   async publish(channel: string, data: unknown): Promise<number> {
     this.stmt('getAny');
-    return this.pubsub.publish(checkKey(channel, 'channel'), data, this.inTransaction);
+    checkKey(channel, 'channel');
+    return this.guard.write(() => this.pubsub.publish(channel, data, this.inTransaction));
   }
 
   async subscribe(channels: string | readonly string[], options: SubscribeOptions = {}): Promise<Subscription> {
@@ -575,12 +609,12 @@ export class SqliteKv implements Kv {
     return this.subscribeTo('pattern', patterns, options);
   }
 
-  private subscribeTo(kind: 'channel' | 'pattern', targets: string | readonly string[], options: SubscribeOptions): Subscription {
+  private subscribeTo(kind: 'channel' | 'pattern', targets: string | readonly string[], options: SubscribeOptions): Subscription | Promise<Subscription> {
     const list = typeof targets === 'string' ? [targets] : [...targets];
     if (list.length === 0) throw invalid(`${kind === 'channel' ? 'subscribe' : 'psubscribe'}: at least one ${kind} is required.`);
     list.forEach((target) => checkKey(target, kind));
     this.stmt('getAny');
-    return this.pubsub.subscribe(kind, list, options, this.inTransaction);
+    return this.guard.write(() => this.pubsub.subscribe(kind, list, options, this.inTransaction));
   }
 
   // lifecycle
@@ -604,11 +638,11 @@ export class SqliteKv implements Kv {
   }
 
   async ping(): Promise<void> {
-    this.stmt('getAny').get('');
+    await this.read(() => this.stmt('getAny').get(''));
   }
 
   async info(): Promise<KvInfo> {
-    const { n } = this.stmt('countLive').get(Date.now()) as { n: number };
+    const { n } = (await this.read(() => this.stmt('countLive').get(Date.now()))) as { n: number };
     let sizeBytes = 0;
     if (this.path !== ':memory:') {
       for (const suffix of ['', '-wal']) {
@@ -619,7 +653,8 @@ export class SqliteKv implements Kv {
         }
       }
     }
-    return { driver: 'sqlite', location: this.path, keys: n, sizeBytes };
+    const fault = this.guard.fault();
+    return { driver: 'sqlite', location: this.path, keys: n, sizeBytes, ...(fault ? { degraded: { code: fault.code, message: fault.message } } : {}) };
   }
 
   /** Messages this process's subscriptions could not buffer or lost to pruning. */

@@ -1,5 +1,5 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import { openMigrated } from '../../platform/sqlite.js';
+import { openDatabase, SqliteGuard, type SqliteFileKind } from '../../platform/sqlite.js';
 import { CompozyError, errorMessage } from '../../errors.js';
 import { checkError, checkId, checkStatus, checkTaskState, encodeCursor, notFound, resolveList, tasksById, toJson } from '../codec.js';
 import type {
@@ -14,6 +14,8 @@ import type {
   WorkflowExecutionPatch,
   WorkflowExecutionWithTasks,
 } from '../store.js';
+
+const STORE_FILE: SqliteFileKind = { noun: 'execution store', openCode: 'STORE_OPEN_FAILED', unavailableCode: 'STORE_UNAVAILABLE' };
 
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE workflow_executions (
@@ -119,15 +121,22 @@ function taskFromRow(row: TaskRow): TaskState {
   };
 }
 
-/** The execution store on one SQLite file (`.compozy/compozy.db`), WAL, migrated on open. */
+/**
+ * The execution store on one SQLite file (`.compozy/compozy.db`), WAL, migrated on open. Every
+ * statement runs through a SqliteGuard: a lock held by another process is waited for without blocking
+ * the event loop, and storage failures come back as STORE_UNAVAILABLE or DISK_FULL.
+ */
 export class SqliteStore implements ExecutionStore {
   readonly driver = 'sqlite' as const;
   private readonly s: Record<string, StatementSync>;
+  private readonly guard: SqliteGuard;
 
   private constructor(
     readonly path: string,
     private readonly db: DatabaseSync,
+    busyTimeoutMs: number,
   ) {
+    this.guard = new SqliteGuard(db, path, STORE_FILE, busyTimeoutMs);
     this.s = {
       insert: db.prepare(
         'INSERT INTO workflow_executions (workflow_exec_id, workflow_id, status, input, output, error, usage, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (workflow_exec_id) DO NOTHING',
@@ -146,12 +155,20 @@ export class SqliteStore implements ExecutionStore {
     };
   }
 
-  static open(path: string): SqliteStore {
+  /**
+   * Opens and migrates the file, creating it only when it is missing; an existing file that is empty or
+   * fails its integrity check is refused with STORE_OPEN_FAILED and left as it was. `busyTimeoutMs`:
+   * how long an operation waits for another process's write lock before STORE_UNAVAILABLE.
+   */
+  static open(path: string, options: { busyTimeoutMs?: number } = {}): SqliteStore {
+    const db = openDatabase(path, MIGRATIONS, STORE_FILE, options);
     try {
-      return new SqliteStore(path, openMigrated(path, MIGRATIONS));
+      return new SqliteStore(path, db, options.busyTimeoutMs ?? 5000);
     } catch (error) {
+      db.close();
       throw new CompozyError('STORE_OPEN_FAILED', `Cannot open the execution store ${path}: ${errorMessage(error)}`, {
-        hint: 'Check that the file is a compozy store and its folder is writable; it was left untouched.',
+        hint: 'Check that the file is a compozy execution store; it was not changed.',
+        details: { file: path },
         cause: error,
       });
     }
@@ -162,30 +179,60 @@ export class SqliteStore implements ExecutionStore {
     return this.s[name] as StatementSync;
   }
 
+  /** A read-modify-write as one transaction through the guard, so running it again after a lock wait is safe. */
+  private write<T>(fn: () => T): T | Promise<T> {
+    return this.guard.write(() => {
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        const result = fn();
+        this.db.exec('COMMIT');
+        return result;
+      } catch (error) {
+        if (this.db.isTransaction) this.db.exec('ROLLBACK');
+        throw error;
+      }
+    });
+  }
+
+  private read<T>(fn: () => T): T | Promise<T> {
+    return this.guard.read(fn);
+  }
+
   async createWorkflowExecution(execution: NewWorkflowExecution): Promise<WorkflowExecution> {
     const id = checkId(execution.workflowExecId, 'workflowExecId');
-    const now = new Date().toISOString();
-    this.stmt('insert').run(id, checkId(execution.workflowId, 'workflowId'), checkStatus(execution.status ?? 'PENDING'), toJson(execution.input, 'input'), 'null', 'null', 'null', now, now);
-    return executionFromRow(this.stmt('get').get(id) as unknown as ExecutionRow);
+    const workflowId = checkId(execution.workflowId, 'workflowId');
+    const status = checkStatus(execution.status ?? 'PENDING');
+    const input = toJson(execution.input, 'input');
+    return this.write(() => {
+      const now = new Date().toISOString();
+      this.stmt('insert').run(id, workflowId, status, input, 'null', 'null', 'null', now, now);
+      return executionFromRow(this.stmt('get').get(id) as unknown as ExecutionRow);
+    });
   }
 
   async updateWorkflowExecution(workflowExecId: string, patch: WorkflowExecutionPatch): Promise<WorkflowExecution> {
-    const row = this.stmt('get').get(checkId(workflowExecId, 'workflowExecId')) as ExecutionRow | undefined;
-    if (!row) throw notFound(workflowExecId);
-    const current = executionFromRow(row);
-    const status = patch.status === undefined ? current.status : checkStatus(patch.status);
-    const error = patch.error === undefined ? current.error : checkError(patch.error);
-    const output = patch.output === undefined ? current.output : patch.output;
-    const usage = patch.usage === undefined ? current.usage : patch.usage;
-    this.stmt('update').run(status, toJson(output, 'output'), toJson(error, 'error'), toJson(usage, 'usage'), new Date().toISOString(), workflowExecId);
-    return executionFromRow(this.stmt('get').get(workflowExecId) as unknown as ExecutionRow);
+    checkId(workflowExecId, 'workflowExecId');
+    return this.write(() => {
+      const row = this.stmt('get').get(workflowExecId) as ExecutionRow | undefined;
+      if (!row) throw notFound(workflowExecId);
+      const current = executionFromRow(row);
+      const status = patch.status === undefined ? current.status : checkStatus(patch.status);
+      const error = patch.error === undefined ? current.error : checkError(patch.error);
+      const output = patch.output === undefined ? current.output : patch.output;
+      const usage = patch.usage === undefined ? current.usage : patch.usage;
+      this.stmt('update').run(status, toJson(output, 'output'), toJson(error, 'error'), toJson(usage, 'usage'), new Date().toISOString(), workflowExecId);
+      return executionFromRow(this.stmt('get').get(workflowExecId) as unknown as ExecutionRow);
+    });
   }
 
   async getWorkflowExecution(workflowExecId: string): Promise<WorkflowExecutionWithTasks | null> {
-    const row = this.stmt('get').get(checkId(workflowExecId, 'workflowExecId')) as ExecutionRow | undefined;
-    if (!row) return null;
-    const taskStates = await this.listTaskStates(workflowExecId);
-    return { ...executionFromRow(row), tasks: tasksById(taskStates), taskStates };
+    checkId(workflowExecId, 'workflowExecId');
+    return this.read(() => {
+      const row = this.stmt('get').get(workflowExecId) as ExecutionRow | undefined;
+      if (!row) return null;
+      const taskStates = (this.stmt('tasks').all(workflowExecId) as unknown as TaskRow[]).map(taskFromRow);
+      return { ...executionFromRow(row), tasks: tasksById(taskStates), taskStates };
+    });
   }
 
   async listWorkflowExecutions(options: ListOptions = {}): Promise<ExecutionPage> {
@@ -206,7 +253,7 @@ export class SqliteStore implements ExecutionStore {
     }
     const sql = `SELECT * FROM workflow_executions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, workflow_exec_id DESC LIMIT ?`;
     if (!this.db.isOpen) this.stmt('get');
-    const rows = this.db.prepare(sql).all(...params, list.limit + 1) as unknown as ExecutionRow[];
+    const rows = (await this.read(() => this.db.prepare(sql).all(...params, list.limit + 1))) as unknown as ExecutionRow[];
     const items = rows.slice(0, list.limit).map(executionFromRow);
     const last = items.at(-1);
     return { items, nextCursor: rows.length > list.limit && last ? encodeCursor(last.createdAt, last.workflowExecId) : null };
@@ -214,27 +261,32 @@ export class SqliteStore implements ExecutionStore {
 
   async upsertTaskState(state: TaskStateWrite): Promise<TaskState> {
     checkTaskState(state);
-    if (!this.stmt('get').get(state.workflowExecId)) throw notFound(state.workflowExecId);
-    const now = new Date().toISOString();
-    this.stmt('upsertTask').run(
-      state.taskExecId, state.taskId, state.workflowExecId, state.workflowId, state.component, state.status, state.executionType,
-      state.parentStateId ?? null, state.agentId ?? null, state.actionId ?? null, state.toolId ?? null,
-      toJson(state.input, 'input'), toJson(state.output ?? null, 'output'), toJson(state.error ?? null, 'error'), toJson(state.usage ?? null, 'usage'), now, now,
-    );
-    return taskFromRow(this.stmt('getTask').get(state.taskExecId) as unknown as TaskRow);
+    const json = [toJson(state.input, 'input'), toJson(state.output ?? null, 'output'), toJson(state.error ?? null, 'error'), toJson(state.usage ?? null, 'usage')] as const;
+    return this.write(() => {
+      if (!this.stmt('get').get(state.workflowExecId)) throw notFound(state.workflowExecId);
+      const now = new Date().toISOString();
+      this.stmt('upsertTask').run(
+        state.taskExecId, state.taskId, state.workflowExecId, state.workflowId, state.component, state.status, state.executionType,
+        state.parentStateId ?? null, state.agentId ?? null, state.actionId ?? null, state.toolId ?? null,
+        ...json, now, now,
+      );
+      return taskFromRow(this.stmt('getTask').get(state.taskExecId) as unknown as TaskRow);
+    });
   }
 
   async listTaskStates(workflowExecId: string): Promise<TaskState[]> {
-    return (this.stmt('tasks').all(checkId(workflowExecId, 'workflowExecId')) as unknown as TaskRow[]).map(taskFromRow);
+    checkId(workflowExecId, 'workflowExecId');
+    return this.read(() => (this.stmt('tasks').all(workflowExecId) as unknown as TaskRow[]).map(taskFromRow));
   }
 
   async ping(): Promise<void> {
-    this.stmt('count').get();
+    await this.read(() => this.stmt('count').get());
   }
 
   async info(): Promise<StoreInfo> {
-    const { n } = this.stmt('count').get() as { n: number };
-    return { driver: 'sqlite', location: this.path, executions: n };
+    const { n } = (await this.read(() => this.stmt('count').get())) as { n: number };
+    const fault = this.guard.fault();
+    return { driver: 'sqlite', location: this.path, executions: n, ...(fault ? { degraded: { code: fault.code, message: fault.message } } : {}) };
   }
 
   async close(): Promise<void> {
