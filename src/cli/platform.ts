@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../config/project.js';
 import { CompozyError } from '../errors.js';
-import { chooseApiPort, freePort } from '../platform/ports.js';
+import { firstWorkflow } from '../supervisor/first-lines.js';
 import type { Supervisor, SupervisorOptions } from '../supervisor/supervisor.js';
 import { resolveTemporalBinary } from '../temporal/binary.js';
 import { openProject, type ProjectContext } from './project-context.js';
@@ -12,13 +12,15 @@ export interface PlatformFlags {
   mode?: string;
   temporalBin?: string;
   temporalUi?: boolean;
+  verbose?: boolean;
 }
 
-export type PlatformIo = Pick<SupervisorOptions, 'narrate' | 'emit' | 'showHealth' | 'logOut' | 'color'>;
+export type PlatformIo = Pick<SupervisorOptions, 'narrate' | 'emit' | 'showHealth' | 'showStartLines' | 'logOut' | 'color'>;
 
 /**
  * The standalone platform of a project, ready to run: the project validated (a project that does not
- * validate would only crash-loop serve), the Temporal CLI resolved, ports chosen. Shared by `compozy
+ * validate would only crash-loop serve), the Temporal CLI resolved. The supervisor chooses ports once
+ * a killed run's orphans are stopped, and serve binds its own. Shared by `compozy
  * dev` and `compozy run`.
  */
 export async function preparePlatform(projectArg: string | undefined, flags: PlatformFlags, io: PlatformIo): Promise<{ context: ProjectContext; supervisor: Supervisor }> {
@@ -30,17 +32,13 @@ export async function preparePlatform(projectArg: string | undefined, flags: Pla
     });
   }
   const { loadValidProject } = await import('../config/valid-project.js');
-  loadValidProject(project.dir);
+  const config = loadValidProject(project.dir);
   const temporal = await resolveTemporalBinary({
     flag: settings.temporalBin.source === 'flag' ? settings.temporalBin.value : undefined,
     config: settings.temporalBin.source === 'file' ? settings.temporalBin.value : undefined,
     install: true,
     onProgress: (event) => process.stderr.write(`${event.message}\n`),
   });
-  const host = settings.serverHost.value;
-  const apiPort = await chooseApiPort({ port: settings.serverPort.value, explicit: settings.serverPort.source !== 'default' }, host);
-  const temporalPort = await freePort();
-  const uiPort = flags.temporalUi ? await freePort() : undefined;
   const { Supervisor } = await import('../supervisor/supervisor.js');
   const supervisor = new Supervisor({
     projectName: project.name,
@@ -49,11 +47,12 @@ export async function preparePlatform(projectArg: string | undefined, flags: Pla
     mode: settings.mode.value,
     temporalBin: temporal.path,
     temporalVersion: temporal.version,
-    temporalPort,
-    uiPort,
+    temporalUi: Boolean(flags.temporalUi),
     namespace: settings.temporalNamespace.value,
-    apiHost: host,
-    apiPort,
+    apiHost: settings.serverHost.value,
+    api: { port: settings.serverPort.value, explicit: settings.serverPort.source !== 'default' },
+    firstWorkflow: firstWorkflow(config),
+    verbose: Boolean(flags.verbose),
     serveCommand: { command: process.execPath, args: [join(PACKAGE_ROOT, 'bin', 'compozy.js')] },
     ...io,
   });

@@ -1,5 +1,5 @@
 import { connect, createServer } from 'node:net';
-import getPort, { portNumbers } from 'get-port';
+import getPort from 'get-port';
 import { CompozyError } from '../errors.js';
 import { pidListeningOn, commandLineOf } from './pids.js';
 
@@ -18,20 +18,43 @@ function describeHolder(port: number): string {
   return ` by pid ${pid}${command ? ` (${command})` : ''}`;
 }
 
+/** PORT_IN_USE for a port another process holds, naming that process where /proc can tell. */
+export function portInUseError(port: number, fallback: boolean): CompozyError {
+  const message = fallback
+    ? `Ports ${port}-${Math.min(65535, port + FALLBACK_RANGE)} are all in use.`
+    : `Port ${port} is already in use${describeHolder(port)}.`;
+  return new CompozyError('PORT_IN_USE', message, {
+    hint: fallback ? 'Choose a port with --port, or --port 0 for any free one.' : 'Stop that process, or choose another port with --port (or omit --port to take the next free one).',
+    details: { port },
+  });
+}
+
+/** How many ports after the default a server tries before giving up. */
+export const FALLBACK_RANGE = 100;
+
+export interface PortRequest {
+  /** 0 means any free port. */
+  port: number;
+  /** On EADDRINUSE try the next ports (when no port was asked for); otherwise the port is required. */
+  fallback: boolean;
+}
+
 /**
- * The API port: an explicit port must be free (fail, naming who holds it); otherwise the default
- * or the next free one after it. Port 0 means any free port.
+ * Binds by trying: `listen(port)` is the server's own bind, so no other process can take the port
+ * between a check and the bind. Resolves with the port that was bound (the caller reads the real
+ * one from its socket when it asked for 0).
  */
-export async function chooseApiPort(requested: { port: number; explicit: boolean }, host = '127.0.0.1'): Promise<number> {
-  if (requested.port === 0) return freePort(host);
-  if (requested.explicit) {
-    if (await isPortFree(requested.port, host)) return requested.port;
-    throw new CompozyError('PORT_IN_USE', `Port ${requested.port} is already in use${describeHolder(requested.port)}.`, {
-      hint: 'Stop that process, or choose another port with --port (or omit --port to take the next free one).',
-      details: { port: requested.port },
-    });
+export async function bindPort(request: PortRequest, listen: (port: number) => Promise<void>): Promise<number> {
+  const last = request.fallback && request.port !== 0 ? Math.min(65535, request.port + FALLBACK_RANGE) : request.port;
+  for (let port = request.port; port <= last; port++) {
+    try {
+      await listen(port);
+      return port;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    }
   }
-  return getPort({ port: portNumbers(requested.port, Math.min(65535, requested.port + 100)), host });
+  throw portInUseError(request.port, request.fallback && request.port !== 0);
 }
 
 /** A free port for an internal listener (Temporal gRPC, UI). */

@@ -15,6 +15,8 @@ export interface AppDeps {
   notReadyReason(): string | undefined;
   /** The execution API; absent, only health endpoints are served. */
   engine?: { client: EngineClient; store: ExecutionStore; events: EventBus };
+  /** Who answers /readyz: this process and the nonce of the supervisor that started it, so it can tell its own server from another. */
+  identity?: { pid: number; nonce?: string };
 }
 
 /** The HTTP API. Every error leaves in the reference envelope, never as a stack trace. */
@@ -34,8 +36,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.get('/openapi.json', async () => OPENAPI);
   app.get('/readyz', async (_request, reply) => {
     const reason = deps.notReadyReason();
-    if (reason) return reply.status(503).send({ status: 'not-ready', reason });
-    return { status: 'ready' };
+    if (reason) return reply.status(503).send({ status: 'not-ready', reason, ...deps.identity });
+    return { status: 'ready', ...deps.identity };
   });
   app.get('/api/v0/health', async (_request, reply) => {
     const report = await deps.health();

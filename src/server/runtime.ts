@@ -7,6 +7,7 @@ import { createSystemActivities } from '../engine/activities/system.js';
 import { EngineActivities } from '../engine/activities/tasks.js';
 import { EngineClient } from '../engine/client.js';
 import { EventBus } from '../engine/events.js';
+import type { ExecutionObserver } from '../engine/observer.js';
 import { compileProject, type EngineProject } from '../engine/project.js';
 import { errorMessage } from '../errors.js';
 import type { ComponentHealth } from '../health.js';
@@ -29,6 +30,8 @@ export interface RuntimeOptions {
   log: (line: string) => void;
   /** Whether a worker polls the task queue (the API refuses to start executions otherwise). */
   workerAvailable: () => Promise<boolean>;
+  /** Told when this process's worker starts and finishes executions and when tasks fail. */
+  observer?: ExecutionObserver;
 }
 
 /**
@@ -79,7 +82,7 @@ export class EngineRuntime {
       structuredOutputRetries: options.settings.structuredOutputRetries.value,
     });
     const events = new EventBus(kv.broker, project);
-    const activities = new EngineActivities({ store, tools, agents, memory: memoryUnavailable, signals: events });
+    const activities = new EngineActivities({ store, tools, agents, memory: memoryUnavailable, signals: events, ...(options.observer ? { observer: options.observer } : {}) });
     const runtime = new EngineRuntime(options, projectConfig, project, kv, store, connection, engine, events, tools, activities, llmHealth(projectConfig, env));
     try {
       await events.setup();

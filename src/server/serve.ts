@@ -1,10 +1,12 @@
-import { Runtime, DefaultLogger } from '@temporalio/worker';
+import type { AddressInfo } from 'node:net';
 import { errorMessage } from '../errors.js';
 import { overallState, type ComponentHealth, type ComponentState, type HealthReport } from '../health.js';
+import { bindPort } from '../platform/ports.js';
 import { readRunState } from '../platform/run-state.js';
-import { describeNamespace, type RunningWorker } from '../temporal/worker.js';
+import { describeNamespace, installTemporalLogging, type RunningWorker } from '../temporal/worker.js';
 import type { AppSettings } from '../config/settings.js';
 import { buildApp } from './app.js';
+import type { ProcessEvent } from './events.js';
 import { EngineRuntime, taskQueuePolled } from './runtime.js';
 
 export interface ServeOptions {
@@ -13,7 +15,14 @@ export interface ServeOptions {
   stateDir: string;
   mode: string;
   host: string;
+  /** The port asked for; 0 means any free one. */
   port: number;
+  /** On EADDRINUSE take the next port (no port was asked for) instead of failing. */
+  portFallback: boolean;
+  /** The per-run nonce of the supervisor that started this process, answered on /readyz. */
+  nonce?: string | undefined;
+  /** SDK logs at INFO and their metadata. */
+  verbose?: boolean;
   temporalAddress: string;
   /** How the Temporal row describes its backend, e.g. "embedded dev server (CLI 1.5.1)". */
   temporalBackend: string;
@@ -26,10 +35,12 @@ export interface ServeOptions {
   /** When set, exit as soon as this process is no longer our parent (the supervisor died). */
   supervisorPid?: number | undefined;
   log: (line: string) => void;
+  emit: (event: ProcessEvent) => void;
 }
 
 export interface ServeHandle {
   url: string;
+  port: number;
   stop(): Promise<void>;
   /** Settles when the server stops on its own (worker failure) — rejecting with the reason. */
   stopped: Promise<void>;
@@ -57,12 +68,12 @@ function workerComponentState(worker: RunningWorker | undefined, failure: string
  * worker unless `worker: false`.
  */
 export async function serve(options: ServeOptions): Promise<ServeHandle> {
-  Runtime.install({ shutdownSignals: [], logger: new DefaultLogger('WARN') });
+  installTemporalLogging(options.log, options.verbose ?? false);
   const inProcess = options.worker !== false;
   let worker: RunningWorker | undefined;
   let workerFailure: string | undefined;
   const abort = new AbortController();
-  const url = `http://${options.host}:${options.port}`;
+  let url = `http://${options.host}:${options.port}`;
   const runtime: EngineRuntime = await EngineRuntime.open({
     projectDir: options.projectDir,
     stateDir: options.stateDir,
@@ -71,6 +82,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     log: options.log,
+    observer: options.emit,
     workerAvailable: async () => (inProcess ? worker?.state() === 'RUNNING' : taskQueuePolled(runtime.connection, options.namespace, options.taskQueue).catch(() => false)),
   });
 
@@ -121,14 +133,20 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     health,
     notReadyReason: () => (!inProcess || worker?.state() === 'RUNNING' ? undefined : (workerFailure ?? 'worker is not polling yet')),
     engine: { client: runtime.engine, store: runtime.store, events: runtime.events },
+    identity: { pid: process.pid, ...(options.nonce ? { nonce: options.nonce } : {}) },
+    log: options.log,
   });
+  let port: number;
   try {
-    await app.listen({ host: options.host, port: options.port });
+    await bindPort({ port: options.port, fallback: options.portFallback }, (candidate) => app.listen({ host: options.host, port: candidate }).then(() => undefined));
+    port = (app.server.address() as AddressInfo).port;
   } catch (error) {
+    await app.close();
     await runtime.close();
     throw error;
   }
-  options.log(`api listening on ${url}`);
+  url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+  options.emit({ event: 'listening', url, host: options.host, port, requestedPort: options.port, pid: process.pid });
 
   let resolveStopped!: () => void;
   let rejectStopped!: (error: unknown) => void;
@@ -184,5 +202,5 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     );
   }
 
-  return { url, stop, stopped };
+  return { url, port, stop, stopped };
 }

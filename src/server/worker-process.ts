@@ -1,16 +1,15 @@
-import { DefaultLogger, Runtime } from '@temporalio/worker';
-import type { RunningWorker } from '../temporal/worker.js';
+import { installTemporalLogging, type RunningWorker } from '../temporal/worker.js';
 import { EngineRuntime, type RuntimeOptions } from './runtime.js';
 
 /** A worker process is the worker that answers for its own availability. */
-export type WorkerProcessOptions = Omit<RuntimeOptions, 'workerAvailable'>;
+export type WorkerProcessOptions = Omit<RuntimeOptions, 'workerAvailable'> & { verbose?: boolean };
 
 /**
  * `compozy worker`: the engine runtime and a Temporal worker, no HTTP. Several can poll one task queue;
  * each also consumes events and starts their workflows.
  */
 export async function runWorkerProcess(options: WorkerProcessOptions): Promise<{ worker: RunningWorker; stop(): Promise<void> }> {
-  Runtime.install({ shutdownSignals: [], logger: new DefaultLogger('WARN') });
+  installTemporalLogging(options.log, options.verbose ?? false);
   let worker: RunningWorker | undefined;
   const abort = new AbortController();
   const runtime = await EngineRuntime.open({ ...options, workerAvailable: async () => worker?.state() === 'RUNNING' });

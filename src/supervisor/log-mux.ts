@@ -1,6 +1,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 
 const PALETTE: ReadonlyArray<(c: ChalkInstance) => ChalkInstance> = [(c) => c.cyan, (c) => c.magenta, (c) => c.yellow, (c) => c.green, (c) => c.blue];
 
@@ -11,9 +12,12 @@ export interface LogMuxOptions {
   logDir: string;
 }
 
+/** How many lines of a child's current run are kept for a start-up failure report. */
+const RECENT_LINES = 50;
+
 /**
  * Interleaves children's output line by line behind aligned `[name]` prefixes, coloured only when
- * asked, and copies each child's raw output to `<logDir>/<name>.log`.
+ * asked, and copies each child's output, without terminal escape codes, to `<logDir>/<name>.log`.
  */
 export class LogMux {
   private readonly width: number;
@@ -21,6 +25,7 @@ export class LogMux {
   private readonly partial = new Map<string, string>();
   private readonly chalk: ChalkInstance;
   private readonly muted = new Set<string>();
+  private readonly recentLines = new Map<string, string[]>();
 
   constructor(private readonly options: LogMuxOptions) {
     this.width = Math.max(...options.names.map((name) => name.length)) + 2;
@@ -39,12 +44,30 @@ export class LogMux {
   }
 
   write(name: string, chunk: Buffer | string): void {
-    const text = chunk.toString();
-    this.file(name).write(text);
-    const lines = ((this.partial.get(name) ?? '') + text).split('\n');
+    const lines = ((this.partial.get(name) ?? '') + chunk.toString()).split('\n');
     this.partial.set(name, lines.pop() ?? '');
-    if (this.muted.has(name)) return;
-    for (const line of lines) this.options.out.write(`${this.prefix(name)} ${line}\n`);
+    for (const line of lines) this.line(name, line);
+  }
+
+  private line(name: string, line: string): void {
+    const plain = stripVTControlCharacters(line);
+    this.file(name).write(`${plain}\n`);
+    const recent = this.recentLines.get(name) ?? [];
+    recent.push(plain);
+    if (recent.length > RECENT_LINES) recent.shift();
+    this.recentLines.set(name, recent);
+    if (!this.muted.has(name)) this.options.out.write(`${this.prefix(name)} ${this.options.color ? line : plain}\n`);
+  }
+
+  /** A child (re)starts: what it printed before no longer explains how this run goes. */
+  startRun(name: string): void {
+    this.recentLines.set(name, []);
+    this.muted.delete(name);
+  }
+
+  /** The last lines the child printed in its current run. */
+  recent(name: string, count: number): string[] {
+    return (this.recentLines.get(name) ?? []).slice(-count);
   }
 
   /** Keeps a stopping child's shutdown chatter out of the console; its log file still gets it. */
@@ -59,8 +82,8 @@ export class LogMux {
 
   flush(name: string): void {
     const rest = this.partial.get(name);
-    if (rest) this.options.out.write(`${this.prefix(name)} ${rest}\n`);
     this.partial.delete(name);
+    if (rest) this.line(name, rest);
   }
 
   async close(): Promise<void> {

@@ -1,19 +1,24 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CompozyError, errorMessage } from '../errors.js';
 import type { HealthReport } from '../health.js';
+import { freePort } from '../platform/ports.js';
 import { writeRunState, removeRunState, type ChildRecord, type RunState } from '../platform/run-state.js';
-import { devServerArgs } from '../temporal/dev-server.js';
+import { devServerArgs, devServerDbPath, diagnoseStartFailure } from '../temporal/dev-server.js';
 import { waitForTemporal } from '../temporal/readiness.js';
 import { spawnChild, exitDescription, type ChildExit, type ChildSpec, type RunningChild } from './child-process.js';
+import { startLines, type FirstWorkflow } from './first-lines.js';
 import { LogMux } from './log-mux.js';
 import { reapStaleRun } from './reaper.js';
 import { RestartPolicy, type RestartPolicyOptions } from './restart-policy.js';
+import { RUN_NONCE_ENV, SERVE_REPORT_ENV, removeServeReport } from './serve-report.js';
+import { waitForOwnServer, waitForServeReport } from './serve-readiness.js';
 
 export type DevEvent =
-  | { event: 'starting'; project: string; mode: string; apiUrl: string; temporalAddress: string; components: string[] }
-  | { event: 'ready'; health: HealthReport; apiUrl: string; temporalAddress: string; temporalUiUrl?: string }
+  | { event: 'starting'; project: string; mode: string; requestedApiPort: number; temporalAddress: string; components: string[] }
+  | { event: 'ready'; health: HealthReport; apiUrl: string; temporalAddress: string; temporalUiUrl?: string; logDir: string }
   | { event: 'restart'; component: string; restarts: number; exitCode: number | null; signal: string | null; delayMs: number }
   | { event: 'exit'; code: number; reason: string };
 
@@ -24,36 +29,48 @@ export interface SupervisorOptions {
   mode: string;
   temporalBin: string;
   temporalVersion: string;
-  temporalPort: number;
-  uiPort?: number | undefined;
+  /** Also serve the Temporal web UI. */
+  temporalUi?: boolean;
   namespace: string;
   apiHost: string;
-  apiPort: number;
+  /** The API port asked for (flag, env or compozy.yaml) or the default; serve binds it (or, when not asked for, the next free one). */
+  api: { port: number; explicit: boolean };
+  /** The workflow the printed curl starts. */
+  firstWorkflow?: FirstWorkflow | undefined;
   /** Command that runs `compozy serve` (node + bin/compozy.js). */
   serveCommand: { command: string; args: string[] };
+  /** serve logs the Temporal SDK at INFO. */
+  verbose?: boolean;
   /** Human narration (undefined in --json mode). */
   narrate?: ((line: string) => void) | undefined;
   /** JSON Lines events (--json mode). */
   emit?: ((event: DevEvent) => void) | undefined;
   /** Prints the health table (human mode). */
   showHealth?: ((report: HealthReport) => void) | undefined;
+  /** Prints the API URL, a curl, the log folder and "Ctrl-C to stop" after the first table. */
+  showStartLines?: boolean;
   logOut: NodeJS.WritableStream;
   color: boolean;
   temporalReadyTimeoutMs?: number;
   serveReadyTimeoutMs?: number;
   stopGraceMs?: number;
   restartPolicy?: Partial<RestartPolicyOptions>;
+  /** How often to check that the process that started us is still there (ms). */
+  parentCheckMs?: number;
 }
 
 interface Component {
   name: 'temporal' | 'serve';
-  spec: ChildSpec;
-  signature: string[];
+  spec(): ChildSpec;
   policy: RestartPolicy;
   child?: RunningChild;
   record: ChildRecord;
   waitReady(child: RunningChild, abort: AbortSignal): Promise<void>;
 }
+
+/** How many times a Temporal dev server that lost its port to another process is started on a new one. */
+const TEMPORAL_PORT_RETRIES = 3;
+const ADDRESS_IN_USE = /address already in use|EADDRINUSE/i;
 
 function childExitAbort(child: RunningChild, name: string): AbortController {
   const controller = new AbortController();
@@ -61,89 +78,125 @@ function childExitAbort(child: RunningChild, name: string): AbortController {
   return controller;
 }
 
-async function waitHttpReady(url: string, timeoutMs: number, abort: AbortSignal): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = 'no answer yet';
-  while (Date.now() < deadline) {
-    if (abort.aborted) throw abort.reason;
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      if (response.ok) return;
-      last = `${response.status} ${((await response.json()) as { reason?: string }).reason ?? ''}`.trim();
-    } catch (error) {
-      last = errorMessage(error);
-    }
-    await sleep(25);
-  }
-  throw new CompozyError('PROCESS_START_FAILED', `serve did not become ready at ${url} within ${Math.round(timeoutMs / 1000)} s (${last}).`);
-}
-
-function tail(path: string, lines: number): string {
-  try {
-    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no output)';
-  }
-}
-
 /**
  * `compozy dev`: runs the Temporal dev server and `compozy serve` as children, gates on their
- * readiness, restarts crashes with backoff and stops both in order on a signal. Resolves with the
- * exit code.
+ * readiness, restarts crashes with backoff and stops both in order on a signal or when the process
+ * that started it goes away. Resolves with the exit code.
  */
 export class Supervisor {
   private readonly mux: LogMux;
-  private readonly components: Component[];
-  private readonly apiUrl: string;
-  private readonly temporalAddress: string;
+  private components: Component[] = [];
+  private apiUrl: string | undefined;
+  private apiPort: number | undefined;
+  private temporalPort = 0;
+  private uiPort: number | undefined;
+  private readonly nonce = randomUUID();
+  private launches = 0;
   private readonly startedAt = new Date().toISOString();
   private stopping = false;
   /** Set once the first start-up succeeded; crashes before that end the run instead of restarting. */
   private live = false;
   private readonly shutdownController = new AbortController();
   private resolveExit!: (code: number) => void;
+  private parentWatch: NodeJS.Timeout | undefined;
   readonly exitCode: Promise<number>;
 
   constructor(private readonly options: SupervisorOptions) {
-    this.apiUrl = `http://${options.apiHost}:${options.apiPort}`;
-    this.temporalAddress = `127.0.0.1:${options.temporalPort}`;
-    this.mux = new LogMux({ names: ['temporal', 'serve'], color: options.color, out: options.logOut, logDir: join(options.stateDir, 'logs') });
+    this.mux = new LogMux({ names: ['temporal', 'serve'], color: options.color, out: options.logOut, logDir: this.logDir });
     this.exitCode = new Promise((resolvePromise) => (this.resolveExit = resolvePromise));
-    const temporalArgs = devServerArgs({ port: options.temporalPort, namespace: options.namespace, stateDir: options.stateDir, cliVersion: options.temporalVersion, uiPort: options.uiPort });
-    const serveEnv: NodeJS.ProcessEnv = {
-      ...process.env,
-      COMPOZY_SUPERVISOR_PID: String(process.pid),
-      COMPOZY_TEMPORAL_BACKEND: `embedded dev server (CLI ${options.temporalVersion})`,
-      FORCE_COLOR: '0',
-    };
-    this.components = [
-      {
-        name: 'temporal',
-        spec: { name: 'temporal', command: options.temporalBin, args: temporalArgs, cwd: options.projectDir },
-        signature: ['server', 'start-dev', `--port ${options.temporalPort}`],
-        policy: new RestartPolicy(options.restartPolicy),
-        record: { state: 'starting', restarts: 0, logFile: this.mux.logFile('temporal'), signature: ['server', 'start-dev', `--port ${options.temporalPort}`] },
-        waitReady: (_child, abort) => waitForTemporal(this.temporalAddress, options.namespace, { timeoutMs: options.temporalReadyTimeoutMs ?? 30_000, abort }),
-      },
-      {
-        name: 'serve',
-        spec: {
-          name: 'serve',
-          command: options.serveCommand.command,
-          args: [...options.serveCommand.args, 'serve', options.projectDir, '--host', options.apiHost, '--port', String(options.apiPort), '--temporal-address', this.temporalAddress, '--mode', options.mode],
-          env: serveEnv,
-          cwd: options.projectDir,
-        },
-        signature: ['serve', `--port ${options.apiPort}`],
-        policy: new RestartPolicy(options.restartPolicy),
-        record: { state: 'starting', restarts: 0, logFile: this.mux.logFile('serve'), signature: ['serve', `--port ${options.apiPort}`] },
-        waitReady: (_child, abort) => waitHttpReady(`${this.apiUrl}/readyz`, options.serveReadyTimeoutMs ?? 60_000, abort),
-      },
-    ];
+  }
+
+  private get logDir(): string {
+    return join(this.options.stateDir, 'logs');
+  }
+
+  private get temporalAddress(): string {
+    return `127.0.0.1:${this.temporalPort}`;
   }
 
   private get temporalUiUrl(): string | undefined {
-    return this.options.uiPort === undefined ? undefined : `http://127.0.0.1:${this.options.uiPort}`;
+    return this.uiPort === undefined ? undefined : `http://127.0.0.1:${this.uiPort}`;
+  }
+
+  private get temporalDb(): string {
+    return devServerDbPath(this.options.stateDir, this.options.temporalVersion);
+  }
+
+  /** The port arguments of serve's next launch: what was asked for, then the port it had (a restart keeps its URL when it can). */
+  private servePortArgs(): string[] {
+    const { api } = this.options;
+    if (this.apiPort === undefined) return api.explicit ? ['--port', String(api.port)] : [];
+    if (api.explicit && api.port !== 0) return ['--port', String(api.port)];
+    return ['--port', String(this.apiPort), '--port-fallback'];
+  }
+
+  private reportPath(launch: number): string {
+    return join(this.options.stateDir, `serve-report.${process.pid}.${launch}.json`);
+  }
+
+  private buildComponents(): void {
+    const { options } = this;
+    const temporalSignature = () => ['server', 'start-dev', `--port ${this.temporalPort}`];
+    const temporal: Component = {
+      name: 'temporal',
+      spec: () => ({
+        name: 'temporal',
+        command: options.temporalBin,
+        args: devServerArgs({ port: this.temporalPort, namespace: options.namespace, stateDir: options.stateDir, cliVersion: options.temporalVersion, uiPort: this.uiPort }),
+        cwd: options.projectDir,
+      }),
+      policy: new RestartPolicy(options.restartPolicy),
+      record: { state: 'starting', restarts: 0, logFile: this.mux.logFile('temporal'), signature: temporalSignature() },
+      waitReady: (_child, abort) => waitForTemporal(this.temporalAddress, options.namespace, { timeoutMs: options.temporalReadyTimeoutMs ?? 30_000, abort }),
+    };
+    let reportPath = '';
+    const serve: Component = {
+      name: 'serve',
+      spec: () => {
+        reportPath = this.reportPath(++this.launches);
+        removeServeReport(reportPath);
+        return {
+          name: 'serve',
+          command: options.serveCommand.command,
+          args: [
+            ...options.serveCommand.args,
+            'serve',
+            options.projectDir,
+            '--host',
+            options.apiHost,
+            ...this.servePortArgs(),
+            '--temporal-address',
+            this.temporalAddress,
+            '--mode',
+            options.mode,
+            ...(options.verbose ? ['--verbose'] : []),
+          ],
+          env: {
+            ...process.env,
+            COMPOZY_SUPERVISOR_PID: String(process.pid),
+            COMPOZY_TEMPORAL_BACKEND: `embedded dev server (CLI ${options.temporalVersion})`,
+            [SERVE_REPORT_ENV]: reportPath,
+            [RUN_NONCE_ENV]: this.nonce,
+            FORCE_COLOR: '0',
+          },
+          cwd: options.projectDir,
+        };
+      },
+      policy: new RestartPolicy(options.restartPolicy),
+      record: { state: 'starting', restarts: 0, logFile: this.mux.logFile('serve'), signature: ['serve', options.projectDir] },
+      waitReady: async (child, abort) => {
+        const timeoutMs = options.serveReadyTimeoutMs ?? 60_000;
+        const identity = { pid: child.pid, nonce: this.nonce };
+        const { url, port } = await waitForServeReport(reportPath, identity, timeoutMs, abort);
+        const moved = this.apiUrl !== undefined && this.apiUrl !== url;
+        this.apiUrl = url;
+        this.apiPort = port;
+        this.saveState();
+        if (moved) this.narrate(`! The API moved to ${url} (its port was taken while serve restarted)`);
+        await waitForOwnServer(url, identity, timeoutMs, abort);
+      },
+    };
+    this.components = [temporal, serve];
   }
 
   private saveState(): void {
@@ -154,7 +207,7 @@ export class Supervisor {
       projectDir: this.options.projectDir,
       mode: this.options.mode,
       startedAt: this.startedAt,
-      apiUrl: this.apiUrl,
+      apiUrl: this.apiUrl ?? '',
       temporalAddress: this.temporalAddress,
       ...(this.temporalUiUrl ? { temporalUiUrl: this.temporalUiUrl } : {}),
       children: Object.fromEntries(this.components.map((component) => [component.name, component.record])),
@@ -167,7 +220,8 @@ export class Supervisor {
   }
 
   private launch(component: Component): RunningChild {
-    const child = spawnChild(component.spec, (chunk) => this.mux.write(component.name, chunk));
+    this.mux.startRun(component.name);
+    const child = spawnChild(component.spec(), (chunk) => this.mux.write(component.name, chunk));
     component.child = child;
     component.record = { ...component.record, pid: child.pid, state: 'starting' };
     this.saveState();
@@ -188,9 +242,47 @@ export class Supervisor {
     this.saveState();
   }
 
+  /**
+   * Temporal to ready. Its port was free when chosen; a dev server that finds it taken by then
+   * (another process bound it in between) is started again on a new port, before serve depends on it.
+   */
+  private async startTemporal(temporal: Component, first: RunningChild): Promise<void> {
+    let child = first;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.waitReady(temporal, child);
+        return;
+      } catch (error) {
+        const lines = this.mux.recent('temporal', 50);
+        const exited = await Promise.race([child.exited.then(() => true), sleep(200).then(() => false)]);
+        if (this.stopping || !exited || attempt > TEMPORAL_PORT_RETRIES || !lines.some((line) => ADDRESS_IN_USE.test(line))) throw error;
+        this.temporalPort = await freePort();
+        temporal.record = { ...temporal.record, signature: ['server', 'start-dev', `--port ${this.temporalPort}`] };
+        this.mux.note('temporal', `its port was taken; starting again on ${this.temporalAddress}`);
+        child = this.launch(temporal);
+      }
+    }
+  }
+
+  /** A start-up failure as the user should read it: the typed cause when there is one, else the child's own last lines from this run. */
+  private startFailure(failed: Component, error: unknown): { error: CompozyError; details?: string } {
+    if (error instanceof CompozyError && error.code !== 'PROCESS_START_FAILED' && error.code !== 'TEMPORAL_UNREACHABLE') return { error };
+    if (failed.name === 'temporal') {
+      const diagnosis = diagnoseStartFailure(this.mux.recent('temporal', 50), this.temporalDb);
+      if (diagnosis) return { error: diagnosis };
+    }
+    const lines = this.mux.recent(failed.name, 20);
+    const message = `${failed.name} failed to start: ${errorMessage(error)}`;
+    return {
+      error: new CompozyError('PROCESS_START_FAILED', message, { hint: `The whole log: ${failed.record.logFile}` }),
+      details: `✗ ${message}\n  Last lines of ${failed.record.logFile} from this run:\n${(lines.length > 0 ? lines.join('\n') : '(no output)').replace(/^/gm, '    ')}`,
+    };
+  }
+
   async run(): Promise<number> {
     const { stateDir } = this.options;
     mkdirSync(stateDir, { recursive: true });
+    // Orphans of a killed run go first: they may hold the ports this run is about to take.
     const stale = await reapStaleRun(stateDir);
     if (stale.kind === 'running') {
       throw new CompozyError('ALREADY_RUNNING', `compozy dev is already running for this project (pid ${stale.state.supervisorPid}, API ${stale.state.apiUrl}).`, {
@@ -198,6 +290,9 @@ export class Supervisor {
       });
     }
     if (stale.kind === 'reaped' && stale.pids.length > 0) this.narrate(`! Stopped ${stale.pids.length} process(es) left by a previous run that was killed (pids ${stale.pids.join(', ')})`);
+    this.temporalPort = await freePort();
+    this.uiPort = this.options.temporalUi ? await freePort() : undefined;
+    this.buildComponents();
 
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
       process.on(signal, () => {
@@ -206,37 +301,56 @@ export class Supervisor {
         else void this.shutdown(0, `received ${signal}`);
       });
     }
+    this.watchParent();
 
-    this.options.emit?.({ event: 'starting', project: this.options.projectName, mode: this.options.mode, apiUrl: this.apiUrl, temporalAddress: this.temporalAddress, components: this.components.map((c) => c.name) });
+    const { api } = this.options;
+    this.options.emit?.({ event: 'starting', project: this.options.projectName, mode: this.options.mode, requestedApiPort: api.port, temporalAddress: this.temporalAddress, components: this.components.map((c) => c.name) });
     const [temporal, serve] = this.components as [Component, Component];
     const started = Date.now();
     this.narrate(`• Starting Temporal dev server (CLI ${this.options.temporalVersion}) on ${this.temporalAddress}…`);
     const temporalChild = this.launch(temporal);
+    this.narrate(`• Starting API and worker (compozy serve)…`);
     // serve starts alongside: its worker keeps retrying until Temporal answers, which hides Node's start-up time.
-    this.narrate(`• Starting API and worker (compozy serve) on ${this.apiUrl}…`);
     const serveChild = this.launch(serve);
     try {
-      await this.waitReady(temporal, temporalChild);
+      await this.startTemporal(temporal, temporalChild);
       this.narrate(`✔ Temporal ready on ${this.temporalAddress} (${((Date.now() - started) / 1000).toFixed(1)} s)${this.temporalUiUrl ? `, UI at ${this.temporalUiUrl}` : ''}`);
       await this.waitReady(serve, serveChild);
       this.narrate(`✔ API ready on ${this.apiUrl}, worker polling (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+      if (api.port !== 0 && this.apiPort !== api.port) this.narrate(`! Port ${api.port} is in use, so the API is on port ${this.apiPort}: use ${this.apiUrl}`);
     } catch (error) {
       if (this.stopping) return this.exitCode;
       const failed = this.components.find((c) => c.record.state !== 'up') ?? temporal;
-      const message = `${failed.name} failed to start: ${errorMessage(error)}`;
+      const failure = this.startFailure(failed, error);
       // Shown even with --json (on the log stream, stderr): the reason alone rarely says what to fix.
-      const details = `✗ ${message}\n  Last lines of ${failed.record.logFile}:\n${tail(failed.record.logFile, 20).replace(/^/gm, '    ')}`;
-      if (this.options.narrate) this.options.narrate(details);
-      else this.options.logOut.write(`${details}\n`);
-      await this.shutdown(1, message);
-      return this.exitCode;
+      if (failure.details) {
+        if (this.options.narrate) this.options.narrate(failure.details);
+        else this.options.logOut.write(`${failure.details}\n`);
+      }
+      await this.shutdown(1, failure.error.message, { quiet: true });
+      throw failure.error;
     }
     this.live = true;
-    await this.reportHealth();
+    await this.reportHealth(true);
     return this.exitCode;
   }
 
-  private async reportHealth(): Promise<void> {
+  /**
+   * A supervisor whose parent is gone (npx and its shell killed by a process manager) would run on
+   * under init: stop cleanly instead. The parent is polled because nothing signals its death.
+   */
+  private watchParent(): void {
+    const parent = process.ppid;
+    if (parent <= 1) return;
+    this.parentWatch = setInterval(() => {
+      if (process.ppid === parent || this.stopping) return;
+      this.mux.note('serve', `supervisor: the process that started compozy dev (pid ${parent}) is gone; stopping`);
+      void this.shutdown(0, `parent process ${parent} exited`);
+    }, this.options.parentCheckMs ?? 500);
+    this.parentWatch.unref();
+  }
+
+  private async reportHealth(first: boolean): Promise<void> {
     let health: HealthReport;
     try {
       const response = await fetch(`${this.apiUrl}/api/v0/health`, { signal: AbortSignal.timeout(5000) });
@@ -246,8 +360,13 @@ export class Supervisor {
       return;
     }
     if (this.stopping) return;
+    const apiUrl = this.apiUrl as string;
     this.options.showHealth?.(health);
-    this.options.emit?.({ event: 'ready', health, apiUrl: this.apiUrl, temporalAddress: this.temporalAddress, ...(this.temporalUiUrl ? { temporalUiUrl: this.temporalUiUrl } : {}) });
+    if (first && this.options.showStartLines) {
+      for (const line of startLines({ apiUrl, workflow: this.options.firstWorkflow, logDir: this.logDir })) this.narrate(line);
+      this.narrate('');
+    }
+    this.options.emit?.({ event: 'ready', health, apiUrl, temporalAddress: this.temporalAddress, ...(this.temporalUiUrl ? { temporalUiUrl: this.temporalUiUrl } : {}), logDir: this.logDir });
   }
 
   private async onExit(component: Component, child: RunningChild, exit: ChildExit): Promise<void> {
@@ -271,11 +390,13 @@ export class Supervisor {
     const next = this.launch(component);
     try {
       await this.waitReady(component, next);
-    } catch {
-      // A replacement that dies during start-up is handled by its own exit, like any crash.
+    } catch (error) {
+      // A replacement that dies during start-up is handled by its own exit, like any crash; one that
+      // reported why it cannot start says so.
+      if (error instanceof CompozyError && error.code !== 'PROCESS_START_FAILED') this.mux.note(component.name, `cannot start: ${error.message}`);
       return;
     }
-    if (!this.stopping) await this.reportHealth();
+    if (!this.stopping) await this.reportHealth(false);
   }
 
   private killAll(): void {
@@ -284,11 +405,12 @@ export class Supervisor {
   }
 
   /** Stops serve, then Temporal (TERM, grace, KILL), and settles the exit code. */
-  async shutdown(code: number, reason: string): Promise<void> {
+  async shutdown(code: number, reason: string, options: { quiet?: boolean } = {}): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    clearInterval(this.parentWatch);
     this.shutdownController.abort();
-    this.narrate(`• Stopping (${reason})…`);
+    if (!options.quiet) this.narrate(`• Stopping (${reason})…`);
     const grace = this.options.stopGraceMs ?? 10_000;
     for (const component of [...this.components].reverse()) {
       if (!component.child) continue;
@@ -296,10 +418,11 @@ export class Supervisor {
       const exit = await component.child.stop(grace);
       component.record = { ...component.record, state: 'stopped', lastExitCode: exit.code };
     }
+    for (let launch = 1; launch <= this.launches; launch++) removeServeReport(this.reportPath(launch));
     await this.mux.close();
     removeRunState(this.options.stateDir);
     this.options.emit?.({ event: 'exit', code, reason });
-    this.narrate(code === 0 ? '✔ Stopped.' : `✗ Exited: ${reason}`);
+    if (!options.quiet) this.narrate(code === 0 ? '✔ Stopped.' : `✗ Exited: ${reason}`);
     this.resolveExit(code);
   }
 }

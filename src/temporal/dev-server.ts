@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { CompozyError } from '../errors.js';
 
 export interface DevServerConfig {
   port: number;
@@ -38,4 +39,37 @@ export function devServerArgs(config: DevServerConfig): string[] {
     '--dynamic-config-value',
     'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
   ];
+}
+
+/** SQLite's own words for a file that is not (or no longer) a database. */
+const CORRUPT = /file is not a database|database disk image is malformed|file is encrypted or is not a database|database corrupt/i;
+
+/** The message of the dev server's last error line (it logs JSON lines: {"level":"ERROR","msg":…}). */
+function lastError(lines: readonly string[]): string | undefined {
+  for (const line of [...lines].reverse()) {
+    try {
+      const entry = JSON.parse(line) as { level?: string; msg?: string; error?: string };
+      if (entry.level?.toUpperCase() === 'ERROR' && entry.msg) return entry.error ? `${entry.msg}: ${entry.error}` : entry.msg;
+    } catch {
+      if (/^Error: /.test(line)) return line.slice('Error: '.length);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Why a dev server that exited during start-up failed, from the lines it printed in this run: a
+ * corrupt database names the file and what to do; otherwise its last error, when it logged one.
+ */
+export function diagnoseStartFailure(lines: readonly string[], dbPath: string): CompozyError | undefined {
+  const error = lastError(lines);
+  if (!error) return undefined;
+  const corrupt = CORRUPT.exec(error);
+  if (corrupt) {
+    return new CompozyError('TEMPORAL_START_FAILED', `The Temporal database ${dbPath} is unreadable: ${corrupt[0]} (${error}).`, {
+      hint: `Move it aside (mv ${dbPath} ${dbPath}.corrupt) and start again: Temporal starts with an empty history, and the executions recorded in compozy.db stay.`,
+      details: { file: dbPath },
+    });
+  }
+  return new CompozyError('TEMPORAL_START_FAILED', `The Temporal dev server failed to start: ${error}`, { hint: 'Run `compozy doctor`; the full output is in .compozy/logs/temporal.log.' });
 }

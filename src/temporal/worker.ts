@@ -1,7 +1,47 @@
-import { NativeConnection, Worker, type State as WorkerState } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry, type State as WorkerState } from '@temporalio/worker';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WORKFLOW_BUNDLE_PATH } from '../engine/bundle-path.js';
 import { CompozyError, errorMessage } from '../errors.js';
+
+/**
+ * SDK messages the engine reports better itself: each failed activity attempt is already one
+ * "task … failed" line with its code and attempt (the SDK's carries the whole error and task token).
+ */
+const REPORTED_BY_ENGINE = new Set(['Activity failed']);
+
+/** Scalar metadata as `key=value`, an error as its message; never the objects themselves. */
+function describeMeta(meta: Record<string, unknown> | undefined, verbose: boolean): string {
+  if (!meta) return '';
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(meta)) {
+    if (key === 'taskToken' || key === 'sdkComponent' || value === undefined) continue;
+    if (value instanceof Error) parts.push(`${key}=${JSON.stringify(value.message)}`);
+    else if (verbose && (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')) parts.push(`${key}=${typeof value === 'string' ? JSON.stringify(value) : String(value)}`);
+  }
+  return parts.length > 0 ? ` ${parts.join(' ')}` : '';
+}
+
+/** One line per SDK log entry, through the process's own log at WARN (INFO with verbose). */
+export function formatSdkEntry(entry: LogEntry, verbose: boolean): string | undefined {
+  if (!verbose && REPORTED_BY_ENGINE.has(entry.message)) return undefined;
+  return `temporal ${entry.level.toLowerCase()}: ${entry.message}${describeMeta(entry.meta, verbose)}`;
+}
+
+/**
+ * Routes the Temporal SDK's logs (its own and the native core's) through `log`. Called once per
+ * process, before any worker or connection is created.
+ */
+export function installTemporalLogging(log: (line: string) => void, verbose: boolean): void {
+  const level = verbose ? 'INFO' : 'WARN';
+  Runtime.install({
+    shutdownSignals: [],
+    logger: new DefaultLogger(level, (entry) => {
+      const line = formatSdkEntry(entry, verbose);
+      if (line !== undefined) log(line);
+    }),
+    telemetryOptions: { logging: { filter: { core: level, other: 'ERROR' }, forward: {} } },
+  });
+}
 
 export interface WorkerOptions {
   address: string;

@@ -118,22 +118,41 @@ describe('compozy dev', () => {
     expect(dev.events.filter((e) => e.event === 'restart').map((e) => e.delayMs)).toEqual([500, 1000, 2000, 4000]);
   }, 90_000);
 
-  it('when Temporal fails to start, exits 1 showing the tail of its log and the log path', async () => {
+  it('when Temporal fails to start, exits 1 with its own error from this run, not lines of older runs', async () => {
     const broken = writeScript(
       tempDir('broken-temporal'),
       'temporal',
       `if [ "$1" = "--version" ]; then echo "temporal version 1.5.1 (Server 1.29.1)"; exit 0; fi
-echo "Error: can't set frontend port: listen tcp 127.0.0.1: bind: address already in use" >&2
+echo '{"level":"ERROR","msg":"failed starting server: unable to open database file: permission denied"}' >&2
 exit 1`,
     );
     const project = copyFixture('minimal');
+    mkdirSync(join(project, '.compozy', 'logs'), { recursive: true });
+    writeFileSync(join(project, '.compozy', 'logs', 'temporal.log'), Array.from({ length: 30 }, (_, i) => `older run line ${i}`).join('\n') + '\n');
+    const result = await runCli(['dev', project, '--port', '0'], { ...env, COMPOZY_TEMPORAL_BIN: broken });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('✗ The Temporal dev server failed to start: failed starting server: unable to open database file: permission denied');
+    expect(result.stdout + result.stderr).not.toContain('older run line');
+    expect(existsSync(join(project, '.compozy', 'run.json'))).toBe(false);
+  });
+
+  it('when a child exits during start-up without a typed cause, shows only the lines it printed in this run', async () => {
+    const broken = writeScript(
+      tempDir('silent-temporal'),
+      'temporal',
+      `if [ "$1" = "--version" ]; then echo "temporal version 1.5.1 (Server 1.29.1)"; exit 0; fi
+echo "something odd happened" >&2
+exit 3`,
+    );
+    const project = copyFixture('minimal');
+    mkdirSync(join(project, '.compozy', 'logs'), { recursive: true });
+    writeFileSync(join(project, '.compozy', 'logs', 'temporal.log'), 'older run line\n');
     const result = await runCli(['dev', project, '--port', '0'], { ...env, COMPOZY_TEMPORAL_BIN: broken });
     expect(result.code).toBe(1);
     const logFile = join(project, '.compozy', 'logs', 'temporal.log');
-    expect(result.stdout).toContain('✗ temporal failed to start: temporal exited during start-up (code 1).');
-    expect(result.stdout).toContain(`Last lines of ${logFile}:`);
-    expect(result.stdout).toContain("    Error: can't set frontend port");
-    expect(existsSync(join(project, '.compozy', 'run.json'))).toBe(false);
+    expect(result.stdout).toContain('✗ temporal failed to start: temporal exited during start-up (code 3).');
+    expect(result.stdout).toContain(`Last lines of ${logFile} from this run:\n    something odd happened`);
+    expect(result.stdout + result.stderr).not.toContain('older run line');
   });
 
   it('runs the KV on Redis when kv.driver is redis (mixed mode), and says so in the health table', async () => {
@@ -155,8 +174,7 @@ exit 1`,
     const project = copyFixture('minimal');
     const result = await runCli(['dev', project, '--port', '0'], { ...env, COMPOZY_KV_DRIVER: 'redis', REDIS_URL: 'redis://127.0.0.1:1' });
     expect(result.code).toBe(1);
-    expect(result.stdout).toContain('✗ serve failed to start');
-    expect(result.stdout).toContain('Redis at redis://127.0.0.1:1 is not reachable');
+    expect(result.stderr).toContain('Redis at redis://127.0.0.1:1 is not reachable');
     expect(existsSync(join(project, '.compozy', 'kv.db'))).toBe(false);
   });
 

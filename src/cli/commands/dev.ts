@@ -12,11 +12,12 @@ export function registerDev(program: Command): void {
   program
     .command('dev [project]')
     .description('Run the whole platform locally: embedded Temporal, API, worker and SQLite KV (project dir or example name)')
-    .option('--port <port>', 'API port (default 5001, or the next free one)')
+    .option('--port <port>', 'API port (default 5001, or the next free one; 0 for any free port)')
     .option('--host <host>', 'API listen address', '127.0.0.1')
     .option('--mode <mode>', 'deployment mode (dev runs standalone)')
     .option('--temporal-bin <path>', 'Temporal CLI binary to run')
     .option('--temporal-ui', 'also serve the Temporal web UI')
+    .option('--verbose', "more of the children's logs: the Temporal SDK at INFO, with its metadata")
     .option('--json', 'JSON Lines events on stdout (starting, ready, restart, exit); logs go to stderr')
     .action((projectArg: string | undefined, flags: DevFlags) =>
       runAction(Boolean(flags.json), async () => {
@@ -26,6 +27,7 @@ export function registerDev(program: Command): void {
           narrate: json ? undefined : (line: string) => process.stdout.write(`${line}\n`),
           emit: json ? (event) => writeJson(event) : undefined,
           showHealth: json ? undefined : (report) => process.stdout.write(`\n${renderHealthTable(report, { color })}\n\n`),
+          showStartLines: !json,
           logOut: json ? process.stderr : process.stdout,
           color,
         });

@@ -1,14 +1,20 @@
 import type { Command } from 'commander';
+import { Option } from 'commander';
 import { errorMessage } from '../../errors.js';
+import { processOutput } from '../../server/events.js';
+import { RUN_NONCE_ENV, SERVE_REPORT_ENV, serveFailureReport, writeServeReport } from '../../supervisor/serve-report.js';
 import { openProject, requireTemporalAddress } from '../project-context.js';
 import { runAction } from '../run-action.js';
 
 interface ServeFlags {
   host?: string;
   port?: string;
+  portFallback?: boolean;
   temporalAddress?: string;
   mode?: string;
   worker?: boolean;
+  json?: boolean;
+  verbose?: boolean;
 }
 
 /** Runs the API (and, unless --no-worker, a worker) until a signal or a worker failure. */
@@ -16,58 +22,75 @@ async function runServer(projectArg: string | undefined, flags: ServeFlags): Pro
   const { project, settings, env, stateDir } = openProject(projectArg, flags);
   const temporalAddress = requireTemporalAddress(settings, 'The server');
   const supervisorPid = env.COMPOZY_SUPERVISOR_PID ? Number(env.COMPOZY_SUPERVISOR_PID) : undefined;
-  const log = (line: string) => process.stdout.write(`${line}\n`);
+  const reportPath = process.env[SERVE_REPORT_ENV];
+  const nonce = process.env[RUN_NONCE_ENV];
+  const output = processOutput(Boolean(flags.json));
+  const { log } = output;
   const { serve } = await import('../../server/serve.js');
-  const handle = await serve({
-    projectName: project.name,
-    projectDir: project.dir,
-    stateDir,
-    mode: settings.mode.value,
-    host: settings.serverHost.value,
-    port: settings.serverPort.value,
-    temporalAddress,
-    temporalBackend: env.COMPOZY_TEMPORAL_BACKEND ?? 'external',
-    namespace: settings.temporalNamespace.value,
-    taskQueue: settings.taskQueue.value,
-    settings,
-    worker: flags.worker !== false,
-    supervisorPid,
-    log,
-  });
+  let handle: Awaited<ReturnType<typeof serve>>;
+  try {
+    handle = await serve({
+      projectName: project.name,
+      projectDir: project.dir,
+      stateDir,
+      mode: settings.mode.value,
+      host: settings.serverHost.value,
+      port: settings.serverPort.value,
+      portFallback: settings.serverPort.source === 'default' || Boolean(flags.portFallback),
+      nonce,
+      verbose: Boolean(flags.verbose),
+      temporalAddress,
+      temporalBackend: env.COMPOZY_TEMPORAL_BACKEND ?? 'external',
+      namespace: settings.temporalNamespace.value,
+      taskQueue: settings.taskQueue.value,
+      settings,
+      worker: flags.worker !== false,
+      supervisorPid,
+      log,
+      emit: output.emit,
+    });
+  } catch (error) {
+    if (reportPath && nonce) writeServeReport(reportPath, serveFailureReport(process.pid, nonce, error));
+    throw error;
+  }
+  if (reportPath && nonce) writeServeReport(reportPath, { pid: process.pid, nonce, url: handle.url, port: handle.port });
+  let reason = 'stopped';
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
+      reason = `received ${signal}`;
       log(`received ${signal}; stopping`);
       void handle.stop();
     });
   }
   try {
     await handle.stopped;
+    output.emit({ event: 'exit', code: 0, reason });
     return 0;
   } catch (error) {
     log(`stopping: ${errorMessage(error)}`);
     await handle.stop();
+    output.emit({ event: 'exit', code: 1, reason: errorMessage(error) });
     return 1;
   }
 }
 
-export function registerServe(program: Command): void {
-  program
-    .command('serve [project]')
-    .description('Run the HTTP API and an in-process Temporal worker (what `compozy dev` supervises)')
+function serverOptions(command: Command): Command {
+  return command
     .option('--host <host>', 'address to listen on')
-    .option('--port <port>', 'API port')
-    .option('--temporal-address <host:port>', 'Temporal frontend to connect to')
-    .option('--mode <mode>', 'standalone | distributed')
-    .option('--no-worker', 'serve the API only; `compozy worker` processes run the executions')
-    .action((projectArg: string | undefined, flags: ServeFlags) => runAction(false, () => runServer(projectArg, flags)));
-
-  program
-    .command('start [project]')
-    .description('Run the API (and a worker) on Redis, PostgreSQL and an external Temporal: distributed mode')
-    .option('--host <host>', 'address to listen on')
-    .option('--port <port>', 'API port')
+    .option('--port <port>', 'API port (default 5001, or the next free one; 0 for any free port)')
+    .addOption(new Option('--port-fallback', 'take the next free port when --port is busy (used by compozy dev on restarts)').hideHelp())
     .option('--temporal-address <host:port>', 'Temporal frontend to connect to (or TEMPORAL_ADDRESS)')
-    .option('--mode <mode>', 'distributed (default) | standalone')
     .option('--no-worker', 'serve the API only; `compozy worker` processes run the executions')
-    .action((projectArg: string | undefined, flags: ServeFlags) => runAction(false, () => runServer(projectArg, { ...flags, mode: flags.mode ?? 'distributed' })));
+    .option('--json', 'JSON Lines events on stdout (listening, execution-started, execution-finished, task-failed, log, exit)')
+    .option('--verbose', 'also the Temporal SDK at INFO, with its metadata');
+}
+
+export function registerServe(program: Command): void {
+  serverOptions(program.command('serve [project]').description('Run the HTTP API and an in-process Temporal worker (what `compozy dev` supervises)'))
+    .option('--mode <mode>', 'standalone | distributed')
+    .action((projectArg: string | undefined, flags: ServeFlags) => runAction(Boolean(flags.json), () => runServer(projectArg, flags)));
+
+  serverOptions(program.command('start [project]').description('Run the API (and a worker) on Redis, PostgreSQL and an external Temporal: distributed mode'))
+    .option('--mode <mode>', 'distributed (default) | standalone')
+    .action((projectArg: string | undefined, flags: ServeFlags) => runAction(Boolean(flags.json), () => runServer(projectArg, { ...flags, mode: flags.mode ?? 'distributed' })));
 }

@@ -1,11 +1,14 @@
 import type { Command } from 'commander';
 import { errorMessage } from '../../errors.js';
+import { processOutput } from '../../server/events.js';
 import { openProject, requireTemporalAddress } from '../project-context.js';
 import { runAction } from '../run-action.js';
 
 interface WorkerFlags {
   temporalAddress?: string;
   mode?: string;
+  json?: boolean;
+  verbose?: boolean;
 }
 
 export function registerWorker(program: Command): void {
@@ -14,11 +17,14 @@ export function registerWorker(program: Command): void {
     .description('Run a Temporal worker for the project (no HTTP): scale executions out next to `compozy start --no-worker`')
     .option('--temporal-address <host:port>', 'Temporal frontend to connect to (or TEMPORAL_ADDRESS)')
     .option('--mode <mode>', 'distributed (default) | standalone')
+    .option('--json', 'JSON Lines events on stdout (execution-started, execution-finished, task-failed, log, exit)')
+    .option('--verbose', 'also the Temporal SDK at INFO, with its metadata')
     .action((projectArg: string | undefined, flags: WorkerFlags) =>
-      runAction(false, async () => {
+      runAction(Boolean(flags.json), async () => {
         const { settings, stateDir, project } = openProject(projectArg, { ...flags, mode: flags.mode ?? 'distributed' });
         const temporalAddress = requireTemporalAddress(settings, 'The worker');
-        const log = (line: string) => process.stdout.write(`${line}\n`);
+        const output = processOutput(Boolean(flags.json));
+        const { log } = output;
         const { runWorkerProcess } = await import('../../server/worker-process.js');
         const handle = await runWorkerProcess({
           projectDir: project.dir,
@@ -28,11 +34,13 @@ export function registerWorker(program: Command): void {
           namespace: settings.temporalNamespace.value,
           taskQueue: settings.taskQueue.value,
           log,
+          observer: output.emit,
+          verbose: Boolean(flags.verbose),
         });
-        let signalled = false;
+        let signalled: string | undefined;
         for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
           process.once(signal, () => {
-            signalled = true;
+            signalled = `received ${signal}`;
             log(`received ${signal}; stopping`);
             void handle.stop();
           });
@@ -40,10 +48,12 @@ export function registerWorker(program: Command): void {
         try {
           await handle.worker.done;
           await handle.stop();
+          output.emit({ event: 'exit', code: signalled ? 0 : 1, reason: signalled ?? 'the Temporal worker stopped' });
           return signalled ? 0 : 1;
         } catch (error) {
           log(`worker failed: ${errorMessage(error)}`);
           await handle.stop();
+          output.emit({ event: 'exit', code: 1, reason: `worker failed: ${errorMessage(error)}` });
           return 1;
         }
       }),

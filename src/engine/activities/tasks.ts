@@ -8,6 +8,7 @@ import type { ExecutionError, ExecutionStore, Status, TaskState, WorkflowExecuti
 import { tasksView, templateContext, workflowContext } from '../context.js';
 import type { JsonSchema, TaskDef, TransitionDef } from '../definition.js';
 import type { AgentInvoker, MemoryService, SignalDispatcher, ToolInvoker } from '../executors.js';
+import type { ExecutionEvent, ExecutionObserver } from '../observer.js';
 import { progressInfo } from '../progress.js';
 import type { ChildResult, Expansion, FinishParentRequest, RunResult, SettleWaitRequest, TaskOutcome, TaskRequest } from '../protocol.js';
 
@@ -18,6 +19,8 @@ export interface EngineDeps {
   signals: SignalDispatcher;
   memory: MemoryService;
   templates?: TemplateEngine;
+  /** Told when executions start and finish and when a task fails (the dev terminal's story). */
+  observer?: ExecutionObserver;
 }
 
 /** Failures a retry cannot fix: the config, the templates or the data are wrong. */
@@ -55,6 +58,15 @@ function outputFailure(output: unknown): ExecutionError | undefined {
   }
   if (success === false || success === 'false') return { message: 'task output reports success: false', code: 'TASK_FAILED' };
   return undefined;
+}
+
+/** The attempt of the running activity (1 outside an activity, e.g. under a test harness). */
+function currentAttempt(): number {
+  try {
+    return Context.current().info.attempt;
+  } catch {
+    return 1;
+  }
 }
 
 function asRecord(value: unknown): Record<string, unknown> {
@@ -121,8 +133,17 @@ export class EngineActivities {
     if (execution.status === 'PENDING') {
       await this.deps.store.updateWorkflowExecution(request.execId, { status: 'RUNNING' });
       execution.status = 'RUNNING';
+      this.notify({ event: 'execution-started', workflow: request.workflowId, execId: request.execId });
     }
     return { execution, ctx: templateContext(execution, request) };
+  }
+
+  private notify(event: ExecutionEvent): void {
+    this.deps.observer?.(event);
+  }
+
+  private taskFailed(request: TaskRequest, error: ExecutionError, attempt: number, retrying: boolean): void {
+    this.notify({ event: 'task-failed', workflow: request.workflowId, execId: request.execId, taskId: request.task.id, code: error.code ?? 'TASK_FAILED', message: error.message, attempt, maxAttempts: request.maxAttempts, retrying });
   }
 
   private render(value: unknown, vars: Record<string, unknown>): unknown {
@@ -189,6 +210,7 @@ export class EngineActivities {
     if (error) {
       const status: Status = error.code && TIMEOUTS.has(error.code) ? 'TIMED_OUT' : 'FAILED';
       await this.write(request, status, { input: options.input, output: options.raw ?? null, error, usage: options.usage });
+      this.taskFailed(request, error, currentAttempt(), false);
       return { ...base, status, error, ...this.safeNext(task.onError, { ...vars, error }) };
     }
     await this.write(request, 'SUCCESS', { input: options.input, output, usage: options.usage });
@@ -228,7 +250,10 @@ export class EngineActivities {
       } catch (error) {
         const code = codeOf(error);
         const permanent = code !== undefined && (PERMANENT.has(code) || (request.task.activity.retry.nonRetryableErrorTypes ?? []).includes(code));
-        if (!permanent && Context.current().info.attempt < request.maxAttempts) throw error;
+        if (!permanent && Context.current().info.attempt < request.maxAttempts) {
+          this.taskFailed(request, toExecutionError(error), Context.current().info.attempt, true);
+          throw error;
+        }
         return await this.finish(request, ctx, { input, error: toExecutionError(error) });
       }
       if (Context.current().cancellationSignal.aborted) throw Context.current().cancellationSignal.reason;
@@ -295,6 +320,7 @@ export class EngineActivities {
     const { execution, ctx } = await this.load(request);
     const previous = execution.taskStates.find((s) => s.taskExecId === request.taskExecId);
     await this.write(request, status, { input: previous?.input ?? null, output: previous?.output ?? null, error: error ?? null });
+    if ((status === 'FAILED' || status === 'TIMED_OUT') && error) this.taskFailed(request, error, request.maxAttempts, false);
     if (status !== 'FAILED' && status !== 'TIMED_OUT') return { taskExecId: request.taskExecId, taskId: request.task.id, status, ...(error ? { error } : {}) };
     return { taskExecId: request.taskExecId, taskId: request.task.id, status, ...(error ? { error } : {}), ...this.safeNext(request.task.onError, { ...ctx, input: previous?.input ?? {}, error }) };
   }
@@ -409,6 +435,17 @@ export class EngineActivities {
     await this.deps.store.updateWorkflowExecution(execId, { status });
   }
 
+  private finished(execution: WorkflowExecutionWithTasks, status: Status, error: ExecutionError | null): void {
+    this.notify({
+      event: 'execution-finished',
+      workflow: execution.workflowId,
+      execId: execution.workflowExecId,
+      status,
+      durationMs: Math.max(0, Date.now() - Date.parse(execution.createdAt)),
+      ...(error ? { error: { code: error.code ?? 'TASK_FAILED', message: error.message } } : {}),
+    });
+  }
+
   /**
    * The workflow's final status and output (reference §3.4): FAILED when any top-level task failed,
    * even one handled by on_error; the output is `outputs:` rendered, or every task's output by id.
@@ -419,6 +456,7 @@ export class EngineActivities {
     if (request.canceled) {
       const error = { code: 'CANCELED', message: 'the execution was canceled' };
       await this.deps.store.updateWorkflowExecution(request.execId, { status: 'CANCELED', error });
+      this.finished(execution, 'CANCELED', error);
       return { status: 'CANCELED', output: null, error };
     }
     const topFailed = states.find((s) => !s.parentStateId && (s.status === 'FAILED' || s.status === 'TIMED_OUT'));
@@ -443,6 +481,7 @@ export class EngineActivities {
       }
     }
     await this.deps.store.updateWorkflowExecution(request.execId, { status, output, error, usage: usageSummary(states) });
+    this.finished(execution, status, error);
     return { status, output, error };
   }
 }

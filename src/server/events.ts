@@ -1,0 +1,46 @@
+import type { ExecutionEvent } from '../engine/observer.js';
+
+/** What `compozy serve`, `start` and `worker` report: JSON Lines with --json, one human line each otherwise. */
+export type ProcessEvent =
+  | ExecutionEvent
+  | { event: 'listening'; url: string; host: string; port: number; requestedPort: number; pid: number }
+  | { event: 'log'; message: string }
+  | { event: 'exit'; code: number; reason: string };
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const minutes = Math.floor(ms / 60_000);
+  return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+/** The human line of an event. */
+export function describeEvent(event: ProcessEvent): string {
+  switch (event.event) {
+    case 'execution-started':
+      return `▶ ${event.workflow} ${event.execId} started`;
+    case 'execution-finished': {
+      const mark = event.status === 'SUCCESS' ? '✔' : '✗';
+      return `${mark} ${event.workflow} ${event.execId} ${event.status} in ${formatDuration(event.durationMs)}${event.error ? ` (${event.error.code}: ${event.error.message})` : ''}`;
+    }
+    case 'task-failed':
+      return `  ✗ task ${event.taskId} of ${event.workflow} ${event.execId}: ${event.code}: ${event.message} (attempt ${event.attempt}/${event.maxAttempts}${event.retrying ? ', retrying' : ''})`;
+    case 'listening':
+      return `api listening on ${event.url}${event.requestedPort !== 0 && event.port !== event.requestedPort ? ` (port ${event.requestedPort} was in use)` : ''}`;
+    case 'log':
+      return event.message;
+    case 'exit':
+      return `stopped (${event.reason})`;
+  }
+}
+
+export interface ProcessOutput {
+  log(line: string): void;
+  emit(event: ProcessEvent): void;
+}
+
+/** stdout as JSON Lines (--json) or as one human line per event. */
+export function processOutput(json: boolean, stream: NodeJS.WritableStream = process.stdout): ProcessOutput {
+  const emit = json ? (event: ProcessEvent) => stream.write(`${JSON.stringify(event)}\n`) : (event: ProcessEvent) => stream.write(`${describeEvent(event)}\n`);
+  return { emit, log: (message) => emit({ event: 'log', message }) };
+}

@@ -1,0 +1,63 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CompozyError, errorMessage } from '../errors.js';
+import { readServeReport, removeServeReport, reportedError } from './serve-report.js';
+
+export interface ServeIdentity {
+  pid: number;
+  nonce: string;
+}
+
+function deadlineError(what: string, timeoutMs: number, last: string): CompozyError {
+  return new CompozyError('PROCESS_START_FAILED', `serve did not ${what} within ${Math.round(timeoutMs / 1000)} s (${last}).`, {
+    hint: 'Look at .compozy/logs/serve.log, or run `compozy doctor`.',
+  });
+}
+
+/**
+ * Waits for serve's report of the address it bound (or of why it could not start), written to
+ * `reportPath` by the process we started and no other.
+ */
+export async function waitForServeReport(reportPath: string, identity: ServeIdentity, timeoutMs: number, abort: AbortSignal): Promise<{ url: string; port: number }> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (abort.aborted) throw abort.reason;
+    const report = readServeReport(reportPath);
+    if (report) {
+      removeServeReport(reportPath);
+      if (report.pid !== identity.pid || report.nonce !== identity.nonce) {
+        throw new CompozyError('PROCESS_START_FAILED', `${reportPath} was written by pid ${report.pid}, not by the serve this run started (pid ${identity.pid}).`);
+      }
+      if ('error' in report) throw reportedError(report);
+      return { url: report.url, port: report.port };
+    }
+    await sleep(25);
+  }
+  throw deadlineError('report its address', timeoutMs, 'no report yet');
+}
+
+/**
+ * Polls `<url>/readyz` until our own serve answers ready: a 200 from any other process (another
+ * project's server, a leftover, anything on that port) has the wrong pid or nonce and does not count.
+ */
+export async function waitForOwnServer(url: string, identity: ServeIdentity, timeoutMs: number, abort: AbortSignal): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer yet';
+  while (Date.now() < deadline) {
+    if (abort.aborted) throw abort.reason;
+    try {
+      const response = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) });
+      const body = (await response.json().catch(() => ({}))) as { status?: string; reason?: string; pid?: unknown; nonce?: unknown };
+      if (body.pid !== identity.pid || body.nonce !== identity.nonce) {
+        last = `${url} is answered by another process${typeof body.pid === 'number' ? ` (pid ${body.pid})` : ''}, not by the serve this run started (pid ${identity.pid})`;
+      } else if (response.ok) {
+        return;
+      } else {
+        last = `${response.status} ${body.reason ?? ''}`.trim();
+      }
+    } catch (error) {
+      last = errorMessage(error);
+    }
+    await sleep(25);
+  }
+  throw deadlineError(`become ready at ${url}`, timeoutMs, last);
+}
