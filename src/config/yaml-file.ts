@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { CST, isMap, isPair, isScalar, isSeq, LineCounter, Parser, parseDocument, visit, type Document, type Node } from 'yaml';
 
 export type YamlPath = ReadonlyArray<string | number>;
 
@@ -38,18 +38,62 @@ export class YamlFile {
     this.lines = new LineCounter();
     this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true });
     for (const error of this.doc.errors) {
-      const { line, col } = this.lines.linePos(error.pos[0]);
-      const source = text.split('\n')[line - 1] ?? '';
-      this.syntaxErrors.push({
-        file: path,
-        line,
-        col,
-        key: '',
-        message: `${error.message.split('\n')[0]}\n  ${source}\n  ${' '.repeat(Math.max(0, col - 1))}^`,
-        hint: error.code === 'DUPLICATE_KEY' ? 'Remove or rename the repeated key.' : 'Fix the YAML syntax at the caret.',
+      const unclosed = error.code === 'MISSING_CHAR' && /quote/.test(error.message) ? this.openingQuote(error.pos[0]) : undefined;
+      if (unclosed !== undefined) {
+        const quote = text[unclosed] === "'" ? "'" : '"';
+        this.syntaxErrors.push(this.syntaxError(unclosed, `The ${quote === '"' ? 'double' : 'single'}-quoted string that opens here is never closed`, `Add the closing ${quote}, or escape a ${quote} inside the string (${quote === '"' ? '\\"' : "''"}).`));
+      } else {
+        this.syntaxErrors.push(this.syntaxError(error.pos[0], error.message.split('\n')[0] ?? error.message, error.code === 'DUPLICATE_KEY' ? 'Remove or rename the repeated key.' : 'Fix the YAML syntax at the caret.'));
+      }
+    }
+    this.data = this.syntaxErrors.length === 0 ? this.toJS() : undefined;
+  }
+
+  private syntaxError(offset: number, message: string, hint: string): ConfigDiagnostic {
+    const { line, col } = this.lines.linePos(offset);
+    const source = this.text.split('\n')[line - 1] ?? '';
+    return { file: this.path, line, col, key: '', message: `${message}\n  ${source}\n  ${' '.repeat(Math.max(0, col - 1))}^`, hint };
+  }
+
+  /**
+   * The parser reports an unclosed quote where the file ends; the quoted scalar that runs up to that
+   * point starts at the opening quote, which is where the user has to look.
+   */
+  private openingQuote(errorOffset: number): number | undefined {
+    let found: number | undefined;
+    for (const token of new Parser().parse(this.text)) {
+      if (token.type !== 'document') continue;
+      CST.visit(token, ({ key, value }) => {
+        for (const scalar of [key, value]) {
+          if ((scalar?.type === 'double-quoted-scalar' || scalar?.type === 'single-quoted-scalar') && scalar.offset + scalar.source.length === errorOffset) found = scalar.offset;
+        }
       });
     }
-    this.data = this.syntaxErrors.length === 0 ? this.doc.toJS() : undefined;
+    return found;
+  }
+
+  /** Aliases that expand past the parser's limit (a "billion laughs" file) are refused as a diagnostic, not a crash. */
+  private toJS(): unknown {
+    try {
+      return this.doc.toJS();
+    } catch (error) {
+      let firstAlias: number | undefined;
+      visit(this.doc, {
+        Alias(_, node) {
+          firstAlias ??= node.range?.[0];
+          return visit.BREAK;
+        },
+      });
+      const excessive = /alias/i.test((error as Error).message);
+      this.syntaxErrors.push(
+        this.syntaxError(
+          firstAlias ?? 0,
+          excessive ? `The file's aliases (*name) expand to more nodes than compozy reads (a YAML alias bomb); it is refused` : `The YAML cannot be read: ${(error as Error).message}`,
+          excessive ? 'Write the repeated values out, or use fewer nested aliases.' : 'Fix the YAML at the caret.',
+        ),
+      );
+      return undefined;
+    }
   }
 
   static read(path: string): YamlFile {

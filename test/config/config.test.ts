@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadProjectConfig } from '../../src/config/load.js';
 import { sortDiagnostics, validateProject } from '../../src/config/validate.js';
-import type { ConfigDiagnostic } from '../../src/config/yaml-file.js';
+import { loadValidProject } from '../../src/config/valid-project.js';
+import { YamlFile, type ConfigDiagnostic } from '../../src/config/yaml-file.js';
 import { TemplateEngine } from '../../src/expr/template.js';
 import { REPO, runCli } from '../helpers/cli.js';
 
@@ -160,5 +161,31 @@ describe('compozy config', () => {
     expect(shown.settings.mode).toEqual({ value: 'standalone', source: 'default', origin: 'default' });
     expect(shown.settings.redisUrl?.value).toBe('redis://:***@127.0.0.1:6379');
     expect(result.stdout).not.toContain('hunter2');
+  });
+});
+
+describe('YAML that cannot be read', () => {
+  it('an alias bomb is a CONFIG_INVALID diagnostic naming the file (exit 2), not a crash', async () => {
+    const dir = join(REPO, 'test', 'fixtures', 'config-yaml-bomb');
+    const [problem, ...rest] = problems(dir);
+    expect(rest).toEqual([]);
+    expect(problem).toMatchObject({ file: join(dir, 'compozy.yaml'), line: 4, col: 14, message: expect.stringContaining('YAML alias bomb') });
+    expect(() => loadValidProject(dir)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('compozy.yaml:4:14') }));
+    const cli = await runCli(['config', 'validate', dir]);
+    expect(cli.code).toBe(2);
+    expect(cli.stdout).toContain('compozy.yaml:4:14: The file\'s aliases (*name) expand to more nodes than compozy reads');
+  });
+
+  it('an unclosed quote points at the line and column where the quote opens', () => {
+    const dir = join(REPO, 'test', 'fixtures', 'config-unclosed-quote');
+    const [problem, ...rest] = problems(dir);
+    expect(rest).toEqual([]);
+    expect(problem).toMatchObject({ file: join(dir, 'workflow.yaml'), line: 6, col: 13, message: expect.stringContaining('double-quoted string that opens here is never closed') });
+    expect(problem?.message).toContain('\n      prompt: "Say hello to {{ .workflow.input.name }}\n              ^');
+  });
+
+  it('a quote left open to the end of the file is reported where it opens, not at the end', () => {
+    const file = new YamlFile('inline.yaml', "id: x\ndescription: 'hello\ntasks:\n  - id: a\n    type: basic\n");
+    expect(file.syntaxErrors).toEqual([expect.objectContaining({ line: 2, col: 14, message: expect.stringContaining('single-quoted string that opens here is never closed') })]);
   });
 });
