@@ -10,7 +10,7 @@ export function loadValidProject(dir: string): ProjectConfig {
   const diagnostics = sortDiagnostics([...loadProblems, ...(project ? validateProject(project) : [])]);
   if (!project || diagnostics.length > 0) {
     const lines = diagnostics.map((d) => `  ${relative(dir, d.file) || d.file}:${d.line}:${d.col}: ${d.key ? `${d.key}: ` : ''}${d.message}`);
-    throw new CompozyError('CONFIG_INVALID', `The project in ${dir} has ${diagnostics.length} configuration problem(s):\n${lines.join('\n')}`, {
+    throw new CompozyError('CONFIG_INVALID', `The project in ${dir} has ${diagnostics.length === 1 ? 'a configuration problem' : `${diagnostics.length} configuration problems`}:\n${lines.join('\n')}`, {
       hint: `Run \`compozy config validate ${dir}\` for the details and hints.`,
       details: { diagnostics },
     });

@@ -11,6 +11,7 @@ import { TEMPORAL_CLI_GO_PACKAGE, TEMPORAL_CLI_VERSION } from '../temporal/cli-v
 import { planInstall } from '../temporal/install.js';
 import { probeTemporal } from '../temporal/readiness.js';
 import { pingPostgres, pingRedis } from './probes.js';
+import { plural } from '../cli/suggest.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';
 
@@ -188,7 +189,7 @@ const llmKeysCheck: Check = {
       }
       if (model.default === true || models.length === 1) missingCritical = true;
     }
-    if (missing.length === 0) return { name: 'llm', status: 'pass', message: `keys set for ${models.length} model(s)` };
+    if (missing.length === 0) return { name: 'llm', status: 'pass', message: `keys set for ${plural(models.length, 'model')}` };
     return { name: 'llm', status: missingCritical ? 'fail' : 'warn', message: missing.join('; '), fix: 'export the variable, or add it to the project .env' };
   },
 };

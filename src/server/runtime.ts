@@ -19,6 +19,7 @@ import { startWorker, type RunningWorker } from '../temporal/worker.js';
 import { memoryUnavailable, toolInvoker } from './engine-deps.js';
 import { openKv } from './open-kv.js';
 import { openStore } from './open-store.js';
+import { plural } from '../cli/suggest.js';
 
 export interface RuntimeOptions {
   projectDir: string;
@@ -131,11 +132,11 @@ export class EngineRuntime {
     return [
       await row('kv', this.kv.driver, async () => {
         const info = await this.kv.info();
-        return { where: info.location, sqlite: info.driver === 'sqlite', detail: `${info.keys} keys, ${(info.sizeBytes / 1024).toFixed(0)} KiB`, degraded: info.degraded };
+        return { where: info.location, sqlite: info.driver === 'sqlite', detail: `${plural(info.keys, 'key')}, ${(info.sizeBytes / 1024).toFixed(0)} KiB`, degraded: info.degraded };
       }),
       await row('store', this.store.driver, async () => {
         const info = await this.store.info();
-        return { where: info.location, sqlite: info.driver === 'sqlite', detail: `${info.executions} executions`, degraded: info.degraded };
+        return { where: info.location, sqlite: info.driver === 'sqlite', detail: plural(info.executions, 'execution'), degraded: info.degraded };
       }),
       ...(this.llm ? [this.llm] : []),
     ];

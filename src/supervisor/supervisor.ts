@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { projectArgument } from '../cli/output.js';
+import { plural } from '../cli/suggest.js';
 import { CompozyError, errorMessage } from '../errors.js';
 import type { HealthReport } from '../health.js';
 import { freePort } from '../platform/ports.js';
@@ -286,10 +288,10 @@ export class Supervisor {
     const stale = await reapStaleRun(stateDir);
     if (stale.kind === 'running') {
       throw new CompozyError('ALREADY_RUNNING', `compozy dev is already running for this project (pid ${stale.state.supervisorPid}, API ${stale.state.apiUrl}).`, {
-        hint: 'Use `compozy status` to see it, or stop it before starting another.',
+        hint: `Use \`compozy status${projectArgument(this.options.projectDir)}\` to see it, or stop it before starting another.`,
       });
     }
-    if (stale.kind === 'reaped' && stale.pids.length > 0) this.narrate(`! Stopped ${stale.pids.length} process(es) left by a previous run that was killed (pids ${stale.pids.join(', ')})`);
+    if (stale.kind === 'reaped' && stale.pids.length > 0) this.narrate(`! Stopped ${plural(stale.pids.length, 'process', 'processes')} left by a previous run that was killed (pids ${stale.pids.join(', ')})`);
     this.temporalPort = await freePort();
     this.uiPort = this.options.temporalUi ? await freePort() : undefined;
     this.buildComponents();

@@ -81,6 +81,11 @@ describe('compozy doctor', () => {
     expect(relaxed.code).toBe(0);
     const strict = await doctor(['--json', '--strict', 'llm', '--project', project], { COMPOZY_TEST_SET_B: 'x' });
     expect(strict.code).toBe(1);
+    const human = await doctor(['llm', '--project', project], { COMPOZY_TEST_SET_B: 'x' });
+    expect(human.stdout.trim().split('\n').at(-1)).toBe('0/1 checks passed, 1 warning');
+    const mixed = await doctor(['node', 'llm', 'temporal', '--project', project], { COMPOZY_TEST_SET_B: 'x', COMPOZY_TEMPORAL_BIN: '/nonexistent/temporal' });
+    expect(mixed.code).toBe(1);
+    expect(mixed.stdout.trim().split('\n').at(-1)).toBe('1/3 checks passed, 1 warning, 1 failure');
   });
 
   it('agents: passes with the models the agents use, fails when a replay file is missing', async () => {
@@ -103,6 +108,10 @@ describe('compozy doctor', () => {
   it('rejects an unknown check name as a usage error', async () => {
     const result = await runCli(['doctor', 'nonsense'], env);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('Unknown check(s): nonsense');
+    expect(result.stderr).toContain('Unknown check: nonsense.');
+    const typo = await runCli(['doctor', 'postgress', 'nonsense'], env);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('Unknown checks: postgress, nonsense.');
+    expect(typo.stderr).toContain('Did you mean "postgres"? Checks: ');
   });
 });

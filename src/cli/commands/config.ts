@@ -7,6 +7,7 @@ import { redactUrl } from '../../platform/urls.js';
 import { useColor, writeJson } from '../output.js';
 import { openProject } from '../project-context.js';
 import { runAction } from '../run-action.js';
+import { plural } from '../suggest.js';
 import { Chalk } from 'chalk';
 
 /** Values that may carry credentials are shown without them. */
@@ -51,10 +52,10 @@ export function registerConfig(program: Command): void {
         }
         if (valid && project) {
           const tasks = project.workflows.reduce((n, w) => n + w.tasks.length, 0);
-          process.stdout.write(`${chalk.green('✔')} ${project.name}: ${project.workflows.length} workflow(s), ${tasks} top-level task(s), ${project.agents.length + project.workflows.reduce((n, w) => n + w.agents.length, 0)} agent(s) — valid\n`);
+          process.stdout.write(`${chalk.green('✔')} ${project.name}: ${plural(project.workflows.length, 'workflow')}, ${plural(tasks, 'top-level task')}, ${plural(project.agents.length + project.workflows.reduce((n, w) => n + w.agents.length, 0), 'agent')} — valid\n`);
           return 0;
         }
-        process.stdout.write(`\n${diagnostics.length} problem(s) in ${dir}\n`);
+        process.stdout.write(`\n${plural(diagnostics.length, 'problem')} in ${dir}\n`);
         return 2;
       }),
     );

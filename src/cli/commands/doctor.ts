@@ -9,6 +9,7 @@ import { CompozyError } from '../../errors.js';
 import { useColor, writeJson } from '../output.js';
 import { openProject } from '../project-context.js';
 import { runAction } from '../run-action.js';
+import { plural, unknownNameHint } from '../suggest.js';
 
 interface DoctorFlags {
   json?: boolean;
@@ -30,6 +31,15 @@ function renderLine(result: CheckResult, chalk: InstanceType<typeof Chalk>): str
   return `${mark} ${result.name.padEnd(15)} ${result.message}${versions}${fix}`;
 }
 
+/** "3/5 checks passed, 1 warning, 1 failure". */
+export function summary(results: CheckResult[]): string {
+  const count = (status: CheckResult['status']) => results.filter((r) => r.status === status).length;
+  const parts = [`${count('pass')}/${results.length} checks passed`];
+  if (count('warn') > 0) parts.push(plural(count('warn'), 'warning'));
+  if (count('fail') > 0) parts.push(plural(count('fail'), 'failure'));
+  return parts.join(', ');
+}
+
 export function registerDoctor(program: Command): void {
   program
     .command('doctor [checks...]')
@@ -42,7 +52,9 @@ export function registerDoctor(program: Command): void {
         const { CHECKS } = await import('../../doctor/checks.js');
         const unknown = selected.filter((name) => !CHECKS.some((check) => check.name === name));
         if (unknown.length > 0) {
-          throw new CompozyError('USAGE', `Unknown check(s): ${unknown.join(', ')}.`, { hint: `Available: ${CHECKS.map((c) => c.name).join(', ')}.` });
+          throw new CompozyError('USAGE', `Unknown ${unknown.length === 1 ? 'check' : 'checks'}: ${unknown.join(', ')}.`, {
+            hint: unknownNameHint(unknown[0] as string, CHECKS.map((c) => c.name), 'checks'),
+          });
         }
         const ctx = context(flags.project);
         const checks = selected.length > 0 ? CHECKS.filter((check) => selected.includes(check.name)) : CHECKS;
@@ -58,7 +70,7 @@ export function registerDoctor(program: Command): void {
         } else {
           const chalk = new Chalk({ level: useColor() ? 1 : 0 });
           for (const result of results) process.stdout.write(`${renderLine(result, chalk)}\n`);
-          process.stdout.write(`\n${passed}/${results.length} checks passed${failed ? '' : results.length === passed ? '' : ' (warnings only)'}\n`);
+          process.stdout.write(`\n${summary(results)}\n`);
         }
         return failed ? 1 : 0;
       }),

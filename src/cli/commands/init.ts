@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { basename, join, relative, resolve } from 'node:path';
 import { CompozyError } from '../../errors.js';
-import { useColor, writeJson } from '../output.js';
+import { projectArgument, useColor, writeJson } from '../output.js';
 import { runAction } from '../run-action.js';
 import { apiKeyVariable, checkProjectName, MODEL_PRESETS, PROJECT_NAME, scaffold, TEMPLATE_SPECS, TEMPLATES, type ModelPreset, type TemplateName } from '../scaffold.js';
 
@@ -78,12 +78,6 @@ async function ask(dirArg: string | undefined, flags: InitFlags, answers: Answer
   return { dir, name, template, model };
 }
 
-/** How to reach the project from here: commands run from the current folder, so npx finds the compozy installed here. */
-function shellPath(dir: string): string {
-  const path = relative(process.cwd(), dir) || '.';
-  return /^[\w./-]+$/.test(path) ? path : `'${path.replaceAll("'", "'\\''")}'`;
-}
-
 export function registerInit(program: Command): void {
   program
     .command('init [dir]')
@@ -122,12 +116,12 @@ export function registerInit(program: Command): void {
           return 0;
         }
         const spec = TEMPLATE_SPECS[template];
-        const path = shellPath(dir);
-        const project = path === '.' ? '' : ` ${path}`;
+        // Run from the current folder, so that npx finds the compozy installed here.
+        const project = projectArgument(dir);
         process.stdout.write(`✔ Created ${name} (${template}) in ${dir}\n${files.map((f) => `  ${f}`).join('\n')}\n\n`);
         process.stdout.write(`Next:\n  compozy run ${spec.workflow}${project} --input '${spec.input}'\n  compozy dev${project}\n`);
         const key = apiKeyVariable(model);
-        if (key) process.stdout.write(`  (set ${key} first, e.g. in ${join(path, '.env')})\n`);
+        if (key) process.stdout.write(`  (set ${key} first, e.g. in ${relative(process.cwd(), join(dir, '.env'))})\n`);
         return 0;
       }),
     );

@@ -4,7 +4,7 @@ import { overallState, type ComponentHealth, type HealthReport } from '../../hea
 import { isPidAlive } from '../../platform/pids.js';
 import { readRunState, type RunState } from '../../platform/run-state.js';
 import { renderHealthTable } from '../../supervisor/health-table.js';
-import { useColor, writeJson } from '../output.js';
+import { projectArgument, useColor, writeJson } from '../output.js';
 import { openProject } from '../project-context.js';
 import { runAction } from '../run-action.js';
 
@@ -34,7 +34,7 @@ export function registerStatus(program: Command): void {
         const run = readRunState(stateDir);
         if (!run || !isPidAlive(run.supervisorPid)) {
           throw new CompozyError('NOT_RUNNING', `compozy dev is not running for ${project.name} (${project.dir})${run ? `; the state file names pid ${run.supervisorPid}, which has exited` : ''}.`, {
-            hint: `Start it with \`compozy dev ${project.dir}\`.`,
+            hint: `Start it with \`compozy dev${projectArgument(project.dir)}\`.`,
           });
         }
         let report: HealthReport;
