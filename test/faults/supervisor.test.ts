@@ -1,0 +1,296 @@
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import type { HealthReport } from '../../src/health.js';
+import { freePort, isPortFree } from '../../src/platform/ports.js';
+import { readRunState } from '../../src/platform/run-state.js';
+import { LogMux } from '../../src/supervisor/log-mux.js';
+import { waitForOwnServer } from '../../src/supervisor/serve-readiness.js';
+import { BIN, CliProcess, copyFixture, DevProcess, killQuietly, REPO, runCli, stopDevProcesses, waitUntilDead, type JsonEvent } from '../helpers/cli.js';
+import { tempDir } from '../helpers/fake-bin.js';
+
+const env = { COMPOZY_TEMPORAL_BIN: inject('temporalBin'), CI: '1' };
+const devs: DevProcess[] = [];
+const processes: CliProcess[] = [];
+const strays: number[] = [];
+const servers: (Server | HttpServer)[] = [];
+
+afterEach(async () => {
+  await stopDevProcesses(devs);
+  for (const cli of processes.splice(0)) await cli.stop();
+  strays.splice(0).forEach(killQuietly);
+  await Promise.all(servers.splice(0).map((s) => new Promise((done) => s.close(done))));
+});
+
+/** An HTTP server that answers 200 on /readyz with whatever body it is given: another project's server, or a decoy. */
+async function decoy(body: Record<string, unknown>, port = 0): Promise<number | undefined> {
+  const server = createHttpServer((_request, response) => {
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end(JSON.stringify(body));
+  });
+  const bound = await new Promise<boolean>((done) => {
+    server.once('error', () => done(false));
+    server.listen(port, '127.0.0.1', () => done(true));
+  });
+  if (!bound) return undefined;
+  servers.push(server);
+  return (server.address() as { port: number }).port;
+}
+
+function pidsOf(health: HealthReport): { temporal: number; serve: number } {
+  const temporal = health.components.find((c) => c.name === 'temporal')?.pid;
+  const serve = health.components.find((c) => c.name === 'api')?.pid;
+  if (temporal === undefined || serve === undefined) throw new Error(`no pids in ${JSON.stringify(health)}`);
+  return { temporal, serve };
+}
+
+/** JSON Lines events read from a stream as they arrive. */
+function collectEvents(stream: NodeJS.ReadableStream): JsonEvent[] {
+  const events: JsonEvent[] = [];
+  let buffer = '';
+  stream.on('data', (chunk: Buffer) => {
+    const lines = (buffer + chunk.toString()).split('\n');
+    buffer = lines.pop() ?? '';
+    for (const line of lines) {
+      try {
+        events.push(JSON.parse(line) as JsonEvent);
+      } catch {
+        // log lines
+      }
+    }
+  });
+  return events;
+}
+
+async function waitForEvent(events: JsonEvent[], kind: string, child: ChildProcessWithoutNullStreams, timeoutMs = 45_000): Promise<JsonEvent> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const found = events.find((e) => e.event === kind);
+    if (found) return found;
+    if (child.exitCode !== null) break;
+    await sleep(50);
+  }
+  throw new Error(`no "${kind}" event: ${JSON.stringify(events)}`);
+}
+
+describe('readiness identity', () => {
+  it('does not take a 200 on /readyz from another process for its own server', async () => {
+    const url = `http://127.0.0.1:${await decoy({ status: 'ready' })}`;
+    await expect(waitForOwnServer(url, { pid: 4242, nonce: 'run-nonce' }, 1000, new AbortController().signal)).rejects.toThrow(
+      `is answered by another process, not by the serve this run started (pid 4242)`,
+    );
+  });
+
+  it('does not take another compozy serve (its own pid and nonce) for its own', async () => {
+    const url = `http://127.0.0.1:${await decoy({ status: 'ready', pid: 777, nonce: 'another-run' })}`;
+    await expect(waitForOwnServer(url, { pid: 4242, nonce: 'run-nonce' }, 1000, new AbortController().signal)).rejects.toThrow('(pid 777)');
+  });
+
+  it('accepts the server that answers with its pid and the run nonce', async () => {
+    const url = `http://127.0.0.1:${await decoy({ status: 'ready', pid: 4242, nonce: 'run-nonce' })}`;
+    await expect(waitForOwnServer(url, { pid: 4242, nonce: 'run-nonce' }, 5000, new AbortController().signal)).resolves.toBeUndefined();
+  });
+
+  it('with a decoy answering 200 on /readyz at the default port, dev binds the next port, says so and prints its own URL', async () => {
+    // The decoy takes 5001 when it can; when something else already holds 5001 the fallback is the same.
+    await decoy({ status: 'ready' }, 5001);
+    expect(await isPortFree(5001)).toBe(false);
+    const dev = new CliProcess(['dev', copyFixture('minimal')], env);
+    processes.push(dev);
+    await dev.waitForOutput('Ctrl-C to stop', 45_000);
+    const apiLine = /^ {2}API {8}(http:\/\/127\.0\.0\.1:(\d+))$/m.exec(dev.output);
+    expect(apiLine).not.toBeNull();
+    const [, url, port] = apiLine as RegExpExecArray;
+    expect(Number(port)).toBeGreaterThan(5001);
+    expect(dev.output).toContain(`! Port 5001 is in use, so the API is on port ${port}: use ${url}`);
+    const state = readRunState(join(dev.child.spawnargs.at(-1) as string, '.compozy'));
+    expect(state?.apiUrl).toBe(url);
+    const readyz = (await (await fetch(`${url}/readyz`)).json()) as { pid: number; nonce: string };
+    expect(readyz.pid).toBe(state?.children.serve?.pid);
+    expect(typeof readyz.nonce).toBe('string');
+  });
+});
+
+describe('ports after a killed run', () => {
+  it('reaps the orphan holding the requested port first, then binds that port', async () => {
+    const project = copyFixture('minimal');
+    const port = await freePort();
+    const orphan = spawn(process.execPath, ['-e', `require('node:net').createServer().listen(${port}, '127.0.0.1')`, 'compozy-orphan-serve'], { detached: true, stdio: 'ignore' });
+    strays.push(orphan.pid as number);
+    const deadline = Date.now() + 10_000;
+    while ((await isPortFree(port)) && Date.now() < deadline) await sleep(50);
+    const deadSupervisor = spawn('true');
+    await new Promise((done) => deadSupervisor.on('close', done));
+    mkdirSync(join(project, '.compozy'), { recursive: true });
+    writeFileSync(
+      join(project, '.compozy', 'run.json'),
+      JSON.stringify({
+        version: 1,
+        supervisorPid: deadSupervisor.pid,
+        project: 'minimal',
+        projectDir: project,
+        mode: 'standalone',
+        startedAt: new Date().toISOString(),
+        apiUrl: `http://127.0.0.1:${port}`,
+        temporalAddress: '127.0.0.1:1',
+        children: { serve: { pid: orphan.pid, state: 'up', restarts: 0, logFile: '/dev/null', signature: ['compozy-orphan-serve'] } },
+      }),
+    );
+    const dev = new DevProcess([project, '--port', String(port)], env);
+    devs.push(dev);
+    const ready = await dev.waitFor('ready');
+    expect(ready.apiUrl).toBe(`http://127.0.0.1:${port}`);
+    expect(await waitUntilDead([orphan.pid as number], 1000)).toEqual([]);
+  });
+});
+
+describe('the supervisor without its parent', () => {
+  it('stops its children and exits when the shell that started it is killed', async () => {
+    const project = copyFixture('minimal');
+    const shell = spawn('sh', ['-c', `"${process.execPath}" "${BIN}" dev "${project}" --port 0 --json; echo "dev exited"`], { env: { ...process.env, ...env } });
+    const events = collectEvents(shell.stdout);
+    shell.stderr.resume();
+    const ready = await waitForEvent(events, 'ready', shell);
+    const supervisorPid = readRunState(join(project, '.compozy'))?.supervisorPid as number;
+    const { temporal, serve } = pidsOf(ready.health as HealthReport);
+    strays.push(supervisorPid, temporal, serve);
+    shell.kill('SIGKILL');
+    expect(await waitUntilDead([supervisorPid, temporal, serve], 20_000)).toEqual([]);
+    expect(events.at(-1)).toMatchObject({ event: 'exit', code: 0, reason: expect.stringMatching(/^parent process \d+ exited$/) });
+  }, 60_000);
+
+  it('leaves nothing running when a process manager sends SIGTERM to `npx compozy dev`', async () => {
+    const install = tempDir('npx');
+    mkdirSync(join(install, 'node_modules', '.bin'), { recursive: true });
+    symlinkSync(REPO, join(install, 'node_modules', 'compozy'));
+    symlinkSync('../compozy/bin/compozy', join(install, 'node_modules', '.bin', 'compozy'));
+    writeFileSync(join(install, 'package.json'), JSON.stringify({ name: 'npx-user', version: '1.0.0', private: true }));
+    const project = copyFixture('minimal');
+    const npx = spawn('npx', ['--no-install', 'compozy', 'dev', project, '--port', '0', '--json'], { cwd: install, env: { ...process.env, ...env } });
+    const events = collectEvents(npx.stdout);
+    npx.stderr.resume();
+    const ready = await waitForEvent(events, 'ready', npx);
+    const supervisorPid = readRunState(join(project, '.compozy'))?.supervisorPid as number;
+    const { temporal, serve } = pidsOf(ready.health as HealthReport);
+    strays.push(supervisorPid, temporal, serve);
+    npx.kill('SIGTERM');
+    expect(await waitUntilDead([supervisorPid, temporal, serve], 20_000)).toEqual([]);
+  }, 60_000);
+});
+
+describe('a corrupt Temporal database', () => {
+  it('names the file and the cause, shows no older log lines, and leaves the file as it was', async () => {
+    const project = copyFixture('minimal');
+    const state = join(project, '.compozy');
+    mkdirSync(join(state, 'logs'), { recursive: true });
+    const db = join(state, 'temporal-1.5.1.db');
+    writeFileSync(db, Buffer.concat([Buffer.from('SQLite format 3\0'), Buffer.alloc(8192, 0x5a)]));
+    const before = createHash('sha256').update(readFileSync(db)).digest('hex');
+    writeFileSync(join(state, 'logs', 'temporal.log'), Array.from({ length: 25 }, (_, i) => `{"level":"ERROR","msg":"older run ${i}"}`).join('\n') + '\n');
+    const result = await runCli(['dev', project, '--port', '0'], env);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`✗ The Temporal database ${db} is unreadable: file is not a database`);
+    expect(result.stderr).toContain(`mv ${db} ${db}.corrupt`);
+    expect(result.stdout + result.stderr).not.toContain('older run');
+    expect(createHash('sha256').update(readFileSync(db)).digest('hex')).toBe(before);
+  });
+});
+
+const STORY_PROJECT = {
+  'compozy.yaml': `name: story
+version: "0.1.0"
+workflows:
+  - source: ./greet.yaml
+  - source: ./fails.yaml
+runtime:
+  type: node
+  entrypoint: ./entrypoint.ts
+`,
+  'greet.yaml': `id: greet
+config:
+  input:
+    type: object
+    properties:
+      name:
+        type: string
+    required: [name]
+tools:
+  - id: hello
+tasks:
+  - id: say
+    tool: hello
+    with:
+      name: "{{ .workflow.input.name }}"
+`,
+  'fails.yaml': `id: fails
+tools:
+  - id: flaky
+tasks:
+  - id: call
+    tool: flaky
+    retries: 1
+`,
+  'entrypoint.ts': `export default {
+  hello: async (input: { name: string }) => ({ greeting: \`hello \${input.name}\` }),
+  flaky: async () => {
+    throw new Error('upstream down');
+  },
+};
+`,
+  'package.json': '{ "type": "module" }\n',
+};
+
+describe('what the dev terminal says', () => {
+  it('one line per execution started and ended and per failed attempt, no SDK dumps, and a curl that works as printed', async () => {
+    const project = join(tempDir('story'), 'story');
+    mkdirSync(project, { recursive: true });
+    for (const [name, text] of Object.entries(STORY_PROJECT)) writeFileSync(join(project, name), text);
+    const dev = new CliProcess(['dev', project, '--port', '0'], env);
+    processes.push(dev);
+    await dev.waitForOutput('Ctrl-C to stop', 45_000);
+    const api = /^ {2}API {8}(\S+)$/m.exec(dev.output)?.[1] as string;
+    const curl = /^ {2}Try it {5}(curl .+)$/m.exec(dev.output)?.[1] as string;
+    expect(curl).toBe(`curl -s -X POST ${api}/api/v0/workflows/greet/executions -H 'content-type: application/json' -d '{"input":{"name":"<name>"}}'`);
+    expect(dev.output).toContain(`  Logs       ${join(project, '.compozy', 'logs')}`);
+
+    const { stdout } = await promisify(execFile)('sh', ['-c', curl]);
+    const greet = (JSON.parse(stdout) as { data: { exec_id: string } }).data.exec_id;
+    const failing = await fetch(`${api}/api/v0/workflows/fails/executions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"input":{}}' });
+    const fails = ((await failing.json()) as { data: { exec_id: string } }).data.exec_id;
+
+    await dev.waitForOutput(`✔ greet ${greet} SUCCESS in `);
+    await dev.waitForOutput(`✗ fails ${fails} FAILED in `);
+    expect(dev.output).toContain(`▶ greet ${greet} started`);
+    expect(dev.output).toContain(`▶ fails ${fails} started`);
+    expect(dev.output).toContain(`✗ task call of fails ${fails}: TOOL_FAILED: Tool "flaky": upstream down (attempt 1/2, retrying)`);
+    expect(dev.output).toContain(`✗ task call of fails ${fails}: TOOL_FAILED: Tool "flaky": upstream down (attempt 2/2)`);
+    expect(dev.output.match(new RegExp(`✗ task call of fails ${fails}`, 'g'))).toHaveLength(2);
+    expect(dev.output).not.toContain('taskToken');
+    expect(dev.output).not.toContain('Activity failed');
+    const serveLog = readFileSync(join(project, '.compozy', 'logs', 'serve.log'), 'utf8');
+    expect(serveLog).toContain(`✔ greet ${greet} SUCCESS in `);
+    expect(serveLog).not.toContain('taskToken');
+  }, 60_000);
+});
+
+describe('log files', () => {
+  it('hold no terminal escape codes, while a colour terminal still gets them', async () => {
+    const logDir = tempDir('logs');
+    const out = new PassThrough();
+    let shown = '';
+    out.on('data', (chunk: Buffer) => (shown += chunk.toString()));
+    const mux = new LogMux({ names: ['serve'], color: true, out, logDir });
+    mux.write('serve', '\u001b[31mred\u001b[39m and \u001b[1mbold');
+    mux.write('serve', '\u001b[22m\nsecond line without newline');
+    await mux.close();
+    expect(readFileSync(join(logDir, 'serve.log'), 'utf8')).toBe('red and bold\nsecond line without newline\n');
+    expect(shown).toContain('\u001b[31mred\u001b[39m');
+  });
+});
