@@ -67,7 +67,9 @@ export type ErrorCode =
   | 'MEMORY_UNAVAILABLE'
   | 'SIGNAL_FAILED'
   | 'TRIGGER_NOT_FOUND'
-  | 'NESTING_TOO_DEEP';
+  | 'NESTING_TOO_DEEP'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'OVERLOADED';
 
 export class CompozyError extends Error {
   readonly code: ErrorCode;
@@ -104,6 +106,10 @@ export function httpStatusFor(error: unknown): number {
       return 404;
     case 'EXECUTION_NOT_RUNNING':
       return 409;
+    case 'PAYLOAD_TOO_LARGE':
+      return 413;
+    case 'OVERLOADED':
+      return 429;
     case 'WORKER_UNAVAILABLE':
     case 'TEMPORAL_UNREACHABLE':
     case 'KV_UNAVAILABLE':

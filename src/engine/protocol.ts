@@ -82,9 +82,9 @@ export interface RunInput {
   startWith?: Record<string, unknown>;
 }
 
+/** The workflow's result in Temporal; the output is in the execution store (GET the execution). */
 export interface RunResult {
   status: Status;
-  output: unknown;
   error: ExecutionError | null;
 }
 

@@ -8,6 +8,7 @@ import type { ExecutionError, ExecutionStore, Status, TaskState, WorkflowExecuti
 import { tasksView, templateContext, workflowContext } from '../context.js';
 import type { JsonSchema, TaskDef, TransitionDef } from '../definition.js';
 import type { AgentInvoker, MemoryService, SignalDispatcher, ToolInvoker } from '../executors.js';
+import { carriedError, carriedThrow, HISTORY_RESULT_LIMIT_BYTES, jsonBytes, payloadTooLarge } from '../history-limits.js';
 import type { ExecutionEvent, ExecutionObserver } from '../observer.js';
 import { progressInfo } from '../progress.js';
 import type { ChildResult, Expansion, FinishParentRequest, RunResult, SettleWaitRequest, TaskOutcome, TaskRequest } from '../protocol.js';
@@ -28,6 +29,7 @@ const PERMANENT: ReadonlySet<string> = new Set([
   'TEMPLATE_ERROR', 'CEL_INVALID', 'CEL_FAILED', 'ROUTE_NOT_FOUND', 'INPUT_INVALID', 'OUTPUT_INVALID', 'TOOL_NOT_FOUND', 'TOOL_INPUT_INVALID',
   'TOOL_OUTPUT_INVALID', 'TOOL_RESULT_TOO_LARGE', 'TOOL_RESULT_INVALID', 'TOOL_ENV_REJECTED', 'MEMORY_UNAVAILABLE', 'CONFIG_INVALID', 'AGENT_NOT_FOUND',
   'SIGNAL_FAILED', 'TRIGGER_NOT_FOUND', 'LLM_MODEL_NOT_FOUND', 'LLM_PROVIDER_UNKNOWN', 'LLM_AUTH_FAILED', 'LLM_REQUEST_INVALID', 'LLM_OUTPUT_INVALID', 'LLM_REPLAY_MISSING',
+  'PAYLOAD_TOO_LARGE',
 ]);
 
 /** Failures that end a task TIMED_OUT rather than FAILED. */
@@ -105,20 +107,50 @@ export class EngineActivities {
     this.templates = deps.templates ?? templates;
   }
 
-  /** The activity functions Temporal registers, bound to this instance. */
+  /**
+   * The activity functions Temporal registers, bound to this instance. Every result goes into
+   * Temporal's history, so each one passes through `carried`: what cannot be carried fails its task.
+   */
   functions() {
     return {
-      executeTask: (r: TaskRequest) => this.executeTask(r),
-      beginTask: (r: TaskRequest) => this.beginTask(r),
-      recordTask: (r: TaskRequest, status: Status, error?: ExecutionError) => this.recordTask(r, status, error),
-      routeTask: (r: TaskRequest) => this.routeTask(r),
-      aggregateTask: (r: TaskRequest) => this.aggregateTask(r),
-      expandCollection: (r: TaskRequest) => this.expandCollection(r),
-      finishParent: (r: FinishParentRequest) => this.finishParent(r),
-      settleWait: (r: SettleWaitRequest) => this.settleWait(r),
+      executeTask: async (r: TaskRequest) => this.carried(r, await this.executeTask(r)),
+      beginTask: async (r: TaskRequest) => this.carried(r, await this.beginTask(r)),
+      recordTask: async (r: TaskRequest, status: Status, error?: ExecutionError) => this.carried(r, await this.recordTask(r, status, error)),
+      routeTask: async (r: TaskRequest) => this.carried(r, await this.routeTask(r)),
+      aggregateTask: async (r: TaskRequest) => this.carried(r, await this.aggregateTask(r)),
+      expandCollection: async (r: TaskRequest) => this.carriedExpansion(r, await this.expandCollection(r)),
+      finishParent: async (r: FinishParentRequest) => this.carried(r, await this.finishParent(r)),
+      settleWait: async (r: SettleWaitRequest) => {
+        const settled = await this.settleWait(r);
+        return settled.outcome ? { ...settled, outcome: await this.carried(r, settled.outcome) } : settled;
+      },
       markWorkflow: (execId: string, status: Status) => this.markWorkflow(execId, status),
       completeWorkflow: (r: { execId: string; env: Record<string, string>; outputs?: Record<string, unknown>; failure?: ExecutionError; canceled?: boolean }) => this.completeWorkflow(r),
     };
+  }
+
+  /** The outcome as history may carry it; one over the limit (a transition's `with`) fails the task instead. */
+  private async carried(request: TaskRequest, outcome: TaskOutcome): Promise<TaskOutcome> {
+    const compact = outcome.error ? { ...outcome, error: carriedError(outcome.error) } : outcome;
+    const bytes = jsonBytes(compact);
+    if (bytes <= HISTORY_RESULT_LIMIT_BYTES) return compact;
+    return this.tooLarge(request, `The result of task "${request.task.id}" (its transition's with:)`, bytes);
+  }
+
+  private async carriedExpansion(request: TaskRequest, expansion: Expansion): Promise<Expansion> {
+    if (!expansion.ok) return { ok: false, outcome: await this.carried(request, expansion.outcome) };
+    const bytes = jsonBytes(expansion);
+    if (bytes <= HISTORY_RESULT_LIMIT_BYTES) return expansion;
+    return { ok: false, outcome: await this.tooLarge(request, `The items of collection "${request.task.id}"`, bytes) };
+  }
+
+  /** Records PAYLOAD_TOO_LARGE on the task, keeping the input and output the store already has. */
+  private async tooLarge(request: TaskRequest, what: string, bytes: number): Promise<TaskOutcome> {
+    const error = toExecutionError(payloadTooLarge(what, bytes));
+    const previous = (await this.deps.store.listTaskStates(request.execId)).find((s) => s.taskExecId === request.taskExecId);
+    await this.write(request, 'FAILED', { input: previous?.input ?? null, output: previous?.output ?? null, error, usage: previous?.usage ?? null });
+    this.taskFailed(request, error, currentAttempt(), false);
+    return { taskExecId: request.taskExecId, taskId: request.task.id, status: 'FAILED', error: carriedError(error) };
   }
 
   private async execution(execId: string): Promise<WorkflowExecutionWithTasks> {
@@ -252,7 +284,7 @@ export class EngineActivities {
         const permanent = code !== undefined && (PERMANENT.has(code) || (request.task.activity.retry.nonRetryableErrorTypes ?? []).includes(code));
         if (!permanent && Context.current().info.attempt < request.maxAttempts) {
           this.taskFailed(request, toExecutionError(error), Context.current().info.attempt, true);
-          throw error;
+          throw carriedThrow(error);
         }
         return await this.finish(request, ctx, { input, error: toExecutionError(error) });
       }
@@ -449,6 +481,8 @@ export class EngineActivities {
   /**
    * The workflow's final status and output (reference §3.4): FAILED when any top-level task failed,
    * even one handled by on_error; the output is `outputs:` rendered, or every task's output by id.
+   * The output stays in the store: the workflow's own result is only the status and a bounded error,
+   * so the last workflow task always fits in what Temporal carries and the run completes.
    */
   async completeWorkflow(request: { execId: string; env: Record<string, string>; outputs?: Record<string, unknown>; failure?: ExecutionError; canceled?: boolean }): Promise<RunResult> {
     const execution = await this.execution(request.execId);
@@ -457,7 +491,7 @@ export class EngineActivities {
       const error = { code: 'CANCELED', message: 'the execution was canceled' };
       await this.deps.store.updateWorkflowExecution(request.execId, { status: 'CANCELED', error });
       this.finished(execution, 'CANCELED', error);
-      return { status: 'CANCELED', output: null, error };
+      return { status: 'CANCELED', error };
     }
     const topFailed = states.find((s) => !s.parentStateId && (s.status === 'FAILED' || s.status === 'TIMED_OUT'));
     let status: Status = request.failure || topFailed ? 'FAILED' : 'SUCCESS';
@@ -482,7 +516,7 @@ export class EngineActivities {
     }
     await this.deps.store.updateWorkflowExecution(request.execId, { status, output, error, usage: usageSummary(states) });
     this.finished(execution, status, error);
-    return { status, output, error };
+    return { status, error: error ? carriedError(error) : null };
   }
 }
 

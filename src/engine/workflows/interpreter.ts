@@ -13,10 +13,10 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ExecutionError, Status } from '../../store/store.js';
-import { encodeKsuid } from '../../store/ksuid-encode.js';
 import type { EngineActivities } from '../activities/tasks.js';
 import type { TaskDef } from '../definition.js';
 import { settledEarly, type Strategy } from '../progress.js';
+import { TaskIds } from '../task-ids.js';
 import type { ChildResult, CollectionChild, RunInput, RunResult, SignalEnvelope, TaskOutcome, TaskRequest, TaskScope } from '../protocol.js';
 import { deliverSignal, pauseSignal, resumeSignal, stateQuery } from './messages.js';
 
@@ -56,13 +56,6 @@ function failed(outcome: TaskOutcome): boolean {
   return outcome.status === 'FAILED' || outcome.status === 'TIMED_OUT';
 }
 
-function newId(): string {
-  return encodeKsuid(
-    Date.now(),
-    Array.from({ length: 16 }, () => Math.floor(Math.random() * 256)),
-  );
-}
-
 function failureMessage(error: unknown): string {
   let current = error as { message?: string; cause?: unknown } | undefined;
   let message = current?.message ?? String(error);
@@ -79,9 +72,12 @@ class Interpreter {
   private readonly running = new Set<string>();
   private readonly taskStatus: Record<string, Status> = {};
   private readonly inbox: SignalEnvelope[];
+  private readonly ids: TaskIds;
 
   constructor(private readonly input: RunInput) {
     this.inbox = [...(input.pendingSignals ?? [])];
+    const info = workflowInfo();
+    this.ids = new TaskIds(input.execId, info.runId, info.startTime.getTime());
     setHandler(stateQuery, () => ({
       execId: input.execId,
       workflowId: input.def.id,
@@ -167,7 +163,7 @@ class Interpreter {
     return { execId: this.input.execId, workflowId: this.def.id, env: this.def.env, task, taskExecId, scope, maxAttempts };
   }
 
-  async runNode(task: TaskDef, scope: TaskScope, depth: number, taskExecId = newId()): Promise<TaskOutcome> {
+  async runNode(task: TaskDef, scope: TaskScope, depth: number, taskExecId = this.ids.next(task.id)): Promise<TaskOutcome> {
     await this.gate();
     if (task.sleepMs) await sleep(task.sleepMs);
     this.running.add(task.id);
@@ -241,7 +237,7 @@ class Interpreter {
    * first failure.
    */
   private async children(request: TaskRequest, children: CollectionChild[], concurrency: number, strategy: Strategy, stopOnFailure: boolean, depth: number): Promise<ChildResult[]> {
-    const ids = children.map(() => newId());
+    const ids = children.map((child, i) => this.ids.next(`${request.taskExecId}/${i}:${child.task.id}`));
     const results: (ChildResult | undefined)[] = children.map(() => undefined);
     const parent = { id: request.task.id, taskExecId: request.taskExecId };
     const tally = { total: children.length, terminal: 0, success: 0, failed: 0 };
@@ -295,7 +291,7 @@ class Interpreter {
       const signal = this.inbox.splice(this.inbox.findIndex(matches), 1)[0] as SignalEnvelope;
       let processorExecId: string | undefined;
       if (task.processor) {
-        const processed = await this.runNode(task.processor, { parent: { id: task.id, taskExecId: request.taskExecId }, vars: { ...request.scope.vars, signal } }, depth + 1);
+        const processed = await this.runNode(task.processor, { parent: { id: task.id, taskExecId: request.taskExecId }, vars: { ...request.scope.vars, signal } }, depth + 1, this.ids.next(`${request.taskExecId}/processor`));
         processorExecId = processed.taskExecId;
       }
       const settled = await local.settleWait({ ...request, signal, ...(processorExecId ? { processorExecId } : {}) });
