@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { copyExample, copyFixture, DevProcess, runCli, stopDevProcesses } from '../helpers/cli.js';
 import { tempDir } from '../helpers/fake-bin.js';
@@ -29,7 +29,7 @@ describe('compozy run (smoke runs)', () => {
     expect(existsSync(join(project, 'results.json'))).toBe(true);
     expect(existsSync(join(project, '.compozy', 'run.json'))).toBe(false);
     expect(processesOf(project)).toEqual([]);
-  });
+  }, 120_000);
 
   it('exits 1 when the execution fails, printing its error', async () => {
     const project = copyFixture('engine-api');
@@ -38,27 +38,29 @@ describe('compozy run (smoke runs)', () => {
     expect(result.stdout).toContain('✗ approval_quick FAILED');
     expect(result.stdout).toContain('wait task timed out after 1s');
     expect(processesOf(project)).toEqual([]);
-  });
+  }, 120_000);
 
   it('exits 2 on input the workflow refuses, and on input that is not JSON, listing the problems', async () => {
     const project = copyFixture('engine-api');
     const refused = await runCli(['run', 'nap', project, '--input', '{"n":"x"}', '--port', '0'], env);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain('/n must be integer');
+    expect(refused.stderr).toContain('Input does not match the input schema of workflow nap:\n  /n must be integer');
+    expect(refused.stderr.split('/n must be integer')).toHaveLength(2);
     expect(processesOf(project)).toEqual([]);
     const notJson = await runCli(['run', 'nap', project, '--input', '{n:'], env);
     expect(notJson.code).toBe(2);
     expect(notJson.stderr).toContain('--input is not JSON');
-  });
+  }, 120_000);
 
   it('uses a running compozy dev of the project and leaves it running', async () => {
     const project = copyFixture('engine-api');
     const dev = new DevProcess([project, '--port', '0'], env);
     started.push(dev);
     await dev.waitFor('ready');
-    const missing = await runCli(['run', 'nap', project, '--input-file', join(project, 'no-such.json')], env);
+    const missing = await runCli(['run', 'nap', '.', '--input-file', 'no-such.json'], env, project);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain('Cannot read --input-file');
+    expect(missing.stderr).toContain(`--input-file no-such.json does not exist (${join(project, 'no-such.json')}).`);
+    expect(missing.stderr).toContain(`Give a path from the current folder (${project}) or an absolute one.`);
     const inputFile = join(tempDir('input'), 'input.json');
     writeFileSync(inputFile, '{"n": 4}');
     const ok = await runCli(['run', 'nap', project, '--input-file', inputFile], env);
@@ -67,5 +69,26 @@ describe('compozy run (smoke runs)', () => {
     expect(JSON.parse(readFileSync(join(project, '.compozy', 'run.json'), 'utf8'))).toMatchObject({ supervisorPid: dev.pid });
     expect(dev.child.exitCode).toBeNull();
     expect(ok.stdout).toContain('"n": 4');
-  });
+
+    const status = await runCli(['status', basename(project)], env, dirname(project));
+    expect(status.stdout).toMatch(/\b1 execution\b(?!s)/);
+    const second = await runCli(['dev', basename(project), '--port', '0'], env, dirname(project));
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`Use \`compozy status ${basename(project)}\` to see it`);
+  }, 120_000);
+
+  it('refuses a workflow the project does not define before starting anything, listing them and suggesting the nearest', async () => {
+    const project = copyFixture('engine-api');
+    const typo = await runCli(['run', 'naap', project, '--port', '0'], env);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain(`Workflow "naap" does not exist in project engine-api (${project}).`);
+    expect(typo.stderr).toContain('Did you mean "nap"? Workflows: approval, approval_quick, nap, on_event.');
+    expect(typo.stderr).not.toContain('API ready');
+    const nope = await runCli(['run', 'checkout', project, '--json'], env);
+    expect(nope.code).toBe(2);
+    expect(JSON.parse(nope.stdout)).toEqual({
+      error: { code: 'WORKFLOW_NOT_FOUND', message: `Workflow "checkout" does not exist in project engine-api (${project}).`, hint: 'Workflows: approval, approval_quick, nap, on_event.' },
+    });
+    expect(processesOf(project)).toEqual([]);
+  }, 120_000);
 });

@@ -1,6 +1,7 @@
 import { Chalk } from 'chalk';
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isValidDuration, parseDuration } from '../../config/duration.js';
@@ -13,6 +14,7 @@ import { useColor, writeJson } from '../output.js';
 import { preparePlatform, type PlatformFlags } from '../platform.js';
 import { openProject, resolveRunTarget } from '../project-context.js';
 import { runAction } from '../run-action.js';
+import { unknownNameHint } from '../suggest.js';
 
 interface RunFlags extends PlatformFlags {
   input?: string;
@@ -32,10 +34,15 @@ function parseInput(flags: RunFlags): unknown {
   let text = flags.input ?? '{}';
   const origin = flags.inputFile ?? '--input';
   if (flags.inputFile !== undefined) {
+    const path = resolve(flags.inputFile);
     try {
-      text = readFileSync(flags.inputFile, 'utf8');
+      text = readFileSync(path, 'utf8');
     } catch (error) {
-      throw new CompozyError('USAGE', `Cannot read --input-file ${flags.inputFile}: ${errorMessage(error)}`);
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') throw new CompozyError('USAGE', `--input-file ${flags.inputFile} does not exist (${path}).`, { hint: `Give a path from the current folder (${process.cwd()}) or an absolute one.` });
+      throw new CompozyError('USAGE', `Cannot read --input-file ${flags.inputFile} (${path}): ${errorMessage(error)}`, {
+        hint: code === 'EISDIR' ? 'Give the JSON file, not its folder.' : 'Check that the file is readable.',
+      });
     }
   }
   try {
@@ -43,6 +50,25 @@ function parseInput(flags: RunFlags): unknown {
   } catch (error) {
     throw new CompozyError('USAGE', `${origin} is not JSON: ${errorMessage(error)}`, { hint: `Quote it for the shell, e.g. --input '{"city":"Lisbon"}'.` });
   }
+}
+
+/** The API's refusal as one line, or its head and then each schema problem once on its own line. */
+function refusal(answer: Envelope): string {
+  const message = answer.error?.message ?? `the API answered ${answer.status}`;
+  const details = answer.error?.details as { errors?: { path: string; message: string }[] } | undefined;
+  const problems = (details?.errors ?? []).map((e) => `${e.path} ${e.message}`);
+  const first = problems[0];
+  if (first === undefined) return message;
+  const head = message.includes(first) ? message.slice(0, message.indexOf(first)).replace(/[\s:]+$/, '') : message.replace(/\.$/, '');
+  return `${head}:${problems.map((problem) => `\n  ${problem}`).join('')}`;
+}
+
+/** A workflow the project does not define is refused before anything starts, with the nearest id and the list. */
+function requireWorkflow(workflowId: string, projectDir: string, projectName: string, workflows: string[]): void {
+  if (workflows.includes(workflowId)) return;
+  throw new CompozyError('WORKFLOW_NOT_FOUND', `Workflow "${workflowId}" does not exist in project ${projectName} (${projectDir}).`, {
+    hint: unknownNameHint(workflowId, workflows, 'workflows'),
+  });
 }
 
 async function api(url: string, init?: RequestInit): Promise<Envelope> {
@@ -66,9 +92,7 @@ async function execute(apiUrl: string, workflowId: string, input: unknown, timeo
     body: JSON.stringify({ input }),
   });
   if (started.status !== 202 || !started.data) {
-    const details = started.error?.details as { errors?: { path: string; message: string }[] } | undefined;
-    const lines = (details?.errors ?? []).map((e) => `\n  ${e.path} ${e.message}`).join('');
-    throw new CompozyError((started.error?.code ?? 'CHECK_FAILED') as ErrorCode, `${started.error?.message ?? `the API answered ${started.status}`}${lines}`);
+    throw new CompozyError((started.error?.code ?? 'CHECK_FAILED') as ErrorCode, refusal(started));
   }
   const execId = String(started.data.exec_id);
   narrate(`• ${workflowId}: execution ${execId} started`);
@@ -107,7 +131,9 @@ export function registerRun(program: Command): void {
         if (!isValidDuration(flags.timeout)) throw new CompozyError('USAGE', `--timeout must be a duration such as 90s or 10m, got "${flags.timeout}".`);
         const timeoutMs = parseDuration(flags.timeout);
         const narrate = (line: string) => process.stderr.write(`${line}\n`);
-        const { stateDir } = openProject(projectArg, flags);
+        const { project, stateDir } = openProject(projectArg, flags);
+        const { loadValidProject } = await import('../../config/valid-project.js');
+        requireWorkflow(workflowId, project.dir, project.name, loadValidProject(project.dir).workflows.map((workflow) => workflow.id));
         let apiUrl = await runningApi(stateDir);
         let stop: ((code: number, reason: string) => Promise<number>) | undefined;
         if (apiUrl) narrate(`• Using the running compozy dev at ${apiUrl}`);
