@@ -72,6 +72,13 @@ export function resolveList(options: ListOptions): ResolvedList {
   return { workflowId: options.workflowId, status: options.status === undefined ? undefined : checkStatus(options.status), limit, after };
 }
 
+/** Every status at 0, then the counted rows; statuses are checked so they can be bound into SQL. */
+export function statusCounts(statuses: readonly Status[], rows: readonly { status: unknown; n: unknown }[]): Record<Status, number> {
+  const counts = Object.fromEntries(statuses.map((s) => [checkStatus(s), 0])) as Record<Status, number>;
+  for (const row of rows) counts[row.status as Status] = Number(row.n);
+  return counts;
+}
+
 export function encodeCursor(createdAt: string, workflowExecId: string): string {
   return Buffer.from(JSON.stringify([createdAt, workflowExecId])).toString('base64url');
 }

@@ -96,6 +96,8 @@ export interface ExecutionStore {
   upsertTaskState(state: TaskStateWrite): Promise<TaskState>;
   /** In the order the task states were first written. */
   listTaskStates(workflowExecId: string): Promise<TaskState[]>;
+  /** How many executions have each of the given statuses (0 included); an index keeps it cheap for unfinished ones. */
+  countByStatus(statuses: readonly Status[]): Promise<Record<Status, number>>;
   ping(): Promise<void>;
   info(): Promise<StoreInfo>;
   close(): Promise<void>;

@@ -109,6 +109,17 @@ export function defineStoreConformance(name: string, open: () => Promise<Executi
       expect((await store.info()).executions).toBe(1);
     });
 
+    it('counts executions by status, 0 for a status with none, and refuses an unknown status', async () => {
+      const ids = [ksuid(), ksuid(), ksuid(), ksuid()];
+      for (const id of ids) await store.createWorkflowExecution({ workflowExecId: id, workflowId: 'w', input: null });
+      await store.updateWorkflowExecution(ids[0] as string, { status: 'RUNNING' });
+      await store.updateWorkflowExecution(ids[1] as string, { status: 'SUCCESS' });
+      expect(await store.countByStatus(['PENDING', 'RUNNING', 'PAUSED'])).toEqual({ PENDING: 2, RUNNING: 1, PAUSED: 0 });
+      expect(await store.countByStatus(['SUCCESS'])).toEqual({ SUCCESS: 1 });
+      expect(await store.countByStatus([])).toEqual({});
+      expect(await errorCode(store.countByStatus(['DONE' as 'SUCCESS']))).toBe('STORE_INVALID_ARGUMENT');
+    });
+
     it('ping and info', async () => {
       await store.ping();
       const info = await store.info();

@@ -1,12 +1,13 @@
 import pg from 'pg';
 import { CompozyError, errorMessage } from '../../errors.js';
 import { redactUrl } from '../../platform/urls.js';
-import { checkError, checkId, checkStatus, checkTaskState, encodeCursor, notFound, resolveList, tasksById, toJson } from '../codec.js';
+import { checkError, checkId, checkStatus, checkTaskState, encodeCursor, notFound, resolveList, statusCounts, tasksById, toJson } from '../codec.js';
 import type {
   ExecutionPage,
   ExecutionStore,
   ListOptions,
   NewWorkflowExecution,
+  Status,
   StoreInfo,
   TaskState,
   TaskStateWrite,
@@ -50,6 +51,7 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX task_states_by_execution ON task_states (workflow_exec_id, seq);`,
   `ALTER TABLE task_states ADD COLUMN usage JSONB;`,
+  `CREATE INDEX workflow_executions_by_status ON workflow_executions (status);`,
 ];
 
 export interface PostgresStoreOptions {
@@ -244,6 +246,13 @@ export class PostgresStore implements ExecutionStore {
 
   async listTaskStates(workflowExecId: string): Promise<TaskState[]> {
     return (await this.query('SELECT * FROM task_states WHERE workflow_exec_id = $1 ORDER BY seq', [checkId(workflowExecId, 'workflowExecId')])).map(taskFromRow);
+  }
+
+  async countByStatus(statuses: readonly Status[]): Promise<Record<Status, number>> {
+    const wanted = statuses.map(checkStatus);
+    if (wanted.length === 0) return statusCounts([], []);
+    const rows = await this.query('SELECT status, count(*)::int AS n FROM workflow_executions WHERE status = ANY($1) GROUP BY status', [wanted]);
+    return statusCounts(wanted, rows as unknown as { status: string; n: number }[]);
   }
 
   async ping(): Promise<void> {

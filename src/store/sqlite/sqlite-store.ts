@@ -1,12 +1,13 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { openDatabase, SqliteGuard, type SqliteFileKind } from '../../platform/sqlite.js';
 import { CompozyError, errorMessage } from '../../errors.js';
-import { checkError, checkId, checkStatus, checkTaskState, encodeCursor, notFound, resolveList, tasksById, toJson } from '../codec.js';
+import { checkError, checkId, checkStatus, checkTaskState, encodeCursor, notFound, resolveList, statusCounts, tasksById, toJson } from '../codec.js';
 import type {
   ExecutionPage,
   ExecutionStore,
   ListOptions,
   NewWorkflowExecution,
+  Status,
   StoreInfo,
   TaskState,
   TaskStateWrite,
@@ -51,6 +52,7 @@ const MIGRATIONS: readonly string[] = [
    ) STRICT;
    CREATE INDEX task_states_by_execution ON task_states(workflow_exec_id);`,
   `ALTER TABLE task_states ADD COLUMN usage TEXT NOT NULL DEFAULT 'null';`,
+  `CREATE INDEX workflow_executions_by_status ON workflow_executions(status);`,
 ];
 
 interface ExecutionRow {
@@ -277,6 +279,13 @@ export class SqliteStore implements ExecutionStore {
   async listTaskStates(workflowExecId: string): Promise<TaskState[]> {
     checkId(workflowExecId, 'workflowExecId');
     return this.read(() => (this.stmt('tasks').all(workflowExecId) as unknown as TaskRow[]).map(taskFromRow));
+  }
+
+  async countByStatus(statuses: readonly Status[]): Promise<Record<Status, number>> {
+    const wanted = statuses.map(checkStatus);
+    if (wanted.length === 0) return statusCounts([], []);
+    const rows = await this.read(() => this.db.prepare(`SELECT status, count(*) AS n FROM workflow_executions WHERE status IN (${wanted.map(() => '?').join(', ')}) GROUP BY status`).all(...wanted));
+    return statusCounts(wanted, rows as { status: string; n: number }[]);
   }
 
   async ping(): Promise<void> {
