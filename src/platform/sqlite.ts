@@ -159,6 +159,9 @@ function checkExisting(kind: SqliteFileKind, path: string, migrations: readonly 
     for (const suffix of sideFiles) rmSync(path + suffix, { force: true });
     if (error instanceof CompozyError) throw error;
     if (isBusy(error)) throw openFailure(kind, path, `${lockedMessage(kind, path, 1000)}`, LOCK_HINT(path), error);
+    if (sqliteCode(error) === SQLITE_CANTOPEN || sqliteCode(error) === SQLITE_READONLY) {
+      throw openFailure(kind, path, `it cannot be opened (${errorMessage(error)}).`, `Check that this user can read and write ${path} and its folder; ${LEFT_UNTOUCHED}`, error);
+    }
     throw openFailure(
       kind,
       path,
@@ -239,8 +242,8 @@ export function openDatabase(path: string, migrations: readonly string[], kind: 
     throw openFailure(kind, path, `its folder cannot be created (${errorMessage(error)}).`, `Create ${dirname(path)} and make it writable for this user.`, error);
   }
   if (existsSync(path)) {
-    checkExisting(kind, path, migrations);
     checkWritable(kind, path);
+    checkExisting(kind, path, migrations);
   } else {
     if (existsSync(`${path}-wal`) && statSync(`${path}-wal`).size > 0) {
       throw openFailure(kind, path, `the file is missing but its write-ahead log ${path}-wal is still there; a new file would not match it.`, `Restore ${path} (it was deleted or moved), or delete ${path}-wal too to start empty; ${LEFT_UNTOUCHED}`);
@@ -375,7 +378,7 @@ export class SqliteGuard {
 
   private setLocked(): void {
     this.locked = true;
-    this.record(this.kind.unavailableCode, `${this.path} is locked by another process; writes wait for it.`, true);
+    this.record(this.kind.unavailableCode, `${this.path} is locked by another process; writes wait up to ${this.waitMs} ms for it, then fail. ${LOCK_HINT(this.path)}`, true);
     this.prober ??= this.probe();
   }
 

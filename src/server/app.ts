@@ -17,6 +17,18 @@ export interface AppDeps {
   engine?: { client: EngineClient; store: ExecutionStore; events: EventBus };
   /** Who answers /readyz: this process and the nonce of the supervisor that started it, so it can tell its own server from another. */
   identity?: { pid: number; nonce?: string };
+  /** serve's log: every 5xx answer is written there with its cause. */
+  log?: (line: string) => void;
+}
+
+/** The error and its chain of causes, one line. */
+function causeChain(error: unknown): string {
+  const parts: string[] = [];
+  for (let current: unknown = error, depth = 0; current !== undefined && depth < 5; depth++) {
+    parts.push(current instanceof Error ? `${current instanceof CompozyError ? `${current.code} ` : ''}${current.message}` : String(current));
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return parts.join(' <- caused by: ');
 }
 
 /** The HTTP API. Every error leaves in the reference envelope, never as a stack trace. */
@@ -26,6 +38,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   app.setErrorHandler((error: Error, request, reply) => {
     const body = error instanceof CompozyError ? envelope(httpStatusFor(error), error.code, error.message, error.details ?? {}) : frameworkErrorEnvelope(error, request);
+    if (body.status >= 500) deps.log?.(`${request.method} ${request.url} -> ${body.status} ${body.error.code}: ${causeChain(error)}`);
     void reply.status(body.status).send(body);
   });
   app.setNotFoundHandler((request, reply) => {

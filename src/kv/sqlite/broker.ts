@@ -53,6 +53,7 @@ export class SqliteBroker implements Broker {
       ensureQueue: db.prepare('INSERT OR IGNORE INTO kv_queues (name, max_attempts, dead_letter, visibility_ms) VALUES (?, ?, NULL, ?)'),
       purge: db.prepare('DELETE FROM kv_queue_messages WHERE queue = ?'),
       bind: db.prepare('INSERT OR IGNORE INTO kv_bindings (exchange, queue, binding_key) VALUES (?, ?, ?)'),
+      bound: db.prepare('SELECT 1 AS found FROM kv_bindings WHERE exchange = ? AND queue = ? AND binding_key = ?'),
       bindings: db.prepare('SELECT queue, binding_key FROM kv_bindings WHERE exchange = ?'),
       enqueue: db.prepare('INSERT INTO kv_queue_messages (queue, routing_key, body, attempts, visible_at) VALUES (?, ?, ?, ?, 0)'),
       nextVisible: db.prepare('SELECT id, routing_key, body, attempts FROM kv_queue_messages WHERE queue = ? AND visible_at <= ? ORDER BY id LIMIT 1'),
@@ -76,6 +77,8 @@ export class SqliteBroker implements Broker {
   async declareExchange(name: string, type: ExchangeType): Promise<void> {
     checkKey(name, 'exchange');
     checkExchangeType(type);
+    // Declarations repeated at every start-up are reads when nothing changes, so a server starts while another process holds the write lock.
+    if ((this.s.exchange?.get(name) as { type: string } | undefined)?.type === type) return;
     await this.tx(() => {
       const existing = this.s.exchange?.get(name) as { type: string } | undefined;
       if (existing && existing.type !== type) throw invalid(`exchange "${name}" is already declared as ${existing.type}, not ${type}.`);
@@ -85,6 +88,11 @@ export class SqliteBroker implements Broker {
 
   async declareQueue(name: string, options: QueueOptions = {}): Promise<void> {
     const resolved = resolveQueueOptions(name, options);
+    const existing = this.s.queue?.get(name) as QueueRow | undefined;
+    const deadLetterExists = !resolved.deadLetter || this.s.queue?.get(resolved.deadLetter) !== undefined;
+    const unchanged =
+      existing !== undefined && existing.max_attempts === resolved.maxAttempts && existing.dead_letter === (resolved.deadLetter ?? null) && existing.visibility_ms === resolved.visibilityMs;
+    if (resolved.durable && unchanged && deadLetterExists) return;
     await this.tx(() => {
       if (resolved.deadLetter) this.s.ensureQueue?.run(resolved.deadLetter, resolved.maxAttempts, resolved.visibilityMs);
       this.s.upsertQueue?.run(name, resolved.maxAttempts, resolved.deadLetter ?? null, resolved.visibilityMs);
@@ -94,6 +102,7 @@ export class SqliteBroker implements Broker {
 
   async bind(queue: string, exchange: string, bindingKey = ''): Promise<void> {
     checkKey(bindingKey, 'binding key');
+    if (this.s.bound?.get(checkKey(exchange, 'exchange'), checkKey(queue, 'queue'), bindingKey)) return;
     await this.tx(() => {
       if (!this.s.exchange?.get(checkKey(exchange, 'exchange'))) throw notFound('exchange', exchange);
       this.queueRow(checkKey(queue, 'queue'));
