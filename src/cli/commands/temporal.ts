@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { resolveTemporalBinary } from '../../temporal/binary.js';
+import { binaryVersion, resolveTemporalBinary, type ResolvedBinary } from '../../temporal/binary.js';
 import { installTemporalCli } from '../../temporal/install.js';
 import { writeJson } from '../output.js';
 import { runAction } from '../run-action.js';
@@ -10,11 +10,12 @@ export function registerTemporal(program: Command): void {
   temporal
     .command('install')
     .description('Install the pinned Temporal CLI into the cache (download, or go install offline)')
-    .option('--json', 'print the result as JSON')
+    .option('--json', 'print {path, source, version} as JSON, like `temporal path --json` (source cache when it was already installed)')
     .action((options: { json?: boolean }) =>
       runAction(Boolean(options.json), async () => {
         const result = await installTemporalCli({ onProgress: (event) => process.stderr.write(`${event.message}\n`) });
-        if (options.json) writeJson({ path: result.path, method: result.method, installed: result.fresh });
+        const installed: ResolvedBinary = { path: result.path, source: result.fresh ? 'installed' : 'cache', version: await binaryVersion(result.path) };
+        if (options.json) writeJson(installed);
         else process.stdout.write(result.fresh ? `Installed ${result.path}\n` : `Already installed: ${result.path}\n`);
       }),
     );
