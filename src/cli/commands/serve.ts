@@ -26,6 +26,16 @@ async function runServer(projectArg: string | undefined, flags: ServeFlags): Pro
   const nonce = process.env[RUN_NONCE_ENV];
   const output = processOutput(Boolean(flags.json));
   const { log } = output;
+  // Listening from the start: a signal during start-up stops the server as soon as it is up, never kills it half-open.
+  let reason: string | undefined;
+  let stopNow: (() => void) | undefined;
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      reason = `received ${signal}`;
+      log(`received ${signal}; stopping`);
+      stopNow?.();
+    });
+  }
   const { serve } = await import('../../server/serve.js');
   let handle: Awaited<ReturnType<typeof serve>>;
   try {
@@ -54,17 +64,11 @@ async function runServer(projectArg: string | undefined, flags: ServeFlags): Pro
     throw error;
   }
   if (reportPath && nonce) writeServeReport(reportPath, { pid: process.pid, nonce, url: handle.url, port: handle.port });
-  let reason = 'stopped';
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(signal, () => {
-      reason = `received ${signal}`;
-      log(`received ${signal}; stopping`);
-      void handle.stop();
-    });
-  }
+  stopNow = () => void handle.stop();
+  if (reason) stopNow();
   try {
     await handle.stopped;
-    output.emit({ event: 'exit', code: 0, reason });
+    output.emit({ event: 'exit', code: 0, reason: reason ?? 'stopped' });
     return 0;
   } catch (error) {
     log(`stopping: ${errorMessage(error)}`);

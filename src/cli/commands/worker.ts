@@ -25,6 +25,16 @@ export function registerWorker(program: Command): void {
         const temporalAddress = requireTemporalAddress(settings, 'The worker');
         const output = processOutput(Boolean(flags.json));
         const { log } = output;
+        // Listening from the start: a signal during start-up stops the worker as soon as it is up.
+        let signalled: string | undefined;
+        let stopNow: (() => void) | undefined;
+        for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+          process.once(signal, () => {
+            signalled = `received ${signal}`;
+            log(`received ${signal}; stopping`);
+            stopNow?.();
+          });
+        }
         const { runWorkerProcess } = await import('../../server/worker-process.js');
         const handle = await runWorkerProcess({
           projectDir: project.dir,
@@ -37,14 +47,8 @@ export function registerWorker(program: Command): void {
           observer: output.emit,
           verbose: Boolean(flags.verbose),
         });
-        let signalled: string | undefined;
-        for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-          process.once(signal, () => {
-            signalled = `received ${signal}`;
-            log(`received ${signal}; stopping`);
-            void handle.stop();
-          });
-        }
+        stopNow = () => void handle.stop();
+        if (signalled) stopNow();
         try {
           await handle.worker.done;
           await handle.stop();
