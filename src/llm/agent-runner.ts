@@ -8,6 +8,7 @@ import { describeProblems, SchemaValidator } from '../platform/schema-validator.
 import { jsonInstruction, parseJsonObject } from './json-output.js';
 import { resolveModel, type ResolvedModel } from './models.js';
 import { ReplayFixtures } from './replay.js';
+import { plural } from '../cli/suggest.js';
 
 export interface LlmAgentsOptions {
   projectDir: string;
@@ -125,7 +126,7 @@ export class LlmAgents implements AgentInvoker {
         lastProblem = errorMessage(error);
       }
     }
-    throw new CompozyError('LLM_OUTPUT_INVALID', `${model.provider}:${model.model} gave no valid JSON answer in ${attempts} attempt(s): ${lastProblem}`, {
+    throw new CompozyError('LLM_OUTPUT_INVALID', `${model.provider}:${model.model} gave no valid JSON answer in ${plural(attempts, 'attempt')}: ${lastProblem}`, {
       hint: 'Tighten the action prompt, or relax its output schema.',
     });
   }

@@ -141,7 +141,7 @@ describe('compozy config', () => {
   it('validate exits 0 on the weather example and 2 listing every problem on a broken project', async () => {
     const ok = await runCli(['config', 'validate', 'weather']);
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toContain('✔ weather: 1 workflow(s), 9 top-level task(s)');
+    expect(ok.stdout).toContain('✔ weather: 1 workflow, 9 top-level tasks');
     const bad = await runCli(['config', 'validate', ERRORS, '--json']);
     expect(bad.code).toBe(2);
     const report = JSON.parse(bad.stdout) as { valid: boolean; diagnostics: ConfigDiagnostic[] };
@@ -150,7 +150,7 @@ describe('compozy config', () => {
     const human = await runCli(['config', 'validate', ERRORS]);
     expect(human.code).toBe(2);
     expect(human.stdout).toMatch(/workflow\.yaml:20:5: tasks\[0\]\.type: Unknown task type "basc"\.\n {4}→ Did you mean "basic"\?/);
-    expect(human.stdout).toContain('20 problem(s)');
+    expect(human.stdout).toContain('20 problems');
   });
 
   it('show prints each effective value with its source, secrets redacted', async () => {
