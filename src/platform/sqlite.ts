@@ -341,11 +341,12 @@ export class SqliteGuard {
   }
 
   /**
-   * The fault health should report: a lock probe now (zero busy timeout, so it never waits), else the
-   * last storage failure, which stands until a write changes the file again.
+   * The fault health should report: a lock probe now (waiting at most RUNTIME_BUSY_MS, so another
+   * process's ordinary short transaction is not reported), else the last storage failure, which stands
+   * until a write changes the file again.
    */
   fault(): StorageFault | undefined {
-    if (this.db.isOpen && !this.locked && this.lockedNow()) this.setLocked();
+    if (this.db.isOpen && !this.locked && this.lockedNow(RUNTIME_BUSY_MS)) this.setLocked();
     if (!this.current) return undefined;
     const { code, message, since, lock } = this.current;
     return { code, since, message: lock ? `${message} (since ${since})` : `the last write failed at ${since} and none has succeeded since: ${message}` };
@@ -382,8 +383,9 @@ export class SqliteGuard {
     this.prober ??= this.probe();
   }
 
-  private withoutBusyWait<T>(fn: () => T): T {
-    this.db.exec('PRAGMA busy_timeout = 0');
+  private withBusyWait<T>(ms: number, fn: () => T): T {
+    if (ms === RUNTIME_BUSY_MS) return fn();
+    this.db.exec(`PRAGMA busy_timeout = ${ms}`);
     try {
       return fn();
     } finally {
@@ -391,9 +393,10 @@ export class SqliteGuard {
     }
   }
 
-  private lockedNow(): boolean {
+  /** Whether another connection holds the write lock, found by taking it and giving it back. */
+  private lockedNow(waitMs: number): boolean {
     try {
-      this.withoutBusyWait(() => {
+      this.withBusyWait(waitMs, () => {
         this.db.exec('BEGIN IMMEDIATE');
         this.db.exec('ROLLBACK');
       });
@@ -407,7 +410,7 @@ export class SqliteGuard {
   private async probe(): Promise<void> {
     let delay = 5;
     try {
-      while (this.db.isOpen && this.lockedNow()) {
+      while (this.db.isOpen && this.lockedNow(0)) {
         await sleep(delay);
         delay = Math.min(delay * 2, 100);
       }
