@@ -27,7 +27,7 @@ describe('compozy init', () => {
       status: 'SUCCESS',
       output: { greeting: 'Hello, Ada!', fact: 'Lisbon has more stories than any guidebook can hold.' },
     });
-  });
+  }, 120_000);
 
   it('never overwrites: an existing file stops it before anything is written; --force replaces only template files', async () => {
     const dir = tempDir('init-existing');
