@@ -4,13 +4,22 @@ import type { ProjectConfig } from '../config/types.js';
 import type { MemoryService, ToolInvoker } from '../engine/executors.js';
 import type { EngineProject } from '../engine/project.js';
 import { CompozyError } from '../errors.js';
+import type { ComponentHealth } from '../health.js';
+import { plural } from '../cli/suggest.js';
 import { parseDuration } from '../config/duration.js';
 import { ToolRuntime } from '../tools/runtime.js';
 
-/** Tools by id through the project's warm tool pool; the pool starts only when the project has an entrypoint. */
-export function toolInvoker(project: ProjectConfig, engine: EngineProject, options: { defaultTimeoutMs: number; poolSize: number; log(line: string): void }): ToolInvoker & { close(): Promise<void> } {
+/**
+ * Tools by id through the project's warm tool pool; the pool starts when the project has an entrypoint
+ * or declares tools (a missing entrypoint is then a `tools` row down, reloaded once the file appears).
+ */
+export function toolInvoker(
+  project: ProjectConfig,
+  engine: EngineProject,
+  options: { defaultTimeoutMs: number; poolSize: number; log(line: string): void },
+): ToolInvoker & { close(graceMs?: number): Promise<void>; health(): ComponentHealth | undefined } {
   const entrypoint = resolve(project.dir, project.runtime.entrypoint || './entrypoint.ts');
-  const runtime = existsSync(entrypoint)
+  const runtime = existsSync(entrypoint) || engine.resources.tools.size > 0
     ? new ToolRuntime({
         projectDir: project.dir,
         entrypoint,
@@ -18,17 +27,14 @@ export function toolInvoker(project: ProjectConfig, engine: EngineProject, optio
         defaultTimeoutMs: options.defaultTimeoutMs,
         poolSize: options.poolSize,
         onOutput: (line, stream, pid) => options.log(`[tool ${pid}${stream === 'stderr' ? ' stderr' : ''}] ${line}`),
+        onStatus: (message) => options.log(`[tools] ${message}`),
       })
     : undefined;
   return {
     async call(toolId, input, { timeoutMs }) {
       const found = engine.resources.tools.get(toolId);
-      if (!found) throw new CompozyError('TOOL_NOT_FOUND', `Tool "${toolId}" is not declared in the project.`);
-      if (!runtime) {
-        throw new CompozyError('TOOL_ENTRYPOINT_FAILED', `Tool "${toolId}" needs the project's entrypoint ${entrypoint}, which does not exist.`, {
-          hint: 'Create it (it default-exports an object of tool functions by id) or set runtime.entrypoint.',
-        });
-      }
+      // A project that declares a tool always has a runtime, which reports a missing entrypoint itself.
+      if (!found || !runtime) throw new CompozyError('TOOL_NOT_FOUND', `Tool "${toolId}" is not declared in the project.`);
       const { tool, inputSchema, outputSchema } = found;
       const timeout = timeoutMs ?? (tool.timeout ? parseDuration(tool.timeout) : undefined);
       return runtime.run(
@@ -36,7 +42,15 @@ export function toolInvoker(project: ProjectConfig, engine: EngineProject, optio
         { ...tool.with, ...input },
       );
     },
-    close: () => runtime?.close() ?? Promise.resolve(),
+    close: (graceMs) => runtime?.close(graceMs) ?? Promise.resolve(),
+    health() {
+      if (!runtime) return undefined;
+      const status = runtime.status();
+      const backend = `node ×${options.poolSize}`;
+      if (status.state === 'up') return { name: 'tools', backend, state: 'up', path: status.entrypoint, detail: plural(status.tools?.length ?? 0, 'tool') };
+      if (status.state === 'starting') return { name: 'tools', backend, state: 'starting', path: status.entrypoint, detail: 'loading the entrypoint' };
+      return { name: 'tools', backend, state: 'down', path: status.entrypoint, detail: `${status.error?.code ?? 'TOOL_ENTRYPOINT_FAILED'}: ${status.error?.message ?? 'the entrypoint did not load'}` };
+    },
   };
 }
 

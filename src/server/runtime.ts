@@ -116,7 +116,7 @@ export class EngineRuntime {
     return worker;
   }
 
-  /** Health rows of the backends: kv, store, and llm when the project has agents. */
+  /** Health rows of the backends: kv, store, llm when the project has agents, tools when it has a tool pool. */
   async backendHealth(): Promise<ComponentHealth[]> {
     type Probe = { where: string; sqlite: boolean; detail: string; degraded?: { code: string; message: string } | undefined };
     const row = async (name: 'kv' | 'store', driver: string, probe: () => Promise<Probe>): Promise<ComponentHealth> => {
@@ -139,7 +139,13 @@ export class EngineRuntime {
         return { where: info.location, sqlite: info.driver === 'sqlite', detail: plural(info.executions, 'execution'), degraded: info.degraded };
       }),
       ...(this.llm ? [this.llm] : []),
+      ...[this.tools.health()].filter((tools): tools is ComponentHealth => tools !== undefined),
     ];
+  }
+
+  /** Stops the tool processes (TERM, then KILL after graceMs), so a tool stuck in a loop cannot hold up shutdown. */
+  stopTools(graceMs: number): Promise<void> {
+    return this.tools.close(graceMs);
   }
 
   /** Stops the dispatcher and closes everything the runtime opened (the worker is stopped by its owner first). */

@@ -46,6 +46,9 @@ export interface ServeHandle {
   stopped: Promise<void>;
 }
 
+/** How long a tool process gets to exit on TERM at shutdown before it is killed. */
+const TOOL_STOP_GRACE_MS = 2000;
+
 function workerComponentState(worker: RunningWorker | undefined, failure: string | undefined): ComponentState {
   if (failure) return 'down';
   if (!worker) return 'starting';
@@ -159,7 +162,8 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     if (stopping) return stopped.catch(() => undefined);
     stopping = true;
     abort.abort(new Error('server is stopping'));
-    await worker?.shutdown();
+    // The tools first: a call stuck in a tool would otherwise hold the worker's shutdown past the supervisor's grace.
+    await Promise.all([runtime.stopTools(TOOL_STOP_GRACE_MS), worker?.shutdown()]);
     await app.close();
     await runtime.close();
     resolveStopped();

@@ -26,7 +26,8 @@ export async function runWorkerProcess(options: WorkerProcessOptions): Promise<{
     stop() {
       stopping ??= (async () => {
         abort.abort(new Error('worker is stopping'));
-        await running.shutdown();
+        // The tools first: a call stuck in a tool would otherwise hold the worker's shutdown.
+        await Promise.all([runtime.stopTools(2000), running.shutdown()]);
         await runtime.close();
       })();
       return stopping;

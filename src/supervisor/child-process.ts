@@ -28,8 +28,8 @@ const SETPRIV = '/usr/bin/setpriv';
  * With setpriv the kernel sends TERM to the child when the supervisor dies, even by SIGKILL.
  * setpriv execs the real program, so the pid we see is the child's own.
  */
-export function withParentDeathSignal(command: string, args: string[]): { command: string; args: string[] } {
-  if (process.platform === 'linux' && existsSync(SETPRIV)) return { command: SETPRIV, args: ['--pdeathsig', 'TERM', '--', command, ...args] };
+export function withParentDeathSignal(command: string, args: string[], signal: 'TERM' | 'KILL' = 'TERM'): { command: string; args: string[] } {
+  if (process.platform === 'linux' && existsSync(SETPRIV)) return { command: SETPRIV, args: ['--pdeathsig', signal, '--', command, ...args] };
   return { command, args };
 }
 

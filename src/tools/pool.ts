@@ -1,11 +1,15 @@
-import { fork, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import { execFile, spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
+import { existsSync, readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
+import { dirname, extname, join } from 'node:path';
+import type { Writable } from 'node:stream';
 import { PACKAGE_ROOT } from '../config/project.js';
 import { CompozyError } from '../errors.js';
+import { withParentDeathSignal } from '../supervisor/child-process.js';
 import type { CallMessage, ReplyMessage } from './protocol.js';
 
 /** The built worker script (npm run build writes it), also when this module runs from source in tests. */
 const WORKER_MAIN = join(PACKAGE_ROOT, 'dist', 'tools', 'worker-main.js');
+const WATCHDOG = join(PACKAGE_ROOT, 'dist', 'tools', 'watchdog.js');
 
 export interface PoolOptions {
   /** The project's tool module (.ts runs directly on Node 24). */
@@ -18,12 +22,27 @@ export interface PoolOptions {
   cwd: string;
   /** Each line a tool writes to stdout or stderr, with the pid that wrote it. */
   onOutput?: (line: string, stream: 'stdout' | 'stderr', pid: number) => void;
+  /** How often the entrypoint and its package.json scope are checked for changes, in ms (default 500; 0: never reload). */
+  watchIntervalMs?: number;
+  /** Told when the entrypoint loads, fails to load, or is reloaded after a change. */
+  onStatus?: (message: string) => void;
+}
+
+export type PoolState = 'starting' | 'up' | 'down';
+
+export interface PoolStatus {
+  state: PoolState;
+  entrypoint: string;
+  /** The tool ids the entrypoint exports, once it loaded. */
+  tools?: string[];
+  /** Why it is down. */
+  error?: CompozyError;
 }
 
 interface Pending {
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
-  timer: NodeJS.Timeout;
+  timer: NodeJS.Timeout | undefined;
   tool: string;
 }
 
@@ -32,6 +51,12 @@ interface Slot {
   ready: Promise<string[]>;
   busy: Pending & { id: number } | undefined;
   stderrTail: string;
+  /** Replaced by a reload or stopped by close: it finishes its call, if any, and is not replaced. */
+  retired: boolean;
+  /** The process reported that the entrypoint did not load (it exits next). */
+  loadFailed: boolean;
+  /** The entrypoint loaded in this process; before that, its `ready` rejection fails a waiting call. */
+  loaded: boolean;
 }
 
 interface Queued {
@@ -41,70 +66,238 @@ interface Queued {
   reject: (error: Error) => void;
 }
 
+/** How long an unterminated line waits for the rest of it before it is logged as it is. */
+const PARTIAL_LINE_MS = 200;
+
+const isRunning = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
+
+/** The package.json files that decide whether a .js/.ts file in `dir` is an ES module: each one up to the nearest that exists. */
+function packageScope(dir: string): string[] {
+  const files: string[] = [];
+  for (let current = dir; ; current = dirname(current)) {
+    const file = join(current, 'package.json');
+    files.push(file);
+    if (existsSync(file) || dirname(current) === current) return files;
+  }
+}
+
+/** The nearest package.json and its "type" (undefined when unset: Node then detects ES module syntax itself). */
+function moduleType(entrypoint: string): { file: string | undefined; type: string | undefined } {
+  const file = packageScope(dirname(entrypoint)).find(existsSync);
+  if (!file) return { file, type: undefined };
+  try {
+    const type = (JSON.parse(readFileSync(file, 'utf8')) as { type?: unknown }).type;
+    return { file, type: typeof type === 'string' ? type : undefined };
+  } catch {
+    return { file, type: undefined };
+  }
+}
+
+/** Where `node --check` places a syntax error in a JavaScript file, for errors the ES module loader reports without a line. */
+function syntaxLocation(file: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--check', file], { timeout: 10_000 }, (_error, _stdout, stderr) => {
+      const match = /^((?:file:\/\/)?\/[^\n]*?):(\d+)$/m.exec(stderr);
+      resolve(match ? `${match[1]?.replace(/^file:\/\//, '')}:${match[2]}` : undefined);
+    });
+  });
+}
+
 /**
  * A warm pool of Node processes running project tools, one call per process at a time. A call that
  * times out kills its process; a process that crashes fails its call; either way a fresh process
- * takes the slot, so the pool heals.
+ * takes the slot, so the pool heals. An entrypoint that cannot load fails every call at once with
+ * TOOL_ENTRYPOINT_FAILED until the file (or the package.json that scopes it) changes, which reloads it.
+ *
+ * Tool processes never outlive the pool's owner: on Linux the kernel kills them when it dies
+ * (setpriv --pdeathsig), and a watchdog process, which does not share a tool's event loop, kills
+ * them when its pipe from the owner closes.
  */
 export class ToolPool {
-  private readonly slots: Slot[] = [];
+  private slots: Slot[] = [];
+  private readonly retiring = new Set<Slot>();
   private readonly queue: Queued[] = [];
   private nextId = 1;
   private closed = false;
+  private closing: Promise<void> | undefined;
   private loadFailure: CompozyError | undefined;
+  private loadedTools: string[] | undefined;
+  private watched: string[] = [];
+  private reloadTimer: NodeJS.Timeout | undefined;
+  private readonly watchdog: ChildProcessByStdio<Writable, null, null>;
 
   constructor(private readonly options: PoolOptions) {
-    for (let i = 0; i < (options.size ?? 2); i++) this.slots.push(this.spawn());
+    this.watchdog = this.startWatchdog();
+    this.start();
+    this.watch();
+  }
+
+  private startWatchdog(): ChildProcessByStdio<Writable, null, null> {
+    const watchdog = spawn(process.execPath, [WATCHDOG, WORKER_MAIN], { stdio: ['pipe', 'ignore', 'inherit'] });
+    watchdog.stdin.on('error', () => undefined);
+    watchdog.on('error', () => undefined);
+    watchdog.unref();
+    (watchdog.stdin as unknown as { unref?: () => void }).unref?.();
+    return watchdog;
+  }
+
+  private tellWatchdog(line: string): void {
+    if (this.watchdog.stdin.writable) this.watchdog.stdin.write(`${line}\n`);
+  }
+
+  private start(): void {
+    if (!existsSync(this.options.entrypoint)) {
+      this.fail(this.entrypointFailed('the file does not exist.'));
+      return;
+    }
+    this.slots = Array.from({ length: this.options.size ?? 2 }, () => this.spawn());
+  }
+
+  private fail(error: CompozyError): void {
+    if (this.loadFailure) return;
+    this.loadFailure = error;
+    this.options.onStatus?.(`${error.message}${error.hint ? ` (${error.hint})` : ''}`);
+    this.failQueue(error);
   }
 
   private spawn(): Slot {
-    const child = fork(WORKER_MAIN, [this.options.entrypoint], {
+    const node = withParentDeathSignal(process.execPath, [...(this.options.execArgv ?? []), WORKER_MAIN, this.options.entrypoint], 'KILL');
+    const child = spawn(node.command, node.args, {
       cwd: this.options.cwd,
       env: this.options.env,
-      execArgv: this.options.execArgv ?? [],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'advanced',
     });
-    const slot: Slot = { child, ready: Promise.resolve([]), busy: undefined, stderrTail: '' };
+    const slot: Slot = { child, ready: Promise.resolve([]), busy: undefined, stderrTail: '', retired: false, loadFailed: false, loaded: false };
     const pid = child.pid ?? -1;
+    if (pid > 0) this.tellWatchdog(`+${pid}`);
     const lines = (stream: 'stdout' | 'stderr') => {
       let partial = '';
-      return (chunk: Buffer) => {
+      let idle: NodeJS.Timeout | undefined;
+      // A last line without a newline is still output: it is written once the stream goes quiet or ends.
+      const flush = () => {
+        clearTimeout(idle);
+        if (partial !== '') this.options.onOutput?.(partial, stream, pid);
+        partial = '';
+      };
+      const source = child[stream];
+      source?.on('data', (chunk: Buffer) => {
         const text = chunk.toString();
         if (stream === 'stderr') slot.stderrTail = (slot.stderrTail + text).slice(-4000);
         const parts = (partial + text).split('\n');
         partial = parts.pop() ?? '';
         for (const line of parts) this.options.onOutput?.(line, stream, pid);
-      };
+        clearTimeout(idle);
+        if (partial !== '') idle = setTimeout(flush, PARTIAL_LINE_MS).unref();
+      });
+      source?.on('end', flush);
     };
-    child.stdout?.on('data', lines('stdout'));
-    child.stderr?.on('data', lines('stderr'));
+    lines('stdout');
+    lines('stderr');
     slot.ready = new Promise<string[]>((resolve, reject) => {
       const onMessage = (message: ReplyMessage) => {
         if (message.type === 'ready') {
           child.off('message', onMessage);
+          slot.loaded = true;
           resolve(message.tools);
         } else if (message.type === 'load-failed') {
           child.off('message', onMessage);
-          reject(this.entrypointFailed(message.message));
+          slot.loadFailed = true;
+          void this.loadError(message).then(reject);
         }
       };
       child.on('message', onMessage);
-      child.once('exit', (code, signal) => reject(this.entrypointFailed(`the tool process exited before it was ready (${signal ?? `code ${code}`}). ${slot.stderrTail.trim().split('\n').slice(-5).join(' | ')}`)));
+      const early = (detail: string) => () => {
+        if (slot.loadFailed) return;
+        if (slot.retired || this.closed) reject(new CompozyError('TOOL_CRASHED', 'The tool process was stopped before it was ready (the pool closed or reloaded).', { hint: 'Retry the call.' }));
+        else reject(this.entrypointFailed(`${detail} ${slot.stderrTail.trim().split('\n').slice(-5).join(' | ')}`.trim()));
+      };
+      child.once('exit', (code, signal) => early(`the tool process exited before it was ready (${signal ?? `code ${code}`}).`)());
+      child.once('error', (error) => early(`the tool process did not start: ${error.message}.`)());
     });
-    slot.ready.catch((error: CompozyError) => {
-      this.loadFailure = error;
-      this.failQueue(error);
-    });
+    slot.ready.then(
+      (tools) => {
+        if (slot.retired || this.loadedTools) return;
+        this.loadedTools = tools;
+        this.options.onStatus?.(`tool entrypoint ${this.options.entrypoint} loaded: ${tools.length} tool(s)${tools.length ? ` (${tools.join(', ')})` : ''}`);
+      },
+      (error: CompozyError) => {
+        if (slot.retired || this.closed || error.code !== 'TOOL_ENTRYPOINT_FAILED') return;
+        this.fail(error);
+      },
+    );
     child.on('message', (message: ReplyMessage) => this.onReply(slot, message));
-    child.on('exit', (code, signal) => this.onExit(slot, code, signal));
+    child.once('exit', (code, signal) => this.onExit(slot, code, signal));
+    child.once('error', () => {
+      if (child.exitCode === null) this.onExit(slot, 127, null);
+    });
     return slot;
   }
 
-  private entrypointFailed(detail: string): CompozyError {
+  private async loadError(message: Extract<ReplyMessage, { type: 'load-failed' }>): Promise<CompozyError> {
+    const { entrypoint } = this.options;
+    let location = message.location;
+    if (message.syntax && !location && /\.[cm]?js$/.test(entrypoint)) location = await syntaxLocation(entrypoint);
+    const where = location ? ` (at ${location})` : '';
+    const scope = moduleType(entrypoint);
+    const esmSyntax = message.syntax && /Unexpected token 'export'|Cannot use import statement outside a module/.test(message.message);
+    if (esmSyntax && scope.file && scope.type === 'commonjs' && /\.(ts|js)$/.test(extname(entrypoint))) {
+      return new CompozyError('TOOL_ENTRYPOINT_FAILED', `Cannot load the tool entrypoint ${entrypoint}: ${message.message}${where}. It uses ES module syntax, but ${scope.file} says "type": "commonjs", so Node loads it as CommonJS.`, {
+        hint: `Set "type": "module" in ${scope.file}, or rename the entrypoint to ${extname(entrypoint) === '.ts' ? '.mts' : '.mjs'}; the pool reloads it when the file changes.`,
+        ...(location ? { details: { location } } : {}),
+      });
+    }
+    return this.entrypointFailed(`${message.message}${where}`, location);
+  }
+
+  private entrypointFailed(detail: string, location?: string): CompozyError {
     return new CompozyError('TOOL_ENTRYPOINT_FAILED', `Cannot load the tool entrypoint ${this.options.entrypoint}: ${detail}`, {
-      hint: 'Check that the file exists, that it exports the tools (default export {id: fn} or named exports), and that it runs with node.',
+      hint: 'Check that the file exists, that it exports the tools (default export {id: fn} or named exports), and that it runs with node; the pool reloads it when the file changes.',
+      ...(location ? { details: { location } } : {}),
     });
+  }
+
+  /** Polls the entrypoint and its package.json scope; a change reloads every process. */
+  private watch(): void {
+    const interval = this.options.watchIntervalMs ?? 500;
+    if (interval <= 0 || this.closed) return;
+    this.watched = [this.options.entrypoint, ...packageScope(dirname(this.options.entrypoint))];
+    for (const file of this.watched) watchFile(file, { interval, persistent: false }, this.onFileChange);
+  }
+
+  private unwatch(): void {
+    for (const file of this.watched) unwatchFile(file, this.onFileChange);
+    this.watched = [];
+    clearTimeout(this.reloadTimer);
+  }
+
+  private readonly onFileChange = (current: Stats, previous: Stats): void => {
+    if (current.mtimeMs === previous.mtimeMs && current.ino === previous.ino && current.size === previous.size) return;
+    clearTimeout(this.reloadTimer);
+    // Editors write in steps (truncate, write, rename): reload once the file settles.
+    this.reloadTimer = setTimeout(() => this.reload(), 150);
+    this.reloadTimer.unref();
+  };
+
+  /** Replaces every process with one that loads the entrypoint afresh; calls in progress finish on their old process. */
+  reload(): void {
+    if (this.closed) return;
+    this.options.onStatus?.(`tool entrypoint ${this.options.entrypoint} changed; reloading the tool pool`);
+    this.unwatch();
+    this.loadFailure = undefined;
+    this.loadedTools = undefined;
+    for (const slot of this.slots) this.retire(slot);
+    this.slots = [];
+    this.start();
+    this.watch();
+    this.dispatch();
+  }
+
+  private retire(slot: Slot): void {
+    slot.retired = true;
+    if (!isRunning(slot.child)) return;
+    this.retiring.add(slot);
+    if (!slot.busy) slot.child.kill('SIGTERM');
   }
 
   private onReply(slot: Slot, message: ReplyMessage): void {
@@ -115,19 +308,27 @@ export class ToolPool {
     clearTimeout(pending.timer);
     if (message.type === 'result') pending.resolve(message.value);
     else pending.reject(new CompozyError(message.code, `Tool "${pending.tool}": ${message.message}`, { hint: message.code === 'TOOL_FAILED' ? 'The tool threw; see its message and the tool log.' : 'Fix the tool.', details: message.stack ? { stack: message.stack } : {} }));
+    if (slot.retired && !this.closed) slot.child.kill('SIGTERM');
     this.dispatch();
   }
 
   private onExit(slot: Slot, code: number | null, signal: NodeJS.Signals | null): void {
+    if (slot.child.pid) this.tellWatchdog(`-${slot.child.pid}`);
+    this.retiring.delete(slot);
     const index = this.slots.indexOf(slot);
-    const pending = slot.busy;
-    slot.busy = undefined;
+    // A call waiting for the entrypoint is failed by the `ready` rejection, with the load error.
+    const pending = slot.loaded ? slot.busy : undefined;
     if (pending) {
+      slot.busy = undefined;
       clearTimeout(pending.timer);
       const tail = slot.stderrTail.trim().split('\n').slice(-5).join('\n');
-      pending.reject(new CompozyError('TOOL_CRASHED', `Tool "${pending.tool}" crashed its process (${signal ?? `exit code ${code}`}).${tail ? `\n${tail}` : ''}`, { hint: 'See the tool log; the process was replaced.' }));
+      pending.reject(
+        this.closed
+          ? new CompozyError('TOOL_CRASHED', `Tool "${pending.tool}" was stopped: the tool pool closed (the server is stopping) while it ran.`, { hint: 'The task is retried by its retry policy when the platform runs again.' })
+          : new CompozyError('TOOL_CRASHED', `Tool "${pending.tool}" crashed its process (${signal ?? `exit code ${code}`}).${tail ? `\n${tail}` : ''}`, { hint: 'See the tool log; the process was replaced.' }),
+      );
     }
-    if (index < 0 || this.closed || this.loadFailure) return;
+    if (index < 0 || slot.retired || slot.loadFailed || this.closed || this.loadFailure) return;
     this.slots[index] = this.spawn();
     this.dispatch();
   }
@@ -144,24 +345,25 @@ export class ToolPool {
   private dispatch(): void {
     for (const slot of this.slots) {
       if (this.queue.length === 0) return;
-      if (slot.busy || slot.child.exitCode !== null || slot.child.signalCode !== null) continue;
+      if (slot.busy || !isRunning(slot.child)) continue;
       const job = this.queue.shift() as Queued;
       const id = this.nextId++;
-      const timer = setTimeout(() => {
-        if (slot.busy?.id !== id) return;
-        slot.busy = undefined;
-        job.reject(new CompozyError('TOOL_TIMEOUT', `Tool "${job.message.tool}" did not finish within ${job.timeoutMs} ms; its process was killed.`, { hint: 'Raise the tool timeout (tool timeout: or runtime.tool_execution_timeout), or make the tool faster.' }));
-        slot.child.kill('SIGKILL');
-      }, job.timeoutMs);
-      slot.busy = { id, tool: job.message.tool, resolve: job.resolve, reject: job.reject, timer };
-      // Wait for the entrypoint to load before sending; a load failure fails the call.
+      const pending: Pending & { id: number } = { id, tool: job.message.tool, resolve: job.resolve, reject: job.reject, timer: undefined };
+      slot.busy = pending;
+      // Wait for the entrypoint to load before sending; a load failure fails the call. The timeout counts from the send.
       slot.ready.then(
         () => {
-          if (slot.busy?.id === id) slot.child.send({ ...job.message, id });
+          if (slot.busy?.id !== id) return;
+          slot.child.send({ ...job.message, id });
+          pending.timer = setTimeout(() => {
+            if (slot.busy?.id !== id) return;
+            slot.busy = undefined;
+            job.reject(new CompozyError('TOOL_TIMEOUT', `Tool "${job.message.tool}" did not finish within ${job.timeoutMs} ms; its process was killed.`, { hint: 'Raise the tool timeout (tool timeout: or runtime.tool_execution_timeout), or make the tool faster.' }));
+            slot.child.kill('SIGKILL');
+          }, job.timeoutMs);
         },
         (error: Error) => {
           if (slot.busy?.id !== id) return;
-          clearTimeout(timer);
           slot.busy = undefined;
           job.reject(error);
         },
@@ -175,25 +377,51 @@ export class ToolPool {
 
   /** Tool ids the entrypoint exports. */
   async tools(): Promise<string[]> {
-    return (this.slots[0] as Slot).ready;
+    const first = this.slots[0];
+    if (!first) throw this.loadFailure ?? new CompozyError('TOOL_CRASHED', 'The tool pool is closed.', { hint: 'Start a new pool.' });
+    return first.ready;
+  }
+
+  /** Whether the entrypoint loaded, for the health report. */
+  status(): PoolStatus {
+    const { entrypoint } = this.options;
+    if (this.loadFailure) return { state: 'down', entrypoint, error: this.loadFailure };
+    if (this.closed) return { state: 'down', entrypoint, error: new CompozyError('TOOL_CRASHED', 'The tool pool is closed.') };
+    if (this.loadedTools) return { state: 'up', entrypoint, tools: this.loadedTools };
+    return { state: 'starting', entrypoint };
   }
 
   pids(): number[] {
     return this.slots.map((slot) => slot.child.pid ?? -1);
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    this.failQueue(new CompozyError('TOOL_CRASHED', 'The tool pool closed before the call ran.', { hint: 'Retry with a running pool.' }));
-    await Promise.all(
-      this.slots.map(
-        (slot) =>
-          new Promise<void>((resolve) => {
-            if (slot.child.exitCode !== null || slot.child.signalCode !== null) return resolve();
-            slot.child.once('exit', () => resolve());
-            slot.child.kill('SIGTERM');
-          }),
-      ),
-    );
+  watchdogPid(): number | undefined {
+    return this.watchdog.pid;
+  }
+
+  /** Stops every tool process: TERM, then KILL after graceMs, also when a tool is busy in a loop. */
+  close(graceMs = 2000): Promise<void> {
+    this.closing ??= (async () => {
+      this.closed = true;
+      this.unwatch();
+      this.failQueue(new CompozyError('TOOL_CRASHED', 'The tool pool closed before the call ran.', { hint: 'Retry with a running pool.' }));
+      const all = [...this.slots, ...this.retiring];
+      await Promise.all(
+        all.map(
+          (slot) =>
+            new Promise<void>((resolve) => {
+              if (!isRunning(slot.child)) return resolve();
+              const kill = setTimeout(() => slot.child.kill('SIGKILL'), graceMs);
+              slot.child.once('exit', () => {
+                clearTimeout(kill);
+                resolve();
+              });
+              slot.child.kill('SIGTERM');
+            }),
+        ),
+      );
+      this.watchdog.stdin.end();
+    })();
+    return this.closing;
   }
 }

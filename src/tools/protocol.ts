@@ -9,7 +9,8 @@ export interface CallMessage {
 
 export type ReplyMessage =
   | { type: 'ready'; tools: string[] }
-  | { type: 'load-failed'; message: string }
+  /** location: where the entrypoint failed (path:line[:column]) when the error says; syntax: it did not parse. */
+  | { type: 'load-failed'; message: string; location?: string; syntax?: boolean }
   | { type: 'result'; id: number; value: unknown }
   | { type: 'error'; id: number; code: 'TOOL_NOT_FOUND' | 'TOOL_FAILED' | 'TOOL_RESULT_TOO_LARGE' | 'TOOL_RESULT_INVALID'; message: string; stack?: string };
 

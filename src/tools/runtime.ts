@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { PACKAGE_ROOT } from '../config/project.js';
 import { CompozyError } from '../errors.js';
 import { describeProblems, SchemaValidator } from '../platform/schema-validator.js';
-import { ToolPool } from './pool.js';
+import { ToolPool, type PoolStatus } from './pool.js';
 import { permissionFlags, toolEnvironment } from './sandbox.js';
 
 export interface ToolDefinition {
@@ -28,6 +28,10 @@ export interface ToolRuntimeOptions {
   /** The tools' `env:` maps are merged per pool, so tools that need different env get their own runtime. */
   toolEnv?: Readonly<Record<string, string>>;
   onOutput?: (line: string, stream: 'stdout' | 'stderr', pid: number) => void;
+  /** Told when the entrypoint loads, fails to load, or reloads after it changed. */
+  onStatus?: (message: string) => void;
+  /** How often the entrypoint and its package.json scope are checked for changes (ms; 0: never reload). */
+  watchIntervalMs?: number;
 }
 
 /**
@@ -54,6 +58,8 @@ export class ToolRuntime {
       env: toolEnvironment(options.env ?? process.env, options.toolEnv ?? {}, 'runtime'),
       execArgv: plan.flags,
       ...(options.onOutput ? { onOutput: options.onOutput } : {}),
+      ...(options.onStatus ? { onStatus: options.onStatus } : {}),
+      ...(options.watchIntervalMs !== undefined ? { watchIntervalMs: options.watchIntervalMs } : {}),
     });
   }
 
@@ -81,11 +87,21 @@ export class ToolRuntime {
     return this.pool.tools();
   }
 
+  /** Whether the entrypoint loaded (the tools row of the health report). */
+  status(): PoolStatus {
+    return this.pool.status();
+  }
+
   pids(): number[] {
     return this.pool.pids();
   }
 
-  close(): Promise<void> {
-    return this.pool.close();
+  watchdogPid(): number | undefined {
+    return this.pool.watchdogPid();
+  }
+
+  /** Stops the tool processes: TERM, then KILL after graceMs even when a tool is busy. */
+  close(graceMs?: number): Promise<void> {
+    return this.pool.close(graceMs);
   }
 }

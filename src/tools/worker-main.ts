@@ -1,4 +1,4 @@
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MAX_RESULT_BYTES, type CallMessage, type ReplyMessage } from './protocol.js';
 
 /**
@@ -13,6 +13,24 @@ const entrypoint = process.argv[2] as string;
 // The parent going away (crash, SIGKILL) closes the channel; a worker never outlives it.
 process.on('disconnect', () => process.exit(0));
 
+const asPath = (where: string) => (where.startsWith('file://') ? fileURLToPath(where) : where);
+
+/**
+ * Where a load error happened: the `file:line` header Node puts on a syntax error it can place, else
+ * the first stack frame in the project's code.
+ */
+function locate(error: unknown): string | undefined {
+  const stack = error instanceof Error ? (error.stack ?? '') : '';
+  const header = /^((?:file:\/\/)?\/[^\n]*?):(\d+)\n/.exec(stack);
+  if (header?.[1] && header[2]) return `${asPath(header[1])}:${header[2]}`;
+  for (const frame of stack.matchAll(/(?:^|[\s(])((?:file:\/\/)?\/[^\s()]+):(\d+):(\d+)/gm)) {
+    const file = asPath(frame[1] as string);
+    if (file === fileURLToPath(import.meta.url) || file.includes('/node_modules/')) continue;
+    return `${file}:${frame[2]}:${frame[3]}`;
+  }
+  return undefined;
+}
+
 let tools: Record<string, ToolFunction>;
 try {
   const module = (await import(pathToFileURL(entrypoint).href)) as Record<string, unknown>;
@@ -20,8 +38,15 @@ try {
   tools = Object.fromEntries(Object.entries(exported).filter((entry): entry is [string, ToolFunction] => typeof entry[1] === 'function'));
   send({ type: 'ready', tools: Object.keys(tools).sort() });
 } catch (error) {
-  send({ type: 'load-failed', message: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
-  process.exit(1);
+  const location = locate(error);
+  const failure: ReplyMessage = {
+    type: 'load-failed',
+    message: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    ...(location ? { location } : {}),
+    ...(error instanceof SyntaxError ? { syntax: true } : {}),
+  };
+  // Exit only once the message is out, so the parent learns the cause rather than just an exit code.
+  await new Promise<never>(() => (process.send ? process.send(failure, undefined, undefined, () => process.exit(1)) : process.exit(1)));
 }
 
 process.on('message', (message: CallMessage) => {
