@@ -246,9 +246,9 @@ export class Supervisor {
 
   /**
    * Temporal to ready. Its port was free when chosen; a dev server that finds it taken by then
-   * (another process bound it in between) is started again on a new port, before serve depends on it.
+   * (another process bound it in between) is started again on a new port, and serve with it.
    */
-  private async startTemporal(temporal: Component, first: RunningChild): Promise<void> {
+  private async startTemporal(temporal: Component, serve: Component, first: RunningChild): Promise<void> {
     let child = first;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -262,6 +262,11 @@ export class Supervisor {
         temporal.record = { ...temporal.record, signature: ['server', 'start-dev', `--port ${this.temporalPort}`] };
         this.mux.note('temporal', `its port was taken; starting again on ${this.temporalAddress}`);
         child = this.launch(temporal);
+        if (serve.child) {
+          this.mux.note('serve', `restarting for Temporal on ${this.temporalAddress}`);
+          await serve.child.stop(this.options.stopGraceMs ?? 10_000);
+          this.launch(serve);
+        }
       }
     }
   }
@@ -313,11 +318,11 @@ export class Supervisor {
     const temporalChild = this.launch(temporal);
     this.narrate(`• Starting API and worker (compozy serve)…`);
     // serve starts alongside: its worker keeps retrying until Temporal answers, which hides Node's start-up time.
-    const serveChild = this.launch(serve);
+    this.launch(serve);
     try {
-      await this.startTemporal(temporal, temporalChild);
+      await this.startTemporal(temporal, serve, temporalChild);
       this.narrate(`✔ Temporal ready on ${this.temporalAddress} (${((Date.now() - started) / 1000).toFixed(1)} s)${this.temporalUiUrl ? `, UI at ${this.temporalUiUrl}` : ''}`);
-      await this.waitReady(serve, serveChild);
+      await this.waitReady(serve, serve.child as RunningChild);
       this.narrate(`✔ API ready on ${this.apiUrl}, worker polling (${((Date.now() - started) / 1000).toFixed(1)} s)`);
       if (api.port !== 0 && this.apiPort !== api.port) this.narrate(`! Port ${api.port} is in use, so the API is on port ${this.apiPort}: use ${this.apiUrl}`);
     } catch (error) {

@@ -13,8 +13,9 @@ import { freePort, isPortFree } from '../../src/platform/ports.js';
 import { readRunState } from '../../src/platform/run-state.js';
 import { LogMux } from '../../src/supervisor/log-mux.js';
 import { waitForOwnServer } from '../../src/supervisor/serve-readiness.js';
+import { formatSdkEntry } from '../../src/temporal/worker.js';
 import { BIN, CliProcess, copyFixture, DevProcess, killQuietly, REPO, runCli, stopDevProcesses, waitUntilDead, type JsonEvent } from '../helpers/cli.js';
-import { tempDir } from '../helpers/fake-bin.js';
+import { tempDir, writeScript } from '../helpers/fake-bin.js';
 
 const env = { COMPOZY_TEMPORAL_BIN: inject('temporalBin'), CI: '1' };
 const devs: DevProcess[] = [];
@@ -148,6 +149,44 @@ describe('ports after a killed run', () => {
     const ready = await dev.waitFor('ready');
     expect(ready.apiUrl).toBe(`http://127.0.0.1:${port}`);
     expect(await waitUntilDead([orphan.pid as number], 1000)).toEqual([]);
+  });
+});
+
+describe('the Temporal port', () => {
+  it('is chosen again when another process takes it before Temporal binds', async () => {
+    const dir = tempDir('racy-temporal');
+    const racy = writeScript(
+      dir,
+      'temporal',
+      `if [ "$1" = "--version" ]; then exec "${inject('temporalBin')}" --version; fi
+if [ ! -e "${dir}/lost-once" ]; then
+  touch "${dir}/lost-once"
+  echo '{"level":"ERROR","msg":"failed starting server: listen tcp 127.0.0.1:7233: bind: address already in use"}' >&2
+  exit 1
+fi
+exec "${inject('temporalBin')}" "$@"`,
+    );
+    const project = copyFixture('minimal');
+    const dev = new DevProcess([project, '--port', '0'], { ...env, COMPOZY_TEMPORAL_BIN: racy });
+    devs.push(dev);
+    const starting = await dev.waitFor('starting');
+    const ready = await dev.waitFor('ready');
+    expect(ready.temporalAddress).not.toBe(starting.temporalAddress);
+    expect((ready.health as HealthReport).status).toBe('up');
+    expect(readFileSync(join(project, '.compozy', 'logs', 'temporal.log'), 'utf8')).toContain(`its port was taken; starting again on ${String(ready.temporalAddress)}`);
+  }, 60_000);
+});
+
+describe('the Temporal SDK in our log', () => {
+  const failed = { level: 'WARN' as const, message: 'Activity failed', timestampNanos: 0n, meta: { taskToken: 'AAEC', attempt: 2, error: new Error('boom'), activityType: 'executeTask' } };
+
+  it('drops the per-attempt "Activity failed" dump (the engine reports the attempt itself) unless verbose', () => {
+    expect(formatSdkEntry(failed, false)).toBeUndefined();
+  });
+
+  it('prints one line per entry, never the task token or objects', () => {
+    expect(formatSdkEntry(failed, true)).toBe('temporal warn: Activity failed attempt=2 error="boom" activityType="executeTask"');
+    expect(formatSdkEntry({ level: 'ERROR', message: 'Worker failed', timestampNanos: 0n, meta: { error: new Error('lost'), nested: { a: 1 } } }, false)).toBe('temporal error: Worker failed error="lost"');
   });
 });
 

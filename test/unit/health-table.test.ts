@@ -1,6 +1,10 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadValidProject } from '../../src/config/valid-project.js';
 import { overallState, type HealthReport } from '../../src/health.js';
+import { curlFor, firstWorkflow, startLines } from '../../src/supervisor/first-lines.js';
 import { renderHealthTable } from '../../src/supervisor/health-table.js';
+import { REPO } from '../helpers/cli.js';
 
 const report: HealthReport = {
   mode: 'standalone',
@@ -39,5 +43,30 @@ describe('health table', () => {
     expect(overallState(report.components)).toBe('degraded');
     expect(overallState([{ name: 'a', backend: 'x', state: 'up' }])).toBe('up');
     expect(overallState([{ name: 'a', backend: 'x', state: 'starting' }, { name: 'b', backend: 'x', state: 'down' }])).toBe('down');
+  });
+});
+
+describe('the lines after the health table', () => {
+  it('API URL, a curl for the first workflow, the log folder and how to stop, in that order; no dashboard line without a dashboard', () => {
+    const lines = startLines({ apiUrl: 'http://127.0.0.1:5003', workflow: { id: 'weather', input: { city: '<city>' } }, logDir: '/p/.compozy/logs' });
+    expect(lines).toEqual([
+      '  API        http://127.0.0.1:5003',
+      `  Try it     curl -s -X POST http://127.0.0.1:5003/api/v0/workflows/weather/executions -H 'content-type: application/json' -d '{"input":{"city":"<city>"}}'`,
+      '  Logs       /p/.compozy/logs',
+      '',
+      '  Ctrl-C to stop',
+    ]);
+  });
+
+  it('quotes the input for the shell, so a value with a quote survives copy-paste', () => {
+    expect(curlFor('http://h:1', { id: 'w', input: { q: "it's" } })).toBe(`curl -s -X POST http://h:1/api/v0/workflows/w/executions -H 'content-type: application/json' -d '{"input":{"q":"it'\\''s"}}'`);
+  });
+
+  it("the example input fills the input schema's required properties from examples, defaults, enums or a placeholder", () => {
+    const project = loadValidProject(join(REPO, 'examples', 'weather'));
+    expect(firstWorkflow(project)).toEqual({ id: 'weather', input: { city: '<city>' } });
+    const schema = { type: 'object', properties: { n: { type: 'integer' }, mode: { enum: ['fast', 'slow'] }, tag: { type: 'string', examples: ['demo'] }, opt: { type: 'string' } }, required: ['n', 'mode', 'tag'] };
+    const withInline = { ...project, workflows: [{ ...(project.workflows[0] as (typeof project.workflows)[number]), input: { kind: 'inline' as const, schema, at: (project.workflows[0] as (typeof project.workflows)[number]).input?.at as never } }] };
+    expect(firstWorkflow(withInline)?.input).toEqual({ n: 0, mode: 'fast', tag: 'demo' });
   });
 });
