@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -131,22 +131,25 @@ function mountTmpfs(size: string): string {
   return dir;
 }
 
-/** A project whose executions ran once, so its databases hold real data. */
-async function projectWithHistory(dir?: string): Promise<{ project: string; execId: string }> {
-  const source = copyFixture('engine-api');
-  const project = dir ?? source;
-  if (dir) execFileSync('cp', ['-r', `${source}/.`, dir]);
+let history: { project: string; execId: string };
+
+/** A copy of a project whose execution ran once (serve stopped cleanly), so its databases hold real data. */
+function projectWithHistory(dir = join(tempDir('history'), 'engine-api')): { project: string; execId: string } {
+  cpSync(history.project, dir, { recursive: true });
+  return { project: dir, execId: history.execId };
+}
+
+beforeAll(async () => {
+  temporal = await startTemporal(inject('temporalBin'));
+  const project = copyFixture('engine-api');
   const serve = await startServe(project);
   const started = await serve.api('POST', '/workflows/nap/executions', { input: { n: 1 } });
   const execId = String(started.body.data?.exec_id);
   expect(await serve.finished(execId)).toBe('SUCCESS');
   await serve.stop();
-  return { project, execId };
-}
-
-beforeAll(async () => {
-  temporal = await startTemporal(inject('temporalBin'));
-}, 60_000);
+  running.splice(0);
+  history = { project, execId };
+}, 90_000);
 
 afterEach(async () => {
   await Promise.all(running.splice(0).map((p) => p.stop()));
@@ -165,7 +168,7 @@ afterAll(async () => {
 
 describe('damaged database files are refused by name and left byte-identical', () => {
   it.each(['kv.db', 'compozy.db'])('a %s that existed and is now zero bytes stops serve; nothing re-creates it', async (file) => {
-    const { project } = await projectWithHistory();
+    const { project } = projectWithHistory();
     const path = join(project, '.compozy', file);
     writeFileSync(path, '');
     const result = await runCli(['serve', project, '--port', String(await freePort()), '--temporal-address', temporal.address]);
@@ -177,7 +180,7 @@ describe('damaged database files are refused by name and left byte-identical', (
   }, 60_000);
 
   it.each(['kv.db', 'compozy.db'])('a %s with a valid header and garbage pages fails its integrity check and is not written', async (file) => {
-    const { project } = await projectWithHistory();
+    const { project } = projectWithHistory();
     const path = join(project, '.compozy', file);
     const bytes = readFileSync(path);
     expect(bytes.length).toBeGreaterThan(4096);
@@ -239,7 +242,7 @@ describe('another process holding the write lock', () => {
   }, 60_000);
 
   it('a KV locked when serve starts: serve comes up with the kv row degraded, saying what holds it and what to do', async () => {
-    const { project } = await projectWithHistory();
+    const { project } = projectWithHistory();
     const lock = await holdWriteLock(join(project, '.compozy', 'kv.db'), 60_000);
     const serve = await startServe(project);
     const row = await serve.row('kv');
@@ -256,8 +259,7 @@ describe.skipIf(!MOUNTABLE)('a full or read-only filesystem (tmpfs)', () => {
   it('a full disk: a new execution answers 507 DISK_FULL naming compozy.db, it is logged, the store row degrades; after space is freed executions run again', async () => {
     const mount = mountTmpfs('6m');
     const project = join(mount, 'project');
-    mkdirSync(project);
-    const { execId } = await projectWithHistory(project);
+    const { execId } = projectWithHistory(project);
     const serve = await startServe(project);
     const filler = join(mount, 'filler');
     try {
@@ -284,8 +286,7 @@ describe.skipIf(!MOUNTABLE)('a full or read-only filesystem (tmpfs)', () => {
   it('a read-only .compozy/: serve refuses to start and says what to do', async () => {
     const mount = mountTmpfs('6m');
     const project = join(mount, 'project');
-    mkdirSync(project);
-    await projectWithHistory(project);
+    projectWithHistory(project);
     execFileSync('mount', ['-o', 'remount,ro', mount]);
     const result = await runCli(['serve', project, '--port', String(await freePort()), '--temporal-address', temporal.address]);
     expect(result.code).not.toBe(0);
