@@ -34,6 +34,8 @@ export interface AppSettings {
   toolPoolSize: Setting<number>;
   structuredOutputRetries: Setting<number>;
   maxNestingDepth: Setting<number>;
+  /** Admission limit: executions pending or running before the API answers 429 OVERLOADED; 0 turns it off. */
+  maxActiveExecutions: Setting<number>;
 }
 
 export interface SettingFlags {
@@ -164,5 +166,6 @@ export function loadSettings(project: Pick<Project, 'document'>, flags: SettingF
     toolPoolSize: pick({ env: ['TOOL_POOL_SIZE'], file: ['runtime.pool_size'] }, env, doc, 2, asPositiveInt),
     structuredOutputRetries: pick({ env: ['LLM_STRUCTURED_OUTPUT_RETRIES'], file: ['llm.structured_output_retries'] }, env, doc, 2, asCount),
     maxNestingDepth: pick({ env: ['LIMITS_MAX_NESTING_DEPTH'], file: ['limits.max_nesting_depth'] }, env, doc, 20, asPositiveInt),
+    maxActiveExecutions: pick({ env: ['LIMITS_MAX_ACTIVE_EXECUTIONS'], file: ['limits.max_active_executions'] }, env, doc, 1000, asCount),
   };
 }

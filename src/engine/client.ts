@@ -15,7 +15,26 @@ export interface EngineClientOptions {
   taskQueue: string;
   /** Whether some worker polls the task queue; starting without one would leave executions pending forever. */
   workerAvailable(): Promise<boolean>;
+  /** Admission limit on active (PENDING + RUNNING) executions; 0 or absent: no limit. */
+  maxActiveExecutions?: number;
 }
+
+/** The execution queue as health and /metrics show it. */
+export interface ExecutionQueue {
+  /** Accepted, no task started yet. */
+  pending: number;
+  running: number;
+  /** Paused, or waiting for a signal: not counted against the limit. */
+  paused: number;
+  /** The admission limit; null when there is none. */
+  limit: number | null;
+  /** Since this process started. */
+  admitted: number;
+  rejected: number;
+}
+
+/** What a client refused with 429 OVERLOADED is told to wait before retrying. */
+export const RETRY_AFTER_SECONDS = 2;
 
 export interface StartedExecution {
   execId: string;
@@ -25,6 +44,10 @@ export interface StartedExecution {
 /** Starts and steers executions: the one place that talks to Temporal on behalf of the API and signal tasks. */
 export class EngineClient {
   private readonly schemas = new SchemaValidator();
+  /** Admitted starts whose execution may not be in the store yet: counted so a burst cannot overshoot the limit. */
+  private admitting = 0;
+  private admittedTotal = 0;
+  private rejectedTotal = 0;
 
   constructor(private readonly options: EngineClientOptions) {}
 
@@ -42,21 +65,29 @@ export class EngineClient {
     return def;
   }
 
-  /** Validates the input against the workflow's config.input, records the execution, starts it. */
-  async start(workflowId: string, input: unknown, options: { startTaskId?: string; execId?: string } = {}): Promise<StartedExecution> {
+  /**
+   * Validates the input against the workflow's config.input, records the execution, starts it.
+   * `admit`: subject to the admission limit (API requests; not the starts of events already accepted).
+   */
+  async start(workflowId: string, input: unknown, options: { startTaskId?: string; execId?: string; admit?: boolean } = {}): Promise<StartedExecution> {
     const { startTaskId } = options;
     const def = this.workflow(workflowId);
     this.validateInput(def, input);
     if (startTaskId !== undefined && !def.tasks.some((t) => t.id === startTaskId)) {
       throw new CompozyError('INPUT_INVALID', `task_id "${startTaskId}" is not a top-level task of workflow ${workflowId}.`, { details: { tasks: def.tasks.map((t) => t.id) } });
     }
-    if (!(await this.options.workerAvailable())) {
-      throw new CompozyError('WORKER_UNAVAILABLE', `No worker polls task queue "${this.options.taskQueue}", so the execution would never run.`, {
-        hint: 'Start one with `compozy dev` (it runs a worker in the server process) or `compozy worker`.',
-      });
-    }
+    const stored = options.admit ? await this.admit() : () => undefined;
     const execId = options.execId ?? ksuid();
-    await this.options.store.createWorkflowExecution({ workflowExecId: execId, workflowId, input: input ?? {}, status: 'PENDING' });
+    try {
+      if (!(await this.options.workerAvailable())) {
+        throw new CompozyError('WORKER_UNAVAILABLE', `No worker polls task queue "${this.options.taskQueue}", so the execution would never run.`, {
+          hint: 'Start one with `compozy dev` (it runs a worker in the server process) or `compozy worker`.',
+        });
+      }
+      await this.options.store.createWorkflowExecution({ workflowExecId: execId, workflowId, input: input ?? {}, status: 'PENDING' });
+    } finally {
+      stored();
+    }
     const run: RunInput = { def, execId, ...(startTaskId !== undefined ? { startTaskId } : {}) };
     try {
       await this.options.client.workflow.start(WORKFLOW_TYPE, { taskQueue: this.options.taskQueue, workflowId: execId, args: [run] });
@@ -66,6 +97,41 @@ export class EngineClient {
       throw new CompozyError('TEMPORAL_UNREACHABLE', `Temporal did not accept the execution: ${errorMessage(error)}`, { hint: 'Check the temporal row of `compozy status`.' });
     }
     return { execId, workflowId };
+  }
+
+  async queue(): Promise<ExecutionQueue> {
+    const counts = await this.options.store.countByStatus(['PENDING', 'RUNNING', 'PAUSED', 'WAITING']);
+    const limit = this.options.maxActiveExecutions ? this.options.maxActiveExecutions : null;
+    return { pending: counts.PENDING, running: counts.RUNNING, paused: counts.PAUSED + counts.WAITING, limit, admitted: this.admittedTotal, rejected: this.rejectedTotal };
+  }
+
+  /**
+   * Admits one more execution unless the active ones (PENDING + RUNNING in the store, plus starts this
+   * process admitted that are not stored yet) have reached the admission limit: then OVERLOADED,
+   * instead of a growing backlog. The returned function is called once the execution is stored (or
+   * will not be). Events admit with no reservation: their execution is stored by the dispatcher.
+   */
+  async admit(): Promise<() => void> {
+    const limit = this.options.maxActiveExecutions;
+    if (limit) {
+      const counts = await this.options.store.countByStatus(['PENDING', 'RUNNING']);
+      const active = counts.PENDING + counts.RUNNING + this.admitting;
+      if (active >= limit) {
+        this.rejectedTotal++;
+        throw new CompozyError('OVERLOADED', `${active} executions are pending or running, the limit is ${limit}; this one was not accepted.`, {
+          hint: `Retry after ${RETRY_AFTER_SECONDS} s, or raise limits.max_active_executions (LIMITS_MAX_ACTIVE_EXECUTIONS).`,
+          details: { active, pending: counts.PENDING, running: counts.RUNNING, limit, retry_after_s: RETRY_AFTER_SECONDS },
+        });
+      }
+    }
+    this.admittedTotal++;
+    this.admitting++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.admitting--;
+    };
   }
 
   private validateInput(def: WorkflowDef, input: unknown): void {

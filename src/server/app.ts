@@ -7,6 +7,7 @@ import type { ExecutionStore } from '../store/store.js';
 import { edgeServerOptions, envelope, frameworkErrorEnvelope, registerJsonBody } from './http-edge.js';
 import { OPENAPI } from './openapi.js';
 import { executionRoutes } from './routes/executions.js';
+import { metricsRoute } from './routes/metrics.js';
 import { workflowRoutes } from './routes/workflows.js';
 
 export interface AppDeps {
@@ -54,8 +55,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
   app.get('/api/v0/health', async (_request, reply) => {
     const report = await deps.health();
-    return reply.status(report.status === 'up' ? 200 : 503).send({ status: report.status === 'up' ? 200 : 503, message: `platform is ${report.status}`, data: report });
+    // A store that cannot count (locked, gone) already shows in the store row; the queue is then left out.
+    const queue = deps.engine ? await deps.engine.client.queue().catch(() => undefined) : undefined;
+    return reply.status(report.status === 'up' ? 200 : 503).send({ status: report.status === 'up' ? 200 : 503, message: `platform is ${report.status}`, data: { ...report, ...(queue ? { queue } : {}) } });
   });
+  const engineClient = deps.engine?.client;
+  void app.register(metricsRoute({ health: deps.health, ...(engineClient ? { queue: () => engineClient.queue() } : {}) }));
   if (deps.engine) {
     void app.register(workflowRoutes(deps.engine.client, deps.engine.events), { prefix: '/api/v0' });
     void app.register(executionRoutes(deps.engine.client, deps.engine.store), { prefix: '/api/v0' });

@@ -67,7 +67,7 @@ export class EngineRuntime {
     });
     const connection = Connection.lazy({ address: options.temporalAddress });
     const client = new Client({ connection, namespace: options.namespace });
-    const engine = new EngineClient({ client, store, project, taskQueue: options.taskQueue, workerAvailable: options.workerAvailable });
+    const engine = new EngineClient({ client, store, project, taskQueue: options.taskQueue, workerAvailable: options.workerAvailable, maxActiveExecutions: options.settings.maxActiveExecutions.value });
     const tools = toolInvoker(projectConfig, project, {
       defaultTimeoutMs: parseDuration(options.settings.toolExecutionTimeout.value),
       poolSize: options.settings.toolPoolSize.value,
