@@ -1,5 +1,4 @@
 import { Chalk } from 'chalk';
-import { relative } from 'node:path';
 import { CompozyError, errorMessage } from '../errors.js';
 
 /** Colour and decoration only for a person at a terminal: not when piped, not under CI, not with NO_COLOR. */
@@ -25,14 +24,4 @@ export function errorJson(error: unknown): { error: { code: string; message: str
   const code = error instanceof CompozyError ? error.code : 'INTERNAL';
   const hint = error instanceof CompozyError ? error.hint : undefined;
   return { error: { code, message: errorMessage(error), ...(hint ? { hint } : {}) } };
-}
-
-/**
- * How a command names a project folder to the user, for a command they can copy: nothing for the
- * current folder, else the path from the current folder (quoted for the shell when needed).
- */
-export function projectArgument(dir: string, cwd = process.cwd()): string {
-  const path = relative(cwd, dir);
-  if (path === '') return '';
-  return ` ${/^[\w./@+-]+$/.test(path) ? path : `'${path.replaceAll("'", "'\\''")}'`}`;
 }

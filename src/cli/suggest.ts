@@ -1,5 +1,7 @@
 import { didYouMean } from '../config/read.js';
 
+export { plural } from '../platform/plural.js';
+
 /** The known name closest to what was typed, when it is close enough to be a typo (Levenshtein distance). */
 export function nearestName(typed: string, known: Iterable<string>): string | undefined {
   return didYouMean(typed, known);
@@ -15,9 +17,4 @@ export function unknownNameHint(typed: string, known: Iterable<string>, what: st
   const nearest = nearestName(typed, names);
   const list = `${what.charAt(0).toUpperCase()}${what.slice(1)}: ${names.join(', ')}.`;
   return nearest === undefined ? list : `Did you mean "${nearest}"? ${list}`;
-}
-
-/** "1 execution", "2 executions", "0 executions"; `plural` for the irregular ones. */
-export function plural(count: number, singular: string, pluralForm = `${singular}s`): string {
-  return `${count} ${count === 1 ? singular : pluralForm}`;
 }

@@ -11,7 +11,7 @@ import { TEMPORAL_CLI_GO_PACKAGE, TEMPORAL_CLI_VERSION } from '../temporal/cli-v
 import { planInstall } from '../temporal/install.js';
 import { probeTemporal } from '../temporal/readiness.js';
 import { pingPostgres, pingRedis } from './probes.js';
-import { plural } from '../cli/suggest.js';
+import { plural } from '../platform/plural.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';
 

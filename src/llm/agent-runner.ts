@@ -8,7 +8,7 @@ import { describeProblems, SchemaValidator } from '../platform/schema-validator.
 import { jsonInstruction, parseJsonObject } from './json-output.js';
 import { resolveModel, type ResolvedModel } from './models.js';
 import { ReplayFixtures } from './replay.js';
-import { plural } from '../cli/suggest.js';
+import { plural } from '../platform/plural.js';
 
 export interface LlmAgentsOptions {
   projectDir: string;

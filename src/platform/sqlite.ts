@@ -138,7 +138,7 @@ function migrate(db: DatabaseSync, migrations: readonly string[], describe: () =
 function checkExisting(kind: SqliteFileKind, path: string, migrations: readonly string[]): void {
   const size = statSync(path).size;
   if (size === 0) {
-    throw openFailure(kind, path, 'the file exists but is empty (0 bytes), so its data is gone; it is not re-created over it.', `Restore ${path} from a backup, or delete it to start with an empty ${kind.noun}; ${LEFT_UNTOUCHED}`);
+    throw openFailure(kind, path, 'the file exists but is empty (0 bytes): whatever it held is gone, and compozy does not create a new database over it.', `Restore ${path} from a backup, or delete it to start with an empty ${kind.noun}; ${LEFT_UNTOUCHED}`);
   }
   if (!readHeader(path).equals(HEADER)) {
     throw openFailure(kind, path, 'the file is not an SQLite database (its header is wrong).', `Restore ${path} from a backup, or move it aside to start with an empty ${kind.noun}; ${LEFT_UNTOUCHED}`);

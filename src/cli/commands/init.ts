@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { basename, join, relative, resolve } from 'node:path';
 import { CompozyError } from '../../errors.js';
-import { projectArgument, useColor, writeJson } from '../output.js';
+import { projectArgument } from '../../platform/project-argument.js';
+import { useColor, writeJson } from '../output.js';
 import { runAction } from '../run-action.js';
 import { apiKeyVariable, checkProjectName, MODEL_PRESETS, PROJECT_NAME, scaffold, TEMPLATE_SPECS, TEMPLATES, type ModelPreset, type TemplateName } from '../scaffold.js';
 

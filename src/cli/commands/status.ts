@@ -4,7 +4,8 @@ import { overallState, type ComponentHealth, type HealthReport } from '../../hea
 import { isPidAlive } from '../../platform/pids.js';
 import { readRunState, type RunState } from '../../platform/run-state.js';
 import { renderHealthTable } from '../../supervisor/health-table.js';
-import { projectArgument, useColor, writeJson } from '../output.js';
+import { projectArgument } from '../../platform/project-argument.js';
+import { useColor, writeJson } from '../output.js';
 import { openProject } from '../project-context.js';
 import { runAction } from '../run-action.js';
 

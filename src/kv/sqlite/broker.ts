@@ -41,6 +41,8 @@ export class SqliteBroker implements Broker {
     private readonly watcher: ChangeWatcher,
     /** One transaction through the KV's guard: waits for another process's lock without blocking, errors typed. */
     private readonly tx: <T>(fn: () => T) => T | Promise<T>,
+    /** A read through the KV's guard: storage errors typed. */
+    private readonly read: <T>(fn: () => T) => T | Promise<T>,
     private readonly maxValueBytes: number,
   ) {
     this.s = {
@@ -78,7 +80,7 @@ export class SqliteBroker implements Broker {
     checkKey(name, 'exchange');
     checkExchangeType(type);
     // Declarations repeated at every start-up are reads when nothing changes, so a server starts while another process holds the write lock.
-    if ((this.s.exchange?.get(name) as { type: string } | undefined)?.type === type) return;
+    if ((await this.read(() => this.s.exchange?.get(name) as { type: string } | undefined))?.type === type) return;
     await this.tx(() => {
       const existing = this.s.exchange?.get(name) as { type: string } | undefined;
       if (existing && existing.type !== type) throw invalid(`exchange "${name}" is already declared as ${existing.type}, not ${type}.`);
@@ -88,8 +90,10 @@ export class SqliteBroker implements Broker {
 
   async declareQueue(name: string, options: QueueOptions = {}): Promise<void> {
     const resolved = resolveQueueOptions(name, options);
-    const existing = this.s.queue?.get(name) as QueueRow | undefined;
-    const deadLetterExists = !resolved.deadLetter || this.s.queue?.get(resolved.deadLetter) !== undefined;
+    const { existing, deadLetterExists } = await this.read(() => ({
+      existing: this.s.queue?.get(name) as QueueRow | undefined,
+      deadLetterExists: !resolved.deadLetter || this.s.queue?.get(resolved.deadLetter) !== undefined,
+    }));
     const unchanged =
       existing !== undefined && existing.max_attempts === resolved.maxAttempts && existing.dead_letter === (resolved.deadLetter ?? null) && existing.visibility_ms === resolved.visibilityMs;
     if (resolved.durable && unchanged && deadLetterExists) return;
@@ -102,7 +106,9 @@ export class SqliteBroker implements Broker {
 
   async bind(queue: string, exchange: string, bindingKey = ''): Promise<void> {
     checkKey(bindingKey, 'binding key');
-    if (this.s.bound?.get(checkKey(exchange, 'exchange'), checkKey(queue, 'queue'), bindingKey)) return;
+    checkKey(exchange, 'exchange');
+    checkKey(queue, 'queue');
+    if (await this.read(() => this.s.bound?.get(exchange, queue, bindingKey))) return;
     await this.tx(() => {
       if (!this.s.exchange?.get(checkKey(exchange, 'exchange'))) throw notFound('exchange', exchange);
       this.queueRow(checkKey(queue, 'queue'));
@@ -177,7 +183,8 @@ export class SqliteBroker implements Broker {
   }
 
   async consume(queue: string, handler: (delivery: Delivery) => Promise<void>, options: ConsumeOptions = {}): Promise<Consumer> {
-    this.queueRow(checkKey(queue, 'queue'));
+    checkKey(queue, 'queue');
+    await this.read(() => this.queueRow(queue));
     return this.consumers.start(queue, handler, options, () => this.claim(queue), async (wake) => this.watcher.add(wake));
   }
 
@@ -187,9 +194,12 @@ export class SqliteBroker implements Broker {
   }
 
   async stats(queue: string): Promise<QueueStats> {
-    this.queueRow(checkKey(queue, 'queue'));
-    const { n } = this.s.count?.get(queue) as { n: number };
-    const { dropped } = this.s.dropped?.get(queue) as { dropped: number };
-    return { messages: n, dropped };
+    checkKey(queue, 'queue');
+    return this.read(() => {
+      this.queueRow(queue);
+      const { n } = this.s.count?.get(queue) as { n: number };
+      const { dropped } = this.s.dropped?.get(queue) as { dropped: number };
+      return { messages: n, dropped };
+    });
   }
 }

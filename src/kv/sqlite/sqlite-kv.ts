@@ -75,7 +75,13 @@ export class SqliteKv implements Kv {
     this.maxValueBytes = options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES;
     this.watcher = new ChangeWatcher(path, options.pollMs ?? 2);
     this.pubsub = new SqlitePubSub(db, this.watcher);
-    this.broker = new SqliteBroker(db, this.watcher, (fn) => this.write(fn), this.maxValueBytes);
+    this.broker = new SqliteBroker(
+      db,
+      this.watcher,
+      (fn) => this.write(fn),
+      (fn) => this.read(fn),
+      this.maxValueBytes,
+    );
     const live = '(expires_at IS NULL OR expires_at > ?)';
     this.s = {
       // Prepared once: BEGIN/COMMIT run on every write, and exec() would parse them each time.
