@@ -19,7 +19,7 @@ import { startWorker, type RunningWorker } from '../temporal/worker.js';
 import { memoryUnavailable, toolInvoker } from './engine-deps.js';
 import { openKv } from './open-kv.js';
 import { openStore } from './open-store.js';
-import { plural } from '../cli/suggest.js';
+import { plural } from '../platform/plural.js';
 
 export interface RuntimeOptions {
   projectDir: string;
