@@ -30,7 +30,8 @@ export const OPENAPI = {
   paths: {
     '/healthz': { get: { summary: 'Liveness', responses: { 200: { description: 'the process runs' } } } },
     '/readyz': { get: { summary: 'Readiness', responses: { 200: { description: 'the worker polls' }, 503: { description: 'not ready, with the reason' } } } },
-    '/api/v0/health': { get: { summary: 'Health of every component', responses: { 200: ok('all up'), 503: ok('some component is not up') } } },
+    '/api/v0/health': { get: { summary: 'Health of every component and the execution queue', responses: { 200: ok('all up'), 503: ok('some component is not up') } } },
+    '/metrics': { get: { summary: 'Component health and the execution queue in Prometheus text format', responses: { 200: { description: 'text/plain; version=0.0.4' } } } },
     '/api/v0/workflows': { get: { summary: 'Workflow definitions', responses: { 200: ok('the workflows', { type: 'object', properties: { workflows: { type: 'array' } } }) } } },
     '/api/v0/workflows/{workflow_id}': { get: { summary: 'One workflow definition', parameters: [workflowIdParam], responses: { 200: ok('the workflow'), 404: fail('unknown workflow') } } },
     '/api/v0/workflows/{workflow_id}/executions': {
@@ -43,6 +44,7 @@ export const OPENAPI = {
           400: fail('malformed body or input that does not match config.input (every error in details.errors)'),
           404: fail('unknown workflow'),
           413: fail('body over 1 MiB'),
+          429: fail('OVERLOADED: limits.max_active_executions executions are pending or running; Retry-After says when to retry'),
           503: fail('WORKER_UNAVAILABLE: no worker polls the task queue'),
         },
       },
@@ -69,7 +71,7 @@ export const OPENAPI = {
       post: {
         summary: 'Publish an event; the workflow whose signal trigger has that name starts with the payload as input',
         requestBody: json({ type: 'object', properties: { name: { type: 'string' }, payload: {} }, required: ['name'] }),
-        responses: { 202: ok('queued', { type: 'object', properties: { event_id: { type: 'string' } } }), 400: fail('no name, or a payload that breaks the trigger schema'), 404: fail('TRIGGER_NOT_FOUND') },
+        responses: { 202: ok('queued', { type: 'object', properties: { event_id: { type: 'string' } } }), 400: fail('no name, or a payload that breaks the trigger schema'), 404: fail('TRIGGER_NOT_FOUND'), 429: fail('OVERLOADED, as for starts') },
       },
     },
     '/api/v0/executions/workflows/{exec_id}/cancel': steer('Cancel'),
