@@ -1,5 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { CompozyError, errorMessage } from '../errors.js';
+import { plural } from '../platform/plural.js';
 import { describeProblems, SchemaValidator } from '../platform/schema-validator.js';
 import { isKsuid, ksuid } from '../store/ksuid.js';
 import type { ExecutionStore, WorkflowExecutionWithTasks } from '../store/store.js';
@@ -118,7 +119,7 @@ export class EngineClient {
       const active = counts.PENDING + counts.RUNNING + this.admitting;
       if (active >= limit) {
         this.rejectedTotal++;
-        throw new CompozyError('OVERLOADED', `${active} executions are pending or running, the limit is ${limit}; this one was not accepted.`, {
+        throw new CompozyError('OVERLOADED', `${plural(active, 'execution')} ${active === 1 ? 'is' : 'are'} pending or running, the limit is ${limit}; this one was not accepted.`, {
           hint: `Retry after ${RETRY_AFTER_SECONDS} s, or raise limits.max_active_executions (LIMITS_MAX_ACTIVE_EXECUTIONS).`,
           details: { active, pending: counts.PENDING, running: counts.RUNNING, limit, retry_after_s: RETRY_AFTER_SECONDS },
         });

@@ -4,6 +4,7 @@ import { dirname, extname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { PACKAGE_ROOT } from '../config/project.js';
 import { CompozyError } from '../errors.js';
+import { plural } from '../platform/plural.js';
 import { withParentDeathSignal } from '../supervisor/child-process.js';
 import type { CallMessage, ReplyMessage } from './protocol.js';
 
@@ -219,7 +220,7 @@ export class ToolPool {
       (tools) => {
         if (slot.retired || this.loadedTools) return;
         this.loadedTools = tools;
-        this.options.onStatus?.(`tool entrypoint ${this.options.entrypoint} loaded: ${tools.length} tool(s)${tools.length ? ` (${tools.join(', ')})` : ''}`);
+        this.options.onStatus?.(`tool entrypoint ${this.options.entrypoint} loaded: ${plural(tools.length, 'tool')}${tools.length ? ` (${tools.join(', ')})` : ''}`);
       },
       (error: CompozyError) => {
         if (slot.retired || this.closed || error.code !== 'TOOL_ENTRYPOINT_FAILED') return;
