@@ -4,8 +4,10 @@ import { templates } from '../expr/template.js';
 import { compileCel } from '../expr/cel.js';
 import { CompozyError } from '../errors.js';
 import { isValidDuration } from './duration.js';
+import { modelUses, type ModelUse } from './model-uses.js';
+import { isKnownProvider, PROVIDERS } from './providers.js';
 import { suggestion } from './read.js';
-import type { AgentConfig, Located, ProjectConfig, SchemaDefinition, SchemaRef, TaskConfig, ToolConfig, WorkflowConfig } from './types.js';
+import type { AgentConfig, Located, ModelConfig, ProjectConfig, SchemaDefinition, SchemaRef, TaskConfig, ToolConfig, WorkflowConfig } from './types.js';
 import { formatPath, type ConfigDiagnostic, type YamlPath } from './yaml-file.js';
 
 
@@ -72,6 +74,42 @@ class Validator {
       this.ajv.compile(body);
     } catch (error) {
       this.error(at, [], `Invalid JSON Schema: ${(error as Error).message}.`);
+    }
+  }
+
+  /** A model under models: (or inline): its provider exists, and a generic OpenAI-compatible server has a URL. */
+  model(model: ModelConfig): void {
+    if (!isKnownProvider(model.provider)) this.error(model, ['provider'], `Provider "${model.provider}" does not exist.`, suggestion(model.provider, PROVIDERS, 'provider'));
+    else if (model.provider === 'openai-compatible' && model.apiUrl === undefined) {
+      this.error(model, [], `Model openai-compatible:${model.model} has no api_url.`, "Add api_url: the base URL of the server's OpenAI-compatible API, e.g. http://localhost:8000/v1.");
+    }
+  }
+
+  /**
+   * The model an agent or task names: a known provider in provider:model, a declared model id, or a
+   * default model to fall back on. A templated ref depends on the environment, so `config validate`,
+   * doctor and the llm health row check what it renders to instead.
+   */
+  modelRef(use: ModelUse, models: readonly ModelConfig[]): void {
+    const ref = use.ref;
+    if (ref === undefined) {
+      if (!models.some((m) => m.isDefault)) this.error(use.at, use.key, `The ${use.user} has no model and the project has no default model.`, 'Give it model: provider:model, or mark one of the project models default: true.');
+      return;
+    }
+    if (typeof ref !== 'string') {
+      this.model(ref);
+      return;
+    }
+    if (ref.includes('{{')) return;
+    const text = ref.trim();
+    const colon = text.indexOf(':');
+    if (colon > 0) {
+      const provider = text.slice(0, colon);
+      if (!isKnownProvider(provider)) this.error(use.at, use.key, `Model "${text}": provider "${provider}" does not exist.`, suggestion(provider, PROVIDERS, 'provider'));
+      return;
+    }
+    if (!models.some((m) => m.model === text)) {
+      this.error(use.at, use.key, `Model "${text}" is not declared in the project.`, `Write it as provider:model, or declare it under models: (declared: ${models.map((m) => `${m.provider}:${m.model}`).join(', ') || 'none'}).`);
     }
   }
 
@@ -264,6 +302,8 @@ export function validateProject(project: ProjectConfig): ConfigDiagnostic[] {
   for (const agent of project.agents) v.agent(agent, tools, schemas, memories);
   for (const memory of project.memories) v.duration(memory, ['persistence', 'ttl'], memory.ttl);
   for (const workflow of project.workflows) v.workflow(project, workflow);
+  for (const model of project.models) v.model(model);
+  for (const use of modelUses(project)) v.modelRef(use, project.models);
   return v.diagnostics;
 }
 

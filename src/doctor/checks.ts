@@ -196,16 +196,17 @@ const llmKeysCheck: Check = {
 
 const agentModelsCheck: Check = {
   name: 'agents',
-  description: "the models the project's agents resolve to (replay fixtures present, refs valid)",
+  description: "the models the project's agents resolve to (provider known, API key set, replay fixtures present)",
   async run(context) {
     if (!context.project) return undefined;
     const { loadProjectConfig } = await import('../config/load.js');
-    const { llmHealth } = await import('../llm/health.js');
+    const [{ llmHealth }, { checkModelUses }] = await Promise.all([import('../llm/health.js'), import('../llm/models.js')]);
     const { project } = loadProjectConfig(context.project.dir);
     const health = project ? llmHealth(project, context.env) : undefined;
-    if (!health) return undefined;
+    if (!project || !health) return undefined;
     if (health.state === 'up') return { name: 'agents', status: 'pass', message: `agents use ${health.detail}` };
-    return { name: 'agents', status: 'fail', message: health.detail ?? 'a model cannot be resolved', fix: 'Fix the agent model: refs, or add the replay fixtures file named.' };
+    const hints = [...new Set(checkModelUses(project, context.env).flatMap((check) => (check.problem?.hint ? [check.problem.hint] : [])))];
+    return { name: 'agents', status: 'fail', message: health.detail ?? 'a model cannot be resolved', fix: hints.join(' ') || 'Fix the agent model: refs.' };
   },
 };
 

@@ -6,7 +6,7 @@ import { CompozyError, errorMessage } from '../errors.js';
 import { templates } from '../expr/template.js';
 import { describeProblems, SchemaValidator } from '../platform/schema-validator.js';
 import { jsonInstruction, parseJsonObject } from './json-output.js';
-import { resolveModel, type ResolvedModel } from './models.js';
+import { modelUnusable, resolveModel, type ResolvedModel } from './models.js';
 import { ReplayFixtures } from './replay.js';
 import { plural } from '../platform/plural.js';
 
@@ -35,6 +35,8 @@ type AiSdk = typeof import('ai');
 
 /** A provider error as a typed task error carrying the provider's own message. */
 function providerError(ai: AiSdk, error: unknown, model: ResolvedModel): CompozyError {
+  // Already typed (an unknown provider, a missing api_url): wrapping it as LLM_PROVIDER_ERROR would make it retried as transient.
+  if (error instanceof CompozyError) return error;
   const { APICallError, LoadAPIKeyError, RetryError } = ai;
   const name = `${model.provider}:${model.model}`;
   const cause = RetryError.isInstance(error) ? error.lastError : error;
@@ -97,6 +99,8 @@ export class LlmAgents implements AgentInvoker {
     const action = request.actionId === undefined ? undefined : agent?.actions.find((a) => a.id === request.actionId);
     if (request.actionId !== undefined && !action) throw new CompozyError('AGENT_NOT_FOUND', `Agent "${request.agentId}" has no action "${request.actionId}".`);
     const model = resolveModel(request.model ?? agent?.model, this.options.models, this.options.env);
+    const unusable = modelUnusable(model, this.options.env, this.options.projectDir);
+    if (unusable) throw unusable;
     const vars = { ...request.context, input: request.input, with: request.input };
     const prompt = action ? String(templates.renderValue(action.prompt, vars)) : (request.prompt ?? '');
     if (prompt.trim() === '') throw new CompozyError('LLM_REQUEST_INVALID', 'The task gives the model no prompt.', { hint: 'Give the task an agent action, or a prompt.' });

@@ -1,7 +1,12 @@
+import { existsSync } from 'node:fs';
 import { resolveEnvReferences } from '../config/secrets.js';
-import type { ModelConfig } from '../config/types.js';
+import { modelUses, type ModelUse } from '../config/model-uses.js';
+import type { ModelConfig, ProjectConfig } from '../config/types.js';
+import type { ConfigDiagnostic } from '../config/yaml-file.js';
 import { CompozyError } from '../errors.js';
 import { templates } from '../expr/template.js';
+import { isKnownProvider, providerKeyVariable, unknownProvider } from '../config/providers.js';
+import { ReplayFixtures } from './replay.js';
 
 /** A model ready to call: provider and model id, credentials resolved from the environment. */
 export interface ResolvedModel {
@@ -54,4 +59,57 @@ export function resolveModel(ref: string | ModelConfig | undefined, models: read
     });
   }
   return fromConfig(declared, env);
+}
+
+/**
+ * Why a resolved model cannot be called here, found before any request: an unknown provider, a
+ * generic OpenAI-compatible server without api_url, no key where the provider needs one, or a replay
+ * model without its fixtures file.
+ */
+export function modelUnusable(model: ResolvedModel, env: NodeJS.ProcessEnv, projectDir: string): CompozyError | undefined {
+  const name = label(model);
+  if (!isKnownProvider(model.provider)) return unknownProvider(model.provider);
+  if (model.provider === 'openai-compatible' && !model.apiUrl) {
+    return new CompozyError('LLM_PROVIDER_UNKNOWN', `Model ${name} needs api_url (the server's OpenAI-compatible base URL).`, { hint: 'Add api_url: to the model under models:.' });
+  }
+  if (model.provider === 'replay') {
+    const file = ReplayFixtures.path(projectDir, model.model);
+    return existsSync(file) ? undefined : new CompozyError('LLM_REPLAY_MISSING', `Model ${name} answers from its fixtures, and ${file} does not exist.`, { hint: 'Create it with answers: [{agent, action, output}], or choose another model.' });
+  }
+  const keyVariable = providerKeyVariable(model.provider);
+  if (keyVariable && !model.apiKey && !env[keyVariable]) {
+    return new CompozyError('LLM_AUTH_FAILED', `Model ${name} has no API key: ${keyVariable} is not set and the model has no api_key.`, {
+      hint: `Export ${keyVariable} or add it to the project's .env (or set api_key: "{{ .env.${keyVariable} }}" on the model).`,
+    });
+  }
+  return undefined;
+}
+
+export interface ModelUseCheck extends ModelUse {
+  model?: ResolvedModel;
+  problem?: CompozyError;
+}
+
+/**
+ * The model each use resolves to in this environment (templated refs rendered, keys looked up), and
+ * what would stop it from answering. `config validate`, doctor and the llm health row report these.
+ */
+export function checkModelUses(project: ProjectConfig, env: NodeJS.ProcessEnv): ModelUseCheck[] {
+  return modelUses(project).map((use) => {
+    try {
+      const model = resolveModel(use.ref, project.models, env);
+      const problem = modelUnusable(model, env, project.dir);
+      return { ...use, model, ...(problem ? { problem } : {}) };
+    } catch (error) {
+      if (!(error instanceof CompozyError)) throw error;
+      return { ...use, problem: error };
+    }
+  });
+}
+
+/** The problems of checkModelUses as diagnostics at the `model:` that chose each model (or its agent or task). */
+export function modelDiagnostics(project: ProjectConfig, env: NodeJS.ProcessEnv): ConfigDiagnostic[] {
+  return checkModelUses(project, env).flatMap((check) =>
+    check.problem ? [check.at.file.diagnostic([...check.at.path, ...check.key], `The ${check.user} cannot call its model here: ${check.problem.message}`, check.problem.hint)] : [],
+  );
 }

@@ -5,19 +5,7 @@ import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import type { LanguageModel } from 'ai';
 import { CompozyError } from '../errors.js';
 import type { ResolvedModel } from './models.js';
-
-/** OpenAI-compatible servers by provider name, with their usual base URL and key variable. */
-const COMPATIBLE: Record<string, { baseURL: string; keyVar?: string }> = {
-  ollama: { baseURL: 'http://localhost:11434/v1' },
-  openrouter: { baseURL: 'https://openrouter.ai/api/v1', keyVar: 'OPENROUTER_API_KEY' },
-  deepseek: { baseURL: 'https://api.deepseek.com/v1', keyVar: 'DEEPSEEK_API_KEY' },
-  xai: { baseURL: 'https://api.x.ai/v1', keyVar: 'XAI_API_KEY' },
-  cerebras: { baseURL: 'https://api.cerebras.ai/v1', keyVar: 'CEREBRAS_API_KEY' },
-  vllm: { baseURL: 'http://localhost:8000/v1' },
-  lmstudio: { baseURL: 'http://localhost:1234/v1' },
-};
-
-const PROVIDERS = ['openai', 'anthropic', 'groq', 'openai-compatible', ...Object.keys(COMPATIBLE), 'replay'] as const;
+import { COMPATIBLE, unknownProvider } from '../config/providers.js';
 
 /** Ollama's documented URL is the server root; its OpenAI-compatible API lives under /v1. */
 function compatibleUrl(provider: string, apiUrl: string | undefined): string {
@@ -37,11 +25,9 @@ export function languageModel(model: ResolvedModel, env: NodeJS.ProcessEnv = pro
       return createGroq(common)(model.model);
     default: {
       const known = COMPATIBLE[model.provider];
-      if (!known && model.provider !== 'openai-compatible') {
-        throw new CompozyError('LLM_PROVIDER_UNKNOWN', `Provider "${model.provider}" is not supported.`, { hint: `Use one of: ${PROVIDERS.join(', ')}.` });
-      }
+      if (!known && model.provider !== 'openai-compatible') throw unknownProvider(model.provider);
       const baseURL = compatibleUrl(model.provider, model.apiUrl);
-      if (!baseURL) throw new CompozyError('LLM_PROVIDER_UNKNOWN', `Model ${model.provider}:${model.model} needs api_url (the server's OpenAI-compatible base URL).`);
+      if (!baseURL) throw new CompozyError('LLM_PROVIDER_UNKNOWN', `Model ${model.provider}:${model.model} needs api_url (the server's OpenAI-compatible base URL).`, { hint: 'Add api_url: to the model under models:.' });
       const apiKey = model.apiKey ?? (known?.keyVar ? env[known.keyVar] : undefined);
       return createOpenAICompatible({ name: model.provider, baseURL, ...(apiKey ? { apiKey } : {}) }).chatModel(model.model);
     }

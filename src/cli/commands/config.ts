@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { relative } from 'node:path';
 import { resolveProjectDir } from '../../config/project.js';
-import type { AppSettings } from '../../config/settings.js';
+import { projectEnv, type AppSettings } from '../../config/settings.js';
+import type { ProjectConfig } from '../../config/types.js';
 import type { ConfigDiagnostic } from '../../config/yaml-file.js';
 import { redactUrl } from '../../platform/urls.js';
 import { useColor, writeJson } from '../output.js';
@@ -18,6 +19,18 @@ function redacted(settings: AppSettings): Record<string, { value: unknown; sourc
     out[name] = { value: value ?? null, source: setting.source, origin: setting.origin };
   }
   return out;
+}
+
+/**
+ * What would stop the project from running in this environment (the real environment over the
+ * project's .env) although its files are valid: a model an agent uses whose key is unset, a templated
+ * model ref that renders to an unknown provider, a missing replay file. Warnings, not errors: the same
+ * files are valid where the variables are set. Places an error already points at are not repeated.
+ */
+async function environmentWarnings(project: ProjectConfig, errors: readonly ConfigDiagnostic[]): Promise<ConfigDiagnostic[]> {
+  const [{ modelDiagnostics }, { sortDiagnostics }] = await Promise.all([import('../../llm/models.js'), import('../../config/validate.js')]);
+  const taken = new Set(errors.map((d) => `${d.file}:${d.line}:${d.col}`));
+  return sortDiagnostics(modelDiagnostics(project, projectEnv(project.dir)).filter((d) => !taken.has(`${d.file}:${d.line}:${d.col}`)));
 }
 
 function displayPath(dir: string, file: string): string {
@@ -41,18 +54,21 @@ export function registerConfig(program: Command): void {
         const { project, diagnostics: loadProblems } = loadProjectConfig(dir);
         const diagnostics: ConfigDiagnostic[] = sortDiagnostics([...loadProblems, ...(project ? validateProject(project) : [])]);
         const valid = diagnostics.length === 0;
+        const warnings = project ? await environmentWarnings(project, diagnostics) : [];
         if (flags.json) {
-          writeJson({ valid, project: project?.name ?? null, dir, diagnostics });
+          writeJson({ valid, project: project?.name ?? null, dir, diagnostics, warnings });
           return valid ? 0 : 2;
         }
         const chalk = new Chalk({ level: useColor() ? 1 : 0 });
-        for (const d of diagnostics) {
-          process.stdout.write(`${chalk.red('✗')} ${displayPath(dir, d.file)}:${d.line}:${d.col}: ${d.key ? `${chalk.bold(d.key)}: ` : ''}${d.message}\n`);
+        const print = (mark: string, d: ConfigDiagnostic) => {
+          process.stdout.write(`${mark} ${displayPath(dir, d.file)}:${d.line}:${d.col}: ${d.key ? `${chalk.bold(d.key)}: ` : ''}${d.message}\n`);
           if (d.hint) process.stdout.write(`    ${chalk.dim('→')} ${d.hint}\n`);
-        }
+        };
+        for (const d of diagnostics) print(chalk.red('✗'), d);
+        for (const d of warnings) print(chalk.yellow('!'), d);
         if (valid && project) {
           const tasks = project.workflows.reduce((n, w) => n + w.tasks.length, 0);
-          process.stdout.write(`${chalk.green('✔')} ${project.name}: ${plural(project.workflows.length, 'workflow')}, ${plural(tasks, 'top-level task')}, ${plural(project.agents.length + project.workflows.reduce((n, w) => n + w.agents.length, 0), 'agent')} — valid\n`);
+          process.stdout.write(`${chalk.green('✔')} ${project.name}: ${plural(project.workflows.length, 'workflow')}, ${plural(tasks, 'top-level task')}, ${plural(project.agents.length + project.workflows.reduce((n, w) => n + w.agents.length, 0), 'agent')} — valid${warnings.length === 0 ? '' : `, ${plural(warnings.length, 'warning')} about this environment`}\n`);
           return 0;
         }
         process.stdout.write(`\n${plural(diagnostics.length, 'problem')} in ${dir}\n`);

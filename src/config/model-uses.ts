@@ -1,0 +1,33 @@
+import type { AgentConfig, Located, ModelConfig, ProjectConfig, TaskConfig } from './types.js';
+import type { YamlPath } from './yaml-file.js';
+
+/** One place that chooses a model: an agent, or a task with its own model or a bare prompt. */
+export interface ModelUse {
+  /** e.g. `agent weather_agent`, `task greet`. */
+  user: string;
+  /** The object that chooses; `key` is its `model` field, or absent when it falls back to the default model. */
+  at: Located;
+  key: YamlPath;
+  ref: string | ModelConfig | undefined;
+}
+
+function taskUses(tasks: readonly TaskConfig[], out: ModelUse[]): void {
+  for (const task of tasks) {
+    const agent = typeof task.agent === 'object' ? task.agent : undefined;
+    if (task.model !== undefined) out.push({ user: `task ${task.id}`, at: task, key: ['model'], ref: task.model });
+    else if (agent) out.push(agentUse(agent));
+    else if (task.agent === undefined && task.type === 'basic' && task.prompt !== undefined) out.push({ user: `task ${task.id}`, at: task, key: [], ref: undefined });
+    taskUses([...(task.tasks ?? []), ...(task.task ? [task.task] : []), ...(task.processor ? [task.processor] : []), ...Object.values(task.routes ?? {}).filter((r): r is TaskConfig => typeof r === 'object')], out);
+  }
+}
+
+function agentUse(agent: AgentConfig): ModelUse {
+  return { user: `agent ${agent.id}`, at: agent, key: agent.model === undefined ? [] : ['model'], ref: agent.model };
+}
+
+/** Every agent and model-calling task in the project, with the model ref it gives. */
+export function modelUses(project: ProjectConfig): ModelUse[] {
+  const out: ModelUse[] = [...project.agents, ...project.workflows.flatMap((w) => w.agents)].map(agentUse);
+  for (const workflow of project.workflows) taskUses(workflow.tasks, out);
+  return out;
+}
