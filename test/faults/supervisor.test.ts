@@ -119,6 +119,31 @@ describe('readiness identity', () => {
   });
 });
 
+describe('compozy run next to a dev that is not there', () => {
+  it('does not take a decoy on the recorded API URL for the running dev: it starts its own platform', async () => {
+    const project = copyFixture('engine-api');
+    const port = await decoy({ status: 'ready' });
+    mkdirSync(join(project, '.compozy'), { recursive: true });
+    writeFileSync(
+      join(project, '.compozy', 'run.json'),
+      JSON.stringify({
+        version: 1,
+        supervisorPid: process.pid,
+        project: 'engine-api',
+        projectDir: project,
+        mode: 'standalone',
+        startedAt: new Date().toISOString(),
+        apiUrl: `http://127.0.0.1:${port}`,
+        temporalAddress: '127.0.0.1:1',
+        children: { serve: { pid: 999_999, state: 'up', restarts: 0, logFile: '/dev/null', signature: ['compozy-not-running'] } },
+      }),
+    );
+    const result = await runCli(['run', 'nap', project, '--input', '{"n":1}', '--port', '0'], env);
+    expect(result.stderr).not.toContain('Using the running compozy dev');
+    expect(result.code).toBe(0);
+  }, 60_000);
+});
+
 describe('ports after a killed run', () => {
   it('reaps the orphan holding the requested port first, then binds that port', async () => {
     const project = copyFixture('minimal');

@@ -80,7 +80,10 @@ async function api(url: string, init?: RequestInit): Promise<Envelope> {
 async function runningApi(stateDir: string): Promise<string | undefined> {
   const run = readRunState(stateDir);
   if (!run || !isPidAlive(run.supervisorPid)) return undefined;
-  const ok = await fetch(`${run.apiUrl}/readyz`, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false);
+  // Ready, and answered by the serve that dev started (its pid), not by whatever else took the port.
+  const ok = await fetch(`${run.apiUrl}/readyz`, { signal: AbortSignal.timeout(2000) })
+    .then(async (r) => r.ok && ((await r.json()) as { pid?: unknown }).pid === run.children.serve?.pid)
+    .catch(() => false);
   return ok ? run.apiUrl : undefined;
 }
 
