@@ -11,6 +11,7 @@ import { TEMPORAL_CLI_GO_PACKAGE, TEMPORAL_CLI_VERSION } from '../temporal/cli-v
 import { planInstall } from '../temporal/install.js';
 import { probeTemporal } from '../temporal/readiness.js';
 import { pingPostgres, pingRedis } from './probes.js';
+import { toolsCheck } from './tools-check.js';
 import { plural } from '../platform/plural.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';
@@ -210,4 +211,4 @@ const agentModelsCheck: Check = {
   },
 };
 
-export const CHECKS: readonly Check[] = [nodeCheck, temporalBinaryCheck, stateDirCheck, portsCheck, redisCheck, postgresCheck, temporalServerCheck, llmKeysCheck, agentModelsCheck];
+export const CHECKS: readonly Check[] = [nodeCheck, temporalBinaryCheck, stateDirCheck, portsCheck, redisCheck, postgresCheck, temporalServerCheck, llmKeysCheck, agentModelsCheck, toolsCheck];

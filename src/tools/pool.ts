@@ -134,7 +134,8 @@ export class ToolPool {
   }
 
   private startWatchdog(): ChildProcessByStdio<Writable, null, null> {
-    const watchdog = spawn(process.execPath, [WATCHDOG, WORKER_MAIN], { stdio: ['pipe', 'ignore', 'inherit'] });
+    // The entrypoint is only a label, so `ps` says which project's pool this watchdog guards.
+    const watchdog = spawn(process.execPath, [WATCHDOG, WORKER_MAIN, this.options.entrypoint], { stdio: ['pipe', 'ignore', 'inherit'] });
     watchdog.stdin.on('error', () => undefined);
     watchdog.on('error', () => undefined);
     watchdog.unref();

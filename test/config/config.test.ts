@@ -146,11 +146,13 @@ describe('compozy config', () => {
     expect(bad.code).toBe(2);
     const report = JSON.parse(bad.stdout) as { valid: boolean; diagnostics: ConfigDiagnostic[] };
     expect(report.valid).toBe(false);
-    expect(report.diagnostics).toHaveLength(expected.length);
+    // The CLI also loads the tool runtime: this project declares a tool but has no entrypoint.
+    expect(report.diagnostics).toHaveLength(expected.length + 1);
+    expect(report.diagnostics.find((d) => d.key === 'runtime.entrypoint')?.message).toMatch(/entrypoint\.ts does not exist, and the project declares a tool \(weather_tool\)/);
     const human = await runCli(['config', 'validate', ERRORS]);
     expect(human.code).toBe(2);
     expect(human.stdout).toMatch(/workflow\.yaml:20:5: tasks\[0\]\.type: Unknown task type "basc"\.\n {4}→ Did you mean "basic"\?/);
-    expect(human.stdout).toContain('20 problems');
+    expect(human.stdout).toContain('21 problems');
   });
 
   it('show prints each effective value with its source, secrets redacted', async () => {

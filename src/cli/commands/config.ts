@@ -51,8 +51,10 @@ export function registerConfig(program: Command): void {
         // Loaded here, not at CLI start: validation pulls in ajv, CEL and the template engine.
         const { loadProjectConfig } = await import('../../config/load.js');
         const { sortDiagnostics, validateProject } = await import('../../config/validate.js');
+        const { toolDiagnostics } = await import('../../tools/check.js');
         const { project, diagnostics: loadProblems } = loadProjectConfig(dir);
-        const diagnostics: ConfigDiagnostic[] = sortDiagnostics([...loadProblems, ...(project ? validateProject(project) : [])]);
+        // The tool check loads the entrypoint as the tool pool would, so an import-time failure shows here, not at run time.
+        const diagnostics: ConfigDiagnostic[] = sortDiagnostics([...loadProblems, ...(project ? [...validateProject(project), ...(await toolDiagnostics(project))] : [])]);
         const valid = diagnostics.length === 0;
         const warnings = project ? await environmentWarnings(project, diagnostics) : [];
         if (flags.json) {
