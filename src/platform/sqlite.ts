@@ -278,19 +278,26 @@ export interface StorageFault {
   since: string;
 }
 
+interface Waiter {
+  run(): void;
+  fail(error: unknown): void;
+  timer: NodeJS.Timeout;
+  done: boolean;
+}
+
 /**
  * Runs a database's statements so storage trouble never blocks the event loop or escapes untyped.
  * node:sqlite is synchronous, so a lock held by another process is waited for here: each attempt
- * blocks at most RUNTIME_BUSY_MS; while the file stays locked, writes queue behind one prober that
- * checks for the lock with a zero busy timeout on a growing backoff (5 → 100 ms), and an operation that
- * waited its whole `waitMs` fails with the kind's `*_UNAVAILABLE` code. Reads in WAL never wait for a
- * writer, so they skip the queue. Every storage failure is remembered as a fault until a later write
+ * blocks at most RUNTIME_BUSY_MS (SQLite's busy handler retries inside it); an operation that still
+ * finds the file locked joins a queue, and one pump retries the queue's head on a growing backoff
+ * (5 → 100 ms) and, once it gets through, runs the rest in order. While the queue is not empty, new
+ * writes join it rather than block again; an operation that waited its whole `waitMs` fails with the
+ * kind's `*_UNAVAILABLE` code. Every storage failure is remembered as a fault until a later write
  * succeeds, so health can report the component degraded.
  */
 export class SqliteGuard {
-  private locked = false;
-  private readonly waiting = new Set<() => void>();
-  private prober: Promise<void> | undefined;
+  private readonly queue: Waiter[] = [];
+  private pumping = false;
   private current: (StorageFault & { lock: boolean; changes: number }) | undefined;
 
   constructor(
@@ -300,41 +307,38 @@ export class SqliteGuard {
     private readonly waitMs: number,
   ) {}
 
-  /** A read: runs now; only if the file is locked against reads too does it wait like a write. */
+  /** A read: runs now (in WAL a writer never blocks readers); only when the file is locked against reads too does it queue like a write. */
   read<T>(fn: () => T): T | Promise<T> {
     try {
       return fn();
     } catch (error) {
-      if (isBusy(error)) return this.waitAndRun(fn);
+      if (isBusy(error)) return this.enqueue(fn);
       throw this.fail(error);
     }
   }
 
-  /** A write (one statement or one whole transaction, so running it again is safe): runs now unless the file is known to be locked. */
+  /** A write (one statement or one whole transaction, so running it again is safe): runs now unless writes are already queued behind a lock. */
   write<T>(fn: () => T): T | Promise<T> {
-    if (this.locked) return this.waitAndRun(fn);
+    if (this.queue.length > 0) return this.enqueue(fn);
     try {
       const result = fn();
       this.succeeded();
       return result;
     } catch (error) {
-      if (isBusy(error)) {
-        this.setLocked();
-        return this.waitAndRun(fn);
-      }
+      if (isBusy(error)) return this.enqueue(fn);
       throw this.fail(error);
     }
   }
 
-  /** For timer callbacks: runs the work now if the file is not locked and reports whether it did; never throws. */
+  /** For timer callbacks: runs the work now unless writes are queued behind a lock, and reports whether it did; never throws. */
   attempt(fn: () => void): boolean {
-    if (this.locked || !this.db.isOpen) return false;
+    if (this.queue.length > 0 || !this.db.isOpen) return false;
     try {
       fn();
       this.succeeded();
       return true;
     } catch (error) {
-      if (isBusy(error)) this.setLocked();
+      if (isBusy(error)) this.recordLock();
       else this.fail(error);
       return false;
     }
@@ -346,7 +350,10 @@ export class SqliteGuard {
    * until a write changes the file again.
    */
   fault(): StorageFault | undefined {
-    if (this.db.isOpen && !this.locked && this.lockedNow(RUNTIME_BUSY_MS)) this.setLocked();
+    if (this.db.isOpen && this.queue.length === 0) {
+      if (this.lockedNow()) this.recordLock();
+      else if (this.current?.lock) this.current = undefined;
+    }
     if (!this.current) return undefined;
     const { code, message, since, lock } = this.current;
     return { code, since, message: lock ? `${message} (since ${since})` : `the last write failed at ${since} and none has succeeded since: ${message}` };
@@ -355,6 +362,10 @@ export class SqliteGuard {
   private record(code: ErrorCode, message: string, lock = false): void {
     if (this.current?.code === code && this.current.lock === lock) return;
     this.current = { code, message, lock, since: new Date().toISOString(), changes: this.totalChanges() };
+  }
+
+  private recordLock(): void {
+    this.record(this.kind.unavailableCode, `${this.path} is locked by another process; writes wait up to ${this.waitMs} ms for it, then fail. ${LOCK_HINT(this.path)}`, true);
   }
 
   private totalChanges(): number {
@@ -377,29 +388,11 @@ export class SqliteGuard {
     return typed;
   }
 
-  private setLocked(): void {
-    this.locked = true;
-    this.record(this.kind.unavailableCode, `${this.path} is locked by another process; writes wait up to ${this.waitMs} ms for it, then fail. ${LOCK_HINT(this.path)}`, true);
-    this.prober ??= this.probe();
-  }
-
-  private withBusyWait<T>(ms: number, fn: () => T): T {
-    if (ms === RUNTIME_BUSY_MS) return fn();
-    this.db.exec(`PRAGMA busy_timeout = ${ms}`);
-    try {
-      return fn();
-    } finally {
-      if (this.db.isOpen) this.db.exec(`PRAGMA busy_timeout = ${RUNTIME_BUSY_MS}`);
-    }
-  }
-
   /** Whether another connection holds the write lock, found by taking it and giving it back. */
-  private lockedNow(waitMs: number): boolean {
+  private lockedNow(): boolean {
     try {
-      this.withBusyWait(waitMs, () => {
-        this.db.exec('BEGIN IMMEDIATE');
-        this.db.exec('ROLLBACK');
-      });
+      this.db.exec('BEGIN IMMEDIATE');
+      this.db.exec('ROLLBACK');
       return false;
     } catch (error) {
       if (this.db.isTransaction) this.db.exec('ROLLBACK');
@@ -407,50 +400,62 @@ export class SqliteGuard {
     }
   }
 
-  private async probe(): Promise<void> {
-    let delay = 5;
-    try {
-      while (this.db.isOpen && this.lockedNow(0)) {
-        await sleep(delay);
-        delay = Math.min(delay * 2, 100);
-      }
-    } finally {
-      this.locked = false;
-      this.prober = undefined;
-      if (this.current?.lock) this.current = undefined;
-      for (const wake of [...this.waiting]) wake();
-    }
+  private timeout(started: number): CompozyError {
+    const message = lockedMessage(this.kind, this.path, Date.now() - started);
+    return new CompozyError(this.kind.unavailableCode, message, { hint: LOCK_HINT(this.path), details: { file: this.path, cause: 'database is locked', hint: LOCK_HINT(this.path) } });
   }
 
-  private async waitAndRun<T>(fn: () => T): Promise<T> {
+  private enqueue<T>(fn: () => T): Promise<T> {
+    this.recordLock();
     const started = Date.now();
-    for (;;) {
-      const left = this.waitMs - (Date.now() - started);
-      if (left <= 0 || !this.db.isOpen) {
-        const message = lockedMessage(this.kind, this.path, Date.now() - started);
-        throw new CompozyError(this.kind.unavailableCode, message, { hint: LOCK_HINT(this.path), details: { file: this.path, cause: 'database is locked', hint: LOCK_HINT(this.path) } });
-      }
-      if (this.locked) {
-        let wake!: () => void;
-        const woken = new Promise<void>((resolve) => (wake = resolve));
-        this.waiting.add(wake);
-        const timer = setTimeout(wake, left);
-        try {
-          await woken;
-        } finally {
-          clearTimeout(timer);
-          this.waiting.delete(wake);
+    return new Promise<T>((resolve, reject) => {
+      const waiter: Waiter = {
+        done: false,
+        run: () => resolve(fn()),
+        fail: reject,
+        timer: setTimeout(() => this.settle(waiter, this.timeout(started)), this.waitMs),
+      };
+      this.queue.push(waiter);
+      void this.pump();
+    });
+  }
+
+  private settle(waiter: Waiter, error?: unknown): void {
+    if (waiter.done) return;
+    waiter.done = true;
+    clearTimeout(waiter.timer);
+    const index = this.queue.indexOf(waiter);
+    if (index >= 0) this.queue.splice(index, 1);
+    if (error !== undefined) waiter.fail(error);
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    let delay = 5;
+    try {
+      while (this.queue.length > 0) {
+        const head = this.queue[0] as Waiter;
+        if (!this.db.isOpen) {
+          this.settle(head, new CompozyError(this.kind.unavailableCode, `The ${this.kind.noun} ${this.path} was closed while an operation waited for its lock.`));
+          continue;
         }
-        continue;
+        try {
+          head.run();
+          this.succeeded();
+          this.settle(head);
+          delay = 5;
+        } catch (error) {
+          if (!isBusy(error)) {
+            this.settle(head, this.fail(error));
+            continue;
+          }
+          await sleep(delay);
+          delay = Math.min(delay * 2, 100);
+        }
       }
-      try {
-        const result = fn();
-        this.succeeded();
-        return result;
-      } catch (error) {
-        if (!isBusy(error)) throw this.fail(error);
-        this.setLocked();
-      }
+    } finally {
+      this.pumping = false;
     }
   }
 }
