@@ -91,11 +91,13 @@ describe('compozy dev', () => {
 
   it('restarts a killed serve child and comes back to all up with restarts = 1', async () => {
     const dev = startDev(copyFixture('minimal'), ['--port', '0']);
-    const { serve } = childPids(await dev.waitFor('ready'));
+    const first = await dev.waitFor('ready');
+    const { serve } = childPids(first);
     process.kill(serve, 'SIGKILL');
     const restart = await dev.waitFor('restart');
     expect(restart).toMatchObject({ component: 'serve', restarts: 1, signal: 'SIGKILL' });
     const again = await dev.waitFor('ready', 2);
+    expect(again.apiUrl).toBe(first.apiUrl);
     const health = again.health as HealthReport;
     expect(health.status).toBe('up');
     const api = health.components.find((c) => c.name === 'api');
