@@ -123,6 +123,34 @@ describe('results larger than Temporal carries', () => {
   }, 120_000);
 });
 
+describe('values that must pass between tasks', () => {
+  it('a transition with: carrying 2 MiB fails its task with PAYLOAD_TOO_LARGE, keeping the output, and the run ends', async () => {
+    const s = await serve(copyFixture('faults-engine'));
+    const execId = await s.start('big-with', { bytes: 2 * 1024 * 1024 });
+    expect(await temporalClosed(execId)).toBe('FAILED');
+    const execution = await final(s, execId);
+    expect(execution.status).toBe('FAILED');
+    expect(execution.error?.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(execution.tasks.produce).toMatchObject({ status: 'FAILED', error: { code: 'PAYLOAD_TOO_LARGE' } });
+    expect((execution.tasks.produce?.output as { bytes: number }).bytes).toBe(2 * 1024 * 1024);
+    expect(execution.tasks.use).toBeUndefined();
+  }, 120_000);
+
+  it('a tool failing with a 5 MiB message is retried and fails the run, the message cut in history and whole in the store', async () => {
+    const s = await serve(copyFixture('faults-engine'));
+    const bytes = 5 * 1024 * 1024;
+    const execId = await s.start('loud', { bytes });
+    expect(await temporalClosed(execId)).toBe('FAILED');
+    const execution = await final(s, execId);
+    expect(execution.status).toBe('FAILED');
+    const shout = execution.tasks.shout as unknown as { status: string; error: { code: string; message: string } };
+    expect(shout.status).toBe('FAILED');
+    expect(shout.error.message.length).toBeGreaterThanOrEqual(bytes);
+    expect(execution.error?.message.length).toBeLessThan(10_000);
+    expect(execution.error?.message).toContain('more characters in the execution store');
+  }, 120_000);
+});
+
 describe('serve SIGKILLed during a parent task', () => {
   it('after recovery every task has one row, none left RUNNING', async () => {
     const project = copyFixture('faults-engine');
