@@ -22,11 +22,11 @@ export interface AppDeps {
   log?: (line: string) => void;
 }
 
-/** The error and its chain of causes, one line. */
+/** The error and its chain of causes, one line (the answer's own code is already in the log line). */
 function causeChain(error: unknown): string {
   const parts: string[] = [];
   for (let current: unknown = error, depth = 0; current !== undefined && depth < 5; depth++) {
-    parts.push(current instanceof Error ? `${current instanceof CompozyError ? `${current.code} ` : ''}${current.message}` : String(current));
+    parts.push(current instanceof Error ? `${depth > 0 && current instanceof CompozyError ? `${current.code} ` : ''}${current.message}` : String(current));
     current = current instanceof Error ? current.cause : undefined;
   }
   return parts.join(' <- caused by: ');
