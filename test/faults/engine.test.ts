@@ -15,8 +15,8 @@ interface Execution {
 }
 
 class Serve extends CliProcess {
-  constructor(readonly port: number, project: string, temporalAddress: string) {
-    super(['serve', project, '--port', String(port), '--temporal-address', temporalAddress]);
+  constructor(readonly port: number, project: string, temporalAddress: string, env: NodeJS.ProcessEnv = {}) {
+    super(['serve', project, '--port', String(port), '--temporal-address', temporalAddress], env);
   }
 
   async ready(): Promise<void> {
@@ -67,8 +67,8 @@ afterAll(async () => {
   await temporal?.stop();
 });
 
-async function serve(project: string): Promise<Serve> {
-  const started = new Serve(await freePort(), project, temporal.address);
+async function serve(project: string, env: NodeJS.ProcessEnv = {}): Promise<Serve> {
+  const started = new Serve(await freePort(), project, temporal.address, env);
   serves.push(started);
   await started.ready();
   return started;
@@ -187,4 +187,31 @@ describe('serve SIGKILLed during a parent task', () => {
       await store.close();
     }
   }, 180_000);
+});
+
+describe('backpressure', () => {
+  it('over LIMITS_MAX_ACTIVE_EXECUTIONS serve answers 429 OVERLOADED with Retry-After; health and /metrics show the queue', async () => {
+    const s = await serve(copyFixture('faults-engine'), { LIMITS_MAX_ACTIVE_EXECUTIONS: '2' });
+    const first = await s.start('fanout', { count: 300 });
+    await s.start('fanout', { count: 300 });
+    const response = await fetch(`http://127.0.0.1:${s.port}/api/v0/workflows/fanout/executions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: { count: 1 } }) });
+    expect(response.status).toBe(429);
+    expect(response.headers.get('retry-after')).toBe('2');
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('OVERLOADED');
+
+    const health = (await s.api('GET', '/health')).body.data as { queue: Record<string, number> };
+    expect(health.queue).toMatchObject({ limit: 2, rejected: 1, admitted: 2 });
+    expect(health.queue.pending + health.queue.running).toBe(2);
+    const metrics = await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text();
+    expect(metrics).toContain('compozy_admission_limit 2');
+    expect(metrics).toContain('compozy_executions_rejected_total 1');
+
+    await final(s, first, 120_000);
+  }, 180_000);
+
+  it('a limit that is not a whole number is refused at start, naming the variable', async () => {
+    const refused = new CliProcess(['serve', copyFixture('faults-engine'), '--port', String(await freePort()), '--temporal-address', temporal.address], { LIMITS_MAX_ACTIVE_EXECUTIONS: 'many' });
+    expect(await refused.exited).toBe(2);
+    expect(refused.output).toContain('LIMITS_MAX_ACTIVE_EXECUTIONS must be a whole number');
+  }, 60_000);
 });
