@@ -56,6 +56,8 @@ export interface ResolvedList {
   after: { createdAt: string; workflowExecId: string } | undefined;
 }
 
+const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
 export function resolveList(options: ListOptions): ResolvedList {
   const limit = options.limit ?? 50;
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > 500) throw invalid(`limit must be an integer from 1 to 500, got ${limit}.`);
@@ -63,7 +65,8 @@ export function resolveList(options: ListOptions): ResolvedList {
   if (options.cursor !== undefined) {
     try {
       const [createdAt, workflowExecId] = JSON.parse(Buffer.from(options.cursor, 'base64url').toString()) as [unknown, unknown];
-      if (typeof createdAt !== 'string' || typeof workflowExecId !== 'string') throw new Error('shape');
+      // The timestamp reaches SQL (a timestamptz in Postgres), so only the ISO form encodeCursor writes is accepted.
+      if (typeof createdAt !== 'string' || !ISO_TIMESTAMP.test(createdAt) || Number.isNaN(Date.parse(createdAt)) || typeof workflowExecId !== 'string') throw new Error('shape');
       after = { createdAt, workflowExecId };
     } catch {
       throw invalid(`cursor "${options.cursor}" is not one this store returned.`);
