@@ -8,7 +8,7 @@ import { plural } from '../platform/plural.js';
 import { freePort } from '../platform/ports.js';
 import { projectArgument } from '../platform/project-argument.js';
 import { writeRunState, removeRunState, type ChildRecord, type RunState } from '../platform/run-state.js';
-import { devServerArgs, devServerDbPath, diagnoseStartFailure } from '../temporal/dev-server.js';
+import { checkDevServerDb, devServerArgs, devServerDbPath, diagnoseStartFailure } from '../temporal/dev-server.js';
 import { waitForTemporal } from '../temporal/readiness.js';
 import { spawnChild, exitDescription, type ChildExit, type ChildSpec, type RunningChild } from './child-process.js';
 import { startLines, type FirstWorkflow } from './first-lines.js';
@@ -297,6 +297,7 @@ export class Supervisor {
       });
     }
     if (stale.kind === 'reaped' && stale.pids.length > 0) this.narrate(`! Stopped ${plural(stale.pids.length, 'process', 'processes')} left by a previous run that was killed (pids ${stale.pids.join(', ')})`);
+    checkDevServerDb(this.temporalDb);
     this.temporalPort = await freePort();
     this.uiPort = this.options.temporalUi ? await freePort() : undefined;
     this.buildComponents();

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CompozyError } from '../errors.js';
 
@@ -72,4 +73,23 @@ export function diagnoseStartFailure(lines: readonly string[], dbPath: string): 
     });
   }
   return new CompozyError('TEMPORAL_START_FAILED', `The Temporal dev server failed to start: ${error}`, { hint: 'Run `compozy doctor`; the full output is in .compozy/logs/temporal.log.' });
+}
+
+/**
+ * A Temporal database that exists but is empty lost its history: the dev server would silently start
+ * a new one over it. Refused, naming the file; only a missing file is created.
+ */
+export function checkDevServerDb(dbPath: string): void {
+  let size: number;
+  try {
+    size = statSync(dbPath).size;
+  } catch {
+    return;
+  }
+  if (size === 0) {
+    throw new CompozyError('TEMPORAL_START_FAILED', `The Temporal database ${dbPath} is empty (0 bytes): its workflow history is gone.`, {
+      hint: `Move it aside (mv ${dbPath} ${dbPath}.empty) to start with an empty history; the executions recorded in compozy.db stay.`,
+      details: { file: dbPath },
+    });
+  }
 }

@@ -250,6 +250,17 @@ describe('the supervisor without its parent', () => {
 });
 
 describe('a corrupt Temporal database', () => {
+  it('refuses an empty one naming the file, instead of starting a new history over it', async () => {
+    const project = copyFixture('minimal');
+    mkdirSync(join(project, '.compozy'), { recursive: true });
+    const db = join(project, '.compozy', 'temporal-1.5.1.db');
+    writeFileSync(db, '');
+    const result = await runCli(['dev', project, '--port', '0'], env);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`✗ The Temporal database ${db} is empty (0 bytes)`);
+    expect(readFileSync(db)).toHaveLength(0);
+  });
+
   it('names the file and the cause, shows no older log lines, and leaves the file as it was', async () => {
     const project = copyFixture('minimal');
     const state = join(project, '.compozy');
