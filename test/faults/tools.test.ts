@@ -94,6 +94,7 @@ describe('a tool entrypoint that cannot load', () => {
       return execution && !['PENDING', 'RUNNING'].includes(execution.status as string) ? execution : undefined;
     });
     expect(finished.status).toBe('FAILED');
+    expect((finished.error as { code: string }).code).toBe('TOOL_ENTRYPOINT_FAILED');
     const task = (finished.tasks as Record<string, { status: string; error: { code: string; message: string } }>).hello;
     expect(task?.status).toBe('FAILED');
     expect(task?.error.code).toBe('TOOL_ENTRYPOINT_FAILED');

@@ -510,8 +510,11 @@ export class EngineActivities {
       try {
         output = this.render(request.outputs, { ...ctx, output: defaults, status, workflow_id: execution.workflowId, workflow_exec_id: execution.workflowExecId, error });
       } catch (failure) {
-        status = 'FAILED';
-        error = { code: 'OUTPUT_TRANSFORMATION_FAILED', message: `workflow outputs: ${errorMessage(failure)}` };
+        // A workflow that already failed keeps its own error: its outputs often read the failed task's result, and that would hide the cause.
+        if (!error) {
+          status = 'FAILED';
+          error = { code: 'OUTPUT_TRANSFORMATION_FAILED', message: `workflow outputs: ${errorMessage(failure)}` };
+        }
       }
     }
     await this.deps.store.updateWorkflowExecution(request.execId, { status, output, error, usage: usageSummary(states) });
