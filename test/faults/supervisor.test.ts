@@ -355,6 +355,17 @@ describe('what the dev terminal says', () => {
   }, 60_000);
 });
 
+describe('dev --verbose', () => {
+  it("passes serve the Temporal SDK's info lines, one line each with their scalar metadata", async () => {
+    const project = copyFixture('minimal');
+    const dev = new DevProcess([project, '--port', '0', '--verbose'], env);
+    devs.push(dev);
+    await dev.waitFor('ready');
+    const serveLog = readFileSync(join(project, '.compozy', 'logs', 'serve.log'), 'utf8');
+    expect(serveLog).toContain('temporal info: Worker state changed taskQueue="compozy" state="RUNNING"');
+  }, 60_000);
+});
+
 describe('log files', () => {
   it('hold no terminal escape codes, while a colour terminal still gets them', async () => {
     const logDir = tempDir('logs');
