@@ -46,9 +46,11 @@ function isBusy(error: unknown): boolean {
   return code === SQLITE_BUSY || code === SQLITE_LOCKED;
 }
 
+/** Whether the filesystem holding the file has no block left that this process may use (root may use the reserved ones). */
 function diskIsFull(path: string): boolean {
   try {
-    return statfsSync(dirname(path)).bavail === 0;
+    const stats = statfsSync(dirname(path));
+    return (process.getuid?.() === 0 ? stats.bfree : stats.bavail) === 0;
   } catch {
     return false;
   }
@@ -347,12 +349,15 @@ export class SqliteGuard {
   /**
    * The fault health should report: a lock probe now (waiting at most RUNTIME_BUSY_MS, so another
    * process's ordinary short transaction is not reported), else the last storage failure, which stands
-   * until a write changes the file again.
+   * until a write changes the file again, else a filesystem with no space left (before any write failed).
    */
   fault(): StorageFault | undefined {
     if (this.db.isOpen && this.queue.length === 0) {
       if (this.lockedNow()) this.recordLock();
       else if (this.current?.lock) this.current = undefined;
+    }
+    if (!this.current && this.path !== ':memory:' && diskIsFull(this.path)) {
+      return { code: 'DISK_FULL', since: new Date().toISOString(), message: `the filesystem holding ${this.path} has no space left; writes that need room will fail with DISK_FULL until space is freed.` };
     }
     if (!this.current) return undefined;
     const { code, message, since, lock } = this.current;

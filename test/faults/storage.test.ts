@@ -267,6 +267,9 @@ describe.skipIf(!MOUNTABLE)('a full or read-only filesystem (tmpfs)', () => {
     } catch {
       // dd stops with ENOSPC: the filesystem is full, which is the point.
     }
+    const before = await serve.row('store');
+    expect(before.state).toBe('degraded');
+    expect(before.detail).toMatch(/DISK_FULL: the filesystem holding .*compozy\.db has no space left/);
     const big = await serve.api('POST', '/workflows/nap/executions', { input: { n: 4, pad: 'x'.repeat(700_000) } });
     expect(big.status).toBe(507);
     expect(big.body.error?.code).toBe('DISK_FULL');
