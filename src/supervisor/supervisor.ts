@@ -259,6 +259,7 @@ export class Supervisor {
         const exited = await Promise.race([child.exited.then(() => true), sleep(200).then(() => false)]);
         if (this.stopping || !exited || attempt > TEMPORAL_PORT_RETRIES || !lines.some((line) => ADDRESS_IN_USE.test(line))) throw error;
         this.temporalPort = await freePort();
+        if (this.uiPort !== undefined) this.uiPort = await freePort();
         temporal.record = { ...temporal.record, signature: ['server', 'start-dev', `--port ${this.temporalPort}`] };
         this.mux.note('temporal', `its port was taken; starting again on ${this.temporalAddress}`);
         child = this.launch(temporal);
