@@ -10,16 +10,17 @@ import { parseDuration } from '../config/duration.js';
 import { ToolRuntime } from '../tools/runtime.js';
 
 /**
- * Tools by id through the project's warm tool pool; the pool starts when the project has an entrypoint
- * or declares tools (a missing entrypoint is then a `tools` row down, reloaded once the file appears).
+ * Tools by id through the project's warm tool pool. Where tasks run, the pool starts when the project
+ * has an entrypoint or declares tools (a missing entrypoint is then a `tools` row down, reloaded once
+ * the file appears).
  */
 export function toolInvoker(
   project: ProjectConfig,
   engine: EngineProject,
-  options: { defaultTimeoutMs: number; poolSize: number; log(line: string): void },
+  options: { defaultTimeoutMs: number; poolSize: number; log(line: string): void; runsTasks: boolean },
 ): ToolInvoker & { close(graceMs?: number): Promise<void>; health(): ComponentHealth | undefined } {
   const entrypoint = resolve(project.dir, project.runtime.entrypoint || './entrypoint.ts');
-  const runtime = existsSync(entrypoint) || engine.resources.tools.size > 0
+  const runtime = options.runsTasks && (existsSync(entrypoint) || engine.resources.tools.size > 0)
     ? new ToolRuntime({
         projectDir: project.dir,
         entrypoint,
@@ -33,8 +34,13 @@ export function toolInvoker(
   return {
     async call(toolId, input, { timeoutMs }) {
       const found = engine.resources.tools.get(toolId);
-      // A project that declares a tool always has a runtime, which reports a missing entrypoint itself.
-      if (!found || !runtime) throw new CompozyError('TOOL_NOT_FOUND', `Tool "${toolId}" is not declared in the project.`);
+      if (!found) throw new CompozyError('TOOL_NOT_FOUND', `Tool "${toolId}" is not declared in the project.`);
+      // A project that declares a tool has a runtime wherever tasks run; it reports a missing entrypoint itself.
+      if (!runtime) {
+        throw new CompozyError('WORKER_UNAVAILABLE', `Tool "${toolId}" cannot run in this process: it runs no tasks (an API without a worker), so it has no tool pool.`, {
+          hint: 'Tools run on the workers: compozy worker, or serve with its in-process worker.',
+        });
+      }
       const { tool, inputSchema, outputSchema } = found;
       const timeout = timeoutMs ?? (tool.timeout ? parseDuration(tool.timeout) : undefined);
       return runtime.run(

@@ -33,6 +33,8 @@ export interface RuntimeOptions {
   workerAvailable: () => Promise<boolean>;
   /** Told when this process's worker starts and finishes executions and when tasks fail. */
   observer?: ExecutionObserver;
+  /** Whether tasks run in this process (default true); an API without a worker starts no tool pool. */
+  runsTasks?: boolean;
 }
 
 /**
@@ -72,6 +74,7 @@ export class EngineRuntime {
       defaultTimeoutMs: parseDuration(options.settings.toolExecutionTimeout.value),
       poolSize: options.settings.toolPoolSize.value,
       log: options.log,
+      runsTasks: options.runsTasks !== false,
     });
     const env = projectEnv(projectConfig.dir);
     const agents = new LlmAgents({

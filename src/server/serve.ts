@@ -86,6 +86,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     taskQueue: options.taskQueue,
     log: options.log,
     observer: options.emit,
+    runsTasks: inProcess,
     workerAvailable: async () => (inProcess ? worker?.state() === 'RUNNING' : taskQueuePolled(runtime.connection, options.namespace, options.taskQueue).catch(() => false)),
   });
 
