@@ -1,4 +1,4 @@
-import { accessSync, closeSync, constants, existsSync, linkSync, mkdirSync, openSync, readSync, rmSync, statfsSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, linkSync, mkdirSync, openSync, readSync, renameSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DatabaseSync } from 'node:sqlite';
@@ -211,7 +211,11 @@ function createComplete(path: string, migrations: readonly string[]): void {
     try {
       linkSync(temporary, path);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return;
+      // A filesystem without hard links: a rename, which could replace a file another process created meanwhile, so only when there is none.
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw error;
+      if (!existsSync(path)) renameSync(temporary, path);
     }
   } finally {
     for (const suffix of ['', '-wal', '-shm']) rmSync(temporary + suffix, { force: true });
