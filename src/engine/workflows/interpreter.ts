@@ -29,6 +29,11 @@ const local = proxyLocalActivities<Activities>({
 });
 
 const DEFAULT_ATTEMPTS = 3;
+/**
+ * Children of one parent in flight at once, whatever max_workers says: Temporal fails every workflow
+ * task of a run with more than 2,000 pending activities (the run then never ends) and advises 500.
+ */
+const MAX_IN_FLIGHT_CHILDREN = 500;
 /** Room past a task's own timeout, so the tool's or model's typed timeout error arrives first. */
 const TIMEOUT_GRACE_MS = 30_000;
 
@@ -268,7 +273,7 @@ class Interpreter {
         }
       }
     };
-    await scope.run(() => Promise.all(Array.from({ length: Math.min(concurrency, children.length) }, lane)));
+    await scope.run(() => Promise.all(Array.from({ length: Math.min(concurrency, children.length, MAX_IN_FLIGHT_CHILDREN) }, lane)));
     return children.map((child, i) => results[i] ?? { taskExecId: ids[i] as string, taskId: child.task.id, status: 'CANCELED' });
   }
 
