@@ -37,13 +37,19 @@ export class YamlFile {
   ) {
     this.lines = new LineCounter();
     this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true });
+    let reportedDepth = false;
     for (const error of this.doc.errors) {
       const unclosed = error.code === 'MISSING_CHAR' && /quote/.test(error.message) ? this.openingQuote(error.pos[0]) : undefined;
       if (unclosed !== undefined) {
         const quote = text[unclosed] === "'" ? "'" : '"';
         this.syntaxErrors.push(this.syntaxError(unclosed, `The ${quote === '"' ? 'double' : 'single'}-quoted string that opens here is never closed`, `Add the closing ${quote}, or escape a ${quote} inside the string (${quote === '"' ? '\\"' : "''"}).`));
       } else {
-        this.syntaxErrors.push(this.syntaxError(error.pos[0], error.message.split('\n')[0] ?? error.message, error.code === 'DUPLICATE_KEY' ? 'Remove or rename the repeated key.' : 'Fix the YAML syntax at the caret.'));
+        const tooDeep = /Maximum call stack/.test(error.message);
+        // The parser reports the overflow once per level it unwinds; one diagnostic says it.
+        if (tooDeep && reportedDepth) continue;
+        reportedDepth ||= tooDeep;
+        const message = tooDeep ? 'The YAML is nested too deeply for compozy to read' : (error.message.split('\n')[0] ?? error.message);
+        this.syntaxErrors.push(this.syntaxError(error.pos[0], message, error.code === 'DUPLICATE_KEY' ? 'Remove or rename the repeated key.' : tooDeep ? 'Flatten the structure.' : 'Fix the YAML syntax at the caret.'));
       }
     }
     this.data = this.syntaxErrors.length === 0 ? this.toJS() : undefined;
@@ -51,8 +57,12 @@ export class YamlFile {
 
   private syntaxError(offset: number, message: string, hint: string): ConfigDiagnostic {
     const { line, col } = this.lines.linePos(offset);
-    const source = this.text.split('\n')[line - 1] ?? '';
-    return { file: this.path, line, col, key: '', message: `${message}\n  ${source}\n  ${' '.repeat(Math.max(0, col - 1))}^`, hint };
+    // A window of a very long line (minified or generated YAML), so the caret stays readable.
+    const full = this.text.split('\n')[line - 1] ?? '';
+    const start = full.length > 160 ? Math.max(0, col - 80) : 0;
+    const source = `${start > 0 ? '…' : ''}${full.slice(start, start + 160)}${start + 160 < full.length ? '…' : ''}`;
+    const caret = col - 1 - start + (start > 0 ? 1 : 0);
+    return { file: this.path, line, col, key: '', message: `${message}\n  ${source}\n  ${' '.repeat(Math.max(0, caret))}^`, hint };
   }
 
   /**

@@ -191,3 +191,16 @@ describe('YAML that cannot be read', () => {
     expect(file.syntaxErrors).toEqual([expect.objectContaining({ line: 2, col: 14, message: expect.stringContaining('single-quoted string that opens here is never closed') })]);
   });
 });
+
+describe('YAML diagnostics stay readable', () => {
+  it('a structure nested too deeply to parse is a diagnostic, and a very long line is shown as a window around the caret', () => {
+    const depth = 20_000;
+    const file = new YamlFile('deep.yaml', `name: deep\ndescription: ${'['.repeat(depth)}${']'.repeat(depth)}\n`);
+    const [problem, ...rest] = file.syntaxErrors;
+    expect(rest).toEqual([]);
+    expect(problem).toMatchObject({ line: 2, message: expect.stringMatching(/^The YAML is nested too deeply for compozy to read\n {2}…\[+…\n {2} *\^$/), hint: 'Flatten the structure.' });
+    const [, shown = '', caret = ''] = problem?.message.split('\n') ?? [];
+    expect(shown.length).toBeLessThan(170);
+    expect(shown[caret.indexOf('^')]).toBe('[');
+  });
+});
