@@ -5,7 +5,7 @@ import type { ConfigDiagnostic } from '../config/yaml-file.js';
 import { resourceIndex } from '../engine/definition.js';
 import { CompozyError, errorMessage } from '../errors.js';
 import { ToolRuntime } from './runtime.js';
-import { permissionFlags } from './sandbox.js';
+import { isKnownPermission, permissionDiagnostics } from './sandbox.js';
 
 /** How long the entrypoint may take to load before the check gives up on it. */
 const LOAD_TIMEOUT_MS = 30_000;
@@ -17,16 +17,9 @@ const LOAD_TIMEOUT_MS = 30_000;
  * pool loads it (same worker, same permission flags), so its import-time code runs.
  */
 export async function toolDiagnostics(project: ProjectConfig): Promise<ConfigDiagnostic[]> {
-  const diagnostics: ConfigDiagnostic[] = [];
-  const permissions: string[] = [];
-  project.runtime.permissions.forEach((permission, index) => {
-    try {
-      permissionFlags([permission], project.dir, []);
-      permissions.push(permission);
-    } catch (error) {
-      diagnostics.push(project.file.diagnostic(['runtime', 'permissions', index], errorMessage(error), error instanceof CompozyError ? error.hint : undefined));
-    }
-  });
+  const diagnostics = permissionDiagnostics(project);
+  // The entrypoint is still loaded, under the permissions that are known.
+  const permissions = project.runtime.permissions.filter(isKnownPermission);
 
   const declared = [...resourceIndex(project).tools.values()].map((found) => found.tool);
   const entrypoint = resolve(project.dir, project.runtime.entrypoint || './entrypoint.ts');

@@ -1,4 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
+import type { ProjectConfig } from '../config/types.js';
+import type { ConfigDiagnostic } from '../config/yaml-file.js';
 import { CompozyError } from '../errors.js';
 
 /** Variables that change how the runtime itself loads code: never passed to tools, never accepted from config. */
@@ -76,4 +78,26 @@ export function permissionFlags(permissions: readonly string[], projectDir: stri
     }
   }
   return { flags, unenforced };
+}
+
+function permissionProblem(permission: string): CompozyError | undefined {
+  try {
+    permissionFlags([permission], '/', []);
+    return undefined;
+  } catch (error) {
+    if (error instanceof CompozyError) return error;
+    throw error;
+  }
+}
+
+export function isKnownPermission(permission: string): boolean {
+  return permissionProblem(permission) === undefined;
+}
+
+/** Each `runtime.permissions` entry the tool runtime would refuse, at its place in compozy.yaml. */
+export function permissionDiagnostics(project: ProjectConfig): ConfigDiagnostic[] {
+  return project.runtime.permissions.flatMap((permission, index) => {
+    const problem = permissionProblem(permission);
+    return problem ? [project.file.diagnostic(['runtime', 'permissions', index], problem.message, problem.hint)] : [];
+  });
 }

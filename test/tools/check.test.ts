@@ -74,4 +74,11 @@ describe('config validate and doctor check the tool runtime', () => {
     expect(diagnostics[1]).toMatchObject({ file: join(dir, 'workflows', 'spin.yaml') });
     expect(diagnostics[1]?.message).toContain(`Tool "spin" is declared, but ${join(dir, 'entrypoint.ts')} exports no "spin" (it has: greet).`);
   });
+
+  it('dev refuses an unknown runtime permission before starting anything (exit 2, named), rather than crashing serve at start-up', async () => {
+    const dir = project(GOOD, '  permissions:\n    - --allow-teleport\n');
+    const result = await runCli(['dev', dir, '--port', '0']);
+    expect(result.code).toBe(2);
+    expect(result.stderr + result.stdout).toContain('runtime.permissions[0]: Unknown runtime permission "--allow-teleport".');
+  });
 });
