@@ -10,7 +10,7 @@ import type { JsonSchema, TaskDef, TransitionDef } from '../definition.js';
 import type { AgentInvoker, MemoryService, SignalDispatcher, ToolInvoker } from '../executors.js';
 import { carriedError, carriedThrow, HISTORY_RESULT_LIMIT_BYTES, jsonBytes, payloadTooLarge } from '../history-limits.js';
 import type { ExecutionEvent, ExecutionObserver } from '../observer.js';
-import { progressInfo } from '../progress.js';
+import { isTerminal, progressInfo } from '../progress.js';
 import type { ChildResult, Expansion, FinishParentRequest, RunResult, SettleWaitRequest, TaskOutcome, TaskRequest } from '../protocol.js';
 
 export interface EngineDeps {
@@ -467,7 +467,9 @@ export class EngineActivities {
     await this.deps.store.updateWorkflowExecution(execId, { status });
   }
 
+  /** Once per execution: a local activity that runs again (at least once) finds it already terminal. */
   private finished(execution: WorkflowExecutionWithTasks, status: Status, error: ExecutionError | null): void {
+    if (isTerminal(execution.status)) return;
     this.notify({
       event: 'execution-finished',
       workflow: execution.workflowId,
