@@ -330,7 +330,8 @@ export class ToolPool {
           : new CompozyError('TOOL_CRASHED', `Tool "${pending.tool}" crashed its process (${signal ?? `exit code ${code}`}).${tail ? `\n${tail}` : ''}`, { hint: 'See the tool log; the process was replaced.' }),
       );
     }
-    if (index < 0 || slot.retired || slot.loadFailed || this.closed || this.loadFailure) return;
+    // A process that died before its entrypoint loaded is a load failure (reported by `ready`), not replaced.
+    if (index < 0 || slot.retired || !slot.loaded || this.closed || this.loadFailure) return;
     this.slots[index] = this.spawn();
     this.dispatch();
   }

@@ -47,7 +47,7 @@ function processesOf(project: string): Array<{ pid: number; command: string }> {
     .filter(({ command }) => command.includes(project));
 }
 
-const toolProcesses = (project: string) => processesOf(project).filter(({ command }) => command.includes('worker-main.js'));
+const toolProcesses = (project: string) => processesOf(project).filter(({ command }) => command.includes('worker-main.js') && !command.includes('watchdog.js'));
 
 async function nothingLeft(project: string): Promise<void> {
   await until(`no process of ${project} left (${JSON.stringify(processesOf(project))})`, () => processesOf(project).length === 0, 30_000);
