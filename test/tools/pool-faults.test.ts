@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -147,6 +147,25 @@ describe('tool output', () => {
   });
 });
 
+/** A separate process that owns a pool whose one tool spins; the tool's pid and the pool's watchdog pid. */
+async function spinningOwner(dir: string): Promise<{ owner: ChildProcess; pid: number; watchdog: number }> {
+  const owner = spawn(
+    process.execPath,
+    ['--input-type=module', '-e', `import { ToolRuntime } from ${JSON.stringify(join(REPO, 'dist', 'tools', 'runtime.js'))};
+const rt = new ToolRuntime({ projectDir: ${JSON.stringify(dir)}, entrypoint: './entrypoint.mjs', poolSize: 1 });
+console.log(JSON.stringify({ watchdog: rt.watchdogPid() }));
+rt.run({ id: 'spin', timeoutMs: 600000 }, {});`],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  strays.push(owner.pid as number);
+  let out = '';
+  owner.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  const pid = Number(await until('the spin', () => readdirSync(dir).find((f) => f.startsWith('spinning-'))?.slice('spinning-'.length)));
+  const { watchdog } = JSON.parse(out) as { watchdog: number };
+  strays.push(pid, watchdog);
+  return { owner, pid, watchdog };
+}
+
 describe('tool processes never outlive their owner', () => {
   it('close() kills a tool spinning in a CPU loop that ignores SIGTERM, within its grace', async () => {
     const dir = writeFiles({ 'entrypoint.mjs': SPIN });
@@ -163,26 +182,22 @@ describe('tool processes never outlive their owner', () => {
 
   it('SIGKILL of the process that owns the pool kills its spinning tool and the watchdog', async () => {
     const dir = writeFiles({ 'entrypoint.mjs': SPIN });
-    const owner = spawn(
-      process.execPath,
-      ['--input-type=module', '-e', `import { ToolRuntime } from ${JSON.stringify(join(REPO, 'dist', 'tools', 'runtime.js'))};
-const rt = new ToolRuntime({ projectDir: ${JSON.stringify(dir)}, entrypoint: './entrypoint.mjs', poolSize: 1 });
-console.log(JSON.stringify({ watchdog: rt.watchdogPid() }));
-rt.run({ id: 'spin', timeoutMs: 600000 }, {});`],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    strays.push(owner.pid as number);
-    let out = '';
-    owner.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    const pid = Number(await until('the spin', () => readdirSync(dir).find((f) => f.startsWith('spinning-'))?.slice('spinning-'.length)));
-    strays.push(pid);
-    const { watchdog } = JSON.parse(out) as { watchdog: number };
-    strays.push(watchdog);
+    const { owner, pid, watchdog } = await spinningOwner(dir);
     // The watchdog's command line names the worker and the entrypoint too.
     expect(processesWith('worker-main.js', dir).sort()).toEqual([pid, watchdog].sort());
     owner.kill('SIGKILL');
     expect(await waitUntilDead([pid, watchdog], 10_000)).toEqual([]);
     expect(processesWith('worker-main.js', dir)).toEqual([]);
+  });
+
+  it.runIf(existsSync('/usr/bin/setpriv'))('pdeathsig alone (the watchdog killed first) kills the spinning tool when its owner is SIGKILLed', async () => {
+    const dir = writeFiles({ 'entrypoint.mjs': SPIN });
+    const { owner, pid, watchdog } = await spinningOwner(dir);
+    process.kill(watchdog, 'SIGKILL');
+    expect(await waitUntilDead([watchdog], 5000)).toEqual([]);
+    expect(isPidAlive(pid)).toBe(true);
+    owner.kill('SIGKILL');
+    expect(await waitUntilDead([pid], 10_000)).toEqual([]);
   });
 
   it('the watchdog alone (no pdeathsig) kills the listed tool processes when its pipe closes, and only those', async () => {
