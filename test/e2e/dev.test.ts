@@ -228,7 +228,7 @@ exit 3`,
     const project = copyFixture('config-errors');
     const result = await runCli(['dev', project, '--port', '0'], env);
     expect(result.code).toBe(2);
-    expect(result.stderr + result.stdout).toMatch(/configuration problem\(s\)/);
+    expect(result.stderr + result.stdout).toMatch(/has \d+ configuration problems?:/);
     expect(result.stderr + result.stdout).toContain('compozy config validate');
     expect(existsSync(join(project, '.compozy', 'run.json'))).toBe(false);
   });
