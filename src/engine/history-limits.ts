@@ -42,7 +42,7 @@ export function carriedThrow(error: unknown): unknown {
 
 export function payloadTooLarge(what: string, bytes: number): CompozyError {
   const mib = (n: number) => `${(n / (1024 * 1024)).toFixed(1)} MiB`;
-  return new CompozyError('PAYLOAD_TOO_LARGE', `${what} is ${mib(bytes)}; at most ${mib(HISTORY_RESULT_LIMIT_BYTES)} can pass between tasks through Temporal.`, {
+  return new CompozyError('PAYLOAD_TOO_LARGE', `${what}: ${mib(bytes)}, more than the ${mib(HISTORY_RESULT_LIMIT_BYTES)} that can pass between tasks through Temporal.`, {
     hint: 'Task outputs of any size are kept in the execution store: pass ids or indexes between tasks and read the data with "{{ .tasks.<id>.output }}" instead.',
     details: { bytes, limit_bytes: HISTORY_RESULT_LIMIT_BYTES },
   });
