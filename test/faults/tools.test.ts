@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, inject, it } from 'vitest';
@@ -126,9 +126,13 @@ describe('a tool entrypoint that cannot load', () => {
 });
 
 describe('a tool stuck in a CPU loop', () => {
-  it('does not outlive Ctrl-C to dev', async () => {
+  it('does not outlive Ctrl-C to dev (and a tool line without a newline reached serve.log)', async () => {
     const project = copyFixture('faults-tools');
     const { dev, apiUrl } = await startDev(project);
+    const said = await api(apiUrl, 'POST', '/workflows/say/executions', { input: {} });
+    await until('the say execution to succeed', async () => (await api(apiUrl, 'GET', `/executions/workflows/${said.data?.exec_id as string}`)).data?.status === 'SUCCESS');
+    const logDir = dev.events.find((e) => e.event === 'ready')?.logDir as string;
+    await until('the last words in serve.log', () => readFileSync(join(logDir, 'serve.log'), 'utf8').includes('last words without a newline'), 10_000);
     const pid = await spin(apiUrl, project);
     dev.child.kill('SIGINT');
     expect(await dev.exited).toBe(0);

@@ -23,7 +23,7 @@ function project(entrypoint: string, runtimeLines = ''): string {
   return dir;
 }
 
-const GOOD = `export default { spin: () => 1, greet: (input: { name: string }) => ({ greeting: \`hello \${input.name}\` }) };\n`;
+const GOOD = `export default { spin: () => 1, say: () => ({ ok: true }), greet: (input: { name: string }) => ({ greeting: \`hello \${input.name}\` }) };\n`;
 
 describe('config validate and doctor check the tool runtime', () => {
   it('a loading entrypoint that exports every declared tool is valid, and doctor passes', async () => {
@@ -62,17 +62,17 @@ describe('config validate and doctor check the tool runtime', () => {
     rmSync(join(dir, 'entrypoint.ts'));
     const { code, diagnostics } = await validate(dir);
     expect(code).toBe(2);
-    expect(diagnostics.map((d) => [d.key, d.message])).toEqual([['runtime.entrypoint', `The tool entrypoint ${join(dir, 'entrypoint.ts')} does not exist, and the project declares 2 tools (spin, greet).`]]);
+    expect(diagnostics.map((d) => [d.key, d.message])).toEqual([['runtime.entrypoint', `The tool entrypoint ${join(dir, 'entrypoint.ts')} does not exist, and the project declares 3 tools (spin, greet, say).`]]);
   });
 
   it('an unknown runtime permission and a declared tool the entrypoint does not export are each reported at their place', async () => {
-    const dir = project(`export default { greet: () => ({ greeting: 'hi' }) };\n`, '  permissions:\n    - --allow-read\n    - --allow-teleport\n');
+    const dir = project(`export default { greet: () => ({ greeting: 'hi' }), say: () => ({ ok: true }) };\n`, '  permissions:\n    - --allow-read\n    - --allow-teleport\n');
     const { code, diagnostics } = await validate(dir);
     expect(code).toBe(2);
     expect(diagnostics.map((d) => d.key)).toEqual(['runtime.permissions[1]', 'tools[0].id']);
     expect(diagnostics[0]?.message).toBe('Unknown runtime permission "--allow-teleport".');
     expect(diagnostics[1]).toMatchObject({ file: join(dir, 'workflows', 'spin.yaml') });
-    expect(diagnostics[1]?.message).toContain(`Tool "spin" is declared, but ${join(dir, 'entrypoint.ts')} exports no "spin" (it has: greet).`);
+    expect(diagnostics[1]?.message).toContain(`Tool "spin" is declared, but ${join(dir, 'entrypoint.ts')} exports no "spin" (it has: greet, say).`);
   });
 
   it('dev refuses an unknown runtime permission before starting anything (exit 2, named), rather than crashing serve at start-up', async () => {
