@@ -5,8 +5,8 @@ import { existsSync, readFileSync } from 'node:fs';
  * CPU loop that starves the tool's event loop. The pool writes `+pid` / `-pid` lines on its stdin as
  * tool processes start and exit. When stdin ends (the pool's owner exited or was killed, even by
  * SIGKILL, since the kernel closes the pipe), every listed tool process still running is killed.
- * A pid is killed only while its command line still names the tool worker (argv[2]), so a reused pid
- * is left alone. argv[3], the pool's entrypoint, only labels the process.
+ * Where /proc can tell, a pid is killed only while its command line still names the tool worker
+ * (argv[2]), so a reused pid is left alone. argv[3], the pool's entrypoint, only labels the process.
  */
 const marker = process.argv[2] ?? '';
 const pids = new Set<number>();
