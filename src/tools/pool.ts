@@ -357,7 +357,18 @@ export class ToolPool {
       slot.ready.then(
         () => {
           if (slot.busy?.id !== id) return;
-          slot.child.send({ ...job.message, id });
+          try {
+            slot.child.send({ ...job.message, id });
+          } catch (error) {
+            slot.busy = undefined;
+            job.reject(
+              new CompozyError('TOOL_INPUT_INVALID', `Tool "${job.message.tool}" could not be sent its input: ${(error as Error).message}.`, {
+                hint: 'Tool input and config must be plain data the process channel can serialize (no values nested thousands of levels deep).',
+              }),
+            );
+            this.dispatch();
+            return;
+          }
           pending.timer = setTimeout(() => {
             if (slot.busy?.id !== id) return;
             slot.busy = undefined;

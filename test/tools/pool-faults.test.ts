@@ -147,6 +147,19 @@ describe('tool output', () => {
   });
 });
 
+describe('tool input', () => {
+  it('an input the process channel cannot serialize fails its call with TOOL_INPUT_INVALID and the pool keeps serving', async () => {
+    const dir = writeFiles({ 'entrypoint.mjs': 'export const echo = (input) => ({ got: typeof input });\n' });
+    const rt = runtime(dir, './entrypoint.mjs');
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < 20_000; i++) deep = { d: deep };
+    const error = await failure(rt.run({ id: 'echo' }, deep));
+    expect(error.code).toBe('TOOL_INPUT_INVALID');
+    expect(error.message).toContain('"echo"');
+    expect(await rt.run({ id: 'echo' }, { a: 1 })).toEqual({ got: 'object' });
+  });
+});
+
 /** A separate process that owns a pool whose one tool spins; the tool's pid and the pool's watchdog pid. */
 async function spinningOwner(dir: string): Promise<{ owner: ChildProcess; pid: number; watchdog: number }> {
   const owner = spawn(
