@@ -159,7 +159,7 @@ describe('agents over a real OpenAI-compatible HTTP server', () => {
     expect(await errorCode(failure)).toBe('LLM_OUTPUT_INVALID');
     expect(requests).toHaveLength(2);
     script.push(completion('nope'), completion('{"temperature": "warm"}'));
-    await expect(call(agents({ retries: 1 }), 'weather')).rejects.toThrow(/2 attempt\(s\): the answer does not match the output schema: \/temperature must be number/);
+    await expect(call(agents({ retries: 1 }), 'weather')).rejects.toThrow(/2 attempts: the answer does not match the output schema: \/temperature must be number/);
   });
 
   it('runs a tool call round trip through the project tool', async () => {
