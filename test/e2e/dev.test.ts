@@ -7,6 +7,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { HealthReport } from '../../src/health.js';
 import { isPidAlive } from '../../src/platform/pids.js';
 import { copyFixture, DevProcess, killQuietly, runCli, stopDevProcesses, waitUntilDead } from '../helpers/cli.js';
+import { recordRun } from '../helpers/files.js';
 import { tempDir, writeScript } from '../helpers/fake-bin.js';
 import { DATABASE_URL, REDIS_URL } from '../helpers/services.js';
 
@@ -198,26 +199,16 @@ exit 3`,
     const orphan = spawn('sleep', ['300'], { detached: true, stdio: 'ignore' });
     const unrelated = spawn('sleep', ['301'], { detached: true, stdio: 'ignore' });
     strayPids.push(orphan.pid as number, unrelated.pid as number);
-    mkdirSync(join(project, '.compozy'), { recursive: true });
     const deadSupervisor = spawn('true');
     await new Promise((done) => deadSupervisor.on('close', done));
-    writeFileSync(
-      join(project, '.compozy', 'run.json'),
-      JSON.stringify({
-        version: 1,
-        supervisorPid: deadSupervisor.pid,
-        project: 'minimal',
-        projectDir: project,
-        mode: 'standalone',
-        startedAt: new Date().toISOString(),
-        apiUrl: 'http://127.0.0.1:1',
-        temporalAddress: '127.0.0.1:1',
-        children: {
-          temporal: { pid: orphan.pid, state: 'up', restarts: 0, logFile: '/dev/null', signature: ['sleep', '300'] },
-          serve: { pid: unrelated.pid, state: 'up', restarts: 0, logFile: '/dev/null', signature: ['compozy', 'serve'] },
-        },
-      }),
-    );
+    recordRun(project, 'minimal', {
+      supervisorPid: deadSupervisor.pid as number,
+      apiUrl: 'http://127.0.0.1:1',
+      children: {
+        temporal: { pid: orphan.pid, state: 'up', restarts: 0, logFile: '/dev/null', signature: ['sleep', '300'] },
+        serve: { pid: unrelated.pid, state: 'up', restarts: 0, logFile: '/dev/null', signature: ['compozy', 'serve'] },
+      },
+    });
     const dev = startDev(project, ['--port', '0']);
     await dev.waitFor('ready');
     expect(await waitUntilDead([orphan.pid as number], 1000)).toEqual([]);

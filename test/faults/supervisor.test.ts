@@ -15,6 +15,7 @@ import { LogMux } from '../../src/supervisor/log-mux.js';
 import { waitForOwnServer } from '../../src/supervisor/serve-readiness.js';
 import { formatSdkEntry } from '../../src/temporal/worker.js';
 import { BIN, CliProcess, copyFixture, DevProcess, killQuietly, REPO, runCli, stopDevProcesses, waitUntilDead, type JsonEvent } from '../helpers/cli.js';
+import { recordRun } from '../helpers/files.js';
 import { tempDir, writeScript } from '../helpers/fake-bin.js';
 
 const env = { COMPOZY_TEMPORAL_BIN: inject('temporalBin'), CI: '1' };
@@ -130,21 +131,11 @@ describe('compozy run next to a dev that is not there', () => {
   it('does not take a decoy on the recorded API URL for the running dev: it starts its own platform', async () => {
     const project = copyFixture('engine-api');
     const port = await decoy({ status: 'ready' });
-    mkdirSync(join(project, '.compozy'), { recursive: true });
-    writeFileSync(
-      join(project, '.compozy', 'run.json'),
-      JSON.stringify({
-        version: 1,
-        supervisorPid: process.pid,
-        project: 'engine-api',
-        projectDir: project,
-        mode: 'standalone',
-        startedAt: new Date().toISOString(),
-        apiUrl: `http://127.0.0.1:${port}`,
-        temporalAddress: '127.0.0.1:1',
-        children: { serve: { pid: 999_999, state: 'up', restarts: 0, logFile: '/dev/null', signature: ['compozy-not-running'] } },
-      }),
-    );
+    recordRun(project, 'engine-api', {
+      supervisorPid: process.pid,
+      apiUrl: `http://127.0.0.1:${port}`,
+      children: { serve: { pid: 999_999, state: 'up', restarts: 0, logFile: '/dev/null', signature: ['compozy-not-running'] } },
+    });
     const result = await runCli(['run', 'nap', project, '--input', '{"n":1}', '--port', '0'], env);
     expect(result.stderr).not.toContain('Using the running compozy dev');
     expect(result.code).toBe(0);
@@ -161,21 +152,11 @@ describe('ports after a killed run', () => {
     while ((await isPortFree(port)) && Date.now() < deadline) await sleep(50);
     const deadSupervisor = spawn('true');
     await new Promise((done) => deadSupervisor.on('close', done));
-    mkdirSync(join(project, '.compozy'), { recursive: true });
-    writeFileSync(
-      join(project, '.compozy', 'run.json'),
-      JSON.stringify({
-        version: 1,
-        supervisorPid: deadSupervisor.pid,
-        project: 'minimal',
-        projectDir: project,
-        mode: 'standalone',
-        startedAt: new Date().toISOString(),
-        apiUrl: `http://127.0.0.1:${port}`,
-        temporalAddress: '127.0.0.1:1',
-        children: { serve: { pid: orphan.pid, state: 'up', restarts: 0, logFile: '/dev/null', signature: ['compozy-orphan-serve'] } },
-      }),
-    );
+    recordRun(project, 'minimal', {
+      supervisorPid: deadSupervisor.pid as number,
+      apiUrl: `http://127.0.0.1:${port}`,
+      children: { serve: { pid: orphan.pid, state: 'up', restarts: 0, logFile: '/dev/null', signature: ['compozy-orphan-serve'] } },
+    });
     const dev = new DevProcess([project, '--port', String(port)], env);
     devs.push(dev);
     const ready = await dev.waitFor('ready');
