@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMap, LineCounter, parseDocument } from 'yaml';
@@ -16,29 +16,6 @@ export interface Project {
   configPath: string;
   /** The parsed compozy.yaml as plain data; typed views over it live next to their users. */
   document: Record<string, unknown>;
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-/**
- * A project argument is a directory path, or the name of one of the packaged examples
- * (`compozy dev weather`). No argument means the current directory.
- */
-export function resolveProjectDir(argument: string | undefined, cwd = process.cwd()): string {
-  if (argument === undefined) return cwd;
-  const asPath = resolve(cwd, argument);
-  if (isDirectory(asPath)) return asPath;
-  const example = join(EXAMPLES_DIR, argument);
-  if (!argument.includes('/') && isDirectory(example)) return example;
-  throw new CompozyError('PROJECT_NOT_FOUND', `No project at "${argument}": ${asPath} is not a directory and there is no example named "${argument}".`, {
-    hint: `Pass a project directory, or one of the examples: ${listExamples().join(', ') || '(none installed)'}.`,
-  });
 }
 
 export function listExamples(): string[] {

@@ -53,7 +53,7 @@ const nodeCheck: Check = {
     const found = process.versions.node;
     const required = `>= ${MIN_NODE.join('.')}`;
     if (!nodeAtLeast(found, MIN_NODE)) {
-      return { name: 'node', status: 'fail', message: `Node ${found} is too old for node:sqlite`, found, required, fix: 'Run compozy through npm scripts (the repo pins node@24), or install Node 24.' };
+      return { name: 'node', status: 'fail', message: `Node ${found} is too old for node:sqlite`, found, required, fix: 'Run the `compozy` command, which uses the Node 24 the package brings (reinstall without --omit=optional if it is missing), or install Node >= 22.13.' };
     }
     try {
       const { DatabaseSync } = await import('node:sqlite');

@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
 import { relative } from 'node:path';
-import { resolveProjectDir } from '../../config/project.js';
 import { projectEnv, type AppSettings } from '../../config/settings.js';
 import type { ProjectConfig } from '../../config/types.js';
 import type { ConfigDiagnostic } from '../../config/yaml-file.js';
 import { redactUrl } from '../../platform/urls.js';
 import { useColor, writeJson } from '../output.js';
-import { openProject } from '../project-context.js';
+import { openProject, resolveProject } from '../project-context.js';
 import { runAction } from '../run-action.js';
 import { plural } from '../suggest.js';
 import { Chalk } from 'chalk';
@@ -47,7 +46,7 @@ export function registerConfig(program: Command): void {
     .option('--json', 'print {valid, project, diagnostics} as JSON')
     .action((projectArg: string | undefined, flags: { json?: boolean }) =>
       runAction(Boolean(flags.json), async () => {
-        const dir = resolveProjectDir(projectArg);
+        const dir = resolveProject(projectArg);
         // Loaded here, not at CLI start: validation pulls in ajv, CEL and the template engine.
         const { loadProjectConfig } = await import('../../config/load.js');
         const { sortDiagnostics, validateProject } = await import('../../config/validate.js');
