@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { errorMessage } from '../../errors.js';
 import { processOutput } from '../../server/events.js';
+import { listenForStopSignals } from '../stop-signals.js';
 import { RUN_NONCE_ENV, SERVE_REPORT_ENV, serveFailureReport, writeServeReport } from '../../supervisor/serve-report.js';
 import { openProject, requireTemporalAddress } from '../project-context.js';
 import { runAction } from '../run-action.js';
@@ -26,16 +27,7 @@ async function runServer(projectArg: string | undefined, flags: ServeFlags): Pro
   const nonce = process.env[RUN_NONCE_ENV];
   const output = processOutput(Boolean(flags.json));
   const { log } = output;
-  // Listening from the start: a signal during start-up stops the server as soon as it is up, never kills it half-open.
-  let reason: string | undefined;
-  let stopNow: (() => void) | undefined;
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(signal, () => {
-      reason = `received ${signal}`;
-      log(`received ${signal}; stopping`);
-      stopNow?.();
-    });
-  }
+  const signals = listenForStopSignals(log);
   const { serve } = await import('../../server/serve.js');
   let handle: Awaited<ReturnType<typeof serve>>;
   try {
@@ -64,11 +56,10 @@ async function runServer(projectArg: string | undefined, flags: ServeFlags): Pro
     throw error;
   }
   if (reportPath && nonce) writeServeReport(reportPath, { pid: process.pid, nonce, url: handle.url, port: handle.port });
-  stopNow = () => void handle.stop();
-  if (reason) stopNow();
+  signals.onStop(() => void handle.stop());
   try {
     await handle.stopped;
-    output.emit({ event: 'exit', code: 0, reason: reason ?? 'stopped' });
+    output.emit({ event: 'exit', code: 0, reason: signals.reason ?? 'stopped' });
     return 0;
   } catch (error) {
     log(`stopping: ${errorMessage(error)}`);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { errorMessage } from '../../errors.js';
 import { processOutput } from '../../server/events.js';
+import { listenForStopSignals } from '../stop-signals.js';
 import { openProject, requireTemporalAddress } from '../project-context.js';
 import { runAction } from '../run-action.js';
 
@@ -25,16 +26,7 @@ export function registerWorker(program: Command): void {
         const temporalAddress = requireTemporalAddress(settings, 'The worker');
         const output = processOutput(Boolean(flags.json));
         const { log } = output;
-        // Listening from the start: a signal during start-up stops the worker as soon as it is up.
-        let signalled: string | undefined;
-        let stopNow: (() => void) | undefined;
-        for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-          process.once(signal, () => {
-            signalled = `received ${signal}`;
-            log(`received ${signal}; stopping`);
-            stopNow?.();
-          });
-        }
+        const signals = listenForStopSignals(log);
         const { runWorkerProcess } = await import('../../server/worker-process.js');
         const handle = await runWorkerProcess({
           projectDir: project.dir,
@@ -47,13 +39,12 @@ export function registerWorker(program: Command): void {
           observer: output.emit,
           verbose: Boolean(flags.verbose),
         });
-        stopNow = () => void handle.stop();
-        if (signalled) stopNow();
+        signals.onStop(() => void handle.stop());
         try {
           await handle.worker.done;
           await handle.stop();
-          output.emit({ event: 'exit', code: signalled ? 0 : 1, reason: signalled ?? 'the Temporal worker stopped' });
-          return signalled ? 0 : 1;
+          output.emit({ event: 'exit', code: signals.reason ? 0 : 1, reason: signals.reason ?? 'the Temporal worker stopped' });
+          return signals.reason ? 0 : 1;
         } catch (error) {
           log(`worker failed: ${errorMessage(error)}`);
           await handle.stop();
