@@ -69,17 +69,29 @@ interface Candidate {
   file?: string[];
 }
 
+/** A setting's parse error says where the value came from: `{key}` of compozy.yaml or the `{env}` variable. */
+function located<T>(parse: () => T, where: { key: string } | { env: string }): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof CompozyError) throw new CompozyError(error.code, error.message, { hint: error.hint, details: { ...error.details, ...where } });
+    throw error;
+  }
+}
+
 function pick<T>(candidate: Candidate, env: NodeJS.ProcessEnv, document: Record<string, unknown>, fallback: T, parse: (raw: unknown, origin: string) => T): Setting<T> {
   if (candidate.flag && candidate.flag.value !== undefined) {
     return { value: parse(candidate.flag.value, candidate.flag.name), source: 'flag', origin: candidate.flag.name };
   }
   for (const name of candidate.env ?? []) {
     const raw = env[name];
-    if (raw !== undefined && raw !== '') return { value: parse(raw, name), source: 'env', origin: name };
+    if (raw !== undefined && raw !== '') return { value: located(() => parse(raw, name), { env: name }), source: 'env', origin: name };
   }
   for (const key of candidate.file ?? []) {
     const raw = lookup(document, key);
-    if (raw !== undefined && raw !== null) return { value: parse(raw, `${key} in compozy.yaml`), source: 'file', origin: key };
+    if (raw !== undefined && raw !== null) {
+      return { value: located(() => parse(raw, `${key} in compozy.yaml`), { key }), source: 'file', origin: key };
+    }
   }
   return { value: fallback, source: 'default', origin: 'default' };
 }

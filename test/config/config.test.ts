@@ -6,6 +6,7 @@ import { loadValidProject } from '../../src/config/valid-project.js';
 import { YamlFile, type ConfigDiagnostic } from '../../src/config/yaml-file.js';
 import { TemplateEngine } from '../../src/expr/template.js';
 import { REPO, runCli } from '../helpers/cli.js';
+import { writeFiles } from '../helpers/files.js';
 
 const WEATHER = join(REPO, 'examples', 'weather');
 const ERRORS = join(REPO, 'test', 'fixtures', 'config-errors');
@@ -202,5 +203,24 @@ describe('YAML diagnostics stay readable', () => {
     const [, shown = '', caret = ''] = problem?.message.split('\n') ?? [];
     expect(shown.length).toBeLessThan(170);
     expect(shown[caret.indexOf('^')]).toBe('[');
+  });
+});
+
+describe('config validate checks the settings dev and serve read', () => {
+  it('a bad value in compozy.yaml is an error at its key (exit 2); one from the environment is a warning naming the variable', async () => {
+    const dir = writeFiles({ 'compozy.yaml': 'name: limits\nversion: "0.1.0"\nlimits:\n  max_active_executions: -3\n' });
+    const bad = await runCli(['config', 'validate', dir, '--json']);
+    expect(bad.code).toBe(2);
+    const report = JSON.parse(bad.stdout) as { diagnostics: ConfigDiagnostic[] };
+    expect(report.diagnostics.map((d) => `${d.line}:${d.col} ${d.key}: ${d.message}`)).toEqual([
+      '4:3 limits.max_active_executions: limits.max_active_executions in compozy.yaml must be a whole number ≥ 0, got -3.',
+    ]);
+
+    const fine = writeFiles({ 'compozy.yaml': 'name: limits\nversion: "0.1.0"\n' });
+    const fromEnv = await runCli(['config', 'validate', fine, '--json'], { LIMITS_MAX_ACTIVE_EXECUTIONS: 'abc' });
+    expect(fromEnv.code).toBe(0);
+    const warned = JSON.parse(fromEnv.stdout) as { valid: boolean; warnings: ConfigDiagnostic[] };
+    expect(warned.valid).toBe(true);
+    expect(warned.warnings.map((d) => `${d.key}: ${d.message}`)).toEqual(['LIMITS_MAX_ACTIVE_EXECUTIONS: LIMITS_MAX_ACTIVE_EXECUTIONS must be a whole number ≥ 0, got "abc".']);
   });
 });

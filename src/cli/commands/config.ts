@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { relative } from 'node:path';
-import { projectEnv, type AppSettings } from '../../config/settings.js';
+import { loadSettings, projectEnv, type AppSettings } from '../../config/settings.js';
 import type { ProjectConfig } from '../../config/types.js';
+import { CompozyError } from '../../errors.js';
 import type { ConfigDiagnostic } from '../../config/yaml-file.js';
 import { redactUrl } from '../../platform/urls.js';
 import { useColor, writeJson } from '../output.js';
@@ -32,6 +33,24 @@ async function environmentWarnings(project: ProjectConfig, errors: readonly Conf
   return sortDiagnostics(modelDiagnostics(project, projectEnv(project.dir)).filter((d) => !taken.has(`${d.file}:${d.line}:${d.col}`)));
 }
 
+/**
+ * The settings compozy.yaml gives (server, limits, drivers…) checked as dev and serve will read them, with
+ * the real environment over .env. A bad value in compozy.yaml is an error at its key; one that comes from
+ * the environment is a warning about this environment. The first bad setting stops the read, as at start-up.
+ */
+function settingsProblems(project: ProjectConfig): { errors: ConfigDiagnostic[]; warnings: ConfigDiagnostic[] } {
+  try {
+    loadSettings({ document: (project.file.data ?? {}) as Record<string, unknown> }, {}, projectEnv(project.dir));
+    return { errors: [], warnings: [] };
+  } catch (error) {
+    if (!(error instanceof CompozyError) || error.code !== 'CONFIG_INVALID') throw error;
+    const key = typeof error.details?.key === 'string' ? error.details.key : undefined;
+    if (key) return { errors: [project.file.diagnostic(key.split('.'), error.message, error.hint)], warnings: [] };
+    const variable = typeof error.details?.env === 'string' ? error.details.env : '';
+    return { errors: [], warnings: [{ ...project.file.diagnostic([], error.message, error.hint), key: variable }] };
+  }
+}
+
 function displayPath(dir: string, file: string): string {
   const rel = relative(process.cwd(), file);
   return rel.startsWith('..') ? file : rel || dir;
@@ -53,9 +72,10 @@ export function registerConfig(program: Command): void {
         const { toolDiagnostics } = await import('../../tools/check.js');
         const { project, diagnostics: loadProblems } = loadProjectConfig(dir);
         // The tool check loads the entrypoint as the tool pool would, so an import-time failure shows here, not at run time.
-        const diagnostics: ConfigDiagnostic[] = sortDiagnostics([...loadProblems, ...(project ? [...validateProject(project), ...(await toolDiagnostics(project))] : [])]);
+        const settings = project ? settingsProblems(project) : { errors: [], warnings: [] };
+        const diagnostics: ConfigDiagnostic[] = sortDiagnostics([...loadProblems, ...settings.errors, ...(project ? [...validateProject(project), ...(await toolDiagnostics(project))] : [])]);
         const valid = diagnostics.length === 0;
-        const warnings = project ? await environmentWarnings(project, diagnostics) : [];
+        const warnings = project ? [...settings.warnings, ...(await environmentWarnings(project, diagnostics))] : [];
         if (flags.json) {
           writeJson({ valid, project: project?.name ?? null, dir, diagnostics, warnings });
           return valid ? 0 : 2;
