@@ -38,7 +38,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerJsonBody(app);
 
   app.setErrorHandler((error: Error, request, reply) => {
-    const body = error instanceof CompozyError ? envelope(httpStatusFor(error), error.code, error.message, error.details ?? {}) : frameworkErrorEnvelope(error, request);
+    const body = error instanceof CompozyError ? envelope(httpStatusFor(error), error.code, error.message, { ...error.details, ...(error.hint ? { hint: error.hint } : {}) }) : frameworkErrorEnvelope(error, request);
     if (body.status >= 500) deps.log?.(`${request.method} ${request.url} -> ${body.status} ${body.error.code}: ${causeChain(error)}`);
     void reply.status(body.status).send(body);
   });

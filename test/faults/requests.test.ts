@@ -136,6 +136,7 @@ describe('malformed requests get a typed answer in the envelope', () => {
       const answer = await postJson(`/executions/workflows/${execId}/${action}`, '{"signal_name":"late"}');
       expect(answer.status, action).toBe(409);
       expect(answer.body.error?.code, action).toBe('EXECUTION_NOT_RUNNING');
+      expect(answer.body.error?.details.hint, action).toBe(`Its final state is at GET /api/v0/executions/workflows/${execId}.`);
     }
     const { body } = await send('GET', `/api/v0/executions/workflows/${execId}`);
     expect(body.data?.status).toBe('SUCCESS');

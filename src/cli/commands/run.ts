@@ -26,7 +26,7 @@ interface RunFlags extends PlatformFlags {
 interface Envelope {
   status: number;
   data?: Record<string, unknown>;
-  error?: { code: string; message: string; details?: unknown };
+  error?: { code: string; message: string; details?: Record<string, unknown> };
 }
 
 function parseInput(flags: RunFlags): unknown {
@@ -95,7 +95,8 @@ async function execute(apiUrl: string, workflowId: string, input: unknown, timeo
     body: JSON.stringify({ input }),
   });
   if (started.status !== 202 || !started.data) {
-    throw new CompozyError((started.error?.code ?? 'CHECK_FAILED') as ErrorCode, refusal(started));
+    const hint = started.error?.details?.hint;
+    throw new CompozyError((started.error?.code ?? 'CHECK_FAILED') as ErrorCode, refusal(started), { hint: typeof hint === 'string' ? hint : undefined });
   }
   const execId = String(started.data.exec_id);
   narrate(`• ${workflowId}: execution ${execId} started`);

@@ -18,7 +18,7 @@ async function admitted(reply: FastifyReply, start: () => Promise<FastifyReply>)
     return reply
       .status(429)
       .header('retry-after', String(RETRY_AFTER_SECONDS))
-      .send(envelope(429, error.code, error.message, { ...error.details, hint: error.hint }));
+      .send(envelope(429, error.code, error.message, { ...error.details, ...(error.hint ? { hint: error.hint } : {}) }));
   }
 }
 
