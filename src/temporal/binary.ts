@@ -1,13 +1,10 @@
-import { execFile } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { CompozyError, errorMessage } from '../errors.js';
 import { TEMPORAL_CLI_VERSION } from './cli-version.js';
 import { installTemporalCli, type InstallProgress } from './install.js';
 
-const execFileAsync = promisify(execFile);
 
 export type BinarySource = 'flag' | 'env' | 'config' | 'path' | 'cache' | 'installed';
 
@@ -61,7 +58,8 @@ export function findOnPath(name: string, env: NodeJS.ProcessEnv = process.env): 
 export async function binaryVersion(path: string): Promise<string> {
   let stdout: string;
   try {
-    ({ stdout } = await execFileAsync(path, ['--version'], { timeout: 15_000 }));
+    const { execa } = await import('execa');
+    ({ stdout } = await execa(path, ['--version'], { timeout: 15_000 }));
   } catch (error) {
     throw new CompozyError('TEMPORAL_BINARY_NOT_FOUND', `${path} did not run as the Temporal CLI: ${errorMessage(error)}`, {
       hint: 'Point COMPOZY_TEMPORAL_BIN (or --temporal-bin) at a working `temporal` binary, or unset it to use the cached build.',

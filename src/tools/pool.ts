@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
 import { existsSync, readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -95,13 +95,11 @@ function moduleType(entrypoint: string): { file: string | undefined; type: strin
 }
 
 /** Where `node --check` places a syntax error in a JavaScript file, for errors the ES module loader reports without a line. */
-function syntaxLocation(file: string): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--check', file], { timeout: 10_000 }, (_error, _stdout, stderr) => {
-      const match = /^((?:file:\/\/)?\/[^\n]*?):(\d+)$/m.exec(stderr);
-      resolve(match ? `${match[1]?.replace(/^file:\/\//, '')}:${match[2]}` : undefined);
-    });
-  });
+async function syntaxLocation(file: string): Promise<string | undefined> {
+  const { execa } = await import('execa');
+  const { stderr } = await execa(process.execPath, ['--check', file], { timeout: 10_000, reject: false });
+  const match = /^((?:file:\/\/)?\/[^\n]*?):(\d+)$/m.exec(stderr);
+  return match ? `${match[1]?.replace(/^file:\/\//, '')}:${match[2]}` : undefined;
 }
 
 /**
