@@ -1,7 +1,7 @@
 import { accessSync, closeSync, constants, existsSync, linkSync, mkdirSync, openSync, readSync, renameSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { CompozyError, errorMessage, type ErrorCode } from '../errors.js';
 
 /** How the messages of one kind of database file name it and which codes its failures carry. */
@@ -21,6 +21,8 @@ const PRAGMAS = 'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA 
 const HEADER = Buffer.from('SQLite format 3\0', 'latin1');
 /** While running, a statement waits this long (blocking the event loop) for another process's lock; longer waits are asynchronous. */
 const RUNTIME_BUSY_MS = 10;
+/** How long a write waits, in all, for another process's lock before it fails as unavailable. */
+export const DEFAULT_LOCK_WAIT_MS = 5000;
 const QUICK_CHECK_ROWS = 5;
 
 const SQLITE_BUSY = 5;
@@ -36,7 +38,7 @@ const SQLITE_NOTADB = 26;
 const STORAGE_FAULTS: ReadonlySet<number> = new Set([SQLITE_NOMEM, SQLITE_READONLY, SQLITE_IOERR, SQLITE_CORRUPT, SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_PROTOCOL, SQLITE_NOTADB]);
 
 /** The primary SQLite result code of a node:sqlite error, or undefined for anything else. */
-export function sqliteCode(error: unknown): number | undefined {
+function sqliteCode(error: unknown): number | undefined {
   const errcode = (error as { code?: unknown; errcode?: unknown } | null)?.errcode;
   return (error as { code?: unknown } | null)?.code === 'ERR_SQLITE_ERROR' && typeof errcode === 'number' ? errcode & 0xff : undefined;
 }
@@ -235,7 +237,7 @@ export interface OpenOptions {
  * not written at all, so opening works while another process holds the write lock.
  */
 export function openDatabase(path: string, migrations: readonly string[], kind: SqliteFileKind, options: OpenOptions = {}): DatabaseSync {
-  const waitMs = options.busyTimeoutMs ?? 5000;
+  const waitMs = options.busyTimeoutMs ?? DEFAULT_LOCK_WAIT_MS;
   if (path === ':memory:') {
     const db = new DatabaseSync(path);
     db.exec(PRAGMAS);
@@ -278,7 +280,7 @@ export function openDatabase(path: string, migrations: readonly string[], kind: 
 }
 
 /** A storage problem the file has now: what health reports as the component's degraded state. */
-export interface StorageFault {
+interface StorageFault {
   code: ErrorCode;
   message: string;
   since: string;
@@ -305,15 +307,35 @@ export class SqliteGuard {
   private readonly queue: Waiter[] = [];
   private pumping = false;
   private current: (StorageFault & { lock: boolean; changes: number }) | undefined;
+  private changesQuery: StatementSync | undefined;
+  private txStatements: { begin: StatementSync; commit: StatementSync; rollback: StatementSync } | undefined;
 
   constructor(
     private readonly db: DatabaseSync,
     readonly path: string,
     private readonly kind: SqliteFileKind,
-    private readonly waitMs: number,
+    private readonly waitMs = DEFAULT_LOCK_WAIT_MS,
   ) {}
 
   /** A read: runs now (in WAL a writer never blocks readers); only when the file is locked against reads too does it queue like a write. */
+  /**
+   * `fn` as one BEGIN IMMEDIATE … COMMIT on this connection (statements prepared once), rolled back when
+   * it throws — unless SQLite already rolled back by itself (a full disk), where a second ROLLBACK would
+   * hide the cause. Synchronous: run it inside write() to wait for another process's lock.
+   */
+  transaction<T>(fn: () => T): T {
+    const tx = (this.txStatements ??= { begin: this.db.prepare('BEGIN IMMEDIATE'), commit: this.db.prepare('COMMIT'), rollback: this.db.prepare('ROLLBACK') });
+    tx.begin.run();
+    try {
+      const result = fn();
+      tx.commit.run();
+      return result;
+    } catch (error) {
+      if (this.db.isTransaction) tx.rollback.run();
+      throw error;
+    }
+  }
+
   read<T>(fn: () => T): T | Promise<T> {
     try {
       return fn();
@@ -379,7 +401,8 @@ export class SqliteGuard {
 
   private totalChanges(): number {
     try {
-      return Number((this.db.prepare('SELECT total_changes() AS n').get() as { n: number }).n);
+      this.changesQuery ??= this.db.prepare('SELECT total_changes() AS n');
+      return Number((this.changesQuery.get() as { n: number }).n);
     } catch {
       return 0;
     }

@@ -110,8 +110,8 @@ export class SqliteBroker implements Broker {
     checkKey(queue, 'queue');
     if (await this.read(() => this.s.bound?.get(exchange, queue, bindingKey))) return;
     await this.tx(() => {
-      if (!this.s.exchange?.get(checkKey(exchange, 'exchange'))) throw notFound('exchange', exchange);
-      this.queueRow(checkKey(queue, 'queue'));
+      if (!this.s.exchange?.get(exchange)) throw notFound('exchange', exchange);
+      this.queueRow(queue);
       this.s.bind?.run(exchange, queue, bindingKey);
     });
   }

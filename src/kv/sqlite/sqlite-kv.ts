@@ -71,7 +71,7 @@ export class SqliteKv implements Kv {
   private constructor(path: string, db: DatabaseSync, options: SqliteKvOptions) {
     this.path = path;
     this.db = db;
-    this.guard = new SqliteGuard(db, path, KV_FILE, options.busyTimeoutMs ?? 5000);
+    this.guard = new SqliteGuard(db, path, KV_FILE, options.busyTimeoutMs);
     this.maxValueBytes = options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES;
     this.watcher = new ChangeWatcher(path, options.pollMs ?? 2);
     this.pubsub = new SqlitePubSub(db, this.watcher);
@@ -84,10 +84,6 @@ export class SqliteKv implements Kv {
     );
     const live = '(expires_at IS NULL OR expires_at > ?)';
     this.s = {
-      // Prepared once: BEGIN/COMMIT run on every write, and exec() would parse them each time.
-      begin: db.prepare('BEGIN IMMEDIATE'),
-      commit: db.prepare('COMMIT'),
-      rollback: db.prepare('ROLLBACK'),
       getLive: db.prepare(`SELECT type, value, expires_at FROM kv_keys WHERE key = ? AND ${live}`),
       getAny: db.prepare('SELECT type, value, expires_at FROM kv_keys WHERE key = ?'),
       upsertString: db.prepare("INSERT INTO kv_keys (key, type, value, expires_at) VALUES (?, 'string', ?, ?) ON CONFLICT (key) DO UPDATE SET type = 'string', value = excluded.value, expires_at = excluded.expires_at"),
@@ -179,22 +175,18 @@ export class SqliteKv implements Kv {
     }
   }
 
-  private stmt(name: string): StatementSync {
+  private assertOpen(): void {
     if (!this.db.isOpen) throw new CompozyError('KV_CLOSED', `The KV database ${this.path} is closed.`, { hint: 'Open a new SqliteKv.' });
+  }
+
+  private stmt(name: string): StatementSync {
+    this.assertOpen();
     return this.s[name] as StatementSync;
   }
 
   private tx<T>(fn: () => T): T {
-    this.stmt('begin').run();
-    try {
-      const result = fn();
-      this.stmt('commit').run();
-      return result;
-    } catch (error) {
-      // SQLite rolls back by itself on some errors (a full disk); a second ROLLBACK would hide the cause.
-      if (this.db.isTransaction) this.stmt('rollback').run();
-      throw error;
-    }
+    this.assertOpen();
+    return this.guard.transaction(fn);
   }
 
   private readonly inTransaction = <T>(fn: () => T): T => this.tx(fn);

@@ -136,7 +136,7 @@ export class SqliteStore implements ExecutionStore {
   private constructor(
     readonly path: string,
     private readonly db: DatabaseSync,
-    busyTimeoutMs: number,
+    busyTimeoutMs: number | undefined,
   ) {
     this.guard = new SqliteGuard(db, path, STORE_FILE, busyTimeoutMs);
     this.s = {
@@ -165,7 +165,7 @@ export class SqliteStore implements ExecutionStore {
   static open(path: string, options: { busyTimeoutMs?: number } = {}): SqliteStore {
     const db = openDatabase(path, MIGRATIONS, STORE_FILE, options);
     try {
-      return new SqliteStore(path, db, options.busyTimeoutMs ?? 5000);
+      return new SqliteStore(path, db, options.busyTimeoutMs);
     } catch (error) {
       db.close();
       throw new CompozyError('STORE_OPEN_FAILED', `Cannot open the execution store ${path}: ${errorMessage(error)}`, {
@@ -183,17 +183,7 @@ export class SqliteStore implements ExecutionStore {
 
   /** A read-modify-write as one transaction through the guard, so running it again after a lock wait is safe. */
   private write<T>(fn: () => T): T | Promise<T> {
-    return this.guard.write(() => {
-      this.db.exec('BEGIN IMMEDIATE');
-      try {
-        const result = fn();
-        this.db.exec('COMMIT');
-        return result;
-      } catch (error) {
-        if (this.db.isTransaction) this.db.exec('ROLLBACK');
-        throw error;
-      }
-    });
+    return this.guard.write(() => this.guard.transaction(fn));
   }
 
   private read<T>(fn: () => T): T | Promise<T> {
