@@ -1,6 +1,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Project } from '../config/project.js';
+import type { ProjectConfig } from '../config/types.js';
 import { resolveEnvReferences } from '../config/secrets.js';
 import type { AppSettings } from '../config/settings.js';
 import { errorMessage, CompozyError } from '../errors.js';
@@ -37,6 +38,21 @@ export interface Check {
   description: string;
   /** Returns no result when the check does not apply (e.g. no Redis configured). */
   run(context: DoctorContext): Promise<CheckResult | undefined>;
+}
+
+const loaded = new WeakMap<DoctorContext, Promise<ProjectConfig | undefined>>();
+
+/** The project's typed configuration, loaded once per doctor run for the checks that read it. */
+export function projectConfig(context: DoctorContext): Promise<ProjectConfig | undefined> {
+  const dir = context.project?.dir;
+  if (dir === undefined) return Promise.resolve(undefined);
+  let config = loaded.get(context);
+  if (!config) {
+    // Loaded on first use: the config loader pulls in ajv, CEL and the template engine.
+    config = import('../config/load.js').then(({ loadProjectConfig }) => loadProjectConfig(dir).project);
+    loaded.set(context, config);
+  }
+  return config;
 }
 
 const MIN_NODE = [22, 13] as const;
@@ -199,10 +215,8 @@ const agentModelsCheck: Check = {
   name: 'agents',
   description: "the models the project's agents resolve to (provider known, API key set, replay fixtures present)",
   async run(context) {
-    if (!context.project) return undefined;
-    const { loadProjectConfig } = await import('../config/load.js');
+    const project = await projectConfig(context);
     const [{ llmHealth }, { checkModelUses }] = await Promise.all([import('../llm/health.js'), import('../llm/models.js')]);
-    const { project } = loadProjectConfig(context.project.dir);
     const health = project ? llmHealth(project, context.env) : undefined;
     if (!project || !health) return undefined;
     if (health.state === 'up') return { name: 'agents', status: 'pass', message: `agents use ${health.detail}` };

@@ -1,19 +1,16 @@
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import type { Check } from './checks.js';
+import { projectConfig, type Check } from './checks.js';
 
 /** The project's tool runtime: runtime.permissions, and the entrypoint loaded the way the tool pool loads it. */
 export const toolsCheck: Check = {
   name: 'tools',
   description: 'the tool entrypoint loads (no syntax error, nothing thrown at import) and exports the declared tools; runtime.permissions are known',
   async run(context) {
-    if (!context.project) return undefined;
-    // Loaded here: the check pulls in the config loader and the tool runtime.
-    const { loadProjectConfig } = await import('../config/load.js');
-    const { toolDiagnostics } = await import('../tools/check.js');
-    const { project } = loadProjectConfig(context.project.dir);
+    const project = await projectConfig(context);
     if (!project) return undefined;
-    const entrypoint = resolve(project.dir, project.runtime.entrypoint || './entrypoint.ts');
+    // Loaded here: the check pulls in the tool runtime.
+    const [{ toolDiagnostics }, { projectEntrypoint }] = await Promise.all([import('../tools/check.js'), import('../tools/runtime.js')]);
+    const entrypoint = projectEntrypoint(project);
     const problems = await toolDiagnostics(project);
     if (problems.length > 0) {
       return {
