@@ -1,13 +1,12 @@
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { ProjectConfig } from '../config/types.js';
 import type { MemoryService, ToolInvoker } from '../engine/executors.js';
 import type { EngineProject } from '../engine/project.js';
 import { CompozyError } from '../errors.js';
 import type { ComponentHealth } from '../health.js';
-import { plural } from '../cli/suggest.js';
+import { plural } from '../platform/plural.js';
 import { parseDuration } from '../config/duration.js';
-import { ToolRuntime } from '../tools/runtime.js';
+import { projectEntrypoint, ToolRuntime } from '../tools/runtime.js';
 
 /**
  * Tools by id through the project's warm tool pool. Where tasks run, the pool starts when the project
@@ -19,7 +18,7 @@ export function toolInvoker(
   engine: EngineProject,
   options: { defaultTimeoutMs: number; poolSize: number; log(line: string): void; runsTasks: boolean },
 ): ToolInvoker & { close(graceMs?: number): Promise<void>; health(): ComponentHealth | undefined } {
-  const entrypoint = resolve(project.dir, project.runtime.entrypoint || './entrypoint.ts');
+  const entrypoint = projectEntrypoint(project);
   const runtime = options.runsTasks && (existsSync(entrypoint) || engine.resources.tools.size > 0)
     ? new ToolRuntime({
         projectDir: project.dir,

@@ -1,10 +1,9 @@
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { ProjectConfig } from '../config/types.js';
 import type { ConfigDiagnostic } from '../config/yaml-file.js';
 import { resourceIndex } from '../engine/definition.js';
 import { CompozyError, errorMessage } from '../errors.js';
-import { ToolRuntime } from './runtime.js';
+import { projectEntrypoint, ToolRuntime } from './runtime.js';
 import { isKnownPermission, permissionDiagnostics } from './sandbox.js';
 
 /** How long the entrypoint may take to load before the check gives up on it. */
@@ -22,7 +21,7 @@ export async function toolDiagnostics(project: ProjectConfig): Promise<ConfigDia
   const permissions = project.runtime.permissions.filter(isKnownPermission);
 
   const declared = [...resourceIndex(project).tools.values()].map((found) => found.tool);
-  const entrypoint = resolve(project.dir, project.runtime.entrypoint || './entrypoint.ts');
+  const entrypoint = projectEntrypoint(project);
   const at = ['runtime', 'entrypoint'];
   if (!existsSync(entrypoint)) {
     if (declared.length > 0) {

@@ -1,9 +1,15 @@
 import { resolve } from 'node:path';
 import { PACKAGE_ROOT } from '../config/project.js';
+import type { ProjectConfig } from '../config/types.js';
 import { CompozyError } from '../errors.js';
 import { describeProblems, SchemaValidator } from '../platform/schema-validator.js';
 import { ToolPool, type PoolStatus } from './pool.js';
 import { permissionFlags, toolEnvironment } from './sandbox.js';
+
+/** The absolute path of the project's tool entrypoint (runtime.entrypoint, ./entrypoint.ts when unset). */
+export function projectEntrypoint(project: Pick<ProjectConfig, 'dir' | 'runtime'>): string {
+  return resolve(project.dir, project.runtime.entrypoint || './entrypoint.ts');
+}
 
 export interface ToolDefinition {
   id: string;

@@ -282,8 +282,9 @@ export class EngineActivities {
       } catch (error) {
         const code = codeOf(error);
         const permanent = code !== undefined && (PERMANENT.has(code) || (request.task.activity.retry.nonRetryableErrorTypes ?? []).includes(code));
-        if (!permanent && Context.current().info.attempt < request.maxAttempts) {
-          this.taskFailed(request, toExecutionError(error), Context.current().info.attempt, true);
+        const attempt = currentAttempt();
+        if (!permanent && attempt < request.maxAttempts) {
+          this.taskFailed(request, toExecutionError(error), attempt, true);
           throw carriedThrow(error);
         }
         return await this.finish(request, ctx, { input, error: toExecutionError(error) });
