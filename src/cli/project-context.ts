@@ -3,7 +3,7 @@ import { basename, join, resolve, sep } from 'node:path';
 import { EXAMPLES_DIR, listExamples, loadProject, PROJECT_FILE, stateDir, type Project } from '../config/project.js';
 import { CompozyError } from '../errors.js';
 import { loadSettings, projectEnv, type AppSettings, type SettingFlags } from '../config/settings.js';
-import { nearestName } from './suggest.js';
+import { didYouMean } from '../config/read.js';
 
 export interface ProjectContext {
   project: Project;
@@ -74,7 +74,7 @@ export function resolveProject(argument: string | undefined, cwd = process.cwd()
     }
     return copyExample(source, argument, asPath, narrate);
   }
-  const guess = nearestName(argument, projectNames(cwd));
+  const guess = didYouMean(argument, projectNames(cwd));
   const examples = listExamples();
   throw new CompozyError('PROJECT_NOT_FOUND', `No project at "${argument}": ${asPath} is not a directory and there is no example named "${argument}".`, {
     hint: `${guess ? `Did you mean "${guess}"? ` : ''}Pass a project directory, or one of the examples: ${examples.join(', ') || '(none installed)'}.`,

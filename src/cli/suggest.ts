@@ -1,11 +1,5 @@
 import { didYouMean } from '../config/read.js';
 
-export { plural } from '../platform/plural.js';
-
-/** The known name closest to what was typed, when it is close enough to be a typo (Levenshtein distance). */
-export function nearestName(typed: string, known: Iterable<string>): string | undefined {
-  return didYouMean(typed, known);
-}
 
 /**
  * The hint for a name that does not exist: the nearest known name, then every known name, e.g.
@@ -14,7 +8,7 @@ export function nearestName(typed: string, known: Iterable<string>): string | un
 export function unknownNameHint(typed: string, known: Iterable<string>, what: string): string {
   const names = [...known].sort();
   if (names.length === 0) return `There are no ${what}.`;
-  const nearest = nearestName(typed, names);
+  const nearest = didYouMean(typed, names);
   const list = `${what.charAt(0).toUpperCase()}${what.slice(1)}: ${names.join(', ')}.`;
   return nearest === undefined ? list : `Did you mean "${nearest}"? ${list}`;
 }

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { nearestName, plural, unknownNameHint } from '../../src/cli/suggest.js';
+import { didYouMean } from '../../src/config/read.js';
+import { plural } from '../../src/platform/plural.js';
+import { unknownNameHint } from '../../src/cli/suggest.js';
 
 describe('name suggestions', () => {
   it('finds the nearest known name for a typo, and nothing for a name far from all of them', () => {
-    expect(nearestName('weathr', ['greet', 'weather'])).toBe('weather');
-    expect(nearestName('GREAT', ['greet', 'weather'])).toBe('greet');
-    expect(nearestName('nope', ['greet', 'weather'])).toBeUndefined();
+    expect(didYouMean('weathr', ['greet', 'weather'])).toBe('weather');
+    expect(didYouMean('GREAT', ['greet', 'weather'])).toBe('greet');
+    expect(didYouMean('nope', ['greet', 'weather'])).toBeUndefined();
   });
 
   it('hints the nearest name and lists every known one, sorted', () => {

@@ -8,7 +8,7 @@ import { redactUrl } from '../../platform/urls.js';
 import { useColor, writeJson } from '../output.js';
 import { openProject, resolveProject } from '../project-context.js';
 import { runAction } from '../run-action.js';
-import { plural } from '../suggest.js';
+import { plural } from '../../platform/plural.js';
 import { Chalk } from 'chalk';
 
 /** Values that may carry credentials are shown without them. */

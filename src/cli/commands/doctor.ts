@@ -9,7 +9,8 @@ import { CompozyError } from '../../errors.js';
 import { useColor, writeJson } from '../output.js';
 import { openProject } from '../project-context.js';
 import { runAction } from '../run-action.js';
-import { plural, unknownNameHint } from '../suggest.js';
+import { plural } from '../../platform/plural.js';
+import { unknownNameHint } from '../suggest.js';
 
 interface DoctorFlags {
   json?: boolean;
