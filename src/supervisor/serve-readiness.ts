@@ -20,7 +20,8 @@ function deadlineError(what: string, timeoutMs: number, last: string): CompozyEr
 export async function waitForServeReport(reportPath: string, identity: ServeIdentity, timeoutMs: number, abort: AbortSignal): Promise<{ url: string; port: number }> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (abort.aborted) throw abort.reason;
+    // The report is read before the abort is looked at: a serve that fails writes its reason and
+    // then exits, and that exit must not hide the reason it wrote.
     const report = readServeReport(reportPath);
     if (report) {
       removeServeReport(reportPath);
@@ -30,6 +31,7 @@ export async function waitForServeReport(reportPath: string, identity: ServeIden
       if ('error' in report) throw reportedError(report);
       return { url: report.url, port: report.port };
     }
+    if (abort.aborted) throw abort.reason;
     await sleep(25);
   }
   throw deadlineError('report its address', timeoutMs, 'no report yet');

@@ -12,7 +12,9 @@ import type { HealthReport } from '../../src/health.js';
 import { freePort, isPortFree } from '../../src/platform/ports.js';
 import { readRunState } from '../../src/platform/run-state.js';
 import { LogMux } from '../../src/supervisor/log-mux.js';
-import { waitForOwnServer } from '../../src/supervisor/serve-readiness.js';
+import { waitForOwnServer, waitForServeReport } from '../../src/supervisor/serve-readiness.js';
+import { serveFailureReport, writeServeReport } from '../../src/supervisor/serve-report.js';
+import { CompozyError } from '../../src/errors.js';
 import { formatSdkEntry } from '../../src/temporal/worker.js';
 import { BIN, CliProcess, copyFixture, DevProcess, killQuietly, REPO, runCli, stopDevProcesses, waitUntilDead, type JsonEvent } from '../helpers/cli.js';
 import { recordRun } from '../helpers/files.js';
@@ -100,6 +102,15 @@ describe('readiness identity', () => {
   it('does not take another compozy serve (its own pid and nonce) for its own', async () => {
     const url = `http://127.0.0.1:${await decoy({ status: 'ready', pid: 777, nonce: 'another-run' })}`;
     await expect(waitForOwnServer(url, { pid: 4242, nonce: 'run-nonce' }, 1000, new AbortController().signal)).rejects.toThrow('(pid 777)');
+  });
+
+  it('reports the reason serve wrote even when its exit is seen first', async () => {
+    const reportPath = join(tempDir('compozy-report-'), 'serve-report.json');
+    const failure = new CompozyError('KV_UNAVAILABLE', 'Redis at redis://127.0.0.1:1 is not reachable: connect ECONNREFUSED.');
+    writeServeReport(reportPath, serveFailureReport(4242, 'run-nonce', failure));
+    const exited = new AbortController();
+    exited.abort(new CompozyError('PROCESS_START_FAILED', 'serve exited during start-up (code 1).'));
+    await expect(waitForServeReport(reportPath, { pid: 4242, nonce: 'run-nonce' }, 1000, exited.signal)).rejects.toThrow('Redis at redis://127.0.0.1:1 is not reachable');
   });
 
   it('accepts the server that answers with its pid and the run nonce', async () => {
