@@ -8,6 +8,9 @@ import { plural } from '../platform/plural.js';
 import { parseDuration } from '../config/duration.js';
 import { projectEntrypoint, ToolRuntime } from '../tools/runtime.js';
 
+/** The tool side of a runtime: calls by id, plus the lifecycle and the `tools` health row of what runs them. */
+export type RuntimeTools = ToolInvoker & { close(graceMs?: number): Promise<void>; health(): ComponentHealth | undefined };
+
 /**
  * Tools by id through the project's warm tool pool. Where tasks run, the pool starts when the project
  * has an entrypoint or declares tools (a missing entrypoint is then a `tools` row down, reloaded once
@@ -17,7 +20,7 @@ export function toolInvoker(
   project: ProjectConfig,
   engine: EngineProject,
   options: { defaultTimeoutMs: number; poolSize: number; log(line: string): void; runsTasks: boolean },
-): ToolInvoker & { close(graceMs?: number): Promise<void>; health(): ComponentHealth | undefined } {
+): RuntimeTools {
   const entrypoint = projectEntrypoint(project);
   const runtime = options.runsTasks && (existsSync(entrypoint) || engine.resources.tools.size > 0)
     ? new ToolRuntime({

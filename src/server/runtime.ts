@@ -3,31 +3,34 @@ import { parseDuration } from '../config/duration.js';
 import { projectEnv, type AppSettings } from '../config/settings.js';
 import type { ProjectConfig } from '../config/types.js';
 import { loadValidProject } from '../config/valid-project.js';
-import { createSystemActivities } from '../engine/activities/system.js';
-import { EngineActivities } from '../engine/activities/tasks.js';
+import { EngineActivities } from '../engine/activities/engine-activities.js';
 import { EngineClient } from '../engine/client.js';
 import { EventBus } from '../engine/events.js';
+import type { AgentInvoker, MemoryService } from '../engine/executors.js';
 import type { ExecutionObserver } from '../engine/observer.js';
 import { compileProject, type EngineProject } from '../engine/project.js';
-import { errorMessage } from '../errors.js';
+import { CompozyError, errorMessage } from '../errors.js';
 import type { ComponentHealth } from '../health.js';
 import type { Consumer, Kv } from '../kv/kv.js';
 import { LlmAgents } from '../llm/agent-runner.js';
 import { llmHealth } from '../llm/health.js';
 import type { ExecutionStore } from '../store/store.js';
 import { startWorker, type RunningWorker } from '../temporal/worker.js';
-import { memoryUnavailable, toolInvoker } from './engine-deps.js';
+import { memoryUnavailable, toolInvoker, type RuntimeTools } from './engine-deps.js';
+
+export type { RuntimeTools } from './engine-deps.js';
 import { openKv } from './open-kv.js';
 import { openStore } from './open-store.js';
 import { plural } from '../platform/plural.js';
 
-export interface RuntimeOptions {
-  projectDir: string;
+/** Where a runtime runs and whom it tells; the backends, Temporal namespace, task queue and limits come from `settings`. */
+export interface RuntimeContext {
+  /** The project folder (its configuration is loaded and validated), or a configuration its caller already validated. */
+  project: string | ProjectConfig;
+  /** Where the SQLite KV and store live (the project's .compozy/, or a temporary folder). */
   stateDir: string;
+  /** The effective settings (flags > environment > compozy.yaml > defaults); `temporalAddress` must be set. */
   settings: AppSettings;
-  temporalAddress: string;
-  namespace: string;
-  taskQueue: string;
   log: (line: string) => void;
   /** Whether a worker polls the task queue (the API refuses to start executions otherwise). */
   workerAvailable: () => Promise<boolean>;
@@ -37,16 +40,52 @@ export interface RuntimeOptions {
   runsTasks?: boolean;
 }
 
+/** Adapters a caller supplies instead of the ones the settings choose (a test harness, the programmatic API). */
+export interface RuntimeOverrides {
+  /** A KV instead of the configured one (e.g. an ephemeral SQLite file); its caller closes it. */
+  kv?: Kv;
+  /** An execution store instead of the configured one; its caller closes it. */
+  store?: ExecutionStore;
+  /** Tools instead of the project's tool pool (e.g. scripted results); the runtime closes them. */
+  tools?: RuntimeTools;
+  /** Agents instead of the LLM layer (e.g. a scripted model); the `llm` health row is then left out. */
+  agents?: AgentInvoker;
+  /** The service memory tasks call; without one they fail with MEMORY_UNAVAILABLE. */
+  memory?: MemoryService;
+}
+
+/** The Temporal connection settings every part of a runtime uses. */
+export interface TemporalTarget {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+}
+
+/** The Temporal frontend, namespace and task queue of these settings; an address is required. */
+export function temporalTarget(settings: AppSettings): TemporalTarget {
+  const address = settings.temporalAddress.value;
+  if (!address) {
+    throw new CompozyError('USAGE', 'The engine runtime needs a Temporal address.', {
+      hint: 'Pass --temporal-address or set TEMPORAL_ADDRESS; `compozy dev` starts an embedded Temporal for you.',
+    });
+  }
+  return { address, namespace: settings.temporalNamespace.value, taskQueue: settings.taskQueue.value };
+}
+
+/** Closes what the runtime opened itself, never an adapter its caller supplied. */
+type Owned = { close(): Promise<void> };
+
 /**
  * What serve and worker processes share: the validated project, the KV and the execution store on the
  * configured backends, the tool pool, the LLM layer, the event bus, and a Temporal client. This is the
- * composition root that picks adapters.
+ * composition root that picks adapters; a caller can supply any of them instead (RuntimeOverrides).
  */
 export class EngineRuntime {
   private dispatcher: Consumer | undefined;
 
   private constructor(
-    readonly options: RuntimeOptions,
+    readonly context: RuntimeContext,
+    readonly temporal: TemporalTarget,
     readonly projectConfig: ProjectConfig,
     readonly project: EngineProject,
     readonly kv: Kv,
@@ -54,40 +93,52 @@ export class EngineRuntime {
     readonly connection: Connection,
     readonly engine: EngineClient,
     readonly events: EventBus,
-    private readonly tools: ReturnType<typeof toolInvoker>,
+    private readonly tools: RuntimeTools,
     private readonly activities: EngineActivities,
     private readonly llm: ComponentHealth | undefined,
+    private readonly owned: readonly Owned[],
   ) {}
 
-  static async open(options: RuntimeOptions): Promise<EngineRuntime> {
-    const projectConfig = loadValidProject(options.projectDir);
-    const project = compileProject(projectConfig, options.settings.maxNestingDepth.value);
-    const kv = await openKv(options.settings, options.stateDir);
-    const store = await openStore(options.settings, options.stateDir).catch(async (error: unknown) => {
-      await kv.close();
+  static async open(context: RuntimeContext, overrides: RuntimeOverrides = {}): Promise<EngineRuntime> {
+    const { settings } = context;
+    const temporal = temporalTarget(settings);
+    const projectConfig = typeof context.project === 'string' ? loadValidProject(context.project) : context.project;
+    const project = compileProject(projectConfig, settings.maxNestingDepth.value);
+    const owned: Owned[] = [];
+    const closeOwned = async () => {
+      for (const resource of owned) await resource.close();
+    };
+    let kv: Kv;
+    let store: ExecutionStore;
+    try {
+      kv = overrides.kv ?? (await openKv(settings, context.stateDir));
+      if (!overrides.kv) owned.push(kv);
+      store = overrides.store ?? (await openStore(settings, context.stateDir));
+      if (!overrides.store) owned.push(store);
+    } catch (error) {
+      await closeOwned();
       throw error;
-    });
-    const connection = Connection.lazy({ address: options.temporalAddress });
-    const client = new Client({ connection, namespace: options.namespace });
-    const engine = new EngineClient({ client, store, project, taskQueue: options.taskQueue, workerAvailable: options.workerAvailable, maxActiveExecutions: options.settings.maxActiveExecutions.value });
-    const tools = toolInvoker(projectConfig, project, {
-      defaultTimeoutMs: parseDuration(options.settings.toolExecutionTimeout.value),
-      poolSize: options.settings.toolPoolSize.value,
-      log: options.log,
-      runsTasks: options.runsTasks !== false,
-    });
+    }
+    const connection = Connection.lazy({ address: temporal.address });
+    const client = new Client({ connection, namespace: temporal.namespace });
+    const engine = new EngineClient({ client, store, project, taskQueue: temporal.taskQueue, workerAvailable: context.workerAvailable, maxActiveExecutions: settings.maxActiveExecutions.value });
+    const tools =
+      overrides.tools ??
+      toolInvoker(projectConfig, project, {
+        defaultTimeoutMs: parseDuration(settings.toolExecutionTimeout.value),
+        poolSize: settings.toolPoolSize.value,
+        log: context.log,
+        runsTasks: context.runsTasks !== false,
+      });
     const env = projectEnv(projectConfig.dir);
-    const agents = new LlmAgents({
-      projectDir: projectConfig.dir,
-      models: projectConfig.models,
-      resources: project.resources,
-      tools,
-      env,
-      structuredOutputRetries: options.settings.structuredOutputRetries.value,
-    });
+    const agents =
+      overrides.agents ??
+      new LlmAgents({ projectDir: projectConfig.dir, models: projectConfig.models, resources: project.resources, tools, env, structuredOutputRetries: settings.structuredOutputRetries.value });
+    const memory = overrides.memory ?? memoryUnavailable;
     const events = new EventBus(kv.broker, project);
-    const activities = new EngineActivities({ store, tools, agents, memory: memoryUnavailable, signals: events, ...(options.observer ? { observer: options.observer } : {}) });
-    const runtime = new EngineRuntime(options, projectConfig, project, kv, store, connection, engine, events, tools, activities, llmHealth(projectConfig, env));
+    const activities = new EngineActivities({ store, tools, agents, memory, signals: events, ...(context.observer ? { observer: context.observer } : {}) });
+    const llm = overrides.agents ? undefined : llmHealth(projectConfig, env);
+    const runtime = new EngineRuntime(context, temporal, projectConfig, project, kv, store, connection, engine, events, tools, activities, llm, owned);
     try {
       await events.setup();
     } catch (error) {
@@ -99,22 +150,20 @@ export class EngineRuntime {
 
   /** Starts the Temporal worker; once it polls, the event dispatcher too. */
   async startWorker(abort: AbortSignal): Promise<RunningWorker> {
-    const { options } = this;
+    const { temporal, context } = this;
     const worker = await startWorker({
-      address: options.temporalAddress,
-      namespace: options.namespace,
-      taskQueue: options.taskQueue,
-      activities: { ...createSystemActivities(options.taskQueue), ...this.activities.functions() },
+      ...temporal,
+      activities: this.activities.functions(),
       connectTimeoutMs: 60_000,
       abort,
     });
-    options.log(`worker polling task queue "${options.taskQueue}" on ${options.temporalAddress}`);
-    this.events.startDispatcher(this.engine, (error) => options.log(`event dispatch: ${errorMessage(error)}`)).then(
+    context.log(`worker polling task queue "${temporal.taskQueue}" on ${temporal.address}`);
+    this.events.startDispatcher(this.engine, (error) => context.log(`event dispatch: ${errorMessage(error)}`)).then(
       (consumer) => {
         if (abort.aborted) void consumer.cancel();
         else this.dispatcher = consumer;
       },
-      (error: unknown) => options.log(`event dispatcher did not start: ${errorMessage(error)}`),
+      (error: unknown) => context.log(`event dispatcher did not start: ${errorMessage(error)}`),
     );
     return worker;
   }
@@ -151,23 +200,11 @@ export class EngineRuntime {
     return this.tools.close(graceMs);
   }
 
-  /** Stops the dispatcher and closes everything the runtime opened (the worker is stopped by its owner first). */
+  /** Stops the dispatcher and the tools, and closes what the runtime opened (the worker is stopped by its owner first). */
   async close(): Promise<void> {
     await this.dispatcher?.cancel();
     await this.tools.close();
     await this.connection.close();
-    await this.kv.close();
-    await this.store.close();
+    for (const resource of this.owned) await resource.close();
   }
-}
-
-/** Whether some worker polled the task queue in the last minute (for an API that runs no worker itself). */
-export async function taskQueuePolled(connection: Connection, namespace: string, taskQueue: string): Promise<boolean> {
-  const response = await connection.workflowService.describeTaskQueue({
-    namespace,
-    taskQueue: { name: taskQueue, kind: 1 },
-    taskQueueType: 1,
-  });
-  const recent = Date.now() - 60_000;
-  return (response.pollers ?? []).some((p) => Number(p.lastAccessTime?.seconds ?? 0) * 1000 >= recent);
 }

@@ -3,39 +3,36 @@ import { errorMessage } from '../errors.js';
 import { overallState, type ComponentHealth, type ComponentState, type HealthReport } from '../health.js';
 import { bindPort } from '../platform/ports.js';
 import { readRunState } from '../platform/run-state.js';
-import { describeNamespace, installTemporalLogging, type RunningWorker } from '../temporal/worker.js';
+import { describeNamespace, taskQueuePolled } from '../temporal/probes.js';
+import { installTemporalLogging, type RunningWorker } from '../temporal/worker.js';
 import type { AppSettings } from '../config/settings.js';
 import { buildApp } from './app.js';
 import type { ProcessEvent } from './events.js';
-import { EngineRuntime, taskQueuePolled } from './runtime.js';
+import { EngineRuntime, temporalTarget, type RuntimeContext, type RuntimeOverrides } from './runtime.js';
 
 export interface ServeOptions {
   projectName: string;
-  projectDir: string;
+  /** The project folder, or a configuration its caller already validated. */
+  project: RuntimeContext['project'];
   stateDir: string;
-  mode: string;
-  host: string;
-  /** The port asked for; 0 means any free one. */
-  port: number;
+  /** Mode, host, port, Temporal address, namespace, task queue and backends. */
+  settings: AppSettings;
   /** On EADDRINUSE take the next port (no port was asked for) instead of failing. */
   portFallback: boolean;
   /** The per-run nonce of the supervisor that started this process, answered on /readyz. */
   nonce?: string | undefined;
   /** SDK logs at INFO and their metadata. */
   verbose?: boolean;
-  temporalAddress: string;
   /** How the Temporal row describes its backend, e.g. "embedded dev server (CLI 1.5.1)". */
   temporalBackend: string;
-  namespace: string;
-  taskQueue: string;
-  /** Backend choices (KV driver, Redis URL) for the composition root. */
-  settings: AppSettings;
   /** Run a Temporal worker in this process (default); without one, `compozy worker` processes do the work. */
   worker?: boolean;
   /** When set, exit as soon as this process is no longer our parent (the supervisor died). */
   supervisorPid?: number | undefined;
   log: (line: string) => void;
   emit: (event: ProcessEvent) => void;
+  /** Adapters to use instead of the configured ones. */
+  overrides?: RuntimeOverrides;
 }
 
 export interface ServeHandle {
@@ -76,27 +73,30 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
   let worker: RunningWorker | undefined;
   let workerFailure: string | undefined;
   const abort = new AbortController();
-  let url = `http://${options.host}:${options.port}`;
-  const runtime: EngineRuntime = await EngineRuntime.open({
-    projectDir: options.projectDir,
-    stateDir: options.stateDir,
-    settings: options.settings,
-    temporalAddress: options.temporalAddress,
-    namespace: options.namespace,
-    taskQueue: options.taskQueue,
-    log: options.log,
-    observer: options.emit,
-    runsTasks: inProcess,
-    workerAvailable: async () => (inProcess ? worker?.state() === 'RUNNING' : taskQueuePolled(runtime.connection, options.namespace, options.taskQueue).catch(() => false)),
-  });
+  const { settings } = options;
+  const host = settings.serverHost.value;
+  const { address: temporalAddress, namespace, taskQueue } = temporalTarget(settings);
+  let url = `http://${host}:${settings.serverPort.value}`;
+  const runtime: EngineRuntime = await EngineRuntime.open(
+    {
+      project: options.project,
+      stateDir: options.stateDir,
+      settings,
+      log: options.log,
+      observer: options.emit,
+      runsTasks: inProcess,
+      workerAvailable: async () => (inProcess ? worker?.state() === 'RUNNING' : taskQueuePolled(runtime.connection, namespace, taskQueue).catch(() => false)),
+    },
+    options.overrides,
+  );
 
   const probeTemporal = async (): Promise<{ state: ComponentState; detail: string }> => {
     if (inProcess && !worker) return { state: workerFailure ? 'down' : 'starting', detail: workerFailure ? 'not connected' : 'connecting' };
     try {
       // Over the worker's own connection when there is one, so a health check opens nothing new.
-      if (worker) await describeNamespace(worker.connection, options.namespace, 1000);
-      else await runtime.connection.withDeadline(Date.now() + 1000, () => runtime.connection.workflowService.describeNamespace({ namespace: options.namespace }));
-      return { state: 'up', detail: `namespace ${options.namespace}` };
+      if (worker) await describeNamespace(worker.connection, namespace, 1000);
+      else await runtime.connection.withDeadline(Date.now() + 1000, () => runtime.connection.workflowService.describeNamespace({ namespace: namespace }));
+      return { state: 'up', detail: `namespace ${namespace}` };
     } catch (error) {
       return { state: 'down', detail: errorMessage(error).split('\n')[0] ?? 'unreachable' };
     }
@@ -104,10 +104,10 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
 
   const workerRow = async (processInfo: object): Promise<ComponentHealth> => {
     if (inProcess) {
-      return { name: 'worker', backend: 'in-process', state: workerComponentState(worker, workerFailure), pid: process.pid, ...processInfo, detail: workerFailure ?? `task queue ${options.taskQueue}` };
+      return { name: 'worker', backend: 'in-process', state: workerComponentState(worker, workerFailure), pid: process.pid, ...processInfo, detail: workerFailure ?? `task queue ${taskQueue}` };
     }
-    const polled = await taskQueuePolled(runtime.connection, options.namespace, options.taskQueue).catch(() => false);
-    return { name: 'worker', backend: 'compozy worker', state: polled ? 'up' : 'down', detail: polled ? `task queue ${options.taskQueue} is polled` : `no worker polls task queue ${options.taskQueue}` };
+    const polled = await taskQueuePolled(runtime.connection, namespace, taskQueue).catch(() => false);
+    return { name: 'worker', backend: 'compozy worker', state: polled ? 'up' : 'down', detail: polled ? `task queue ${taskQueue} is polled` : `no worker polls task queue ${taskQueue}` };
   };
 
   const health = async (): Promise<HealthReport> => {
@@ -121,7 +121,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
         name: 'temporal',
         backend: options.temporalBackend,
         state: probe.state,
-        address: options.temporalAddress,
+        address: temporalAddress,
         ...(temporalChild?.pid ? { pid: temporalChild.pid } : {}),
         ...processInfo(temporalChild),
         detail: probe.detail,
@@ -130,7 +130,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
       await workerRow(processInfo(serveChild)),
       ...(await runtime.backendHealth()),
     ];
-    return { mode: options.mode, project: options.projectName, status: overallState(components), components };
+    return { mode: settings.mode.value, project: options.projectName, status: overallState(components), components };
   };
 
   const app = buildApp({
@@ -142,15 +142,15 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
   });
   let port: number;
   try {
-    await bindPort({ port: options.port, fallback: options.portFallback }, (candidate) => app.listen({ host: options.host, port: candidate }).then(() => undefined));
+    await bindPort({ port: settings.serverPort.value, fallback: options.portFallback }, (candidate) => app.listen({ host, port: candidate }).then(() => undefined));
     port = (app.server.address() as AddressInfo).port;
   } catch (error) {
     await app.close();
     await runtime.close();
     throw error;
   }
-  url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
-  options.emit({ event: 'listening', url, host: options.host, port, requestedPort: options.port, pid: process.pid });
+  url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  options.emit({ event: 'listening', url, host, port, requestedPort: settings.serverPort.value, pid: process.pid });
 
   let resolveStopped!: () => void;
   let rejectStopped!: (error: unknown) => void;

@@ -1,8 +1,8 @@
 import { installTemporalLogging, type RunningWorker } from '../temporal/worker.js';
-import { EngineRuntime, type RuntimeOptions } from './runtime.js';
+import { EngineRuntime, type RuntimeContext, type RuntimeOverrides } from './runtime.js';
 
 /** A worker process is the worker that answers for its own availability. */
-export type WorkerProcessOptions = Omit<RuntimeOptions, 'workerAvailable'> & { verbose?: boolean };
+export type WorkerProcessOptions = Omit<RuntimeContext, 'workerAvailable'> & { verbose?: boolean; overrides?: RuntimeOverrides };
 
 /**
  * `compozy worker`: the engine runtime and a Temporal worker, no HTTP. Several can poll one task queue;
@@ -12,7 +12,7 @@ export async function runWorkerProcess(options: WorkerProcessOptions): Promise<{
   installTemporalLogging(options.log, options.verbose ?? false);
   let worker: RunningWorker | undefined;
   const abort = new AbortController();
-  const runtime = await EngineRuntime.open({ ...options, workerAvailable: async () => worker?.state() === 'RUNNING' });
+  const runtime = await EngineRuntime.open({ ...options, workerAvailable: async () => worker?.state() === 'RUNNING' }, options.overrides);
   try {
     worker = await runtime.startWorker(abort.signal);
   } catch (error) {

@@ -2,6 +2,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry, type S
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WORKFLOW_BUNDLE_PATH } from '../engine/bundle-path.js';
 import { CompozyError, errorMessage } from '../errors.js';
+import { describeNamespace } from './probes.js';
 
 /**
  * SDK messages the engine reports better itself: each failed activity attempt is already one
@@ -85,10 +86,6 @@ async function connectWithRetry(address: string, namespace: string, timeoutMs: n
   throw new CompozyError('TEMPORAL_UNREACHABLE', `Temporal at ${address} is not reachable (${errorMessage(lastError)}).`, {
     hint: 'Start it with `compozy dev` or set TEMPORAL_ADDRESS.',
   });
-}
-
-export async function describeNamespace(connection: NativeConnection, namespace: string, timeoutMs: number): Promise<void> {
-  await connection.withDeadline(Date.now() + timeoutMs, () => connection.workflowService.describeNamespace({ namespace }));
 }
 
 /** Starts a worker on the pre-built workflow bundle (`npm run build` writes it). */

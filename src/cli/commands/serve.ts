@@ -21,7 +21,7 @@ interface ServeFlags {
 /** Runs the API (and, unless --no-worker, a worker) until a signal or a worker failure. */
 async function runServer(projectArg: string | undefined, flags: ServeFlags): Promise<number> {
   const { project, settings, env, stateDir } = openProject(projectArg, flags);
-  const temporalAddress = requireTemporalAddress(settings, 'The server');
+  requireTemporalAddress(settings, 'The server');
   const supervisorPid = env.COMPOZY_SUPERVISOR_PID ? Number(env.COMPOZY_SUPERVISOR_PID) : undefined;
   const reportPath = process.env[SERVE_REPORT_ENV];
   const nonce = process.env[RUN_NONCE_ENV];
@@ -33,18 +33,12 @@ async function runServer(projectArg: string | undefined, flags: ServeFlags): Pro
   try {
     handle = await serve({
       projectName: project.name,
-      projectDir: project.dir,
+      project: project.dir,
       stateDir,
-      mode: settings.mode.value,
-      host: settings.serverHost.value,
-      port: settings.serverPort.value,
       portFallback: settings.serverPort.source === 'default' || Boolean(flags.portFallback),
       nonce,
       verbose: Boolean(flags.verbose),
-      temporalAddress,
       temporalBackend: env.COMPOZY_TEMPORAL_BACKEND ?? 'external',
-      namespace: settings.temporalNamespace.value,
-      taskQueue: settings.taskQueue.value,
       settings,
       worker: flags.worker !== false,
       supervisorPid,

@@ -23,18 +23,15 @@ export function registerWorker(program: Command): void {
     .action((projectArg: string | undefined, flags: WorkerFlags) =>
       runAction(Boolean(flags.json), async () => {
         const { settings, stateDir, project } = openProject(projectArg, { ...flags, mode: flags.mode ?? 'distributed' });
-        const temporalAddress = requireTemporalAddress(settings, 'The worker');
+        requireTemporalAddress(settings, 'The worker');
         const output = processOutput(Boolean(flags.json));
         const { log } = output;
         const signals = listenForStopSignals(log);
         const { runWorkerProcess } = await import('../../server/worker-process.js');
         const handle = await runWorkerProcess({
-          projectDir: project.dir,
+          project: project.dir,
           stateDir,
           settings,
-          temporalAddress,
-          namespace: settings.temporalNamespace.value,
-          taskQueue: settings.taskQueue.value,
           log,
           observer: output.emit,
           verbose: Boolean(flags.verbose),
