@@ -65,6 +65,7 @@ export type ErrorCode =
   | 'LLM_OUTPUT_INVALID'
   | 'LLM_REPLAY_MISSING'
   | 'MEMORY_UNAVAILABLE'
+  | 'MEMORY_NOT_FOUND'
   | 'SIGNAL_FAILED'
   | 'TRIGGER_NOT_FOUND'
   | 'NESTING_TOO_DEEP'
@@ -103,6 +104,7 @@ export function httpStatusFor(error: unknown): number {
     case 'WORKFLOW_NOT_FOUND':
     case 'EXECUTION_NOT_FOUND':
     case 'TRIGGER_NOT_FOUND':
+    case 'MEMORY_NOT_FOUND':
       return 404;
     case 'EXECUTION_NOT_RUNNING':
       return 409;
@@ -114,6 +116,7 @@ export function httpStatusFor(error: unknown): number {
     case 'TEMPORAL_UNREACHABLE':
     case 'KV_UNAVAILABLE':
     case 'STORE_UNAVAILABLE':
+    case 'MEMORY_UNAVAILABLE':
       return 503;
     case 'DISK_FULL':
       return 507;

@@ -1,6 +1,7 @@
 import { existsSync, globSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { isValidDuration } from './duration.js';
+import { memorySources, readMemoryResource } from './memory-resource.js';
 import { isObj, Reader, suggestion, type Obj } from './read.js';
 import {
   TASK_TYPES,
@@ -275,6 +276,32 @@ class Loader {
     return out;
   }
 
+  /** The memory resource files a workflow names under resources.memories, relative to the workflow file. */
+  private workflowMemories(r: Reader, file: YamlFile, raw: Obj): MemoryResource[] {
+    return memorySources(r, raw).flatMap(({ id, source, path }) => {
+      const target = resolve(dirname(file.path), source);
+      if (!existsSync(target)) {
+        r.error([...path, 'source'], `Memory resource file ${source} does not exist (${target}).`, 'Fix the path; it is relative to the workflow file.');
+        return [];
+      }
+      const memoryFile = this.open(target);
+      if (!memoryFile) return [];
+      const mr = new Reader(memoryFile, this.diagnostics);
+      const data = memoryFile.data as Obj;
+      const kind = mr.string(data, [], 'resource', true);
+      if (kind !== undefined && kind !== 'memory') {
+        mr.error(['resource'], `${source} is a "${kind}" resource; resources.memories needs resource: memory.`);
+        return [];
+      }
+      const memory = readMemoryResource(mr, data, [], memoryFile);
+      if (memory && memory.id !== id) {
+        r.error([...path, 'id'], `resources.memories names "${id}" but ${source} defines memory "${memory.id}".`, 'Make the two ids the same.');
+        return [];
+      }
+      return memory ? [memory] : [];
+    });
+  }
+
   workflow(file: YamlFile): WorkflowConfig | undefined {
     const r = new Reader(file, this.diagnostics);
     const raw = file.data as Obj;
@@ -305,6 +332,7 @@ class Loader {
       agents: r.list(raw, [], 'agents').flatMap((a, i) => (isObj(a) ? (this.agent(r, a, ['agents', i]) ?? []) : [])),
       tasks: r.list(raw, [], 'tasks').flatMap((t, i) => this.task(r, t, ['tasks', i]) ?? []),
       triggers,
+      memories: this.workflowMemories(r, file, raw),
       execution: this.execution(r, raw, []),
       ...(input ? { input } : {}), ...(version ? { version } : {}), ...(description ? { description } : {}),
       ...(raw.outputs !== undefined ? { outputs: r.map(raw, [], 'outputs') } : {}),
@@ -358,12 +386,8 @@ class Loader {
         const kind = rr.string(data, [], 'resource', true);
         if (kind === 'agent') agents.push(...[this.agent(rr, data, [])].filter((a): a is AgentConfig => a !== undefined));
         else if (kind === 'tool') tools.push(...[this.tool(rr, data, [])].filter((t): t is ToolConfig => t !== undefined));
-        else if (kind === 'memory') {
-          const id = rr.string(data, [], 'id', true);
-          const key = rr.string(data, [], 'key');
-          const ttl = rr.string(isObj(data.persistence) ? data.persistence : {}, ['persistence'], 'ttl');
-          if (id) memories.push({ file: resourceFile, path: [], id, ...(key ? { key } : {}), ...(ttl ? { ttl } : {}) });
-        } else if (kind) rr.error(['resource'], `Unknown resource kind "${kind}" in ${relative(dir, path)}.`, suggestion(kind, ['agent', 'tool', 'memory'], 'resource kind'));
+        else if (kind === 'memory') memories.push(...[readMemoryResource(rr, data, [], resourceFile)].filter((m): m is MemoryResource => m !== undefined));
+        else if (kind) rr.error(['resource'], `Unknown resource kind "${kind}" in ${relative(dir, path)}.`, suggestion(kind, ['agent', 'tool', 'memory'], 'resource kind'));
       }
     }
     const version = r.string(raw, [], 'version');

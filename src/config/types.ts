@@ -62,13 +62,38 @@ export interface AgentConfig extends Located {
   env: Record<string, string>;
 }
 
+export const MEMORY_TYPES = ['token_based', 'message_count_based', 'buffer'] as const;
+export type MemoryType = (typeof MEMORY_TYPES)[number];
+export const MEMORY_FLUSH_STRATEGIES = ['simple_fifo', 'hybrid_summary', 'lru', 'token_aware_lru'] as const;
+export type MemoryFlushStrategy = (typeof MEMORY_FLUSH_STRATEGIES)[number];
+export const MEMORY_EVICTION_POLICIES = ['fifo', 'lru', 'priority'] as const;
+export type MemoryEvictionPolicy = (typeof MEMORY_EVICTION_POLICIES)[number];
+
+/** A `resource: memory` file (reference §5.1), parsed with its defaults applied; durations in milliseconds. */
 export interface MemoryResource extends Located {
   id: string;
+  description?: string;
+  version?: string;
+  /** Default key template; a memory task's key_template or an agent memory ref's key overrides it. */
   key?: string;
-  type?: string;
+  type: MemoryType;
   maxTokens?: number;
   maxMessages?: number;
-  ttl?: string;
+  /** Share (0..1] of the model's context window the history may fill. */
+  maxContextRatio?: number;
+  tokenAllocation?: { shortTerm: number; longTerm: number; system: number; userDefined: Record<string, number> };
+  flushing: { type: MemoryFlushStrategy; summarizeThreshold: number; summaryTokens?: number; summarizeOldestPercent: number };
+  evictionPolicy: { type: MemoryEvictionPolicy; priorityKeywords: string[] };
+  persistence: {
+    type: 'redis' | 'in_memory';
+    /** Absent only for in_memory. */
+    ttlMs?: number;
+    circuitBreaker?: { enabled: boolean; maxFailures: number; resetTimeoutMs: number };
+  };
+  privacyPolicy: { redactPatterns: string[]; nonPersistableMessageTypes: string[]; defaultRedactionString: string };
+  locking: { clearTtlMs: number; flushTtlMs: number };
+  /** The tokenizer that counts the messages: the gpt-tokenizer encoding of an OpenAI model, or an encoding named directly. */
+  tokenProvider?: { provider: string; model: string; encoding: string; contextWindow?: number };
 }
 
 /** Retry and timeout options (`config:` of the project, a workflow or a task; reference §2.4 GlobalOpts). */
@@ -159,6 +184,8 @@ export interface WorkflowConfig extends Located {
   agents: AgentConfig[];
   tasks: TaskConfig[];
   triggers: Trigger[];
+  /** `resources.memories: [{id, source}]`: memory resources this workflow brings, loaded from their files. */
+  memories: MemoryResource[];
   schedule?: { cron: string; timezone?: string; enabled: boolean; input: Record<string, unknown> };
   outputs?: Record<string, unknown>;
   execution: ExecutionOptions;

@@ -532,7 +532,7 @@ describe('signal, wait and memory', () => {
   it('memory tasks go to the memory service with the rendered key and payload', async () => {
     const p = writeProject({
       'compozy.yaml': 'name: memtest\nworkflows:\n  - source: ./workflows/mem.yaml\nautoload:\n  enabled: true\n  include: [memory/*.yaml]\n',
-      'memory/notes.yaml': 'resource: memory\nid: notes\nkey: "notes:{{ .workflow.input.user }}"\n',
+      'memory/notes.yaml': 'resource: memory\nid: notes\nkey: "notes:{{ .workflow.input.user }}"\ntype: message_count_based\nmax_messages: 50\npersistence: { type: redis, ttl: 24h }\n',
       'workflows/mem.yaml': `id: mem\n${TOOLS_YAML}tasks:\n  - id: remember\n    type: memory\n    operation: append\n    memory_ref: notes\n    key_template: "user:{{ .workflow.input.user }}"\n    payload:\n      role: user\n      content: "{{ .workflow.input.text }}"\n`,
     });
     const execution = await h.run(p, 'mem', { user: 'u1', text: 'hi' });
