@@ -7,7 +7,7 @@ import { templates } from '../expr/template.js';
 import { describeProblems, SchemaValidator } from '../platform/schema-validator.js';
 import { jsonInstruction, parseJsonObject } from './json-output.js';
 import { modelUnusable, resolveModel, type ResolvedModel } from './models.js';
-import { ReplayFixtures } from './replay.js';
+import { ReplayFixtures, type ModelScript } from './replay.js';
 import { plural } from '../platform/plural.js';
 
 export interface LlmAgentsOptions {
@@ -19,6 +19,11 @@ export interface LlmAgentsOptions {
   env: NodeJS.ProcessEnv;
   /** Extra attempts when a JSON answer is not valid against the action's output schema (default 2). */
   structuredOutputRetries?: number;
+  /**
+   * Answers every model call instead of the model the agent names (`compozy test`, `compozy/testing`):
+   * no provider is resolved or called, and the answers go through the same JSON parsing and schema checks.
+   */
+  script?: ModelScript;
   /** Retries of one model call on 429 / 5xx / network errors, with backoff (default 3). */
   maxRetries?: number;
   /** Per model call (default 120 s). */
@@ -69,6 +74,9 @@ function providerError(ai: AiSdk, error: unknown, model: ResolvedModel): Compozy
   return new CompozyError('LLM_PROVIDER_ERROR', `${name} failed: ${text}`);
 }
 
+/** What a scripted run reports as its model (usage rows, errors). */
+const SCRIPTED_MODEL: ResolvedModel = { provider: 'replay', model: 'scripted', params: {} };
+
 const PARAMS: Record<string, string> = {
   temperature: 'temperature',
   max_tokens: 'maxOutputTokens',
@@ -98,8 +106,9 @@ export class LlmAgents implements AgentInvoker {
     const agent = entry?.agent;
     const action = request.actionId === undefined ? undefined : agent?.actions.find((a) => a.id === request.actionId);
     if (request.actionId !== undefined && !action) throw new CompozyError('AGENT_NOT_FOUND', `Agent "${request.agentId}" has no action "${request.actionId}".`);
-    const model = resolveModel(request.model ?? agent?.model, this.options.models, this.options.env);
-    const unusable = modelUnusable(model, this.options.env, this.options.projectDir);
+    const { script } = this.options;
+    const model: ResolvedModel = script ? SCRIPTED_MODEL : resolveModel(request.model ?? agent?.model, this.options.models, this.options.env);
+    const unusable = script ? undefined : modelUnusable(model, this.options.env, this.options.projectDir);
     if (unusable) throw unusable;
     const vars = { ...request.context, input: request.input, with: request.input };
     const prompt = action ? String(templates.renderValue(action.prompt, vars)) : (request.prompt ?? '');
@@ -116,7 +125,7 @@ export class LlmAgents implements AgentInvoker {
     for (let attempt = 1; attempt <= attempts; attempt++) {
       const completion =
         model.provider === 'replay'
-          ? { text: this.replay(model.model).answer({ ...(request.agentId ? { agentId: request.agentId } : {}), ...(request.actionId ? { actionId: request.actionId } : {}), input: request.input, vars }), inputTokens: 0, outputTokens: 0 }
+          ? { text: (script ?? this.replay(model.model)).answer({ ...(request.agentId ? { agentId: request.agentId } : {}), ...(request.actionId ? { actionId: request.actionId } : {}), input: request.input, vars }), inputTokens: 0, outputTokens: 0 }
           : await this.complete(model, system, prompt, agent?.tools ?? [], agent?.maxIterations ?? 5);
       inputTokens += completion.inputTokens;
       outputTokens += completion.outputTokens;

@@ -29,7 +29,13 @@ function matches(when: Record<string, unknown>, input: Record<string, unknown>):
   return Object.entries(when).every(([key, value]) => JSON.stringify(input[key]) === JSON.stringify(value));
 }
 
-export class ReplayFixtures {
+/** Where replay answers come from: a fixtures file, or a test's scripted answers. */
+export interface ModelScript {
+  /** The model text for a call. */
+  answer(request: ReplayRequest): string;
+}
+
+export class ReplayFixtures implements ModelScript {
   private readonly answers: ReplayAnswer[];
 
   constructor(
