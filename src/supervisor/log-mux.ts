@@ -16,13 +16,12 @@ export interface LogMuxOptions {
 const RECENT_LINES = 50;
 
 /**
- * Interleaves children's output line by line behind aligned `[name]` prefixes, coloured only when
+ * Interleaves children's lines (split by execa) behind aligned `[name]` prefixes, coloured only when
  * asked, and copies each child's output, without terminal escape codes, to `<logDir>/<name>.log`.
  */
 export class LogMux {
   private readonly width: number;
   private readonly files = new Map<string, WriteStream>();
-  private readonly partial = new Map<string, string>();
   private readonly chalk: ChalkInstance;
   private readonly muted = new Set<string>();
   private readonly recentLines = new Map<string, string[]>();
@@ -43,13 +42,8 @@ export class LogMux {
     return (PALETTE[index] as (c: ChalkInstance) => ChalkInstance)(this.chalk)(label);
   }
 
-  write(name: string, chunk: Buffer | string): void {
-    const lines = ((this.partial.get(name) ?? '') + chunk.toString()).split('\n');
-    this.partial.set(name, lines.pop() ?? '');
-    for (const line of lines) this.line(name, line);
-  }
-
-  private line(name: string, line: string): void {
+  /** One line a child printed (without its newline), or one of the supervisor's own about it. */
+  line(name: string, line: string): void {
     const plain = stripVTControlCharacters(line);
     this.file(name).write(`${plain}\n`);
     const recent = this.recentLines.get(name) ?? [];
@@ -75,19 +69,7 @@ export class LogMux {
     this.muted.add(name);
   }
 
-  /** A line of the supervisor's own about a child, shown and logged like the child's output. */
-  note(name: string, line: string): void {
-    this.write(name, `${line}\n`);
-  }
-
-  flush(name: string): void {
-    const rest = this.partial.get(name);
-    this.partial.delete(name);
-    if (rest) this.line(name, rest);
-  }
-
   async close(): Promise<void> {
-    for (const name of this.partial.keys()) this.flush(name);
     await Promise.all([...this.files.values()].map((stream) => new Promise<void>((res) => stream.end(res))));
     this.files.clear();
   }

@@ -10,7 +10,7 @@ import { projectArgument } from '../platform/project-argument.js';
 import { writeRunState, removeRunState, type ChildRecord, type RunState } from '../platform/run-state.js';
 import { checkDevServerDb, devServerArgs, devServerDbPath, diagnoseStartFailure } from '../temporal/dev-server.js';
 import { waitForTemporal } from '../temporal/readiness.js';
-import { spawnChild, exitDescription, type ChildExit, type ChildSpec, type RunningChild } from './child-process.js';
+import { childSpawner, exitDescription, type ChildExit, type ChildSpec, type RunningChild, type SpawnChild } from './child-process.js';
 import { startLines, type FirstWorkflow } from './first-lines.js';
 import { LogMux } from './log-mux.js';
 import { reapStaleRun } from './reaper.js';
@@ -101,6 +101,7 @@ export class Supervisor {
   private readonly shutdownController = new AbortController();
   private resolveExit!: (code: number) => void;
   private parentWatch: NodeJS.Timeout | undefined;
+  private spawnChild!: SpawnChild;
   readonly exitCode: Promise<number>;
 
   constructor(private readonly options: SupervisorOptions) {
@@ -118,6 +119,10 @@ export class Supervisor {
 
   private get temporalUiUrl(): string | undefined {
     return this.uiPort === undefined ? undefined : `http://127.0.0.1:${this.uiPort}`;
+  }
+
+  private get stopGraceMs(): number {
+    return this.options.stopGraceMs ?? 10_000;
   }
 
   private get temporalDb(): string {
@@ -174,7 +179,6 @@ export class Supervisor {
             ...(options.verbose ? ['--verbose'] : []),
           ],
           env: {
-            ...process.env,
             COMPOZY_SUPERVISOR_PID: String(process.pid),
             COMPOZY_TEMPORAL_BACKEND: `embedded dev server (CLI ${options.temporalVersion})`,
             [SERVE_REPORT_ENV]: reportPath,
@@ -223,7 +227,7 @@ export class Supervisor {
 
   private launch(component: Component): RunningChild {
     this.mux.startRun(component.name);
-    const child = spawnChild(component.spec(), (chunk) => this.mux.write(component.name, chunk));
+    const child = this.spawnChild(component.spec(), { graceMs: this.stopGraceMs, onLine: (line) => this.mux.line(component.name, line) });
     component.child = child;
     component.record = { ...component.record, pid: child.pid, state: 'starting' };
     this.saveState();
@@ -261,11 +265,11 @@ export class Supervisor {
         this.temporalPort = await freePort();
         if (this.uiPort !== undefined) this.uiPort = await freePort();
         temporal.record = { ...temporal.record, signature: ['server', 'start-dev', `--port ${this.temporalPort}`] };
-        this.mux.note('temporal', `its port was taken; starting again on ${this.temporalAddress}`);
+        this.mux.line('temporal', `its port was taken; starting again on ${this.temporalAddress}`);
         child = this.launch(temporal);
         if (serve.child) {
-          this.mux.note('serve', `restarting for Temporal on ${this.temporalAddress}`);
-          await serve.child.stop(this.options.stopGraceMs ?? 10_000);
+          this.mux.line('serve', `restarting for Temporal on ${this.temporalAddress}`);
+          await serve.child.stop();
           this.launch(serve);
         }
       }
@@ -290,6 +294,8 @@ export class Supervisor {
   async run(): Promise<number> {
     const { stateDir } = this.options;
     mkdirSync(stateDir, { recursive: true });
+    // execa loads while a killed run is looked at; it is there before the first launch.
+    const spawner = childSpawner();
     // Orphans of a killed run go first: they may hold the ports this run is about to take.
     const stale = await reapStaleRun(stateDir);
     if (stale.kind === 'running') {
@@ -302,6 +308,7 @@ export class Supervisor {
     this.temporalPort = await freePort();
     this.uiPort = this.options.temporalUi ? await freePort() : undefined;
     this.buildComponents();
+    this.spawnChild = await spawner;
 
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
       process.on(signal, () => {
@@ -353,7 +360,7 @@ export class Supervisor {
     if (parent <= 1) return;
     this.parentWatch = setInterval(() => {
       if (process.ppid === parent || this.stopping) return;
-      this.mux.note('serve', `supervisor: the process that started compozy dev (pid ${parent}) is gone; stopping`);
+      this.mux.line('serve', `supervisor: the process that started compozy dev (pid ${parent}) is gone; stopping`);
       void this.shutdown(0, `parent process ${parent} exited`);
     }, this.options.parentCheckMs ?? 500);
     this.parentWatch.unref();
@@ -379,7 +386,6 @@ export class Supervisor {
   }
 
   private async onExit(component: Component, child: RunningChild, exit: ChildExit): Promise<void> {
-    this.mux.flush(component.name);
     if (this.stopping || !this.live || component.child !== child) return;
     const decision = component.policy.recordCrash(Date.now());
     component.record = { ...component.record, state: 'crashed', lastExitCode: exit.code, restarts: component.record.restarts };
@@ -392,7 +398,7 @@ export class Supervisor {
     const restarts = component.record.restarts + 1;
     component.record = { ...component.record, state: 'restarting', restarts };
     this.saveState();
-    this.mux.note(component.name, `exited (${exitDescription(exit)}); restarting in ${decision.delayMs} ms (restart ${restarts})`);
+    this.mux.line(component.name, `exited (${exitDescription(exit)}); restarting in ${decision.delayMs} ms (restart ${restarts})`);
     this.options.emit?.({ event: 'restart', component: component.name, restarts, exitCode: exit.code, signal: exit.signal, delayMs: decision.delayMs });
     await sleep(decision.delayMs);
     if (this.stopping) return;
@@ -402,7 +408,7 @@ export class Supervisor {
     } catch (error) {
       // A replacement that dies during start-up is handled by its own exit, like any crash; one that
       // reported why it cannot start says so.
-      if (error instanceof CompozyError && error.code !== 'PROCESS_START_FAILED') this.mux.note(component.name, `cannot start: ${error.message}`);
+      if (error instanceof CompozyError && error.code !== 'PROCESS_START_FAILED') this.mux.line(component.name, `cannot start: ${error.message}`);
       return;
     }
     if (!this.stopping) await this.reportHealth(false);
@@ -410,7 +416,7 @@ export class Supervisor {
 
   private killAll(): void {
     this.narrate('• Second signal: killing children now');
-    for (const component of this.components) void component.child?.stop(0);
+    for (const component of this.components) component.child?.kill();
   }
 
   /** Stops serve, then Temporal (TERM, grace, KILL), and settles the exit code. */
@@ -420,11 +426,10 @@ export class Supervisor {
     clearInterval(this.parentWatch);
     this.shutdownController.abort();
     if (!options.quiet) this.narrate(`• Stopping (${reason})…`);
-    const grace = this.options.stopGraceMs ?? 10_000;
     for (const component of [...this.components].reverse()) {
       if (!component.child) continue;
       this.mux.mute(component.name);
-      const exit = await component.child.stop(grace);
+      const exit = await component.child.stop();
       component.record = { ...component.record, state: 'stopped', lastExitCode: exit.code };
     }
     for (let launch = 1; launch <= this.launches; launch++) removeServeReport(this.reportPath(launch));

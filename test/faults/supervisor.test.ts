@@ -11,6 +11,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { HealthReport } from '../../src/health.js';
 import { freePort, isPortFree } from '../../src/platform/ports.js';
 import { readRunState } from '../../src/platform/run-state.js';
+import { childSpawner, type RunningChild } from '../../src/supervisor/child-process.js';
 import { LogMux } from '../../src/supervisor/log-mux.js';
 import { waitForOwnServer, waitForServeReport } from '../../src/supervisor/serve-readiness.js';
 import { serveFailureReport, writeServeReport } from '../../src/supervisor/serve-report.js';
@@ -367,6 +368,85 @@ describe('dev --verbose', () => {
   }, 60_000);
 });
 
+/** Waits until `lines` has a line that includes `text`. */
+async function lineWith(lines: string[], text: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!lines.some((line) => line.includes(text)) && Date.now() < deadline) await sleep(20);
+  if (!lines.some((line) => line.includes(text))) throw new Error(`no line with "${text}" in ${JSON.stringify(lines)}`);
+}
+
+describe('a supervised child', () => {
+  const children: RunningChild[] = [];
+  afterEach(() => {
+    for (const child of children.splice(0)) child.kill();
+  });
+
+  async function start(script: string, graceMs = 10_000): Promise<{ child: RunningChild; lines: string[] }> {
+    const spawnChild = await childSpawner();
+    const lines: string[] = [];
+    const child = spawnChild({ name: 'test', command: 'sh', args: ['-c', script] }, { graceMs, onLine: (line) => lines.push(line) });
+    children.push(child);
+    strays.push(child.pid);
+    return { child, lines };
+  }
+
+  it('hands on each line of its stdout and stderr, the last one without a newline too, before its exit settles', async () => {
+    const { child, lines } = await start(`printf 'out 1\\nout 2'; printf 'err 1\\n' >&2; exit 3`);
+    expect(await child.exited).toEqual({ code: 3, signal: null });
+    expect([...lines].sort()).toEqual(['err 1', 'out 1', 'out 2']);
+  });
+
+  it('that cannot start exits 127 with the reason as its last line', async () => {
+    const spawnChild = await childSpawner();
+    const lines: string[] = [];
+    const child = spawnChild({ name: 'missing', command: '/nonexistent/compozy-test-binary', args: [] }, { graceMs: 1000, onLine: (line) => lines.push(line) });
+    expect(await child.exited).toEqual({ code: 127, signal: null });
+    expect(lines.at(-1)).toMatch(/\/nonexistent\/compozy-test-binary.*(No such file or directory|ENOENT)/);
+  });
+
+  it('runs in its own process group and session under its own pid, so a Ctrl-C meant for the supervisor does not reach it', async () => {
+    const { child, lines } = await start(`echo "ready $$"; exec sleep 30`);
+    await lineWith(lines, 'ready');
+    expect(lines[0]).toBe(`ready ${child.pid}`);
+    const [, , , , pgrp, session] = readFileSync(`/proc/${child.pid}/stat`, 'utf8').replace(/^\d+ \(.*\) /, '_ _ ').split(' ');
+    expect([Number(pgrp), Number(session)]).toEqual([child.pid, child.pid]);
+    expect(await child.stop()).toEqual({ code: null, signal: 'SIGTERM' });
+  });
+
+  it('is stopped with TERM, and a child that ignores it is killed once the grace period has passed', async () => {
+    const polite = await start(`trap 'echo bye; exit 0' TERM; echo ready; while :; do sleep 0.05; done`);
+    await lineWith(polite.lines, 'ready');
+    expect(await polite.child.stop()).toEqual({ code: 0, signal: null });
+    expect(polite.lines).toContain('bye');
+
+    const stubborn = await start(`trap '' TERM; echo ready; exec sleep 30`, 200);
+    await lineWith(stubborn.lines, 'ready');
+    expect(await stubborn.child.stop()).toEqual({ code: null, signal: 'SIGKILL' });
+  });
+});
+
+describe('a terminal Ctrl-C', () => {
+  it('reaches only the supervisor, which stops serve with TERM (the whole foreground process group gets SIGINT)', async () => {
+    const project = copyFixture('minimal');
+    // A terminal sends SIGINT to its foreground process group: dev gets one of its own, like a shell job.
+    const dev = spawn(process.execPath, [BIN, 'dev', project, '--port', '0', '--json'], { env: { ...process.env, ...env }, detached: true });
+    strays.push(dev.pid as number);
+    const events = collectEvents(dev.stdout);
+    dev.stderr.resume();
+    const exited = new Promise<number | null>((done) => dev.on('close', done));
+    const ready = await waitForEvent(events, 'ready', dev);
+    const { temporal, serve } = pidsOf(ready.health as HealthReport);
+    strays.push(temporal, serve);
+    process.kill(-(dev.pid as number), 'SIGINT');
+    expect(await exited).toBe(0);
+    expect(events.at(-1)).toMatchObject({ event: 'exit', code: 0, reason: 'received SIGINT' });
+    expect(await waitUntilDead([temporal, serve], 5000)).toEqual([]);
+    const serveLog = readFileSync(join(project, '.compozy', 'logs', 'serve.log'), 'utf8');
+    expect(serveLog).toContain('received SIGTERM; stopping');
+    expect(serveLog).not.toContain('received SIGINT');
+  }, 60_000);
+});
+
 describe('log files', () => {
   it('hold no terminal escape codes, while a colour terminal still gets them', async () => {
     const logDir = tempDir('logs');
@@ -374,8 +454,8 @@ describe('log files', () => {
     let shown = '';
     out.on('data', (chunk: Buffer) => (shown += chunk.toString()));
     const mux = new LogMux({ names: ['serve'], color: true, out, logDir });
-    mux.write('serve', '\u001b[31mred\u001b[39m and \u001b[1mbold');
-    mux.write('serve', '\u001b[22m\nsecond line without newline');
+    mux.line('serve', '\u001b[31mred\u001b[39m and \u001b[1mbold\u001b[22m');
+    mux.line('serve', 'second line without newline');
     await mux.close();
     expect(readFileSync(join(logDir, 'serve.log'), 'utf8')).toBe('red and bold\nsecond line without newline\n');
     expect(shown).toContain('\u001b[31mred\u001b[39m');
