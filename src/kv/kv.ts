@@ -35,6 +35,39 @@ export interface AppendAndTrimOptions {
   tokenDelta: number;
   /** TTL applied to both the list and the meta hash; 0 or absent leaves TTLs unchanged. */
   ttlMs?: number;
+  /**
+   * With ttlMs: apply it only when the list has no TTL or less than this many milliseconds left, so a
+   * busy list is not re-expired on every append (Compozy refreshes a memory's TTL when under half).
+   */
+  ttlRefreshBelowMs?: number;
+  /**
+   * Items are JSON objects carrying their token count in this field: the trim subtracts the dropped
+   * items' counts from token_count, which so stays the sum over the kept items. An item that is not such
+   * an object counts 0.
+   */
+  tokensField?: string;
+  /** Written into the meta hash along with the counters. */
+  fields?: Readonly<Record<string, KvScalar>>;
+}
+
+export interface ReplaceListOptions {
+  /** The meta hash's token_count after the replacement. */
+  tokenCount: number;
+  /** TTL for both keys; absent: the new list keeps the TTL the old one had. */
+  ttlMs?: number;
+  fields?: Readonly<Record<string, KvScalar>>;
+}
+
+export interface SpliceHeadOptions {
+  /** Compare-and-swap: nothing changes (the call answers null) unless the list's first item is exactly this. */
+  expectFirst: string;
+  /** Items removed from the head (at most the list's length). */
+  removeCount: number;
+  /** Put at the head in their place, in this order. */
+  items: readonly KvScalar[];
+  /** Added to the meta hash's token_count. */
+  tokenDelta: number;
+  fields?: Readonly<Record<string, KvScalar>>;
 }
 
 export interface KvInfo {
@@ -201,6 +234,14 @@ export interface Kv {
   rpop(key: string): Promise<string | null>;
   /** RPUSH items, HINCRBY meta token_count, trim to the newest maxLen, HSET meta message_count, TTLs — atomically. */
   appendAndTrim(listKey: string, metaKey: string, items: readonly KvScalar[], options: AppendAndTrimOptions): Promise<number>;
+  /** DEL the list, RPUSH items, HSET meta token_count and message_count (+ fields), TTLs — atomically. Returns the length. */
+  replaceList(listKey: string, metaKey: string, items: readonly KvScalar[], options: ReplaceListOptions): Promise<number>;
+  /**
+   * Replaces the first removeCount items with `items` when the head is still expectFirst, adjusting the
+   * meta counters, atomically; the list keeps its TTL. Returns the new length, or null when the head
+   * changed (the caller read a list someone has since trimmed or replaced).
+   */
+  spliceHead(listKey: string, metaKey: string, options: SpliceHeadOptions): Promise<number | null>;
 
   // locks
   /** Throws LOCK_TIMEOUT when another holder keeps it for longer than waitMs. */

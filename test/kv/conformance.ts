@@ -282,6 +282,73 @@ export function defineKvConformance(name: string, factory: KvFactory): void {
         expect(await errorCode(kv.appendAndTrim('mem', 'str', ['m5'], { maxLen: 3, tokenDelta: 1 }))).toBe('KV_WRONG_TYPE');
         expect(await kv.lrange('mem', 0, -1)).toEqual(['m2', 'm3', 'm4']);
       });
+
+      it('appendAndTrim with tokensField keeps token_count the sum over the kept items; fields land in the meta hash', async () => {
+        const item = (id: string, t: number) => JSON.stringify({ id, t });
+        await kv.appendAndTrim('mem', 'mem:meta', [item('a', 3), item('b', 4)], { maxLen: 3, tokenDelta: 7, tokensField: 't', fields: { key: 'user:1' } });
+        await kv.appendAndTrim('mem', 'mem:meta', [item('c', 5), 'not json', item('d', 6)], { maxLen: 3, tokenDelta: 11, tokensField: 't' });
+        expect(await kv.lrange('mem', 0, -1)).toEqual([item('c', 5), 'not json', item('d', 6)]);
+        expect(await kv.hgetall('mem:meta')).toEqual({ token_count: '11', message_count: '3', key: 'user:1' });
+        await kv.appendAndTrim('mem', 'mem:meta', [], { maxLen: 1, tokenDelta: 0, tokensField: 't' });
+        expect(await kv.lrange('mem', 0, -1)).toEqual([item('d', 6)]);
+        expect(await kv.hgetall('mem:meta')).toMatchObject({ token_count: '6', message_count: '1' });
+        expect(await errorCode(kv.appendAndTrim('mem', 'mem:meta', ['x'], { maxLen: 3, tokenDelta: 1, fields: { token_count: 1 } }))).toBe('KV_INVALID_ARGUMENT');
+      });
+
+      it('appendAndTrim with ttlRefreshBelowMs re-applies the TTL only when less than that is left', async () => {
+        await kv.appendAndTrim('mem', 'mem:meta', ['a'], { maxLen: 10, tokenDelta: 1, ttlMs: 60_000, ttlRefreshBelowMs: 30_000 });
+        expect(await kv.pttl('mem')).toBeGreaterThan(59_000);
+        await kv.pexpire('mem', 40_000);
+        await kv.appendAndTrim('mem', 'mem:meta', ['b'], { maxLen: 10, tokenDelta: 1, ttlMs: 60_000, ttlRefreshBelowMs: 30_000 });
+        expect(await kv.pttl('mem')).toBeLessThanOrEqual(40_000);
+        await kv.pexpire('mem', 20_000);
+        await kv.appendAndTrim('mem', 'mem:meta', ['c'], { maxLen: 10, tokenDelta: 1, ttlMs: 60_000, ttlRefreshBelowMs: 30_000 });
+        expect(await kv.pttl('mem')).toBeGreaterThan(59_000);
+        expect(await kv.pttl('mem:meta')).toBeGreaterThan(59_000);
+        await kv.persist('mem');
+        await kv.appendAndTrim('mem', 'mem:meta', ['d'], { maxLen: 10, tokenDelta: 1, ttlMs: 60_000, ttlRefreshBelowMs: 30_000 });
+        expect(await kv.pttl('mem')).toBeGreaterThan(59_000);
+      });
+
+      it('replaceList swaps the whole list and sets the counters; without ttlMs the list keeps its TTL', async () => {
+        await kv.appendAndTrim('mem', 'mem:meta', ['a', 'b', 'c'], { maxLen: 10, tokenDelta: 30, ttlMs: 50_000, fields: { key: 'k' } });
+        expect(await kv.replaceList('mem', 'mem:meta', ['x', 'y'], { tokenCount: 8 })).toBe(2);
+        expect(await kv.lrange('mem', 0, -1)).toEqual(['x', 'y']);
+        expect(await kv.hgetall('mem:meta')).toEqual({ token_count: '8', message_count: '2', key: 'k' });
+        expect(await kv.pttl('mem')).toBeGreaterThan(40_000);
+        expect(await kv.pttl('mem')).toBeLessThanOrEqual(50_000);
+        expect(await kv.replaceList('mem', 'mem:meta', ['z'], { tokenCount: 2, ttlMs: 90_000, fields: { last_flush: 't1' } })).toBe(1);
+        expect(await kv.pttl('mem')).toBeGreaterThan(89_000);
+        expect(await kv.pttl('mem:meta')).toBeGreaterThan(89_000);
+        expect(await kv.hgetall('mem:meta')).toEqual({ token_count: '2', message_count: '1', key: 'k', last_flush: 't1' });
+        expect(await kv.replaceList('mem', 'mem:meta', [], { tokenCount: 0 })).toBe(0);
+        expect(await kv.exists('mem')).toBe(0);
+        expect(await kv.hgetall('mem:meta')).toMatchObject({ token_count: '0', message_count: '0' });
+        expect(await kv.replaceList('fresh', 'fresh:meta', ['1'], { tokenCount: 1 })).toBe(1);
+        expect(await kv.pttl('fresh')).toBe(-1);
+        await kv.set('str', 'x');
+        expect(await errorCode(kv.replaceList('str', 'mem:meta', ['q'], { tokenCount: 1 }))).toBe('KV_WRONG_TYPE');
+        expect(await kv.get('str')).toBe('x');
+      });
+
+      it('spliceHead replaces the head only while it is the one the caller read', async () => {
+        await kv.appendAndTrim('mem', 'mem:meta', ['a', 'b', 'c', 'd'], { maxLen: 10, tokenDelta: 40, ttlMs: 50_000 });
+        expect(await kv.spliceHead('mem', 'mem:meta', { expectFirst: 'a', removeCount: 3, items: ['S1', 'S2'], tokenDelta: -25, fields: { last_flush: 't' } })).toBe(3);
+        expect(await kv.lrange('mem', 0, -1)).toEqual(['S1', 'S2', 'd']);
+        expect(await kv.hgetall('mem:meta')).toEqual({ token_count: '15', message_count: '3', last_flush: 't' });
+        expect(await kv.pttl('mem')).toBeGreaterThan(40_000);
+        expect(await kv.spliceHead('mem', 'mem:meta', { expectFirst: 'a', removeCount: 1, items: [], tokenDelta: -1 })).toBeNull();
+        expect(await kv.lrange('mem', 0, -1)).toEqual(['S1', 'S2', 'd']);
+        expect(await kv.hget('mem:meta', 'token_count')).toBe('15');
+        expect(await kv.spliceHead('mem', 'mem:meta', { expectFirst: 'S1', removeCount: 1, items: [], tokenDelta: -5 })).toBe(2);
+        expect(await kv.rpush('mem', 'e')).toBe(3);
+        expect(await kv.lrange('mem', 0, -1)).toEqual(['S2', 'd', 'e']);
+        expect(await kv.spliceHead('mem', 'mem:meta', { expectFirst: 'S2', removeCount: 99, items: [], tokenDelta: -10 })).toBe(0);
+        expect(await kv.exists('mem')).toBe(0);
+        expect(await kv.hgetall('mem:meta')).toMatchObject({ token_count: '0', message_count: '0' });
+        expect(await kv.spliceHead('missing', 'missing:meta', { expectFirst: 'a', removeCount: 1, items: ['x'], tokenDelta: 0 })).toBeNull();
+        expect(await kv.exists('missing', 'missing:meta')).toBe(0);
+      });
     });
 
     describe('bad input', () => {

@@ -2,7 +2,21 @@ import { createClient, type RedisClientType } from '@redis/client';
 import { CompozyError, errorMessage } from '../../errors.js';
 import { redactUrl } from '../../platform/urls.js';
 import { escapeGlob } from '../glob.js';
-import type { AcquireOptions, AppendAndTrimOptions, GetExOptions, Kv, KvInfo, KvScalar, Lock, SetOptions, SubscribeOptions, Subscription } from '../kv.js';
+import type {
+  AcquireOptions,
+  AppendAndTrimOptions,
+  GetExOptions,
+  Kv,
+  KvInfo,
+  KvScalar,
+  Lock,
+  ReplaceListOptions,
+  SetOptions,
+  SpliceHeadOptions,
+  SubscribeOptions,
+  Subscription,
+} from '../kv.js';
+import { encodeMetaFields } from '../list-meta.js';
 import { acquireWith, tryAcquireWith, type LockBackend } from '../lock.js';
 import { BufferedSubscription, DEFAULT_SUBSCRIPTION_BUFFER } from '../subscription.js';
 import {
@@ -18,7 +32,7 @@ import {
   wrongType,
 } from '../validate.js';
 import { RedisBroker } from './broker.js';
-import { APPEND_AND_TRIM, COUNTER, LOCK_EXTEND, LOCK_GIVE, LOCK_TAKE, type Script } from './scripts.js';
+import { APPEND_AND_TRIM, COUNTER, LOCK_EXTEND, LOCK_GIVE, LOCK_TAKE, REPLACE_LIST, SPLICE_HEAD, type Script } from './scripts.js';
 
 export interface RedisKvOptions {
   url: string;
@@ -383,9 +397,29 @@ export class RedisKv implements Kv {
     if (!Number.isSafeInteger(options.maxLen) || options.maxLen <= 0) throw invalid(`appendAndTrim: maxLen must be a positive integer, got ${options.maxLen}.`);
     const tokenDelta = checkDelta(options.tokenDelta);
     const ttl = options.ttlMs ? checkPositiveMs(options.ttlMs, 'ttlMs') : 0;
+    const below = options.ttlRefreshBelowMs ? checkPositiveMs(options.ttlRefreshBelowMs, 'ttlRefreshBelowMs') : 0;
+    const fields = encodeMetaFields(options.fields, this.maxValueBytes);
     const encoded = items.map((item) => encodeScalar(item, this.maxValueBytes));
-    const key = `${listKey}/${metaKey}`;
-    return (await this.eval(APPEND_AND_TRIM, [this.key(listKey), this.key(metaKey)], [String(options.maxLen), tokenDelta.toString(), String(ttl), ...encoded], key)) as number;
+    const args = [String(options.maxLen), tokenDelta.toString(), String(ttl), String(below), options.tokensField ?? '', String(fields.length), ...fields.flat(), ...encoded];
+    return (await this.eval(APPEND_AND_TRIM, [this.key(listKey), this.key(metaKey)], args, `${listKey}/${metaKey}`)) as number;
+  }
+
+  async replaceList(listKey: string, metaKey: string, items: readonly KvScalar[], options: ReplaceListOptions): Promise<number> {
+    const tokenCount = checkDelta(options.tokenCount);
+    const ttl = options.ttlMs ? checkPositiveMs(options.ttlMs, 'ttlMs') : 0;
+    const fields = encodeMetaFields(options.fields, this.maxValueBytes);
+    const encoded = items.map((item) => encodeScalar(item, this.maxValueBytes));
+    const args = [tokenCount.toString(), String(ttl), String(fields.length), ...fields.flat(), ...encoded];
+    return (await this.eval(REPLACE_LIST, [this.key(listKey), this.key(metaKey)], args, `${listKey}/${metaKey}`)) as number;
+  }
+
+  async spliceHead(listKey: string, metaKey: string, options: SpliceHeadOptions): Promise<number | null> {
+    if (!Number.isSafeInteger(options.removeCount) || options.removeCount < 0) throw invalid(`spliceHead: removeCount must be a non-negative integer, got ${options.removeCount}.`);
+    const tokenDelta = checkDelta(options.tokenDelta);
+    const fields = encodeMetaFields(options.fields, this.maxValueBytes);
+    const encoded = options.items.map((item) => encodeScalar(item, this.maxValueBytes));
+    const args = [options.expectFirst, String(options.removeCount), tokenDelta.toString(), String(fields.length), ...fields.flat(), ...encoded];
+    return (await this.eval(SPLICE_HEAD, [this.key(listKey), this.key(metaKey)], args, `${listKey}/${metaKey}`)) as number | null;
   }
 
   // locks

@@ -45,8 +45,8 @@ if safe == '1' and unsafe(value) then
 end
 return value`);
 
-/** KEYS: list, meta. ARGV: maxLen, tokenDelta, ttlMs, items… — checks first, so an error changes nothing. */
-export const APPEND_AND_TRIM = script(`
+/** Type checks every list+meta script starts with, so an error changes nothing. */
+const LIST_META_TYPES = `
 local list, meta = KEYS[1], KEYS[2]
 local listType = redis.call('TYPE', list).ok
 if listType ~= 'none' and listType ~= 'list' then return redis.error_reply('WRONGTYPE Operation against a key holding the wrong kind of value') end
@@ -54,19 +54,79 @@ local metaType = redis.call('TYPE', meta).ok
 if metaType ~= 'none' and metaType ~= 'hash' then return redis.error_reply('WRONGTYPE Operation against a key holding the wrong kind of value') end
 local tokens = redis.call('HGET', meta, 'token_count')
 if tokens and not string.match(tokens, '^-?%d+$') then return redis.error_reply('ERR hash value is not an integer') end
-local maxLen, ttl = tonumber(ARGV[1]), tonumber(ARGV[3])
+local function setFields(from, count)
+  for i = 0, count - 1 do redis.call('HSET', meta, ARGV[from + 2 * i], ARGV[from + 2 * i + 1]) end
+end`;
+
+/**
+ * KEYS: list, meta. ARGV: maxLen, tokenDelta, ttlMs, ttlRefreshBelowMs, tokensField, nFields, field/value
+ * pairs, items…
+ */
+export const APPEND_AND_TRIM = script(`${LIST_META_TYPES}
+local maxLen, ttl, below, tokensField, nFields = tonumber(ARGV[1]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
+local firstItem = 7 + 2 * nFields
 local length = redis.call('LLEN', list)
-if #ARGV > 3 then length = redis.call('RPUSH', list, unpack(ARGV, 4)) end
+if #ARGV >= firstItem then length = redis.call('RPUSH', list, unpack(ARGV, firstItem)) end
+local dropped = 0
 if length > maxLen then
+  if tokensField ~= '' then
+    for _, item in ipairs(redis.call('LRANGE', list, 0, length - maxLen - 1)) do
+      local ok, decoded = pcall(cjson.decode, item)
+      if ok and type(decoded) == 'table' and type(decoded[tokensField]) == 'number' then
+        local n = decoded[tokensField]
+        dropped = dropped + (n >= 0 and math.floor(n) or math.ceil(n))
+      end
+    end
+  end
   redis.call('LTRIM', list, -maxLen, -1)
   length = maxLen
 end
 redis.call('HINCRBY', meta, 'token_count', ARGV[2])
+if dropped ~= 0 then redis.call('HINCRBY', meta, 'token_count', string.format('%d', -dropped)) end
 redis.call('HSET', meta, 'message_count', length)
+setFields(7, nFields)
+if ttl > 0 then
+  local pttl = redis.call('PTTL', list)
+  if below <= 0 or pttl < 0 or pttl < below then
+    if length > 0 then redis.call('PEXPIRE', list, ttl) end
+    redis.call('PEXPIRE', meta, ttl)
+  end
+end
+return length`);
+
+/** KEYS: list, meta. ARGV: tokenCount, ttlMs (0: keep the list's), nFields, field/value pairs, items… */
+export const REPLACE_LIST = script(`${LIST_META_TYPES}
+local ttl, nFields = tonumber(ARGV[2]), tonumber(ARGV[3])
+local firstItem = 4 + 2 * nFields
+local keep = redis.call('PTTL', list)
+redis.call('DEL', list)
+local length = 0
+if #ARGV >= firstItem then length = redis.call('RPUSH', list, unpack(ARGV, firstItem)) end
+redis.call('HSET', meta, 'token_count', ARGV[1], 'message_count', length)
+setFields(4, nFields)
 if ttl > 0 then
   if length > 0 then redis.call('PEXPIRE', list, ttl) end
   redis.call('PEXPIRE', meta, ttl)
+elseif keep > 0 and length > 0 then
+  redis.call('PEXPIRE', list, keep)
 end
+return length`);
+
+/** KEYS: list, meta. ARGV: expectFirst, removeCount, tokenDelta, nFields, field/value pairs, items… Nil when the head changed. */
+export const SPLICE_HEAD = script(`${LIST_META_TYPES}
+if redis.call('LINDEX', list, 0) ~= ARGV[1] then return false end
+local remove, nFields = tonumber(ARGV[2]), tonumber(ARGV[4])
+local firstItem = 5 + 2 * nFields
+local pttl = redis.call('PTTL', list)
+local length = redis.call('LLEN', list)
+if remove > length then remove = length end
+if remove > 0 then redis.call('LTRIM', list, remove, -1) end
+for i = #ARGV, firstItem, -1 do redis.call('LPUSH', list, ARGV[i]) end
+length = redis.call('LLEN', list)
+if length > 0 and pttl > 0 and redis.call('PTTL', list) < 0 then redis.call('PEXPIRE', list, pttl) end
+redis.call('HINCRBY', meta, 'token_count', ARGV[3])
+redis.call('HSET', meta, 'message_count', length)
+setFields(5, nFields)
 return length`);
 
 /** KEYS: lock, fence. ARGV: token, ttlMs. Returns the new fencing token as a string, or nil when held. */

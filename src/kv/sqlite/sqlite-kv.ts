@@ -2,7 +2,21 @@ import { statSync } from 'node:fs';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { CompozyError, errorMessage } from '../../errors.js';
 import { globMatch, literalPrefix } from '../glob.js';
-import type { AcquireOptions, AppendAndTrimOptions, GetExOptions, Kv, KvInfo, KvScalar, Lock, SetOptions, SubscribeOptions, Subscription } from '../kv.js';
+import type {
+  AcquireOptions,
+  AppendAndTrimOptions,
+  GetExOptions,
+  Kv,
+  KvInfo,
+  KvScalar,
+  Lock,
+  ReplaceListOptions,
+  SetOptions,
+  SpliceHeadOptions,
+  SubscribeOptions,
+  Subscription,
+} from '../kv.js';
+import { encodeMetaFields, itemTokens } from '../list-meta.js';
 import { acquireWith, tryAcquireWith, type LockBackend } from '../lock.js';
 import {
   addToCounter,
@@ -113,6 +127,7 @@ export class SqliteKv implements Kv {
       listTrim: db.prepare('DELETE FROM kv_list WHERE key = ? AND (seq < ? OR seq > ?)'),
       listDeleteSeq: db.prepare('DELETE FROM kv_list WHERE key = ? AND seq = ?'),
       listDropBelow: db.prepare('DELETE FROM kv_list WHERE key = ? AND seq < ?'),
+      listBelow: db.prepare('SELECT value FROM kv_list WHERE key = ? AND seq < ?'),
       lockTake: db.prepare(
         'INSERT INTO kv_locks (resource, token, fence, expires_at) VALUES (?, ?, 1, ?) ON CONFLICT (resource) DO UPDATE SET token = excluded.token, fence = kv_locks.fence + 1, expires_at = excluded.expires_at WHERE kv_locks.token IS NULL OR kv_locks.expires_at <= ? RETURNING fence',
       ),
@@ -556,14 +571,16 @@ export class SqliteKv implements Kv {
     if (!Number.isSafeInteger(options.maxLen) || options.maxLen <= 0) throw invalid(`appendAndTrim: maxLen must be a positive integer, got ${options.maxLen}.`);
     const tokenDelta = checkDelta(options.tokenDelta);
     const ttl = options.ttlMs ? checkPositiveMs(options.ttlMs, 'ttlMs') : undefined;
+    const refreshBelow = options.ttlRefreshBelowMs ? checkPositiveMs(options.ttlRefreshBelowMs, 'ttlRefreshBelowMs') : undefined;
     const encoded = items.map((item) => encodeScalar(item, this.maxValueBytes));
+    const fields = encodeMetaFields(options.fields, this.maxValueBytes);
     return this.write(() => {
       const metaRow = this.liveForWrite(metaKey);
       if (metaRow && metaRow.type !== 'hash') throw wrongType(metaKey);
       const listRow = this.liveForWrite(listKey);
       if (listRow && listRow.type !== 'list') throw wrongType(listKey);
       const tokens = this.stmt('hget').get(metaKey, 'token_count') as { value: unknown } | undefined;
-      const tokenCount = addToCounter(`${metaKey}.token_count`, tokens ? text(tokens.value) : null, tokenDelta);
+      let tokenCount = addToCounter(`${metaKey}.token_count`, tokens ? text(tokens.value) : null, tokenDelta);
       let { lo, hi } = this.bounds(listKey);
       if (encoded.length > 0) {
         if (!listRow) this.stmt('createContainer').run(listKey, 'list');
@@ -571,12 +588,71 @@ export class SqliteKv implements Kv {
       }
       if (hi - lo + 1 > options.maxLen) {
         lo = hi - options.maxLen + 1;
+        if (options.tokensField !== undefined) {
+          const field = options.tokensField;
+          const dropped = (this.stmt('listBelow').all(listKey, lo) as Array<{ value: unknown }>).reduce((sum, row) => sum + itemTokens(text(row.value), field), 0);
+          tokenCount = addToCounter(`${metaKey}.token_count`, tokenCount.toString(), BigInt(-dropped));
+        }
         this.stmt('listDropBelow').run(listKey, lo);
       }
       const length = hi - lo + 1;
       if (!metaRow) this.stmt('createContainer').run(metaKey, 'hash');
       this.stmt('metaCounts').run(metaKey, tokenCount.toString(), String(length));
+      for (const [field, value] of fields) this.stmt('hupsert').run(metaKey, field, value);
+      const now = Date.now();
+      const listExpiry = listRow?.expires_at ?? null;
+      if (ttl !== undefined && (refreshBelow === undefined || listExpiry === null || listExpiry - now < refreshBelow)) this.stmt('setExpiryPair').run(now + ttl, metaKey, listKey);
+      return length;
+    });
+  }
+
+  async replaceList(listKey: string, metaKey: string, items: readonly KvScalar[], options: ReplaceListOptions): Promise<number> {
+    const tokenCount = checkDelta(options.tokenCount);
+    const ttl = options.ttlMs ? checkPositiveMs(options.ttlMs, 'ttlMs') : undefined;
+    const encoded = items.map((item) => encodeScalar(item, this.maxValueBytes));
+    const fields = encodeMetaFields(options.fields, this.maxValueBytes);
+    return this.write(() => {
+      const metaRow = this.liveForWrite(metaKey);
+      if (metaRow && metaRow.type !== 'hash') throw wrongType(metaKey);
+      const listRow = this.liveForWrite(listKey);
+      if (listRow && listRow.type !== 'list') throw wrongType(listKey);
+      if (listRow) this.dropKey(listKey, 'list');
+      if (encoded.length > 0) {
+        this.stmt('createContainer').run(listKey, 'list');
+        encoded.forEach((value, i) => this.stmt('listInsert').run(listKey, i, value));
+      }
+      if (!metaRow) this.stmt('createContainer').run(metaKey, 'hash');
+      this.stmt('metaCounts').run(metaKey, tokenCount.toString(), String(encoded.length));
+      for (const [field, value] of fields) this.stmt('hupsert').run(metaKey, field, value);
       if (ttl !== undefined) this.stmt('setExpiryPair').run(Date.now() + ttl, metaKey, listKey);
+      else if (listRow?.expires_at != null && encoded.length > 0) this.stmt('setExpiry').run(listRow.expires_at, listKey);
+      return encoded.length;
+    });
+  }
+
+  async spliceHead(listKey: string, metaKey: string, options: SpliceHeadOptions): Promise<number | null> {
+    if (!Number.isSafeInteger(options.removeCount) || options.removeCount < 0) throw invalid(`spliceHead: removeCount must be a non-negative integer, got ${options.removeCount}.`);
+    const tokenDelta = checkDelta(options.tokenDelta);
+    const encoded = options.items.map((item) => encodeScalar(item, this.maxValueBytes));
+    const fields = encodeMetaFields(options.fields, this.maxValueBytes);
+    return this.write(() => {
+      const metaRow = this.liveForWrite(metaKey);
+      if (metaRow && metaRow.type !== 'hash') throw wrongType(metaKey);
+      const listRow = this.liveForWrite(listKey);
+      if (!listRow) return null;
+      if (listRow.type !== 'list') throw wrongType(listKey);
+      const { lo, n } = this.bounds(listKey);
+      const head = this.stmt('listValueAt').get(listKey, lo) as { value: unknown } | undefined;
+      if (!head || text(head.value) !== options.expectFirst) return null;
+      const remove = Math.min(options.removeCount, n);
+      this.stmt('listDropBelow').run(listKey, lo + remove);
+      let seq = lo + remove;
+      for (let i = encoded.length - 1; i >= 0; i--) this.stmt('listInsert').run(listKey, --seq, encoded[i] as string);
+      const length = n - remove + encoded.length;
+      if (length === 0) this.dropKey(listKey, 'list');
+      this.hincrInTx(metaKey, 'token_count', tokenDelta);
+      this.stmt('hupsert').run(metaKey, 'message_count', String(length));
+      for (const [field, value] of fields) this.stmt('hupsert').run(metaKey, field, value);
       return length;
     });
   }
