@@ -8,6 +8,7 @@ import type { ExecutionEvent } from '../engine/observer.js';
 import { isTerminal } from '../engine/progress.js';
 import { CompozyError, type ErrorCode } from '../errors.js';
 import { executionSummary, fromDto, fromStore, summaryFromDto, type Execution, type ExecutionSummary, type Status } from './execution.js';
+import { startEmbeddedTemporal } from './embedded-temporal.js';
 import { openLocalPlatform, type LocalPlatform } from './local-platform.js';
 import { projectFolder, type ProjectDefinition, type ProjectFolder } from './project-source.js';
 import { resolveSettings, type SettingOverrides } from './settings.js';
@@ -130,13 +131,14 @@ class LocalCompozy implements Compozy {
       stateDir = this.ephemeralDir;
     }
     mkdirSync(stateDir, { recursive: true });
+    const log = this.options.log ?? (() => undefined);
     this.platform = await openLocalPlatform({
       config,
       settings,
       stateDir,
       worker,
-      persistTemporal: !this.options.ephemeral,
-      log: this.options.log ?? (() => undefined),
+      log,
+      startTemporal: () => startEmbeddedTemporal({ namespace: settings.temporalNamespace.value, bin: settings.temporalBin.value, stateDir: this.options.ephemeral ? undefined : stateDir, log }),
       onEvent: (event) => {
         for (const listener of this.listeners) listener(event);
       },

@@ -1,8 +1,8 @@
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { CompozyError, errorMessage } from '../errors.js';
+import { CompozyError } from '../errors.js';
 import { freePort } from '../platform/ports.js';
 import { resolveTemporalBinary } from '../temporal/binary.js';
-import { checkDevServerDb, devServerDbPath } from '../temporal/dev-server.js';
+import { checkDevServerDb, devServerArgs, devServerDbPath, diagnoseStartFailure } from '../temporal/dev-server.js';
+import { waitForTemporal } from '../temporal/readiness.js';
 
 export interface EmbeddedTemporalOptions {
   namespace: string;
@@ -10,49 +10,67 @@ export interface EmbeddedTemporalOptions {
   bin?: string | undefined;
   /** Persist the history in `<stateDir>/temporal-<cli version>.db` (the file `compozy dev` uses); in memory when absent. */
   stateDir?: string | undefined;
-  /** `--dynamic-config-value` entries, e.g. `limit.historyCount.error=500`. */
-  dynamicConfig?: readonly string[];
+  /** Where the dev server's own output goes (a library must not write into its host's stdout). */
+  log: (line: string) => void;
 }
 
-export interface EmbeddedTemporal {
+/** A Temporal server this process started or was given. */
+export interface TemporalServer {
   address: string;
   /** e.g. "embedded dev server (CLI 1.5.1)", for health rows. */
   backend: string;
   stop(): Promise<void>;
 }
 
+/** Flags of `devServerArgs` that only a persisted history takes. */
+const PERSISTENCE_FLAGS = new Set(['--db-filename', '--sqlite-pragma']);
+
+/** How long the dev server gets to exit on TERM before it is killed. */
+const STOP_GRACE_MS = 5000;
+
 /**
- * A Temporal dev server on a free port, run by @temporalio/testing on the resolved Temporal CLI (an
- * existing-path executable: nothing is downloaded by the SDK). The library spawns it, waits until it
- * serves, and stops it on teardown.
+ * The Temporal dev server on a free port with the same arguments as `compozy dev`'s (its history in
+ * the state folder, or in memory), its output sent to `log`, ready once it serves the namespace.
+ * execa ends it if this process exits; a SIGKILLed host leaves it to the OS, as any child.
  */
-export async function startEmbeddedTemporal(options: EmbeddedTemporalOptions): Promise<EmbeddedTemporal> {
-  const binary = await resolveTemporalBinary({ config: options.bin, install: true, onProgress: (event) => process.stderr.write(`${event.message}\n`) });
-  const dbFilename = options.stateDir === undefined ? undefined : devServerDbPath(options.stateDir, binary.version);
-  if (dbFilename) checkDevServerDb(dbFilename);
+export async function startEmbeddedTemporal(options: EmbeddedTemporalOptions): Promise<TemporalServer> {
+  const binary = await resolveTemporalBinary({ config: options.bin, install: true, onProgress: (event) => options.log(event.message) });
+  const stateDir = options.stateDir;
+  if (stateDir !== undefined) checkDevServerDb(devServerDbPath(stateDir, binary.version));
   const port = await freePort();
-  let env: TestWorkflowEnvironment;
+  const all = devServerArgs({ port, namespace: options.namespace, stateDir: stateDir ?? '', cliVersion: binary.version });
+  const args = stateDir !== undefined ? all : all.filter((arg, i) => !PERSISTENCE_FLAGS.has(arg) && !PERSISTENCE_FLAGS.has(all[i - 1] ?? ''));
+  const { execa } = await import('execa');
+  const child = execa(binary.path, args, { stdin: 'ignore', buffer: false, reject: false, cleanup: true, forceKillAfterDelay: STOP_GRACE_MS });
+  const lines: string[] = [];
+  const collect = (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) {
+      if (line.trim() === '') continue;
+      lines.push(line);
+      if (lines.length > 50) lines.shift();
+      options.log(`[temporal] ${line}`);
+    }
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const exited = new AbortController();
+  const done = child.then((result) => {
+    exited.abort(new CompozyError('TEMPORAL_START_FAILED', `The Temporal dev server (${binary.path}) exited during start-up (${result.exitCode ?? result.signal}).`));
+  });
+  const address = `127.0.0.1:${port}`;
   try {
-    env = await TestWorkflowEnvironment.createLocal({
-      server: {
-        executable: { type: 'existing-path', path: binary.path },
-        ip: '127.0.0.1',
-        port,
-        namespace: options.namespace,
-        log: { format: 'pretty', level: 'error' },
-        ...(dbFilename ? { dbFilename } : {}),
-        extraArgs: [
-          '--headless',
-          ...(dbFilename ? ['--sqlite-pragma', 'journal_mode=WAL'] : []),
-          ...['frontend.enableUpdateWorkflowExecution=true', 'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true', ...(options.dynamicConfig ?? [])].flatMap((value) => ['--dynamic-config-value', value]),
-        ],
-      },
-    });
+    await waitForTemporal(address, options.namespace, { timeoutMs: 30_000, abort: exited.signal });
   } catch (error) {
-    throw new CompozyError('TEMPORAL_START_FAILED', `The embedded Temporal dev server (${binary.path}) did not start: ${errorMessage(error)}`, {
-      hint: 'Run `compozy doctor`, or give a running Temporal with temporal.address.',
-      cause: error,
-    });
+    child.kill('SIGKILL');
+    await done;
+    throw diagnoseStartFailure(lines, stateDir === undefined ? '(in memory)' : devServerDbPath(stateDir, binary.version)) ?? error;
   }
-  return { address: `127.0.0.1:${port}`, backend: `embedded dev server (CLI ${binary.version})`, stop: () => env.teardown() };
+  return {
+    address,
+    backend: `embedded dev server (CLI ${binary.version})`,
+    async stop() {
+      child.kill('SIGTERM');
+      await done;
+    },
+  };
 }

@@ -11,7 +11,7 @@ import { toolInvoker } from '../server/engine-deps.js';
 import { EngineRuntime, type RuntimeTools } from '../server/runtime.js';
 import { taskQueuePolled } from '../temporal/probes.js';
 import { installTemporalLogging, type RunningWorker } from '../temporal/worker.js';
-import { startEmbeddedTemporal, type EmbeddedTemporal } from './embedded-temporal.js';
+import type { TemporalServer } from './embedded-temporal.js';
 
 /** A tool's scripted result: a value, or a function of the tool's input. */
 export type ToolScript = Record<string, unknown> | ((input: Record<string, unknown>) => Record<string, unknown> | Promise<Record<string, unknown>>);
@@ -22,10 +22,8 @@ export interface LocalPlatformOptions {
   stateDir: string;
   /** Run a Temporal worker in this process (otherwise executions wait for another worker on the task queue). */
   worker: boolean;
-  /** With no temporal address in the settings: keep the embedded server's history in the state folder. */
-  persistTemporal: boolean;
-  /** Extra `--dynamic-config-value` entries for the embedded dev server. */
-  temporalDynamicConfig?: readonly string[];
+  /** Starts the Temporal server when the settings name none (standalone mode). */
+  startTemporal: () => Promise<TemporalServer>;
   log: (line: string) => void;
   onEvent: (event: ExecutionEvent) => void;
   /** Answers every model call (tests). */
@@ -84,19 +82,14 @@ export async function openLocalPlatform(options: LocalPlatformOptions): Promise<
   const { config, log } = options;
   routeTemporalLogs(log);
   let settings = options.settings;
-  let embedded: EmbeddedTemporal | undefined;
+  let embedded: TemporalServer | undefined;
   if (!settings.temporalAddress.value) {
     if (settings.mode.value !== 'standalone') {
       throw new CompozyError('USAGE', `Distributed mode needs a Temporal address (mode from ${settings.mode.origin}).`, {
         hint: 'Set temporal.address in the options (or TEMPORAL_ADDRESS); standalone mode starts an embedded Temporal.',
       });
     }
-    embedded = await startEmbeddedTemporal({
-      namespace: settings.temporalNamespace.value,
-      bin: settings.temporalBin.value,
-      stateDir: options.persistTemporal ? options.stateDir : undefined,
-      ...(options.temporalDynamicConfig ? { dynamicConfig: options.temporalDynamicConfig } : {}),
-    });
+    embedded = await options.startTemporal();
     settings = { ...settings, temporalAddress: { value: embedded.address, source: 'default', origin: 'embedded Temporal dev server' } };
   }
   const address = settings.temporalAddress.value as string;

@@ -14,6 +14,7 @@ import { resolveSettings } from '../api/settings.js';
 import { ReplayFixtures } from '../llm/replay.js';
 import { ksuid } from '../store/ksuid.js';
 import { assertSubset } from './match.js';
+import { startTestServer } from './test-server.js';
 import { ScriptRouter, scriptFrom, type ModelAnswers } from './scripted-model.js';
 
 export interface TestEnvironmentOptions {
@@ -27,6 +28,11 @@ export interface TestEnvironmentOptions {
   /** Results of these tools instead of running the project's tool code. */
   tools?: Readonly<Record<string, ToolScript>>;
   temporal?: {
+    /**
+     * A running Temporal to use instead of starting a test server (e.g. one server for many environments);
+     * the environment then polls a task queue of its own.
+     */
+    address?: string;
     /** The Temporal CLI to run (default: the resolver's PATH → cache → install). */
     bin?: string;
     /** `--dynamic-config-value` entries for the test server, e.g. `limit.historyCount.error=500`. */
@@ -124,11 +130,12 @@ export async function createTestEnvironment(options: TestEnvironmentOptions): Pr
   const events: ExecutionEvent[] = [];
   let router: ScriptRouter;
   try {
+    const address = options.temporal?.address;
     const { settings } = resolveSettings(folder.dir, {
       mode: 'standalone',
       kv: { driver: 'sqlite' },
       store: { driver: 'sqlite' },
-      ...(options.temporal?.bin ? { temporal: { bin: options.temporal.bin } } : {}),
+      ...(address ? { temporal: { taskQueue: `compozy-test-${ksuid()}` } } : {}),
     });
     const config = loadValidProject(folder.dir);
     const models = options.models;
@@ -137,11 +144,10 @@ export async function createTestEnvironment(options: TestEnvironmentOptions): Pr
     platform = await openLocalPlatform({
       config,
       // A TEMPORAL_ADDRESS in the environment is not the test server.
-      settings: { ...settings, temporalAddress: { value: undefined, source: 'default', origin: 'compozy/testing' } },
+      settings: { ...settings, temporalAddress: { value: address, source: address ? 'flag' : 'default', origin: 'compozy/testing' } },
       stateDir,
       worker: true,
-      persistTemporal: false,
-      ...(options.temporal?.dynamicConfig ? { temporalDynamicConfig: options.temporal.dynamicConfig } : {}),
+      startTemporal: () => startTestServer({ namespace: settings.temporalNamespace.value, bin: options.temporal?.bin, ...(options.temporal?.dynamicConfig ? { dynamicConfig: options.temporal.dynamicConfig } : {}) }),
       log: options.log ?? (() => undefined),
       onEvent: (event) => events.push(event),
       modelScript: router,
