@@ -1,8 +1,195 @@
+import type { MemoryResource } from '../config/types.js';
 import { CompozyError } from '../errors.js';
-import type { MemoryManager, MemoryManagerOptions } from './service.js';
+import { globMatch } from '../kv/glob.js';
+import type { Kv } from '../kv/kv.js';
+import { SqliteKv } from '../kv/sqlite/sqlite-kv.js';
+import { RuleBasedSummarizer } from './flush/summarizer.js';
+import { MemoryInstanceImpl, type InstanceContext } from './instance.js';
+import { instanceKeys, resourcePrefix, validateMemoryKey } from './keys.js';
+import { validateMemoryRef } from './limits.js';
+import { PrivacyFilter } from './privacy.js';
+import type { MemoryInstance, MemoryManager, MemoryManagerOptions, MemorySubsystemHealth } from './service.js';
+import { MemoryStore } from './store/memory-store.js';
+import { DEFAULT_ENCODING, loadTokenCounter, type TokenCounter } from './tokens.js';
+import type { MemoryWarning } from './types.js';
 
-export class MemoryManagerImpl {
+const DEFAULT_MAX_KEYS = 1000;
+
+/** persistence.circuit_breaker: after max_failures outages in a row, fail fast for reset_timeout. */
+class CircuitBreaker {
+  private failures = 0;
+  private openUntil = 0;
+
+  constructor(
+    private readonly ref: string,
+    private readonly config: NonNullable<MemoryResource['persistence']['circuitBreaker']>,
+  ) {}
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.openUntil > Date.now()) {
+      throw new CompozyError('MEMORY_UNAVAILABLE', `Memory "${this.ref}" is not trying its store for now: it failed ${this.failures} times in a row (circuit breaker open).`, {
+        hint: `It tries again after ${Math.ceil((this.openUntil - Date.now()) / 1000)} s.`,
+        details: { circuit_breaker: 'open' },
+      });
+    }
+    try {
+      const result = await fn();
+      this.failures = 0;
+      return result;
+    } catch (error) {
+      if (error instanceof CompozyError && error.code === 'MEMORY_UNAVAILABLE' && ++this.failures >= this.config.maxFailures) this.openUntil = Date.now() + this.config.resetTimeoutMs;
+      throw error;
+    }
+  }
+}
+
+interface Pending {
+  timer: NodeJS.Timeout;
+  firstAt: number;
+  instance: MemoryInstanceImpl;
+}
+
+interface ResourceRuntime {
+  resource: MemoryResource;
+  context: InstanceContext;
+}
+
+export class MemoryManagerImpl implements MemoryManager {
+  private readonly byId: Map<string, ResourceRuntime>;
+  private readonly pending = new Map<string, Pending>();
+  private readonly running = new Set<Promise<unknown>>();
+  private closed = false;
+
+  private constructor(
+    private readonly options: MemoryManagerOptions,
+    persistent: MemoryStore,
+    private readonly local: { kv: Kv; store: MemoryStore } | undefined,
+    counters: ReadonlyMap<string, TokenCounter>,
+  ) {
+    this.byId = new Map(
+      options.resources.map((resource) => {
+        const tokens = counters.get(resource.tokenProvider?.encoding ?? DEFAULT_ENCODING) as TokenCounter;
+        const breaker = resource.persistence.circuitBreaker?.enabled ? new CircuitBreaker(resource.id, resource.persistence.circuitBreaker) : undefined;
+        const context: InstanceContext = {
+          store: resource.persistence.type === 'in_memory' && local ? local.store : persistent,
+          tokens,
+          privacy: new PrivacyFilter(resource.privacyPolicy),
+          summarizer: options.summarizer ?? new RuleBasedSummarizer(tokens),
+          scheduleFlush: (instance) => this.schedule(instance),
+          guard: breaker ? (fn) => breaker.run(fn) : (fn) => fn(),
+          warn: (warning) => this.warn(warning),
+          now: () => Date.now(),
+        };
+        return [resource.id, { resource, context }];
+      }),
+    );
+  }
+
   static async create(options: MemoryManagerOptions): Promise<MemoryManager> {
-    throw new CompozyError('MEMORY_UNAVAILABLE', `Memory for project "${options.project}" is not built yet.`);
+    const duplicate = options.resources.find((r, i) => options.resources.findIndex((o) => o.id === r.id) !== i);
+    if (duplicate) throw new CompozyError('CONFIG_INVALID', `Memory "${duplicate.id}" is defined twice.`, { hint: 'Give each memory resource a unique id.' });
+    const encodings = new Set([DEFAULT_ENCODING, ...options.resources.flatMap((r) => (r.tokenProvider ? [r.tokenProvider.encoding] : []))]);
+    const counters = new Map(await Promise.all([...encodings].map(async (e) => [e, await loadTokenCounter(e)] as const)));
+    // in_memory resources live in this process only, as Compozy's in-memory store: an SQLite :memory: KV.
+    const local = options.resources.some((r) => r.persistence.type === 'in_memory') ? SqliteKv.open(':memory:') : undefined;
+    return new MemoryManagerImpl(options, new MemoryStore(options.kv), local ? { kv: local, store: new MemoryStore(local) } : undefined, counters);
+  }
+
+  get driver(): 'sqlite' | 'redis' {
+    return this.options.kv.driver;
+  }
+
+  get resources(): readonly MemoryResource[] {
+    return this.options.resources;
+  }
+
+  private runtime(ref: string): ResourceRuntime {
+    const runtime = this.byId.get(ref);
+    if (!runtime) {
+      const known = [...this.byId.keys()].sort();
+      throw new CompozyError('MEMORY_NOT_FOUND', `Memory "${ref}" does not exist.`, {
+        hint: known.length > 0 ? `Known memories: ${known.join(', ')}.` : 'The project defines no memory resource (memory/*.yaml with resource: memory).',
+        details: { memory_ref: ref, known },
+      });
+    }
+    return runtime;
+  }
+
+  resource(ref: string): MemoryResource {
+    return this.runtime(ref).resource;
+  }
+
+  instance(ref: string, key: string): MemoryInstance {
+    validateMemoryRef(ref);
+    const runtime = this.runtime(ref);
+    validateMemoryKey(key);
+    return new MemoryInstanceImpl(runtime.resource, key, instanceKeys(this.options.project, ref, key), runtime.context);
+  }
+
+  async keys(ref: string, pattern: string, options: { maxKeys?: number } = {}): Promise<string[]> {
+    const runtime = this.runtime(ref);
+    const max = options.maxKeys ?? DEFAULT_MAX_KEYS;
+    const found: string[] = [];
+    for await (const metaKey of runtime.context.store.metaKeys(resourcePrefix(this.options.project, ref))) {
+      const key = await runtime.context.store.renderedKey(metaKey);
+      if (key !== null && globMatch(pattern, key)) found.push(key);
+      if (found.length >= max) break;
+    }
+    return found.sort();
+  }
+
+  async health(): Promise<MemorySubsystemHealth> {
+    let keys = 0;
+    for (const ref of this.byId.keys()) {
+      for await (const metaKey of (this.byId.get(ref) as ResourceRuntime).context.store.metaKeys(resourcePrefix(this.options.project, ref))) {
+        if (metaKey) keys++;
+      }
+    }
+    return { driver: this.driver, resources: this.byId.size, keys };
+  }
+
+  private warn(warning: MemoryWarning): void {
+    if (this.options.onWarning) this.options.onWarning(warning);
+    else process.emitWarning(warning.kind === 'corrupt_message' ? `memory ${warning.ref} "${warning.key}": message ${warning.index} skipped (${warning.reason})` : `memory ${warning.ref} "${warning.key}": flush failed: ${warning.error.message}`);
+  }
+
+  /** Reference §5.5: the flush check runs 100 ms after the last append, at most 1 s after the first. */
+  private schedule(instance: MemoryInstanceImpl): void {
+    if (this.closed) return;
+    const debounce = this.options.flushDebounceMs ?? 100;
+    const maxWait = this.options.flushMaxWaitMs ?? 1000;
+    const id = instance.instanceKey;
+    const existing = this.pending.get(id);
+    const now = Date.now();
+    const firstAt = existing?.firstAt ?? now;
+    if (existing) clearTimeout(existing.timer);
+    const delay = Math.max(0, Math.min(debounce, firstAt + maxWait - now));
+    const timer = setTimeout(() => this.runFlush(id), delay);
+    timer.unref();
+    this.pending.set(id, { timer, firstAt, instance });
+  }
+
+  private runFlush(id: string): void {
+    const entry = this.pending.get(id);
+    if (!entry) return;
+    this.pending.delete(id);
+    const run = entry.instance.flush().then(
+      (result) => {
+        if (!result.success && result.error && !/pending|holds the flush lock/.test(result.error)) this.warn({ kind: 'flush_failed', ref: entry.instance.ref, key: entry.instance.key, error: new Error(result.error) });
+      },
+      (error: unknown) => this.warn({ kind: 'flush_failed', ref: entry.instance.ref, key: entry.instance.key, error: error instanceof Error ? error : new Error(String(error)) }),
+    );
+    this.running.add(run);
+    void run.finally(() => this.running.delete(run));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const [id, entry] of this.pending) {
+      clearTimeout(entry.timer);
+      this.runFlush(id);
+    }
+    await Promise.all([...this.running]);
+    await this.local?.kv.close();
   }
 }
