@@ -10,6 +10,7 @@ import { registerRun } from './commands/run.js';
 import { registerServe } from './commands/serve.js';
 import { registerStatus } from './commands/status.js';
 import { registerTemporal } from './commands/temporal.js';
+import { registerTest } from './commands/test.js';
 import { registerWorker } from './commands/worker.js';
 
 const { version } = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
@@ -31,6 +32,7 @@ const program = new Command('compozy')
 registerInit(program);
 registerDev(program);
 registerRun(program);
+registerTest(program);
 registerServe(program);
 registerWorker(program);
 registerStatus(program);
