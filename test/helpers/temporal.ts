@@ -1,5 +1,4 @@
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { freePort } from '../../src/platform/ports.js';
+import { startTestServer } from '../../src/testing/test-server.js';
 
 export interface TestTemporal {
   address: string;
@@ -7,23 +6,11 @@ export interface TestTemporal {
 }
 
 /**
- * A throwaway Temporal dev server (in memory) on a free port, for suites that run real workflows:
- * @temporalio/testing runs the cached CLI binary, waits until it serves, and stops it on teardown.
+ * A throwaway Temporal dev server (in memory) on a free port, for suites that run real workflows: the
+ * test server of compozy/testing (@temporalio/testing running the cached CLI binary, waiting until it
+ * serves, stopping it on teardown).
  */
 export async function startTemporal(bin: string, dynamicConfig: string[] = []): Promise<TestTemporal> {
-  const port = await freePort();
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path: bin },
-      ip: '127.0.0.1',
-      port,
-      namespace: 'default',
-      log: { format: 'pretty', level: 'error' },
-      extraArgs: ['--headless', ...dynamicConfig.flatMap((value) => ['--dynamic-config-value', value])],
-    },
-  });
-  return {
-    address: `127.0.0.1:${port}`,
-    stop: () => env.teardown(),
-  };
+  const server = await startTestServer({ namespace: 'default', bin, dynamicConfig });
+  return { address: server.address, stop: () => server.stop() };
 }
