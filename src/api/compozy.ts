@@ -207,14 +207,14 @@ class LocalCompozy implements Compozy {
   }
 
   async runAgent(agentId: string, run: AgentRun): Promise<AgentOutput> {
-    const { agents } = this.running;
+    const { agents } = this.running.runtime;
     if (run.action === undefined && run.prompt === undefined) throw new CompozyError('USAGE', `runAgent("${agentId}") needs an action or a prompt.`);
     const input = run.input ?? {};
     return agents.run({ agentId, ...(run.action !== undefined ? { actionId: run.action } : {}), ...(run.prompt !== undefined ? { prompt: run.prompt } : {}), input, context: { input } });
   }
 
   async runTool(toolId: string, input: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
-    return this.running.tools.call(toolId, input, {});
+    return this.running.runtime.tools.call(toolId, input, {});
   }
 
   subscribe(listener: (event: ExecutionEvent) => void): () => void {

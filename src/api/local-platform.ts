@@ -1,20 +1,11 @@
-import { parseDuration } from '../config/duration.js';
-import { projectEnv, type AppSettings } from '../config/settings.js';
+import type { AppSettings } from '../config/settings.js';
 import type { ProjectConfig } from '../config/types.js';
-import type { AgentInvoker, ToolInvoker } from '../engine/executors.js';
 import type { ExecutionEvent } from '../engine/observer.js';
-import { compileProject } from '../engine/project.js';
 import { CompozyError, errorMessage } from '../errors.js';
-import { LlmAgents } from '../llm/agent-runner.js';
-import type { ModelScript } from '../llm/replay.js';
-import { toolInvoker } from '../server/engine-deps.js';
-import { EngineRuntime, type RuntimeTools } from '../server/runtime.js';
+import { EngineRuntime, type RuntimeOverrides } from '../server/runtime.js';
 import { taskQueuePolled } from '../temporal/probes.js';
 import { installTemporalLogging, type RunningWorker } from '../temporal/worker.js';
 import type { TemporalServer } from './embedded-temporal.js';
-
-/** A tool's scripted result: a value, or a function of the tool's input. */
-export type ToolScript = Record<string, unknown> | ((input: Record<string, unknown>) => Record<string, unknown> | Promise<Record<string, unknown>>);
 
 export interface LocalPlatformOptions {
   config: ProjectConfig;
@@ -26,10 +17,8 @@ export interface LocalPlatformOptions {
   startTemporal: () => Promise<TemporalServer>;
   log: (line: string) => void;
   onEvent: (event: ExecutionEvent) => void;
-  /** Answers every model call (tests). */
-  modelScript?: ModelScript;
-  /** Results of these tools instead of running them in the tool pool (tests). */
-  toolScripts?: Readonly<Record<string, ToolScript>>;
+  /** Adapters instead of the configured ones (the test harness's scripted tools and models). */
+  overrides?: RuntimeOverrides;
 }
 
 export interface LocalPlatform {
@@ -37,8 +26,6 @@ export interface LocalPlatform {
   temporalAddress: string;
   /** How the Temporal row describes its backend. */
   temporalBackend: string;
-  tools: ToolInvoker;
-  agents: AgentInvoker;
   /** Undefined when this process runs no worker. */
   worker: RunningWorker | undefined;
   close(): Promise<void>;
@@ -60,23 +47,9 @@ function routeTemporalLogs(log: (line: string) => void): void {
   }
 }
 
-/** The project's tool pool, with scripted tools answered here instead. */
-function scriptedTools(pool: RuntimeTools, scripts: Readonly<Record<string, ToolScript>>): RuntimeTools {
-  return {
-    async call(toolId, input, options) {
-      const script = scripts[toolId];
-      if (script === undefined) return pool.call(toolId, input, options);
-      return typeof script === 'function' ? script(input) : script;
-    },
-    close: (graceMs) => pool.close(graceMs),
-    health: () => pool.health(),
-  };
-}
-
 /**
  * The platform in this process, on the runtime's composition root: the Temporal dev server when the
  * settings name no Temporal, the EngineRuntime (KV, store, tools, agents, events) and its worker.
- * The tools and agents are supplied as overrides so that the caller can run them directly too.
  */
 export async function openLocalPlatform(options: LocalPlatformOptions): Promise<LocalPlatform> {
   const { config, log } = options;
@@ -93,23 +66,6 @@ export async function openLocalPlatform(options: LocalPlatformOptions): Promise<
     settings = { ...settings, temporalAddress: { value: embedded.address, source: 'default', origin: 'embedded Temporal dev server' } };
   }
   const address = settings.temporalAddress.value as string;
-  const engineProject = compileProject(config, settings.maxNestingDepth.value);
-  const pool = toolInvoker(config, engineProject, {
-    defaultTimeoutMs: parseDuration(settings.toolExecutionTimeout.value),
-    poolSize: settings.toolPoolSize.value,
-    log,
-    runsTasks: options.worker,
-  });
-  const tools = options.toolScripts ? scriptedTools(pool, options.toolScripts) : pool;
-  const agents = new LlmAgents({
-    projectDir: config.dir,
-    models: config.models,
-    resources: engineProject.resources,
-    tools,
-    env: projectEnv(config.dir),
-    structuredOutputRetries: settings.structuredOutputRetries.value,
-    ...(options.modelScript ? { script: options.modelScript } : {}),
-  });
   let worker: RunningWorker | undefined;
   let runtime: EngineRuntime;
   try {
@@ -124,10 +80,9 @@ export async function openLocalPlatform(options: LocalPlatformOptions): Promise<
         workerAvailable: async () =>
           options.worker ? worker?.state() === 'RUNNING' : taskQueuePolled(runtime.connection, settings.temporalNamespace.value, settings.taskQueue.value).catch(() => false),
       },
-      { tools, agents },
+      options.overrides,
     );
   } catch (error) {
-    await tools.close();
     await embedded?.stop();
     throw error;
   }
@@ -147,8 +102,6 @@ export async function openLocalPlatform(options: LocalPlatformOptions): Promise<
     runtime,
     temporalAddress: address,
     temporalBackend: embedded?.backend ?? 'external',
-    tools,
-    agents,
     worker,
     close() {
       closing ??= (async () => {

@@ -93,7 +93,10 @@ export class EngineRuntime {
     readonly connection: Connection,
     readonly engine: EngineClient,
     readonly events: EventBus,
-    private readonly tools: RuntimeTools,
+    /** The tools tasks call (the project's pool, or the caller's override); the programmatic API runs them directly too. */
+    readonly tools: RuntimeTools,
+    /** The agents tasks call (the LLM layer, or the caller's override). */
+    readonly agents: AgentInvoker,
     private readonly activities: EngineActivities,
     private readonly llm: ComponentHealth | undefined,
     private readonly owned: readonly Owned[],
@@ -138,7 +141,7 @@ export class EngineRuntime {
     const events = new EventBus(kv.broker, project);
     const activities = new EngineActivities({ store, tools, agents, memory, signals: events, ...(context.observer ? { observer: context.observer } : {}) });
     const llm = overrides.agents ? undefined : llmHealth(projectConfig, env);
-    const runtime = new EngineRuntime(context, temporal, projectConfig, project, kv, store, connection, engine, events, tools, activities, llm, owned);
+    const runtime = new EngineRuntime(context, temporal, projectConfig, project, kv, store, connection, engine, events, tools, agents, activities, llm, owned);
     try {
       await events.setup();
     } catch (error) {

@@ -8,12 +8,13 @@ import type { ExecutionEvent } from '../engine/observer.js';
 import { isTerminal } from '../engine/progress.js';
 import { CompozyError } from '../errors.js';
 import { fromStore, type Execution, type Status, type TaskExecution } from '../api/execution.js';
-import { openLocalPlatform, type LocalPlatform, type ToolScript } from '../api/local-platform.js';
+import { openLocalPlatform, type LocalPlatform } from '../api/local-platform.js';
 import { projectFolder, type ProjectDefinition, type ProjectFolder } from '../api/project-source.js';
 import { resolveSettings } from '../api/settings.js';
 import { ReplayFixtures } from '../llm/replay.js';
 import { ksuid } from '../store/ksuid.js';
 import { assertSubset } from './match.js';
+import { scriptedAdapters, type ToolScript } from './scripted-adapters.js';
 import { startTestServer } from './test-server.js';
 import { ScriptRouter, scriptFrom, type ModelAnswers } from './scripted-model.js';
 
@@ -141,6 +142,7 @@ export async function createTestEnvironment(options: TestEnvironmentOptions): Pr
     const models = options.models;
     const fallback = models === undefined ? undefined : 'replay' in models ? ReplayFixtures.load(config.dir, models.replay) : scriptFrom(models.answers, 'the test environment');
     router = new ScriptRouter(fallback);
+    const log = options.log ?? (() => undefined);
     platform = await openLocalPlatform({
       config,
       // A TEMPORAL_ADDRESS in the environment is not the test server.
@@ -148,10 +150,9 @@ export async function createTestEnvironment(options: TestEnvironmentOptions): Pr
       stateDir,
       worker: true,
       startTemporal: () => startTestServer({ namespace: settings.temporalNamespace.value, bin: options.temporal?.bin, ...(options.temporal?.dynamicConfig ? { dynamicConfig: options.temporal.dynamicConfig } : {}) }),
-      log: options.log ?? (() => undefined),
+      log,
       onEvent: (event) => events.push(event),
-      modelScript: router,
-      ...(options.tools ? { toolScripts: options.tools } : {}),
+      overrides: scriptedAdapters(config, settings, router, options.tools ?? {}, log),
     });
   } catch (error) {
     removeFiles();
@@ -192,7 +193,7 @@ export async function createTestEnvironment(options: TestEnvironmentOptions): Pr
     async execution(execId) {
       return fromStore(await engine.execution(execId));
     },
-    runTool: (toolId, input = {}) => platform.tools.call(toolId, input, {}),
+    runTool: (toolId, input = {}) => platform.runtime.tools.call(toolId, input, {}),
     teardown,
     [Symbol.asyncDispose]: teardown,
   };

@@ -5,6 +5,6 @@
 export { createTestEnvironment, type TestEnvironment, type TestEnvironmentOptions, type TestRun, type TestRunOptions } from './environment.js';
 export { subsetMismatch } from './match.js';
 export type { ModelAnswer, ModelAnswers, ModelCall, ModelFunction } from './scripted-model.js';
-export type { ToolScript } from '../api/local-platform.js';
+export type { ToolScript } from './scripted-adapters.js';
 export type { Execution, Status, TaskExecution } from '../api/execution.js';
 export type { ProjectDefinition } from '../api/project-source.js';
