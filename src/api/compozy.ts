@@ -90,6 +90,8 @@ export interface Compozy {
 }
 
 const DEFAULT_TIMEOUT_MS = 10 * 60_000;
+/** How long a client of an API waits for it to become ready. */
+const READY_TIMEOUT_MS = 30_000;
 
 function notStarted(): CompozyError {
   return new CompozyError('NOT_RUNNING', 'The platform is not started.', { hint: 'Call await compozy.start() first.' });
@@ -268,8 +270,21 @@ class RemoteCompozy implements Compozy {
     return envelope.data ?? {};
   }
 
+  /** Waits until the API is ready (its worker polls), as `compozy run` does before it starts anything. */
   async start(): Promise<void> {
-    await this.request('/health');
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    let reason = 'no answer';
+    while (Date.now() < deadline) {
+      try {
+        const response = await fetch(`${this.base}/readyz`, { signal: AbortSignal.timeout(2000) });
+        if (response.ok) return;
+        reason = `readyz answered ${response.status}: ${await response.text()}`;
+      } catch (error) {
+        reason = (error as Error).message;
+      }
+      await sleep(100);
+    }
+    throw new CompozyError('NOT_RUNNING', `The compozy API at ${this.base} is not ready (${reason}).`, { hint: 'Start it with `compozy dev`, or check apiUrl.' });
   }
 
   async stop(): Promise<void> {}
