@@ -1,4 +1,5 @@
-import { temporal } from '@temporalio/proto';
+// A CommonJS package whose names Node's ESM loader cannot see: the namespace comes from its default export.
+import proto, { type temporal } from '@temporalio/proto';
 import { errorMessage } from '../errors.js';
 
 /** What the probes need of a connection: the client's `Connection` and the worker's `NativeConnection` both have it. */
@@ -17,7 +18,7 @@ export async function describeNamespace(connection: WorkflowServiceConnection, n
 
 /** Whether some worker polled the workflow task queue in the last minute (for an API that runs no worker itself). */
 export async function taskQueuePolled(connection: WorkflowServiceConnection, namespace: string, taskQueue: string, timeoutMs = 2000): Promise<boolean> {
-  const { TaskQueueKind, TaskQueueType } = temporal.api.enums.v1;
+  const { TaskQueueKind, TaskQueueType } = proto.temporal.api.enums.v1;
   const response = await connection.withDeadline(Date.now() + timeoutMs, () =>
     connection.workflowService.describeTaskQueue({
       namespace,
