@@ -46,6 +46,7 @@ class CircuitBreaker {
 interface Pending {
   timer: NodeJS.Timeout;
   firstAt: number;
+  lastAt: number;
   instance: MemoryInstanceImpl;
 }
 
@@ -153,20 +154,37 @@ export class MemoryManagerImpl implements MemoryManager {
     else process.emitWarning(warning.kind === 'corrupt_message' ? `memory ${warning.ref} "${warning.key}": message ${warning.index} skipped (${warning.reason})` : `memory ${warning.ref} "${warning.key}": flush failed: ${warning.error.message}`);
   }
 
-  /** Reference §5.5: the flush check runs 100 ms after the last append, at most 1 s after the first. */
+  /**
+   * Reference §5.5: the flush check runs 100 ms after the last append, at most 1 s after the first. An
+   * append only records its time; the timer, when it fires early, re-arms itself for the rest, so a busy
+   * conversation costs no timer churn per append.
+   */
   private schedule(instance: MemoryInstanceImpl): void {
     if (this.closed) return;
+    const id = instance.instanceKey;
+    const now = Date.now();
+    const existing = this.pending.get(id);
+    if (existing) {
+      existing.lastAt = now;
+      return;
+    }
+    this.pending.set(id, { timer: this.arm(id, this.options.flushDebounceMs ?? 100), firstAt: now, lastAt: now, instance });
+  }
+
+  private arm(id: string, delayMs: number): NodeJS.Timeout {
+    const timer = setTimeout(() => this.due(id), delayMs);
+    timer.unref();
+    return timer;
+  }
+
+  private due(id: string): void {
+    const entry = this.pending.get(id);
+    if (!entry) return;
     const debounce = this.options.flushDebounceMs ?? 100;
     const maxWait = this.options.flushMaxWaitMs ?? 1000;
-    const id = instance.instanceKey;
-    const existing = this.pending.get(id);
-    const now = Date.now();
-    const firstAt = existing?.firstAt ?? now;
-    if (existing) clearTimeout(existing.timer);
-    const delay = Math.max(0, Math.min(debounce, firstAt + maxWait - now));
-    const timer = setTimeout(() => this.runFlush(id), delay);
-    timer.unref();
-    this.pending.set(id, { timer, firstAt, instance });
+    const wait = Math.min(entry.lastAt + debounce, entry.firstAt + maxWait) - Date.now();
+    if (wait > 0) entry.timer = this.arm(id, wait);
+    else this.runFlush(id);
   }
 
   private runFlush(id: string): void {
