@@ -6,6 +6,8 @@ import { stateDir as projectStateDir } from '../config/project.js';
 import { loadValidProject } from '../config/valid-project.js';
 import type { ExecutionEvent } from '../engine/observer.js';
 import { isTerminal } from '../engine/progress.js';
+import { isPidAlive } from '../platform/pids.js';
+import { readRunState } from '../platform/run-state.js';
 import { CompozyError, type ErrorCode } from '../errors.js';
 import { executionSummary, fromDto, fromStore, summaryFromDto, type Execution, type ExecutionSummary, type Status } from './execution.js';
 import { startEmbeddedTemporal } from './embedded-temporal.js';
@@ -131,6 +133,13 @@ class LocalCompozy implements Compozy {
     if (this.options.ephemeral) {
       this.ephemeralDir = mkdtempSync(join(tmpdir(), 'compozy-state-'));
       stateDir = this.ephemeralDir;
+    }
+    const dev = readRunState(stateDir);
+    if (dev && isPidAlive(dev.supervisorPid)) {
+      // Two dev servers on one Temporal database file would corrupt it.
+      throw new CompozyError('ALREADY_RUNNING', `compozy dev (pid ${dev.supervisorPid}) runs this project on ${stateDir}.`, {
+        hint: `Connect to it with createCompozy({ apiUrl: '${dev.apiUrl}' }), or give this one ephemeral: true or its own stateDir.`,
+      });
     }
     mkdirSync(stateDir, { recursive: true });
     const log = this.options.log ?? (() => undefined);

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CompozyError, createCompozy, type Compozy, type ExecutionEvent } from 'compozy';
 import { startTemporal, type TestTemporal } from '../helpers/temporal.js';
+import { recordRun } from '../helpers/files.js';
 import { DATABASE_URL, REDIS_URL, withServices } from '../helpers/services.js';
 
 // The weather agent answers from replay/weather.yaml when no Groq key is set.
@@ -106,6 +107,16 @@ describe('createCompozy on a project given as data', () => {
   it('an invalid project is refused at start() with its diagnostics', async () => {
     const compozy = createCompozy({ project: { config: { name: 'bad', workflows: [{ source: './missing.yaml' }] } }, ephemeral: true });
     await expect(compozy.start()).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringMatching(/compozy\.yaml:3:\d+: workflows\[0\]\.source: Workflow file .\/missing\.yaml does not exist/) });
+  });
+
+  it("refuses a project whose compozy dev is running (their Temporal databases would be one file), pointing at its API", async () => {
+    const dir = weatherCopy();
+    recordRun(dir, 'weather', { supervisorPid: process.pid, apiUrl: 'http://127.0.0.1:5001', children: {} });
+    try {
+      await expect(createCompozy({ project: dir }).start()).rejects.toMatchObject({ code: 'ALREADY_RUNNING', hint: expect.stringContaining("createCompozy({ apiUrl: 'http://127.0.0.1:5001' })") });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('needs a project or an apiUrl', () => {

