@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
-import { copyFixture, runCli, type CliResult } from '../helpers/cli.js';
+import { copyExample, copyFixture, REPO, runCli, type CliResult } from '../helpers/cli.js';
 
 /** Processes that carry this run's marker in their environment (the CLI's children inherit it). */
 function marked(marker: string): number[] {
@@ -100,6 +100,15 @@ describe('compozy test', () => {
       '  tests/broken.test.yaml:7:9: cases[0].answers[0].agent: The project has no agent "critik". Did you mean "critic"?',
     ]);
   }, 60_000);
+
+  it("the weather example's test file, the one the README shows, passes", async () => {
+    const project = copyExample('weather');
+    const file = readFileSync(join(project, 'tests', 'weather.test.yaml'), 'utf8');
+    expect(readFileSync(join(REPO, 'README.md'), 'utf8')).toContain(file);
+    const result = await compozyTest([project]);
+    expect(result.code, describeResult(result)).toBe(0);
+    expect(result.stdout).toContain('2 cases: 2 passed, 0 failed');
+  }, 120_000);
 
   it('a project without test files is a usage error (exit 2)', async () => {
     const project = copyFixture('compozy-test');
