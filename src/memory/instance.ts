@@ -43,6 +43,8 @@ export interface InstanceContext {
 }
 
 const FLUSH_ATTEMPTS = 3;
+/** summary_tokens is required for hybrid_summary by the config; this covers a flush asking for that strategy explicitly. */
+const DEFAULT_SUMMARY_TOKENS = 500;
 
 function plain(entries: readonly StoredEntry[]): MemoryMessage[] {
   return entries.map((e) => ({ role: e.message.role, content: e.message.content }));
@@ -261,9 +263,6 @@ export class MemoryInstanceImpl implements MemoryInstance {
     return { token_count: meta.tokenCount, message_count: meta.messageCount, last_flush: meta.lastFlush, ttl_ms: meta.ttlMs, flush_pending: meta.flushPending };
   }
 }
-
-/** summary_tokens is required for hybrid_summary by the config; this covers a flush asking for that strategy explicitly. */
-const DEFAULT_SUMMARY_TOKENS = 500;
 
 /** A lease that already expired has nothing left to release; the flush's own CAS kept the data safe. */
 async function releaseQuietly(lock: { release(): Promise<void> }): Promise<void> {

@@ -141,10 +141,8 @@ export class MemoryManagerImpl implements MemoryManager {
 
   async health(): Promise<MemorySubsystemHealth> {
     let keys = 0;
-    for (const ref of this.byId.keys()) {
-      for await (const metaKey of (this.byId.get(ref) as ResourceRuntime).context.store.metaKeys(resourcePrefix(this.options.project, ref))) {
-        if (metaKey) keys++;
-      }
+    for (const [ref, runtime] of this.byId) {
+      for await (const _ of runtime.context.store.metaKeys(resourcePrefix(this.options.project, ref))) keys++;
     }
     return { driver: this.driver, resources: this.byId.size, keys };
   }

@@ -334,9 +334,20 @@ export function defineMemoryConformance(name: string, factory: MemoryKvFactory):
         const eager = await createMemoryManager({ kv, project: 'debounce', resources: RESOURCES, flushDebounceMs: 5, flushMaxWaitMs: 20 });
         const fifo = eager.instance('fifo', 'auto');
         for (let i = 0; i < 9; i++) await fifo.append([words(i)]);
-        await eager.close();
+        const deadline = Date.now() + 10_000;
+        while ((await fifo.metadata()).last_flush === null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
         expect((await fifo.metadata()).last_flush).not.toBeNull();
         expect(await fifo.count()).toBeLessThan(9);
+        await eager.close();
+      });
+
+      it('close runs the flush checks still scheduled', async () => {
+        const lazy = await createMemoryManager({ kv, project: 'close', resources: RESOURCES, flushDebounceMs: 3_600_000, flushMaxWaitMs: 3_600_000 });
+        const fifo = lazy.instance('fifo', 'auto');
+        for (let i = 0; i < 9; i++) await fifo.append([words(i)]);
+        expect((await fifo.metadata()).last_flush).toBeNull();
+        await lazy.close();
+        expect((await fifo.metadata()).last_flush).not.toBeNull();
       });
     });
 

@@ -15,5 +15,8 @@ const kv = driver === 'redis' ? await RedisKv.connect({ url: location, prefix })
 // No flush during the run: the test counts exactly what the appends and their trims leave.
 const manager = await createMemoryManager({ kv, project: 'multiprocess', resources: [resource], flushDebounceMs: 3_600_000, flushMaxWaitMs: 3_600_000 });
 const instance = manager.instance(resource.id, 'shared');
+// Both processes start appending together, so their appends interleave.
+await kv.incrBy('barrier', 1);
+while (Number(await kv.get('barrier')) < 2) await new Promise((resolve) => setTimeout(resolve, 1));
 for (let i = 0; i < Number(count); i++) await instance.append([{ role: 'user', content: `${name} ${i}` }]);
 await kv.close();
