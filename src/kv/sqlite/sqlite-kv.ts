@@ -127,7 +127,7 @@ export class SqliteKv implements Kv {
       listTrim: db.prepare('DELETE FROM kv_list WHERE key = ? AND (seq < ? OR seq > ?)'),
       listDeleteSeq: db.prepare('DELETE FROM kv_list WHERE key = ? AND seq = ?'),
       listDropBelow: db.prepare('DELETE FROM kv_list WHERE key = ? AND seq < ?'),
-      listBelow: db.prepare('SELECT value FROM kv_list WHERE key = ? AND seq < ?'),
+      listTakeBelow: db.prepare('DELETE FROM kv_list WHERE key = ? AND seq < ? RETURNING value'),
       lockTake: db.prepare(
         'INSERT INTO kv_locks (resource, token, fence, expires_at) VALUES (?, ?, 1, ?) ON CONFLICT (resource) DO UPDATE SET token = excluded.token, fence = kv_locks.fence + 1, expires_at = excluded.expires_at WHERE kv_locks.token IS NULL OR kv_locks.expires_at <= ? RETURNING fence',
       ),
@@ -592,10 +592,9 @@ export class SqliteKv implements Kv {
         lo = hi - options.maxLen + 1;
         if (options.tokensField !== undefined) {
           const field = options.tokensField;
-          const dropped = (this.stmt('listBelow').all(listKey, lo) as Array<{ value: unknown }>).reduce((sum, row) => sum + itemTokens(text(row.value), field), 0);
+          const dropped = (this.stmt('listTakeBelow').all(listKey, lo) as Array<{ value: unknown }>).reduce((sum, row) => sum + itemTokens(text(row.value), field), 0);
           tokenCount = addToCounter(`${metaKey}.token_count`, tokenCount.toString(), BigInt(-dropped));
-        }
-        this.stmt('listDropBelow').run(listKey, lo);
+        } else this.stmt('listDropBelow').run(listKey, lo);
       }
       const length = hi - lo + 1;
       if (!metaRow) this.stmt('createContainer').run(metaKey, 'hash');
