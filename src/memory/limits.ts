@@ -39,21 +39,23 @@ export function parseMemoryPayload(value: unknown, field = 'payload'): MemoryMes
     const extra = Object.keys(rest);
     if (extra.length > 0) throw invalid(`${path(i)}.${extra[0]}`, `${path(i)} has an unknown field "${extra[0]}"; a message has role and content.`);
     if (typeof role !== 'string') throw invalid(`${path(i)}.role`, `${path(i)}.role must be a string.`);
-    if (typeof content !== 'string') throw invalid(`${path(i)}.content`, `${path(i)}.content must be a string.`);
-    return { role: role as MemoryRole, content };
+    // A rendered template is typed ("{{ .input.n }}" can give 42): a scalar content is its text, as Go's string field reads it.
+    const text = typeof content === 'number' || typeof content === 'boolean' ? String(content) : content;
+    if (typeof text !== 'string') throw invalid(`${path(i)}.content`, `${path(i)}.content must be a string.`);
+    return { role: role as MemoryRole, content: text };
   });
-  validateMessages(messages, field);
+  validateMessages(messages, field, path);
   return messages;
 }
 
 /** The limits of §5.5 over messages about to be written; nothing is written when one fails. */
-export function validateMessages(messages: readonly MemoryMessage[], field = 'messages'): void {
+export function validateMessages(messages: readonly MemoryMessage[], field = 'messages', path: (i: number) => string = (i) => `${field}[${i}]`): void {
   if (messages.length > MEMORY_LIMITS.messagesPerRequest) {
     throw invalid(field, `${messages.length} messages in one request; at most ${MEMORY_LIMITS.messagesPerRequest} are allowed.`, 'Split them over several appends.');
   }
   let total = 0;
   messages.forEach((message, i) => {
-    const at = `${field}[${i}]`;
+    const at = path(i);
     if (!ROLES.has(message.role)) throw invalid(`${at}.role`, `${at}.role "${String(message.role)}" is not a message role.`, `Use one of: ${MEMORY_ROLES.join(', ')}.`);
     if (typeof message.content !== 'string') throw invalid(`${at}.content`, `${at}.content must be a string.`);
     const bytes = Buffer.byteLength(message.content, 'utf8');
