@@ -75,7 +75,7 @@ export function encodingFor(model: string): { encoding: string; contextWindow?: 
 
 class MemoryReader {
   constructor(
-    private readonly r: Reader,
+    protected readonly r: Reader,
     private readonly base: YamlPath,
   ) {}
 
@@ -143,12 +143,142 @@ class MemoryReader {
   }
 }
 
+/** The sections of a memory resource, each read into its typed form with diagnostics at its keys. */
+class MemorySections extends MemoryReader {
+  tokenAllocation(raw: Obj): MemoryResource['tokenAllocation'] {
+    const section = this.section(raw, 'token_allocation', ALLOCATION_FIELDS, 'token_allocation');
+    if (!section) return undefined;
+    const part = (k: string) => this.fraction(section, ['token_allocation'], k, { inclusiveZero: true }) ?? 0;
+    const userDefined: Record<string, number> = {};
+    const userRaw = this.r.map(section, this.at('token_allocation'), 'user_defined');
+    for (const name of Object.keys(userRaw)) userDefined[name] = this.fraction(userRaw, ['token_allocation', 'user_defined'], name, { inclusiveZero: true }) ?? 0;
+    const allocation = { shortTerm: part('short_term'), longTerm: part('long_term'), system: part('system'), userDefined };
+    const sum = allocation.shortTerm + allocation.longTerm + allocation.system + Object.values(userDefined).reduce((a, b) => a + b, 0);
+    if (Math.abs(sum - 1) > 0.001) this.error(['token_allocation'], `The token_allocation parts sum to ${Number(sum.toFixed(3))}; they must sum to 1.`, 'E.g. short_term: 0.6, long_term: 0.3, system: 0.1.');
+    return allocation;
+  }
+
+  flushing(raw: Obj): MemoryResource['flushing'] {
+    const section = this.section(raw, 'flushing', FLUSHING_FIELDS, 'flushing');
+    const type = (section && this.oneOf<MemoryFlushStrategy>(section, ['flushing'], 'type', MEMORY_FLUSH_STRATEGIES, 'flushing strategy', true)) || 'simple_fifo';
+    const summaryTokens = section ? this.count(section, ['flushing'], 'summary_tokens') : undefined;
+    const oldest = section ? this.fraction(section, ['flushing'], 'summarize_oldest_percent') : undefined;
+    if (section && type !== 'hybrid_summary') {
+      for (const k of ['summary_tokens', 'summarize_oldest_percent']) {
+        if (section[k] !== undefined) this.error(['flushing', k], `flushing.${k} has no effect with flushing.type ${type}: only hybrid_summary summarizes.`, `Remove ${k}, or use type: hybrid_summary.`);
+      }
+    }
+    if (type === 'hybrid_summary' && section?.summary_tokens === undefined) {
+      this.error(['flushing'], 'hybrid_summary flushing needs summary_tokens (the size of the summary message).', 'Add summary_tokens: 500 under flushing.');
+    }
+    return {
+      type,
+      summarizeThreshold: (section && this.fraction(section, ['flushing'], 'summarize_threshold')) ?? MEMORY_DEFAULTS.summarizeThreshold,
+      summarizeOldestPercent: oldest ?? MEMORY_DEFAULTS.summarizeOldestPercent,
+      ...(summaryTokens !== undefined ? { summaryTokens } : {}),
+    };
+  }
+
+  evictionPolicy(raw: Obj, flushing: MemoryFlushStrategy): MemoryResource['evictionPolicy'] {
+    const section = this.section(raw, 'eviction_policy', EVICTION_FIELDS, 'eviction_policy');
+    const type = (section && this.oneOf<MemoryEvictionPolicy>(section, ['eviction_policy'], 'type', MEMORY_EVICTION_POLICIES, 'eviction policy', true)) || 'fifo';
+    const priorityKeywords = section ? this.strings(section, ['eviction_policy'], 'priority_keywords') : [];
+    if (section?.priority_keywords !== undefined && type !== 'priority') {
+      this.error(['eviction_policy', 'priority_keywords'], `priority_keywords has no effect with eviction_policy.type ${type}.`, 'Use type: priority, or remove priority_keywords.');
+    }
+    if (type === 'priority' && priorityKeywords.length === 0) this.error(['eviction_policy'], 'The priority eviction policy needs priority_keywords.', 'Add priority_keywords: [important, remember].');
+    if (section && type !== 'fifo' && flushing !== 'lru' && flushing !== 'token_aware_lru') {
+      this.error(['eviction_policy', 'type'], `eviction_policy ${type} has no effect with flushing.type ${flushing}: only lru and token_aware_lru flushing choose which messages to evict.`, 'Use flushing.type lru or token_aware_lru, or remove eviction_policy.');
+    }
+    return { type, priorityKeywords };
+  }
+
+  persistence(raw: Obj): MemoryResource['persistence'] | undefined {
+    const section = this.section(raw, 'persistence', PERSISTENCE_FIELDS, 'persistence');
+    if (!section) {
+      this.error([], 'A memory needs persistence: {type: redis, ttl: 24h} (or type: in_memory).', 'Add a persistence block; "redis" means the project\'s KV (SQLite in standalone).');
+      return undefined;
+    }
+    const type = this.oneOf<'redis' | 'in_memory'>(section, ['persistence'], 'type', ['redis', 'in_memory'], 'persistence type', true);
+    const ttlMs = this.duration(section, ['persistence'], 'ttl');
+    if (type === 'redis' && section.ttl === undefined) this.error(['persistence'], 'persistence.ttl is required for persistence type redis.', 'Add ttl: 168h (refreshed on every write).');
+    const circuitBreaker = this.circuitBreaker(section);
+    return type ? { type, ...(ttlMs !== undefined ? { ttlMs } : {}), ...(circuitBreaker ? { circuitBreaker } : {}) } : undefined;
+  }
+
+  private circuitBreaker(persistence: Obj): MemoryResource['persistence']['circuitBreaker'] {
+    if (persistence.circuit_breaker === undefined) return undefined;
+    const at = ['persistence', 'circuit_breaker'];
+    const section = this.r.map(persistence, this.at('persistence'), 'circuit_breaker');
+    this.r.knownKeys(section, this.at(...at), BREAKER_FIELDS, 'circuit_breaker');
+    const enabled = this.r.bool(section, this.at(...at), 'enabled');
+    const maxFailures = this.count(section, at, 'max_failures');
+    const resetMs = this.duration(section, at, 'reset_timeout');
+    if (!enabled && (section.max_failures !== undefined || section.reset_timeout !== undefined)) {
+      this.error(at, 'circuit_breaker settings have no effect while enabled is not true.', 'Add enabled: true, or remove the circuit_breaker block.');
+    }
+    return { enabled, maxFailures: maxFailures ?? MEMORY_DEFAULTS.breakerMaxFailures, resetTimeoutMs: resetMs ?? MEMORY_DEFAULTS.breakerResetMs };
+  }
+
+  privacyPolicy(raw: Obj): MemoryResource['privacyPolicy'] {
+    const section = this.section(raw, 'privacy_policy', PRIVACY_FIELDS, 'privacy_policy');
+    const redactPatterns = section ? this.strings(section, ['privacy_policy'], 'redact_patterns') : [];
+    redactPatterns.forEach((pattern, i) => {
+      try {
+        compileRedactPattern(pattern);
+      } catch (error) {
+        this.error(['privacy_policy', 'redact_patterns', i], `Redact pattern ${JSON.stringify(pattern)} is not a valid regular expression: ${(error as Error).message}.`);
+      }
+    });
+    const nonPersistable = section ? this.strings(section, ['privacy_policy'], 'non_persistable_message_types') : [];
+    nonPersistable.forEach((type, i) => {
+      if (!ROLES.includes(type.toLowerCase())) {
+        this.error(['privacy_policy', 'non_persistable_message_types', i], `"${type}" is not a message role, so it would never match a message.`, `Message types are roles: ${ROLES.join(', ')}.`);
+      }
+    });
+    const redaction = section ? this.r.string(section, this.at('privacy_policy'), 'default_redaction_string') : undefined;
+    if (redaction !== undefined && redactPatterns.length === 0) {
+      this.error(['privacy_policy', 'default_redaction_string'], 'default_redaction_string has no effect without redact_patterns.', 'Add redact_patterns, or remove default_redaction_string.');
+    }
+    return { redactPatterns, nonPersistableMessageTypes: nonPersistable.map((t) => t.toLowerCase()), defaultRedactionString: redaction ?? MEMORY_DEFAULTS.redaction };
+  }
+
+  locking(raw: Obj): MemoryResource['locking'] {
+    const section = this.section(raw, 'locking', LOCKING_FIELDS, 'locking');
+    if (section?.append_ttl !== undefined) {
+      this.error(['locking', 'append_ttl'], 'locking.append_ttl has no effect here: an append is one atomic KV operation and takes no lock.', 'Remove append_ttl; clear_ttl and flush_ttl are the locks memory takes.');
+    }
+    return {
+      clearTtlMs: (section && this.duration(section, ['locking'], 'clear_ttl')) ?? MEMORY_DEFAULTS.clearTtlMs,
+      flushTtlMs: (section && this.duration(section, ['locking'], 'flush_ttl')) ?? MEMORY_DEFAULTS.flushTtlMs,
+    };
+  }
+
+  tokenProvider(raw: Obj): MemoryResource['tokenProvider'] {
+    const section = this.section(raw, 'token_provider', TOKEN_PROVIDER_FIELDS, 'token_provider');
+    if (!section) return undefined;
+    const provider = this.r.string(section, this.at('token_provider'), 'provider', true);
+    const model = this.r.string(section, this.at('token_provider'), 'model', true);
+    for (const k of ['api_key_env', 'endpoint']) {
+      if (section[k] !== undefined) this.error(['token_provider', k], `token_provider.${k} is not supported: tokens are counted locally with gpt-tokenizer, never by a remote API.`, `Remove ${k}.`);
+    }
+    if (provider !== undefined && provider !== 'openai') {
+      this.error(['token_provider', 'provider'], `No local tokenizer for provider "${provider}": memory counts tokens with OpenAI's encodings (gpt-tokenizer).`, 'Use provider: openai with a model or encoding name (o200k_base, cl100k_base…), or remove token_provider (o200k_base is the default).');
+      return undefined;
+    }
+    if (provider === undefined || model === undefined) return undefined;
+    const resolved = encodingFor(model);
+    if (!resolved) this.error(['token_provider', 'model'], `"${model}" is neither an OpenAI model nor an encoding gpt-tokenizer knows.`, `Encodings: ${encodingNames.join(', ')}.`);
+    return resolved ? { provider, model, ...resolved } : undefined;
+  }
+}
+
 /**
  * A `resource: memory` document (reference §5.1) with every field parsed and checked; each problem is a
  * diagnostic at its key. A field this runtime cannot honour is refused by name rather than dropped.
  */
 export function readMemoryResource(r: Reader, raw: Obj, base: YamlPath, file: YamlFile): MemoryResource | undefined {
-  const m = new MemoryReader(r, base);
+  const m = new MemorySections(r, base);
   r.knownKeys(raw, base, FIELDS, 'memory');
   const id = r.string(raw, base, 'id', true);
   if (id !== undefined && !/^[A-Za-z0-9_-]{1,100}$/.test(id)) m.error(['id'], `Memory id "${id}" must be 1 to 100 letters, digits, "_" or "-".`, 'Memory tasks and the API address a memory by this id.');
@@ -161,130 +291,29 @@ export function readMemoryResource(r: Reader, raw: Obj, base: YamlPath, file: Ya
   const maxTokens = m.count(raw, [], 'max_tokens');
   const maxMessages = m.count(raw, [], 'max_messages');
   const maxContextRatio = m.fraction(raw, [], 'max_context_ratio');
+  const tokenAllocation = m.tokenAllocation(raw);
+  const flushing = m.flushing(raw);
+  const evictionPolicy = m.evictionPolicy(raw, flushing.type);
+  const persistence = m.persistence(raw);
+  const privacyPolicy = m.privacyPolicy(raw);
+  const locking = m.locking(raw);
+  const tokenProvider = m.tokenProvider(raw);
 
-  const allocationRaw = m.section(raw, 'token_allocation', ALLOCATION_FIELDS, 'token_allocation');
-  let tokenAllocation: MemoryResource['tokenAllocation'];
-  if (allocationRaw) {
-    const part = (k: string) => m.fraction(allocationRaw, ['token_allocation'], k, { inclusiveZero: true }) ?? 0;
-    const userDefined: Record<string, number> = {};
-    const userRaw = r.map(allocationRaw, m.at('token_allocation'), 'user_defined');
-    for (const name of Object.keys(userRaw)) userDefined[name] = m.fraction(userRaw, ['token_allocation', 'user_defined'], name, { inclusiveZero: true }) ?? 0;
-    tokenAllocation = { shortTerm: part('short_term'), longTerm: part('long_term'), system: part('system'), userDefined };
-    const sum = tokenAllocation.shortTerm + tokenAllocation.longTerm + tokenAllocation.system + Object.values(userDefined).reduce((a, b) => a + b, 0);
-    if (Math.abs(sum - 1) > 0.001) m.error(['token_allocation'], `The token_allocation parts sum to ${Number(sum.toFixed(3))}; they must sum to 1.`, 'E.g. short_term: 0.6, long_term: 0.3, system: 0.1.');
-  }
-
-  const flushingRaw = m.section(raw, 'flushing', FLUSHING_FIELDS, 'flushing');
-  const flushType = (flushingRaw && m.oneOf<MemoryFlushStrategy>(flushingRaw, ['flushing'], 'type', MEMORY_FLUSH_STRATEGIES, 'flushing strategy', true)) || 'simple_fifo';
-  const summaryTokens = flushingRaw ? m.count(flushingRaw, ['flushing'], 'summary_tokens') : undefined;
-  const oldest = flushingRaw ? m.fraction(flushingRaw, ['flushing'], 'summarize_oldest_percent') : undefined;
-  if (flushingRaw && flushType !== 'hybrid_summary') {
-    for (const k of ['summary_tokens', 'summarize_oldest_percent']) {
-      if (flushingRaw[k] !== undefined) m.error(['flushing', k], `flushing.${k} has no effect with flushing.type ${flushType}: only hybrid_summary summarizes.`, `Remove ${k}, or use type: hybrid_summary.`);
-    }
-  }
-  if (flushType === 'hybrid_summary' && summaryTokens === undefined && flushingRaw?.summary_tokens === undefined) {
-    m.error(['flushing'], 'hybrid_summary flushing needs summary_tokens (the size of the summary message).', 'Add summary_tokens: 500 under flushing.');
-  }
-  const flushing: MemoryResource['flushing'] = {
-    type: flushType,
-    summarizeThreshold: (flushingRaw && m.fraction(flushingRaw, ['flushing'], 'summarize_threshold')) ?? MEMORY_DEFAULTS.summarizeThreshold,
-    summarizeOldestPercent: oldest ?? MEMORY_DEFAULTS.summarizeOldestPercent,
-    ...(summaryTokens !== undefined ? { summaryTokens } : {}),
-  };
-
-  const evictionRaw = m.section(raw, 'eviction_policy', EVICTION_FIELDS, 'eviction_policy');
-  const evictionType = (evictionRaw && m.oneOf<MemoryEvictionPolicy>(evictionRaw, ['eviction_policy'], 'type', MEMORY_EVICTION_POLICIES, 'eviction policy', true)) || 'fifo';
-  const priorityKeywords = evictionRaw ? m.strings(evictionRaw, ['eviction_policy'], 'priority_keywords') : [];
-  if (evictionRaw?.priority_keywords !== undefined && evictionType !== 'priority') {
-    m.error(['eviction_policy', 'priority_keywords'], `priority_keywords has no effect with eviction_policy.type ${evictionType}.`, 'Use type: priority, or remove priority_keywords.');
-  }
-  if (evictionType === 'priority' && priorityKeywords.length === 0) m.error(['eviction_policy'], 'The priority eviction policy needs priority_keywords.', 'Add priority_keywords: [important, remember].');
-  if (evictionRaw && evictionType !== 'fifo' && flushType !== 'lru' && flushType !== 'token_aware_lru') {
-    m.error(['eviction_policy', 'type'], `eviction_policy ${evictionType} has no effect with flushing.type ${flushType}: only lru and token_aware_lru flushing choose which messages to evict.`, 'Use flushing.type lru or token_aware_lru, or remove eviction_policy.');
-  }
-
-  const persistenceRaw = m.section(raw, 'persistence', PERSISTENCE_FIELDS, 'persistence');
-  if (!persistenceRaw) m.error([], 'A memory needs persistence: {type: redis, ttl: 24h} (or type: in_memory).', 'Add a persistence block; "redis" means the project\'s KV (SQLite in standalone).');
-  const persistenceType = persistenceRaw ? m.oneOf<'redis' | 'in_memory'>(persistenceRaw, ['persistence'], 'type', ['redis', 'in_memory'], 'persistence type', true) : undefined;
-  const ttlMs = persistenceRaw ? m.duration(persistenceRaw, ['persistence'], 'ttl') : undefined;
-  if (persistenceType === 'redis' && persistenceRaw?.ttl === undefined) m.error(['persistence'], 'persistence.ttl is required for persistence type redis.', 'Add ttl: 168h (refreshed on every write).');
-  const breakerRaw = persistenceRaw && persistenceRaw.circuit_breaker !== undefined ? r.map(persistenceRaw, m.at('persistence'), 'circuit_breaker') : undefined;
-  let circuitBreaker: MemoryResource['persistence']['circuitBreaker'];
-  if (breakerRaw) {
-    r.knownKeys(breakerRaw, m.at('persistence', 'circuit_breaker'), BREAKER_FIELDS, 'circuit_breaker');
-    const enabled = r.bool(breakerRaw, m.at('persistence', 'circuit_breaker'), 'enabled');
-    const maxFailures = m.count(breakerRaw, ['persistence', 'circuit_breaker'], 'max_failures');
-    const resetMs = m.duration(breakerRaw, ['persistence', 'circuit_breaker'], 'reset_timeout');
-    if (!enabled && (breakerRaw.max_failures !== undefined || breakerRaw.reset_timeout !== undefined)) {
-      m.error(['persistence', 'circuit_breaker'], 'circuit_breaker settings have no effect while enabled is not true.', 'Add enabled: true, or remove the circuit_breaker block.');
-    }
-    circuitBreaker = { enabled, maxFailures: maxFailures ?? MEMORY_DEFAULTS.breakerMaxFailures, resetTimeoutMs: resetMs ?? MEMORY_DEFAULTS.breakerResetMs };
-  }
-
-  const privacyRaw = m.section(raw, 'privacy_policy', PRIVACY_FIELDS, 'privacy_policy');
-  const redactPatterns = privacyRaw ? m.strings(privacyRaw, ['privacy_policy'], 'redact_patterns') : [];
-  redactPatterns.forEach((pattern, i) => {
-    try {
-      compileRedactPattern(pattern);
-    } catch (error) {
-      m.error(['privacy_policy', 'redact_patterns', i], `Redact pattern ${JSON.stringify(pattern)} is not a valid regular expression: ${(error as Error).message}.`);
-    }
-  });
-  const nonPersistable = privacyRaw ? m.strings(privacyRaw, ['privacy_policy'], 'non_persistable_message_types') : [];
-  nonPersistable.forEach((type, i) => {
-    if (!ROLES.includes(type.toLowerCase())) {
-      m.error(['privacy_policy', 'non_persistable_message_types', i], `"${type}" is not a message role, so it would never match a message.`, `Message types are roles: ${ROLES.join(', ')}.`);
-    }
-  });
-  const redaction = privacyRaw ? r.string(privacyRaw, m.at('privacy_policy'), 'default_redaction_string') : undefined;
-  if (redaction !== undefined && redactPatterns.length === 0) m.error(['privacy_policy', 'default_redaction_string'], 'default_redaction_string has no effect without redact_patterns.', 'Add redact_patterns, or remove default_redaction_string.');
-
-  const lockingRaw = m.section(raw, 'locking', LOCKING_FIELDS, 'locking');
-  if (lockingRaw?.append_ttl !== undefined) {
-    m.error(['locking', 'append_ttl'], 'locking.append_ttl has no effect here: an append is one atomic KV operation and takes no lock.', 'Remove append_ttl; clear_ttl and flush_ttl are the locks memory takes.');
-  }
-  const clearTtlMs = lockingRaw ? m.duration(lockingRaw, ['locking'], 'clear_ttl') : undefined;
-  const flushTtlMs = lockingRaw ? m.duration(lockingRaw, ['locking'], 'flush_ttl') : undefined;
-
-  const providerRaw = m.section(raw, 'token_provider', TOKEN_PROVIDER_FIELDS, 'token_provider');
-  let tokenProvider: MemoryResource['tokenProvider'];
-  if (providerRaw) {
-    const provider = r.string(providerRaw, m.at('token_provider'), 'provider', true);
-    const model = r.string(providerRaw, m.at('token_provider'), 'model', true);
-    for (const k of ['api_key_env', 'endpoint']) {
-      if (providerRaw[k] !== undefined) m.error(['token_provider', k], `token_provider.${k} is not supported: tokens are counted locally with gpt-tokenizer, never by a remote API.`, `Remove ${k}.`);
-    }
-    if (provider !== undefined && provider !== 'openai') {
-      m.error(['token_provider', 'provider'], `No local tokenizer for provider "${provider}": memory counts tokens with OpenAI's encodings (gpt-tokenizer).`, 'Use provider: openai with a model or encoding name (o200k_base, cl100k_base…), or remove token_provider (o200k_base is the default).');
-    } else if (provider !== undefined && model !== undefined) {
-      const resolved = encodingFor(model);
-      if (!resolved) m.error(['token_provider', 'model'], `"${model}" is neither an OpenAI model nor an encoding gpt-tokenizer knows.`, `Encodings: ${encodingNames.join(', ')}.`);
-      else tokenProvider = { provider, model, ...resolved };
-    }
-  }
-
-  if (type === 'token_based' && maxTokens === undefined && maxContextRatio === undefined && raw.max_tokens === undefined && raw.max_context_ratio === undefined) {
-    m.error(['type'], 'token_based memory needs max_tokens or max_context_ratio.', 'Add max_tokens: 2000.');
-  }
-  if (type === 'message_count_based' && maxMessages === undefined && raw.max_messages === undefined) m.error(['type'], 'message_count_based memory needs max_messages.', 'Add max_messages: 100.');
-  if (maxContextRatio !== undefined && providerRaw === undefined) {
+  if (type === 'token_based' && raw.max_tokens === undefined && raw.max_context_ratio === undefined) m.error(['type'], 'token_based memory needs max_tokens or max_context_ratio.', 'Add max_tokens: 2000.');
+  if (type === 'message_count_based' && raw.max_messages === undefined) m.error(['type'], 'message_count_based memory needs max_messages.', 'Add max_messages: 100.');
+  if (maxContextRatio !== undefined && raw.token_provider === undefined) {
     m.error(['max_context_ratio'], 'max_context_ratio needs token_provider: its model gives the context window the ratio applies to.', 'Add token_provider: {provider: openai, model: gpt-4o}, or use max_tokens.');
   } else if (maxContextRatio !== undefined && tokenProvider && tokenProvider.contextWindow === undefined) {
     m.error(['max_context_ratio'], `token_provider.model "${tokenProvider.model}" names an encoding, not a model, so there is no context window for max_context_ratio.`, 'Name a model (e.g. gpt-4o), or use max_tokens.');
   }
-  if (!id || !type || !persistenceType) return undefined;
+  if (!id || !type || !persistence) return undefined;
   const keyTemplate = key ?? defaultKey;
   return {
     file, path: base, id, type,
     ...(description !== undefined ? { description } : {}), ...(version !== undefined ? { version } : {}), ...(keyTemplate !== undefined ? { key: keyTemplate } : {}),
     ...(maxTokens !== undefined ? { maxTokens } : {}), ...(maxMessages !== undefined ? { maxMessages } : {}), ...(maxContextRatio !== undefined ? { maxContextRatio } : {}),
     ...(tokenAllocation ? { tokenAllocation } : {}),
-    flushing,
-    evictionPolicy: { type: evictionType, priorityKeywords },
-    persistence: { type: persistenceType, ...(ttlMs !== undefined ? { ttlMs } : {}), ...(circuitBreaker ? { circuitBreaker } : {}) },
-    privacyPolicy: { redactPatterns, nonPersistableMessageTypes: nonPersistable.map((t) => t.toLowerCase()), defaultRedactionString: redaction ?? MEMORY_DEFAULTS.redaction },
-    locking: { clearTtlMs: clearTtlMs ?? MEMORY_DEFAULTS.clearTtlMs, flushTtlMs: flushTtlMs ?? MEMORY_DEFAULTS.flushTtlMs },
+    flushing, evictionPolicy, persistence, privacyPolicy, locking,
     ...(tokenProvider ? { tokenProvider } : {}),
   };
 }
