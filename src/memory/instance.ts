@@ -194,7 +194,7 @@ export class MemoryInstanceImpl implements MemoryInstance {
           this.reported(read);
           const plan = await this.plan(strategy, read.entries);
           const length =
-            plan.head.length === 0 ? read.entries.length : await this.ctx.guard(() => this.ctx.store.spliceHead(this.keys, plan.head, plan.replacement, { lastFlush: new Date(this.ctx.now()).toISOString() }));
+            plan.head.length === 0 ? read.entries.length : await this.ctx.guard(() => this.ctx.store.spliceHead(this.keys, read, plan.head, plan.replacement, { lastFlush: new Date(this.ctx.now()).toISOString() }));
           if (length === null) continue;
           const after = await this.ctx.guard(() => this.ctx.store.metadata(this.keys));
           return { success: true, summary_generated: plan.summaryGenerated, would_flush: true, message_count: after.messageCount, token_count: after.tokenCount, ...base };

@@ -258,6 +258,22 @@ export function defineMemoryConformance(name: string, factory: MemoryKvFactory):
         expect(after.slice(1)).toEqual(Array.from({ length: 8 }, (_, i) => words(i)).slice(3));
       });
 
+      it('a flush over a list holding corrupt items removes exactly the planned messages (and the corrupt ones among them)', async () => {
+        const lru = manager.instance('lru', 'corrupt');
+        const all = Array.from({ length: 9 }, (_, i) => words(i));
+        await lru.append([all[0] as MemoryMessage]);
+        await kv.rpush(lru.instanceKey, 'garbage 1');
+        await lru.append(all.slice(1, 2));
+        await kv.rpush(lru.instanceKey, 'garbage 2');
+        await lru.append(all.slice(2));
+        await kv.rpush(lru.instanceKey, 'garbage 3');
+        expect(await lru.flush({ force: true })).toMatchObject({ success: true, message_count: 7 });
+        const raws = await kv.lrange(lru.instanceKey, 0, -1);
+        expect(raws.at(-1)).toBe('garbage 3');
+        expect((await lru.read()).messages).toEqual(all.slice(3));
+        expect((await lru.metadata()).token_count).toBe(await tokens(all.slice(3)));
+      });
+
       it('force flushes under the threshold; strategy overrides the resource strategy', async () => {
         const chat = await fill('chat', 'force', 4);
         expect(await chat.flush({ force: true, strategy: 'lru' })).toMatchObject({ success: true, would_flush: true, actual_strategy: 'lru', message_count: 2 });

@@ -18,15 +18,21 @@ export interface StoredMessage extends MemoryMessage {
   summary?: true;
 }
 
-/** One decoded list item and the exact string it was stored as. */
+/** One decoded list item, the exact string it was stored as and its position in the list when read. */
 export interface StoredEntry {
   message: StoredMessage;
   raw: string;
+  index: number;
 }
 
 export interface StoredRead {
   entries: StoredEntry[];
   skipped: SkippedMessage[];
+}
+
+/** A whole list as read: its messages and its first item as stored (decodable or not), for spliceHead. */
+export interface StoredList extends StoredRead {
+  first: string | undefined;
 }
 
 export interface StoreMetadata {
@@ -81,7 +87,7 @@ export function decodeEntries(raws: readonly string[], firstIndex: number): Stor
   raws.forEach((raw, i) => {
     const decoded = decode(raw);
     if (typeof decoded === 'string') skipped.push({ index: firstIndex + i, reason: decoded });
-    else entries.push({ message: decoded, raw });
+    else entries.push({ message: decoded, raw, index: firstIndex + i });
   });
   return { entries, skipped };
 }
@@ -133,9 +139,9 @@ export class MemoryStore {
     );
   }
 
-  async read(keys: InstanceKeys): Promise<StoredRead> {
+  async read(keys: InstanceKeys): Promise<StoredList> {
     const raws = await this.call('read', () => this.kv.lrange(keys.list, 0, -1));
-    return decodeEntries(raws, 0);
+    return { ...decodeEntries(raws, 0), first: raws[0] };
   }
 
   /** Items offset..offset+limit−1 and the list's length at the time. */
@@ -144,12 +150,6 @@ export class MemoryStore {
     if (offset >= total || limit <= 0) return { entries: [], skipped: [], total };
     const raws = await this.call('read', () => this.kv.lrange(keys.list, offset, offset + limit - 1));
     return { ...decodeEntries(raws, offset), total };
-  }
-
-  /** The newest `limit` items in one KV call; skipped items are indexed from the end (−1 is the newest). */
-  async readRecent(keys: InstanceKeys, limit: number): Promise<StoredRead> {
-    const raws = await this.call('read', () => this.kv.lrange(keys.list, -limit, -1));
-    return decodeEntries(raws, -raws.length);
   }
 
   async count(keys: InstanceKeys): Promise<number> {
@@ -169,18 +169,20 @@ export class MemoryStore {
   }
 
   /**
-   * Replaces the head the caller read (its first raw item and how many) by `replacement`, unless the list
-   * changed at the head since (then null: the caller's view is stale and nothing is written).
+   * Replaces the list's items up to the last of `head` (entries of `list`; undecodable items among them
+   * go too) by `replacement`, unless the list changed at the head since it was read (then null: the
+   * caller's view is stale and nothing is written).
    */
-  async spliceHead(keys: InstanceKeys, head: readonly StoredEntry[], replacement: readonly StoredMessage[], options: { lastFlush: string }): Promise<number | null> {
-    const first = head[0];
-    if (!first) return this.count(keys);
+  async spliceHead(keys: InstanceKeys, list: StoredList, head: readonly StoredEntry[], replacement: readonly StoredMessage[], options: { lastFlush: string }): Promise<number | null> {
+    const last = head.at(-1);
+    if (!last || list.first === undefined) return this.count(keys);
+    const first = list.first;
     const removed = head.reduce((sum, e) => sum + e.message.tokens, 0);
     const added = replacement.reduce((sum, m) => sum + m.tokens, 0);
     return this.call('flush', () =>
       this.kv.spliceHead(keys.list, keys.meta, {
-        expectFirst: first.raw,
-        removeCount: head.length,
+        expectFirst: first,
+        removeCount: last.index + 1,
         items: replacement.map((m) => JSON.stringify(m)),
         tokenDelta: added - removed,
         fields: { last_flush: options.lastFlush },
