@@ -177,9 +177,10 @@ export class MemoryInstanceImpl implements MemoryInstance {
 
   async flush(options: FlushOptions = {}): Promise<MemoryFlushResult> {
     const strategy = options.strategy ?? this.strategy;
+    if (options.threshold !== undefined && !(options.threshold > 0 && options.threshold <= 1)) throw invalid('threshold', `threshold must be greater than 0 and at most 1, not ${options.threshold}.`);
     const base = { key: this.key, dry_run: options.dryRun === true, actual_strategy: strategy };
     const meta = await this.ctx.guard(() => this.ctx.store.metadata(this.keys));
-    const needed = options.force === true || shouldFlush(this.resource, meta.tokenCount, meta.messageCount);
+    const needed = options.force === true || shouldFlush(this.resource, meta.tokenCount, meta.messageCount, options.threshold);
     const now = { message_count: meta.messageCount, token_count: meta.tokenCount };
     if (options.dryRun || !needed) return { success: true, summary_generated: false, would_flush: needed, ...now, ...base };
     if (!(await this.ctx.guard(() => this.ctx.store.markFlushPending(this.keys)))) {

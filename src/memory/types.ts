@@ -123,6 +123,8 @@ export interface FlushOptions {
   dryRun?: boolean;
   /** Use this strategy instead of the resource's. */
   strategy?: MemoryFlushStrategy;
+  /** Flush when a limit × this (0..1] is reached, instead of the resource's summarize_threshold. */
+  threshold?: number;
 }
 
 export interface ClearOptions {

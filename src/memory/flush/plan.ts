@@ -19,8 +19,7 @@ export function tokenLimit(resource: MemoryResource): number | undefined {
 }
 
 /** Reference §5.5 thresholds: a limit × summarize_threshold (0.8 by default) reached. */
-export function shouldFlush(resource: MemoryResource, tokens: number, messages: number): boolean {
-  const threshold = resource.flushing.summarizeThreshold;
+export function shouldFlush(resource: MemoryResource, tokens: number, messages: number, threshold = resource.flushing.summarizeThreshold): boolean {
   const limit = tokenLimit(resource);
   if (limit !== undefined && tokens >= limit * threshold) return true;
   return resource.maxMessages !== undefined && messages >= resource.maxMessages * threshold;
