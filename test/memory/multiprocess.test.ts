@@ -1,7 +1,8 @@
+import { createClient } from '@redis/client';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Kv } from '../../src/kv/kv.js';
 import { RedisKv } from '../../src/kv/redis/redis-kv.js';
 import { SqliteKv } from '../../src/kv/sqlite/sqlite-kv.js';
@@ -79,9 +80,19 @@ suite('sqlite', () => {
   return { location, prefix: '', open: async () => SqliteKv.open(location) };
 });
 
+const RUN = `compozy-test:memory-mp:${randomUUID()}`;
+
+afterAll(async () => {
+  const client = createClient({ url: REDIS_URL });
+  await client.connect().catch(() => undefined);
+  if (!client.isOpen) return;
+  for await (const keys of client.scanIterator({ MATCH: `${RUN}:*`, COUNT: 1000 })) if (keys.length > 0) await client.del(keys);
+  await client.close();
+});
+
 await withService('Redis', REDIS_URL, 6379, () => {
   suite('redis', () => {
-    const prefix = `compozy-test:memory-mp:${randomUUID()}:`;
+    const prefix = `${RUN}:${randomUUID()}:`;
     return { location: REDIS_URL, prefix, open: () => RedisKv.connect({ url: REDIS_URL, prefix }) };
   });
 });
