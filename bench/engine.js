@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadValidProject } from '../dist/config/valid-project.js';
-import { EngineActivities } from '../dist/engine/activities/tasks.js';
+import { EngineActivities } from '../dist/engine/activities/engine-activities.js';
 import { WORKFLOW_BUNDLE_PATH } from '../dist/engine/bundle-path.js';
 import { EngineClient } from '../dist/engine/client.js';
 import { compileProject } from '../dist/engine/project.js';

@@ -6,8 +6,8 @@ import { isKsuid, ksuid } from '../store/ksuid.js';
 import type { ExecutionStore, WorkflowExecutionWithTasks } from '../store/store.js';
 import type { WorkflowDef } from './definition.js';
 import type { EngineProject } from './project.js';
-import type { LiveState, RunInput } from './protocol.js';
-import { deliverSignal, pauseSignal, resumeSignal, stateQuery, WORKFLOW_TYPE } from './workflows/messages.js';
+import type { RunInput } from './protocol.js';
+import { deliverSignal, pauseSignal, resumeSignal, WORKFLOW_TYPE } from './workflows/messages.js';
 
 export interface EngineClientOptions {
   client: Client;
@@ -150,12 +150,6 @@ export class EngineClient {
     const execution = await this.options.store.getWorkflowExecution(execId);
     if (!execution) throw new CompozyError('EXECUTION_NOT_FOUND', `Workflow execution ${execId} does not exist.`);
     return execution;
-  }
-
-  /** The running workflow's own view (which tasks are in flight), from its query. */
-  async live(execId: string): Promise<LiveState> {
-    await this.execution(execId);
-    return this.steer(execId, (handle) => handle.query(stateQuery));
   }
 
   async signal(execId: string, name: string, payload: unknown): Promise<void> {

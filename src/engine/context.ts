@@ -56,7 +56,7 @@ export function templateContext(execution: WorkflowExecutionWithTasks, request: 
   const parentState = scope.parent ? execution.taskStates.find((s) => s.taskExecId === scope.parent?.taskExecId) : undefined;
   return {
     ...workflowContext(execution, { ...request.env, ...task.env }),
-    task: { id: task.id, type: task.type, action: task.action, with: task.with, env: task.env },
+    task: { id: task.id, type: task.type, action: task.type === 'basic' ? task.action : undefined, with: task.with, env: task.env },
     ...(scope.parent ? { parent: { id: scope.parent.id, input: parentState?.input ?? {}, with: parentState?.input ?? {} } } : {}),
     ...scope.vars,
   };

@@ -1,5 +1,16 @@
-import type { AgentConfig, ExecutionOptions, ProjectConfig, SchemaDefinition, SchemaRef, TaskConfig, TaskType, ToolConfig, Transition, WorkflowConfig } from '../config/types.js';
-import { parseDuration } from '../config/duration.js';
+import type { AgentConfig, ExecutionOptions, ProjectConfig, SchemaDefinition, TaskConfig, TaskType, ToolConfig, WorkflowConfig } from '../config/types.js';
+import type { AggregateTaskDef } from './tasks/aggregate.js';
+import type { BasicTaskDef } from './tasks/basic.js';
+import type { CollectionTaskDef } from './tasks/collection.js';
+import { compileBase, mergeExecution, resolveSchema } from './tasks/compile.js';
+import type { CompositeTaskDef } from './tasks/composite.js';
+import { TASK_KINDS } from './tasks/index.js';
+import type { CompileContext, TaskKind } from './tasks/kind.js';
+import type { MemoryTaskDef } from './tasks/memory.js';
+import type { ParallelTaskDef } from './tasks/parallel.js';
+import type { RouterTaskDef } from './tasks/router.js';
+import type { SignalTaskDef } from './tasks/signal.js';
+import type { WaitTaskDef } from './tasks/wait.js';
 
 /**
  * The JSON form of a workflow that the interpreter runs: parsed and validated config with schema ids
@@ -27,45 +38,36 @@ export interface ActivityOptions {
   };
 }
 
-export interface TaskDef {
+/** What every task type has; `src/engine/tasks/<type>.ts` adds the fields of its own type. */
+export interface TaskBase<T extends TaskType> {
   id: string;
-  type: TaskType;
-  agent?: string;
-  action?: string;
-  tool?: string;
-  prompt?: string;
-  model?: string;
+  type: T;
   with: Record<string, unknown>;
+  env: Record<string, string>;
   inputSchema?: JsonSchema;
   outputSchema?: JsonSchema;
   outputs?: Record<string, unknown>;
-  env: Record<string, string>;
   onSuccess?: TransitionDef;
   onError?: TransitionDef;
   /** Activity timeout for executing tasks; the waiting time for wait tasks. */
   timeoutMs?: number;
-  retries?: number;
   /** A durable pause before the task runs. */
   sleepMs?: number;
   activity: ActivityOptions;
-  condition?: string;
-  routes?: Record<string, string | TaskDef>;
-  tasks?: TaskDef[];
-  strategy?: 'wait_all' | 'fail_fast' | 'best_effort' | 'race';
-  maxWorkers?: number;
-  items?: unknown;
-  filter?: string;
-  itemVar: string;
-  indexVar: string;
-  mode?: 'parallel' | 'sequential';
-  batch?: number;
-  task?: TaskDef;
-  signal?: { id: string; payload: unknown };
-  waitFor?: string;
-  processor?: TaskDef;
-  onTimeout?: string;
-  memory?: { operation: string; memoryRef?: string; keyTemplate?: string; payload?: unknown };
 }
+
+export type TaskDef =
+  | BasicTaskDef
+  | RouterTaskDef
+  | ParallelTaskDef
+  | CollectionTaskDef
+  | AggregateTaskDef
+  | CompositeTaskDef
+  | SignalTaskDef
+  | WaitTaskDef
+  | MemoryTaskDef;
+
+export type TaskDefOf<T extends TaskType> = Extract<TaskDef, { type: T }>;
 
 export interface WorkflowDef {
   id: string;
@@ -81,102 +83,13 @@ export interface WorkflowDef {
 
 type Schemas = ReadonlyMap<string, SchemaDefinition>;
 
-export function resolveSchema(ref: SchemaRef | undefined, schemas: Schemas): JsonSchema | undefined {
-  if (!ref) return undefined;
-  const schema = ref.kind === 'inline' ? ref.schema : schemas.get(ref.id)?.schema;
-  if (!schema) return undefined;
-  const { id: _id, ...body } = schema;
-  void _id;
-  return body;
-}
+export { resolveSchema };
 
-function transition(t: Transition | undefined): TransitionDef | undefined {
-  if (!t) return undefined;
-  return { ...(t.next !== undefined ? { next: t.next } : {}), ...(Object.keys(t.with).length > 0 ? { with: t.with } : {}) };
-}
-
-function durationMs(text: string | undefined): number | undefined {
-  return text === undefined ? undefined : parseDuration(text);
-}
-
-function mergeExecution(...levels: ExecutionOptions[]): ExecutionOptions {
-  const out: ExecutionOptions = {};
-  for (const level of levels) {
-    Object.assign(out, { ...level, retryPolicy: { ...out.retryPolicy, ...level.retryPolicy } });
-  }
-  return out;
-}
-
-/** The task's own `timeout` bounds the tool or model call itself; these bound the activity around it. */
-function activityOptions(execution: ExecutionOptions, task: TaskConfig): ActivityOptions {
-  const policy = execution.retryPolicy ?? {};
-  const set = <T>(key: string, value: T | undefined) => (value === undefined ? {} : { [key]: value });
-  return {
-    ...set('startToCloseMs', durationMs(execution.startToCloseTimeout)),
-    ...set('scheduleToCloseMs', durationMs(execution.scheduleToCloseTimeout)),
-    ...set('heartbeatMs', durationMs(execution.heartbeatTimeout)),
-    retry: {
-      ...set('initialIntervalMs', durationMs(policy.initialInterval)),
-      ...set('maximumIntervalMs', durationMs(policy.maximumInterval)),
-      ...set('backoffCoefficient', policy.backoffCoefficient),
-      ...set('maximumAttempts', task.retries !== undefined ? task.retries + 1 : policy.maximumAttempts),
-      ...set('nonRetryableErrorTypes', policy.nonRetryableErrorTypes),
-    },
-  };
-}
-
-function taskDef(task: TaskConfig, schemas: Schemas, inherited: ExecutionOptions): TaskDef {
-  const execution = mergeExecution(inherited, task.execution);
-  const def: TaskDef = {
-    id: task.id,
-    type: task.type,
-    with: task.with,
-    env: task.env,
-    itemVar: task.itemVar,
-    indexVar: task.indexVar,
-    activity: activityOptions(execution, task),
-  };
-  const set = <K extends keyof TaskDef>(key: K, value: TaskDef[K] | undefined) => {
-    if (value !== undefined) def[key] = value;
-  };
-  set('agent', typeof task.agent === 'object' ? task.agent.id : task.agent);
-  set('action', task.action);
-  set('tool', typeof task.tool === 'object' ? task.tool.id : task.tool);
-  set('prompt', task.prompt);
-  set('model', task.model);
-  set('inputSchema', resolveSchema(task.input, schemas));
-  set('outputSchema', resolveSchema(task.output, schemas));
-  set('outputs', task.outputs);
-  set('onSuccess', transition(task.onSuccess));
-  set('onError', transition(task.onError));
-  set('timeoutMs', durationMs(task.timeout));
-  set('retries', task.retries);
-  set('sleepMs', durationMs(task.sleep));
-  set('condition', task.condition);
-  if (task.routes) {
-    def.routes = Object.fromEntries(Object.entries(task.routes).map(([key, route]) => [key, typeof route === 'string' ? route : taskDef(route, schemas, inherited)]));
-  }
-  set('tasks', task.tasks?.map((child) => taskDef(child, schemas, inherited)));
-  set('strategy', task.strategy);
-  set('maxWorkers', task.maxWorkers);
-  set('items', task.items);
-  set('filter', task.filter);
-  set('mode', task.mode);
-  set('batch', task.batch);
-  set('task', task.task ? taskDef(task.task, schemas, inherited) : undefined);
-  set('signal', task.signal);
-  set('waitFor', task.waitFor);
-  set('processor', task.processor ? taskDef(task.processor, schemas, inherited) : undefined);
-  set('onTimeout', task.onTimeout);
-  if (task.type === 'memory') {
-    def.memory = {
-      operation: task.operation ?? '',
-      ...(task.memoryRef !== undefined ? { memoryRef: task.memoryRef } : {}),
-      ...(task.keyTemplate !== undefined ? { keyTemplate: task.keyTemplate } : {}),
-      ...(task.payload !== undefined ? { payload: task.payload } : {}),
-    };
-  }
-  return def;
+/** The common fields, then the ones the task's type compiles (TASK_KINDS). */
+function compileTask(task: TaskConfig, schemas: Schemas, inherited: ExecutionOptions): TaskDef {
+  const ctx: CompileContext = { schemas, inherited, child: (child) => compileTask(child, schemas, inherited) };
+  const kind = TASK_KINDS[task.type] as TaskKind<TaskType>;
+  return { ...compileBase(task, schemas, inherited), ...kind.compile(task, ctx) } as TaskDef;
 }
 
 export function schemaIndex(project: ProjectConfig, workflow: WorkflowConfig): Schemas {
@@ -186,7 +99,7 @@ export function schemaIndex(project: ProjectConfig, workflow: WorkflowConfig): S
 export function workflowDef(project: ProjectConfig, workflow: WorkflowConfig, maxNestingDepth: number): WorkflowDef {
   const schemas = schemaIndex(project, workflow);
   const inherited = mergeExecution(project.execution, workflow.execution);
-  const def: WorkflowDef = { id: workflow.id, env: workflow.env, tasks: workflow.tasks.map((t) => taskDef(t, schemas, inherited)), maxNestingDepth };
+  const def: WorkflowDef = { id: workflow.id, env: workflow.env, tasks: workflow.tasks.map((t) => compileTask(t, schemas, inherited)), maxNestingDepth };
   const inputSchema = resolveSchema(workflow.input, schemas);
   if (inputSchema) def.inputSchema = inputSchema;
   if (workflow.version !== undefined) def.version = workflow.version;

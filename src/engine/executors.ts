@@ -1,4 +1,7 @@
+import type { TemplateEngine } from '../expr/template.js';
+import type { ExecutionStore } from '../store/store.js';
 import type { TaskDef } from './definition.js';
+import type { ExecutionObserver } from './observer.js';
 
 /**
  * What a basic, signal or memory task needs from the rest of the platform. The engine depends on
@@ -47,4 +50,16 @@ export interface MemoryOperation {
 
 export interface MemoryService {
   execute(operation: MemoryOperation): Promise<Record<string, unknown>>;
+}
+
+/** Everything the engine's activities use, supplied by the composition root. */
+export interface EngineDeps {
+  store: ExecutionStore;
+  tools: ToolInvoker;
+  agents: AgentInvoker;
+  signals: SignalDispatcher;
+  memory: MemoryService;
+  templates?: TemplateEngine;
+  /** Told when executions start and finish and when a task fails (the dev terminal's story). */
+  observer?: ExecutionObserver;
 }

@@ -14,11 +14,11 @@ export interface TaskScope {
   with?: Record<string, unknown>;
 }
 
-export interface TaskRequest {
+export interface TaskRequest<T extends TaskDef = TaskDef> {
   execId: string;
   workflowId: string;
   env: Record<string, string>;
-  task: TaskDef;
+  task: T;
   taskExecId: string;
   scope: TaskScope;
   /** Attempts the workflow allows; the last one records the failure instead of throwing. */
@@ -62,7 +62,7 @@ export interface SignalEnvelope {
   metadata: { signal_id: string; signal_name: string; workflow_id: string; workflow_exec_id: string; received_at: string };
 }
 
-export interface SettleWaitRequest extends TaskRequest {
+export interface SettleWaitRequest<T extends TaskDef = TaskDef> extends TaskRequest<T> {
   signal?: SignalEnvelope;
   /** The processor task run for this signal, whose output and error the condition sees. */
   processorExecId?: string;
@@ -80,6 +80,14 @@ export interface RunInput {
   failure?: ExecutionError;
   /** A transition `with` for the start task, carried over continue-as-new. */
   startWith?: Record<string, unknown>;
+}
+
+export interface CompleteWorkflowRequest {
+  execId: string;
+  env: Record<string, string>;
+  outputs?: Record<string, unknown>;
+  failure?: ExecutionError;
+  canceled?: boolean;
 }
 
 /** The workflow's result in Temporal; the output is in the execution store (GET the execution). */

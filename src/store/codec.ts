@@ -1,3 +1,4 @@
+import { TASK_TYPES } from '../config/types.js';
 import { CompozyError } from '../errors.js';
 import { STATUSES, type ExecutionError, type ListOptions, type Status, type TaskState, type TaskStateWrite } from './store.js';
 
@@ -43,7 +44,7 @@ export function checkTaskState(state: TaskStateWrite): void {
   checkId(state.workflowId, 'workflowId');
   checkStatus(state.status);
   if (!['task', 'agent', 'tool'].includes(state.component)) throw invalid(`component must be task, agent or tool, got ${JSON.stringify(state.component)}.`);
-  if (!['basic', 'router', 'parallel', 'collection', 'composite', 'wait', 'signal', 'memory', 'aggregate'].includes(state.executionType)) {
+  if (!(TASK_TYPES as readonly string[]).includes(state.executionType)) {
     throw invalid(`executionType ${JSON.stringify(state.executionType)} is not a task type.`);
   }
   checkError(state.error);

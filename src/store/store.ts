@@ -1,3 +1,5 @@
+import type { TaskType } from '../config/types.js';
+
 /**
  * The execution store: workflow executions and their task states, in the shapes of Compozy's API
  * (reference §2.6). Adapters: SQLite (standalone, `.compozy/compozy.db`) and PostgreSQL
@@ -26,7 +28,8 @@ export interface WorkflowExecution {
   updatedAt: string;
 }
 
-export type ExecutionType = 'basic' | 'router' | 'parallel' | 'collection' | 'composite' | 'wait' | 'signal' | 'memory' | 'aggregate';
+/** A task state's execution type is its task's type. */
+export type ExecutionType = TaskType;
 
 export interface TaskState {
   taskExecId: string;

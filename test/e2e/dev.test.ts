@@ -1,4 +1,3 @@
-import { Client, Connection } from '@temporalio/client';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
@@ -37,6 +36,9 @@ afterEach(async () => {
 describe('compozy dev', () => {
   it('reaches ready with every component up, runs a workflow on the in-process worker, and stops cleanly on SIGINT', async () => {
     const project = copyFixture('minimal');
+    mkdirSync(join(project, 'workflows'));
+    writeFileSync(join(project, 'workflows', 'hello.yaml'), 'id: hello\ntasks:\n  - id: greet\n    type: aggregate\n    outputs: { greeting: "hello {{ .workflow.input.name }}" }\noutputs: { greeting: "{{ .tasks.greet.output.greeting }}" }\n');
+    writeFileSync(join(project, 'compozy.yaml'), `${readFileSync(join(project, 'compozy.yaml'), 'utf8')}workflows:\n  - source: ./workflows/hello.yaml\n`);
     const dev = startDev(project, ['--port', '0']);
     const starting = await dev.waitFor('starting');
     expect(starting).toMatchObject({ project: 'minimal', mode: 'standalone', components: ['temporal', 'serve'] });
@@ -55,14 +57,13 @@ describe('compozy dev', () => {
     expect(readdirSync(join(project, '.compozy')).filter((f) => /^temporal-.+\.db$/.test(f))).toHaveLength(1);
     const { temporal, serve } = childPids(ready);
 
-    const connection = await Connection.connect({ address: ready.temporalAddress as string });
-    try {
-      const client = new Client({ connection });
-      const result = await client.workflow.execute('ping', { taskQueue: 'compozy', workflowId: `ping-${Date.now()}`, args: ['hello'] });
-      expect(result).toEqual({ message: 'hello', worker: { pid: serve, taskQueue: 'compozy' } });
-    } finally {
-      await connection.close();
+    const started = (await (await fetch(`${ready.apiUrl as string}/api/v0/workflows/hello/executions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: { name: 'Ada' } }) })).json()) as { data: { exec_id: string } };
+    let execution: { status?: string; output?: unknown } = {};
+    for (let i = 0; i < 100 && execution.status !== 'SUCCESS'; i++) {
+      await new Promise((done) => setTimeout(done, 100));
+      execution = ((await (await fetch(`${ready.apiUrl as string}/api/v0/executions/workflows/${started.data.exec_id}`)).json()) as { data: typeof execution }).data;
     }
+    expect(execution).toMatchObject({ status: 'SUCCESS', output: { greeting: 'hello Ada' } });
 
     const status = await runCli(['status', project, '--json'], env);
     expect(status.code).toBe(0);

@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadValidProject } from '../../src/config/valid-project.js';
-import { EngineActivities } from '../../src/engine/activities/tasks.js';
+import { EngineActivities } from '../../src/engine/activities/engine-activities.js';
 import { EngineClient } from '../../src/engine/client.js';
 import type { AgentRequest, MemoryOperation } from '../../src/engine/executors.js';
 import { compileProject, type EngineProject } from '../../src/engine/project.js';

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EngineProject } from '../../src/engine/project.js';
+import { stateQuery } from '../../src/engine/workflows/messages.js';
 import type { TaskState, WorkflowExecutionWithTasks } from '../../src/store/store.js';
 import { startHarness, TOOLS_YAML, writeProject, type Harness } from './harness.js';
 
@@ -551,7 +552,7 @@ describe('steering', () => {
     await until(async () => ((await h.store.getWorkflowExecution(execId))?.tasks.one ? true : undefined), 'task one');
     await engine.pause(execId);
     await until(async () => ((await h.store.getWorkflowExecution(execId))?.status === 'PAUSED' ? true : undefined), 'PAUSED');
-    const live = await engine.live(execId);
+    const live = await h.client.workflow.getHandle(execId).query(stateQuery);
     expect(live).toMatchObject({ execId, workflowId: 'slow', paused: true, status: 'PAUSED', tasks: { one: 'SUCCESS' } });
     expect((await h.store.getWorkflowExecution(execId))?.tasks.two).toBeUndefined();
     await engine.resume(execId);

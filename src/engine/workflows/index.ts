@@ -1,2 +1,1 @@
-export { ping } from './ping.js';
 export { compozyWorkflow } from './interpreter.js';

@@ -13,14 +13,18 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ExecutionError, Status } from '../../store/store.js';
-import type { EngineActivities } from '../activities/tasks.js';
+import type { EngineActivityFunctions } from '../activities/engine-activities.js';
 import type { TaskDef } from '../definition.js';
+import type { CollectionTaskDef } from '../tasks/collection.js';
+import type { CompositeTaskDef } from '../tasks/composite.js';
+import type { ParallelTaskDef } from '../tasks/parallel.js';
+import type { WaitTaskDef } from '../tasks/wait.js';
 import { settledEarly, type Strategy } from '../progress.js';
 import { TaskIds } from '../task-ids.js';
 import type { ChildResult, CollectionChild, RunInput, RunResult, SignalEnvelope, TaskOutcome, TaskRequest, TaskScope } from '../protocol.js';
 import { deliverSignal, pauseSignal, resumeSignal, stateQuery } from './messages.js';
 
-type Activities = ReturnType<EngineActivities['functions']>;
+type Activities = EngineActivityFunctions;
 
 /** Bookkeeping (rendering, routing, state writes) runs as local activities: no task-queue round trip. */
 const local = proxyLocalActivities<Activities>({
@@ -164,7 +168,7 @@ class Interpreter {
     await local.markWorkflow(this.input.execId, 'RUNNING');
   }
 
-  private request(task: TaskDef, scope: TaskScope, taskExecId: string, maxAttempts = 1): TaskRequest {
+  private request<T extends TaskDef>(task: T, scope: TaskScope, taskExecId: string, maxAttempts = 1): TaskRequest<T> {
     return { execId: this.input.execId, workflowId: this.def.id, env: this.def.env, task, taskExecId, scope, maxAttempts };
   }
 
@@ -212,7 +216,7 @@ class Interpreter {
     }
   }
 
-  private async parent(request: TaskRequest, depth: number): Promise<TaskOutcome> {
+  private async parent(request: TaskRequest<ParallelTaskDef | CompositeTaskDef | CollectionTaskDef>, depth: number): Promise<TaskOutcome> {
     const { task } = request;
     if (depth + 1 > this.def.maxNestingDepth) {
       return local.recordTask(request, 'FAILED', { code: 'NESTING_TOO_DEEP', message: `task "${task.id}" nests deeper than limits.max_nesting_depth (${this.def.maxNestingDepth})` });
@@ -220,17 +224,16 @@ class Interpreter {
     let children: CollectionChild[];
     let collection: { itemCount: number; skippedCount: number } | undefined;
     if (task.type === 'collection') {
-      const expansion = await local.expandCollection(request);
+      const expansion = await local.expandCollection({ ...request, task });
       if (!expansion.ok) return expansion.outcome;
       children = expansion.children;
       collection = { itemCount: expansion.itemCount, skippedCount: expansion.skippedCount };
     } else {
       const begun = await local.beginTask(request);
       if (failed(begun)) return begun;
-      children = (task.tasks ?? []).map((child) => ({ task: child, vars: {} }));
+      children = task.tasks.map((child) => ({ task: child, vars: {} }));
     }
-    const sequential = task.type === 'composite' || (task.type === 'collection' && task.mode === 'sequential');
-    const concurrency = task.type === 'composite' ? 1 : sequential ? Math.max(1, task.batch ?? 1) : task.maxWorkers && task.maxWorkers > 0 ? task.maxWorkers : children.length;
+    const concurrency = task.type === 'composite' ? 1 : task.type === 'collection' && task.mode === 'sequential' ? Math.max(1, task.batch ?? 1) : task.maxWorkers && task.maxWorkers > 0 ? task.maxWorkers : children.length;
     const strategy: Strategy = task.type === 'composite' ? 'wait_all' : (task.strategy ?? 'wait_all');
     const results = await this.children(request, children, concurrency, strategy, task.type === 'composite', depth);
     return local.finishParent({ ...request, children: results, ...(collection ? { collection } : {}) });
@@ -277,7 +280,7 @@ class Interpreter {
     return children.map((child, i) => results[i] ?? { taskExecId: ids[i] as string, taskId: child.task.id, status: 'CANCELED' });
   }
 
-  private async wait(request: TaskRequest, depth: number): Promise<TaskOutcome> {
+  private async wait(request: TaskRequest<WaitTaskDef>, depth: number): Promise<TaskOutcome> {
     const { task, execId } = request;
     const begun = await local.beginTask(request);
     if (failed(begun)) return begun;
