@@ -3,6 +3,7 @@ import { CompozyError } from '../errors.js';
 import { globMatch } from '../kv/glob.js';
 import type { Kv } from '../kv/kv.js';
 import { SqliteKv } from '../kv/sqlite/sqlite-kv.js';
+import { CircuitBreaker } from './circuit-breaker.js';
 import { RuleBasedSummarizer } from './flush/summarizer.js';
 import { MemoryInstanceImpl, type InstanceContext } from './instance.js';
 import { instanceKeys, resourcePrefix, validateMemoryKey } from './keys.js';
@@ -14,34 +15,6 @@ import { DEFAULT_ENCODING, loadTokenCounter, type TokenCounter } from './tokens.
 import type { MemoryWarning } from './types.js';
 
 const DEFAULT_MAX_KEYS = 1000;
-
-/** persistence.circuit_breaker: after max_failures outages in a row, fail fast for reset_timeout. */
-class CircuitBreaker {
-  private failures = 0;
-  private openUntil = 0;
-
-  constructor(
-    private readonly ref: string,
-    private readonly config: NonNullable<MemoryResource['persistence']['circuitBreaker']>,
-  ) {}
-
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.openUntil > Date.now()) {
-      throw new CompozyError('MEMORY_UNAVAILABLE', `Memory "${this.ref}" is not trying its store for now: it failed ${this.failures} times in a row (circuit breaker open).`, {
-        hint: `It tries again after ${Math.ceil((this.openUntil - Date.now()) / 1000)} s.`,
-        details: { circuit_breaker: 'open' },
-      });
-    }
-    try {
-      const result = await fn();
-      this.failures = 0;
-      return result;
-    } catch (error) {
-      if (error instanceof CompozyError && error.code === 'MEMORY_UNAVAILABLE' && ++this.failures >= this.config.maxFailures) this.openUntil = Date.now() + this.config.resetTimeoutMs;
-      throw error;
-    }
-  }
-}
 
 interface Pending {
   timer: NodeJS.Timeout;
