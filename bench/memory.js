@@ -3,7 +3,7 @@
 // caller and 32 in flight. Last line: one JSON object.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readMemoryResource } from '../dist/config/memory-resource.js';
 import { Reader } from '../dist/config/read.js';
@@ -13,7 +13,8 @@ import { SqliteKv } from '../dist/kv/sqlite/sqlite-kv.js';
 import { createMemoryManager } from '../dist/memory/service.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const DURATION_MS = Number(process.env.BENCH_MS ?? 1000);
+const DURATION_MS = Number(process.env.BENCH_MS ?? 2000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
 const CONVERSATIONS = 100;
 const HISTORY = 50;
 
@@ -53,16 +54,32 @@ async function prepare(manager) {
   }
 }
 
-/** Operations per second over DURATION_MS, with `inFlight` calls outstanding at any time. */
-async function measure(manager, op, inFlight) {
+/** Operations done and milliseconds taken over `ms`, with `inFlight` calls outstanding at any time. */
+async function slice(manager, op, inFlight, ms) {
   let i = 0;
   const started = performance.now();
-  const deadline = started + DURATION_MS;
+  const deadline = started + ms;
   const lane = async () => {
     while (performance.now() < deadline) await op(manager, i++);
   };
   await Promise.all(Array.from({ length: inFlight }, lane));
-  return Math.round(i / ((performance.now() - started) / 1000));
+  return { ops: i, ms: performance.now() - started };
+}
+
+/**
+ * ops/s of both backends over DURATION_MS each, measured in ROUNDS alternating slices so that the load
+ * of a shared machine, which drifts, weighs on both alike.
+ */
+async function measure(op, inFlight) {
+  const totals = { sqlite: { ops: 0, ms: 0 }, redis: { ops: 0, ms: 0 } };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const name of ['sqlite', 'redis']) {
+      const { ops, ms } = await slice(backends[name], op, inFlight, DURATION_MS / ROUNDS);
+      totals[name].ops += ops;
+      totals[name].ms += ms;
+    }
+  }
+  return { s: Math.round(totals.sqlite.ops / (totals.sqlite.ms / 1000)), r: Math.round(totals.redis.ops / (totals.redis.ms / 1000)) };
 }
 
 /** An agent turn (replay model) with read-write memory against the same agent without memory: added p50 latency. */
@@ -75,8 +92,7 @@ await prepare(backends.redis);
 const figures = {};
 for (const [name, op] of Object.entries(operations)) {
   for (const inFlight of [1, 32]) {
-    const s = await measure(backends.sqlite, op, inFlight);
-    const r = await measure(backends.redis, op, inFlight);
+    const { s, r } = await measure(op, inFlight);
     const label = inFlight === 1 ? 'awaited' : 'inflight32';
     figures[`${name}_${label}_sqlite_ops`] = s;
     figures[`${name}_${label}_redis_ops`] = r;
@@ -84,7 +100,7 @@ for (const [name, op] of Object.entries(operations)) {
     console.log(`${name.padEnd(13)} ${label.padEnd(11)} sqlite ${String(s).padStart(7)}/s  redis ${String(r).padStart(7)}/s  ratio ${(s / r).toFixed(2)}`);
   }
 }
-Object.assign(figures, await agentTurnFigures(), { duration_ms_per_measure: DURATION_MS });
+Object.assign(figures, await agentTurnFigures(), { duration_ms_per_measure: DURATION_MS, rounds: ROUNDS, load_average_1m: Number(loadavg()[0]?.toFixed(2)) });
 
 await backends.sqlite.close();
 await backends.redis.close();

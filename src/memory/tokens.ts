@@ -1,4 +1,4 @@
-import type { MemoryMessage } from './types.js';
+import { MEMORY_ROLES, type MemoryMessage } from './types.js';
 
 /** Counts a message's tokens the way the reference does: content + role + 2 for the message framing. */
 export interface TokenCounter {
@@ -25,10 +25,10 @@ const loading = new Map<string, Promise<TokenCounter>>();
 export function loadTokenCounter(encoding: string): Promise<TokenCounter> {
   let counter = loading.get(encoding);
   if (!counter) {
-    counter = (import(`gpt-tokenizer/encoding/${encoding}`) as Promise<Encoding>).then((module): TokenCounter => ({
-      encoding,
-      count: (message) => module.countTokens(message.content) + module.countTokens(message.role) + MESSAGE_OVERHEAD,
-    }));
+    counter = (import(`gpt-tokenizer/encoding/${encoding}`) as Promise<Encoding>).then((module): TokenCounter => {
+      const roles = new Map(MEMORY_ROLES.map((role) => [role, module.countTokens(role)]));
+      return { encoding, count: (message) => module.countTokens(message.content) + (roles.get(message.role) ?? module.countTokens(message.role)) + MESSAGE_OVERHEAD };
+    });
     loading.set(encoding, counter);
   }
   return counter;
