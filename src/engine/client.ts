@@ -42,6 +42,14 @@ export interface StartedExecution {
   workflowId: string;
 }
 
+function checkExecId(execId: string): void {
+  if (!isKsuid(execId)) throw new CompozyError('INVALID_EXEC_ID', `"${execId}" is not an execution id (a 27-character KSUID).`);
+}
+
+function notFound(execId: string): CompozyError {
+  return new CompozyError('EXECUTION_NOT_FOUND', `Workflow execution ${execId} does not exist.`);
+}
+
 /** Starts and steers executions: the one place that talks to Temporal on behalf of the API and signal tasks. */
 export class EngineClient {
   private readonly schemas = new SchemaValidator();
@@ -146,29 +154,35 @@ export class EngineClient {
   }
 
   async execution(execId: string): Promise<WorkflowExecutionWithTasks> {
-    if (!isKsuid(execId)) throw new CompozyError('INVALID_EXEC_ID', `"${execId}" is not an execution id (a 27-character KSUID).`);
+    checkExecId(execId);
     const execution = await this.options.store.getWorkflowExecution(execId);
-    if (!execution) throw new CompozyError('EXECUTION_NOT_FOUND', `Workflow execution ${execId} does not exist.`);
+    if (!execution) throw notFound(execId);
     return execution;
   }
 
+  /** The guard of the steering calls: the execution exists, without reading its task states. */
+  private async known(execId: string): Promise<void> {
+    checkExecId(execId);
+    if (!(await this.options.store.exists(execId))) throw notFound(execId);
+  }
+
   async signal(execId: string, name: string, payload: unknown): Promise<void> {
-    await this.execution(execId);
+    await this.known(execId);
     await this.steer(execId, (handle) => handle.signal(deliverSignal, { name, payload }));
   }
 
   async pause(execId: string): Promise<void> {
-    await this.execution(execId);
+    await this.known(execId);
     await this.steer(execId, (handle) => handle.signal(pauseSignal));
   }
 
   async resume(execId: string): Promise<void> {
-    await this.execution(execId);
+    await this.known(execId);
     await this.steer(execId, (handle) => handle.signal(resumeSignal));
   }
 
   async cancel(execId: string): Promise<void> {
-    await this.execution(execId);
+    await this.known(execId);
     await this.steer(execId, (handle) => handle.cancel());
   }
 

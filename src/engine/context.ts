@@ -1,9 +1,7 @@
-import type { TaskState, WorkflowExecutionWithTasks } from '../store/store.js';
+import { MAX_CONTEXT_DEPTH, type TaskState, type WorkflowExecution } from '../store/store.js';
 import type { TaskRequest } from './protocol.js';
 
 const PARENT_TYPES: ReadonlySet<string> = new Set(['parallel', 'collection', 'composite']);
-/** How deep `.tasks.<parent>.output` and `.children` nest (reference: max_task_context_depth). */
-const MAX_CONTEXT_DEPTH = 10;
 
 export interface TaskView {
   id: string;
@@ -41,21 +39,23 @@ export function tasksView(states: readonly TaskState[]): Record<string, TaskView
   return tasks;
 }
 
-/** The variables every template of an execution sees. */
-export function workflowContext(execution: WorkflowExecutionWithTasks, env: Record<string, string>): Record<string, unknown> {
+/**
+ * The variables every template of an execution sees; `states` are the ones its templates read (all of
+ * them, or the states readTaskContext returned for the task ids they name).
+ */
+export function workflowContext(execution: WorkflowExecution, states: readonly TaskState[], env: Record<string, string>): Record<string, unknown> {
   return {
     workflow: { id: execution.workflowId, exec_id: execution.workflowExecId, input: execution.input ?? {}, status: execution.status },
-    tasks: tasksView(execution.taskStates),
+    tasks: tasksView(states),
     env,
   };
 }
 
 /** The variables a task's templates see, before `.input` (its rendered `with`) is added. */
-export function templateContext(execution: WorkflowExecutionWithTasks, request: TaskRequest): Record<string, unknown> {
+export function templateContext(execution: WorkflowExecution, states: readonly TaskState[], request: TaskRequest, parentState: TaskState | undefined): Record<string, unknown> {
   const { task, scope } = request;
-  const parentState = scope.parent ? execution.taskStates.find((s) => s.taskExecId === scope.parent?.taskExecId) : undefined;
   return {
-    ...workflowContext(execution, { ...request.env, ...task.env }),
+    ...workflowContext(execution, states, { ...request.env, ...task.env }),
     task: { id: task.id, type: task.type, action: task.type === 'basic' ? task.action : undefined, with: task.with, env: task.env },
     ...(scope.parent ? { parent: { id: scope.parent.id, input: parentState?.input ?? {}, with: parentState?.input ?? {} } } : {}),
     ...scope.vars,

@@ -5,6 +5,7 @@ import type { CollectionTaskDef } from './tasks/collection.js';
 import { compileBase, mergeExecution, resolveSchema } from './tasks/compile.js';
 import type { CompositeTaskDef } from './tasks/composite.js';
 import { TASK_KINDS } from './tasks/index.js';
+import { taskReads } from './task-reads.js';
 import type { CompileContext, TaskKind } from './tasks/kind.js';
 import type { MemoryTaskDef } from './tasks/memory.js';
 import type { ParallelTaskDef } from './tasks/parallel.js';
@@ -54,6 +55,8 @@ export interface TaskBase<T extends TaskType> {
   /** A durable pause before the task runs. */
   sleepMs?: number;
   activity: ActivityOptions;
+  /** The task ids whose states its templates read (`.tasks.<id>`); absent: it may read any. */
+  reads?: string[];
 }
 
 export type TaskDef =
@@ -89,7 +92,20 @@ export { resolveSchema };
 function compileTask(task: TaskConfig, schemas: Schemas, inherited: ExecutionOptions): TaskDef {
   const ctx: CompileContext = { schemas, inherited, child: (child) => compileTask(child, schemas, inherited) };
   const kind = TASK_KINDS[task.type] as TaskKind<TaskType>;
-  return { ...compileBase(task, schemas, inherited), ...kind.compile(task, ctx) } as TaskDef;
+  const def = { ...compileBase(task, schemas, inherited), ...kind.compile(task, ctx) } as TaskDef;
+  const reads = readsOf(def, kind);
+  if (reads) def.reads = reads;
+  return def;
+}
+
+/**
+ * What the task's templates read. An agent or a direct prompt reads everything: its instructions, its
+ * action's prompt and the replay model's answers are rendered over the whole context.
+ */
+function readsOf(def: TaskDef, kind: TaskKind<TaskType>): string[] | undefined {
+  if (def.type === 'basic' && (def.agent !== undefined || def.prompt !== undefined)) return undefined;
+  const own = kind.templated(def);
+  return taskReads({ templates: [def.with, def.outputs, def.onSuccess, def.onError, ...own.templates], cel: own.cel });
 }
 
 export function schemaIndex(project: ProjectConfig, workflow: WorkflowConfig): Schemas {

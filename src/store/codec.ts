@@ -1,6 +1,6 @@
 import { TASK_TYPES } from '../config/types.js';
 import { CompozyError } from '../errors.js';
-import { STATUSES, type ExecutionError, type ListOptions, type Status, type TaskState, type TaskStateWrite } from './store.js';
+import { STATUSES, type ExecutionError, type ListOptions, type Status, type TaskContextQuery, type TaskState, type TaskStateWrite } from './store.js';
 
 export function invalid(message: string): CompozyError {
   return new CompozyError('STORE_INVALID_ARGUMENT', message, { hint: 'See the ExecutionStore contract in src/store/store.ts.' });
@@ -90,4 +90,10 @@ export function encodeCursor(createdAt: string, workflowExecId: string): string 
 /** Task states keyed by task id, as the execution API shows them. */
 export function tasksById(states: readonly TaskState[]): Record<string, TaskState> {
   return Object.fromEntries(states.map((state) => [state.taskId, state]));
+}
+
+export function checkContextQuery(query: TaskContextQuery): void {
+  if (query.taskIds !== 'all' && !(Array.isArray(query.taskIds) && query.taskIds.every((id) => typeof id === 'string'))) throw invalid("taskIds must be a list of task ids or 'all'.");
+  for (const id of query.taskExecIds ?? []) checkId(id, 'taskExecIds[]');
+  if (query.childrenOf !== undefined) checkId(query.childrenOf, 'childrenOf');
 }

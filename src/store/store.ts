@@ -59,6 +59,32 @@ export interface WorkflowExecutionWithTasks extends WorkflowExecution {
   taskStates: TaskState[];
 }
 
+/** What one activity reads of an execution (readTaskContext): only the task states its templates name. */
+export interface TaskContextQuery {
+  /**
+   * Task ids whose latest state is wanted, with that state's descendants as deep as a template can
+   * read them (MAX_CONTEXT_DEPTH); 'all': every state of the execution.
+   */
+  taskIds: readonly string[] | 'all';
+  /** States wanted by their exec id (the task's own, its parent's, a wait's processor). */
+  taskExecIds?: readonly string[];
+  /** A parent whose direct children are wanted. */
+  childrenOf?: string;
+}
+
+export interface TaskContext {
+  execution: WorkflowExecution;
+  /** The states `taskIds` names and their descendants, in the order first written. */
+  tasks: TaskState[];
+  /** The states `taskExecIds` names that exist. */
+  states: TaskState[];
+  /** The direct children of `childrenOf`, in the order first written. */
+  children: TaskState[];
+}
+
+/** How deep a template reads into a parent's children (`.tasks.<parent>.output.<child>…`; reference: max_task_context_depth). */
+export const MAX_CONTEXT_DEPTH = 10;
+
 export interface ListOptions {
   workflowId?: string;
   status?: Status;
@@ -93,6 +119,10 @@ export interface ExecutionStore {
   /** Throws STORE_NOT_FOUND for an unknown execution. */
   updateWorkflowExecution(workflowExecId: string, patch: WorkflowExecutionPatch): Promise<WorkflowExecution>;
   getWorkflowExecution(workflowExecId: string): Promise<WorkflowExecutionWithTasks | null>;
+  /** Whether the execution exists, without reading it. */
+  exists(workflowExecId: string): Promise<boolean>;
+  /** The execution row and the task states one task's activity needs, in one read; null for an unknown execution. */
+  readTaskContext(workflowExecId: string, query: TaskContextQuery): Promise<TaskContext | null>;
   /** Newest first. */
   listWorkflowExecutions(options?: ListOptions): Promise<ExecutionPage>;
   /** Inserts or replaces the state of one task execution (by taskExecId). */

@@ -74,20 +74,26 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(temporalBin: string, taskQueue = 'engine-test', dynamicConfig: string[] = []): Promise<Harness> {
+export interface HarnessOptions {
+  /** Wraps the harness's store before the engine uses it (e.g. to count what it reads). */
+  wrapStore?: (store: ExecutionStore) => ExecutionStore;
+}
+
+export async function startHarness(temporalBin: string, taskQueue = 'engine-test', dynamicConfig: string[] = [], options: HarnessOptions = {}): Promise<Harness> {
   // Expected task failures would otherwise each print a warning with a stack.
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const temporal = await startTemporal(temporalBin, dynamicConfig);
   try {
-    return await connectHarness(temporal, taskQueue);
+    return await connectHarness(temporal, taskQueue, options);
   } catch (error) {
     await temporal.stop();
     throw error;
   }
 }
 
-async function connectHarness(temporal: TestTemporal, taskQueue: string): Promise<Harness> {
-  const store = SqliteStore.open(':memory:');
+async function connectHarness(temporal: TestTemporal, taskQueue: string, options: HarnessOptions): Promise<Harness> {
+  const opened = SqliteStore.open(':memory:');
+  const store = options.wrapStore ? options.wrapStore(opened) : opened;
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
   const tools = createFakeTools();

@@ -120,6 +120,54 @@ export function defineStoreConformance(name: string, open: () => Promise<Executi
       expect(await errorCode(store.countByStatus(['DONE' as 'SUCCESS']))).toBe('STORE_INVALID_ARGUMENT');
     });
 
+    it('exists says whether an execution is stored', async () => {
+      const id = ksuid();
+      expect(await store.exists(id)).toBe(false);
+      await store.createWorkflowExecution({ workflowExecId: id, workflowId: 'w', input: {} });
+      expect(await store.exists(id)).toBe(true);
+    });
+
+    it('readTaskContext reads the latest state of each named task with its descendants, states by exec id and a parent’s children', async () => {
+      const id = ksuid();
+      const other = ksuid();
+      await store.createWorkflowExecution({ workflowExecId: id, workflowId: 'w', input: { n: 1 } });
+      await store.createWorkflowExecution({ workflowExecId: other, workflowId: 'w', input: {} });
+      const first = task(id, 'step', { status: 'SUCCESS', output: { n: 1 } });
+      const second = task(id, 'step', { status: 'SUCCESS', output: { n: 2 } });
+      const parent = task(id, 'each', { executionType: 'collection' });
+      const children = [0, 1, 2].map((i) => task(id, `c-${i}`, { parentStateId: parent.taskExecId, output: { i } }));
+      const grandchild = task(id, 'deep', { parentStateId: children[0]?.taskExecId ?? '' });
+      const unrelated = task(id, 'other');
+      for (const state of [first, second, parent, ...children, grandchild, unrelated, task(other, 'step')]) await store.upsertTaskState(state);
+
+      const context = await store.readTaskContext(id, { taskIds: ['step', 'each', 'missing'], taskExecIds: [unrelated.taskExecId, ksuid()], childrenOf: parent.taskExecId });
+      expect(context?.execution).toMatchObject({ workflowExecId: id, input: { n: 1 } });
+      expect(context?.tasks.map((s) => s.taskExecId)).toEqual([second.taskExecId, parent.taskExecId, ...children.map((c) => c.taskExecId), grandchild.taskExecId]);
+      expect(context?.tasks[0]?.output).toEqual({ n: 2 });
+      expect(context?.states.map((s) => s.taskId)).toEqual(['other']);
+      expect(context?.children.map((s) => s.taskId)).toEqual(['c-0', 'c-1', 'c-2']);
+
+      const nothing = await store.readTaskContext(id, { taskIds: [] });
+      expect(nothing).toMatchObject({ tasks: [], states: [], children: [] });
+      const all = await store.readTaskContext(id, { taskIds: 'all' });
+      expect(all?.tasks.map((s) => s.taskExecId)).toEqual((await store.listTaskStates(id)).map((s) => s.taskExecId));
+      expect(await store.readTaskContext(ksuid(), { taskIds: 'all' })).toBeNull();
+    });
+
+    it('readTaskContext stops at the depth a template can read', async () => {
+      const id = ksuid();
+      await store.createWorkflowExecution({ workflowExecId: id, workflowId: 'w', input: {} });
+      let parent = task(id, 'level-0', { executionType: 'parallel' });
+      await store.upsertTaskState(parent);
+      for (let depth = 1; depth <= 12; depth++) {
+        const child = task(id, `level-${depth}`, { executionType: 'parallel', parentStateId: parent.taskExecId });
+        await store.upsertTaskState(child);
+        parent = child;
+      }
+      const context = await store.readTaskContext(id, { taskIds: ['level-0'] });
+      expect(context?.tasks.map((s) => s.taskId)).toEqual(Array.from({ length: 11 }, (_, i) => `level-${i}`));
+    });
+
     it('ping and info', async () => {
       await store.ping();
       const info = await store.info();

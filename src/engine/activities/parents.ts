@@ -23,10 +23,8 @@ export class Parents {
   }
 
   async finishParent(request: FinishParentRequest) {
-    const { execution, ctx } = await this.rt.load(request);
-    const states = execution.taskStates;
+    const { ctx, own, children: states } = await this.rt.load(request, { own: true, children: true });
     const byExecId = new Map(states.map((s) => [s.taskExecId, s]));
-    const own = byExecId.get(request.taskExecId);
     const strategy = 'strategy' in request.task ? request.task.strategy : undefined;
     const info = progressInfo(request.children.map((c) => c.status), strategy ?? 'wait_all');
     const outputs: Record<string, unknown> = {};
@@ -38,7 +36,7 @@ export class Parents {
     if (request.children.length > 0 && info.overall_status !== 'SUCCESS') {
       return this.rt.finish(request, ctx, { input, raw, error: engineError('child_task_failure', parentFailure(request.task.type, info, request.children)) });
     }
-    const children = tasksView(states.filter((s) => s.parentStateId === request.taskExecId || s.taskExecId === request.taskExecId))[request.task.id]?.children ?? {};
+    const children = own ? (tasksView([own, ...states])[request.task.id]?.children ?? {}) : {};
     return this.rt.finish(request, ctx, { input, raw, outputsVars: { output: outputs, children } });
   }
 }

@@ -81,8 +81,7 @@ export class TaskExecution {
 
   /** States the workflow decides on its own: a child canceled by its parent, an activity that ran out of attempts. */
   async recordTask(request: TaskRequest, status: Status, error?: ExecutionError): Promise<TaskOutcome> {
-    const { ctx } = await this.rt.load(request);
-    const previous = await this.rt.ownState(request);
+    const { ctx, own: previous } = await this.rt.load(request, { own: true });
     await this.rt.write(request, status, { input: previous?.input ?? null, output: previous?.output ?? null, error: error ?? null });
     if (isFailed(status) && error) this.rt.taskFailed(request, error, request.maxAttempts, false);
     const outcome: TaskOutcome = { taskExecId: request.taskExecId, taskId: request.task.id, status, ...(error ? { error } : {}) };

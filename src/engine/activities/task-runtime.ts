@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import { CompozyError } from '../../errors.js';
 import { describeProblems, SchemaValidator } from '../../platform/schema-validator.js';
 import { templates, type TemplateEngine } from '../../expr/template.js';
-import type { ExecutionError, Status, TaskState, WorkflowExecutionWithTasks } from '../../store/store.js';
+import type { ExecutionError, Status, TaskState, WorkflowExecution, WorkflowExecutionWithTasks } from '../../store/store.js';
 import { templateContext } from '../context.js';
 import type { JsonSchema, TransitionDef } from '../definition.js';
 import type { EngineDeps } from '../executors.js';
@@ -14,8 +14,18 @@ import type { HandlerContext } from '../tasks/kind.js';
 import { failureStatus, outputFailure, toExecutionError } from './outcome.js';
 
 export interface Loaded {
-  execution: WorkflowExecutionWithTasks;
+  execution: WorkflowExecution;
   ctx: Record<string, unknown>;
+  /** The task's own stored state (its input, once it began), when asked for. */
+  own: TaskState | undefined;
+  /** A wait processor's state, when asked for. */
+  processor: TaskState | undefined;
+  /** The task's direct children, when asked for. */
+  children: TaskState[];
+}
+
+function notInStore(execId: string): CompozyError {
+  return new CompozyError('EXECUTION_NOT_FOUND', `Workflow execution ${execId} is not in the execution store.`);
 }
 
 export interface FinishOptions {
@@ -56,26 +66,41 @@ export class TaskRuntime implements HandlerContext {
     this.templates = deps.templates ?? templates;
   }
 
+  /** The execution with every task state: for the workflow's completion, which sees all of them. */
   async execution(execId: string): Promise<WorkflowExecutionWithTasks> {
     const execution = await this.deps.store.getWorkflowExecution(execId);
-    if (!execution) throw new CompozyError('EXECUTION_NOT_FOUND', `Workflow execution ${execId} is not in the execution store.`);
+    if (!execution) throw notInStore(execId);
     return execution;
   }
 
-  /** The execution and the task's template context. The first task to run moves a PENDING execution to RUNNING. */
-  async load(request: TaskRequest): Promise<Loaded> {
-    const execution = await this.execution(request.execId);
+  /**
+   * The execution and the task's template context, in one store read of what the task's templates name
+   * (its `reads`), its parent's state, and what the caller asks for besides. The first task to run
+   * moves a PENDING execution to RUNNING.
+   */
+  async load(request: TaskRequest, want: { own?: boolean; processorExecId?: string; children?: boolean } = {}): Promise<Loaded> {
+    const parentExecId = request.scope.parent?.taskExecId;
+    const byExecId = [...(want.own ? [request.taskExecId] : []), ...(parentExecId ? [parentExecId] : []), ...(want.processorExecId ? [want.processorExecId] : [])];
+    const context = await this.deps.store.readTaskContext(request.execId, {
+      taskIds: request.task.reads ?? 'all',
+      ...(byExecId.length > 0 ? { taskExecIds: byExecId } : {}),
+      ...(want.children ? { childrenOf: request.taskExecId } : {}),
+    });
+    if (!context) throw notInStore(request.execId);
+    const { execution } = context;
     if (execution.status === 'PENDING') {
       await this.deps.store.updateWorkflowExecution(request.execId, { status: 'RUNNING' });
       execution.status = 'RUNNING';
       this.notify({ event: 'execution-started', workflow: request.workflowId, execId: request.execId });
     }
-    return { execution, ctx: templateContext(execution, request) };
-  }
-
-  /** The task's own stored state (its input, once it began), or undefined. */
-  async ownState(request: TaskRequest): Promise<TaskState | undefined> {
-    return (await this.deps.store.listTaskStates(request.execId)).find((s) => s.taskExecId === request.taskExecId);
+    const state = (taskExecId: string | undefined) => (taskExecId === undefined ? undefined : context.states.find((s) => s.taskExecId === taskExecId));
+    return {
+      execution,
+      ctx: templateContext(execution, context.tasks, request, state(parentExecId)),
+      own: state(want.own ? request.taskExecId : undefined),
+      processor: state(want.processorExecId),
+      children: context.children,
+    };
   }
 
   notify(event: ExecutionEvent): void {
@@ -191,7 +216,7 @@ export class TaskRuntime implements HandlerContext {
   /** Records PAYLOAD_TOO_LARGE on the task, keeping the input and output the store already has. */
   private async tooLarge(request: TaskRequest, what: string, bytes: number): Promise<TaskOutcome> {
     const error = toExecutionError(payloadTooLarge(what, bytes));
-    const previous = await this.ownState(request);
+    const previous = (await this.deps.store.readTaskContext(request.execId, { taskIds: [], taskExecIds: [request.taskExecId] }))?.states[0];
     await this.write(request, 'FAILED', { input: previous?.input ?? null, output: previous?.output ?? null, error, usage: previous?.usage ?? null });
     this.taskFailed(request, error, currentAttempt(), false);
     return { taskExecId: request.taskExecId, taskId: request.task.id, status: 'FAILED', error: carriedError(error) };

@@ -14,9 +14,8 @@ export class Waits {
   constructor(private readonly rt: TaskRuntime) {}
 
   async settleWait(request: SettleWaitRequest<WaitTaskDef>): Promise<Settled> {
-    const { execution, ctx } = await this.rt.load(request);
-    const states = execution.taskStates;
-    const input = states.find((s) => s.taskExecId === request.taskExecId)?.input ?? {};
+    const { ctx, own, processor: processorState } = await this.rt.load(request, { own: true, ...(request.processorExecId ? { processorExecId: request.processorExecId } : {}) });
+    const input = own?.input ?? {};
     const { task } = request;
     const settle = async (options: FinishOptions, next?: string): Promise<Settled> => {
       await this.rt.deps.store.updateWorkflowExecution(request.execId, { status: 'RUNNING' });
@@ -24,7 +23,6 @@ export class Waits {
       return { settled: true, outcome: next && outcome.status !== 'SUCCESS' ? { ...outcome, next } : outcome };
     };
     if (request.timedOut) return settle({ input, error: waitTimeoutError(task) }, task.onTimeout);
-    const processorState = request.processorExecId ? states.find((s) => s.taskExecId === request.processorExecId) : undefined;
     const processor = { output: processorState?.output ?? null, error: processorState?.error ?? null };
     if (processor.error) return settle({ input, error: engineError('WAIT_TASK_ERROR', `wait processor failed: ${processor.error.message}`) });
     let met: boolean;

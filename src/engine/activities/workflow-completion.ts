@@ -43,7 +43,7 @@ export class WorkflowCompletion {
     }
     let output: unknown = defaults;
     if (request.outputs) {
-      const ctx = workflowContext(execution, request.env);
+      const ctx = workflowContext(execution, states, request.env);
       try {
         output = this.rt.render(request.outputs, { ...ctx, output: defaults, status, workflow_id: execution.workflowId, workflow_exec_id: execution.workflowExecId, error });
       } catch (failure) {

@@ -1,19 +1,22 @@
 import pg from 'pg';
 import { CompozyError, errorMessage } from '../../errors.js';
 import { redactUrl } from '../../platform/urls.js';
-import { checkError, checkId, checkStatus, checkTaskState, encodeCursor, notFound, resolveList, statusCounts, tasksById, toJson } from '../codec.js';
-import type {
-  ExecutionPage,
-  ExecutionStore,
-  ListOptions,
-  NewWorkflowExecution,
-  Status,
-  StoreInfo,
-  TaskState,
-  TaskStateWrite,
-  WorkflowExecution,
-  WorkflowExecutionPatch,
-  WorkflowExecutionWithTasks,
+import { checkContextQuery, checkError, checkId, checkStatus, checkTaskState, encodeCursor, notFound, resolveList, statusCounts, tasksById, toJson } from '../codec.js';
+import {
+  MAX_CONTEXT_DEPTH,
+  type ExecutionPage,
+  type ExecutionStore,
+  type ListOptions,
+  type NewWorkflowExecution,
+  type Status,
+  type StoreInfo,
+  type TaskContext,
+  type TaskContextQuery,
+  type TaskState,
+  type TaskStateWrite,
+  type WorkflowExecution,
+  type WorkflowExecutionPatch,
+  type WorkflowExecutionWithTasks,
 } from '../store.js';
 
 const MIGRATIONS: readonly string[] = [
@@ -52,6 +55,9 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX task_states_by_execution ON task_states (workflow_exec_id, seq);`,
   `ALTER TABLE task_states ADD COLUMN usage JSONB;`,
   `CREATE INDEX workflow_executions_by_status ON workflow_executions (status);`,
+  // readTaskContext: the latest state of a task id, and a parent's children.
+  `CREATE INDEX task_states_by_task_id ON task_states (workflow_exec_id, task_id, seq);
+   CREATE INDEX task_states_by_parent ON task_states (parent_state_id, seq);`,
 ];
 
 export interface PostgresStoreOptions {
@@ -206,6 +212,39 @@ export class PostgresStore implements ExecutionStore {
     if (!row) return null;
     const taskStates = await this.listTaskStates(workflowExecId);
     return { ...executionFromRow(row), tasks: tasksById(taskStates), taskStates };
+  }
+
+  async exists(workflowExecId: string): Promise<boolean> {
+    return (await this.query('SELECT 1 FROM workflow_executions WHERE workflow_exec_id = $1', [checkId(workflowExecId, 'workflowExecId')])).length > 0;
+  }
+
+  async readTaskContext(workflowExecId: string, query: TaskContextQuery): Promise<TaskContext | null> {
+    checkId(workflowExecId, 'workflowExecId');
+    checkContextQuery(query);
+    const none = Promise.resolve([] as Row[]);
+    const [executions, tasks, states, children] = await Promise.all([
+      this.query('SELECT * FROM workflow_executions WHERE workflow_exec_id = $1', [workflowExecId]),
+      query.taskIds === 'all'
+        ? this.query('SELECT * FROM task_states WHERE workflow_exec_id = $1 ORDER BY seq', [workflowExecId])
+        : query.taskIds.length === 0
+          ? none
+          : this.query(
+              `WITH RECURSIVE
+                 roots AS (
+                   SELECT (SELECT t.task_exec_id FROM task_states t WHERE t.workflow_exec_id = $1 AND t.task_id = j.id ORDER BY t.seq DESC LIMIT 1) AS task_exec_id FROM unnest($2::text[]) AS j(id)),
+                 tree(task_exec_id, depth) AS (
+                   SELECT task_exec_id, 0 FROM roots WHERE task_exec_id IS NOT NULL
+                   UNION
+                   SELECT c.task_exec_id, tree.depth + 1 FROM task_states c JOIN tree ON c.parent_state_id = tree.task_exec_id WHERE tree.depth < $3)
+               SELECT * FROM task_states WHERE task_exec_id IN (SELECT task_exec_id FROM tree) ORDER BY seq`,
+              [workflowExecId, query.taskIds, MAX_CONTEXT_DEPTH],
+            ),
+      query.taskExecIds?.length ? this.query('SELECT * FROM task_states WHERE workflow_exec_id = $1 AND task_exec_id = ANY($2) ORDER BY seq', [workflowExecId, query.taskExecIds]) : none,
+      query.childrenOf === undefined ? none : this.query('SELECT * FROM task_states WHERE parent_state_id = $1 AND workflow_exec_id = $2 ORDER BY seq', [query.childrenOf, workflowExecId]),
+    ]);
+    const [row] = executions;
+    if (!row) return null;
+    return { execution: executionFromRow(row), tasks: tasks.map(taskFromRow), states: states.map(taskFromRow), children: children.map(taskFromRow) };
   }
 
   async listWorkflowExecutions(options: ListOptions = {}): Promise<ExecutionPage> {

@@ -1,19 +1,22 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { openDatabase, SqliteGuard, type SqliteFileKind } from '../../platform/sqlite.js';
 import { CompozyError, errorMessage } from '../../errors.js';
-import { checkError, checkId, checkStatus, checkTaskState, encodeCursor, notFound, resolveList, statusCounts, tasksById, toJson } from '../codec.js';
-import type {
-  ExecutionPage,
-  ExecutionStore,
-  ListOptions,
-  NewWorkflowExecution,
-  Status,
-  StoreInfo,
-  TaskState,
-  TaskStateWrite,
-  WorkflowExecution,
-  WorkflowExecutionPatch,
-  WorkflowExecutionWithTasks,
+import { checkContextQuery, checkError, checkId, checkStatus, checkTaskState, encodeCursor, notFound, resolveList, statusCounts, tasksById, toJson } from '../codec.js';
+import {
+  MAX_CONTEXT_DEPTH,
+  type ExecutionPage,
+  type ExecutionStore,
+  type ListOptions,
+  type NewWorkflowExecution,
+  type Status,
+  type StoreInfo,
+  type TaskContext,
+  type TaskContextQuery,
+  type TaskState,
+  type TaskStateWrite,
+  type WorkflowExecution,
+  type WorkflowExecutionPatch,
+  type WorkflowExecutionWithTasks,
 } from '../store.js';
 
 const STORE_FILE: SqliteFileKind = { noun: 'execution store', openCode: 'STORE_OPEN_FAILED', unavailableCode: 'STORE_UNAVAILABLE' };
@@ -53,6 +56,9 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX task_states_by_execution ON task_states(workflow_exec_id);`,
   `ALTER TABLE task_states ADD COLUMN usage TEXT NOT NULL DEFAULT 'null';`,
   `CREATE INDEX workflow_executions_by_status ON workflow_executions(status);`,
+  // readTaskContext: the latest state of a task id, and a parent's children.
+  `CREATE INDEX task_states_by_task_id ON task_states(workflow_exec_id, task_id);
+   CREATE INDEX task_states_by_parent ON task_states(parent_state_id);`,
 ];
 
 interface ExecutionRow {
@@ -154,6 +160,19 @@ export class SqliteStore implements ExecutionStore {
       getTask: db.prepare('SELECT * FROM task_states WHERE task_exec_id = ?'),
       tasks: db.prepare('SELECT * FROM task_states WHERE workflow_exec_id = ? ORDER BY rowid'),
       count: db.prepare('SELECT count(*) AS n FROM workflow_executions'),
+      exists: db.prepare('SELECT 1 FROM workflow_executions WHERE workflow_exec_id = ?'),
+      contextTasks: db.prepare(
+        `WITH RECURSIVE
+           roots(task_exec_id) AS (
+             SELECT (SELECT t.task_exec_id FROM task_states t WHERE t.workflow_exec_id = ?1 AND t.task_id = j.value ORDER BY t.rowid DESC LIMIT 1) FROM json_each(?2) j),
+           tree(task_exec_id, depth) AS (
+             SELECT task_exec_id, 0 FROM roots WHERE task_exec_id IS NOT NULL
+             UNION
+             SELECT c.task_exec_id, tree.depth + 1 FROM task_states c JOIN tree ON c.parent_state_id = tree.task_exec_id WHERE tree.depth < ?3)
+         SELECT * FROM task_states WHERE task_exec_id IN (SELECT task_exec_id FROM tree) ORDER BY rowid`,
+      ),
+      statesById: db.prepare('SELECT * FROM task_states WHERE workflow_exec_id = ? AND task_exec_id IN (SELECT value FROM json_each(?)) ORDER BY rowid'),
+      children: db.prepare('SELECT * FROM task_states WHERE parent_state_id = ? AND workflow_exec_id = ? ORDER BY rowid'),
     };
   }
 
@@ -224,6 +243,25 @@ export class SqliteStore implements ExecutionStore {
       if (!row) return null;
       const taskStates = (this.stmt('tasks').all(workflowExecId) as unknown as TaskRow[]).map(taskFromRow);
       return { ...executionFromRow(row), tasks: tasksById(taskStates), taskStates };
+    });
+  }
+
+  async exists(workflowExecId: string): Promise<boolean> {
+    checkId(workflowExecId, 'workflowExecId');
+    return this.read(() => this.stmt('exists').get(workflowExecId) !== undefined);
+  }
+
+  async readTaskContext(workflowExecId: string, query: TaskContextQuery): Promise<TaskContext | null> {
+    checkId(workflowExecId, 'workflowExecId');
+    checkContextQuery(query);
+    return this.read(() => {
+      const row = this.stmt('get').get(workflowExecId) as ExecutionRow | undefined;
+      if (!row) return null;
+      const rows = (statement: string, ...params: Array<string | number>) => (this.stmt(statement).all(...params) as unknown as TaskRow[]).map(taskFromRow);
+      const tasks = query.taskIds === 'all' ? rows('tasks', workflowExecId) : query.taskIds.length === 0 ? [] : rows('contextTasks', workflowExecId, JSON.stringify(query.taskIds), MAX_CONTEXT_DEPTH);
+      const states = query.taskExecIds?.length ? rows('statesById', workflowExecId, JSON.stringify(query.taskExecIds)) : [];
+      const children = query.childrenOf === undefined ? [] : rows('children', query.childrenOf, workflowExecId);
+      return { execution: executionFromRow(row), tasks, states, children };
     });
   }
 
