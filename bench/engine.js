@@ -1,6 +1,8 @@
 // 500 executions of a one-task workflow, 32 in flight, through compozy's engine (API-equivalent start:
 // input validation, execution row, interpreter workflow, tool in the warm pool, task and workflow state
 // written) against the Temporal SDK hello-world (client start + one activity), same dev server, same run.
+// Then a collection of n trivial tool tasks at n = 100, 1,000, 10,000: milliseconds per item (flat when
+// the engine's bookkeeping is O(n)) and the store rows each task's activities read.
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { spawn } from 'node:child_process';
@@ -22,7 +24,36 @@ import { waitForTemporal } from '../dist/temporal/readiness.js';
 
 const TOTAL = Number(process.env.BENCH_EXECUTIONS ?? 500);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
-const ROUNDS = 2;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const COLLECTION_SIZES = (process.env.BENCH_COLLECTION_SIZES ?? '100,1000,10000').split(',').map(Number);
+
+/** The store with a count of the rows its reads return (an execution row, each task state). */
+function countingStore(store) {
+  const count = { rows: 0 };
+  const rows = {
+    getWorkflowExecution: (e) => (e ? 1 + e.taskStates.length : 1),
+    readTaskContext: (c) => (c ? 1 + c.tasks.length + c.states.length + c.children.length : 1),
+    listTaskStates: (states) => Math.max(1, states.length),
+    listWorkflowExecutions: (page) => Math.max(1, page.items.length),
+    exists: () => 1,
+    countByStatus: () => 1,
+  };
+  const counted = new Proxy(store, {
+    get(target, key) {
+      const value = Reflect.get(target, key);
+      if (typeof value !== 'function') return value;
+      const measure = rows[key];
+      return measure
+        ? async (...args) => {
+            const result = await value.apply(target, args);
+            count.rows += measure(result);
+            return result;
+          }
+        : value.bind(target);
+    },
+  });
+  return { store: counted, count };
+}
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
@@ -70,12 +101,19 @@ try {
   const projectConfig = loadValidProject(join(import.meta.dirname, 'projects', 'one-task'));
   const project = compileProject(projectConfig, 20);
   const store = SqliteStore.open(join(stateDir, 'compozy.db'));
-  const tools = toolInvoker(projectConfig, project, { defaultTimeoutMs: 60_000, poolSize: 2, log: () => undefined });
+  const tools = toolInvoker(projectConfig, project, { defaultTimeoutMs: 60_000, poolSize: 2, log: () => undefined, runsTasks: true });
   const agents = new LlmAgents({ projectDir: projectConfig.dir, models: projectConfig.models, resources: project.resources, tools, env: process.env });
   const activities = new EngineActivities({ store, tools, agents, memory: memoryUnavailable, signals: { dispatch: async () => Promise.reject(new Error('the benchmark workflow sends no signals')) } });
   const engineWorker = await Worker.create({ connection: native, taskQueue: 'bench-engine', workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH }, activities: activities.functions() });
   const engine = new EngineClient({ client, store, project, taskQueue: 'bench-engine', workerAvailable: async () => engineWorker.getState() === 'RUNNING' });
-  workers.push(rawWorker.run(), engineWorker.run());
+  const collectionConfig = loadValidProject(join(import.meta.dirname, 'projects', 'collection'));
+  const collectionProject = compileProject(collectionConfig, 20);
+  const counted = countingStore(SqliteStore.open(join(stateDir, 'collection.db')));
+  const collectionTools = toolInvoker(collectionConfig, collectionProject, { defaultTimeoutMs: 60_000, poolSize: 2, log: () => undefined, runsTasks: true });
+  const collectionActivities = new EngineActivities({ store: counted.store, tools: collectionTools, agents, memory: memoryUnavailable, signals: { dispatch: async () => Promise.reject(new Error('the benchmark workflow sends no signals')) } });
+  const collectionWorker = await Worker.create({ connection: native, taskQueue: 'bench-collection', workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH }, activities: collectionActivities.functions() });
+  const collectionEngine = new EngineClient({ client, store: counted.store, project: collectionProject, taskQueue: 'bench-collection', workerAvailable: async () => true });
+  workers.push(rawWorker.run(), engineWorker.run(), collectionWorker.run());
 
   const raw = (i) => client.workflow.execute('rawHello', { taskQueue: 'bench-raw', workflowId: `raw-${process.pid}-${performance.now()}-${i}`, args: [`n${i}`] });
   const ours = async (i) => {
@@ -100,11 +138,32 @@ try {
   };
   const r = summary(rawRuns);
   const e = summary(engineRuns);
+
+  const collection = {};
+  const collectionOnce = async (n) => {
+    const { execId } = await collectionEngine.start('each', { names: Array.from({ length: n }, (_, i) => `n${i}`) });
+    const result = await client.workflow.getHandle(execId).result();
+    if (result.status !== 'SUCCESS') throw new Error(`collection execution ${execId} ended ${result.status}`);
+  };
+  await collectionOnce(20);
+  for (const n of COLLECTION_SIZES) {
+    counted.count.rows = 0;
+    const t0 = performance.now();
+    await collectionOnce(n);
+    const ms = performance.now() - t0;
+    // n children and the collection itself.
+    collection[n] = { msPerItem: ms / n, readsPerTask: counted.count.rows / (n + 1) };
+    console.log(`collection of ${n}: ${(ms / 1000).toFixed(2)} s, ${(ms / n).toFixed(2)} ms/item, ${(counted.count.rows / (n + 1)).toFixed(2)} store rows read per task`);
+  }
+
   rawWorker.shutdown();
   engineWorker.shutdown();
+  collectionWorker.shutdown();
   await Promise.all(workers);
   await tools.close();
+  await collectionTools.close();
   await store.close();
+  await counted.store.close();
   await native.close();
   await connection.close();
   const round2 = (x) => Math.round(x * 100) / 100;
@@ -116,6 +175,7 @@ try {
       engine_throughput_per_s: round2(e.throughput),
       raw_throughput_per_s: round2(r.throughput),
       throughput_ratio: round2(e.throughput / r.throughput),
+      throughput_ratio_worst_round: round2(Math.min(...engineRuns.map((run, i) => run.throughput / rawRuns[i].throughput))),
       engine_p50_ms: round2(e.p50),
       engine_p95_ms: round2(e.p95),
       raw_p50_ms: round2(r.p50),
@@ -124,6 +184,7 @@ try {
       p95_ratio: round2(e.p95 / r.p95),
       engine_client_worker_cpu_ms: round2(e.cpuMs),
       raw_client_worker_cpu_ms: round2(r.cpuMs),
+      ...Object.fromEntries(COLLECTION_SIZES.flatMap((n) => [[`collection_${n}_ms_per_item`, round2(collection[n].msPerItem)], [`collection_${n}_store_reads_per_task`, round2(collection[n].readsPerTask)]])),
     }),
   );
 } finally {

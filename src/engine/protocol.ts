@@ -1,5 +1,6 @@
 import type { ExecutionError, Status } from '../store/store.js';
 import type { TaskDef, WorkflowDef } from './definition.js';
+import type { Strategy } from './progress.js';
 
 /**
  * What the interpreter workflow and the engine activities exchange. Plain data only: every value
@@ -38,12 +39,40 @@ export interface TaskOutcome {
   nextWith?: Record<string, unknown>;
 }
 
-export interface CollectionChild {
-  task: TaskDef;
-  vars: Record<string, unknown>;
+/**
+ * A parent's children as history carries them: each child names its task template by index, so a
+ * collection of 10,000 items carries its template once, not 10,000 times.
+ */
+export interface ChildList {
+  templates: TaskDef[];
+  items: ChildItem[];
 }
 
-export type Expansion = { ok: true; children: CollectionChild[]; itemCount: number; skippedCount: number } | { ok: false; outcome: TaskOutcome };
+export interface ChildItem {
+  template: number;
+  /** The child's task id (a collection's is rendered with its item). */
+  id: string;
+  /** The item and index variables of a collection's child. */
+  vars?: Record<string, unknown>;
+}
+
+export type Expansion = { ok: true; children: ChildList; itemCount: number; skippedCount: number } | { ok: false; outcome: TaskOutcome };
+
+/** One batch of a large parent's children, run in its own child workflow (compozyBatch). */
+export interface BatchInput {
+  def: WorkflowDef;
+  execId: string;
+  /** The parent task's request. */
+  request: TaskRequest;
+  children: ChildList;
+  /** The children's task execution ids, minted by the parent's run. */
+  ids: string[];
+  concurrency: number;
+  strategy: Strategy;
+  depth: number;
+  /** Whether the execution is paused as the batch starts. */
+  paused: boolean;
+}
 
 export interface ChildResult {
   taskExecId: string;

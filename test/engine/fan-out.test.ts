@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { startHarness, TOOLS_YAML, writeProject, type Harness } from './harness.js';
 
 let h: Harness;
@@ -27,5 +28,62 @@ describe('a wide fan-out', () => {
     const execution = await h.run(project, 'wide', { items: Array.from({ length: 2100 }, (_, i) => i) });
     expect(execution.status).toBe('SUCCESS');
     expect(execution.taskStates.filter((s) => s.status === 'SUCCESS')).toHaveLength(2101);
+  }, 300_000);
+});
+
+describe('children in batches', () => {
+  const project = () =>
+    writeProject({
+      'workflows/batched.yaml': `id: batched\n${TOOLS_YAML}tasks:
+  - id: each
+    type: collection
+    strategy: best_effort
+    max_workers: 200
+    items: "{{ .workflow.input.items }}"
+    task:
+      id: "c-{{ .index }}"
+      tool: sleep
+      with: { ms: "{{ .workflow.input.ms }}", fail: '{{ if eq .index 7 }}boom{{ end }}' }
+`,
+    });
+
+  it('a collection past one batch keeps the inline state shapes: parents, progress_info, outputs, a failed child under best_effort', async () => {
+    const execution = await h.run(project(), 'batched', { items: Array.from({ length: 1100 }, (_, i) => i), ms: 0 });
+    expect(execution.status).toBe('SUCCESS');
+    const each = execution.tasks.each;
+    const output = each?.output as { progress_info: Record<string, unknown>; outputs: Record<string, unknown> };
+    expect(output.progress_info).toMatchObject({ total_children: 1100, success_count: 1099, failed_count: 1, overall_status: 'SUCCESS' });
+    expect(Object.keys(output.outputs)).toHaveLength(1100);
+    expect(output.outputs['c-1099']).toEqual({ slept: 0, label: null });
+    const children = execution.taskStates.filter((s) => s.taskId.startsWith('c-'));
+    expect(children).toHaveLength(1100);
+    expect(children.every((s) => s.parentStateId === each?.taskExecId)).toBe(true);
+    expect(execution.tasks['c-7']).toMatchObject({ status: 'FAILED', error: { code: 'TOOL_INPUT_INVALID', message: 'boom' } });
+    const batches = [];
+    for await (const run of h.client.workflow.list({ query: `WorkflowType = 'compozyBatch'` })) if (run.workflowId.startsWith(execution.workflowExecId)) batches.push(run.status.name);
+    expect(batches).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED']);
+  }, 300_000);
+
+  it('pause and resume reach the batches', async () => {
+    const engine = h.engine(project());
+    const { execId } = await engine.start('batched', { items: Array.from({ length: 1100 }, (_, i) => i), ms: 50 });
+    const done = async () => (await h.store.listTaskStates(execId)).filter((s) => s.status === 'SUCCESS').length;
+    for (let i = 0; i < 600 && (await done()) < 50; i++) await sleep(100);
+    await engine.pause(execId);
+    let before = -1;
+    for (let i = 0; i < 100; i++) {
+      await sleep(200);
+      const now = await done();
+      if (now === before) break;
+      before = now;
+    }
+    expect(before).toBeLessThan(1099);
+    expect((await h.store.getWorkflowExecution(execId))?.status).toBe('PAUSED');
+    await sleep(500);
+    expect(await done()).toBe(before);
+    await engine.resume(execId);
+    const execution = await h.finish(execId);
+    expect(execution.status).toBe('SUCCESS');
+    expect(execution.taskStates.filter((s) => s.status === 'SUCCESS')).toHaveLength(1100);
   }, 300_000);
 });

@@ -1,7 +1,7 @@
 import { evaluateCondition } from '../../expr/cel.js';
 import { CompozyError } from '../../errors.js';
 import type { Strategy } from '../progress.js';
-import type { CollectionChild } from '../protocol.js';
+import type { ChildItem, ChildList } from '../protocol.js';
 import type { TaskBase, TaskDef } from '../definition.js';
 import { defined } from './compile.js';
 import type { HandlerContext, TaskKind } from './kind.js';
@@ -46,11 +46,11 @@ function perItem(task: CollectionTaskDef): TaskDef[] {
 }
 
 /** A collection's items, filtered, each bound to a child task whose id is rendered with the item. */
-export function expandItems(task: CollectionTaskDef, vars: Record<string, unknown>, h: HandlerContext): { children: CollectionChild[]; itemCount: number; skippedCount: number } {
+export function expandItems(task: CollectionTaskDef, vars: Record<string, unknown>, h: HandlerContext): { children: ChildList; itemCount: number; skippedCount: number } {
   const items = collectionItems(h.render(task.items, vars), task.id);
   const templates = perItem(task);
   if (templates.length === 0) throw new CompozyError('TASK_FAILED', `Collection task "${task.id}" has no task: to run for each item.`);
-  const children: CollectionChild[] = [];
+  const children: ChildItem[] = [];
   let skippedCount = 0;
   for (const [index, item] of items.entries()) {
     const itemVars = { [task.itemVar]: item, [task.indexVar]: index };
@@ -58,12 +58,11 @@ export function expandItems(task: CollectionTaskDef, vars: Record<string, unknow
       skippedCount++;
       continue;
     }
-    for (const template of templates) {
-      const id = String(h.render(template.id, { ...vars, ...itemVars }));
-      children.push({ task: { ...template, id }, vars: itemVars });
+    for (const [t, template] of templates.entries()) {
+      children.push({ template: t, id: String(h.render(template.id, { ...vars, ...itemVars })), vars: itemVars });
     }
   }
-  return { children, itemCount: items.length, skippedCount };
+  return { children: { templates, items: children }, itemCount: items.length, skippedCount };
 }
 
 /** `items:` as a list: arrays as they are, a JSON array string parsed, a map as {key, value} entries. */

@@ -1,1 +1,1 @@
-export { compozyWorkflow } from './interpreter.js';
+export { compozyBatch, compozyWorkflow } from './interpreter.js';

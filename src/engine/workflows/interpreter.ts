@@ -1,6 +1,7 @@
 import {
   ApplicationFailure,
   CancellationScope,
+  type ChildWorkflowHandle,
   condition,
   continueAsNew,
   isCancellation,
@@ -8,6 +9,7 @@ import {
   proxyLocalActivities,
   setHandler,
   sleep,
+  startChild,
   TimeoutFailure,
   uuid4,
   workflowInfo,
@@ -21,7 +23,7 @@ import type { ParallelTaskDef } from '../tasks/parallel.js';
 import type { WaitTaskDef } from '../tasks/wait.js';
 import { settledEarly, type Strategy } from '../progress.js';
 import { TaskIds } from '../task-ids.js';
-import type { ChildResult, CollectionChild, RunInput, RunResult, SignalEnvelope, TaskOutcome, TaskRequest, TaskScope } from '../protocol.js';
+import type { BatchInput, ChildItem, ChildList, ChildResult, RunInput, RunResult, SignalEnvelope, TaskOutcome, TaskRequest, TaskScope } from '../protocol.js';
 import { deliverSignal, pauseSignal, resumeSignal, stateQuery } from './messages.js';
 
 type Activities = EngineActivityFunctions;
@@ -38,6 +40,13 @@ const DEFAULT_ATTEMPTS = 3;
  * task of a run with more than 2,000 pending activities (the run then never ends) and advises 500.
  */
 const MAX_IN_FLIGHT_CHILDREN = 500;
+/**
+ * Children per child workflow when a parent has more (a collection of 10,000 items runs 20 batches):
+ * a batch of tool children stays near 2,000 history events, far from the 51,200 a run may have.
+ */
+const BATCH_SIZE = 500;
+/** Batches of one parent in flight at once: enough to keep the workers busy, few enough that their activities do not pile up in the task queue. */
+const MAX_BATCHES_IN_FLIGHT = 4;
 /** Room past a task's own timeout, so the tool's or model's typed timeout error arrives first. */
 const TIMEOUT_GRACE_MS = 30_000;
 
@@ -61,6 +70,27 @@ function executor(task: TaskDef, attempts: number): Activities['executeTask'] {
   }).executeTask;
 }
 
+function settlesEarly(strategy: Strategy): boolean {
+  return strategy === 'fail_fast' || strategy === 'race';
+}
+
+/** Whether a task waits for signals, which reach the execution's own workflow only (so it cannot run in a batch). */
+function waitsForSignals(task: TaskDef): boolean {
+  switch (task.type) {
+    case 'wait':
+      return true;
+    case 'parallel':
+    case 'composite':
+      return task.tasks.some(waitsForSignals);
+    case 'collection':
+      return [...(task.task ? [task.task] : []), ...(task.tasks ?? [])].some(waitsForSignals);
+    case 'router':
+      return Object.values(task.routes).some((route) => typeof route !== 'string' && waitsForSignals(route));
+    default:
+      return false;
+  }
+}
+
 function failed(outcome: TaskOutcome): boolean {
   return outcome.status === 'FAILED' || outcome.status === 'TIMED_OUT';
 }
@@ -82,6 +112,8 @@ class Interpreter {
   private readonly taskStatus: Record<string, Status> = {};
   private readonly inbox: SignalEnvelope[];
   private readonly ids: TaskIds;
+  /** Batches of children running as child workflows: pause and resume reach them too. */
+  private readonly batchHandles = new Set<ChildWorkflowHandle<typeof compozyBatch>>();
 
   constructor(private readonly input: RunInput) {
     this.inbox = [...(input.pendingSignals ?? [])];
@@ -103,10 +135,17 @@ class Interpreter {
     });
     setHandler(pauseSignal, () => {
       this.paused = true;
+      this.forward(pauseSignal);
     });
     setHandler(resumeSignal, () => {
       this.paused = false;
+      this.forward(resumeSignal);
     });
+  }
+
+  /** A batch that finishes as the signal is sent needs it no more. */
+  private forward(signal: typeof pauseSignal | typeof resumeSignal): void {
+    for (const handle of this.batchHandles) void handle.signal(signal).catch(() => undefined);
   }
 
   private get def() {
@@ -221,7 +260,7 @@ class Interpreter {
     if (depth + 1 > this.def.maxNestingDepth) {
       return local.recordTask(request, 'FAILED', { code: 'NESTING_TOO_DEEP', message: `task "${task.id}" nests deeper than limits.max_nesting_depth (${this.def.maxNestingDepth})` });
     }
-    let children: CollectionChild[];
+    let children: ChildList;
     let collection: { itemCount: number; skippedCount: number } | undefined;
     if (task.type === 'collection') {
       const expansion = await local.expandCollection({ ...request, task });
@@ -231,9 +270,9 @@ class Interpreter {
     } else {
       const begun = await local.beginTask(request);
       if (failed(begun)) return begun;
-      children = task.tasks.map((child) => ({ task: child, vars: {} }));
+      children = { templates: task.tasks, items: task.tasks.map((child, template) => ({ template, id: child.id })) };
     }
-    const concurrency = task.type === 'composite' ? 1 : task.type === 'collection' && task.mode === 'sequential' ? Math.max(1, task.batch ?? 1) : task.maxWorkers && task.maxWorkers > 0 ? task.maxWorkers : children.length;
+    const concurrency = task.type === 'composite' ? 1 : task.type === 'collection' && task.mode === 'sequential' ? Math.max(1, task.batch ?? 1) : task.maxWorkers && task.maxWorkers > 0 ? task.maxWorkers : children.items.length;
     const strategy: Strategy = task.type === 'composite' ? 'wait_all' : (task.strategy ?? 'wait_all');
     const results = await this.children(request, children, concurrency, strategy, task.type === 'composite', depth);
     return local.finishParent({ ...request, children: results, ...(collection ? { collection } : {}) });
@@ -242,28 +281,33 @@ class Interpreter {
   /**
    * Runs children with at most `concurrency` in flight. fail_fast and race settle early: children in
    * flight are canceled and children not started are counted as canceled; a composite stops at its
-   * first failure.
+   * first failure. More children than one batch holds run in batches, each in a child workflow.
    */
-  private async children(request: TaskRequest, children: CollectionChild[], concurrency: number, strategy: Strategy, stopOnFailure: boolean, depth: number): Promise<ChildResult[]> {
-    const ids = children.map((child, i) => this.ids.next(`${request.taskExecId}/${i}:${child.task.id}`));
-    const results: (ChildResult | undefined)[] = children.map(() => undefined);
+  private async children(request: TaskRequest, children: ChildList, concurrency: number, strategy: Strategy, stopOnFailure: boolean, depth: number, minted?: string[]): Promise<ChildResult[]> {
+    const { items } = children;
+    const ids = minted ?? items.map((child, i) => this.ids.next(`${request.taskExecId}/${i}:${child.id}`));
+    if (items.length > BATCH_SIZE && !stopOnFailure && !settlesEarly(strategy) && !children.templates.some(waitsForSignals)) {
+      return this.batches(request, children, ids, concurrency, strategy, depth);
+    }
+    const results: (ChildResult | undefined)[] = items.map(() => undefined);
     const parent = { id: request.task.id, taskExecId: request.taskExecId };
-    const tally = { total: children.length, terminal: 0, success: 0, failed: 0 };
+    const tally = { total: items.length, terminal: 0, success: 0, failed: 0 };
     let settled = false;
     let next = 0;
     const scope = new CancellationScope();
     const lane = async (): Promise<void> => {
-      while (!settled && next < children.length) {
+      while (!settled && next < items.length) {
         const i = next++;
-        const child = children[i] as CollectionChild;
-        const childScope: TaskScope = { parent, vars: { ...request.scope.vars, ...child.vars } };
+        const item = items[i] as ChildItem;
+        const task = { ...(children.templates[item.template] as TaskDef), id: item.id };
+        const childScope: TaskScope = { parent, vars: { ...request.scope.vars, ...item.vars } };
         let result: ChildResult;
         try {
-          const outcome = await this.runNode(child.task, childScope, depth + 1, ids[i]);
+          const outcome = await this.runNode(task, childScope, depth + 1, ids[i]);
           result = { taskExecId: outcome.taskExecId, taskId: outcome.taskId, status: outcome.status, ...(outcome.error ? { error: outcome.error } : {}) };
         } catch (error) {
           if (!(settled && isCancellation(error))) throw error;
-          const canceled = await CancellationScope.nonCancellable(() => local.recordTask(this.request(child.task, childScope, ids[i] as string), 'CANCELED'));
+          const canceled = await CancellationScope.nonCancellable(() => local.recordTask(this.request(task, childScope, ids[i] as string), 'CANCELED'));
           result = { taskExecId: canceled.taskExecId, taskId: canceled.taskId, status: 'CANCELED' };
         }
         results[i] = result;
@@ -276,8 +320,55 @@ class Interpreter {
         }
       }
     };
-    await scope.run(() => Promise.all(Array.from({ length: Math.min(concurrency, children.length, MAX_IN_FLIGHT_CHILDREN) }, lane)));
-    return children.map((child, i) => results[i] ?? { taskExecId: ids[i] as string, taskId: child.task.id, status: 'CANCELED' });
+    await scope.run(() => Promise.all(Array.from({ length: Math.min(concurrency, items.length, MAX_IN_FLIGHT_CHILDREN) }, lane)));
+    return items.map((child, i) => results[i] ?? { taskExecId: ids[i] as string, taskId: child.id, status: 'CANCELED' });
+  }
+
+  /**
+   * A large parent's children in batches of BATCH_SIZE, each batch a child workflow with its own
+   * history, so the parent's history grows per batch, not per child. Batches in flight times children
+   * in flight per batch stays within `concurrency` (and MAX_BATCHES_IN_FLIGHT). Only for strategies that run every child
+   * (wait_all, best_effort): nothing has to settle across batches.
+   */
+  private async batches(request: TaskRequest, children: ChildList, ids: string[], concurrency: number, strategy: Strategy, depth: number): Promise<ChildResult[]> {
+    const perBatch = Math.max(1, Math.min(concurrency, MAX_IN_FLIGHT_CHILDREN));
+    const count = Math.ceil(children.items.length / BATCH_SIZE);
+    const lanes = Math.max(1, Math.min(count, MAX_BATCHES_IN_FLIGHT, Math.floor(Math.min(concurrency, children.items.length) / perBatch)));
+    const results: ChildResult[][] = [];
+    const def = { ...this.def, tasks: [] };
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < count) {
+        const k = next++;
+        const slice = { from: k * BATCH_SIZE, to: Math.min(children.items.length, (k + 1) * BATCH_SIZE) };
+        const input: BatchInput = {
+          def,
+          execId: this.input.execId,
+          request,
+          children: { templates: children.templates, items: children.items.slice(slice.from, slice.to) },
+          ids: ids.slice(slice.from, slice.to),
+          concurrency: perBatch,
+          strategy,
+          depth,
+          paused: this.paused,
+        };
+        const handle = await startChild(compozyBatch, { workflowId: `${this.input.execId}-${request.taskExecId}-batch-${k}`, args: [input] });
+        this.batchHandles.add(handle);
+        try {
+          results[k] = await handle.result();
+        } finally {
+          this.batchHandles.delete(handle);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: lanes }, lane));
+    return results.flat();
+  }
+
+  /** Runs one batch of a parent's children (compozyBatch). */
+  async batch(input: BatchInput): Promise<ChildResult[]> {
+    this.paused = input.paused;
+    return this.children(input.request, input.children, input.concurrency, input.strategy, false, input.depth, input.ids);
   }
 
   private async wait(request: TaskRequest<WaitTaskDef>, depth: number): Promise<TaskOutcome> {
@@ -318,4 +409,9 @@ class Interpreter {
  */
 export async function compozyWorkflow(input: RunInput): Promise<RunResult> {
   return new Interpreter(input).run();
+}
+
+/** One batch of a large parent's children, in its own history (see Interpreter.batches). */
+export async function compozyBatch(input: BatchInput): Promise<ChildResult[]> {
+  return new Interpreter({ def: input.def, execId: input.execId }).batch(input);
 }

@@ -1,0 +1,3 @@
+export default {
+  greet: async (input) => ({ greeting: `Hello, ${input.name}!` }),
+};
