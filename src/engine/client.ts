@@ -5,6 +5,7 @@ import { describeProblems, SchemaValidator } from '../platform/schema-validator.
 import { isKsuid, ksuid } from '../store/ksuid.js';
 import type { ExecutionStore, WorkflowExecutionWithTasks } from '../store/store.js';
 import type { WorkflowDef } from './definition.js';
+import { engineError } from './engine-error.js';
 import type { EngineProject } from './project.js';
 import type { RunInput } from './protocol.js';
 import { deliverSignal, pauseSignal, resumeSignal, WORKFLOW_TYPE } from './workflows/messages.js';
@@ -102,7 +103,7 @@ export class EngineClient {
       await this.options.client.workflow.start(WORKFLOW_TYPE, { taskQueue: this.options.taskQueue, workflowId: execId, args: [run] });
     } catch (error) {
       if (error instanceof WorkflowExecutionAlreadyStartedError) throw error;
-      await this.options.store.updateWorkflowExecution(execId, { status: 'FAILED', error: { code: 'TEMPORAL_UNREACHABLE', message: errorMessage(error) } });
+      await this.options.store.updateWorkflowExecution(execId, { status: 'FAILED', error: engineError('TEMPORAL_UNREACHABLE', errorMessage(error)) });
       throw new CompozyError('TEMPORAL_UNREACHABLE', `Temporal did not accept the execution: ${errorMessage(error)}`, { hint: 'Check the temporal row of `compozy status`.' });
     }
     return { execId, workflowId };

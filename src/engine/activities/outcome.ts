@@ -1,5 +1,8 @@
 import { CompozyError, errorMessage, type ErrorCode } from '../../errors.js';
 import type { ExecutionError, Status } from '../../store/store.js';
+import { engineError } from '../engine-error.js';
+
+export { engineError };
 
 /**
  * How a failure is classified: which codes a retry cannot fix, which end a task TIMED_OUT, and how a
@@ -17,10 +20,6 @@ const PERMANENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 /** Failures that end a task TIMED_OUT rather than FAILED. */
 const TIMEOUTS: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['TOOL_TIMEOUT', 'LLM_TIMEOUT', 'TASK_TIMED_OUT']);
 
-/** An error the engine writes itself, with a code from the typed set. */
-export function engineError(code: ErrorCode, message: string, details?: Record<string, unknown>): ExecutionError {
-  return { code, message, ...(details ? { details } : {}) };
-}
 
 /** A thrown error's code: the engine's own, or one a tool, a provider or Node set. */
 export function codeOf(error: unknown): string | undefined {

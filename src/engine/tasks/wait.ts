@@ -1,6 +1,7 @@
 import { evaluateCondition } from '../../expr/cel.js';
 import type { ExecutionError } from '../../store/store.js';
 import type { TaskBase, TaskDef } from '../definition.js';
+import { engineError } from '../engine-error.js';
 import type { SignalEnvelope } from '../protocol.js';
 import { defined } from './compile.js';
 import type { TaskKind } from './kind.js';
@@ -23,7 +24,7 @@ export const waitTask: TaskKind<'wait'> = {
 
 export function waitTimeoutError(task: WaitTaskDef): ExecutionError {
   const timeout = task.timeoutMs ?? 0;
-  return { code: 'WAIT_TIMEOUT', message: `wait task timed out after ${formatMs(timeout)}`, details: { signal_name: task.waitFor, timeout: formatMs(timeout) } };
+  return engineError('WAIT_TIMEOUT', `wait task timed out after ${formatMs(timeout)}`, { signal_name: task.waitFor, timeout: formatMs(timeout) });
 }
 
 /** Whether the signal (and what its processor made of it) meets the wait's condition. */

@@ -17,6 +17,7 @@ import {
 import type { ExecutionError, Status } from '../../store/store.js';
 import type { EngineActivityFunctions } from '../activities/engine-activities.js';
 import type { TaskDef } from '../definition.js';
+import { engineError } from '../engine-error.js';
 import type { CollectionTaskDef } from '../tasks/collection.js';
 import type { CompositeTaskDef } from '../tasks/composite.js';
 import type { ParallelTaskDef } from '../tasks/parallel.js';
@@ -157,7 +158,7 @@ class Interpreter {
     try {
       let failure: ExecutionError | undefined = this.input.failure;
       let current: TaskDef | undefined = this.input.startTaskId === undefined ? def.tasks[0] : this.topLevel(this.input.startTaskId);
-      if (this.input.startTaskId !== undefined && !current) failure = { code: 'TASK_FAILED', message: `task "${this.input.startTaskId}" does not exist in workflow ${def.id}` };
+      if (this.input.startTaskId !== undefined && !current) failure = engineError('TASK_FAILED', `task "${this.input.startTaskId}" does not exist in workflow ${def.id}`);
       let nextWith: Record<string, unknown> | undefined = this.input.startWith;
       while (current) {
         const outcome = await this.runNode(current, { vars: {}, ...(nextWith ? { with: nextWith } : {}) }, 0);
@@ -174,7 +175,7 @@ class Interpreter {
         nextWith = outcome.nextWith;
         current = this.topLevel(outcome.next);
         if (!current) {
-          failure = { code: 'TASK_FAILED', message: `task "${outcome.taskId}" names next task "${outcome.next}", which does not exist` };
+          failure = engineError('TASK_FAILED', `task "${outcome.taskId}" names next task "${outcome.next}", which does not exist`);
           break;
         }
         if (workflowInfo().continueAsNewSuggested) {
@@ -251,14 +252,14 @@ class Interpreter {
       if (isCancellation(error)) throw error;
       // Out of attempts without the activity recording a result: timeouts, or workers that died.
       const timedOut = (error as { cause?: unknown }).cause instanceof TimeoutFailure;
-      return local.recordTask(request, timedOut ? 'TIMED_OUT' : 'FAILED', { code: timedOut ? 'TASK_TIMED_OUT' : 'TASK_FAILED', message: failureMessage(error) });
+      return local.recordTask(request, timedOut ? 'TIMED_OUT' : 'FAILED', engineError(timedOut ? 'TASK_TIMED_OUT' : 'TASK_FAILED', failureMessage(error)));
     }
   }
 
   private async parent(request: TaskRequest<ParallelTaskDef | CompositeTaskDef | CollectionTaskDef>, depth: number): Promise<TaskOutcome> {
     const { task } = request;
     if (depth + 1 > this.def.maxNestingDepth) {
-      return local.recordTask(request, 'FAILED', { code: 'NESTING_TOO_DEEP', message: `task "${task.id}" nests deeper than limits.max_nesting_depth (${this.def.maxNestingDepth})` });
+      return local.recordTask(request, 'FAILED', engineError('NESTING_TOO_DEEP', `task "${task.id}" nests deeper than limits.max_nesting_depth (${this.def.maxNestingDepth})`));
     }
     let children: ChildList;
     let collection: { itemCount: number; skippedCount: number } | undefined;
