@@ -31,15 +31,11 @@ export interface LocalPlatform {
   close(): Promise<void>;
 }
 
-let loggingInstalled = false;
-
 /**
- * The Temporal SDK's logs through `log`, once per process and only while the SDK has no runtime yet: a
- * program that configured its own Temporal Runtime keeps it.
+ * The Temporal SDK's logs through `log`, unless the SDK already has its runtime: a program that
+ * configured its own Temporal Runtime keeps it.
  */
 function routeTemporalLogs(log: (line: string) => void): void {
-  if (loggingInstalled) return;
-  loggingInstalled = true;
   try {
     installTemporalLogging(log, false);
   } catch (error) {

@@ -28,11 +28,17 @@ export function formatSdkEntry(entry: LogEntry, verbose: boolean): string | unde
   return `temporal ${entry.level.toLowerCase()}: ${entry.message}${describeMeta(entry.meta, verbose)}`;
 }
 
+let loggingInstalled = false;
+
 /**
- * Routes the Temporal SDK's logs (its own and the native core's) through `log`. Called once per
- * process, before any worker or connection is created.
+ * Routes the Temporal SDK's logs (its own and the native core's) through `log`. Called before any
+ * worker or connection is created; later calls do nothing.
  */
 export function installTemporalLogging(log: (line: string) => void, verbose: boolean): void {
+  // The SDK's Runtime is a process singleton: a process that hosts several platforms (the programmatic
+  // API, a test file with several environments) keeps the first configuration.
+  if (loggingInstalled) return;
+  loggingInstalled = true;
   const level = verbose ? 'INFO' : 'WARN';
   Runtime.install({
     shutdownSignals: [],
