@@ -72,6 +72,9 @@ export type TaskDef =
 
 export type TaskDefOf<T extends TaskType> = Extract<TaskDef, { type: T }>;
 
+/** The types with side effects, run as regular activities (executeTask) on any worker. */
+export type ExecutingTaskDef = BasicTaskDef | SignalTaskDef | MemoryTaskDef;
+
 export interface WorkflowDef {
   id: string;
   version?: string;

@@ -70,6 +70,8 @@ export interface TaskContextQuery {
   taskExecIds?: readonly string[];
   /** A parent whose direct children are wanted. */
   childrenOf?: string;
+  /** Leave the execution's input out (undefined): it never changes, so a caller may keep it from its first read. */
+  withoutInput?: boolean;
 }
 
 export interface TaskContext {

@@ -149,6 +149,9 @@ export function defineStoreConformance(name: string, open: () => Promise<Executi
 
       const nothing = await store.readTaskContext(id, { taskIds: [] });
       expect(nothing).toMatchObject({ tasks: [], states: [], children: [] });
+      const withoutInput = await store.readTaskContext(id, { taskIds: [], withoutInput: true });
+      expect(withoutInput?.execution).toMatchObject({ workflowExecId: id, workflowId: 'w', status: 'PENDING' });
+      expect(withoutInput?.execution.input).toBeUndefined();
       const all = await store.readTaskContext(id, { taskIds: 'all' });
       expect(all?.tasks.map((s) => s.taskExecId)).toEqual((await store.listTaskStates(id)).map((s) => s.taskExecId));
       expect(await store.readTaskContext(ksuid(), { taskIds: 'all' })).toBeNull();

@@ -1,4 +1,5 @@
 import type { ExecutionError, Status } from '../../store/store.js';
+import type { ExecutingTaskDef } from '../definition.js';
 import type { EngineDeps } from '../executors.js';
 import type { CompleteWorkflowRequest, FinishParentRequest, SettleWaitRequest, TaskRequest } from '../protocol.js';
 import type { AggregateTaskDef } from '../tasks/aggregate.js';
@@ -36,7 +37,7 @@ export class EngineActivities {
   functions() {
     const { rt, tasks, parents, waits, completion } = this;
     return {
-      executeTask: async (r: TaskRequest) => rt.carried(r, await tasks.executeTask(r)),
+      executeTask: async (r: TaskRequest<ExecutingTaskDef>) => rt.carried(r, await tasks.executeTask(r)),
       beginTask: async (r: TaskRequest) => rt.carried(r, await tasks.beginTask(r)),
       recordTask: async (r: TaskRequest, status: Status, error?: ExecutionError) => rt.carried(r, await tasks.recordTask(r, status, error)),
       routeTask: async (r: TaskRequest<RouterTaskDef>) => rt.carried(r, await tasks.routeTask(r)),

@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { ExecutionError, Status } from '../../store/store.js';
 import { carriedThrow } from '../history-limits.js';
+import type { ExecutingTaskDef } from '../definition.js';
 import type { TaskOutcome, TaskRequest } from '../protocol.js';
 import { aggregateOutput, type AggregateTaskDef } from '../tasks/aggregate.js';
 import { runBasic } from '../tasks/basic.js';
@@ -23,7 +24,7 @@ export class TaskExecution {
   constructor(private readonly rt: TaskRuntime) {}
 
   /** basic, signal and memory tasks: a regular activity, retried by Temporal until its last attempt. */
-  async executeTask(request: TaskRequest): Promise<TaskOutcome> {
+  async executeTask(request: TaskRequest<ExecutingTaskDef>): Promise<TaskOutcome> {
     const stop = heartbeating();
     try {
       const { ctx } = await this.rt.load(request);
@@ -52,7 +53,7 @@ export class TaskExecution {
     }
   }
 
-  private run(request: TaskRequest, input: Record<string, unknown>, ctx: Record<string, unknown>): Promise<TaskRunResult> {
+  private run(request: TaskRequest<ExecutingTaskDef>, input: Record<string, unknown>, ctx: Record<string, unknown>): Promise<TaskRunResult> {
     const { task } = request;
     switch (task.type) {
       case 'signal':
@@ -61,9 +62,6 @@ export class TaskExecution {
         return runMemory(task, ctx, this.rt);
       case 'basic':
         return runBasic(task, input, ctx, this.rt);
-      default:
-        // The interpreter sends only executing types here; any other runs as a task with no side effect.
-        return Promise.resolve({ raw: input });
     }
   }
 

@@ -24,6 +24,8 @@ export interface Loaded {
   children: TaskState[];
 }
 
+const INPUT_CACHE_SIZE = 256;
+
 function notInStore(execId: string): CompozyError {
   return new CompozyError('EXECUTION_NOT_FOUND', `Workflow execution ${execId} is not in the execution store.`);
 }
@@ -66,6 +68,17 @@ export class TaskRuntime implements HandlerContext {
     this.templates = deps.templates ?? templates;
   }
 
+  /**
+   * Execution inputs already read, by execution id (the most recent INPUT_CACHE_SIZE): an input never
+   * changes, and reading a large one for every task would make each task's cost grow with it.
+   */
+  private readonly inputs = new Map<string, { input: unknown }>();
+
+  private remember(execId: string, input: unknown): void {
+    this.inputs.set(execId, { input });
+    if (this.inputs.size > INPUT_CACHE_SIZE) this.inputs.delete(this.inputs.keys().next().value as string);
+  }
+
   /** The execution with every task state: for the workflow's completion, which sees all of them. */
   async execution(execId: string): Promise<WorkflowExecutionWithTasks> {
     const execution = await this.deps.store.getWorkflowExecution(execId);
@@ -81,13 +94,16 @@ export class TaskRuntime implements HandlerContext {
   async load(request: TaskRequest, want: { own?: boolean; processorExecId?: string; children?: boolean } = {}): Promise<Loaded> {
     const parentExecId = request.scope.parent?.taskExecId;
     const byExecId = [...(want.own ? [request.taskExecId] : []), ...(parentExecId ? [parentExecId] : []), ...(want.processorExecId ? [want.processorExecId] : [])];
+    const known = this.inputs.get(request.execId);
     const context = await this.deps.store.readTaskContext(request.execId, {
       taskIds: request.task.reads ?? 'all',
+      ...(known ? { withoutInput: true } : {}),
       ...(byExecId.length > 0 ? { taskExecIds: byExecId } : {}),
       ...(want.children ? { childrenOf: request.taskExecId } : {}),
     });
     if (!context) throw notInStore(request.execId);
-    const { execution } = context;
+    const execution = known ? { ...context.execution, input: known.input } : context.execution;
+    if (!known) this.remember(request.execId, execution.input);
     if (execution.status === 'PENDING') {
       await this.deps.store.updateWorkflowExecution(request.execId, { status: 'RUNNING' });
       execution.status = 'RUNNING';

@@ -16,7 +16,7 @@ import {
 } from '@temporalio/workflow';
 import type { ExecutionError, Status } from '../../store/store.js';
 import type { EngineActivityFunctions } from '../activities/engine-activities.js';
-import type { TaskDef } from '../definition.js';
+import type { ExecutingTaskDef, TaskDef } from '../definition.js';
 import { engineError } from '../engine-error.js';
 import type { CollectionTaskDef } from '../tasks/collection.js';
 import type { CompositeTaskDef } from '../tasks/composite.js';
@@ -55,7 +55,7 @@ const TIMEOUT_GRACE_MS = 30_000;
  * Task executions (tools, agents) are regular activities so any worker can take them; they heartbeat,
  * so a worker that dies is noticed at the heartbeat timeout rather than the activity timeout.
  */
-function executor(task: TaskDef, attempts: number): Activities['executeTask'] {
+function executor(task: ExecutingTaskDef, attempts: number): Activities['executeTask'] {
   const { activity } = task;
   const startToClose = activity.startToCloseMs ?? (task.timeoutMs === undefined ? 5 * 60_000 : task.timeoutMs + TIMEOUT_GRACE_MS);
   return proxyActivities<Activities>({
@@ -243,7 +243,7 @@ class Interpreter {
     }
   }
 
-  private async execute(task: TaskDef, scope: TaskScope, taskExecId: string): Promise<TaskOutcome> {
+  private async execute(task: ExecutingTaskDef, scope: TaskScope, taskExecId: string): Promise<TaskOutcome> {
     const attempts = task.activity.retry.maximumAttempts ?? DEFAULT_ATTEMPTS;
     const request = this.request(task, scope, taskExecId, attempts);
     try {

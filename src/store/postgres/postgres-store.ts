@@ -223,7 +223,12 @@ export class PostgresStore implements ExecutionStore {
     checkContextQuery(query);
     const none = Promise.resolve([] as Row[]);
     const [executions, tasks, states, children] = await Promise.all([
-      this.query('SELECT * FROM workflow_executions WHERE workflow_exec_id = $1', [workflowExecId]),
+      this.query(
+        query.withoutInput
+          ? 'SELECT workflow_exec_id, workflow_id, status, NULL AS input, output, error, usage, created_at, updated_at FROM workflow_executions WHERE workflow_exec_id = $1'
+          : 'SELECT * FROM workflow_executions WHERE workflow_exec_id = $1',
+        [workflowExecId],
+      ),
       query.taskIds === 'all'
         ? this.query('SELECT * FROM task_states WHERE workflow_exec_id = $1 ORDER BY seq', [workflowExecId])
         : query.taskIds.length === 0
@@ -244,7 +249,8 @@ export class PostgresStore implements ExecutionStore {
     ]);
     const [row] = executions;
     if (!row) return null;
-    return { execution: executionFromRow(row), tasks: tasks.map(taskFromRow), states: states.map(taskFromRow), children: children.map(taskFromRow) };
+    const execution = executionFromRow(row);
+    return { execution: query.withoutInput ? { ...execution, input: undefined } : execution, tasks: tasks.map(taskFromRow), states: states.map(taskFromRow), children: children.map(taskFromRow) };
   }
 
   async listWorkflowExecutions(options: ListOptions = {}): Promise<ExecutionPage> {

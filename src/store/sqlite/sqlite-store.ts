@@ -161,6 +161,7 @@ export class SqliteStore implements ExecutionStore {
       tasks: db.prepare('SELECT * FROM task_states WHERE workflow_exec_id = ? ORDER BY rowid'),
       count: db.prepare('SELECT count(*) AS n FROM workflow_executions'),
       exists: db.prepare('SELECT 1 FROM workflow_executions WHERE workflow_exec_id = ?'),
+      getWithoutInput: db.prepare("SELECT workflow_exec_id, workflow_id, status, 'null' AS input, output, error, usage, created_at, updated_at FROM workflow_executions WHERE workflow_exec_id = ?"),
       contextTasks: db.prepare(
         `WITH RECURSIVE
            roots(task_exec_id) AS (
@@ -255,13 +256,14 @@ export class SqliteStore implements ExecutionStore {
     checkId(workflowExecId, 'workflowExecId');
     checkContextQuery(query);
     return this.read(() => {
-      const row = this.stmt('get').get(workflowExecId) as ExecutionRow | undefined;
+      const row = this.stmt(query.withoutInput ? 'getWithoutInput' : 'get').get(workflowExecId) as ExecutionRow | undefined;
       if (!row) return null;
       const rows = (statement: string, ...params: Array<string | number>) => (this.stmt(statement).all(...params) as unknown as TaskRow[]).map(taskFromRow);
       const tasks = query.taskIds === 'all' ? rows('tasks', workflowExecId) : query.taskIds.length === 0 ? [] : rows('contextTasks', workflowExecId, JSON.stringify(query.taskIds), MAX_CONTEXT_DEPTH);
       const states = query.taskExecIds?.length ? rows('statesById', workflowExecId, JSON.stringify(query.taskExecIds)) : [];
       const children = query.childrenOf === undefined ? [] : rows('children', query.childrenOf, workflowExecId);
-      return { execution: executionFromRow(row), tasks, states, children };
+      const execution = executionFromRow(row);
+      return { execution: query.withoutInput ? { ...execution, input: undefined } : execution, tasks, states, children };
     });
   }
 
