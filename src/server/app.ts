@@ -5,9 +5,11 @@ import type { EventBus } from '../engine/events.js';
 import type { HealthReport } from '../health.js';
 import type { ExecutionStore } from '../store/store.js';
 import { edgeServerOptions, envelope, frameworkErrorEnvelope, registerJsonBody } from './http-edge.js';
-import { OPENAPI } from './openapi.js';
+import { registerOpenApi } from './openapi.js';
 import { executionRoutes } from './routes/executions.js';
+import { healthRoutes } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
+import { registerValidation } from './routes/schemas.js';
 import { workflowRoutes } from './routes/workflows.js';
 
 export interface AppDeps {
@@ -32,10 +34,16 @@ function causeChain(error: unknown): string {
   return parts.join(' <- caused by: ');
 }
 
-/** The HTTP API. Every error leaves in the reference envelope, never as a stack trace. */
+/**
+ * The HTTP API. Every error leaves in the reference envelope, never as a stack trace. Each route group
+ * is one plugin declaring its schemas (routes/schemas.ts), which validate requests and generate
+ * /openapi.json.
+ */
 export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({ logger: false, ...edgeServerOptions() });
   registerJsonBody(app);
+  registerValidation(app);
+  registerOpenApi(app);
 
   app.setErrorHandler((error: Error, request, reply) => {
     const body = error instanceof CompozyError ? envelope(httpStatusFor(error), error.code, error.message, { ...error.details, ...(error.hint ? { hint: error.hint } : {}) }) : frameworkErrorEnvelope(error, request);
@@ -46,20 +54,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     void reply.status(404).send({ status: 404, error: { code: 'NOT_FOUND', message: `No route ${request.method} ${request.url}`, details: {} } });
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/openapi.json', async () => OPENAPI);
-  app.get('/readyz', async (_request, reply) => {
-    const reason = deps.notReadyReason();
-    if (reason) return reply.status(503).send({ status: 'not-ready', reason, ...deps.identity });
-    return { status: 'ready', ...deps.identity };
-  });
-  app.get('/api/v0/health', async (_request, reply) => {
-    const report = await deps.health();
-    // A store that cannot count (locked, gone) already shows in the store row; the queue is then left out.
-    const queue = deps.engine ? await deps.engine.client.queue().catch(() => undefined) : undefined;
-    return reply.status(report.status === 'up' ? 200 : 503).send({ status: report.status === 'up' ? 200 : 503, message: `platform is ${report.status}`, data: { ...report, ...(queue ? { queue } : {}) } });
-  });
   const engineClient = deps.engine?.client;
+  void app.register(healthRoutes({ health: deps.health, notReadyReason: deps.notReadyReason, ...(engineClient ? { engine: engineClient } : {}), ...(deps.identity ? { identity: deps.identity } : {}) }));
   void app.register(metricsRoute({ health: deps.health, ...(engineClient ? { queue: () => engineClient.queue() } : {}) }));
   if (deps.engine) {
     void app.register(workflowRoutes(deps.engine.client, deps.engine.events), { prefix: '/api/v0' });

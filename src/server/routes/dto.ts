@@ -1,7 +1,19 @@
 import type { WorkflowDef } from '../../engine/definition.js';
-import type { TaskState, WorkflowExecution, WorkflowExecutionWithTasks } from '../../store/store.js';
+import { STATUSES, type TaskState, type WorkflowExecution, type WorkflowExecutionWithTasks } from '../../store/store.js';
+import { ANY, list, object, STRING, STRING_OR_NULL } from './schemas.js';
 
-/** The API's JSON shapes (reference §2.6, §8.3): snake_case, as Compozy clients expect. */
+/** The API's JSON shapes (reference §2.6, §8.3): snake_case, as Compozy clients expect. Each DTO has its response schema beside it. */
+
+const STATUS = { type: 'string', enum: [...STATUSES] };
+
+export const WORKFLOW_SCHEMA = object({
+  id: STRING,
+  version: STRING_OR_NULL,
+  description: STRING_OR_NULL,
+  input: { description: 'the JSON Schema of the input, or null', ...ANY },
+  tasks: list(object({ id: STRING, type: STRING })),
+  outputs: ANY,
+});
 
 export function workflowDto(def: WorkflowDef) {
   return {
@@ -13,6 +25,26 @@ export function workflowDto(def: WorkflowDef) {
     outputs: def.outputs ?? null,
   };
 }
+
+export const TASK_STATE_SCHEMA = object({
+  task_exec_id: STRING,
+  task_id: STRING,
+  component: { type: 'string', enum: ['task', 'agent', 'tool'] },
+  status: STATUS,
+  execution_type: STRING,
+  parent_state_id: STRING_OR_NULL,
+  agent_id: STRING_OR_NULL,
+  action_id: STRING_OR_NULL,
+  tool_id: STRING_OR_NULL,
+  workflow_id: STRING,
+  workflow_exec_id: STRING,
+  input: ANY,
+  output: ANY,
+  error: ANY,
+  usage: ANY,
+  created_at: STRING,
+  updated_at: STRING,
+});
 
 export function taskStateDto(state: TaskState) {
   return {
@@ -35,6 +67,22 @@ export function taskStateDto(state: TaskState) {
     updated_at: state.updatedAt,
   };
 }
+
+const EXECUTION_PROPERTIES = {
+  workflow_exec_id: STRING,
+  workflow_id: STRING,
+  status: STATUS,
+  input: ANY,
+  output: ANY,
+  error: { description: '{code, message, …} when it failed, else null', ...ANY },
+  usage: ANY,
+  created_at: STRING,
+  updated_at: STRING,
+};
+
+export const EXECUTION_SCHEMA = object(EXECUTION_PROPERTIES);
+
+export const EXECUTION_WITH_TASKS_SCHEMA = object({ ...EXECUTION_PROPERTIES, tasks: { type: 'object', description: 'task states keyed by task id', additionalProperties: TASK_STATE_SCHEMA } });
 
 export function executionDto(execution: WorkflowExecution) {
   return {

@@ -3,14 +3,19 @@ import type { EngineClient } from '../../engine/client.js';
 import { isTerminal } from '../../engine/progress.js';
 import { CompozyError } from '../../errors.js';
 import { STATUSES, type ExecutionStore, type Status } from '../../store/store.js';
-import { executionDto, executionWithTasksDto } from './dto.js';
+import { EXECUTION_SCHEMA, EXECUTION_WITH_TASKS_SCHEMA, executionDto, executionWithTasksDto } from './dto.js';
+import { ANY, body, errors, EXEC_ID, list, object, ok, params, query, route, STRING, STRING_OR_NULL } from './schemas.js';
 
 interface ListQuery {
   workflow_id?: string;
-  status?: string;
-  limit?: string;
+  status?: Status;
+  limit?: number;
   cursor?: string;
 }
+
+const EXEC_PARAMS = params({ exec_id: EXEC_ID });
+const DEFAULT_PAGE = 50;
+const MAX_PAGE = 500;
 
 /**
  * An execution the store records as ended refuses signals, cancel, pause and resume with 409: Temporal
@@ -29,16 +34,27 @@ async function requireRunning(engine: EngineClient, execId: string, action: stri
 /** Workflow executions: state, list, signals, cancel, pause and resume. */
 export function executionRoutes(engine: EngineClient, store: ExecutionStore) {
   return async (app: FastifyInstance) => {
-    app.get<{ Querystring: ListQuery }>('/executions/workflows', async (request) => {
+    const listSchema = route({
+      summary: 'Executions, newest first',
+      tags: ['executions'],
+      querystring: query({
+        workflow_id: STRING,
+        status: { type: 'string', enum: [...STATUSES] },
+        limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE, description: `page size, ${DEFAULT_PAGE} when absent` },
+        cursor: { type: 'string', description: 'page.next_cursor of the previous page' },
+      }),
+      response: {
+        200: ok('a page of executions', object({ executions: list(EXECUTION_SCHEMA), page: object({ limit: { type: 'integer' }, next_cursor: STRING_OR_NULL }) })),
+        ...errors({ 400: 'a bad filter or a cursor the server never returned' }),
+      },
+    });
+    app.get<{ Querystring: ListQuery }>('/executions/workflows', { schema: listSchema }, async (request) => {
       const { workflow_id: workflowId, status, limit, cursor } = request.query;
-      if (status !== undefined && !STATUSES.includes(status as Status)) throw new CompozyError('INPUT_INVALID', `status must be one of ${STATUSES.join(', ')}.`);
-      const parsedLimit = limit === undefined ? undefined : Number(limit);
-      if (parsedLimit !== undefined && !(Number.isInteger(parsedLimit) && parsedLimit >= 1 && parsedLimit <= 500)) throw new CompozyError('INPUT_INVALID', 'limit must be an integer from 1 to 500.');
       const page = await store
         .listWorkflowExecutions({
           ...(workflowId ? { workflowId } : {}),
-          ...(status ? { status: status as Status } : {}),
-          ...(parsedLimit ? { limit: parsedLimit } : {}),
+          ...(status ? { status } : {}),
+          ...(limit ? { limit } : {}),
           ...(cursor ? { cursor } : {}),
         })
         .catch((error: unknown) => {
@@ -47,33 +63,54 @@ export function executionRoutes(engine: EngineClient, store: ExecutionStore) {
           }
           throw error;
         });
-      return { status: 200, message: 'executions', data: { executions: page.items.map(executionDto), page: { limit: parsedLimit ?? 50, next_cursor: page.nextCursor } } };
+      return { status: 200, message: 'executions', data: { executions: page.items.map(executionDto), page: { limit: limit ?? DEFAULT_PAGE, next_cursor: page.nextCursor } } };
     });
 
-    app.get<{ Params: { execId: string } }>('/executions/workflows/:execId', async (request) => ({
+    const stateSchema = route({
+      summary: 'Execution state with its tasks',
+      tags: ['executions'],
+      params: EXEC_PARAMS,
+      response: { 200: ok('the state', EXECUTION_WITH_TASKS_SCHEMA), ...errors({ 400: 'INVALID_EXEC_ID: not a KSUID', 404: 'unknown execution' }) },
+    });
+    app.get<{ Params: { exec_id: string } }>('/executions/workflows/:exec_id', { schema: stateSchema }, async (request) => ({
       status: 200,
       message: 'workflow execution',
-      data: executionWithTasksDto(await engine.execution(request.params.execId)),
+      data: executionWithTasksDto(await engine.execution(request.params.exec_id)),
     }));
 
-    app.post<{ Params: { execId: string } }>('/executions/workflows/:execId/signals', async (request) => {
-      const body = request.body as Record<string, unknown> | null;
-      const name = body && typeof body === 'object' ? body.signal_name : undefined;
-      if (typeof name !== 'string' || name === '') throw new CompozyError('INPUT_INVALID', 'The body needs "signal_name" (a string) and may carry "payload".');
-      await requireRunning(engine, request.params.execId, 'signal');
-      await engine.signal(request.params.execId, name, body?.payload ?? {});
-      return { status: 200, message: 'Signal sent successfully', data: { exec_id: request.params.execId, signal_name: name } };
+    const signalSchema = route({
+      summary: 'Send a signal (wait tasks)',
+      tags: ['executions'],
+      params: EXEC_PARAMS,
+      body: body({ signal_name: { type: 'string', minLength: 1 }, payload: { description: 'what the wait task receives as its signal payload; {} when absent', ...ANY } }, ['signal_name']),
+      response: {
+        200: ok('sent', object({ exec_id: STRING, signal_name: STRING })),
+        ...errors({ 400: 'no signal_name, or a bad exec id', 404: 'unknown execution', 409: 'EXECUTION_NOT_RUNNING: the execution has ended' }),
+      },
+    });
+    app.post<{ Params: { exec_id: string }; Body: { signal_name: string; payload?: unknown } }>('/executions/workflows/:exec_id/signals', { schema: signalSchema }, async (request) => {
+      const { signal_name: name, payload } = request.body;
+      await requireRunning(engine, request.params.exec_id, 'signal');
+      await engine.signal(request.params.exec_id, name, payload ?? {});
+      return { status: 200, message: 'Signal sent successfully', data: { exec_id: request.params.exec_id, signal_name: name } };
     });
 
-    for (const [action, verb] of [
-      ['cancel', 'cancellation requested'],
-      ['pause', 'pause requested: the execution pauses before its next task'],
-      ['resume', 'resume requested'],
+    for (const [action, verb, summary] of [
+      ['cancel', 'cancellation requested', 'Cancel'],
+      ['pause', 'pause requested: the execution pauses before its next task', 'Pause before the next task'],
+      ['resume', 'resume requested', 'Resume a paused execution'],
     ] as const) {
-      app.post<{ Params: { execId: string } }>(`/executions/workflows/:execId/${action}`, async (request, reply) => {
-        await requireRunning(engine, request.params.execId, action);
-        await engine[action](request.params.execId);
-        return reply.status(202).send({ status: 202, message: verb, data: { exec_id: request.params.execId } });
+      // No body schema: these take no body, and one sent anyway is ignored as it always was.
+      const schema = route({
+        summary,
+        tags: ['executions'],
+        params: EXEC_PARAMS,
+        response: { 202: ok(verb, object({ exec_id: STRING })), ...errors({ 400: 'INVALID_EXEC_ID: not a KSUID', 404: 'unknown execution', 409: 'EXECUTION_NOT_RUNNING: the execution has ended' }) },
+      });
+      app.post<{ Params: { exec_id: string } }>(`/executions/workflows/:exec_id/${action}`, { schema }, async (request, reply) => {
+        await requireRunning(engine, request.params.exec_id, action);
+        await engine[action](request.params.exec_id);
+        return reply.status(202).send({ status: 202, message: verb, data: { exec_id: request.params.exec_id } });
       });
     }
   };

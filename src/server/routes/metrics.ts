@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ExecutionQueue } from '../../engine/client.js';
 import type { HealthReport } from '../../health.js';
+import { route } from './schemas.js';
 
 export interface MetricsSources {
   health(): Promise<HealthReport>;
@@ -54,6 +55,11 @@ export async function renderMetrics(sources: MetricsSources): Promise<string> {
 
 export function metricsRoute(sources: MetricsSources) {
   return async (app: FastifyInstance) => {
-    app.get('/metrics', async (_request, reply) => reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8').send(await renderMetrics(sources)));
+    const schema = route({
+      summary: 'Prometheus metrics: component health and the execution queue',
+      tags: ['health'],
+      response: { 200: { description: 'the text exposition format, version 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } } },
+    });
+    app.get('/metrics', { schema }, async (_request, reply) => reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8').send(await renderMetrics(sources)));
   };
 }
