@@ -26,5 +26,7 @@ export function registerOpenApi(app: FastifyInstance): void {
     },
   });
   void app.register(swaggerUi, { routePrefix: '/docs' });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  void app.register(async (scope) => {
+    scope.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  });
 }

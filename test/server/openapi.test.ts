@@ -52,6 +52,21 @@ async function spec(): Promise<Spec> {
   return answer.json<Spec>();
 }
 
+/** Fastify's route tree (`├── /api/v0/ (…)`, children indented 4 characters a level) as full paths and methods. */
+function printedRoutes(): { path: string; method: string }[] {
+  const parents: string[] = [];
+  const found: { path: string; method: string }[] = [];
+  for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
+    const match = /^([│ ]*)[├└]── (.+?)(?: \(([A-Z, ]+)\))?$/.exec(line);
+    if (!match) continue;
+    const depth = (match[1] ?? '').length / 4;
+    const path = (depth === 0 ? '' : (parents[depth - 1] ?? '')) + (match[2] ?? '');
+    parents[depth] = path;
+    for (const method of (match[3] ?? '').split(', ').filter(Boolean)) found.push({ path, method });
+  }
+  return found;
+}
+
 const roundTrip = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
 
 describe('/openapi.json', () => {
@@ -78,6 +93,13 @@ describe('/openapi.json', () => {
       const specParams = (operation?.parameters ?? []).filter((p) => p.in === 'path').map((p) => p.name);
       expect(specParams.sort(), `${method} ${url}`).toEqual(routeParams.sort());
       expect(Object.keys(operation?.responses ?? {}).length, `${method} ${url} declares its responses`).toBeGreaterThan(0);
+    }
+    // The router's own table agrees, so no route escaped the hook (one added outside a plugin would).
+    const printed = printedRoutes();
+    expect(printed.map((r) => `${r.method} ${r.path}`)).toEqual(expect.arrayContaining(['POST /api/v0/events', 'GET /api/v0/executions/workflows/:exec_id', 'POST /api/v0/executions/workflows/:exec_id/signals', 'GET /healthz']));
+    for (const { path, method } of printed) {
+      if (path === '/openapi.json' || path === '/docs' || path.startsWith('/docs/') || method === 'HEAD') continue;
+      expect(paths[path.replace(/:([A-Za-z0-9_]+)/g, '{$1}')]?.[method.toLowerCase()], `${method} ${path} from printRoutes`).toBeDefined();
     }
     // Nothing in the document that the server does not serve.
     const served = new Set(methods.map((m) => `${m.method.toLowerCase()} ${m.url.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`));
