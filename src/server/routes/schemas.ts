@@ -30,7 +30,6 @@ export type JsonSchema = Record<string, unknown>;
 export const ANY: JsonSchema = {};
 export const STRING: JsonSchema = { type: 'string' };
 export const INTEGER: JsonSchema = { type: 'integer' };
-export const BOOLEAN: JsonSchema = { type: 'boolean' };
 export const STRING_OR_NULL: JsonSchema = { type: ['string', 'null'] };
 /** An execution id as the store writes it. Not enforced by the schema: a malformed id is 400 INVALID_EXEC_ID from the engine, with its own hint. */
 export const EXEC_ID: JsonSchema = { type: 'string', description: 'a KSUID, 27 characters of [0-9A-Za-z]' };
@@ -65,7 +64,7 @@ export function ok(description: string, data: JsonSchema = ANY): JsonSchema {
 }
 
 /** The reference's error envelope (§8.2): `{status, error: {code, message, details}}`. */
-export const ERROR_ENVELOPE: JsonSchema = object(
+const ERROR_ENVELOPE: JsonSchema = object(
   {
     status: INTEGER,
     error: object({ code: { type: 'string', description: 'a code from the ErrorCode set, e.g. INPUT_INVALID' }, message: STRING, details: object({}) }, ['code', 'message', 'details']),
