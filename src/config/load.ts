@@ -4,10 +4,13 @@ import { isValidDuration } from './duration.js';
 import { memorySources, readMemoryResource } from './memory-resource.js';
 import { isObj, Reader, suggestion, type Obj } from './read.js';
 import {
+  MEMORY_FLUSH_STRATEGIES,
   TASK_TYPES,
   type ActionConfig,
   type AgentConfig,
+  type MemoryFlushStrategy,
   type MemoryRef,
+  type MemoryTaskOptions,
   type MemoryResource,
   type ExecutionOptions,
   type ModelConfig,
@@ -237,8 +240,59 @@ class Loader {
       ...(s.wait_for !== undefined ? { waitFor: s.wait_for } : {}), ...(processor ? { processor } : {}), ...(s.on_timeout !== undefined ? { onTimeout: s.on_timeout } : {}),
       ...(s.operation !== undefined ? { operation: s.operation } : {}), ...(s.memory_ref !== undefined ? { memoryRef: s.memory_ref } : {}),
       ...(s.key_template !== undefined ? { keyTemplate: s.key_template } : {}), ...(raw.payload !== undefined ? { payload: raw.payload } : {}),
+      ...this.memoryOptions(r, raw, path),
     };
     return task;
+  }
+
+  /**
+   * A memory task's batch_size, max_keys and flush/health/stats/clear configs (reference §2.5).
+   * health_config.check_connectivity and stats_config.group_by are refused: nothing here honours them.
+   */
+  memoryOptions(r: Reader, raw: Obj, path: YamlPath): { memoryOptions?: MemoryTaskOptions } {
+    const fields = ['batch_size', 'max_keys', 'flush_config', 'health_config', 'stats_config', 'clear_config'];
+    if (!fields.some((field) => raw[field] !== undefined)) return {};
+    const options: MemoryTaskOptions = {};
+    const whole = (obj: Obj, at: YamlPath, key: string, max: number): number | undefined => {
+      const value = r.number(obj, at, key);
+      if (value !== undefined && (!Number.isSafeInteger(value) || value < 1 || value > max)) r.error([...at, key], `"${key}" must be a whole number from 1 to ${max}.`);
+      return value;
+    };
+    const batchSize = whole(raw, path, 'batch_size', 10_000);
+    const maxKeys = whole(raw, path, 'max_keys', 50_000);
+    if (batchSize !== undefined) options.batchSize = batchSize;
+    if (maxKeys !== undefined) options.maxKeys = maxKeys;
+    const section = (key: string, allowed: string[]): { obj: Obj; at: YamlPath } | undefined => {
+      if (raw[key] === undefined) return undefined;
+      const obj = r.map(raw, path, key);
+      const at = [...path, key];
+      r.knownKeys(obj, at, new Set(allowed), key);
+      return { obj, at };
+    };
+    const flush = section('flush_config', ['strategy', 'max_keys', 'dry_run', 'force', 'threshold']);
+    if (flush) {
+      const strategy = r.string(flush.obj, flush.at, 'strategy');
+      if (strategy !== undefined && !(MEMORY_FLUSH_STRATEGIES as readonly string[]).includes(strategy)) {
+        r.error([...flush.at, 'strategy'], `Unknown flush strategy "${strategy}".`, suggestion(strategy, MEMORY_FLUSH_STRATEGIES, 'strategy'));
+      }
+      const threshold = r.number(flush.obj, flush.at, 'threshold');
+      if (threshold !== undefined && (threshold <= 0 || threshold > 1)) r.error([...flush.at, 'threshold'], '"threshold" must be more than 0 and at most 1.');
+      const flushMaxKeys = whole(flush.obj, flush.at, 'max_keys', 50_000);
+      options.flush = {
+        ...(strategy !== undefined && (MEMORY_FLUSH_STRATEGIES as readonly string[]).includes(strategy) ? { strategy: strategy as MemoryFlushStrategy } : {}),
+        ...(flushMaxKeys !== undefined ? { maxKeys: flushMaxKeys } : {}),
+        ...(flush.obj.dry_run !== undefined ? { dryRun: r.bool(flush.obj, flush.at, 'dry_run') } : {}),
+        ...(flush.obj.force !== undefined ? { force: r.bool(flush.obj, flush.at, 'force') } : {}),
+        ...(threshold !== undefined ? { threshold } : {}),
+      };
+    }
+    const health = section('health_config', ['include_stats']);
+    if (health) options.health = { includeStats: r.bool(health.obj, health.at, 'include_stats') };
+    const stats = section('stats_config', ['include_content']);
+    if (stats) options.stats = { includeContent: r.bool(stats.obj, stats.at, 'include_content') };
+    const clear = section('clear_config', ['confirm', 'backup']);
+    if (clear) options.clear = { confirm: r.bool(clear.obj, clear.at, 'confirm'), backup: r.bool(clear.obj, clear.at, 'backup') };
+    return { memoryOptions: options };
   }
 
   /** `config:` retry and timeout options; durations are checked here, so later code can trust them. */

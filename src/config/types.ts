@@ -165,6 +165,17 @@ export interface TaskConfig extends Located {
   memoryRef?: string;
   keyTemplate?: string;
   payload?: unknown;
+  memoryOptions?: MemoryTaskOptions;
+}
+
+/** A memory task's batch_size, max_keys and per-operation configs (reference §2.5). */
+export interface MemoryTaskOptions {
+  batchSize?: number;
+  maxKeys?: number;
+  flush?: { strategy?: MemoryFlushStrategy; maxKeys?: number; dryRun?: boolean; force?: boolean; threshold?: number };
+  health?: { includeStats?: boolean };
+  stats?: { includeContent?: boolean };
+  clear?: { confirm?: boolean; backup?: boolean };
 }
 
 export interface Trigger extends Located {

@@ -206,6 +206,9 @@ class Validator {
     const need = (ok: boolean, field: string, message: string, hint: string) => {
       if (!ok) this.error(task, [], message.replace('%s', task.id), hint.replace('%f', field));
     };
+    if (task.type !== 'memory' && task.memoryOptions) {
+      this.error(task, [], `Task "${task.id}" is a ${task.type} task: batch_size, max_keys and the flush/health/stats/clear configs belong to memory tasks.`, 'Remove them, or make it type: memory.');
+    }
     switch (task.type) {
       case 'basic':
         need(task.agent !== undefined || task.tool !== undefined || task.prompt !== undefined, 'agent', 'Basic task "%s" has nothing to run.', 'Give it an agent (with an action or a prompt), a tool, or a prompt.');
@@ -244,6 +247,12 @@ class Validator {
         if (task.memoryRef !== undefined && !ctx.memories.has(task.memoryRef)) this.error(task, ['memory_ref'], `Memory "${task.memoryRef}" does not exist.`, suggestion(task.memoryRef, ctx.memories, 'memory'));
         if (task.operation && !['read', 'write', 'append', 'delete', 'flush', 'health', 'clear', 'stats'].includes(task.operation)) {
           this.error(task, ['operation'], `Unknown memory operation "${task.operation}".`, suggestion(task.operation, ['read', 'write', 'append', 'delete', 'flush', 'health', 'clear', 'stats'], 'operation'));
+        }
+        if ((task.operation === 'write' || task.operation === 'append') && task.payload === undefined) {
+          this.error(task, [], `Memory task "${task.id}" (${task.operation}) has no payload.`, 'Add payload: {role: user, content: "…"} (or a list of messages).');
+        }
+        if (task.operation === 'clear' && task.memoryOptions?.clear?.confirm !== true) {
+          this.error(task, ['clear_config'], `Memory task "${task.id}" clears a memory without clear_config.confirm: true.`, 'Clearing is destructive: add clear_config: {confirm: true}.');
         }
         break;
       case 'aggregate':

@@ -1,3 +1,4 @@
+import type { MemoryTaskOptions } from '../config/types.js';
 import type { TemplateEngine } from '../expr/template.js';
 import type { ExecutionStore } from '../store/store.js';
 import type { TaskDef } from './definition.js';
@@ -45,6 +46,8 @@ export interface MemoryOperation {
   memoryRef?: string;
   key: string;
   payload?: unknown;
+  /** batch_size, max_keys and the flush/health/stats/clear configs of the task. */
+  options?: MemoryTaskOptions;
   task: TaskDef;
 }
 

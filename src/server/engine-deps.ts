@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { ProjectConfig } from '../config/types.js';
-import type { MemoryService, ToolInvoker } from '../engine/executors.js';
+import type { ToolInvoker } from '../engine/executors.js';
 import type { EngineProject } from '../engine/project.js';
 import { CompozyError } from '../errors.js';
 import type { ComponentHealth } from '../health.js';
@@ -62,8 +62,3 @@ export function toolInvoker(
   };
 }
 
-export const memoryUnavailable: MemoryService = {
-  async execute(operation) {
-    throw new CompozyError('MEMORY_UNAVAILABLE', `Memory task "${operation.task.id}" (${operation.operation}) needs the memory subsystem, which this build does not include yet.`);
-  },
-};

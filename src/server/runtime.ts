@@ -16,12 +16,15 @@ import { LlmAgents } from '../llm/agent-runner.js';
 import { llmHealth } from '../llm/health.js';
 import type { ExecutionStore } from '../store/store.js';
 import { startWorker, type RunningWorker } from '../temporal/worker.js';
-import { memoryUnavailable, toolInvoker, type RuntimeTools } from './engine-deps.js';
+import { toolInvoker, type RuntimeTools } from './engine-deps.js';
 
 export type { RuntimeTools } from './engine-deps.js';
 import { openKv } from './open-kv.js';
 import { openStore } from './open-store.js';
 import { plural } from '../platform/plural.js';
+import { projectMemories } from '../config/memory-resource.js';
+import { describeMemoryWarning, engineMemoryService } from '../memory/engine-service.js';
+import { createMemoryManager, type MemoryManager } from '../memory/service.js';
 
 /** Where a runtime runs and whom it tells; the backends, Temporal namespace, task queue and limits come from `settings`. */
 export interface RuntimeContext {
@@ -50,7 +53,7 @@ export interface RuntimeOverrides {
   tools?: RuntimeTools;
   /** Agents instead of the LLM layer (e.g. a scripted model); the `llm` health row is then left out. */
   agents?: AgentInvoker;
-  /** The service memory tasks call; without one they fail with MEMORY_UNAVAILABLE. */
+  /** The service memory tasks call instead of the project's memories on the runtime's KV. */
   memory?: MemoryService;
 }
 
@@ -97,6 +100,8 @@ export class EngineRuntime {
     readonly tools: RuntimeTools,
     /** The agents tasks call (the LLM layer, or the caller's override). */
     readonly agents: AgentInvoker,
+    /** The project's conversation memories (memory tasks, agent memory, the memory API). */
+    readonly memory: MemoryManager,
     private readonly activities: EngineActivities,
     private readonly llm: ComponentHealth | undefined,
     private readonly owned: readonly Owned[],
@@ -113,11 +118,15 @@ export class EngineRuntime {
     };
     let kv: Kv;
     let store: ExecutionStore;
+    let memoryManager: MemoryManager;
     try {
       kv = overrides.kv ?? (await openKv(settings, context.stateDir));
       if (!overrides.kv) owned.push(kv);
       store = overrides.store ?? (await openStore(settings, context.stateDir));
       if (!overrides.store) owned.push(store);
+      memoryManager = await createMemoryManager({ kv, project: projectConfig.name, resources: projectMemories(projectConfig), onWarning: (warning) => context.log(describeMemoryWarning(warning)) });
+      // Closed before the KV it writes to: its pending flush checks still need it.
+      owned.unshift(memoryManager);
     } catch (error) {
       await closeOwned();
       throw error;
@@ -137,11 +146,11 @@ export class EngineRuntime {
     const agents =
       overrides.agents ??
       new LlmAgents({ projectDir: projectConfig.dir, models: projectConfig.models, resources: project.resources, tools, env, structuredOutputRetries: settings.structuredOutputRetries.value });
-    const memory = overrides.memory ?? memoryUnavailable;
+    const memory = overrides.memory ?? engineMemoryService(memoryManager);
     const events = new EventBus(kv.broker, project);
     const activities = new EngineActivities({ store, tools, agents, memory, signals: events, ...(context.observer ? { observer: context.observer } : {}) });
     const llm = overrides.agents ? undefined : llmHealth(projectConfig, env);
-    const runtime = new EngineRuntime(context, temporal, projectConfig, project, kv, store, connection, engine, events, tools, agents, activities, llm, owned);
+    const runtime = new EngineRuntime(context, temporal, projectConfig, project, kv, store, connection, engine, events, tools, agents, memoryManager, activities, llm, owned);
     try {
       await events.setup();
     } catch (error) {
