@@ -1,5 +1,5 @@
-import type { ToolSet } from 'ai';
-import type { ModelConfig } from '../config/types.js';
+import type { ModelMessage, ToolSet } from 'ai';
+import type { AgentConfig, ModelConfig } from '../config/types.js';
 import { resolveSchema, type ResourceIndex } from '../engine/definition.js';
 import type { AgentInvoker, AgentRequest, AgentResult, ToolInvoker } from '../engine/executors.js';
 import { CompozyError, errorMessage } from '../errors.js';
@@ -9,6 +9,7 @@ import { jsonInstruction, parseJsonObject } from './json-output.js';
 import { modelUnusable, resolveModel, type ResolvedModel } from './models.js';
 import { ReplayFixtures, type ModelScript } from './replay.js';
 import { plural } from '../platform/plural.js';
+import { memoryKeyTemplate, type MemoryInstance, type MemoryManager, type MemoryMessage } from '../memory/service.js';
 
 export interface LlmAgentsOptions {
   projectDir: string;
@@ -28,6 +29,8 @@ export interface LlmAgentsOptions {
   maxRetries?: number;
   /** Per model call (default 120 s). */
   timeoutMs?: number;
+  /** The project's memories, for agents with `memory:`; without it such an agent fails with MEMORY_UNAVAILABLE. */
+  memory?: MemoryManager;
 }
 
 interface Completion {
@@ -74,6 +77,13 @@ function providerError(ai: AiSdk, error: unknown, model: ResolvedModel): Compozy
   return new CompozyError('LLM_PROVIDER_ERROR', `${name} failed: ${text}`);
 }
 
+/** A remembered message as a prior turn; a remembered tool message has no call to answer, so it is sent as the assistant's text. */
+function priorMessage(message: MemoryMessage): ModelMessage {
+  if (message.role === 'system') return { role: 'system', content: message.content };
+  if (message.role === 'user') return { role: 'user', content: message.content };
+  return { role: 'assistant', content: message.content };
+}
+
 /** What a scripted run reports as its model (usage rows, errors). */
 const SCRIPTED_MODEL: ResolvedModel = { provider: 'replay', model: 'scripted', params: {} };
 
@@ -117,6 +127,42 @@ export class LlmAgents implements AgentInvoker {
     const json = schema !== undefined || Boolean(action?.jsonMode) || Boolean(agent?.jsonMode);
     const instructions = agent?.instructions === undefined ? undefined : String(templates.renderValue(agent.instructions, vars));
     const system = [instructions, json ? jsonInstruction(schema) : undefined].filter((part): part is string => Boolean(part)).join('\n\n') || undefined;
+    const memories = agent ? this.memories(agent, vars) : [];
+    const history: MemoryMessage[] = [];
+    for (const { instance } of memories) history.push(...(await instance.history()));
+    const result = await this.answer(request, model, { system, prompt, history, json, schema, toolIds: agent?.tools ?? [], maxIterations: agent?.maxIterations ?? 5, vars });
+    const turn: MemoryMessage[] = [
+      { role: 'user', content: prompt },
+      { role: 'assistant', content: result.text },
+    ];
+    for (const { instance, mode } of memories) if (mode === 'read-write') await instance.append(turn);
+    return { output: result.output, usage: result.usage };
+  }
+
+  /** The agent's memories with their keys rendered with the task's template context. */
+  private memories(agent: AgentConfig, vars: Record<string, unknown>): Array<{ instance: MemoryInstance; mode: 'read-write' | 'read-only' }> {
+    if (agent.memory.length === 0) return [];
+    const manager = this.options.memory;
+    if (!manager) throw new CompozyError('MEMORY_UNAVAILABLE', `Agent "${agent.id}" has memory, but this process was given no memory service.`);
+    return agent.memory.map((ref) => {
+      const template = memoryKeyTemplate(manager.resource(ref.id), ref.key);
+      let key: string;
+      try {
+        key = String(templates.renderValue(template, vars));
+      } catch (error) {
+        throw new CompozyError('TEMPLATE_ERROR', `Agent "${agent.id}" memory "${ref.id}": key: ${errorMessage(error)}`, { details: { agent: agent.id, memory: ref.id, field: 'key' } });
+      }
+      return { instance: manager.instance(ref.id, key), mode: ref.mode };
+    });
+  }
+
+  private async answer(
+    request: AgentRequest,
+    model: ResolvedModel,
+    call: { system: string | undefined; prompt: string; history: MemoryMessage[]; json: boolean; schema: Record<string, unknown> | undefined; toolIds: readonly string[]; maxIterations: number; vars: Record<string, unknown> },
+  ): Promise<AgentResult & { text: string }> {
+    const { script } = this.options;
+    const { json, schema, vars } = call;
 
     const attempts = 1 + (this.options.structuredOutputRetries ?? 2);
     let inputTokens = 0;
@@ -125,16 +171,16 @@ export class LlmAgents implements AgentInvoker {
     for (let attempt = 1; attempt <= attempts; attempt++) {
       const completion =
         model.provider === 'replay'
-          ? { text: (script ?? this.replay(model.model)).answer({ ...(request.agentId ? { agentId: request.agentId } : {}), ...(request.actionId ? { actionId: request.actionId } : {}), input: request.input, vars }), inputTokens: 0, outputTokens: 0 }
-          : await this.complete(model, system, prompt, agent?.tools ?? [], agent?.maxIterations ?? 5);
+          ? { text: (script ?? this.replay(model.model)).answer({ ...(request.agentId ? { agentId: request.agentId } : {}), ...(request.actionId ? { actionId: request.actionId } : {}), input: request.input, vars, history: call.history, prompt: call.prompt }), inputTokens: 0, outputTokens: 0 }
+          : await this.complete(model, call.system, call.prompt, call.history, call.toolIds, call.maxIterations);
       inputTokens += completion.inputTokens;
       outputTokens += completion.outputTokens;
       const usage = { provider: model.provider, model: model.model, input_tokens: inputTokens, output_tokens: outputTokens };
-      if (!json) return { output: { response: completion.text }, usage };
+      if (!json) return { output: { response: completion.text }, usage, text: completion.text };
       try {
         const output = parseJsonObject(completion.text);
         if (schema) this.check(schema, output);
-        return { output, usage };
+        return { output, usage, text: completion.text };
       } catch (error) {
         lastProblem = errorMessage(error);
       }
@@ -174,7 +220,7 @@ export class LlmAgents implements AgentInvoker {
     return set;
   }
 
-  private async complete(model: ResolvedModel, system: string | undefined, prompt: string, toolIds: readonly string[], maxIterations: number): Promise<Completion> {
+  private async complete(model: ResolvedModel, system: string | undefined, prompt: string, history: readonly MemoryMessage[], toolIds: readonly string[], maxIterations: number): Promise<Completion> {
     const settings: Record<string, unknown> = {};
     for (const [name, value] of Object.entries(model.params)) if (PARAMS[name]) settings[PARAMS[name] as string] = value;
     // Loaded on the first model call: replay-only and tool-only projects never pay for the AI SDK.
@@ -185,7 +231,7 @@ export class LlmAgents implements AgentInvoker {
       const result = await generateText({
         model: languageModel(model, this.options.env),
         ...(system ? { system } : {}),
-        prompt,
+        ...(history.length > 0 ? { messages: [...history.map(priorMessage), { role: 'user', content: prompt } satisfies ModelMessage] } : { prompt }),
         ...(tools ? { tools, stopWhen: stepCountIs(maxIterations) } : {}),
         maxRetries: this.options.maxRetries ?? 3,
         timeout: this.options.timeoutMs ?? 120_000,

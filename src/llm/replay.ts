@@ -23,6 +23,10 @@ export interface ReplayRequest {
   actionId?: string;
   input: Record<string, unknown>;
   vars: Record<string, unknown>;
+  /** The rendered prompt the model is sent. */
+  prompt?: string;
+  /** The prior turns from the agent's memories, oldest first, sent before the prompt. */
+  history?: ReadonlyArray<{ role: string; content: string }>;
 }
 
 function matches(when: Record<string, unknown>, input: Record<string, unknown>): boolean {

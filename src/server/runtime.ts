@@ -145,7 +145,7 @@ export class EngineRuntime {
     const env = projectEnv(projectConfig.dir);
     const agents =
       overrides.agents ??
-      new LlmAgents({ projectDir: projectConfig.dir, models: projectConfig.models, resources: project.resources, tools, env, structuredOutputRetries: settings.structuredOutputRetries.value });
+      new LlmAgents({ projectDir: projectConfig.dir, models: projectConfig.models, resources: project.resources, tools, env, structuredOutputRetries: settings.structuredOutputRetries.value, memory: memoryManager });
     const memory = overrides.memory ?? engineMemoryService(memoryManager);
     const events = new EventBus(kv.broker, project);
     const activities = new EngineActivities({ store, tools, agents, memory, signals: events, ...(context.observer ? { observer: context.observer } : {}) });

@@ -1,0 +1,199 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { projectMemories } from '../../src/config/memory-resource.js';
+import { loadValidProject } from '../../src/config/valid-project.js';
+import { resourceIndex } from '../../src/engine/definition.js';
+import { SqliteKv } from '../../src/kv/sqlite/sqlite-kv.js';
+import { LlmAgents } from '../../src/llm/agent-runner.js';
+import type { ReplayRequest } from '../../src/llm/replay.js';
+import { createMemoryManager, type MemoryManager } from '../../src/memory/service.js';
+import { writeFiles } from '../helpers/files.js';
+
+const bodies: Array<Record<string, unknown>> = [];
+let server: Server;
+let url: string;
+
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    let data = '';
+    request.on('data', (chunk: Buffer) => (data += chunk.toString()));
+    request.on('end', () => resolve(data));
+  });
+}
+
+beforeAll(async () => {
+  server = createServer(async (request, response) => {
+    bodies.push(JSON.parse((await readBody(request)) || '{}') as Record<string, unknown>);
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end(
+      JSON.stringify({
+        id: 'c',
+        object: 'chat.completion',
+        created: 1,
+        model: 'local-model',
+        choices: [{ index: 0, message: { role: 'assistant', content: `answer ${bodies.length}` }, finish_reason: 'stop' }],
+        usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+      }),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/v1`;
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+});
+
+beforeEach(() => {
+  bodies.splice(0);
+});
+
+const PROJECT = {
+  'compozy.yaml': `name: agent-memory
+models:
+  - provider: openai-compatible
+    model: local-model
+    api_url: "{{ .env.LLM_URL }}"
+    api_key: sk-test
+    default: true
+workflows:
+  - source: ./workflow.yaml
+autoload:
+  enabled: true
+  include: [memory/*.yaml]
+`,
+  'memory/notes.yaml': 'resource: memory\nid: notes\nkey: "notes:{{ .workflow.input.user }}"\ntype: message_count_based\nmax_messages: 50\npersistence: { type: redis, ttl: 24h }\n',
+  'workflow.yaml': `id: wf
+agents:
+  - id: writer
+    instructions: "You remember."
+    memory:
+      - id: notes
+        key: "user:{{ .workflow.input.user }}"
+        mode: read-write
+    actions:
+      - id: chat
+        prompt: "{{ .input.text }}"
+      - id: facts
+        prompt: "{{ .input.text }}"
+        output:
+          type: object
+          properties:
+            name: { type: string }
+          required: [name]
+  - id: reader
+    memory:
+      - id: notes
+        key: "user:{{ .workflow.input.user }}"
+        mode: read-only
+    actions:
+      - id: chat
+        prompt: "{{ .input.text }}"
+tasks:
+  - id: t
+    agent: writer
+    action: chat
+`,
+};
+
+async function setup(script?: (request: ReplayRequest) => string): Promise<{ agents: LlmAgents; manager: MemoryManager; close: () => Promise<void> }> {
+  const dir = writeFiles(PROJECT);
+  const project = loadValidProject(dir);
+  const kv = SqliteKv.open(':memory:');
+  const manager = await createMemoryManager({ kv, project: project.name, resources: projectMemories(project) });
+  const agents = new LlmAgents({
+    projectDir: dir,
+    models: project.models,
+    resources: resourceIndex(project),
+    env: { LLM_URL: url },
+    maxRetries: 0,
+    memory: manager,
+    tools: { call: async () => ({}) },
+    ...(script ? { script: { answer: script } } : {}),
+  });
+  return {
+    agents,
+    manager,
+    close: async () => {
+      await manager.close();
+      await kv.close();
+    },
+  };
+}
+
+const run = (agents: LlmAgents, agentId: string, text: string, actionId = 'chat', user = 'u1') =>
+  agents.run({ agentId, actionId, input: { text }, context: { workflow: { input: { user } } } });
+
+describe('agent memory', () => {
+  it('a read-write agent run twice: the second model call is sent the first run’s turns (scripted model)', async () => {
+    const sent: ReplayRequest[] = [];
+    const { agents, manager, close } = await setup((request) => {
+      sent.push(request);
+      return request.actionId === 'facts' ? '{"name":"Ada"}' : `reply ${sent.length}`;
+    });
+    try {
+      expect((await run(agents, 'writer', 'my name is Ada')).output).toEqual({ response: 'reply 1' });
+      expect(sent[0]?.history).toEqual([]);
+      await run(agents, 'writer', 'what is my name?');
+      expect(sent[1]?.history).toEqual([
+        { role: 'user', content: 'my name is Ada' },
+        { role: 'assistant', content: 'reply 1' },
+      ]);
+      expect(sent[1]?.prompt).toBe('what is my name?');
+      // Structured output: the JSON answer is remembered as the assistant's text.
+      expect((await run(agents, 'writer', 'facts please', 'facts')).output).toEqual({ name: 'Ada' });
+      expect((await manager.instance('notes', 'user:u1').read()).messages.slice(-2)).toEqual([
+        { role: 'user', content: 'facts please' },
+        { role: 'assistant', content: '{"name":"Ada"}' },
+      ]);
+      // Another key is another conversation.
+      await run(agents, 'writer', 'hello', 'chat', 'u2');
+      expect(sent.at(-1)?.history).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
+  it('a read-only agent is sent the history and writes nothing', async () => {
+    const sent: ReplayRequest[] = [];
+    const { agents, manager, close } = await setup((request) => {
+      sent.push(request);
+      return 'ok';
+    });
+    try {
+      await run(agents, 'writer', 'remember this');
+      await run(agents, 'reader', 'what do you know?');
+      expect(sent[1]?.history).toEqual([
+        { role: 'user', content: 'remember this' },
+        { role: 'assistant', content: 'ok' },
+      ]);
+      expect(await manager.instance('notes', 'user:u1').count()).toBe(2);
+    } finally {
+      await close();
+    }
+  });
+
+  it('over a real OpenAI-compatible server the prior turns go as messages before the prompt', async () => {
+    const { agents, close } = await setup();
+    try {
+      await run(agents, 'writer', 'first question');
+      await run(agents, 'writer', 'second question');
+      expect(bodies[1]?.messages).toEqual([
+        { role: 'system', content: 'You remember.' },
+        { role: 'user', content: 'first question' },
+        { role: 'assistant', content: 'answer 1' },
+        { role: 'user', content: 'second question' },
+      ]);
+    } finally {
+      await close();
+    }
+  });
+
+  it('an agent with memory and no memory service fails with MEMORY_UNAVAILABLE instead of forgetting', async () => {
+    const dir = writeFiles(PROJECT);
+    const project = loadValidProject(dir);
+    const agents = new LlmAgents({ projectDir: dir, models: project.models, resources: resourceIndex(project), env: {}, tools: { call: async () => ({}) }, script: { answer: () => 'x' } });
+    await expect(run(agents, 'writer', 'hi')).rejects.toMatchObject({ code: 'MEMORY_UNAVAILABLE' });
+  });
+});
