@@ -180,7 +180,7 @@ export class EngineRuntime {
     return worker;
   }
 
-  /** Health rows of the backends: kv, store, llm when the project has agents, tools when it has a tool pool. */
+  /** Health rows of the backends: kv, store, memory when the project declares memories, llm when it has agents, tools when it has a tool pool. */
   async backendHealth(): Promise<ComponentHealth[]> {
     type Probe = { where: string; sqlite: boolean; detail: string; degraded?: { code: string; message: string } | undefined };
     const row = async (name: 'kv' | 'store', driver: string, probe: () => Promise<Probe>): Promise<ComponentHealth> => {
@@ -202,9 +202,21 @@ export class EngineRuntime {
         const info = await this.store.info();
         return { where: info.location, sqlite: info.driver === 'sqlite', detail: plural(info.executions, 'execution'), degraded: info.degraded };
       }),
+      ...(this.memory.resources.length > 0 ? [await this.memoryHealth()] : []),
       ...(this.llm ? [this.llm] : []),
       ...[this.tools.health()].filter((tools): tools is ComponentHealth => tools !== undefined),
     ];
+  }
+
+  /** The memory row: where conversations live ("redis" resources are on the embedded KV in standalone), resources and keys. */
+  private async memoryHealth(): Promise<ComponentHealth> {
+    const backend = this.memory.driver === 'sqlite' ? 'sqlite (embedded KV)' : 'redis';
+    try {
+      const health = await this.memory.health();
+      return { name: 'memory', backend, state: 'up', detail: `${plural(health.resources, 'resource')}, ${plural(health.keys, 'key')}` };
+    } catch (error) {
+      return { name: 'memory', backend, state: 'down', detail: errorMessage(error) };
+    }
   }
 
   /** Stops the tool processes (TERM, then KILL after graceMs), so a tool stuck in a loop cannot hold up shutdown. */
