@@ -51,8 +51,11 @@ export interface RuntimeOverrides {
   store?: ExecutionStore;
   /** Tools instead of the project's tool pool (e.g. scripted results); the runtime closes them. */
   tools?: RuntimeTools;
-  /** Agents instead of the LLM layer (e.g. a scripted model); the `llm` health row is then left out. */
-  agents?: AgentInvoker;
+  /**
+   * Agents instead of the LLM layer (e.g. a scripted model); the `llm` health row is then left out. A
+   * function is given the runtime's memories, so agents with `memory:` remember there too.
+   */
+  agents?: AgentInvoker | ((memory: MemoryManager) => AgentInvoker);
   /** The service memory tasks call instead of the project's memories on the runtime's KV. */
   memory?: MemoryService;
 }
@@ -144,8 +147,10 @@ export class EngineRuntime {
       });
     const env = projectEnv(projectConfig.dir);
     const agents =
-      overrides.agents ??
-      new LlmAgents({ projectDir: projectConfig.dir, models: projectConfig.models, resources: project.resources, tools, env, structuredOutputRetries: settings.structuredOutputRetries.value, memory: memoryManager });
+      typeof overrides.agents === 'function'
+        ? overrides.agents(memoryManager)
+        : (overrides.agents ??
+          new LlmAgents({ projectDir: projectConfig.dir, models: projectConfig.models, resources: project.resources, tools, env, structuredOutputRetries: settings.structuredOutputRetries.value, memory: memoryManager }));
     const memory = overrides.memory ?? engineMemoryService(memoryManager);
     const events = new EventBus(kv.broker, project);
     const activities = new EngineActivities({ store, tools, agents, memory, signals: events, ...(context.observer ? { observer: context.observer } : {}) });

@@ -4,6 +4,7 @@ import type { ProjectConfig } from '../config/types.js';
 import { compileProject } from '../engine/project.js';
 import { LlmAgents } from '../llm/agent-runner.js';
 import type { ModelScript } from '../llm/replay.js';
+import type { MemoryManager } from '../memory/service.js';
 import { toolInvoker } from '../server/engine-deps.js';
 import type { RuntimeOverrides, RuntimeTools } from '../server/runtime.js';
 
@@ -32,14 +33,16 @@ export function scriptedAdapters(config: ProjectConfig, settings: AppSettings, s
   const project = compileProject(config, settings.maxNestingDepth.value);
   const pool = toolInvoker(config, project, { defaultTimeoutMs: parseDuration(settings.toolExecutionTimeout.value), poolSize: settings.toolPoolSize.value, log, runsTasks: true });
   const tools = scriptedTools(pool, toolScripts);
-  const agents = new LlmAgents({
-    projectDir: config.dir,
-    models: config.models,
-    resources: project.resources,
-    tools,
-    env: projectEnv(config.dir),
-    structuredOutputRetries: settings.structuredOutputRetries.value,
-    script,
-  });
+  const agents = (memory: MemoryManager) =>
+    new LlmAgents({
+      projectDir: config.dir,
+      models: config.models,
+      resources: project.resources,
+      tools,
+      env: projectEnv(config.dir),
+      structuredOutputRetries: settings.structuredOutputRetries.value,
+      script,
+      memory,
+    });
   return { tools, agents };
 }

@@ -72,18 +72,41 @@ tasks:
     key_template: "user:{{ .workflow.input.user }}"
 `;
 
+const TALK = `id: talk
+agents:
+  - id: buddy
+    memory:
+      - id: notes
+        key: "user:{{ .workflow.input.user }}"
+    actions:
+      - id: chat
+        prompt: "{{ .input.text }}"
+tasks:
+  - id: say
+    agent: buddy
+    action: chat
+    with: { text: "{{ .workflow.input.text }}" }
+    on_success: { next: recall }
+  - id: recall
+    type: memory
+    operation: read
+    memory_ref: notes
+    key_template: "user:{{ .workflow.input.user }}"
+`;
+
 let env: TestEnvironment;
 
 beforeAll(async () => {
   const dir = writeFiles({
-    'compozy.yaml': 'name: memtasks\nworkflows:\n  - source: ./workflows/chat.yaml\n  - source: ./workflows/bad.yaml\n  - source: ./workflows/badtpl.yaml\n  - source: ./workflows/wipe.yaml\nautoload:\n  enabled: true\n  include: [memory/*.yaml]\n',
+    'compozy.yaml': 'name: memtasks\nmodels:\n  - provider: replay\n    model: offline\n    default: true\nworkflows:\n  - source: ./workflows/chat.yaml\n  - source: ./workflows/bad.yaml\n  - source: ./workflows/badtpl.yaml\n  - source: ./workflows/wipe.yaml\n  - source: ./workflows/talk.yaml\nautoload:\n  enabled: true\n  include: [memory/*.yaml]\n',
     'memory/notes.yaml': MEMORY,
     'workflows/chat.yaml': CHAT,
     'workflows/bad.yaml': BAD,
     'workflows/badtpl.yaml': BAD_TEMPLATE,
     'workflows/wipe.yaml': CLEAR,
+    'workflows/talk.yaml': TALK,
   });
-  env = await createTestEnvironment({ project: dir, temporal: { bin: inject('temporalBin') } });
+  env = await createTestEnvironment({ project: dir, temporal: { bin: inject('temporalBin') }, models: { answers: ({ input }) => `you said ${String(input.text)}` } });
 }, 90_000);
 
 afterAll(async () => {
@@ -124,5 +147,19 @@ describe('memory tasks on the runtime memory', () => {
     const run = await env.run('wipe', { user: 'u4' });
     expect(run.task('wipe').output).toMatchObject({ success: true, messages_cleared: 2 });
     expect(run.task('after').output).toMatchObject({ count: 0, messages: [] });
+  });
+
+  it('an agent with read-write memory (scripted model) remembers its turns where memory tasks read them', async () => {
+    await env.run('talk', { user: 'u5', text: 'one' });
+    const run = await env.run('talk', { user: 'u5', text: 'two' });
+    expect(run.task('recall').output).toMatchObject({
+      count: 4,
+      messages: [
+        { role: 'user', content: 'one' },
+        { role: 'assistant', content: 'you said one' },
+        { role: 'user', content: 'two' },
+        { role: 'assistant', content: 'you said two' },
+      ],
+    });
   });
 });
