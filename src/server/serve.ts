@@ -1,13 +1,14 @@
 import type { AddressInfo } from 'node:net';
-import { errorMessage } from '../errors.js';
-import { overallState, type ComponentHealth, type ComponentState, type HealthReport } from '../health.js';
+import type { AppSettings } from '../config/settings.js';
+import type { HealthReport } from '../health.js';
 import { bindPort } from '../platform/ports.js';
 import { readRunState } from '../platform/run-state.js';
-import { describeNamespace, taskQueuePolled } from '../temporal/probes.js';
-import { installTemporalLogging, type RunningWorker } from '../temporal/worker.js';
-import type { AppSettings } from '../config/settings.js';
+import { probeNamespace, taskQueuePolled } from '../temporal/probes.js';
+import { installTemporalLogging } from '../temporal/worker.js';
 import { buildApp } from './app.js';
 import type { ProcessEvent } from './events.js';
+import { healthReport, type WorkerProbe } from './health-report.js';
+import { EngineProcess, type ProcessHandle } from './process-handle.js';
 import { EngineRuntime, temporalTarget, type RuntimeContext, type RuntimeOverrides } from './runtime.js';
 
 export interface ServeOptions {
@@ -35,33 +36,14 @@ export interface ServeOptions {
   overrides?: RuntimeOverrides;
 }
 
-export interface ServeHandle {
+/** A serve process: the handle every engine process has, and where its API listens. */
+export interface ServeHandle extends ProcessHandle {
   url: string;
   port: number;
-  stop(): Promise<void>;
-  /** Settles when the server stops on its own (worker failure) — rejecting with the reason. */
-  stopped: Promise<void>;
 }
 
-/** How long a tool process gets to exit on TERM at shutdown before it is killed. */
-const TOOL_STOP_GRACE_MS = 2000;
-
-function workerComponentState(worker: RunningWorker | undefined, failure: string | undefined): ComponentState {
-  if (failure) return 'down';
-  if (!worker) return 'starting';
-  switch (worker.state()) {
-    case 'RUNNING':
-      return 'up';
-    case 'INITIALIZED':
-      return 'starting';
-    case 'STOPPING':
-    case 'DRAINING':
-    case 'DRAINED':
-      return 'degraded';
-    default:
-      return 'down';
-  }
-}
+/** How often serve checks that the supervisor that started it is still its parent. */
+const SUPERVISOR_CHECK_MS = 500;
 
 /**
  * `compozy serve` / `compozy start`: the HTTP API over the engine runtime, with an in-process Temporal
@@ -69,14 +51,11 @@ function workerComponentState(worker: RunningWorker | undefined, failure: string
  */
 export async function serve(options: ServeOptions): Promise<ServeHandle> {
   installTemporalLogging(options.log, options.verbose ?? false);
-  const inProcess = options.worker !== false;
-  let worker: RunningWorker | undefined;
-  let workerFailure: string | undefined;
-  const abort = new AbortController();
   const { settings } = options;
+  const inProcess = options.worker !== false;
   const host = settings.serverHost.value;
-  const { address: temporalAddress, namespace, taskQueue } = temporalTarget(settings);
-  let url = `http://${host}:${settings.serverPort.value}`;
+  const temporal = temporalTarget(settings);
+  let engine: EngineProcess | undefined;
   const runtime: EngineRuntime = await EngineRuntime.open(
     {
       project: options.project,
@@ -85,57 +64,38 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
       log: options.log,
       observer: options.emit,
       runsTasks: inProcess,
-      workerAvailable: async () => (inProcess ? worker?.state() === 'RUNNING' : taskQueuePolled(runtime.connection, namespace, taskQueue).catch(() => false)),
+      workerAvailable: async () => (inProcess ? (engine?.polling() ?? false) : taskQueuePolled(runtime.connection, temporal.namespace, temporal.taskQueue).catch(() => false)),
     },
     options.overrides,
   );
+  let url = `http://${host}:${settings.serverPort.value}`;
 
-  const probeTemporal = async (): Promise<{ state: ComponentState; detail: string }> => {
-    if (inProcess && !worker) return { state: workerFailure ? 'down' : 'starting', detail: workerFailure ? 'not connected' : 'connecting' };
-    try {
-      // Over the worker's own connection when there is one, so a health check opens nothing new.
-      if (worker) await describeNamespace(worker.connection, namespace, 1000);
-      else await runtime.connection.withDeadline(Date.now() + 1000, () => runtime.connection.workflowService.describeNamespace({ namespace: namespace }));
-      return { state: 'up', detail: `namespace ${namespace}` };
-    } catch (error) {
-      return { state: 'down', detail: errorMessage(error).split('\n')[0] ?? 'unreachable' };
-    }
-  };
-
-  const workerRow = async (processInfo: object): Promise<ComponentHealth> => {
-    if (inProcess) {
-      return { name: 'worker', backend: 'in-process', state: workerComponentState(worker, workerFailure), pid: process.pid, ...processInfo, detail: workerFailure ?? `task queue ${taskQueue}` };
-    }
-    const polled = await taskQueuePolled(runtime.connection, namespace, taskQueue).catch(() => false);
-    return { name: 'worker', backend: 'compozy worker', state: polled ? 'up' : 'down', detail: polled ? `task queue ${taskQueue} is polled` : `no worker polls task queue ${taskQueue}` };
+  const workerProbe = async (): Promise<WorkerProbe> => {
+    if (inProcess) return { kind: 'in-process', pid: process.pid, taskQueue: temporal.taskQueue, state: engine?.worker?.state(), failure: engine?.workerFailure };
+    return { kind: 'external', taskQueue: temporal.taskQueue, polled: await taskQueuePolled(runtime.connection, temporal.namespace, temporal.taskQueue).catch(() => false) };
   };
 
   const health = async (): Promise<HealthReport> => {
-    const probe = await probeTemporal();
+    const worker = engine?.worker;
+    // Over the worker's own connection when there is one, so a health check opens nothing new; an
+    // in-process worker that has not connected yet leaves nothing to ask over.
+    const connection = worker ? worker.connection : inProcess ? undefined : runtime.connection;
+    const [namespace, workerNow, backends] = await Promise.all([connection ? probeNamespace(connection, temporal.namespace) : undefined, workerProbe(), runtime.backendHealth()]);
     const run = readRunState(options.stateDir);
-    const temporalChild = run?.supervisorPid === options.supervisorPid ? run?.children.temporal : undefined;
-    const serveChild = run?.supervisorPid === options.supervisorPid ? run?.children.serve : undefined;
-    const processInfo = (child: typeof serveChild) => (child ? { restarts: child.restarts, ...(child.lastExitCode !== undefined ? { lastExitCode: child.lastExitCode } : {}) } : {});
-    const components: ComponentHealth[] = [
-      {
-        name: 'temporal',
-        backend: options.temporalBackend,
-        state: probe.state,
-        address: temporalAddress,
-        ...(temporalChild?.pid ? { pid: temporalChild.pid } : {}),
-        ...processInfo(temporalChild),
-        detail: probe.detail,
-      },
-      { name: 'api', backend: 'fastify', state: 'up', address: url, pid: process.pid, ...processInfo(serveChild) },
-      await workerRow(processInfo(serveChild)),
-      ...(await runtime.backendHealth()),
-    ];
-    return { mode: settings.mode.value, project: options.projectName, status: overallState(components), components };
+    const ours = run?.supervisorPid === options.supervisorPid ? run?.children : undefined;
+    return healthReport({
+      mode: settings.mode.value,
+      project: options.projectName,
+      temporal: { backend: options.temporalBackend, address: temporal.address, namespace, child: ours?.temporal },
+      api: { url, pid: process.pid, child: ours?.serve },
+      worker: workerNow,
+      backends,
+    });
   };
 
   const app = buildApp({
     health,
-    notReadyReason: () => (!inProcess || worker?.state() === 'RUNNING' ? undefined : (workerFailure ?? 'worker is not polling yet')),
+    notReadyReason: () => (!inProcess || engine?.polling() ? undefined : (engine?.workerFailure ?? 'worker is not polling yet')),
     engine: { client: runtime.engine, store: runtime.store, events: runtime.events },
     identity: { pid: process.pid, ...(options.nonce ? { nonce: options.nonce } : {}) },
     log: options.log,
@@ -152,23 +112,8 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
   url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   options.emit({ event: 'listening', url, host, port, requestedPort: settings.serverPort.value, pid: process.pid });
 
-  let resolveStopped!: () => void;
-  let rejectStopped!: (error: unknown) => void;
-  const stopped = new Promise<void>((res, rej) => {
-    resolveStopped = res;
-    rejectStopped = rej;
-  });
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return stopped.catch(() => undefined);
-    stopping = true;
-    abort.abort(new Error('server is stopping'));
-    // The tools first: a call stuck in a tool would otherwise hold the worker's shutdown past the supervisor's grace.
-    await Promise.all([runtime.stopTools(TOOL_STOP_GRACE_MS), worker?.shutdown()]);
-    await app.close();
-    await runtime.close();
-    resolveStopped();
-  };
+  const running = new EngineProcess(runtime, app);
+  engine = running;
 
   if (options.supervisorPid !== undefined) {
     const supervisorPid = options.supervisorPid;
@@ -176,36 +121,14 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
       if (process.ppid !== supervisorPid) {
         options.log(`supervisor (pid ${supervisorPid}) is gone; shutting down`);
         clearInterval(watch);
-        void stop();
+        void running.stop();
       }
-    }, 500);
+    }, SUPERVISOR_CHECK_MS);
     watch.unref();
   }
 
-  if (inProcess) {
-    runtime.startWorker(abort.signal).then(
-      (running) => {
-        worker = running;
-        running.done.then(
-          () => {
-            if (!stopping) {
-              workerFailure = 'worker stopped';
-              rejectStopped(new Error('the Temporal worker stopped unexpectedly'));
-            }
-          },
-          (error: unknown) => {
-            workerFailure = errorMessage(error);
-            if (!stopping) rejectStopped(error);
-          },
-        );
-      },
-      (error: unknown) => {
-        if (stopping) return;
-        workerFailure = errorMessage(error);
-        rejectStopped(error);
-      },
-    );
-  }
+  // Its failure rejects `stopped`, which the caller awaits.
+  if (inProcess) running.startWorker().catch(() => undefined);
 
-  return { url, port, stop, stopped };
+  return { url, port, stop: () => running.stop(), stopped: running.stopped };
 }

@@ -38,10 +38,9 @@ export function registerWorker(program: Command): void {
         });
         signals.onStop(() => void handle.stop());
         try {
-          await handle.worker.done;
-          await handle.stop();
-          output.emit({ event: 'exit', code: signals.reason ? 0 : 1, reason: signals.reason ?? 'the Temporal worker stopped' });
-          return signals.reason ? 0 : 1;
+          await handle.stopped;
+          output.emit({ event: 'exit', code: 0, reason: signals.reason ?? 'stopped' });
+          return 0;
         } catch (error) {
           log(`worker failed: ${errorMessage(error)}`);
           await handle.stop();

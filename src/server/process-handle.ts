@@ -1,0 +1,98 @@
+import { errorMessage } from '../errors.js';
+import type { RunningWorker } from '../temporal/worker.js';
+import type { EngineRuntime } from './runtime.js';
+
+/** A running `serve` or `worker` process as its caller holds it. */
+export interface ProcessHandle {
+  /** Stops it (once, however often it is called) and settles when everything it opened is closed. */
+  stop(): Promise<void>;
+  /** Resolves once stop() has finished; rejects with the reason when the process stops on its own (its worker failed). */
+  stopped: Promise<void>;
+}
+
+/** How long a tool process gets to exit on TERM at shutdown before it is killed. */
+const TOOL_STOP_GRACE_MS = 2000;
+
+/**
+ * The part of a serve or worker process that is the same in both: the runtime's Temporal worker (when
+ * this process runs one), what became of it, and the shutdown order — tools first, since a call stuck in
+ * a tool would otherwise hold the worker's shutdown past the supervisor's grace; then the worker, what
+ * the process put in front of the runtime (the HTTP server), and the runtime.
+ */
+export class EngineProcess implements ProcessHandle {
+  readonly stopped: Promise<void>;
+  private running: RunningWorker | undefined;
+  private failure: string | undefined;
+  private stopping: Promise<void> | undefined;
+  private readonly abort = new AbortController();
+  private resolveStopped!: () => void;
+  private rejectStopped!: (error: unknown) => void;
+
+  constructor(
+    private readonly runtime: EngineRuntime,
+    /** Closed after the worker and before the runtime (e.g. the HTTP server). */
+    private readonly front: { close(): Promise<void> } = { close: async () => undefined },
+  ) {
+    this.stopped = new Promise<void>((resolve, reject) => {
+      this.resolveStopped = resolve;
+      this.rejectStopped = reject;
+    });
+    // Observed here so a failure nobody awaits yet is not an unhandled rejection; awaiting `stopped` still sees it.
+    this.stopped.catch(() => undefined);
+  }
+
+  /** The worker once it started, undefined before. */
+  get worker(): RunningWorker | undefined {
+    return this.running;
+  }
+
+  /** Why the worker is not running when it failed or stopped on its own. */
+  get workerFailure(): string | undefined {
+    return this.failure;
+  }
+
+  /** Whether this process's worker polls its task queue. */
+  polling(): boolean {
+    return this.running?.state() === 'RUNNING';
+  }
+
+  /**
+   * Starts the runtime's worker; a failure to start or a later stop that nobody asked for rejects
+   * `stopped` (and a failure to start also rejects the promise returned here).
+   */
+  async startWorker(): Promise<RunningWorker> {
+    let worker: RunningWorker;
+    try {
+      worker = await this.runtime.startWorker(this.abort.signal);
+    } catch (error) {
+      if (!this.stopping) this.fail(error);
+      throw error;
+    }
+    this.running = worker;
+    worker.done.then(
+      () => {
+        if (!this.stopping) this.fail(new Error('the Temporal worker stopped unexpectedly'), 'worker stopped');
+      },
+      (error: unknown) => {
+        if (!this.stopping) this.fail(error);
+      },
+    );
+    return worker;
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.abort.abort(new Error('the process is stopping'));
+      await Promise.all([this.runtime.stopTools(TOOL_STOP_GRACE_MS), this.running?.shutdown()]);
+      await this.front.close();
+      await this.runtime.close();
+      this.resolveStopped();
+    })();
+    return this.stopping.then(() => this.stopped.catch(() => undefined));
+  }
+
+  private fail(error: unknown, reason = errorMessage(error)): void {
+    this.failure = reason;
+    this.rejectStopped(error);
+  }
+}
