@@ -14,6 +14,7 @@ import { probeTemporal } from '../temporal/readiness.js';
 import { pingPostgres, pingRedis } from './probes.js';
 import { toolsCheck } from './tools-check.js';
 import { plural } from '../platform/plural.js';
+import { redactUrl } from '../platform/urls.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';
 
@@ -154,7 +155,7 @@ const redisCheck: Check = {
     try {
       return { name: 'redis', status: 'pass', message: await pingRedis(url.value) };
     } catch (error) {
-      return { name: 'redis', status: 'fail', message: `Redis at ${url.value} (from ${url.origin}) is not reachable: ${errorMessage(error)}`, fix: 'redis-server --daemonize yes --port 6379, or fix the URL' };
+      return { name: 'redis', status: 'fail', message: `Redis at ${redactUrl(url.value)} (from ${url.origin}) is not reachable: ${errorMessage(error)}`, fix: 'redis-server --daemonize yes --port 6379, or fix the URL' };
     }
   },
 };
@@ -168,7 +169,7 @@ const postgresCheck: Check = {
     try {
       return { name: 'postgres', status: 'pass', message: await pingPostgres(url.value) };
     } catch (error) {
-      return { name: 'postgres', status: 'fail', message: `PostgreSQL at ${url.value} (from ${url.origin}) is not reachable: ${errorMessage(error)}`, fix: 'start PostgreSQL (pg_ctlcluster <version> main start), or fix the URL' };
+      return { name: 'postgres', status: 'fail', message: `PostgreSQL at ${redactUrl(url.value)} (from ${url.origin}) is not reachable: ${errorMessage(error)}`, fix: 'start PostgreSQL (pg_ctlcluster <version> main start), or fix the URL' };
     }
   },
 };

@@ -73,6 +73,14 @@ describe('compozy doctor', () => {
     expect(down.json.checks[0]?.message).toContain(`127.0.0.1:${port}`);
   });
 
+  it('never prints the password of a Redis or PostgreSQL URL', async () => {
+    const human = await runCli(['doctor', 'redis', 'postgres'], { ...env, REDIS_URL: 'redis://app:s3cret-redis@127.0.0.1:1', DATABASE_URL: 'postgres://app:s3cret-pg@127.0.0.1:1/test' });
+    expect(human.code).toBe(1);
+    expect(human.stdout + human.stderr).not.toContain('s3cret');
+    expect(human.stdout).toContain('redis://app:***@127.0.0.1:1');
+    expect(human.stdout).toContain('postgres://app:***@127.0.0.1:1/test');
+  });
+
   it('warnings fail only with --strict', async () => {
     const project = copyFixture('minimal');
     writeFileSync(join(project, 'compozy.yaml'), 'name: minimal\nmodels:\n  - provider: groq\n    model: llama\n    api_key: "{{ .env.COMPOZY_TEST_UNSET_A }}"\n  - provider: openai\n    model: gpt\n    default: true\n    api_key: "${COMPOZY_TEST_SET_B}"\n');
