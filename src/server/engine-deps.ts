@@ -46,7 +46,7 @@ export function toolInvoker(
       const { tool, inputSchema, outputSchema } = found;
       const timeout = timeoutMs ?? (tool.timeout ? parseDuration(tool.timeout) : undefined);
       return runtime.run(
-        { id: tool.id, config: tool.config, ...(inputSchema ? { inputSchema } : {}), ...(outputSchema ? { outputSchema } : {}), ...(timeout !== undefined ? { timeoutMs: timeout } : {}) },
+        { id: tool.id, config: tool.config, env: tool.env, ...(inputSchema ? { inputSchema } : {}), ...(outputSchema ? { outputSchema } : {}), ...(timeout !== undefined ? { timeoutMs: timeout } : {}) },
         { ...tool.with, ...input },
       );
     },

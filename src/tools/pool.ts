@@ -334,11 +334,11 @@ export class ToolPool {
     this.dispatch();
   }
 
-  call(tool: string, input: unknown, config: unknown, timeoutMs: number): Promise<unknown> {
+  call(tool: string, input: unknown, config: unknown, env: Record<string, string>, timeoutMs: number): Promise<unknown> {
     if (this.closed) return Promise.reject(new CompozyError('TOOL_CRASHED', 'The tool pool is closed.', { hint: 'Start a new pool.' }));
     if (this.loadFailure) return Promise.reject(this.loadFailure);
     return new Promise((resolve, reject) => {
-      this.queue.push({ message: { type: 'call', tool, input, config }, timeoutMs, resolve, reject });
+      this.queue.push({ message: { type: 'call', tool, input, config, env }, timeoutMs, resolve, reject });
       this.dispatch();
     });
   }

@@ -5,6 +5,8 @@ export interface CallMessage {
   tool: string;
   input: unknown;
   config: unknown;
+  /** The tool's own environment variables, set for the duration of the call. */
+  env: Record<string, string>;
 }
 
 export type ReplyMessage =

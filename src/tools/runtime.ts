@@ -4,7 +4,7 @@ import type { ProjectConfig } from '../config/types.js';
 import { CompozyError } from '../errors.js';
 import { describeProblems, SchemaValidator } from '../platform/schema-validator.js';
 import { ToolPool, type PoolStatus } from './pool.js';
-import { permissionFlags, toolEnvironment } from './sandbox.js';
+import { checkToolEnv, inheritedToolEnvironment, permissionFlags } from './sandbox.js';
 
 /** The absolute path of the project's tool entrypoint (runtime.entrypoint, ./entrypoint.ts when unset). */
 export function projectEntrypoint(project: Pick<ProjectConfig, 'dir' | 'runtime'>): string {
@@ -18,6 +18,8 @@ export interface ToolDefinition {
   outputSchema?: Record<string, unknown>;
   /** Static config passed as the second argument. */
   config?: Record<string, unknown>;
+  /** The tool's YAML `env:`, set in the worker's process.env for the call (a worker runs one call at a time). */
+  env?: Record<string, string>;
   timeoutMs?: number;
 }
 
@@ -31,8 +33,6 @@ export interface ToolRuntimeOptions {
   /** runtime.tool_execution_timeout in ms (default 60 s). */
   defaultTimeoutMs?: number;
   env?: NodeJS.ProcessEnv;
-  /** The tools' `env:` maps are merged per pool, so tools that need different env get their own runtime. */
-  toolEnv?: Readonly<Record<string, string>>;
   onOutput?: (line: string, stream: 'stdout' | 'stderr', pid: number) => void;
   /** Told when the entrypoint loads, fails to load, or reloads after it changed. */
   onStatus?: (message: string) => void;
@@ -61,7 +61,7 @@ export class ToolRuntime {
       entrypoint,
       cwd: options.projectDir,
       size: options.poolSize ?? 2,
-      env: toolEnvironment(options.env ?? process.env, options.toolEnv ?? {}, 'runtime'),
+      env: inheritedToolEnvironment(options.env ?? process.env),
       execArgv: plan.flags,
       ...(options.onOutput ? { onOutput: options.onOutput } : {}),
       ...(options.onStatus ? { onStatus: options.onStatus } : {}),
@@ -77,7 +77,9 @@ export class ToolRuntime {
         details: { errors: inputProblems },
       });
     }
-    const raw = await this.pool.call(tool.id, input, tool.config ?? {}, tool.timeoutMs ?? this.defaultTimeoutMs);
+    const env = tool.env ?? {};
+    checkToolEnv(env, tool.id);
+    const raw = await this.pool.call(tool.id, input, tool.config ?? {}, env, tool.timeoutMs ?? this.defaultTimeoutMs);
     const result = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : { value: raw };
     const outputProblems = tool.outputSchema ? this.schemas.problems(tool.outputSchema, result) : [];
     if (outputProblems.length > 0) {

@@ -10,20 +10,21 @@ export function isForbiddenVariable(name: string): boolean {
   return FORBIDDEN.some((pattern) => pattern.test(name));
 }
 
-/**
- * The environment a tool process gets: the inherited one without loader-altering variables, plus
- * the tool's own `env`, in which such variables are an error rather than silently dropped.
- */
-export function toolEnvironment(inherited: NodeJS.ProcessEnv, configured: Readonly<Record<string, string>>, toolId: string): NodeJS.ProcessEnv {
+/** A tool's own `env`: loader-altering variables in it are an error rather than silently dropped. */
+export function checkToolEnv(configured: Readonly<Record<string, string>>, toolId: string): void {
   const rejected = Object.keys(configured).filter(isForbiddenVariable);
   if (rejected.length > 0) {
     throw new CompozyError('TOOL_ENV_REJECTED', `Tool "${toolId}" sets ${rejected.join(', ')}, which could change how the tool runtime loads code.`, {
       hint: 'Remove it from the tool env; tools cannot set LD_*, DYLD_* or NODE_OPTIONS-like variables.',
     });
   }
+}
+
+/** The environment a tool process starts with: the inherited one without loader-altering variables. */
+export function inheritedToolEnvironment(inherited: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(inherited)) if (!isForbiddenVariable(name) && value !== undefined) env[name] = value;
-  return { ...env, ...configured };
+  return env;
 }
 
 export interface PermissionPlan {

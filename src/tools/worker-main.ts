@@ -57,11 +57,18 @@ process.on('message', (message: CallMessage) => {
       return;
     }
     let value: unknown;
+    const previous = Object.keys(message.env).map((name) => [name, process.env[name]] as const);
+    Object.assign(process.env, message.env);
     try {
       value = await tool(message.input, message.config);
     } catch (error) {
       send({ type: 'error', id: message.id, code: 'TOOL_FAILED', message: error instanceof Error ? error.message : String(error), ...(error instanceof Error && error.stack ? { stack: error.stack } : {}) });
       return;
+    } finally {
+      for (const [name, value] of previous) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
     }
     let text: string | undefined;
     try {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CompozyError } from '../../src/errors.js';
 import { isPidAlive } from '../../src/platform/pids.js';
-import { permissionFlags, toolEnvironment } from '../../src/tools/sandbox.js';
+import { checkToolEnv, permissionFlags } from '../../src/tools/sandbox.js';
 import { ToolRuntime, type ToolDefinition } from '../../src/tools/runtime.js';
 import { REPO, waitUntilDead } from '../helpers/cli.js';
 import { errorCode } from '../helpers/errors.js';
@@ -106,7 +106,15 @@ describe('tool runtime', () => {
   it('sanitises the environment: loader variables are stripped, and refused in tool config', async () => {
     const rt = runtime({ env: { ...process.env, COMPOZY_TOOL_TEST: 'visible', LD_PRELOAD: '/evil.so', NODE_OPTIONS: '--require /evil.js' } });
     expect(await rt.run({ id: 'env' }, {})).toEqual({ home: 'visible', preload: null, nodeOptions: null });
-    expect(() => toolEnvironment({}, { LD_PRELOAD: 'x', DYLD_INSERT_LIBRARIES: 'y' }, 'weather_tool')).toThrow(/Tool "weather_tool" sets LD_PRELOAD, DYLD_INSERT_LIBRARIES/);
+    expect(() => checkToolEnv({ LD_PRELOAD: 'x', DYLD_INSERT_LIBRARIES: 'y' }, 'weather_tool')).toThrow(/Tool "weather_tool" sets LD_PRELOAD, DYLD_INSERT_LIBRARIES/);
+  });
+
+  it("gives a tool its YAML env: for its own calls only, and refuses loader variables in it", async () => {
+    const rt = runtime({ env: { ...process.env, COMPOZY_TOOL_TEST: 'visible' } });
+    expect(await rt.run({ id: 'env', env: { COMPOZY_TOOL_TEST: 'from-yaml' } }, {})).toMatchObject({ home: 'from-yaml' });
+    const after = await Promise.all(Array.from({ length: 4 }, () => rt.run({ id: 'env' }, {})));
+    expect(after.map((r) => r.home)).toEqual(['visible', 'visible', 'visible', 'visible']);
+    await expect(rt.run({ id: 'env', env: { NODE_OPTIONS: '--require /evil.js' } }, {})).rejects.toMatchObject({ code: 'TOOL_ENV_REJECTED' });
   });
 
   it('with runtime.permissions, a write outside the permitted folder is refused', async () => {
