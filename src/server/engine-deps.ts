@@ -33,6 +33,7 @@ export function toolInvoker(
         onStatus: (message) => options.log(`[tools] ${message}`),
       })
     : undefined;
+  if (runtime && runtime.unenforced.length > 0) options.log(`[tools] runtime.permissions cannot enforce: ${runtime.unenforced.join('; ')}`);
   return {
     async call(toolId, input, { timeoutMs }) {
       const found = engine.resources.tools.get(toolId);
@@ -55,7 +56,10 @@ export function toolInvoker(
       if (!runtime) return undefined;
       const status = runtime.status();
       const backend = `node ×${options.poolSize}`;
-      if (status.state === 'up') return { name: 'tools', backend, state: 'up', path: status.entrypoint, detail: plural(status.tools?.length ?? 0, 'tool') };
+      if (status.state === 'up') {
+        const unenforced = runtime.unenforced.length > 0 ? `; not enforced: ${runtime.unenforced.join('; ')}` : '';
+        return { name: 'tools', backend, state: 'up', path: status.entrypoint, detail: `${plural(status.tools?.length ?? 0, 'tool')}${unenforced}` };
+      }
       if (status.state === 'starting') return { name: 'tools', backend, state: 'starting', path: status.entrypoint, detail: 'loading the entrypoint' };
       return { name: 'tools', backend, state: 'down', path: status.entrypoint, detail: `${status.error?.code ?? 'TOOL_ENTRYPOINT_FAILED'}: ${status.error?.message ?? 'the entrypoint did not load'}` };
     },

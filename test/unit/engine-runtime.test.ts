@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadSettings } from '../../src/config/settings.js';
@@ -76,5 +76,20 @@ describe('EngineRuntime.open', () => {
   it('takes the namespace and task queue from the settings, and needs a Temporal address', () => {
     expect(temporalTarget(settings({ name: 'p', temporal: { namespace: 'ns', task_queue: 'q' } }))).toEqual({ address: '127.0.0.1:1', namespace: 'ns', taskQueue: 'q' });
     expect(() => temporalTarget(loadSettings({ document: { name: 'p' } }, {}, {}))).toThrow(/needs a Temporal address/);
+  });
+});
+
+describe('runtime.permissions that Node cannot enforce', () => {
+  it('are said in the serve log and in the tools health row, not kept to itself', async () => {
+    const project = dir();
+    writeFileSync(join(project, 'compozy.yaml'), 'name: sandboxed\nversion: "0.1.0"\nruntime:\n  permissions:\n    - --allow-read\n');
+    writeFileSync(join(project, 'entrypoint.ts'), 'export function echo(input: unknown) { return { input }; }\n');
+    const lines: string[] = [];
+    const runtime = await EngineRuntime.open({ ...context(join(project, '.compozy'), { name: 'sandboxed' }), project, log: (line: string) => lines.push(line) });
+    closers.push(() => runtime.close());
+    expect(lines.join('\n')).toContain('runtime.permissions cannot enforce: network access is not denied (Node has no network permission); environment access is not denied');
+    await expect.poll(async () => (await runtime.backendHealth()).find((row) => row.name === 'tools')?.state, { timeout: 15_000 }).toBe('up');
+    const tools = (await runtime.backendHealth()).find((row) => row.name === 'tools');
+    expect(tools?.detail).toBe('1 tool; not enforced: network access is not denied (Node has no network permission); environment access is not denied (Node has no environment permission)');
   });
 });
