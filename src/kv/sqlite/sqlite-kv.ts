@@ -230,6 +230,15 @@ export class SqliteKv implements Kv {
   }
 
   /** Inside a transaction: the live row, removing an expired one first so writes start clean. */
+  /** The live rows of a list and its meta hash for an atomic list operation; either of the wrong type is WRONGTYPE. */
+  private conversationRows(listKey: string, metaKey: string): { metaRow: KeyRow | undefined; listRow: KeyRow | undefined } {
+    const metaRow = this.liveForWrite(metaKey);
+    if (metaRow && metaRow.type !== 'hash') throw wrongType(metaKey);
+    const listRow = this.liveForWrite(listKey);
+    if (listRow && listRow.type !== 'list') throw wrongType(listKey);
+    return { metaRow, listRow };
+  }
+
   private liveForWrite(key: string): KeyRow | undefined {
     const row = this.stmt('getAny').get(checkKey(key)) as KeyRow | undefined;
     if (row && row.expires_at !== null && row.expires_at <= Date.now()) {
@@ -586,10 +595,7 @@ export class SqliteKv implements Kv {
     const encoded = items.map((item) => encodeScalar(item, this.maxValueBytes));
     const fields = encodeMetaFields(options.fields, this.maxValueBytes);
     return this.write(() => {
-      const metaRow = this.liveForWrite(metaKey);
-      if (metaRow && metaRow.type !== 'hash') throw wrongType(metaKey);
-      const listRow = this.liveForWrite(listKey);
-      if (listRow && listRow.type !== 'list') throw wrongType(listKey);
+      const { metaRow, listRow } = this.conversationRows(listKey, metaKey);
       const tokens = this.stmt('hget').get(metaKey, 'token_count') as { value: unknown } | undefined;
       let tokenCount = addToCounter(`${metaKey}.token_count`, tokens ? text(tokens.value) : null, tokenDelta);
       let { lo, hi } = this.bounds(listKey);
@@ -622,10 +628,7 @@ export class SqliteKv implements Kv {
     const encoded = items.map((item) => encodeScalar(item, this.maxValueBytes));
     const fields = encodeMetaFields(options.fields, this.maxValueBytes);
     return this.write(() => {
-      const metaRow = this.liveForWrite(metaKey);
-      if (metaRow && metaRow.type !== 'hash') throw wrongType(metaKey);
-      const listRow = this.liveForWrite(listKey);
-      if (listRow && listRow.type !== 'list') throw wrongType(listKey);
+      const { metaRow, listRow } = this.conversationRows(listKey, metaKey);
       if (listRow) this.dropKey(listKey, 'list');
       if (encoded.length > 0) {
         this.stmt('createContainer').run(listKey, 'list');
@@ -646,11 +649,8 @@ export class SqliteKv implements Kv {
     const encoded = options.items.map((item) => encodeScalar(item, this.maxValueBytes));
     const fields = encodeMetaFields(options.fields, this.maxValueBytes);
     return this.write(() => {
-      const metaRow = this.liveForWrite(metaKey);
-      if (metaRow && metaRow.type !== 'hash') throw wrongType(metaKey);
-      const listRow = this.liveForWrite(listKey);
+      const { listRow } = this.conversationRows(listKey, metaKey);
       if (!listRow) return null;
-      if (listRow.type !== 'list') throw wrongType(listKey);
       const { lo, n } = this.bounds(listKey);
       const head = this.stmt('listValueAt').get(listKey, lo) as { value: unknown } | undefined;
       if (!head || text(head.value) !== options.expectFirst) return null;
