@@ -5,6 +5,7 @@ import { memorySources, readMemoryResource } from './memory-resource.js';
 import { isObj, Reader, suggestion, type Obj } from './read.js';
 import {
   MEMORY_FLUSH_STRATEGIES,
+  MEMORY_OPERATION_LIMITS,
   TASK_TYPES,
   type ActionConfig,
   type AgentConfig,
@@ -258,8 +259,8 @@ class Loader {
       if (value !== undefined && (!Number.isSafeInteger(value) || value < 1 || value > max)) r.error([...at, key], `"${key}" must be a whole number from 1 to ${max}.`);
       return value;
     };
-    const batchSize = whole(raw, path, 'batch_size', 10_000);
-    const maxKeys = whole(raw, path, 'max_keys', 50_000);
+    const batchSize = whole(raw, path, 'batch_size', MEMORY_OPERATION_LIMITS.batchSize);
+    const maxKeys = whole(raw, path, 'max_keys', MEMORY_OPERATION_LIMITS.maxKeys);
     if (batchSize !== undefined) options.batchSize = batchSize;
     if (maxKeys !== undefined) options.maxKeys = maxKeys;
     const section = (key: string, allowed: string[]): { obj: Obj; at: YamlPath } | undefined => {
@@ -277,7 +278,7 @@ class Loader {
       }
       const threshold = r.number(flush.obj, flush.at, 'threshold');
       if (threshold !== undefined && (threshold <= 0 || threshold > 1)) r.error([...flush.at, 'threshold'], '"threshold" must be more than 0 and at most 1.');
-      const flushMaxKeys = whole(flush.obj, flush.at, 'max_keys', 50_000);
+      const flushMaxKeys = whole(flush.obj, flush.at, 'max_keys', MEMORY_OPERATION_LIMITS.maxKeys);
       options.flush = {
         ...(strategy !== undefined && (MEMORY_FLUSH_STRATEGIES as readonly string[]).includes(strategy) ? { strategy: strategy as MemoryFlushStrategy } : {}),
         ...(flushMaxKeys !== undefined ? { maxKeys: flushMaxKeys } : {}),

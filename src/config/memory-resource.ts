@@ -4,6 +4,7 @@ import { isObj, suggestion, type Obj, type Reader } from './read.js';
 import {
   MEMORY_EVICTION_POLICIES,
   MEMORY_FLUSH_STRATEGIES,
+  MEMORY_ROLES,
   MEMORY_TYPES,
   type MemoryEvictionPolicy,
   type MemoryFlushStrategy,
@@ -24,7 +25,6 @@ const BREAKER_FIELDS = new Set(['enabled', 'max_failures', 'reset_timeout']);
 const PRIVACY_FIELDS = new Set(['redact_patterns', 'non_persistable_message_types', 'default_redaction_string']);
 const LOCKING_FIELDS = new Set(['append_ttl', 'clear_ttl', 'flush_ttl']);
 const TOKEN_PROVIDER_FIELDS = new Set(['provider', 'model', 'api_key_env', 'endpoint']);
-const ROLES = ['system', 'user', 'assistant', 'tool'];
 
 /** Reference §5.1 defaults (engine/memory/config.go, core/types.go). */
 export const MEMORY_DEFAULTS = {
@@ -232,8 +232,8 @@ class MemorySections extends MemoryReader {
     });
     const nonPersistable = section ? this.strings(section, ['privacy_policy'], 'non_persistable_message_types') : [];
     nonPersistable.forEach((type, i) => {
-      if (!ROLES.includes(type.toLowerCase())) {
-        this.error(['privacy_policy', 'non_persistable_message_types', i], `"${type}" is not a message role, so it would never match a message.`, `Message types are roles: ${ROLES.join(', ')}.`);
+      if (!(MEMORY_ROLES as readonly string[]).includes(type.toLowerCase())) {
+        this.error(['privacy_policy', 'non_persistable_message_types', i], `"${type}" is not a message role, so it would never match a message.`, `Message types are roles: ${MEMORY_ROLES.join(', ')}.`);
       }
     });
     const redaction = section ? this.r.string(section, this.at('privacy_policy'), 'default_redaction_string') : undefined;

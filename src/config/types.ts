@@ -113,6 +113,16 @@ export interface ExecutionOptions {
 export const TASK_TYPES = ['basic', 'router', 'parallel', 'collection', 'aggregate', 'composite', 'signal', 'wait', 'memory'] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
 
+/** Reference §5.5: the roles a memory message may have. */
+export const MEMORY_ROLES = ['system', 'user', 'assistant', 'tool'] as const;
+
+/** The operations of a memory task (and of the memory service). */
+export const MEMORY_OPERATIONS = ['read', 'write', 'append', 'delete', 'flush', 'health', 'clear', 'stats'] as const;
+export type MemoryOperationName = (typeof MEMORY_OPERATIONS)[number];
+
+/** Reference §2.5 (memory task): max_keys ≤ 50,000 (default 1,000), batch_size ≤ 10,000 (default 100). */
+export const MEMORY_OPERATION_LIMITS = { maxKeys: 50_000, defaultMaxKeys: 1000, batchSize: 10_000, defaultBatchSize: 100 } as const;
+
 export interface Transition extends Located {
   next?: string;
   with: Record<string, unknown>;

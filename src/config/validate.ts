@@ -8,7 +8,7 @@ import { projectMemories } from './memory-resource.js';
 import { modelUses, type ModelUse } from './model-uses.js';
 import { isKnownProvider, PROVIDERS } from './providers.js';
 import { suggestion } from './read.js';
-import type { AgentConfig, Located, ModelConfig, ProjectConfig, SchemaDefinition, SchemaRef, TaskConfig, ToolConfig, WorkflowConfig } from './types.js';
+import { MEMORY_OPERATIONS, type AgentConfig, type Located, type ModelConfig, type ProjectConfig, type SchemaDefinition, type SchemaRef, type TaskConfig, type ToolConfig, type WorkflowConfig } from './types.js';
 import { formatPath, type ConfigDiagnostic, type YamlPath } from './yaml-file.js';
 
 
@@ -245,8 +245,8 @@ class Validator {
         need(task.memoryRef !== undefined, 'memory_ref', 'Memory task "%s" has no memory_ref.', 'Add memory_ref: <memory id>.');
         need(task.keyTemplate !== undefined, 'key_template', 'Memory task "%s" has no key_template.', 'Add key_template: "user:{{ .workflow.input.user_id }}".');
         if (task.memoryRef !== undefined && !ctx.memories.has(task.memoryRef)) this.error(task, ['memory_ref'], `Memory "${task.memoryRef}" does not exist.`, suggestion(task.memoryRef, ctx.memories, 'memory'));
-        if (task.operation && !['read', 'write', 'append', 'delete', 'flush', 'health', 'clear', 'stats'].includes(task.operation)) {
-          this.error(task, ['operation'], `Unknown memory operation "${task.operation}".`, suggestion(task.operation, ['read', 'write', 'append', 'delete', 'flush', 'health', 'clear', 'stats'], 'operation'));
+        if (task.operation && !(MEMORY_OPERATIONS as readonly string[]).includes(task.operation)) {
+          this.error(task, ['operation'], `Unknown memory operation "${task.operation}".`, suggestion(task.operation, MEMORY_OPERATIONS, 'operation'));
         }
         if ((task.operation === 'write' || task.operation === 'append') && task.payload === undefined) {
           this.error(task, [], `Memory task "${task.id}" (${task.operation}) has no payload.`, 'Add payload: {role: user, content: "…"} (or a list of messages).');

@@ -1,16 +1,11 @@
+import { MEMORY_OPERATION_LIMITS, MEMORY_OPERATIONS, type MemoryOperationName } from '../config/types.js';
 import { CompozyError } from '../errors.js';
 import { parseMemoryPayload } from './limits.js';
 import type { MemoryInstance, MemoryManager } from './service.js';
 import type { ClearOptions, FlushOptions } from './types.js';
 
-export const MEMORY_OPERATIONS = ['read', 'write', 'append', 'delete', 'flush', 'health', 'clear', 'stats'] as const;
-export type MemoryOperationName = (typeof MEMORY_OPERATIONS)[number];
-
 /** Operations that may address many conversations with a glob key (`user:*`). */
 const MULTI_KEY: ReadonlySet<string> = new Set(['flush', 'health', 'clear', 'stats']);
-
-/** Reference §2.5 (memory task): max_keys ≤ 50,000 (default 1,000), batch_size ≤ 10,000 (default 100). */
-export const MEMORY_OPERATION_LIMITS = { maxKeys: 50_000, defaultMaxKeys: 1000, batchSize: 10_000, defaultBatchSize: 100 } as const;
 
 /** One memory operation as a memory task or an API call asks for it, its templates already rendered. */
 export interface MemoryOperationRequest {

@@ -21,10 +21,9 @@ import type {
 } from './types.js';
 
 export type * from './types.js';
-export { MEMORY_ROLES } from './types.js';
-export { parseMemoryPayload, MEMORY_LIMITS } from './limits.js';
+export { parseMemoryPayload } from './limits.js';
 export { memoryKeyTemplate } from './keys.js';
-export { executeMemoryOperation, MEMORY_OPERATIONS, MEMORY_OPERATION_LIMITS, type MemoryOperationName, type MemoryOperationRequest } from './operations.js';
+export { executeMemoryOperation, type MemoryOperationRequest } from './operations.js';
 
 /**
  * One conversation: a memory resource and a rendered key. Every operation validates its input before it

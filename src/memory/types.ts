@@ -1,7 +1,6 @@
-import type { MemoryFlushStrategy } from '../config/types.js';
+import { MEMORY_ROLES, type MemoryFlushStrategy } from '../config/types.js';
 
-/** Reference §5.5: the roles a memory message may have. */
-export const MEMORY_ROLES = ['system', 'user', 'assistant', 'tool'] as const;
+export { MEMORY_ROLES };
 export type MemoryRole = (typeof MEMORY_ROLES)[number];
 
 /** One conversation message as callers see it (the stored form carries bookkeeping fields besides). */
