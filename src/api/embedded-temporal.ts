@@ -22,9 +22,6 @@ export interface TemporalServer {
   stop(): Promise<void>;
 }
 
-/** Flags of `devServerArgs` that only a persisted history takes. */
-const PERSISTENCE_FLAGS = new Set(['--db-filename', '--sqlite-pragma']);
-
 /** How long the dev server gets to exit on TERM before it is killed. */
 const STOP_GRACE_MS = 5000;
 
@@ -38,23 +35,20 @@ export async function startEmbeddedTemporal(options: EmbeddedTemporalOptions): P
   const stateDir = options.stateDir;
   if (stateDir !== undefined) checkDevServerDb(devServerDbPath(stateDir, binary.version));
   const port = await freePort();
-  const all = devServerArgs({ port, namespace: options.namespace, stateDir: stateDir ?? '', cliVersion: binary.version });
-  const args = stateDir !== undefined ? all : all.filter((arg, i) => !PERSISTENCE_FLAGS.has(arg) && !PERSISTENCE_FLAGS.has(all[i - 1] ?? ''));
+  const args = devServerArgs({ port, namespace: options.namespace, stateDir, cliVersion: binary.version });
   const { execa } = await import('execa');
-  const child = execa(binary.path, args, { stdin: 'ignore', buffer: false, reject: false, cleanup: true, forceKillAfterDelay: STOP_GRACE_MS });
+  const child = execa(binary.path, args, { stdin: 'ignore', all: true, buffer: false, reject: false, cleanup: true, forceKillAfterDelay: STOP_GRACE_MS });
   const lines: string[] = [];
-  const collect = (chunk: Buffer) => {
-    for (const line of chunk.toString().split('\n')) {
+  const output = (async () => {
+    for await (const line of child.iterable({ from: 'all' })) {
       if (line.trim() === '') continue;
       lines.push(line);
       if (lines.length > 50) lines.shift();
       options.log(`[temporal] ${line}`);
     }
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
+  })();
   const exited = new AbortController();
-  const done = child.then((result) => {
+  const done = Promise.all([child, output]).then(([result]) => {
     exited.abort(new CompozyError('TEMPORAL_START_FAILED', `The Temporal dev server (${binary.path}) exited during start-up (${result.exitCode ?? result.signal}).`));
   });
   const address = `127.0.0.1:${port}`;

@@ -5,7 +5,8 @@ import { CompozyError } from '../errors.js';
 export interface DevServerConfig {
   port: number;
   namespace: string;
-  stateDir: string;
+  /** Where the history persists (`temporal-<cli version>.db`); in memory when undefined. */
+  stateDir: string | undefined;
   cliVersion: string;
   /** Serve the web UI on this port; headless when undefined. */
   uiPort?: number | undefined;
@@ -26,15 +27,12 @@ export function devServerArgs(config: DevServerConfig): string[] {
     String(config.port),
     '--namespace',
     config.namespace,
-    '--db-filename',
-    devServerDbPath(config.stateDir, config.cliVersion),
+    ...(config.stateDir === undefined ? [] : ['--db-filename', devServerDbPath(config.stateDir, config.cliVersion), '--sqlite-pragma', 'journal_mode=WAL']),
     '--log-format',
     'json',
     '--log-level',
     'warn',
     ...(config.uiPort === undefined ? ['--headless'] : ['--ui-port', String(config.uiPort)]),
-    '--sqlite-pragma',
-    'journal_mode=WAL',
     '--dynamic-config-value',
     'frontend.enableUpdateWorkflowExecution=true',
     '--dynamic-config-value',
