@@ -2,6 +2,7 @@ import type { AppSettings } from '../config/settings.js';
 import type { ProjectConfig } from '../config/types.js';
 import type { ExecutionEvent } from '../engine/observer.js';
 import { CompozyError, errorMessage } from '../errors.js';
+import { EngineProcess } from '../server/process-handle.js';
 import { EngineRuntime, type RuntimeOverrides } from '../server/runtime.js';
 import { taskQueuePolled } from '../temporal/probes.js';
 import { installTemporalLogging, type RunningWorker } from '../temporal/worker.js';
@@ -62,7 +63,7 @@ export async function openLocalPlatform(options: LocalPlatformOptions): Promise<
     settings = { ...settings, temporalAddress: { value: embedded.address, source: 'default', origin: 'embedded Temporal dev server' } };
   }
   const address = settings.temporalAddress.value as string;
-  let worker: RunningWorker | undefined;
+  let engine: EngineProcess | undefined;
   let runtime: EngineRuntime;
   try {
     runtime = await EngineRuntime.open(
@@ -74,7 +75,7 @@ export async function openLocalPlatform(options: LocalPlatformOptions): Promise<
         observer: options.onEvent,
         runsTasks: options.worker,
         workerAvailable: async () =>
-          options.worker ? worker?.state() === 'RUNNING' : taskQueuePolled(runtime.connection, settings.temporalNamespace.value, settings.taskQueue.value).catch(() => false),
+          options.worker ? (engine?.polling() ?? false) : taskQueuePolled(runtime.connection, settings.temporalNamespace.value, settings.taskQueue.value).catch(() => false),
       },
       options.overrides,
     );
@@ -82,28 +83,27 @@ export async function openLocalPlatform(options: LocalPlatformOptions): Promise<
     await embedded?.stop();
     throw error;
   }
-  const abort = new AbortController();
+  const running = new EngineProcess(runtime);
+  engine = running;
+  running.stopped.catch((error: unknown) => log(`worker stopped: ${errorMessage(error)}`));
   if (options.worker) {
     try {
-      worker = await runtime.startWorker(abort.signal);
+      await running.startWorker();
     } catch (error) {
-      await runtime.close();
+      await running.stop();
       await embedded?.stop();
       throw error;
     }
-    worker.done.catch((error: unknown) => log(`worker stopped: ${errorMessage(error)}`));
   }
   let closing: Promise<void> | undefined;
   return {
     runtime,
     temporalAddress: address,
     temporalBackend: embedded?.backend ?? 'external',
-    worker,
+    worker: running.worker,
     close() {
       closing ??= (async () => {
-        abort.abort(new Error('the platform is stopping'));
-        await Promise.all([runtime.stopTools(2000), worker?.shutdown()]);
-        await runtime.close();
+        await running.stop();
         await embedded?.stop();
       })();
       return closing;
