@@ -17,14 +17,14 @@ import { llmHealth } from '../llm/health.js';
 import type { ExecutionStore } from '../store/store.js';
 import { startWorker, type RunningWorker } from '../temporal/worker.js';
 import { toolInvoker, type RuntimeTools } from './engine-deps.js';
-
-export type { RuntimeTools } from './engine-deps.js';
 import { openKv } from './open-kv.js';
 import { openStore } from './open-store.js';
 import { plural } from '../platform/plural.js';
 import { projectMemories } from '../config/memory-resource.js';
 import { describeMemoryWarning, engineMemoryService } from '../memory/engine-service.js';
 import { createMemoryManager, type MemoryManager } from '../memory/service.js';
+
+export type { RuntimeTools } from './engine-deps.js';
 
 /** Where a runtime runs and whom it tells; the backends, Temporal namespace, task queue and limits come from `settings`. */
 export interface RuntimeContext {
