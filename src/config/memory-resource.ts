@@ -149,12 +149,15 @@ class MemorySections extends MemoryReader {
     const section = this.section(raw, 'token_allocation', ALLOCATION_FIELDS, 'token_allocation');
     if (!section) return undefined;
     const part = (k: string) => this.fraction(section, ['token_allocation'], k, { inclusiveZero: true }) ?? 0;
-    const userDefined: Record<string, number> = {};
-    const userRaw = this.r.map(section, this.at('token_allocation'), 'user_defined');
-    for (const name of Object.keys(userRaw)) userDefined[name] = this.fraction(userRaw, ['token_allocation', 'user_defined'], name, { inclusiveZero: true }) ?? 0;
-    const allocation = { shortTerm: part('short_term'), longTerm: part('long_term'), system: part('system'), userDefined };
-    const sum = allocation.shortTerm + allocation.longTerm + allocation.system + Object.values(userDefined).reduce((a, b) => a + b, 0);
-    if (Math.abs(sum - 1) > 0.001) this.error(['token_allocation'], `The token_allocation parts sum to ${Number(sum.toFixed(3))}; they must sum to 1.`, 'E.g. short_term: 0.6, long_term: 0.3, system: 0.1.');
+    // Compozy's engine sums user_defined shares when validating and applies them nowhere
+    // (TokenMemoryManager.ApplyTokenAllocation is a no-op): no message belongs to a user-defined share, so
+    // the history could only leave it unspent. Refused rather than accepted and ignored.
+    if (section.user_defined !== undefined) {
+      this.error(['token_allocation', 'user_defined'], 'token_allocation.user_defined is not supported: no stored message belongs to a user-defined share, so the history could never use it.', 'Remove user_defined and give its share to short_term, long_term or system.');
+    }
+    const allocation = { shortTerm: part('short_term'), longTerm: part('long_term'), system: part('system') };
+    const sum = allocation.shortTerm + allocation.longTerm + allocation.system;
+    if (section.user_defined === undefined && Math.abs(sum - 1) > 0.001) this.error(['token_allocation'], `The token_allocation parts sum to ${Number(sum.toFixed(3))}; they must sum to 1.`, 'E.g. short_term: 0.6, long_term: 0.3, system: 0.1.');
     return allocation;
   }
 

@@ -81,7 +81,7 @@ export interface MemoryResource extends Located {
   maxMessages?: number;
   /** Share (0..1] of the model's context window the history may fill. */
   maxContextRatio?: number;
-  tokenAllocation?: { shortTerm: number; longTerm: number; system: number; userDefined: Record<string, number> };
+  tokenAllocation?: { shortTerm: number; longTerm: number; system: number };
   flushing: { type: MemoryFlushStrategy; summarizeThreshold: number; summaryTokens?: number; summarizeOldestPercent: number };
   evictionPolicy: { type: MemoryEvictionPolicy; priorityKeywords: string[] };
   persistence: {

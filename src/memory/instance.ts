@@ -117,7 +117,7 @@ export class MemoryInstanceImpl implements MemoryInstance {
     const budget = options.maxTokens ?? ratioBudget ?? tokenLimit(this.resource) ?? Number.POSITIVE_INFINITY;
     const allocation = this.resource.tokenAllocation;
     // token_allocation splits the budget: summaries are long-term memory, system messages the system
-    // share, the conversation itself short-term; user_defined shares are left to the caller's own content.
+    // share, the conversation itself short-term.
     const share = (m: StoredMessage) => (!allocation ? 1 : m.summary ? allocation.longTerm : m.role === 'system' ? allocation.system : allocation.shortTerm);
     const bucket = (m: StoredMessage) => (!allocation ? 'all' : m.summary ? 'long' : m.role === 'system' ? 'system' : 'short');
     const used = new Map<string, number>();

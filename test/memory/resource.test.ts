@@ -17,8 +17,7 @@ max_context_ratio: 0.5
 token_allocation:
   short_term: 0.6
   long_term: 0.3
-  system: 0.05
-  user_defined: { notes: 0.05 }
+  system: 0.1
 flushing:
   type: hybrid_summary
   summarize_threshold: 0.75
@@ -52,7 +51,7 @@ describe('memory resource config (reference §5.1)', () => {
     expect(parsed).toMatchObject({
       id: 'conversation_memory', description: 'Conversation history with summaries', version: '1.0.0', key: 'chat:{{ .workflow.input.user_id }}',
       type: 'token_based', maxTokens: 4000, maxMessages: 100, maxContextRatio: 0.5,
-      tokenAllocation: { shortTerm: 0.6, longTerm: 0.3, system: 0.05, userDefined: { notes: 0.05 } },
+      tokenAllocation: { shortTerm: 0.6, longTerm: 0.3, system: 0.1 },
       flushing: { type: 'hybrid_summary', summarizeThreshold: 0.75, summaryTokens: 500, summarizeOldestPercent: 0.4 },
       evictionPolicy: { type: 'fifo', priorityKeywords: [] },
       persistence: { type: 'redis', ttlMs: 7 * 86_400_000, circuitBreaker: { enabled: true, maxFailures: 3, resetTimeoutMs: 45_000 } },
@@ -85,6 +84,12 @@ describe('memory resource config (reference §5.1)', () => {
       '5:1 "max_messages" must be a whole number of at least 1, not 2.5.',
       '6:1 "max_context_ratio" must be greater than 0 and at most 1, not 1.5.',
       '7:29 "soon" is not a valid duration.',
+    ]);
+  });
+
+  it('token_allocation.user_defined is refused at its key: no message belongs to a user-defined share (Compozy sums it and applies it nowhere)', () => {
+    expect(problems('resource: memory\nid: m\ntype: token_based\nmax_tokens: 10\ntoken_allocation:\n  short_term: 0.6\n  long_term: 0.3\n  user_defined: { notes: 0.1 }\npersistence: { type: redis, ttl: 1h }\n')).toEqual([
+      '8:3 token_allocation.user_defined is not supported: no stored message belongs to a user-defined share, so the history could never use it.',
     ]);
   });
 
