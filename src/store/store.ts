@@ -1,4 +1,5 @@
 import type { TaskType } from '../config/types.js';
+import type { ApiKeyStore } from './api-keys.js';
 
 /**
  * The execution store: workflow executions and their task states, in the shapes of Compozy's API
@@ -116,6 +117,8 @@ export interface StoreInfo {
 
 export interface ExecutionStore {
   readonly driver: 'sqlite' | 'postgres';
+  /** The API keys kept in the same database (both adapters); absent on a store that keeps none, such as a test double. */
+  readonly apiKeys?: ApiKeyStore;
   /** Creates the execution; when it already exists (a retried activity) returns the stored one unchanged. */
   createWorkflowExecution(execution: NewWorkflowExecution): Promise<WorkflowExecution>;
   /** Throws STORE_NOT_FOUND for an unknown execution. */

@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CompozyError } from '../../src/errors.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { DATABASE_URL, withService } from '../helpers/services.js';
+import { defineApiKeyConformance } from './api-keys.js';
 import { defineStoreConformance } from './conformance.js';
 
 const schemas: string[] = [];
@@ -17,11 +18,13 @@ afterAll(async () => {
 });
 
 await withService('PostgreSQL', DATABASE_URL, 5432, () => {
-  defineStoreConformance('postgres', async () => {
+  const freshSchema = async () => {
     const schema = `compozy_test_${randomUUID().replace(/-/g, '')}`;
     schemas.push(schema);
     return PostgresStore.connect({ url: DATABASE_URL, schema });
-  });
+  };
+  defineStoreConformance('postgres', freshSchema);
+  defineApiKeyConformance('postgres', freshSchema);
 
   it('two stores migrating the same schema at once both succeed (advisory lock)', async () => {
     const schema = `compozy_test_${randomUUID().replace(/-/g, '')}`;

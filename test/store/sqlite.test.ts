@@ -9,9 +9,11 @@ import { SqliteGuard, storageError, type SqliteFileKind } from '../../src/platfo
 import { errorCode } from '../helpers/errors.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { tempDir } from '../helpers/fake-bin.js';
+import { defineApiKeyConformance } from './api-keys.js';
 import { defineStoreConformance } from './conformance.js';
 
 defineStoreConformance('sqlite', async () => SqliteStore.open(join(tempDir('store'), 'compozy.db')));
+defineApiKeyConformance('sqlite', async () => SqliteStore.open(join(tempDir('store-keys'), 'compozy.db')));
 
 describe('SqliteStore files', () => {
   it('a corrupt file is reported by name and left untouched', () => {

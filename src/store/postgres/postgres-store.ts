@@ -1,6 +1,8 @@
 import pg from 'pg';
 import { CompozyError, errorMessage } from '../../errors.js';
 import { redactUrl } from '../../platform/urls.js';
+import type { ApiKeyStore } from '../api-keys.js';
+import { API_KEYS_MIGRATION, PostgresApiKeys } from './api-keys.js';
 import { checkContextQuery, checkError, checkId, checkStatus, checkTaskState, encodeCursor, notFound, resolveList, statusCounts, tasksById, toJson } from '../codec.js';
 import {
   MAX_CONTEXT_DEPTH,
@@ -58,6 +60,7 @@ const MIGRATIONS: readonly string[] = [
   // readTaskContext: the latest state of a task id, and a parent's children.
   `CREATE INDEX task_states_by_task_id ON task_states (workflow_exec_id, task_id, seq);
    CREATE INDEX task_states_by_parent ON task_states (parent_state_id, seq);`,
+  API_KEYS_MIGRATION,
 ];
 
 export interface PostgresStoreOptions {
@@ -113,6 +116,7 @@ function taskFromRow(row: Row): TaskState {
 export class PostgresStore implements ExecutionStore {
   readonly driver = 'postgres' as const;
   private closed = false;
+  readonly apiKeys: ApiKeyStore = new PostgresApiKeys((sql, params) => this.query(sql, params));
 
   private constructor(
     private readonly pool: pg.Pool,

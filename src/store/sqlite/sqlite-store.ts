@@ -1,5 +1,7 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { openDatabase, SqliteGuard, type SqliteFileKind } from '../../platform/sqlite.js';
+import type { ApiKeyStore } from '../api-keys.js';
+import { API_KEYS_MIGRATION, SqliteApiKeys } from './api-keys.js';
 import { CompozyError, errorMessage } from '../../errors.js';
 import { checkContextQuery, checkError, checkId, checkStatus, checkTaskState, encodeCursor, notFound, resolveList, statusCounts, tasksById, toJson } from '../codec.js';
 import {
@@ -59,6 +61,7 @@ const MIGRATIONS: readonly string[] = [
   // readTaskContext: the latest state of a task id, and a parent's children.
   `CREATE INDEX task_states_by_task_id ON task_states(workflow_exec_id, task_id);
    CREATE INDEX task_states_by_parent ON task_states(parent_state_id);`,
+  API_KEYS_MIGRATION,
 ];
 
 interface ExecutionRow {
@@ -138,6 +141,7 @@ export class SqliteStore implements ExecutionStore {
   readonly driver = 'sqlite' as const;
   private readonly s: Record<string, StatementSync>;
   private readonly guard: SqliteGuard;
+  readonly apiKeys: ApiKeyStore;
 
   private constructor(
     readonly path: string,
@@ -145,6 +149,7 @@ export class SqliteStore implements ExecutionStore {
     busyTimeoutMs: number | undefined,
   ) {
     this.guard = new SqliteGuard(db, path, STORE_FILE, busyTimeoutMs);
+    this.apiKeys = new SqliteApiKeys(db, this.guard, path);
     this.s = {
       insert: db.prepare(
         'INSERT INTO workflow_executions (workflow_exec_id, workflow_id, status, input, output, error, usage, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (workflow_exec_id) DO NOTHING',
