@@ -83,15 +83,14 @@ export async function openLocalPlatform(options: LocalPlatformOptions): Promise<
     await embedded?.stop();
     throw error;
   }
-  const running = new EngineProcess(runtime);
+  const running = new EngineProcess(runtime, embedded ? { back: { name: 'temporal dev server', close: () => embedded.stop() } } : {});
   engine = running;
   running.stopped.catch((error: unknown) => log(`worker stopped: ${errorMessage(error)}`));
   if (options.worker) {
     try {
       await running.startWorker();
     } catch (error) {
-      await running.stop();
-      await embedded?.stop();
+      await running.stop().catch(() => undefined);
       throw error;
     }
   }
@@ -102,10 +101,7 @@ export async function openLocalPlatform(options: LocalPlatformOptions): Promise<
     temporalBackend: embedded?.backend ?? 'external',
     worker: running.worker,
     close() {
-      closing ??= (async () => {
-        await running.stop();
-        await embedded?.stop();
-      })();
+      closing ??= running.stop();
       return closing;
     },
   };

@@ -1,23 +1,39 @@
 import { errorMessage } from '../errors.js';
+import { shutDown, type ShutdownStep } from '../platform/shutdown.js';
 import type { RunningWorker } from '../temporal/worker.js';
 import type { EngineRuntime } from './runtime.js';
 
 /** A running `serve` or `worker` process as its caller holds it. */
 export interface ProcessHandle {
-  /** Stops it (once, however often it is called) and settles when everything it opened is closed. */
+  /**
+   * Stops it (once, however often it is called) and settles when every shutdown step has run; rejects
+   * with a ShutdownError naming the steps that failed (the others still ran).
+   */
   stop(): Promise<void>;
-  /** Resolves once stop() has finished; rejects with the reason when the process stops on its own (its worker failed). */
+  /**
+   * Resolves once stop() has finished cleanly; rejects with the reason when the process stops on its own
+   * (its worker failed), or with stop()'s ShutdownError.
+   */
   stopped: Promise<void>;
 }
 
 /** How long a tool process gets to exit on TERM at shutdown before it is killed. */
 const TOOL_STOP_GRACE_MS = 2000;
 
+/** What a process closes around its runtime. */
+export interface ProcessLayers {
+  /** Closed after the worker and before the runtime (the HTTP server). */
+  front?: ShutdownStep;
+  /** Closed after the runtime (an embedded Temporal server it talks to). */
+  back?: ShutdownStep;
+}
+
 /**
  * The part of a serve or worker process that is the same in both: the runtime's Temporal worker (when
  * this process runs one), what became of it, and the shutdown order — tools first, since a call stuck in
  * a tool would otherwise hold the worker's shutdown past the supervisor's grace; then the worker, what
- * the process put in front of the runtime (the HTTP server), and the runtime.
+ * the process put in front of the runtime (the HTTP server), the runtime's own steps, and what is behind
+ * it (an embedded Temporal). A step that fails is logged and the others still run.
  */
 export class EngineProcess implements ProcessHandle {
   readonly stopped: Promise<void>;
@@ -30,8 +46,7 @@ export class EngineProcess implements ProcessHandle {
 
   constructor(
     private readonly runtime: EngineRuntime,
-    /** Closed after the worker and before the runtime (e.g. the HTTP server). */
-    private readonly front: { close(): Promise<void> } = { close: async () => undefined },
+    private readonly layers: ProcessLayers = {},
   ) {
     this.stopped = new Promise<void>((resolve, reject) => {
       this.resolveStopped = resolve;
@@ -83,12 +98,27 @@ export class EngineProcess implements ProcessHandle {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.abort.abort(new Error('the process is stopping'));
-      await Promise.all([this.runtime.stopTools(TOOL_STOP_GRACE_MS), this.running?.shutdown()]);
-      await this.front.close();
-      await this.runtime.close();
+      const { front, back } = this.layers;
+      try {
+        await shutDown(
+          [
+            [
+              { name: 'tools', close: () => this.runtime.stopTools(TOOL_STOP_GRACE_MS) },
+              { name: 'worker', close: () => this.running?.shutdown() },
+            ],
+            ...(front ? [front] : []),
+            ...this.runtime.closeSteps(),
+            ...(back ? [back] : []),
+          ],
+          this.runtime.context.log,
+        );
+      } catch (error) {
+        this.rejectStopped(error);
+        throw error;
+      }
       this.resolveStopped();
     })();
-    return this.stopping.then(() => this.stopped.catch(() => undefined));
+    return this.stopping;
   }
 
   private fail(error: unknown, reason = errorMessage(error)): void {

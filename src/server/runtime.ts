@@ -23,6 +23,7 @@ import { plural } from '../platform/plural.js';
 import { projectMemories } from '../config/memory-resource.js';
 import { describeMemoryWarning, engineMemoryService } from '../memory/engine-service.js';
 import { createMemoryManager, type MemoryManager } from '../memory/service.js';
+import { shutDown, type ShutdownStep } from '../platform/shutdown.js';
 
 export type { RuntimeTools } from './engine-deps.js';
 
@@ -78,8 +79,6 @@ export function temporalTarget(settings: AppSettings): TemporalTarget {
   return { address, namespace: settings.temporalNamespace.value, taskQueue: settings.taskQueue.value };
 }
 
-/** Closes what the runtime opened itself, never an adapter its caller supplied. */
-type Owned = { close(): Promise<void> };
 
 /**
  * What serve and worker processes share: the validated project, the KV and the execution store on the
@@ -107,7 +106,8 @@ export class EngineRuntime {
     readonly memory: MemoryManager,
     private readonly activities: EngineActivities,
     private readonly llm: ComponentHealth | undefined,
-    private readonly owned: readonly Owned[],
+    /** What the runtime opened itself (never an adapter its caller supplied), in closing order. */
+    private readonly owned: readonly ShutdownStep[],
   ) {}
 
   static async open(context: RuntimeContext, overrides: RuntimeOverrides = {}): Promise<EngineRuntime> {
@@ -115,21 +115,20 @@ export class EngineRuntime {
     const temporal = temporalTarget(settings);
     const projectConfig = typeof context.project === 'string' ? loadValidProject(context.project) : context.project;
     const project = compileProject(projectConfig, settings.maxNestingDepth.value);
-    const owned: Owned[] = [];
-    const closeOwned = async () => {
-      for (const resource of owned) await resource.close();
-    };
+    const owned: ShutdownStep[] = [];
+    // The error that stopped the opening is the one thrown; a close that fails after it is logged.
+    const closeOwned = () => shutDown(owned, context.log).catch(() => undefined);
     let kv: Kv;
     let store: ExecutionStore;
     let memoryManager: MemoryManager;
     try {
       kv = overrides.kv ?? (await openKv(settings, context.stateDir));
-      if (!overrides.kv) owned.push(kv);
+      if (!overrides.kv) owned.push({ name: 'kv', close: () => kv.close() });
       store = overrides.store ?? (await openStore(settings, context.stateDir));
-      if (!overrides.store) owned.push(store);
+      if (!overrides.store) owned.push({ name: 'store', close: () => store.close() });
       memoryManager = await createMemoryManager({ kv, project: projectConfig.name, resources: projectMemories(projectConfig), onWarning: (warning) => context.log(describeMemoryWarning(warning)) });
       // Closed before the KV it writes to: its pending flush checks still need it.
-      owned.unshift(memoryManager);
+      owned.unshift({ name: 'memory', close: () => memoryManager.close() });
     } catch (error) {
       await closeOwned();
       throw error;
@@ -229,11 +228,25 @@ export class EngineRuntime {
     return this.tools.close(graceMs);
   }
 
-  /** Stops the dispatcher and the tools, and closes what the runtime opened (the worker is stopped by its owner first). */
-  async close(): Promise<void> {
-    await this.dispatcher?.cancel();
-    await this.tools.close();
-    await this.connection.close();
-    for (const resource of this.owned) await resource.close();
+  /**
+   * What close() does, in order: the dispatcher, the tools, the Temporal connection, then what the
+   * runtime opened (memory before the KV its flushes write to, the store). A process that closes more
+   * runs these among its own steps.
+   */
+  closeSteps(): ShutdownStep[] {
+    return [
+      { name: 'event dispatcher', close: () => this.dispatcher?.cancel() },
+      { name: 'tools', close: () => this.tools.close() },
+      { name: 'temporal connection', close: () => this.connection.close() },
+      ...this.owned,
+    ];
+  }
+
+  /**
+   * Stops the dispatcher and the tools, and closes what the runtime opened (the worker is stopped by
+   * its owner first). Every step runs even when one fails; then a ShutdownError names the failures.
+   */
+  close(): Promise<void> {
+    return shutDown(this.closeSteps(), this.context.log);
   }
 }

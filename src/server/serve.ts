@@ -97,6 +97,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     health,
     notReadyReason: () => (!inProcess || engine?.polling() ? undefined : (engine?.workerFailure ?? 'worker is not polling yet')),
     engine: { client: runtime.engine, store: runtime.store, events: runtime.events },
+    memory: runtime.memory,
     identity: { pid: process.pid, ...(options.nonce ? { nonce: options.nonce } : {}) },
     log: options.log,
   });
@@ -106,13 +107,13 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     port = (app.server.address() as AddressInfo).port;
   } catch (error) {
     await app.close();
-    await runtime.close();
+    await runtime.close().catch(() => undefined);
     throw error;
   }
   url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   options.emit({ event: 'listening', url, host, port, requestedPort: settings.serverPort.value, pid: process.pid });
 
-  const running = new EngineProcess(runtime, app);
+  const running = new EngineProcess(runtime, { front: { name: 'http server', close: () => app.close() } });
   engine = running;
 
   if (options.supervisorPid !== undefined) {
@@ -121,7 +122,8 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
       if (process.ppid !== supervisorPid) {
         options.log(`supervisor (pid ${supervisorPid}) is gone; shutting down`);
         clearInterval(watch);
-        void running.stop();
+        // A failing step is logged and rejects `stopped`, which the caller awaits.
+        running.stop().catch(() => undefined);
       }
     }, SUPERVISOR_CHECK_MS);
     watch.unref();

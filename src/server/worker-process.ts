@@ -17,7 +17,8 @@ export async function runWorkerProcess(options: WorkerProcessOptions): Promise<P
   try {
     await engine.startWorker();
   } catch (error) {
-    await runtime.close();
+    // The failure to start is what the caller sees; a close that fails after it is logged.
+    await engine.stop().catch(() => undefined);
     throw error;
   }
   return engine;

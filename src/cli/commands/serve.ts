@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { errorMessage } from '../../errors.js';
+import { ShutdownError } from '../../platform/shutdown.js';
 import { processOutput } from '../../server/events.js';
 import { listenForStopSignals } from '../stop-signals.js';
 import { RUN_NONCE_ENV, SERVE_REPORT_ENV, serveFailureReport, writeServeReport } from '../../supervisor/serve-report.js';
@@ -50,14 +51,15 @@ async function runServer(projectArg: string | undefined, flags: ServeFlags): Pro
     throw error;
   }
   if (reportPath && nonce) writeServeReport(reportPath, { pid: process.pid, nonce, url: handle.url, port: handle.port });
-  signals.onStop(() => void handle.stop());
+  // A failing shutdown step is logged as it fails and rejects `stopped`.
+  signals.onStop(() => void handle.stop().catch(() => undefined));
   try {
     await handle.stopped;
     output.emit({ event: 'exit', code: 0, reason: signals.reason ?? 'stopped' });
     return 0;
   } catch (error) {
-    log(`stopping: ${errorMessage(error)}`);
-    await handle.stop();
+    if (!(error instanceof ShutdownError)) log(`stopping: ${errorMessage(error)}`);
+    await handle.stop().catch(() => undefined);
     output.emit({ event: 'exit', code: 1, reason: errorMessage(error) });
     return 1;
   }

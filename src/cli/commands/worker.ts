@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { errorMessage } from '../../errors.js';
+import { ShutdownError } from '../../platform/shutdown.js';
 import { processOutput } from '../../server/events.js';
 import { listenForStopSignals } from '../stop-signals.js';
 import { openProject, requireTemporalAddress } from '../project-context.js';
@@ -36,15 +37,17 @@ export function registerWorker(program: Command): void {
           observer: output.emit,
           verbose: Boolean(flags.verbose),
         });
-        signals.onStop(() => void handle.stop());
+        // A failing shutdown step is logged as it fails and rejects `stopped`.
+        signals.onStop(() => void handle.stop().catch(() => undefined));
         try {
           await handle.stopped;
           output.emit({ event: 'exit', code: 0, reason: signals.reason ?? 'stopped' });
           return 0;
         } catch (error) {
-          log(`worker failed: ${errorMessage(error)}`);
-          await handle.stop();
-          output.emit({ event: 'exit', code: 1, reason: `worker failed: ${errorMessage(error)}` });
+          const reason = error instanceof ShutdownError ? error.message : `worker failed: ${errorMessage(error)}`;
+          if (!(error instanceof ShutdownError)) log(reason);
+          await handle.stop().catch(() => undefined);
+          output.emit({ event: 'exit', code: 1, reason });
           return 1;
         }
       }),
