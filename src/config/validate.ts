@@ -8,7 +8,7 @@ import { projectMemories } from './memory-resource.js';
 import { modelUses, type ModelUse } from './model-uses.js';
 import { isKnownProvider, PROVIDERS } from './providers.js';
 import { suggestion } from './read.js';
-import { MEMORY_OPERATIONS, type AgentConfig, type Located, type ModelConfig, type ProjectConfig, type SchemaDefinition, type SchemaRef, type TaskConfig, type ToolConfig, type WorkflowConfig } from './types.js';
+import { MEMORY_OPERATIONS, type AgentConfig, type Located, type MemoryResource, type ModelConfig, type ProjectConfig, type SchemaDefinition, type SchemaRef, type TaskConfig, type ToolConfig, type WorkflowConfig } from './types.js';
 import { formatPath, type ConfigDiagnostic, type YamlPath } from './yaml-file.js';
 
 
@@ -118,7 +118,7 @@ class Validator {
     const schemas = new Map([...project.schemas, ...workflow.schemas].map((s) => [s.id, s]));
     const agents = new Map([...project.agents, ...workflow.agents].map((a) => [a.id, a]));
     const tools = new Map([...project.tools, ...workflow.tools].map((t) => [t.id, t]));
-    const memories = new Set(projectMemories(project).map((m) => m.id));
+    const memories = new Map(projectMemories(project).map((m) => [m.id, m]));
     this.duplicates(workflow.schemas, 'schema');
     this.duplicates(workflow.agents, 'agent');
     this.duplicates(workflow.tools, 'tool');
@@ -139,13 +139,17 @@ class Validator {
     this.duration(tool, ['timeout'], tool.timeout);
   }
 
-  agent(agent: AgentConfig, tools: ReadonlyMap<string, ToolConfig>, schemas: ReadonlyMap<string, SchemaDefinition>, memories: ReadonlySet<string>): void {
+  agent(agent: AgentConfig, tools: ReadonlyMap<string, ToolConfig>, schemas: ReadonlyMap<string, SchemaDefinition>, memories: ReadonlyMap<string, MemoryResource>): void {
     this.duplicates(agent.actions, 'action');
     agent.tools.forEach((id, i) => {
       if (!tools.has(id)) this.error(agent, ['tools', i], `Tool "${id}" does not exist.`, suggestion(id, tools.keys(), 'tool'));
     });
     for (const memory of agent.memory) {
-      if (!memories.has(memory.id)) this.error(memory, ['id'], `Memory "${memory.id}" does not exist.`, suggestion(memory.id, memories, 'memory'));
+      const resource = memories.get(memory.id);
+      if (!resource) this.error(memory, ['id'], `Memory "${memory.id}" does not exist.`, suggestion(memory.id, memories.keys(), 'memory'));
+      else if (memory.key === undefined && resource.key === undefined) {
+        this.error(memory, [], `Agent "${agent.id}" memory "${memory.id}" has no key, and the memory resource has no key to fall back on.`, 'Add key: "user:{{ .workflow.input.user_id }}" to the memory reference, or to the memory resource.');
+      }
     }
     this.template(agent, ['instructions'], agent.instructions);
     for (const action of agent.actions) {
@@ -155,7 +159,7 @@ class Validator {
     }
   }
 
-  private tasks(list: readonly TaskConfig[], scope: readonly TaskConfig[], ctx: { schemas: ReadonlyMap<string, SchemaDefinition>; agents: ReadonlyMap<string, AgentConfig>; tools: ReadonlyMap<string, ToolConfig>; memories: ReadonlySet<string> }): void {
+  private tasks(list: readonly TaskConfig[], scope: readonly TaskConfig[], ctx: { schemas: ReadonlyMap<string, SchemaDefinition>; agents: ReadonlyMap<string, AgentConfig>; tools: ReadonlyMap<string, ToolConfig>; memories: ReadonlyMap<string, MemoryResource> }): void {
     this.duplicates(list.filter((t) => t.id !== ''), 'task');
     const ids = new Set(scope.map((t) => t.id));
     const next = (task: TaskConfig, path: YamlPath, id: string | undefined) => {
@@ -202,7 +206,7 @@ class Validator {
     }
   }
 
-  private typeRules(task: TaskConfig, ids: ReadonlySet<string>, ctx: { memories: ReadonlySet<string> }): void {
+  private typeRules(task: TaskConfig, ids: ReadonlySet<string>, ctx: { memories: ReadonlyMap<string, MemoryResource> }): void {
     const need = (ok: boolean, field: string, message: string, hint: string) => {
       if (!ok) this.error(task, [], message.replace('%s', task.id), hint.replace('%f', field));
     };
@@ -243,8 +247,14 @@ class Validator {
       case 'memory':
         need(task.operation !== undefined, 'operation', 'Memory task "%s" has no operation.', 'Add operation: read | write | append | delete | flush | health | clear | stats.');
         need(task.memoryRef !== undefined, 'memory_ref', 'Memory task "%s" has no memory_ref.', 'Add memory_ref: <memory id>.');
-        need(task.keyTemplate !== undefined, 'key_template', 'Memory task "%s" has no key_template.', 'Add key_template: "user:{{ .workflow.input.user_id }}".');
-        if (task.memoryRef !== undefined && !ctx.memories.has(task.memoryRef)) this.error(task, ['memory_ref'], `Memory "${task.memoryRef}" does not exist.`, suggestion(task.memoryRef, ctx.memories, 'memory'));
+        if (task.memoryRef !== undefined) {
+          // Reference §5.1: the resource's key is the default key template; key_template overrides it.
+          const resource = ctx.memories.get(task.memoryRef);
+          if (!resource) this.error(task, ['memory_ref'], `Memory "${task.memoryRef}" does not exist.`, suggestion(task.memoryRef, ctx.memories.keys(), 'memory'));
+          else if (task.keyTemplate === undefined && resource.key === undefined) {
+            this.error(task, [], `Memory task "${task.id}" has no key_template, and memory "${task.memoryRef}" has no key to fall back on.`, 'Add key_template: "user:{{ .workflow.input.user_id }}" to the task, or key: to the memory resource.');
+          }
+        }
         if (task.operation && !(MEMORY_OPERATIONS as readonly string[]).includes(task.operation)) {
           this.error(task, ['operation'], `Unknown memory operation "${task.operation}".`, suggestion(task.operation, MEMORY_OPERATIONS, 'operation'));
         }
@@ -307,7 +317,7 @@ export function validateProject(project: ProjectConfig): ConfigDiagnostic[] {
   for (const extra of defaults.slice(1)) v.error(extra, ['default'], 'More than one model is marked default: true.', 'Keep default: true on one model.');
   const schemas = new Map(project.schemas.map((s) => [s.id, s]));
   const tools = new Map(project.tools.map((t) => [t.id, t]));
-  const memories = new Set(projectMemories(project).map((m) => m.id));
+  const memories = new Map(projectMemories(project).map((m) => [m.id, m]));
   for (const tool of project.tools) v.tool(tool, schemas);
   for (const agent of project.agents) v.agent(agent, tools, schemas, memories);
   for (const memory of projectMemories(project)) v.template(memory, ['key'], memory.key);

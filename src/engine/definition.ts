@@ -1,3 +1,4 @@
+import { projectMemories } from '../config/memory-resource.js';
 import type { AgentConfig, ExecutionOptions, ProjectConfig, SchemaDefinition, TaskConfig, TaskType, ToolConfig, WorkflowConfig } from '../config/types.js';
 import type { AggregateTaskDef } from './tasks/aggregate.js';
 import type { BasicTaskDef } from './tasks/basic.js';
@@ -92,8 +93,8 @@ type Schemas = ReadonlyMap<string, SchemaDefinition>;
 export { resolveSchema };
 
 /** The common fields, then the ones the task's type compiles (TASK_KINDS). */
-function compileTask(task: TaskConfig, schemas: Schemas, inherited: ExecutionOptions): TaskDef {
-  const ctx: CompileContext = { schemas, inherited, child: (child) => compileTask(child, schemas, inherited) };
+function compileTask(task: TaskConfig, schemas: Schemas, inherited: ExecutionOptions, memoryKeys: ReadonlyMap<string, string>): TaskDef {
+  const ctx: CompileContext = { schemas, inherited, memoryKeys, child: (child) => compileTask(child, schemas, inherited, memoryKeys) };
   const kind = TASK_KINDS[task.type] as TaskKind<TaskType>;
   const def = { ...compileBase(task, schemas, inherited), ...kind.compile(task, ctx) } as TaskDef;
   const reads = readsOf(def, kind);
@@ -118,7 +119,8 @@ export function schemaIndex(project: ProjectConfig, workflow: WorkflowConfig): S
 export function workflowDef(project: ProjectConfig, workflow: WorkflowConfig, maxNestingDepth: number): WorkflowDef {
   const schemas = schemaIndex(project, workflow);
   const inherited = mergeExecution(project.execution, workflow.execution);
-  const def: WorkflowDef = { id: workflow.id, env: workflow.env, tasks: workflow.tasks.map((t) => compileTask(t, schemas, inherited)), maxNestingDepth };
+  const memoryKeys = new Map(projectMemories(project).flatMap((m) => (m.key !== undefined ? [[m.id, m.key] as const] : [])));
+  const def: WorkflowDef = { id: workflow.id, env: workflow.env, tasks: workflow.tasks.map((t) => compileTask(t, schemas, inherited, memoryKeys)), maxNestingDepth };
   const inputSchema = resolveSchema(workflow.input, schemas);
   if (inputSchema) def.inputSchema = inputSchema;
   if (workflow.version !== undefined) def.version = workflow.version;

@@ -1,21 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import type { ConfigDiagnostic } from '../../src/config/yaml-file.js';
 import { loadValidProject } from '../../src/config/valid-project.js';
+import { workflowDef } from '../../src/engine/definition.js';
+import type { MemoryTaskDef } from '../../src/engine/tasks/memory.js';
 import { writeFiles } from '../helpers/files.js';
 
 const MEMORY = 'resource: memory\nid: notes\nkey: "notes:{{ .workflow.input.user }}"\ntype: message_count_based\nmax_messages: 50\npersistence: { type: redis, ttl: 24h }\n';
 
-function project(tasks: string) {
+const BARE = 'resource: memory\nid: bare\ntype: message_count_based\nmax_messages: 50\npersistence: { type: redis, ttl: 24h }\n';
+
+function project(tasks: string, extra = '') {
   return writeFiles({
     'compozy.yaml': 'name: memcfg\nworkflows:\n  - source: ./wf.yaml\nautoload:\n  enabled: true\n  include: [memory/*.yaml]\n',
     'memory/notes.yaml': MEMORY,
-    'wf.yaml': `id: wf\ntools:\n  - id: echo\ntasks:\n${tasks}`,
+    'memory/bare.yaml': BARE,
+    'wf.yaml': `id: wf\ntools:\n  - id: echo\n${extra}tasks:\n${tasks}`,
   });
 }
 
-function problems(tasks: string): Array<{ line: number; key: string | undefined; message: string }> {
+function problems(tasks: string, extra = ''): Array<{ line: number; key: string | undefined; message: string }> {
   try {
-    loadValidProject(project(tasks));
+    loadValidProject(project(tasks, extra));
     return [];
   } catch (error) {
     const diagnostics = (error as { details?: { diagnostics?: ConfigDiagnostic[] } }).details?.diagnostics ?? [];
@@ -51,6 +56,23 @@ describe('memory task config', () => {
     expect(text).toContain('Unknown flush strategy "newest"');
     expect(text).toContain('threshold');
     expect(text).toContain('belong to memory tasks');
+  });
+
+  it('a memory task without key_template uses the memory resource\'s key (reference §5.1: the default key template)', () => {
+    const config = loadValidProject(project('  - id: recall\n    type: memory\n    operation: read\n    memory_ref: notes\n'));
+    const def = workflowDef(config, config.workflows[0] as (typeof config.workflows)[number], 20);
+    expect((def.tasks[0] as MemoryTaskDef).memory.keyTemplate).toBe('notes:{{ .workflow.input.user }}');
+    const own = loadValidProject(project(task('read')));
+    expect((workflowDef(own, own.workflows[0] as (typeof own.workflows)[number], 20).tasks[0] as MemoryTaskDef).memory.keyTemplate).toBe('user:*');
+  });
+
+  it('a memory task or an agent memory with no key anywhere is refused, naming the task or the agent', () => {
+    expect(problems('  - id: recall\n    type: memory\n    operation: read\n    memory_ref: bare\n').map((p) => p.message)).toEqual([
+      'Memory task "recall" has no key_template, and memory "bare" has no key to fall back on.',
+    ]);
+    expect(problems('  - id: t\n    tool: echo\n', 'agents:\n  - id: buddy\n    model: replay:x\n    memory:\n      - id: bare\n    actions:\n      - id: chat\n        prompt: hi\n').map((p) => p.message)).toEqual([
+      'Agent "buddy" memory "bare" has no key, and the memory resource has no key to fall back on.',
+    ]);
   });
 
   it('write and append need a payload', () => {

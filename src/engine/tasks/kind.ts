@@ -7,6 +7,8 @@ import type { EngineDeps } from '../executors.js';
 export interface CompileContext {
   schemas: ReadonlyMap<string, SchemaDefinition>;
   inherited: ExecutionOptions;
+  /** Memory resource id → its key template (reference §5.1: the default key of the memory's tasks). */
+  memoryKeys: ReadonlyMap<string, string>;
   /** Compiles a child task (a parent's tasks, a collection's template, a processor, an inline route). */
   child(config: TaskConfig): TaskDef;
 }

@@ -10,15 +10,19 @@ export interface MemoryTaskDef extends TaskBase<'memory'> {
 
 export const memoryTask: TaskKind<'memory'> = {
   type: 'memory',
-  compile: (config) => ({
-    memory: {
-      operation: config.operation ?? '',
-      ...(config.memoryRef !== undefined ? { memoryRef: config.memoryRef } : {}),
-      ...(config.keyTemplate !== undefined ? { keyTemplate: config.keyTemplate } : {}),
-      ...(config.payload !== undefined ? { payload: config.payload } : {}),
-      ...(config.memoryOptions !== undefined ? { options: config.memoryOptions } : {}),
-    },
-  }),
+  compile: (config, ctx) => {
+    // Reference §5.1: the memory resource's key is the default; the task's key_template overrides it.
+    const keyTemplate = config.keyTemplate ?? (config.memoryRef === undefined ? undefined : ctx.memoryKeys.get(config.memoryRef));
+    return {
+      memory: {
+        operation: config.operation ?? '',
+        ...(config.memoryRef !== undefined ? { memoryRef: config.memoryRef } : {}),
+        ...(keyTemplate !== undefined ? { keyTemplate } : {}),
+        ...(config.payload !== undefined ? { payload: config.payload } : {}),
+        ...(config.memoryOptions !== undefined ? { options: config.memoryOptions } : {}),
+      },
+    };
+  },
   templated: (def) => ({ templates: [def.memory.keyTemplate, def.memory.payload], cel: [] }),
 };
 
@@ -37,7 +41,13 @@ function renderField(task: MemoryTaskDef, field: 'key_template' | 'payload', val
 
 export async function runMemory(task: MemoryTaskDef, ctx: Record<string, unknown>, h: HandlerContext): Promise<TaskRunResult> {
   const { memory } = task;
-  const key = memory.keyTemplate === undefined ? '' : String(renderField(task, 'key_template', memory.keyTemplate, ctx, h));
+  if (memory.keyTemplate === undefined) {
+    throw new CompozyError('INPUT_INVALID', `Memory task "${task.id}" has no key_template, and memory "${memory.memoryRef ?? ''}" has no key to fall back on.`, {
+      details: { task_id: task.id, field: 'key_template' },
+      hint: 'Add key_template: "user:{{ .workflow.input.user_id }}" to the task, or key: to the memory resource.',
+    });
+  }
+  const key = String(renderField(task, 'key_template', memory.keyTemplate, ctx, h));
   const payload = memory.payload === undefined ? undefined : renderField(task, 'payload', memory.payload, ctx, h);
   const raw = await h.deps.memory.execute({
     operation: memory.operation,
