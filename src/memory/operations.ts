@@ -15,6 +15,8 @@ export interface MemoryOperationRequest {
   key: string;
   /** write/append: one message {role?, content} or a list. */
   payload?: unknown;
+  /** read: one page of the conversation (readPaginated) instead of all of it. */
+  page?: { offset: number; limit: number };
   /** With a glob key: at most this many conversations. */
   maxKeys?: number;
   /** With a glob key: conversations handled at once. */
@@ -29,7 +31,8 @@ function invalid(field: string, message: string, hint?: string): CompozyError {
   return new CompozyError('INPUT_INVALID', message, { details: { field }, ...(hint ? { hint } : {}) });
 }
 
-function isPattern(key: string): boolean {
+/** A Redis glob (`user:*`) rather than one conversation's key. */
+export function isKeyPattern(key: string): boolean {
   return /[*?[]/.test(key);
 }
 
@@ -42,7 +45,7 @@ function bounded(value: number | undefined, fallback: number, max: number, field
 async function single(instance: MemoryInstance, request: MemoryOperationRequest, operation: MemoryOperationName): Promise<Record<string, unknown>> {
   switch (operation) {
     case 'read':
-      return { ...(await instance.read()) };
+      return request.page ? { ...(await instance.readPaginated(request.page.offset, request.page.limit)) } : { ...(await instance.read()) };
     case 'write':
       return { ...(await instance.write(parseMemoryPayload(request.payload))) };
     case 'append':
@@ -75,7 +78,7 @@ export async function executeMemoryOperation(manager: MemoryManager, request: Me
   }
   const operation = request.operation as MemoryOperationName;
   manager.resource(request.memoryRef);
-  if (!isPattern(request.key)) return single(manager.instance(request.memoryRef, request.key), request, operation);
+  if (!isKeyPattern(request.key)) return single(manager.instance(request.memoryRef, request.key), request, operation);
   if (!MULTI_KEY.has(operation)) {
     throw invalid('key', `The key "${request.key}" is a pattern; ${operation} works on one conversation.`, 'Only flush, health, clear and stats take a pattern key; render the key to one conversation.');
   }

@@ -23,7 +23,7 @@ import type {
 export type * from './types.js';
 export { parseMemoryPayload } from './limits.js';
 export { memoryKeyTemplate } from './keys.js';
-export { executeMemoryOperation, type MemoryOperationRequest } from './operations.js';
+export { executeMemoryOperation, isKeyPattern, type MemoryOperationRequest } from './operations.js';
 
 /**
  * One conversation: a memory resource and a rendered key. Every operation validates its input before it

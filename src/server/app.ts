@@ -11,6 +11,8 @@ import { healthRoutes } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
 import { registerValidation } from './routes/schemas.js';
 import { workflowRoutes } from './routes/workflows.js';
+import { memoryRoutes } from './routes/memory.js';
+import type { MemoryManager } from '../memory/service.js';
 
 export interface AppDeps {
   health(): Promise<HealthReport>;
@@ -18,6 +20,8 @@ export interface AppDeps {
   notReadyReason(): string | undefined;
   /** The execution API; absent, only health endpoints are served. */
   engine?: { client: EngineClient; store: ExecutionStore; events: EventBus };
+  /** The project's memories: the memory API (/api/v0/memory/:memory_ref/…) is served when given. */
+  memory?: MemoryManager;
   /** Who answers /readyz: this process and the nonce of the supervisor that started it, so it can tell its own server from another. */
   identity?: { pid: number; nonce?: string };
   /** serve's log: every 5xx answer is written there with its cause. */
@@ -61,5 +65,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     void app.register(workflowRoutes(deps.engine.client, deps.engine.events), { prefix: '/api/v0' });
     void app.register(executionRoutes(deps.engine.client, deps.engine.store), { prefix: '/api/v0' });
   }
+  if (deps.memory) void app.register(memoryRoutes(deps.memory), { prefix: '/api/v0' });
   return app;
 }

@@ -22,6 +22,7 @@ export function registerOpenApi(app: FastifyInstance): void {
         { name: 'workflows', description: 'Workflow definitions, starting executions, events' },
         { name: 'executions', description: 'Execution state and steering' },
         { name: 'health', description: 'Liveness, readiness, health and metrics' },
+        { name: 'memory', description: 'Conversation memories: read, write, append, delete, flush, health, clear, stats' },
       ],
     },
   });
