@@ -8,7 +8,8 @@ import { templates } from '../expr/template.js';
  * The `replay` provider: answers from a fixtures file in the project (`replay/<model>.yaml` for
  * `replay:<model>`), for offline demos and CI smoke runs. Each answer names the agent and action it is
  * for, optionally `when:` (a subset of the task input that must match), and the `output` (an object,
- * whose strings may use templates over `.input`) or `text` the model would have returned.
+ * whose strings may use templates over `.input` and `.history`, the remembered turns) or `text` the
+ * model would have returned.
  */
 export interface ReplayAnswer {
   agent?: string;
@@ -85,7 +86,8 @@ export class ReplayFixtures implements ModelScript {
       });
     }
     if (typeof found.text === 'string') return found.text;
-    const rendered = templates.renderValue(found.output, request.vars);
+    // `.history` is what the agent's memories sent before the prompt, so an offline answer can show what was remembered.
+    const rendered = templates.renderValue(found.output, { ...request.vars, history: request.history ?? [] });
     return typeof rendered === 'string' ? rendered : JSON.stringify(rendered);
   }
 }

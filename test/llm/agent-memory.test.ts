@@ -5,7 +5,7 @@ import { loadValidProject } from '../../src/config/valid-project.js';
 import { resourceIndex } from '../../src/engine/definition.js';
 import { SqliteKv } from '../../src/kv/sqlite/sqlite-kv.js';
 import { LlmAgents } from '../../src/llm/agent-runner.js';
-import type { ReplayRequest } from '../../src/llm/replay.js';
+import { ReplayFixtures, type ReplayRequest } from '../../src/llm/replay.js';
 import { createMemoryManager, type MemoryManager } from '../../src/memory/service.js';
 import { writeFiles } from '../helpers/files.js';
 
@@ -188,6 +188,15 @@ describe('agent memory', () => {
     } finally {
       await close();
     }
+  });
+
+  it('a replay answer is rendered with .history, the remembered turns sent before the prompt', () => {
+    const fixtures = new ReplayFixtures('replay/m.yaml', [{ agent: 'writer', output: { response: '{{ len .history }} earlier; first: {{ (index .history 0).content }}' } }]);
+    const history = [
+      { role: 'user', content: 'my name is Ada' },
+      { role: 'assistant', content: 'hello Ada' },
+    ];
+    expect(JSON.parse(fixtures.answer({ agentId: 'writer', input: {}, vars: {}, history }))).toEqual({ response: '2 earlier; first: my name is Ada' });
   });
 
   it('an agent with memory and no memory service fails with MEMORY_UNAVAILABLE instead of forgetting', async () => {
