@@ -7,9 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isValidDuration, parseDuration } from '../../config/duration.js';
 import { isTerminal } from '../../engine/progress.js';
 import { CompozyError, errorMessage, type ErrorCode } from '../../errors.js';
-import { isPidAlive } from '../../platform/pids.js';
-import { readRunState } from '../../platform/run-state.js';
 import type { Status } from '../../store/store.js';
+import { devApi } from '../dev-api.js';
 import { useColor, writeJson } from '../output.js';
 import { preparePlatform, type PlatformFlags } from '../platform.js';
 import { openProject, resolveRunTarget } from '../project-context.js';
@@ -76,15 +75,10 @@ async function api(url: string, init?: RequestInit): Promise<Envelope> {
   return (await response.json()) as Envelope;
 }
 
-/** A `compozy dev` of this project that answers, if one runs: the smoke run then uses it and leaves it running. */
+/** A ready `compozy dev` of this project, if one runs: the smoke run then uses it and leaves it running. */
 async function runningApi(stateDir: string): Promise<string | undefined> {
-  const run = readRunState(stateDir);
-  if (!run || !isPidAlive(run.supervisorPid)) return undefined;
-  // Ready, and answered by the serve that dev started (its pid), not by whatever else took the port.
-  const ok = await fetch(`${run.apiUrl}/readyz`, { signal: AbortSignal.timeout(2000) })
-    .then(async (r) => r.ok && ((await r.json()) as { pid?: unknown }).pid === run.children.serve?.pid)
-    .catch(() => false);
-  return ok ? run.apiUrl : undefined;
+  const api = await devApi(stateDir);
+  return api.state === 'up' && api.ready ? api.url : undefined;
 }
 
 /** The smoke run itself against an API: start, wait for a terminal status, return the final state. */
