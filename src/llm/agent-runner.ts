@@ -231,7 +231,8 @@ export class LlmAgents implements AgentInvoker {
       const result = await generateText({
         model: languageModel(model, this.options.env),
         ...(system ? { system } : {}),
-        ...(history.length > 0 ? { messages: [...history.map(priorMessage), { role: 'user', content: prompt } satisfies ModelMessage] } : { prompt }),
+        // A remembered system message (a summary, a memory task's note) keeps its place among the turns.
+        ...(history.length > 0 ? { messages: [...history.map(priorMessage), { role: 'user', content: prompt } satisfies ModelMessage], allowSystemInMessages: true } : { prompt }),
         ...(tools ? { tools, stopWhen: stepCountIs(maxIterations) } : {}),
         maxRetries: this.options.maxRetries ?? 3,
         timeout: this.options.timeoutMs ?? 120_000,

@@ -1,4 +1,3 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { projectMemories } from '../../src/config/memory-resource.js';
 import { loadValidProject } from '../../src/config/valid-project.js';
@@ -8,45 +7,20 @@ import { LlmAgents } from '../../src/llm/agent-runner.js';
 import { ReplayFixtures, type ReplayRequest } from '../../src/llm/replay.js';
 import { createMemoryManager, type MemoryManager } from '../../src/memory/service.js';
 import { writeFiles } from '../helpers/files.js';
+import { startRecordingModel, type RecordingModel } from '../helpers/recording-model.js';
 
-const bodies: Array<Record<string, unknown>> = [];
-let server: Server;
-let url: string;
-
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve) => {
-    let data = '';
-    request.on('data', (chunk: Buffer) => (data += chunk.toString()));
-    request.on('end', () => resolve(data));
-  });
-}
+let model: RecordingModel;
 
 beforeAll(async () => {
-  server = createServer(async (request, response) => {
-    bodies.push(JSON.parse((await readBody(request)) || '{}') as Record<string, unknown>);
-    response.writeHead(200, { 'content-type': 'application/json' });
-    response.end(
-      JSON.stringify({
-        id: 'c',
-        object: 'chat.completion',
-        created: 1,
-        model: 'local-model',
-        choices: [{ index: 0, message: { role: 'assistant', content: `answer ${bodies.length}` }, finish_reason: 'stop' }],
-        usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
-      }),
-    );
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/v1`;
+  model = await startRecordingModel();
 });
 
 afterAll(async () => {
-  await new Promise((resolve) => server.close(resolve));
+  await model.close();
 });
 
 beforeEach(() => {
-  bodies.splice(0);
+  model.requests.splice(0);
 });
 
 const PROJECT = {
@@ -106,7 +80,7 @@ async function setup(script?: (request: ReplayRequest) => string): Promise<{ age
     projectDir: dir,
     models: project.models,
     resources: resourceIndex(project),
-    env: { LLM_URL: url },
+    env: { LLM_URL: model.url },
     maxRetries: 0,
     memory: manager,
     tools: { call: async () => ({}) },
@@ -179,11 +153,32 @@ describe('agent memory', () => {
     try {
       await run(agents, 'writer', 'first question');
       await run(agents, 'writer', 'second question');
-      expect(bodies[1]?.messages).toEqual([
+      expect(model.requests[1]?.messages).toEqual([
         { role: 'system', content: 'You remember.' },
         { role: 'user', content: 'first question' },
         { role: 'assistant', content: 'answer 1' },
         { role: 'user', content: 'second question' },
+      ]);
+    } finally {
+      await close();
+    }
+  });
+
+  it('a remembered system message (a summary, a memory task’s note) reaches a provider in its place among the turns', async () => {
+    const { agents, manager, close } = await setup();
+    try {
+      await manager.instance('notes', 'user:u1').append([
+        { role: 'system', content: 'Summary of 2 earlier messages: the user is Ada.' },
+        { role: 'user', content: 'hi' },
+        { role: 'assistant', content: 'hello' },
+      ]);
+      await run(agents, 'writer', 'who am I?');
+      expect(model.requests[0]?.messages).toEqual([
+        { role: 'system', content: 'You remember.' },
+        { role: 'system', content: 'Summary of 2 earlier messages: the user is Ada.' },
+        { role: 'user', content: 'hi' },
+        { role: 'assistant', content: 'hello' },
+        { role: 'user', content: 'who am I?' },
       ]);
     } finally {
       await close();
