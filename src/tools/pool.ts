@@ -1,12 +1,15 @@
 import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
+import type { Socket } from 'node:net';
 import { dirname, extname, join } from 'node:path';
 import type { Writable } from 'node:stream';
+import { serialize } from 'node:v8';
 import { PACKAGE_ROOT } from '../config/project.js';
 import { CompozyError } from '../errors.js';
 import { plural } from '../platform/plural.js';
 import { withParentDeathSignal } from '../supervisor/child-process.js';
-import type { CallMessage, ReplyMessage } from './protocol.js';
+import { frame, FrameReader, KEY_BYTES, MAX_REPLY_FRAME_BYTES, MAX_RESULT_BYTES, verifiedText, type CallMessage, type ReplyMessage } from './protocol.js';
 
 /** The built worker script (npm run build writes it), also when this module runs from source in tests. */
 const WORKER_MAIN = join(PACKAGE_ROOT, 'dist', 'tools', 'worker-main.js');
@@ -18,8 +21,11 @@ export interface PoolOptions {
   /** Warm processes kept ready (default 2). */
   size?: number;
   env: NodeJS.ProcessEnv;
-  /** Extra Node flags (the permission model). */
-  execArgv?: string[];
+  /**
+   * Extra Node flags (the permission model), worked out each time the pool starts or reloads; a
+   * CompozyError thrown here (a grant the sandbox refuses) makes the pool down with it.
+   */
+  execArgv?: () => string[];
   cwd: string;
   /** Each line a tool writes to stdout or stderr, with the pid that wrote it. */
   onOutput?: (line: string, stream: 'stdout' | 'stderr', pid: number) => void;
@@ -49,7 +55,16 @@ interface Pending {
 
 interface Slot {
   child: ChildProcess;
+  /** The private socket to the process (its fd 3), and the key its replies are signed with. */
+  channel: Socket;
+  key: Buffer;
+  reader: FrameReader;
   ready: Promise<string[]>;
+  /** Settle `ready`: set when the process is spawned. */
+  onReady: (tools: string[]) => void;
+  onLoadFailed: (message: Extract<ReplyMessage, { type: 'load-failed' }>) => void;
+  /** The process broke the protocol before it was ready (it is being killed). */
+  violation: CompozyError | undefined;
   busy: Pending & { id: number } | undefined;
   stderrTail: string;
   /** Replaced by a reload or stopped by close: it finishes its call, if any, and is not replaced. */
@@ -121,6 +136,7 @@ export class ToolPool {
   private closing: Promise<void> | undefined;
   private loadFailure: CompozyError | undefined;
   private loadedTools: string[] | undefined;
+  private execArgv: string[] = [];
   private watched: string[] = [];
   private reloadTimer: NodeJS.Timeout | undefined;
   private readonly watchdog: ChildProcessByStdio<Writable, null, null>;
@@ -150,6 +166,13 @@ export class ToolPool {
       this.fail(this.entrypointFailed('the file does not exist.'));
       return;
     }
+    try {
+      this.execArgv = this.options.execArgv?.() ?? [];
+    } catch (error) {
+      if (!(error instanceof CompozyError)) throw error;
+      this.fail(error);
+      return;
+    }
     this.slots = Array.from({ length: this.options.size ?? 2 }, () => this.spawn());
   }
 
@@ -161,14 +184,33 @@ export class ToolPool {
   }
 
   private spawn(): Slot {
-    const node = withParentDeathSignal(process.execPath, [...(this.options.execArgv ?? []), WORKER_MAIN, this.options.entrypoint], 'KILL');
+    const node = withParentDeathSignal(process.execPath, [...this.execArgv, WORKER_MAIN, this.options.entrypoint], 'KILL');
     const child = spawn(node.command, node.args, {
       cwd: this.options.cwd,
       env: this.options.env,
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      serialization: 'advanced',
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     });
-    const slot: Slot = { child, ready: Promise.resolve([]), busy: undefined, stderrTail: '', retired: false, loadFailed: false, loaded: false };
+    const channel = child.stdio[3] as Socket;
+    const key = randomBytes(KEY_BYTES);
+    const slot: Slot = {
+      child,
+      channel,
+      key,
+      reader: new FrameReader(MAX_REPLY_FRAME_BYTES, (payload) => this.onFrame(slot, payload), (announced) => this.violation(slot, 'TOOL_RESULT_TOO_LARGE', `its process sent a ${announced}-byte message; a result may be at most ${MAX_RESULT_BYTES} bytes`)),
+      ready: Promise.resolve([]),
+      onReady: () => undefined,
+      onLoadFailed: () => undefined,
+      violation: undefined,
+      busy: undefined,
+      stderrTail: '',
+      retired: false,
+      loadFailed: false,
+      loaded: false,
+    };
+    // A process that died takes its socket with it; the exit handler reports that.
+    channel.on('error', () => undefined);
+    channel.on('data', (chunk: Buffer) => slot.reader.push(chunk));
+    channel.write(frame(key));
     const pid = child.pid ?? -1;
     if (pid > 0) this.tellWatchdog(`+${pid}`);
     const lines = (stream: 'stdout' | 'stderr') => {
@@ -195,21 +237,18 @@ export class ToolPool {
     lines('stdout');
     lines('stderr');
     slot.ready = new Promise<string[]>((resolve, reject) => {
-      const onMessage = (message: ReplyMessage) => {
-        if (message.type === 'ready') {
-          child.off('message', onMessage);
-          slot.loaded = true;
-          resolve(message.tools);
-        } else if (message.type === 'load-failed') {
-          child.off('message', onMessage);
-          slot.loadFailed = true;
-          void this.loadError(message).then(reject);
-        }
+      slot.onReady = (tools) => {
+        slot.loaded = true;
+        resolve(tools);
       };
-      child.on('message', onMessage);
+      slot.onLoadFailed = (message) => {
+        slot.loadFailed = true;
+        void this.loadError(message).then(reject);
+      };
       const early = (detail: string) => () => {
         if (slot.loadFailed) return;
-        if (slot.retired || this.closed) reject(new CompozyError('TOOL_CRASHED', 'The tool process was stopped before it was ready (the pool closed or reloaded).', { hint: 'Retry the call.' }));
+        if (slot.violation) reject(this.entrypointFailed(slot.violation.message));
+        else if (slot.retired || this.closed) reject(new CompozyError('TOOL_CRASHED', 'The tool process was stopped before it was ready (the pool closed or reloaded).', { hint: 'Retry the call.' }));
         else reject(this.entrypointFailed(`${detail} ${slot.stderrTail.trim().split('\n').slice(-5).join(' | ')}`.trim()));
       };
       child.once('exit', (code, signal) => early(`the tool process exited before it was ready (${signal ?? `code ${code}`}).`)());
@@ -226,7 +265,6 @@ export class ToolPool {
         this.fail(error);
       },
     );
-    child.on('message', (message: ReplyMessage) => this.onReply(slot, message));
     child.once('exit', (code, signal) => this.onExit(slot, code, signal));
     child.once('error', () => {
       if (child.exitCode === null) this.onExit(slot, 127, null);
@@ -300,6 +338,45 @@ export class ToolPool {
     if (!slot.busy) slot.child.kill('SIGTERM');
   }
 
+  /** One frame from a process: taken only when its MAC is the process's key, else the process is killed. */
+  private onFrame(slot: Slot, payload: Buffer): void {
+    const text = verifiedText(slot.key, payload);
+    let message: ReplyMessage | undefined;
+    try {
+      message = text === undefined ? undefined : (JSON.parse(text) as ReplyMessage);
+    } catch {
+      message = undefined;
+    }
+    if (!message) {
+      this.violation(slot, 'TOOL_CRASHED', 'its process sent a message on the result channel that the worker runtime did not sign (written by the tool itself?); it was refused');
+      return;
+    }
+    if (message.type === 'ready' || message.type === 'load-failed') {
+      if (slot.loaded || slot.loadFailed) return;
+      if (message.type === 'ready') slot.onReady(message.tools);
+      else slot.onLoadFailed(message);
+      return;
+    }
+    this.onReply(slot, message);
+  }
+
+  /** The process broke the protocol (a message too large, or not signed): its call fails and it is killed. */
+  private violation(slot: Slot, code: 'TOOL_CRASHED' | 'TOOL_RESULT_TOO_LARGE', detail: string): void {
+    slot.reader.stop();
+    const pending = slot.loaded ? slot.busy : undefined;
+    const error = new CompozyError(code, `${pending ? `Tool "${pending.tool}": ` : ''}${detail}; the process was killed.`, {
+      hint: code === 'TOOL_RESULT_TOO_LARGE' ? `Return less than ${MAX_RESULT_BYTES} bytes of JSON (write large data to a file and return its path).` : 'Tools return their result; they must not write to the worker channel (fd 3).',
+    });
+    if (pending) {
+      slot.busy = undefined;
+      clearTimeout(pending.timer);
+      pending.reject(error);
+    } else if (!slot.loaded) {
+      slot.violation = error;
+    }
+    slot.child.kill('SIGKILL');
+  }
+
   private onReply(slot: Slot, message: ReplyMessage): void {
     if (message.type !== 'result' && message.type !== 'error') return;
     const pending = slot.busy;
@@ -356,7 +433,7 @@ export class ToolPool {
         () => {
           if (slot.busy?.id !== id) return;
           try {
-            slot.child.send({ ...job.message, id });
+            slot.channel.write(frame(serialize({ ...job.message, id } satisfies CallMessage)));
           } catch (error) {
             slot.busy = undefined;
             job.reject(

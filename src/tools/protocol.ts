@@ -1,4 +1,13 @@
-/** Messages between the parent and a tool worker over the IPC channel (stdout stays free for console output). */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+/**
+ * Messages between the parent and a tool process. They travel on a private socket (the child's fd 3),
+ * not on Node's IPC channel: the tool process has no `process.send`, and stdout stays free for console
+ * output. Each message is a frame: a 4-byte big-endian length, then the payload. The parent's first
+ * frame is the process's key; every frame the tool process sends back starts with an HMAC-SHA256 of the
+ * rest under that key, computed by the worker runtime, so bytes a tool writes to the socket itself are
+ * refused rather than taken as a result.
+ */
 export interface CallMessage {
   type: 'call';
   id: number;
@@ -17,3 +26,95 @@ export type ReplyMessage =
   | { type: 'error'; id: number; code: 'TOOL_NOT_FOUND' | 'TOOL_FAILED' | 'TOOL_RESULT_TOO_LARGE' | 'TOOL_RESULT_INVALID'; message: string; stack?: string };
 
 export const MAX_RESULT_BYTES = 10 * 1024 * 1024;
+/** A tool's error message and stack are cut to this many characters each, so an error always fits in a frame. */
+export const MAX_ERROR_CHARS = 64 * 1024;
+/** The largest reply frame the parent reads: a result at the limit, or an error's message and stack (6 bytes a character at worst in JSON), the envelope and the MAC. */
+export const MAX_REPLY_FRAME_BYTES = MAX_RESULT_BYTES + 2 * MAX_ERROR_CHARS * 6 + 4096;
+
+const MAC_BYTES = 32;
+export const KEY_BYTES = 32;
+
+export function frame(payload: Uint8Array): Buffer {
+  const header = Buffer.alloc(4);
+  header.writeUInt32BE(payload.byteLength);
+  return Buffer.concat([header, payload]);
+}
+
+/** The bytes of one reply frame: the MAC of the JSON text, then the text. */
+export function signedFrame(key: Uint8Array, json: string): Buffer {
+  const body = Buffer.from(json);
+  return frame(Buffer.concat([createHmac('sha256', key).update(body).digest(), body]));
+}
+
+/** The JSON text of a signed payload, or undefined when its MAC is not the key's. */
+export function verifiedText(key: Uint8Array, payload: Buffer): string | undefined {
+  if (payload.byteLength < MAC_BYTES) return undefined;
+  const body = payload.subarray(MAC_BYTES);
+  const expected = createHmac('sha256', key).update(body).digest();
+  return timingSafeEqual(expected, payload.subarray(0, MAC_BYTES)) ? body.toString() : undefined;
+}
+
+/**
+ * Cuts a byte stream into frames. A frame that announces more than `maxBytes` stops the reader before
+ * anything of it is kept: the owner learns the announced size and closes the stream, so a sender that
+ * floods the socket is never buffered beyond one frame of the limit.
+ */
+export class FrameReader {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  /** The length the current frame announced, once its header is in. */
+  private expected: number | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly onFrame: (payload: Buffer) => void,
+    private readonly onTooLarge: (announced: number) => void,
+  ) {}
+
+  push(chunk: Buffer): void {
+    if (this.stopped) return;
+    this.chunks.push(chunk);
+    this.buffered += chunk.byteLength;
+    while (!this.stopped) {
+      if (this.expected === undefined) {
+        if (this.buffered < 4) return;
+        this.expected = this.take(4).readUInt32BE(0);
+        if (this.expected > this.maxBytes) {
+          const announced = this.expected;
+          this.stop();
+          this.onTooLarge(announced);
+          return;
+        }
+      }
+      if (this.buffered < this.expected) return;
+      const payload = this.take(this.expected);
+      this.expected = undefined;
+      this.onFrame(payload);
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.chunks = [];
+    this.buffered = 0;
+  }
+
+  /** The next n buffered bytes (n <= buffered), copied together only when they span chunks. */
+  private take(n: number): Buffer {
+    if (n === 0) return Buffer.alloc(0);
+    const first = this.chunks[0] as Buffer;
+    let taken: Buffer;
+    if (first.byteLength >= n) {
+      taken = first.subarray(0, n);
+      if (first.byteLength === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+    } else {
+      const all = Buffer.concat(this.chunks, this.buffered);
+      taken = all.subarray(0, n);
+      this.chunks = all.byteLength > n ? [all.subarray(n)] : [];
+    }
+    this.buffered -= n;
+    return taken;
+  }
+}

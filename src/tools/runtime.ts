@@ -1,10 +1,13 @@
-import { resolve } from 'node:path';
-import { PACKAGE_ROOT } from '../config/project.js';
+import { join, resolve } from 'node:path';
+import { PACKAGE_ROOT, stateDir } from '../config/project.js';
 import type { ProjectConfig } from '../config/types.js';
 import { CompozyError } from '../errors.js';
 import { describeProblems, SchemaValidator } from '../platform/schema-validator.js';
 import { ToolPool, type PoolStatus } from './pool.js';
-import { checkToolEnv, inheritedToolEnvironment, permissionFlags } from './sandbox.js';
+import { checkToolEnv, inheritedToolEnvironment, permissionPlan, sandboxFlags } from './sandbox.js';
+
+/** What a tool process reads of compozy itself: the worker runtime, and the package.json that makes it an ES module. */
+const COMPOZY_FILES = [join(PACKAGE_ROOT, 'dist'), join(PACKAGE_ROOT, 'package.json')];
 
 /** The absolute path of the project's tool entrypoint (runtime.entrypoint, ./entrypoint.ts when unset). */
 export function projectEntrypoint(project: Pick<ProjectConfig, 'dir' | 'runtime'>): string {
@@ -30,6 +33,8 @@ export interface ToolRuntimeOptions {
   poolSize?: number;
   /** runtime.permissions */
   permissions?: readonly string[];
+  /** The project's state folder (store, KV, logs), never granted to tools (default <project>/.compozy). */
+  stateDir?: string;
   /** runtime.tool_execution_timeout in ms (default 60 s). */
   defaultTimeoutMs?: number;
   env?: NodeJS.ProcessEnv;
@@ -54,7 +59,8 @@ export class ToolRuntime {
 
   constructor(options: ToolRuntimeOptions) {
     const entrypoint = resolve(options.projectDir, options.entrypoint ?? './entrypoint.ts');
-    const plan = permissionFlags(options.permissions ?? [], options.projectDir, [options.projectDir, PACKAGE_ROOT]);
+    const plan = permissionPlan(options.permissions ?? []);
+    const paths = { projectDir: options.projectDir, alwaysReadable: [options.projectDir, ...COMPOZY_FILES], protectedPaths: [options.stateDir ?? stateDir({ dir: options.projectDir })] };
     this.unenforced = plan.unenforced;
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? 60_000;
     this.pool = new ToolPool({
@@ -62,7 +68,7 @@ export class ToolRuntime {
       cwd: options.projectDir,
       size: options.poolSize ?? 2,
       env: inheritedToolEnvironment(options.env ?? process.env),
-      execArgv: plan.flags,
+      execArgv: () => sandboxFlags(plan, paths),
       ...(options.onOutput ? { onOutput: options.onOutput } : {}),
       ...(options.onStatus ? { onStatus: options.onStatus } : {}),
       ...(options.watchIntervalMs !== undefined ? { watchIntervalMs: options.watchIntervalMs } : {}),

@@ -1,17 +1,43 @@
+import { Socket } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { MAX_RESULT_BYTES, type CallMessage, type ReplyMessage } from './protocol.js';
+import { deserialize } from 'node:v8';
+import { FrameReader, MAX_ERROR_CHARS, MAX_RESULT_BYTES, signedFrame, type CallMessage, type ReplyMessage } from './protocol.js';
 
 /**
  * A tool worker: loads the project's entrypoint once, then runs one call at a time for its parent.
  * Tools are the entrypoint's default export (an object of functions by id) or its named exports.
+ *
+ * The parent talks to it on a private socket (fd 3; there is no IPC channel, so no `process.send`).
+ * The socket and the key that signs every reply are taken here, before the project's module loads,
+ * and are held only in this module's scope.
  */
 type ToolFunction = (input: unknown, config: unknown) => unknown;
 
-const send = (message: ReplyMessage) => process.send?.(message);
 const entrypoint = process.argv[2] as string;
-
+const channel = new Socket({ fd: 3, readable: true, writable: true });
 // The parent going away (crash, SIGKILL) closes the channel; a worker never outlives it.
-process.on('disconnect', () => process.exit(0));
+channel.on('close', () => process.exit(0));
+channel.on('error', () => process.exit(0));
+
+let onCall: (message: CallMessage) => void = () => undefined;
+// The parent's first frame is the key; every later one is a call.
+const key = await new Promise<Buffer>((resolve) => {
+  let received: Buffer | undefined;
+  const reader = new FrameReader(
+    0xffffffff,
+    (payload) => {
+      if (received) return onCall(deserialize(payload) as CallMessage);
+      received = Buffer.from(payload);
+      resolve(received);
+    },
+    () => process.exit(1),
+  );
+  channel.on('data', (chunk: Buffer) => reader.push(chunk));
+});
+
+const sendText = (json: string, done?: () => void) => channel.write(signedFrame(key, json), done);
+const send = (message: ReplyMessage, done?: () => void) => sendText(JSON.stringify(message), done);
+const cut = (text: string) => (text.length > MAX_ERROR_CHARS ? `${text.slice(0, MAX_ERROR_CHARS)}… (cut at ${MAX_ERROR_CHARS} characters)` : text);
 
 const asPath = (where: string) => (where.startsWith('file://') ? fileURLToPath(where) : where);
 
@@ -41,15 +67,15 @@ try {
   const location = locate(error);
   const failure: ReplyMessage = {
     type: 'load-failed',
-    message: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    message: cut(error instanceof Error ? `${error.name}: ${error.message}` : String(error)),
     ...(location ? { location } : {}),
     ...(error instanceof SyntaxError ? { syntax: true } : {}),
   };
   // Exit only once the message is out, so the parent learns the cause rather than just an exit code.
-  await new Promise<never>(() => (process.send ? process.send(failure, undefined, undefined, () => process.exit(1)) : process.exit(1)));
+  await new Promise<never>(() => send(failure, () => process.exit(1)));
 }
 
-process.on('message', (message: CallMessage) => {
+onCall = (message) => {
   void (async () => {
     const tool = tools[message.tool];
     if (!tool) {
@@ -62,7 +88,7 @@ process.on('message', (message: CallMessage) => {
     try {
       value = await tool(message.input, message.config);
     } catch (error) {
-      send({ type: 'error', id: message.id, code: 'TOOL_FAILED', message: error instanceof Error ? error.message : String(error), ...(error instanceof Error && error.stack ? { stack: error.stack } : {}) });
+      send({ type: 'error', id: message.id, code: 'TOOL_FAILED', message: cut(error instanceof Error ? error.message : String(error)), ...(error instanceof Error && error.stack ? { stack: cut(error.stack) } : {}) });
       return;
     } finally {
       for (const [name, value] of previous) {
@@ -81,6 +107,7 @@ process.on('message', (message: CallMessage) => {
       send({ type: 'error', id: message.id, code: 'TOOL_RESULT_TOO_LARGE', message: `The result is ${Buffer.byteLength(text)} bytes; the limit is ${MAX_RESULT_BYTES}.` });
       return;
     }
-    send({ type: 'result', id: message.id, value: JSON.parse(text ?? 'null') as unknown });
+    // The result's JSON text goes out as it is, not parsed and serialized again.
+    sendText(`{"type":"result","id":${message.id},"value":${text ?? 'null'}}`);
   })();
-});
+};

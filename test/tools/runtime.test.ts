@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CompozyError } from '../../src/errors.js';
 import { isPidAlive } from '../../src/platform/pids.js';
-import { checkToolEnv, permissionFlags } from '../../src/tools/sandbox.js';
+import { checkToolEnv, permissionPlan } from '../../src/tools/sandbox.js';
 import { ToolRuntime, type ToolDefinition } from '../../src/tools/runtime.js';
 import { REPO, waitUntilDead } from '../helpers/cli.js';
 import { errorCode } from '../helpers/errors.js';
@@ -146,12 +146,12 @@ describe('tool runtime', () => {
 });
 
 describe('permission mapping', () => {
-  it('maps Deno-style permissions onto Node flags and says what cannot be enforced', () => {
-    expect(permissionFlags([], '/p', ['/pkg'])).toEqual({ flags: [], unenforced: [] });
-    const plan = permissionFlags(['--allow-read=./data', '--allow-write=/tmp/out', '--allow-run', '--allow-net'], '/p', ['/pkg']);
-    expect(plan.flags).toEqual(['--permission', '--allow-fs-read=/pkg', '--allow-fs-read=/p/data', '--allow-fs-write=/tmp/out', '--allow-child-process']);
-    expect(plan.unenforced).toEqual(['environment access is not denied (Node has no environment permission)']);
-    expect(permissionFlags(['--allow-all'], '/p', ['/pkg'])).toEqual({ flags: [], unenforced: [] });
-    expect(() => permissionFlags(['--allow-everything'], '/p', [])).toThrow(/Unknown runtime permission/);
+  it('reads Deno-style permissions and says what cannot be enforced', () => {
+    expect(permissionPlan([])).toMatchObject({ unrestricted: true, unenforced: [] });
+    const plan = permissionPlan(['--allow-read=./data,/srv/in', '--allow-write=/tmp/out', '--allow-run', '--allow-net']);
+    expect(plan).toEqual({ unrestricted: false, read: ['./data', '/srv/in'], write: ['/tmp/out'], childProcess: true, addons: false, unenforced: ['environment access is not denied (Node has no environment permission)'] });
+    expect(permissionPlan(['--allow-read=./data', '--allow-read'])).toMatchObject({ read: 'all', write: [] });
+    expect(permissionPlan(['--allow-all'])).toMatchObject({ unrestricted: true, unenforced: [] });
+    expect(() => permissionPlan(['--allow-everything'])).toThrow(/Unknown runtime permission/);
   });
 });
