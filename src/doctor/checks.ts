@@ -1,6 +1,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Project } from '../config/project.js';
+import type { LoadResult } from '../config/load.js';
 import type { ProjectConfig } from '../config/types.js';
 import { resolveEnvReferences } from '../config/secrets.js';
 import type { AppSettings } from '../config/settings.js';
@@ -13,6 +14,7 @@ import { planInstall } from '../temporal/install.js';
 import { probeTemporal } from '../temporal/readiness.js';
 import { pingPostgres, pingRedis } from './probes.js';
 import { toolsCheck } from './tools-check.js';
+import { memoryCheck } from './memory-check.js';
 import { plural } from '../platform/plural.js';
 import { redactUrl } from '../platform/urls.js';
 
@@ -41,19 +43,24 @@ export interface Check {
   run(context: DoctorContext): Promise<CheckResult | undefined>;
 }
 
-const loaded = new WeakMap<DoctorContext, Promise<ProjectConfig | undefined>>();
+const loaded = new WeakMap<DoctorContext, Promise<LoadResult | undefined>>();
 
-/** The project's typed configuration, loaded once per doctor run for the checks that read it. */
-export function projectConfig(context: DoctorContext): Promise<ProjectConfig | undefined> {
+/** The project's configuration and the loader's diagnostics, loaded once per doctor run for the checks that read them. */
+export function projectLoad(context: DoctorContext): Promise<LoadResult | undefined> {
   const dir = context.project?.dir;
   if (dir === undefined) return Promise.resolve(undefined);
-  let config = loaded.get(context);
-  if (!config) {
+  let result = loaded.get(context);
+  if (!result) {
     // Loaded on first use: the config loader pulls in ajv, CEL and the template engine.
-    config = import('../config/load.js').then(({ loadProjectConfig }) => loadProjectConfig(dir).project);
-    loaded.set(context, config);
+    result = import('../config/load.js').then(({ loadProjectConfig }) => loadProjectConfig(dir));
+    loaded.set(context, result);
   }
-  return config;
+  return result;
+}
+
+/** The project's typed configuration (see projectLoad). */
+export async function projectConfig(context: DoctorContext): Promise<ProjectConfig | undefined> {
+  return (await projectLoad(context))?.project;
 }
 
 const MIN_NODE = [22, 13] as const;
@@ -226,4 +233,4 @@ const agentModelsCheck: Check = {
   },
 };
 
-export const CHECKS: readonly Check[] = [nodeCheck, temporalBinaryCheck, stateDirCheck, portsCheck, redisCheck, postgresCheck, temporalServerCheck, llmKeysCheck, agentModelsCheck, toolsCheck];
+export const CHECKS: readonly Check[] = [nodeCheck, temporalBinaryCheck, stateDirCheck, portsCheck, redisCheck, postgresCheck, temporalServerCheck, llmKeysCheck, agentModelsCheck, toolsCheck, memoryCheck];
