@@ -78,7 +78,10 @@ export type ErrorCode =
   | 'TRIGGER_NOT_FOUND'
   | 'NESTING_TOO_DEEP'
   | 'PAYLOAD_TOO_LARGE'
-  | 'OVERLOADED';
+  | 'OVERLOADED'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'RATE_LIMITED';
 
 export class CompozyError extends Error {
   readonly code: ErrorCode;
@@ -118,7 +121,12 @@ export function httpStatusFor(error: unknown): number {
       return 409;
     case 'PAYLOAD_TOO_LARGE':
       return 413;
+    case 'UNAUTHORIZED':
+      return 401;
+    case 'FORBIDDEN':
+      return 403;
     case 'OVERLOADED':
+    case 'RATE_LIMITED':
       return 429;
     case 'WORKER_UNAVAILABLE':
     case 'TEMPORAL_UNREACHABLE':

@@ -4,6 +4,7 @@ import { parseEnv } from 'node:util';
 import { CompozyError } from '../errors.js';
 import type { Project } from './project.js';
 import { isValidDuration } from './duration.js';
+import { parseRateLimit, RATE_LIMIT_DEFAULTS, type RateLimitSettings } from './rate-limit-settings.js';
 
 export type Source = 'flag' | 'env' | 'file' | 'default';
 
@@ -36,6 +37,10 @@ export interface AppSettings {
   maxNestingDepth: Setting<number>;
   /** Admission limit: executions pending or running before the API answers 429 OVERLOADED; 0 turns it off. */
   maxActiveExecutions: Setting<number>;
+  /** API keys required; undefined means "by bind address" (off on loopback, on otherwise; src/server/auth/policy.ts). */
+  authEnabled: Setting<boolean | undefined>;
+  /** `server.rate_limit`: request budgets per API key (else client address), kept on the KV. */
+  rateLimit: Setting<RateLimitSettings>;
 }
 
 export interface SettingFlags {
@@ -152,6 +157,14 @@ function asCount(raw: unknown, origin: string): number {
   return value;
 }
 
+function asBoolean(raw: unknown, origin: string): boolean {
+  if (typeof raw === 'boolean') return raw;
+  const text = String(raw).trim().toLowerCase();
+  if (text === 'true' || text === '1') return true;
+  if (text === 'false' || text === '0') return false;
+  throw new CompozyError('CONFIG_INVALID', `${origin} must be true or false, got ${JSON.stringify(raw)}.`, { hint: `Fix ${origin}.` });
+}
+
 /** Effective settings with their sources: flags > environment > compozy.yaml > defaults. */
 export function loadSettings(project: Pick<Project, 'document'>, flags: SettingFlags = {}, env: NodeJS.ProcessEnv = process.env): AppSettings {
   const doc = project.document;
@@ -179,5 +192,7 @@ export function loadSettings(project: Pick<Project, 'document'>, flags: SettingF
     structuredOutputRetries: pick({ env: ['LLM_STRUCTURED_OUTPUT_RETRIES'], file: ['llm.structured_output_retries'] }, env, doc, 2, asCount),
     maxNestingDepth: pick({ env: ['LIMITS_MAX_NESTING_DEPTH'], file: ['limits.max_nesting_depth'] }, env, doc, 20, asPositiveInt),
     maxActiveExecutions: pick({ env: ['LIMITS_MAX_ACTIVE_EXECUTIONS'], file: ['limits.max_active_executions'] }, env, doc, 1000, asCount),
+    authEnabled: pick({ env: ['COMPOZY_AUTH_ENABLED', 'SERVER_AUTH_ENABLED'], file: ['auth.enabled', 'server.auth.enabled'] }, env, doc, undefined, asBoolean),
+    rateLimit: pick({ file: ['server.rate_limit'] }, env, doc, RATE_LIMIT_DEFAULTS, parseRateLimit),
   };
 }

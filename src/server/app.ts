@@ -5,6 +5,7 @@ import type { EventBus } from '../engine/events.js';
 import type { HealthReport } from '../health.js';
 import type { ExecutionStore } from '../store/store.js';
 import { edgeServerOptions, envelope, frameworkErrorEnvelope, registerJsonBody } from './http-edge.js';
+import { registerSecurity, type SecurityOptions } from './auth/security.js';
 import { registerOpenApi } from './openapi.js';
 import { executionRoutes } from './routes/executions.js';
 import { healthRoutes } from './routes/health.js';
@@ -24,6 +25,8 @@ export interface AppDeps {
   memory?: MemoryManager;
   /** Who answers /readyz: this process and the nonce of the supervisor that started it, so it can tell its own server from another. */
   identity?: { pid: number; nonce?: string };
+  /** API keys and rate limits; absent, neither is checked (tests of the bare routes). */
+  security?: SecurityOptions;
   /** serve's log: every 5xx answer is written there with its cause. */
   log?: (line: string) => void;
 }
@@ -48,6 +51,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerJsonBody(app);
   registerValidation(app);
   registerOpenApi(app);
+  if (deps.security) registerSecurity(app, deps.security, deps.log);
 
   app.setErrorHandler((error: Error, request, reply) => {
     const body = error instanceof CompozyError ? envelope(httpStatusFor(error), error.code, error.message, { ...error.details, ...(error.hint ? { hint: error.hint } : {}) }) : frameworkErrorEnvelope(error, request);

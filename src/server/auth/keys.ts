@@ -1,0 +1,74 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { ApiKeyRecord, ApiKeyScope, ApiKeyStore } from '../../store/api-keys.js';
+import { ksuid } from '../../store/ksuid.js';
+
+/**
+ * API keys: `cpzy_<id>_<secret>`, the id a KSUID (what `compozy auth list-keys` shows and `revoke`
+ * takes), the secret 32 random bytes. The store keeps SHA-256 of the whole key. A slow KDF (bcrypt,
+ * scrypt) protects low-entropy passwords from guessing; a 256-bit random secret cannot be guessed from
+ * its digest, so a KDF would only add its cost to every request, and an HMAC secret would have to be
+ * copied to every server sharing a PostgreSQL store without making the digest any harder to invert.
+ */
+
+export const KEY_PREFIX = 'cpzy_';
+const KEY_PATTERN = /^cpzy_([0-9A-Za-z]{27})_([A-Za-z0-9_-]{43})$/;
+
+/** Compared against when the id is unknown or revoked, so both take the same path as a wrong secret. */
+const ABSENT_DIGEST = Buffer.alloc(32);
+
+export function keyDigest(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+/** The id of a well-formed key; undefined for anything else. */
+export function keyId(presented: string): string | undefined {
+  return KEY_PATTERN.exec(presented)?.[1];
+}
+
+export interface NewKeyRequest {
+  name: string;
+  scope: ApiKeyScope;
+  expiresAt: string | null;
+}
+
+/** Creates a key in the store; the returned `key` is the only copy of it. */
+export async function createKey(store: ApiKeyStore, request: NewKeyRequest): Promise<{ record: ApiKeyRecord; key: string }> {
+  const id = ksuid();
+  const key = `${KEY_PREFIX}${id}_${randomBytes(32).toString('base64url')}`;
+  const record = await store.createApiKey({ id, name: request.name, scope: request.scope, digest: keyDigest(key), expiresAt: request.expiresAt });
+  return { record, key };
+}
+
+/** How often one process writes a key's last-used time: every request would make each read a write. */
+const TOUCH_EVERY_MS = 60_000;
+
+/**
+ * Checks presented keys against the store. An unknown, revoked, expired or malformed key all answer
+ * undefined; the digest comparison is constant-time and runs for unknown ids too.
+ */
+export class KeyVerifier {
+  private readonly touched = new Map<string, number>();
+
+  constructor(
+    private readonly store: ApiKeyStore,
+    private readonly onTouchError: (error: unknown) => void,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async verify(presented: string): Promise<ApiKeyRecord | undefined> {
+    const id = keyId(presented);
+    if (id === undefined) return undefined;
+    const found = await this.store.findActiveApiKey(id);
+    const expected = found ? Buffer.from(found.digest, 'hex') : ABSENT_DIGEST;
+    const matches = timingSafeEqual(createHash('sha256').update(presented).digest(), expected);
+    if (!found || !matches) return undefined;
+    const now = this.now();
+    if (found.expiresAt !== null && Date.parse(found.expiresAt) <= now) return undefined;
+    const { digest: _digest, ...record } = found;
+    if (now - (this.touched.get(id) ?? 0) >= TOUCH_EVERY_MS) {
+      this.touched.set(id, now);
+      this.store.touchApiKey(id, new Date(now).toISOString()).catch(this.onTouchError);
+    }
+    return record;
+  }
+}

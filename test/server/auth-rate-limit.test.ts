@@ -1,0 +1,172 @@
+import type { Client } from '@temporalio/client';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { loadSettings } from '../../src/config/settings.js';
+import { EngineClient } from '../../src/engine/client.js';
+import type { EventBus } from '../../src/engine/events.js';
+import type { Kv } from '../../src/kv/kv.js';
+import { RedisKv } from '../../src/kv/redis/redis-kv.js';
+import { SqliteKv } from '../../src/kv/sqlite/sqlite-kv.js';
+import { buildApp } from '../../src/server/app.js';
+import { createKey } from '../../src/server/auth/keys.js';
+import { KvWindowCounter } from '../../src/server/rate-limit-store.js';
+import { ksuid } from '../../src/store/ksuid.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { TOOLS_YAML, writeProject } from '../engine/harness.js';
+import { tempDir } from '../helpers/fake-bin.js';
+import { REDIS_URL, withService } from '../helpers/services.js';
+
+const closing: Array<{ close(): Promise<unknown> }> = [];
+afterAll(async () => {
+  for (const item of closing.reverse()) await item.close();
+});
+
+const project = writeProject({ 'workflows/hello.yaml': `id: hello\nversion: "2"\n${TOOLS_YAML}tasks:\n  - id: a\n    tool: echo\n` });
+
+/** An API whose budgets are counted on `kv`, keys in `store`, with compozy.yaml settings `document`. */
+async function api(kv: Kv, document: Record<string, unknown>, options: { host?: string; store?: SqliteStore } = {}) {
+  const store = options.store ?? SqliteStore.open(join(tempDir('rate-api'), 'compozy.db'));
+  const client = { workflow: { async start() {} } } as unknown as Client;
+  const engine = new EngineClient({ client, store, project, taskQueue: 'q', workerAvailable: async () => true, maxActiveExecutions: 0 });
+  const events = { publish: async () => ksuid() } as unknown as EventBus;
+  const app = buildApp({
+    health: async () => ({ mode: 'standalone', project: 'p', status: 'up', components: [] }),
+    notReadyReason: () => undefined,
+    engine: { client: engine, store, events },
+    security: { host: options.host ?? '127.0.0.1', settings: loadSettings({ document }, {}, {}), keys: store.apiKeys, kv },
+  });
+  closing.push(app);
+  if (!options.store) closing.push(store);
+  await app.ready();
+  return { app, store };
+}
+
+const get = (app: FastifyInstance, url = `/api/v0/executions/workflows/${ksuid()}`, headers: Record<string, string> = {}) => app.inject({ method: 'GET', url, headers });
+const limit = (requests: number, extra: Record<string, unknown> = {}) => ({ server: { rate_limit: { requests, period: '1h', ...extra } } });
+
+function sqliteKv(dir = tempDir('rate-kv')): SqliteKv {
+  const kv = SqliteKv.open(join(dir, 'kv.db'));
+  closing.push(kv);
+  return kv;
+}
+
+function expectRefused(answer: Awaited<ReturnType<typeof get>>, max: number): void {
+  expect(answer.statusCode).toBe(429);
+  expect(answer.json()).toMatchObject({ status: 429, error: { code: 'RATE_LIMITED', details: { limit: max, period: '1h' } } });
+  expect(answer.headers['ratelimit-limit']).toBe(String(max));
+  expect(answer.headers['ratelimit-remaining']).toBe('0');
+  expect(Number(answer.headers['ratelimit-reset'])).toBeGreaterThan(0);
+  expect(Number(answer.headers['retry-after'])).toBeGreaterThan(0);
+}
+
+describe('server.rate_limit settings', () => {
+  it('parses the block (on unless enabled: false) and refuses unknown keys and bad values by name', () => {
+    expect(loadSettings({ document: {} }, {}, {}).rateLimit.value.enabled).toBe(false);
+    const parsed = loadSettings({ document: limit(5, { burst: 2, per_route: { '/api/v0/workflows/': { requests: 1 } } }) }, {}, {}).rateLimit.value;
+    expect(parsed).toEqual({ enabled: true, requests: 5, period: '1h', periodMs: 3_600_000, burst: 2, perRoute: { '/api/v0/workflows': { requests: 1, period: '1h', periodMs: 3_600_000, burst: 2 } } });
+    expect(loadSettings({ document: limit(5, { enabled: false }) }, {}, {}).rateLimit.value.enabled).toBe(false);
+    expect(() => loadSettings({ document: limit(5, { window: '1m' }) }, {}, {})).toThrow(/server.rate_limit in compozy.yaml has unknown key window/);
+    expect(() => loadSettings({ document: limit(0) }, {}, {})).toThrow(/requests must be a whole number ≥ 1/);
+    expect(() => loadSettings({ document: limit(5, { period: '10ms' }) }, {}, {})).toThrow(/period must be a duration of at least 1s/);
+    expect(() => loadSettings({ document: limit(5, { per_route: { 'api/v0': { requests: 1 } } }) }, {}, {})).toThrow(/starts with "\/"/);
+    expect(() => loadSettings({ document: limit(5, { per_route: { '/api/v0': { max: 1 } } }) }, {}, {})).toThrow(/unknown key max/);
+  });
+});
+
+describe('rate limits on the KV', () => {
+  it('answers with RateLimit-* headers, then 429 RATE_LIMITED with Retry-After once the budget is spent; health is not counted', async () => {
+    const { app } = await api(sqliteKv(), limit(3));
+    const answers = [await get(app), await get(app), await get(app)];
+    expect(answers.map((a) => a.statusCode)).toEqual([404, 404, 404]);
+    expect(answers.map((a) => a.headers['ratelimit-remaining'])).toEqual(['2', '1', '0']);
+    expect(answers[0]?.headers['ratelimit-limit']).toBe('3');
+    expect((await app.inject({ method: 'GET', url: '/api/v0/health' })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+    expectRefused(await get(app), 3);
+    expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+  });
+
+  it('two servers on one SQLite KV file share one budget', async () => {
+    const dir = tempDir('rate-shared');
+    const a = await api(sqliteKv(dir), limit(4));
+    const b = await api(sqliteKv(dir), limit(4));
+    expect([(await get(a.app)).statusCode, (await get(b.app)).statusCode, (await get(a.app)).statusCode, (await get(b.app)).statusCode]).toEqual([404, 404, 404, 404]);
+    expectRefused(await get(a.app), 4);
+    expectRefused(await get(b.app), 4);
+  });
+
+  it('with auth on, each API key has its own budget', async () => {
+    const store = SqliteStore.open(join(tempDir('rate-keys'), 'compozy.db'));
+    closing.push(store);
+    const one = (await createKey(store.apiKeys, { name: 'one', scope: 'read', expiresAt: null })).key;
+    const two = (await createKey(store.apiKeys, { name: 'two', scope: 'read', expiresAt: null })).key;
+    const { app } = await api(sqliteKv(), limit(2), { host: '0.0.0.0', store });
+    const as = (key: string) => get(app, undefined, { authorization: `Bearer ${key}` });
+    expect([(await as(one)).statusCode, (await as(one)).statusCode]).toEqual([404, 404]);
+    expectRefused(await as(one), 2);
+    expect((await as(two)).statusCode).toBe(404);
+  });
+
+  it('a per_route prefix has its own budget instead of the global one; a prefix no route has is refused at start', async () => {
+    const { app } = await api(sqliteKv(), limit(10, { per_route: { '/api/v0/workflows': { requests: 1 } } }));
+    expect((await get(app, '/api/v0/workflows')).statusCode).toBe(200);
+    const refused = await get(app, '/api/v0/workflows/hello');
+    expect(refused.statusCode).toBe(429);
+    expect(refused.headers['ratelimit-limit']).toBe('1');
+    const other = await get(app);
+    expect(other.statusCode).toBe(404);
+    expect(other.headers['ratelimit-remaining']).toBe('9');
+    const error = await api(sqliteKv(), limit(10, { per_route: { '/api/v0/nothing': { requests: 1 } } })).catch((e: unknown) => e);
+    expect((error as { code?: string }).code).toBe('CONFIG_INVALID');
+    expect((error as Error).message).toContain('"/api/v0/nothing"');
+  });
+
+  it('a KV that fails refuses the request instead of letting it through unlimited', async () => {
+    const kv = SqliteKv.open(join(tempDir('rate-closed'), 'kv.db'));
+    const { app } = await api(kv, limit(3));
+    await kv.close();
+    const answer = await get(app);
+    expect(answer.statusCode).toBeGreaterThanOrEqual(500);
+    expect(answer.json().error.code).toMatch(/^KV_/);
+  });
+
+  it('burst: a window may take up to `burst` more when the previous one left them unused, and RateLimit-Remaining counts them', async () => {
+    let now = 60_000 * 1000;
+    const counter = new KvWindowCounter(sqliteKv(), () => now);
+    const hits = async (n: number) => {
+      const out: number[] = [];
+      for (let i = 0; i < n; i++) out.push((await counter.hit('c', 60_000, 3, 2)).current);
+      return out;
+    };
+    // The previous window was empty: 3 + 2 fit, the 6th exceeds (current 4 > 3).
+    expect(await hits(6)).toEqual([-1, 0, 1, 2, 3, 4]);
+    now += 60_000;
+    // The previous window used 6 of 3: nothing carries over.
+    expect(await hits(4)).toEqual([1, 2, 3, 4]);
+    now += 60_000;
+    // 4 used of 3 before: still nothing; 2 unused would carry 2.
+    expect(await hits(1)).toEqual([1]);
+  });
+});
+
+await withService('Redis', REDIS_URL, 6379, () => {
+  describe('rate limits on Redis', () => {
+    it('two servers on one Redis share one budget', async () => {
+      const prefix = `compozy-test:${randomUUID()}:`;
+      const connect = async () => {
+        const kv = await RedisKv.connect({ url: REDIS_URL, prefix });
+        closing.push(kv);
+        return kv;
+      };
+      const a = await api(await connect(), limit(3));
+      const b = await api(await connect(), limit(3));
+      expect([(await get(a.app)).statusCode, (await get(b.app)).statusCode, (await get(b.app)).statusCode]).toEqual([404, 404, 404]);
+      expectRefused(await get(a.app), 3);
+      const keys = await (await connect()).keys('compozy:ratelimit:*');
+      expect(keys).toHaveLength(1);
+      expect((await (await connect()).pttl(keys[0] as string))).toBeGreaterThan(3_600_000);
+    });
+  });
+});
