@@ -11,7 +11,8 @@ const LOAD_TIMEOUT_MS = 30_000;
 
 /**
  * What start-up would find wrong with the project's tools, found before anything runs: an unknown
- * runtime permission, and an entrypoint that is missing, does not parse (with its line), throws at
+ * runtime permission, a sandbox the permissions would make that does not hold (a link out of a grant),
+ * and an entrypoint that is missing, does not parse (with its line), throws at
  * import, or does not export a tool the project declares. The entrypoint is loaded the way the tool
  * pool loads it (same worker, same permission flags), so its import-time code runs.
  */
@@ -44,7 +45,9 @@ export async function toolDiagnostics(project: ProjectConfig): Promise<ConfigDia
       diagnostics.push(tool.file.diagnostic([...tool.path, 'id'], `Tool "${tool.id}" is declared, but ${entrypoint} exports no "${tool.id}" (it has: ${[...exported].sort().join(', ') || 'none'}).`, 'Export the function under the tool id (default export {id: fn} or a named export), or fix the id.'));
     }
   } catch (error) {
-    diagnostics.push(project.file.diagnostic(at, errorMessage(error), error instanceof CompozyError ? error.hint : undefined));
+    // CONFIG_INVALID from the pool is the sandbox refusing what runtime.permissions grant.
+    const place = error instanceof CompozyError && error.code === 'CONFIG_INVALID' ? ['runtime', 'permissions'] : at;
+    diagnostics.push(project.file.diagnostic(place, errorMessage(error), error instanceof CompozyError ? error.hint : undefined));
   } finally {
     clearTimeout(timer);
     await runtime.close(500);

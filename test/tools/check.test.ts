@@ -1,4 +1,4 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CheckResult } from '../../src/doctor/checks.js';
@@ -73,6 +73,28 @@ describe('config validate and doctor check the tool runtime', () => {
     expect(diagnostics[0]?.message).toBe('Unknown runtime permission "--allow-teleport".');
     expect(diagnostics[1]).toMatchObject({ file: join(dir, 'workflows', 'spin.yaml') });
     expect(diagnostics[1]?.message).toContain(`Tool "spin" is declared, but ${join(dir, 'entrypoint.ts')} exports no "spin" (it has: greet, say).`);
+  });
+
+  it('doctor says what runtime.permissions cannot enforce (a warning, exit 0), and passes once the project says tools have it', async () => {
+    const restricted = await doctorTools(project(GOOD, '  permissions:\n    - --allow-read=./workflows\n'));
+    expect(restricted.code).toBe(0);
+    expect(restricted.checks[0]).toMatchObject({ name: 'tools', status: 'warn' });
+    expect(restricted.checks[0]?.message).toContain('runtime.permissions cannot enforce: network access is not denied (Node has no network permission); environment access is not denied (Node has no environment permission)');
+    expect(restricted.checks[0]?.fix).toContain('--allow-net and --allow-env');
+    const acknowledged = project(GOOD, '  permissions:\n    - --allow-read=./workflows\n    - --allow-net\n    - --allow-env\n');
+    expect((await doctorTools(acknowledged)).checks).toEqual([{ name: 'tools', status: 'pass', message: `${join(acknowledged, 'entrypoint.ts')} loads and exports every declared tool` }]);
+  });
+
+  it('doctor and validate fail a sandbox that would not hold: a symlink in a granted folder that leads outside', async () => {
+    const dir = project(GOOD, '  permissions:\n    - --allow-read=./workflows\n');
+    symlinkSync('/etc/passwd', join(dir, 'workflows', 'link_passwd'));
+    const { code, checks } = await doctorTools(dir);
+    expect(code).toBe(1);
+    expect(checks[0]).toMatchObject({ name: 'tools', status: 'fail' });
+    expect(checks[0]?.message).toContain(`runtime.permissions: ${join(dir, 'workflows', 'link_passwd')} is a symbolic link to /etc/passwd, outside what runtime.permissions grant`);
+    const { code: validated, diagnostics } = await validate(dir);
+    expect(validated).toBe(2);
+    expect(diagnostics.map((d) => d.key)).toEqual(['runtime.permissions']);
   });
 
   it('dev refuses an unknown runtime permission before starting anything (exit 2, named), rather than crashing serve at start-up', async () => {
