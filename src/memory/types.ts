@@ -141,8 +141,10 @@ export interface HistoryOptions {
 }
 
 /**
- * Folds old messages into one summary for hybrid_summary flushing. The default is rule-based; the
- * composition root may back it with the project's model.
+ * Folds old messages into one summary for hybrid_summary flushing. The platform's is rule-based, as
+ * Compozy's engine's: neither the reference nor the engine names a model to summarize with (its
+ * token_provider names the tokenizer), so no YAML selects one; createMemoryManager({summarizer}) takes
+ * another in code.
  */
 export interface Summarizer {
   summarize(messages: readonly MemoryMessage[], options: { maxTokens: number }): Promise<string>;
