@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../config/project.js';
+import { registerAuth } from './commands/auth.js';
 import { registerConfig } from './commands/config.js';
 import { registerDev } from './commands/dev.js';
 import { registerDoctor } from './commands/doctor.js';
@@ -41,6 +42,7 @@ registerMemory(program);
 registerDoctor(program);
 registerTemporal(program);
 registerConfig(program);
+registerAuth(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CompozyError, errorMessage } from '../errors.js';
+import { authHeaders } from '../platform/credentials.js';
 import type { HealthReport } from '../health.js';
 import { plural } from '../platform/plural.js';
 import { freePort } from '../platform/ports.js';
@@ -369,11 +370,16 @@ export class Supervisor {
   private async reportHealth(first: boolean): Promise<void> {
     let health: HealthReport;
     try {
-      const response = await fetch(`${this.apiUrl}/api/v0/health`, { signal: AbortSignal.timeout(5000) });
+      const response = await fetch(`${this.apiUrl}/api/v0/health`, { headers: authHeaders(), signal: AbortSignal.timeout(5000) });
       health = ((await response.json()) as { data: HealthReport }).data;
     } catch (error) {
       this.narrate(`! Could not read health from ${this.apiUrl}/api/v0/health: ${errorMessage(error)}`);
       return;
+    }
+    if (!Array.isArray(health.components)) {
+      // API keys are on and this process has none to send: the API answered its overall status only.
+      this.narrate(`! The API requires an API key for its health detail (status: ${health.status}); set COMPOZY_API_KEY or run \`compozy auth login\` to see the components.`);
+      health = { ...health, components: [] };
     }
     if (this.stopping) return;
     const apiUrl = this.apiUrl as string;

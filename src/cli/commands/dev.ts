@@ -13,7 +13,7 @@ export function registerDev(program: Command): void {
     .command('dev [project]')
     .description('Run the whole platform locally: embedded Temporal, API, worker and SQLite KV (project dir or example name)')
     .option('--port <port>', 'API port (default 5001, or the next free one; 0 for any free port)')
-    .option('--host <host>', 'API listen address', '127.0.0.1')
+    .option('--host <host>', 'API listen address (default 127.0.0.1, or SERVER_HOST / server.host); API keys are required on any other address')
     .option('--mode <mode>', 'deployment mode (dev runs standalone)')
     .option('--temporal-bin <path>', 'Temporal CLI binary to run')
     .option('--temporal-ui', 'also serve the Temporal web UI')

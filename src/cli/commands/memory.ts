@@ -2,6 +2,7 @@ import { Chalk } from 'chalk';
 import { InvalidArgumentError, type Command } from 'commander';
 import { MEMORY_ROLES } from '../../config/types.js';
 import { CompozyError, type ErrorCode } from '../../errors.js';
+import { authHeaders } from '../../platform/credentials.js';
 import { plural } from '../../platform/plural.js';
 import { projectArgument } from '../../platform/project-argument.js';
 import { devApi } from '../dev-api.js';
@@ -52,8 +53,7 @@ async function apiBase(projectArg: string | undefined, flags: MemoryFlags): Prom
 
 /** One call to the memory API; its error envelope becomes the same typed error (code, message, hint). */
 async function call(base: string, memory: string, method: 'GET' | 'POST', path: string, body?: Data): Promise<Data> {
-  const apiKey = process.env.COMPOZY_API_KEY;
-  const headers: Record<string, string> = { ...(body ? { 'content-type': 'application/json' } : {}), ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) };
+  const headers: Record<string, string> = { ...(body ? { 'content-type': 'application/json' } : {}), ...authHeaders() };
   const url = `${base}/api/v0/memory/${encodeURIComponent(memory)}/${path}`;
   let response: Response;
   try {

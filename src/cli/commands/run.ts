@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isValidDuration, parseDuration } from '../../config/duration.js';
 import { isTerminal } from '../../engine/progress.js';
 import { CompozyError, errorMessage, type ErrorCode } from '../../errors.js';
+import { authHeaders } from '../../platform/credentials.js';
 import type { Status } from '../../store/store.js';
 import { devApi } from '../dev-api.js';
 import { useColor, writeJson } from '../output.js';
@@ -71,7 +72,7 @@ function requireWorkflow(workflowId: string, projectDir: string, projectName: st
 }
 
 async function api(url: string, init?: RequestInit): Promise<Envelope> {
-  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
+  const response = await fetch(url, { ...init, headers: { ...authHeaders(), ...(init?.headers as Record<string, string> | undefined) }, signal: AbortSignal.timeout(10_000) });
   return (await response.json()) as Envelope;
 }
 

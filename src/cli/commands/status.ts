@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { CompozyError, errorMessage } from '../../errors.js';
 import { overallState, type ComponentHealth, type HealthReport } from '../../health.js';
+import { authHeaders } from '../../platform/credentials.js';
 import { isPidAlive } from '../../platform/pids.js';
 import { readRunState, type RunState } from '../../platform/run-state.js';
 import { renderHealthTable } from '../../supervisor/health-table.js';
@@ -40,7 +41,7 @@ export function registerStatus(program: Command): void {
         }
         let report: HealthReport;
         try {
-          const response = await fetch(`${run.apiUrl}/api/v0/health`, { signal: AbortSignal.timeout(3000) });
+          const response = await fetch(`${run.apiUrl}/api/v0/health`, { headers: authHeaders(), signal: AbortSignal.timeout(3000) });
           report = ((await response.json()) as { data: HealthReport }).data;
         } catch (error) {
           report = reportFromProcesses(run, errorMessage(error));
