@@ -6,7 +6,7 @@ import { executeMemoryOperation, isKeyPattern, parseMemoryPayload, type MemoryMa
 import { body, errors, INTEGER, list, object, ok, params, query, route, STRING, type JsonSchema } from './schemas.js';
 
 /** Reference §5.6: GET /read pages 50 messages by default; GET /stats counts roles over 100. */
-export const MEMORY_API_DEFAULTS = { readLimit: 50, statsLimit: 100 } as const;
+const MEMORY_API_DEFAULTS = { readLimit: 50, statsLimit: 100 } as const;
 
 const MEMORY_PARAMS = params({ memory_ref: { type: 'string', description: `a memory resource id: 1 to ${MEMORY_LIMITS.refLength} letters, digits, "_" or "-"` } });
 const KEY: JsonSchema = { type: 'string', description: `the conversation key, e.g. "user:42" (at most ${MEMORY_LIMITS.keyLength} characters, no control characters)` };
