@@ -2,11 +2,14 @@ import { existsSync, globSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { isValidDuration } from './duration.js';
 import { memorySources, readMemoryResource } from './memory-resource.js';
-import { isObj, Reader, suggestion, type Obj } from './read.js';
+import { defined, isObj, Reader, suggestion, type Obj } from './read.js';
 import {
   MEMORY_FLUSH_STRATEGIES,
   MEMORY_OPERATION_LIMITS,
+  TASK_STRATEGIES,
   TASK_TYPES,
+  taskFields,
+  taskTypesWithField,
   type ActionConfig,
   type AgentConfig,
   type MemoryFlushStrategy,
@@ -19,6 +22,8 @@ import {
   type SchemaDefinition,
   type SchemaRef,
   type TaskConfig,
+  type TaskConfigBase,
+  type TaskStrategy,
   type TaskType,
   type ToolConfig,
   type Transition,
@@ -27,12 +32,62 @@ import {
 } from './types.js';
 import { YamlFile, type ConfigDiagnostic, type YamlPath } from './yaml-file.js';
 
-const TASK_FIELDS = new Set([
-  'id', 'type', 'resource', 'agent', 'action', 'tool', 'prompt', 'model', 'model_config', 'with', 'input', 'output', 'outputs', 'env', 'on_success', 'on_error',
-  'final', 'timeout', 'retries', 'sleep', 'condition', 'config', 'attachments', 'knowledge', 'description', 'routes', 'tasks', 'strategy', 'max_workers', 'items',
-  'filter', 'item_var', 'index_var', 'mode', 'batch', 'task', 'signal', 'wait_for', 'processor', 'on_timeout', 'operation', 'memory_ref', 'key_template', 'payload',
-  'batch_size', 'max_keys', 'flush_config', 'health_config', 'stats_config', 'clear_config', '$use', '$ref',
-]);
+/** Task fields of the reference that nothing here runs yet, refused by name with what to do instead. */
+const UNSUPPORTED_TASK_FIELDS: Readonly<Record<string, string>> = {
+  attachments: 'Attachments (images, files, URLs for the model) are not implemented: remove attachments: and pass the content through with: or the prompt.',
+  knowledge: 'Knowledge bases (retrieval) are not implemented: remove knowledge:.',
+  model_config: 'Give the task model: provider:model (or a model id declared under models:) instead of model_config:.',
+};
+
+const SIGNAL_FIELDS = new Set(['id', 'payload']);
+const TRANSITION_FIELDS = new Set(['next', 'with']);
+const TOOL_FIELDS = new Set(['id', 'resource', 'description', 'input', 'output', 'with', 'config', 'env', 'timeout']);
+const UNSUPPORTED_TOOL_FIELDS = { cwd: 'Tools run in the project directory; remove cwd:.' };
+const AGENT_FIELDS = new Set(['id', 'resource', 'description', 'model', 'config', 'instructions', 'tools', 'actions', 'memory', 'max_iterations', 'json_mode']);
+const UNSUPPORTED_AGENT_FIELDS = {
+  mcps: 'MCP servers are not implemented: remove mcps: and expose what the agent needs as tools.',
+  knowledge: 'Knowledge bases (retrieval) are not implemented: remove knowledge:.',
+  attachments: 'Attachments are not implemented: remove attachments: and pass the content through the prompt.',
+  with: 'An agent has no input of its own here: give the values in the task with:, which the action prompt reads as .input.',
+  env: 'Agents read the workflow and task env: move these variables to the task or workflow env:.',
+};
+const ACTION_FIELDS = new Set(['id', 'prompt', 'input', 'output', 'json_mode']);
+const UNSUPPORTED_ACTION_FIELDS = {
+  attachments: 'Attachments are not implemented: remove attachments: and pass the content through the prompt.',
+  with: 'An action has no input of its own here: give the values in the task with:, which the prompt reads as .input.',
+};
+const WORKFLOW_FIELDS = new Set(['id', 'resource', 'version', 'description', 'author', 'schemas', 'config', 'tools', 'agents', 'tasks', 'triggers', 'outputs', 'resources']);
+const UNSUPPORTED_WORKFLOW_FIELDS = {
+  schedule: 'Schedules are not implemented yet: remove schedule: and start the workflow with `compozy run` or POST /api/v0/workflows/:id/executions.',
+  mcps: 'MCP servers are not implemented: remove mcps: and expose what the agents need as tools.',
+  knowledge: 'Knowledge bases (retrieval) are not implemented: remove knowledge:.',
+  knowledge_bases: 'Knowledge bases (retrieval) are not implemented: remove knowledge_bases:.',
+  memories: 'Declare the memories this workflow uses under resources.memories: [{id, source}], or autoload memory/*.yaml.',
+};
+const TRIGGER_FIELDS = new Set(['type', 'name', 'schema']);
+/** `config:` of the project, a workflow or a task: retry and timeout options (a workflow's also has input and env). */
+const EXECUTION_FIELDS = ['start_to_close_timeout', 'schedule_to_close_timeout', 'heartbeat_timeout', 'retry_policy'];
+const UNSUPPORTED_EXECUTION_FIELDS = {
+  schedule_to_start_timeout: 'Activities start on the worker that schedules them here; remove schedule_to_start_timeout:.',
+  on_error: 'Give the task on_error: {next: <task id>} instead.',
+  global: 'Write the options directly under config: (start_to_close_timeout, retry_policy, …).',
+};
+const UNSUPPORTED_PROJECT_CONFIG_FIELDS = {
+  env: "Put the project's variables in its .env file, or in a workflow's config.env.",
+  schema_filename: 'Schemas are read from schemas: in compozy.yaml and the workflow files; remove schema_filename:.',
+};
+/** runtime: in compozy.yaml; tool_execution_timeout and pool_size are read by the app settings (settings.ts). */
+const RUNTIME_FIELDS = new Set(['type', 'entrypoint', 'permissions', 'tool_execution_timeout', 'pool_size']);
+const UNSUPPORTED_RUNTIME_FIELDS = {
+  native_tools: 'The built-in cp__ tools are not implemented: remove native_tools: and write the tools the agents need in the entrypoint.',
+  bun_permissions: 'Tools run under Node: give runtime.permissions: [--allow-read, …] instead.',
+};
+const AUTOLOAD_FIELDS = new Set(['enabled', 'include', 'exclude', 'strict']);
+const UNSUPPORTED_AUTOLOAD_FIELDS = { watch_interval: 'Autoloaded files are read when the project loads (restart compozy dev after changing them); remove watch_interval:.' };
+const RETRY_POLICY_FIELDS = new Set(['initial_interval', 'backoff_coefficient', 'maximum_attempts', 'maximum_interval', 'non_retryable_error_types']);
+
+/** A task's type and the fields of that type, without the common ones. */
+type OwnTaskFields = TaskConfig extends infer C ? (C extends TaskConfig ? Omit<C, Exclude<keyof TaskConfigBase<TaskType>, 'type'>> : never) : never;
 
 export interface LoadResult {
   project: ProjectConfig | undefined;
@@ -46,6 +101,11 @@ function refId(value: unknown): { scope: 'local' | 'global'; collection: string;
   const match = /(local|global)::(\w+)\.#\((\w+)\s*==?\s*"([^"]*)"\)/.exec(text);
   if (!match) return undefined;
   return { scope: match[1] as 'local' | 'global', collection: match[2] as string, field: match[3] as string, value: match[4] as string };
+}
+
+/** "a basic task", "an aggregate task". */
+function aTask(type: TaskType): string {
+  return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type} task`;
 }
 
 class Loader {
@@ -96,6 +156,7 @@ class Loader {
   }
 
   tool(r: Reader, raw: Obj, path: YamlPath): ToolConfig | undefined {
+    r.knownKeys(raw, path, TOOL_FIELDS, 'tool', UNSUPPORTED_TOOL_FIELDS);
     const id = r.string(raw, path, 'id', true);
     if (!id) return undefined;
     const input = this.schemaRef(r, raw, path, 'input');
@@ -109,6 +170,8 @@ class Loader {
   }
 
   agent(r: Reader, raw: Obj, path: YamlPath): AgentConfig | undefined {
+    r.knownKeys(raw, path, AGENT_FIELDS, 'agent', UNSUPPORTED_AGENT_FIELDS);
+    if (raw.model !== undefined && raw.config !== undefined) r.error([...path, 'config'], 'An agent has both model: and config:, two ways of naming its model.', 'Keep one: model: provider:model (or a model id, or an inline model).');
     const id = r.string(raw, path, 'id', true);
     if (!id) return undefined;
     const actions = r.list(raw, path, 'actions').flatMap((item, i): ActionConfig[] => {
@@ -117,12 +180,13 @@ class Loader {
         r.error(at, 'An action must be a mapping with id and prompt.');
         return [];
       }
+      r.knownKeys(item, at, ACTION_FIELDS, 'action', UNSUPPORTED_ACTION_FIELDS);
       const actionId = r.string(item, at, 'id', true);
       const prompt = r.string(item, at, 'prompt', true);
       if (!actionId || prompt === undefined) return [];
       const input = this.schemaRef(r, item, at, 'input');
       const output = this.schemaRef(r, item, at, 'output');
-      return [{ file: r.file, path: at, id: actionId, prompt, with: r.map(item, at, 'with'), jsonMode: r.bool(item, at, 'json_mode') || output !== undefined, ...(input ? { input } : {}), ...(output ? { output } : {}) }];
+      return [{ file: r.file, path: at, id: actionId, prompt, jsonMode: r.bool(item, at, 'json_mode') || output !== undefined, ...(input ? { input } : {}), ...(output ? { output } : {}) }];
     });
     const memory = r.list(raw, path, 'memory').flatMap((item, i): MemoryRef[] => {
       const at = [...path, 'memory', i];
@@ -152,7 +216,7 @@ class Loader {
     const instructions = r.string(raw, path, 'instructions');
     const maxIterations = r.number(raw, path, 'max_iterations');
     return {
-      file: r.file, path, id, tools, actions, memory, jsonMode: r.bool(raw, path, 'json_mode'), with: r.map(raw, path, 'with'), env: r.stringMap(raw, path, 'env'),
+      file: r.file, path, id, tools, actions, memory, jsonMode: r.bool(raw, path, 'json_mode'),
       ...(model !== undefined ? { model } : {}), ...(instructions !== undefined ? { instructions } : {}), ...(maxIterations !== undefined ? { maxIterations } : {}),
     };
   }
@@ -164,6 +228,7 @@ class Loader {
       r.error([...path, key], `"${key}" must be a mapping like {next: <task id>}.`);
       return undefined;
     }
+    r.knownKeys(value, [...path, key], TRANSITION_FIELDS, key);
     const next = r.string(value, [...path, key], 'next');
     return { file: r.file, path: [...path, key], with: r.map(value, [...path, key], 'with'), ...(next ? { next } : {}) };
   }
@@ -173,77 +238,144 @@ class Loader {
       r.error(path, 'A task must be a mapping with at least an id.');
       return undefined;
     }
-    r.knownKeys(raw, path, TASK_FIELDS, 'task');
     const id = r.string(raw, path, 'id', !inCollection) ?? (inCollection ? '' : undefined);
-    if (id === undefined) return undefined;
     const typeText = r.string(raw, path, 'type') ?? 'basic';
-    if (!(TASK_TYPES as readonly string[]).includes(typeText)) {
-      r.error([...path, 'type'], `Unknown task type "${typeText}".`, suggestion(typeText, TASK_TYPES, 'task type'));
-    }
-    const type = ((TASK_TYPES as readonly string[]).includes(typeText) ? typeText : 'basic') as TaskType;
-    const children = (key: string) => r.list(raw, path, key).flatMap((child, i) => this.task(r, child, [...path, key, i]) ?? []);
-    let agent: string | AgentConfig | undefined;
-    if (typeof raw.agent === 'string') agent = raw.agent;
-    else if (refId(raw.agent)) agent = refId(raw.agent)?.value;
-    else if (isObj(raw.agent)) agent = this.agent(r, raw.agent, [...path, 'agent']);
-    let tool: string | ToolConfig | undefined;
-    if (typeof raw.tool === 'string') tool = raw.tool;
-    else if (refId(raw.tool)) tool = refId(raw.tool)?.value;
-    else if (isObj(raw.tool)) tool = this.tool(r, raw.tool, [...path, 'tool']);
-    const use = refId(raw);
-    if (use?.collection === 'tools') tool = use.value;
-    if (use?.collection === 'agents') agent = use.value;
-    const routes: Record<string, string | TaskConfig> = {};
-    for (const [key, value] of Object.entries(r.map(raw, path, 'routes'))) {
-      if (typeof value === 'string') routes[key] = value;
-      else {
-        const inline = this.task(r, value, [...path, 'routes', key]);
-        if (inline) routes[key] = inline;
-      }
-    }
-    const signalRaw = r.map(raw, path, 'signal');
-    const processor = raw.processor === undefined ? undefined : this.task(r, raw.processor, [...path, 'processor']);
-    const template = raw.task === undefined ? undefined : this.task(r, raw.task, [...path, 'task'], true);
-    const strings = ['action', 'prompt', 'timeout', 'sleep', 'condition', 'filter', 'wait_for', 'on_timeout', 'operation', 'memory_ref', 'key_template'] as const;
+    const known = (TASK_TYPES as readonly string[]).includes(typeText);
+    if (!known) r.error([...path, 'type'], `Unknown task type "${typeText}".`, suggestion(typeText, TASK_TYPES, 'task type'));
+    const type = (known ? typeText : 'basic') as TaskType;
+    this.taskKeys(r, raw, path, id ?? '', type, known);
+    if (id === undefined) return undefined;
+    const strings = ['timeout', 'sleep'] as const;
     const s = Object.fromEntries(strings.map((key) => [key, r.string(raw, path, key)])) as Record<(typeof strings)[number], string | undefined>;
     const input = this.schemaRef(r, raw, path, 'input');
     const output = this.schemaRef(r, raw, path, 'output');
     const onSuccess = this.transition(r, raw, path, 'on_success');
     const onError = this.transition(r, raw, path, 'on_error');
-    const strategy = r.string(raw, path, 'strategy');
-    if (strategy && !['wait_all', 'fail_fast', 'best_effort', 'race'].includes(strategy)) {
-      r.error([...path, 'strategy'], `Unknown strategy "${strategy}".`, suggestion(strategy, ['wait_all', 'fail_fast', 'best_effort', 'race'], 'strategy'));
-    }
-    const mode = r.string(raw, path, 'mode');
-    if (type === 'collection' && mode && mode !== 'parallel' && mode !== 'sequential') r.error([...path, 'mode'], `Collection mode must be parallel or sequential, not "${mode}".`);
-    const task: TaskConfig = {
-      file: r.file, path, id, type, with: r.map(raw, path, 'with'), env: r.stringMap(raw, path, 'env'), final: r.bool(raw, path, 'final'),
-      execution: this.execution(r, raw, path),
-      itemVar: r.string(raw, path, 'item_var') ?? 'item', indexVar: r.string(raw, path, 'index_var') ?? 'index',
-      ...(agent !== undefined ? { agent } : {}), ...(tool !== undefined ? { tool } : {}),
-      ...(s.action !== undefined ? { action: s.action } : {}), ...(s.prompt !== undefined ? { prompt: s.prompt } : {}),
-      ...(typeof raw.model === 'string' ? { model: raw.model } : {}),
+    const retries = r.number(raw, path, 'retries');
+    const base = {
+      file: r.file, path, id, with: r.map(raw, path, 'with'), env: r.stringMap(raw, path, 'env'), final: r.bool(raw, path, 'final'), execution: this.execution(r, raw, path),
       ...(input ? { input } : {}), ...(output ? { output } : {}),
       ...(raw.outputs !== undefined ? { outputs: r.map(raw, path, 'outputs') } : {}),
       ...(onSuccess ? { onSuccess } : {}), ...(onError ? { onError } : {}),
       ...(s.timeout !== undefined ? { timeout: s.timeout } : {}), ...(s.sleep !== undefined ? { sleep: s.sleep } : {}),
-      ...(r.number(raw, path, 'retries') !== undefined ? { retries: r.number(raw, path, 'retries') as number } : {}),
-      ...(s.condition !== undefined ? { condition: s.condition } : {}),
-      ...(raw.routes !== undefined ? { routes } : {}),
-      ...(raw.tasks !== undefined ? { tasks: children('tasks') } : {}),
-      ...(strategy ? { strategy: strategy as TaskConfig['strategy'] } : {}),
-      ...(r.number(raw, path, 'max_workers') !== undefined ? { maxWorkers: r.number(raw, path, 'max_workers') as number } : {}),
-      ...(raw.items !== undefined ? { items: raw.items } : {}), ...(s.filter !== undefined ? { filter: s.filter } : {}),
-      ...(mode === 'parallel' || mode === 'sequential' ? { mode } : {}),
-      ...(r.number(raw, path, 'batch') !== undefined ? { batch: r.number(raw, path, 'batch') as number } : {}),
-      ...(template ? { task: template } : {}),
-      ...(raw.signal !== undefined ? { signal: { id: r.string(signalRaw, [...path, 'signal'], 'id', true) ?? '', payload: signalRaw.payload ?? {} } } : {}),
-      ...(s.wait_for !== undefined ? { waitFor: s.wait_for } : {}), ...(processor ? { processor } : {}), ...(s.on_timeout !== undefined ? { onTimeout: s.on_timeout } : {}),
-      ...(s.operation !== undefined ? { operation: s.operation } : {}), ...(s.memory_ref !== undefined ? { memoryRef: s.memory_ref } : {}),
-      ...(s.key_template !== undefined ? { keyTemplate: s.key_template } : {}), ...(raw.payload !== undefined ? { payload: raw.payload } : {}),
-      ...this.memoryOptions(r, raw, path),
+      ...(retries !== undefined ? { retries } : {}),
     };
-    return task;
+    const use = this.taskUse(r, raw, path, type);
+    const own = this.ownFields(r, raw, path, type, use);
+    return { ...base, ...own };
+  }
+
+  /**
+   * Every key of a task belongs to its type or to every type. A key of another type is refused naming
+   * that type (the compile step would drop it), the reference's fields nothing runs yet are refused by
+   * name, and anything else is an unknown field with the likely intended one.
+   */
+  private taskKeys(r: Reader, raw: Obj, path: YamlPath, id: string, type: TaskType, typeKnown: boolean): void {
+    const allowed = taskFields(type);
+    const task = id === '' ? 'this task' : `task "${id}"`;
+    for (const key of Object.keys(raw)) {
+      if (allowed.has(key)) continue;
+      const unsupported = UNSUPPORTED_TASK_FIELDS[key];
+      if (unsupported) {
+        r.error([...path, key], `The task field "${key}" is not supported yet (${task}).`, unsupported);
+        continue;
+      }
+      const owners = taskTypesWithField(key);
+      if (owners.length === 0) r.error([...path, key], `Unknown task field "${key}".`, suggestion(key, allowed, 'task field'));
+      else if (typeKnown) {
+        const names = owners.length === 1 ? owners[0] : `${owners.slice(0, -1).join(', ')} and ${owners.at(-1)}`;
+        r.error([...path, key], `Field "${key}" is not valid on ${aTask(type)} (${task}); it belongs to ${names} tasks.`, `Remove it, or make the task type: ${owners[0]}.`);
+      }
+    }
+  }
+
+  /** `$use` / `$ref` on a task: a tool or an agent of the project, which only a basic task runs. */
+  private taskUse(r: Reader, raw: Obj, path: YamlPath, type: TaskType): { tool?: string; agent?: string } {
+    const key = raw.$use !== undefined ? '$use' : raw.$ref !== undefined ? '$ref' : undefined;
+    if (key === undefined) return {};
+    const use = refId(raw);
+    if (!use) {
+      r.error([...path, key], `"${key}" is not a reference this loader reads.`, `Write it like tool(local::tools.#(id=="x")) or agent(local::agents.#(id=="x")).`);
+      return {};
+    }
+    if (use.collection !== 'tools' && use.collection !== 'agents') {
+      r.error([...path, key], `"${key}" names ${use.collection}; a task's ${key} may name a tool or an agent.`, 'Reference local::tools or local::agents, or write the task out.');
+      return {};
+    }
+    if (type !== 'basic') {
+      r.error([...path, key], `Only basic tasks run ${use.collection === 'tools' ? 'a tool' : 'an agent'}; this is ${aTask(type)}.`, `Remove ${key}, or make the task type: basic.`);
+      return {};
+    }
+    return use.collection === 'tools' ? { tool: use.value } : { agent: use.value };
+  }
+
+  /** The fields of the task's own type (TASK_TYPE_FIELDS); no other type's are read. */
+  private ownFields(r: Reader, raw: Obj, path: YamlPath, type: TaskType, use: { tool?: string; agent?: string }): OwnTaskFields {
+    const str = (key: string) => r.string(raw, path, key);
+    const children = (key: string) => r.list(raw, path, key).flatMap((child, i) => this.task(r, child, [...path, key, i]) ?? []);
+    const one = (key: string, inCollection = false) => (raw[key] === undefined ? undefined : this.task(r, raw[key], [...path, key], inCollection));
+    const strategy = () => {
+      const value = str('strategy');
+      if (value === undefined) return undefined;
+      if ((TASK_STRATEGIES as readonly string[]).includes(value)) return value as TaskStrategy;
+      r.error([...path, 'strategy'], `Unknown strategy "${value}".`, suggestion(value, TASK_STRATEGIES, 'strategy'));
+      return undefined;
+    };
+    switch (type) {
+      case 'basic': {
+        let agent: string | AgentConfig | undefined = use.agent;
+        if (typeof raw.agent === 'string') agent = raw.agent;
+        else if (refId(raw.agent)) agent = refId(raw.agent)?.value;
+        else if (isObj(raw.agent)) agent = this.agent(r, raw.agent, [...path, 'agent']);
+        let tool: string | ToolConfig | undefined = use.tool;
+        if (typeof raw.tool === 'string') tool = raw.tool;
+        else if (refId(raw.tool)) tool = refId(raw.tool)?.value;
+        else if (isObj(raw.tool)) tool = this.tool(r, raw.tool, [...path, 'tool']);
+        return { type, ...defined({ agent, tool, action: str('action'), prompt: str('prompt'), model: typeof raw.model === 'string' ? raw.model : undefined }) };
+      }
+      case 'router': {
+        const routes: Record<string, string | TaskConfig> = {};
+        for (const [key, value] of Object.entries(r.map(raw, path, 'routes'))) {
+          if (typeof value === 'string') routes[key] = value;
+          else {
+            const inline = this.task(r, value, [...path, 'routes', key]);
+            if (inline) routes[key] = inline;
+          }
+        }
+        return { type, routes, ...defined({ condition: str('condition') }) };
+      }
+      case 'parallel':
+        return { type, tasks: children('tasks'), ...defined({ strategy: strategy(), maxWorkers: r.number(raw, path, 'max_workers') }) };
+      case 'composite':
+        return { type, tasks: children('tasks'), ...defined({ strategy: strategy() }) };
+      case 'collection': {
+        const modeText = str('mode');
+        const mode: 'parallel' | 'sequential' | undefined = modeText === 'parallel' || modeText === 'sequential' ? modeText : undefined;
+        if (modeText !== undefined && mode === undefined) r.error([...path, 'mode'], `Collection mode must be parallel or sequential, not "${modeText}".`);
+        return {
+          type, itemVar: str('item_var') ?? 'item', indexVar: str('index_var') ?? 'index',
+          ...defined({
+            items: raw.items, filter: str('filter'), mode, batch: r.number(raw, path, 'batch'),
+            task: one('task', true), tasks: raw.tasks === undefined ? undefined : children('tasks'), strategy: strategy(), maxWorkers: r.number(raw, path, 'max_workers'),
+          }),
+        };
+      }
+      case 'aggregate':
+        return { type };
+      case 'signal': {
+        if (raw.signal === undefined) return { type };
+        const signal = r.map(raw, path, 'signal');
+        r.knownKeys(signal, [...path, 'signal'], SIGNAL_FIELDS, 'signal');
+        return { type, signal: { id: r.string(signal, [...path, 'signal'], 'id', true) ?? '', payload: signal.payload ?? {} } };
+      }
+      case 'wait':
+        return { type, ...defined({ waitFor: str('wait_for'), condition: str('condition'), processor: one('processor'), onTimeout: str('on_timeout') }) };
+      case 'memory':
+        return {
+          type, ...defined({ operation: str('operation'), memoryRef: str('memory_ref'), keyTemplate: str('key_template'), payload: raw.payload }),
+          ...this.memoryOptions(r, raw, path),
+        };
+    }
   }
 
   /**
@@ -297,9 +429,10 @@ class Loader {
   }
 
   /** `config:` retry and timeout options; durations are checked here, so later code can trust them. */
-  execution(r: Reader, raw: Obj, path: YamlPath): ExecutionOptions {
+  execution(r: Reader, raw: Obj, path: YamlPath, extraFields: readonly string[] = [], extraUnsupported: Readonly<Record<string, string>> = {}): ExecutionOptions {
     const config = r.map(raw, path, 'config');
     const at = [...path, 'config'];
+    r.knownKeys(config, at, new Set([...EXECUTION_FIELDS, ...extraFields]), 'config', { ...UNSUPPORTED_EXECUTION_FIELDS, ...extraUnsupported });
     const duration = (obj: Obj, objPath: YamlPath, key: string): string | undefined => {
       const value = r.string(obj, objPath, key);
       if (value !== undefined && !isValidDuration(value)) r.error([...objPath, key], `"${value}" is not a duration.`, 'Write it like 1s, 500ms or 5m.');
@@ -313,6 +446,7 @@ class Loader {
     if (config.retry_policy !== undefined) {
       const policy = r.map(config, at, 'retry_policy');
       const pAt = [...at, 'retry_policy'];
+      r.knownKeys(policy, pAt, RETRY_POLICY_FIELDS, 'retry_policy');
       const initialInterval = duration(policy, pAt, 'initial_interval');
       const maximumInterval = duration(policy, pAt, 'maximum_interval');
       const backoffCoefficient = r.number(policy, pAt, 'backoff_coefficient');
@@ -360,27 +494,33 @@ class Loader {
   workflow(file: YamlFile): WorkflowConfig | undefined {
     const r = new Reader(file, this.diagnostics);
     const raw = file.data as Obj;
+    r.knownKeys(raw, [], WORKFLOW_FIELDS, 'workflow', UNSUPPORTED_WORKFLOW_FIELDS);
     const id = r.string(raw, [], 'id', true);
     if (!id) return undefined;
     const config = r.map(raw, [], 'config');
     const input = this.schemaRef(r, config, ['config'], 'input');
     const triggers = r.list(raw, [], 'triggers').flatMap((item, i): Trigger[] => {
       const at = ['triggers', i];
-      if (!isObj(item)) return [];
+      if (!isObj(item)) {
+        r.error(at, 'A trigger must be a mapping like {type: signal, name: <signal>}.');
+        return [];
+      }
       const type = r.string(item, at, 'type', true);
-      if (type !== 'signal' && type !== 'webhook') {
+      if (type === 'webhook') {
+        r.error([...at, 'type'], 'Webhook triggers are not supported yet.', 'Post the event to POST /api/v0/events with a signal trigger\'s name instead.');
+        return [];
+      }
+      if (type !== 'signal') {
         if (type) r.error([...at, 'type'], `Unknown trigger type "${type}".`, suggestion(type, ['signal', 'webhook'], 'trigger type'));
         return [];
       }
-      const name = r.string(item, at, 'name', type === 'signal');
+      r.knownKeys(item, at, TRIGGER_FIELDS, 'trigger');
+      const name = r.string(item, at, 'name', true);
       const schema = this.schemaRef(r, item, at, 'schema');
       return [{ file, path: at, type, ...(name ? { name } : {}), ...(schema ? { schema } : {}) }];
     });
-    const scheduleRaw = raw.schedule === undefined ? undefined : r.map(raw, [], 'schedule');
-    const cron = scheduleRaw ? r.string(scheduleRaw, ['schedule'], 'cron', true) : undefined;
     const version = r.string(raw, [], 'version');
     const description = r.string(raw, [], 'description');
-    const timezone = scheduleRaw ? r.string(scheduleRaw, ['schedule'], 'timezone') : undefined;
     return {
       file, path: [], id, schemas: this.schemas(r, raw, []), env: r.stringMap(config, ['config'], 'env'),
       tools: r.list(raw, [], 'tools').flatMap((t, i) => (isObj(t) ? (this.tool(r, t, ['tools', i]) ?? []) : [])),
@@ -388,10 +528,9 @@ class Loader {
       tasks: r.list(raw, [], 'tasks').flatMap((t, i) => this.task(r, t, ['tasks', i]) ?? []),
       triggers,
       memories: this.workflowMemories(r, file, raw),
-      execution: this.execution(r, raw, []),
+      execution: this.execution(r, raw, [], ['input', 'env']),
       ...(input ? { input } : {}), ...(version ? { version } : {}), ...(description ? { description } : {}),
       ...(raw.outputs !== undefined ? { outputs: r.map(raw, [], 'outputs') } : {}),
-      ...(scheduleRaw && cron ? { schedule: { cron, enabled: scheduleRaw.enabled !== false, input: r.map(scheduleRaw, ['schedule'], 'input'), ...(timezone ? { timezone } : {}) } } : {}),
     };
   }
 
@@ -409,8 +548,13 @@ class Loader {
     const name = r.string(raw, [], 'name', true) ?? '';
     const models = r.list(raw, [], 'models').flatMap((m, i) => (isObj(m) ? (this.model(r, m, ['models', i]) ?? []) : []));
     const runtimeRaw = r.map(raw, [], 'runtime');
+    r.knownKeys(runtimeRaw, ['runtime'], RUNTIME_FIELDS, 'runtime', UNSUPPORTED_RUNTIME_FIELDS);
+    const runtimeType = r.string(runtimeRaw, ['runtime'], 'type') ?? 'node';
+    if (runtimeType !== 'node') {
+      r.error(['runtime', 'type'], `runtime.type "${runtimeType}" is not supported yet: tools run under Node.`, 'Write runtime.type: node (or remove it); tools that use Bun-only APIs (Bun.file, Bun.write) need porting to node:fs.');
+    }
     const runtime = {
-      type: r.string(runtimeRaw, ['runtime'], 'type') ?? 'node',
+      type: runtimeType,
       entrypoint: r.string(runtimeRaw, ['runtime'], 'entrypoint') ?? './entrypoint.ts',
       permissions: r.list(runtimeRaw, ['runtime'], 'permissions').map(String),
     };
@@ -429,10 +573,14 @@ class Loader {
     const tools: ToolConfig[] = [];
     const memories: MemoryResource[] = [];
     const autoload = r.map(raw, [], 'autoload');
+    r.knownKeys(autoload, ['autoload'], AUTOLOAD_FIELDS, 'autoload', UNSUPPORTED_AUTOLOAD_FIELDS);
+    if (autoload.strict === false) r.error(['autoload', 'strict'], 'autoload.strict: false is not supported: a duplicate id or a file that does not parse is always an error.', 'Remove strict: (or write strict: true).');
+    else r.bool(autoload, ['autoload'], 'strict');
     if (raw.autoload !== undefined && autoload.enabled !== false) {
       const include = (r.list(autoload, ['autoload'], 'include').map(String) as string[]).filter(Boolean);
+      const exclude = (r.list(autoload, ['autoload'], 'exclude').map(String) as string[]).filter(Boolean);
       const patterns = include.length > 0 ? include : ['agents/*.yaml', 'tools/*.yaml', 'memory/*.yaml'];
-      const files = new Set(patterns.flatMap((pattern) => globSync(pattern, { cwd: dir })).map((p) => resolve(dir, p)));
+      const files = new Set(patterns.flatMap((pattern) => globSync(pattern, { cwd: dir, exclude })).map((p) => resolve(dir, p)));
       for (const path of [...files].sort()) {
         const resourceFile = this.open(path);
         if (!resourceFile) continue;
@@ -448,7 +596,7 @@ class Loader {
     const version = r.string(raw, [], 'version');
     const description = r.string(raw, [], 'description');
     return {
-      name, dir, file, models, schemas: this.schemas(r, raw, []), runtime, workflows, agents, tools, memories, execution: this.execution(r, raw, []),
+      name, dir, file, models, schemas: this.schemas(r, raw, []), runtime, workflows, agents, tools, memories, execution: this.execution(r, raw, [], [], UNSUPPORTED_PROJECT_CONFIG_FIELDS),
       ...(version ? { version } : {}), ...(description ? { description } : {}),
     };
   }

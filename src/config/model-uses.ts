@@ -1,4 +1,4 @@
-import type { AgentConfig, Located, ModelConfig, ProjectConfig, TaskConfig } from './types.js';
+import { childTasks, type AgentConfig, type Located, type ModelConfig, type ProjectConfig, type TaskConfig } from './types.js';
 import type { YamlPath } from './yaml-file.js';
 
 /** One place that chooses a model: an agent, or a task with its own model or a bare prompt. */
@@ -13,11 +13,13 @@ export interface ModelUse {
 
 function taskUses(tasks: readonly TaskConfig[], out: ModelUse[]): void {
   for (const task of tasks) {
-    const agent = typeof task.agent === 'object' ? task.agent : undefined;
-    if (task.model !== undefined) out.push({ user: `task ${task.id}`, at: task, key: ['model'], ref: task.model });
-    else if (agent) out.push(agentUse(agent));
-    else if (task.agent === undefined && task.type === 'basic' && task.prompt !== undefined) out.push({ user: `task ${task.id}`, at: task, key: [], ref: undefined });
-    taskUses([...(task.tasks ?? []), ...(task.task ? [task.task] : []), ...(task.processor ? [task.processor] : []), ...Object.values(task.routes ?? {}).filter((r): r is TaskConfig => typeof r === 'object')], out);
+    if (task.type === 'basic') {
+      const agent = typeof task.agent === 'object' ? task.agent : undefined;
+      if (task.model !== undefined) out.push({ user: `task ${task.id}`, at: task, key: ['model'], ref: task.model });
+      else if (agent) out.push(agentUse(agent));
+      else if (task.agent === undefined && task.prompt !== undefined) out.push({ user: `task ${task.id}`, at: task, key: [], ref: undefined });
+    }
+    taskUses(childTasks(task), out);
   }
 }
 

@@ -38,6 +38,11 @@ export function suggestion(value: string, candidates: Iterable<string>, what: st
 
 export type Obj = Record<string, unknown>;
 
+/** An object without the keys whose value is undefined (loaded configs and compiled definitions travel as JSON). */
+export function defined<T extends Record<string, unknown>>(fields: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
+}
+
 export function isObj(value: unknown): value is Obj {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
@@ -118,10 +123,16 @@ export class Reader {
     return value;
   }
 
-  /** Reports keys not in `allowed`, with the likely intended one. */
-  knownKeys(obj: Obj, path: YamlPath, allowed: ReadonlySet<string>, what: string): void {
+  /**
+   * Reports keys not in `allowed`, with the likely intended one; a key of `unsupported` (a field of the
+   * reference that nothing here honours yet) is refused by name with its hint.
+   */
+  knownKeys(obj: Obj, path: YamlPath, allowed: ReadonlySet<string>, what: string, unsupported: Readonly<Record<string, string>> = {}): void {
     for (const key of Object.keys(obj)) {
-      if (!allowed.has(key)) this.error([...path, key], `Unknown ${what} field "${key}".`, suggestion(key, allowed, `${what} field`));
+      if (allowed.has(key)) continue;
+      const hint = Object.hasOwn(unsupported, key) ? unsupported[key] : undefined;
+      if (hint !== undefined) this.error([...path, key], `The ${what} field "${key}" is not supported yet.`, hint);
+      else this.error([...path, key], `Unknown ${what} field "${key}".`, suggestion(key, allowed, `${what} field`));
     }
   }
 }

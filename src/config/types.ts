@@ -38,7 +38,6 @@ export interface ActionConfig extends Located {
   prompt: string;
   input?: SchemaRef;
   output?: SchemaRef;
-  with: Record<string, unknown>;
   jsonMode: boolean;
 }
 
@@ -58,8 +57,6 @@ export interface AgentConfig extends Located {
   memory: MemoryRef[];
   maxIterations?: number;
   jsonMode: boolean;
-  with: Record<string, unknown>;
-  env: Record<string, string>;
 }
 
 export const MEMORY_TYPES = ['token_based', 'message_count_based', 'buffer'] as const;
@@ -128,15 +125,14 @@ export interface Transition extends Located {
   with: Record<string, unknown>;
 }
 
-export interface TaskConfig extends Located {
+/** How a parent judges its children (reference §2.5 parallel). */
+export const TASK_STRATEGIES = ['wait_all', 'fail_fast', 'best_effort', 'race'] as const;
+export type TaskStrategy = (typeof TASK_STRATEGIES)[number];
+
+/** What every task has, whatever its type (reference §2.4). */
+export interface TaskConfigBase<T extends TaskType> extends Located {
   id: string;
-  type: TaskType;
-  /** An agent id, or an inline agent. */
-  agent?: string | AgentConfig;
-  action?: string;
-  tool?: string | ToolConfig;
-  prompt?: string;
-  model?: string;
+  type: T;
   with: Record<string, unknown>;
   input?: SchemaRef;
   output?: SchemaRef;
@@ -148,15 +144,30 @@ export interface TaskConfig extends Located {
   timeout?: string;
   retries?: number;
   sleep?: string;
-  condition?: string;
   execution: ExecutionOptions;
-  // router
-  routes?: Record<string, string | TaskConfig>;
-  // parallel, composite, collection
-  tasks?: TaskConfig[];
-  strategy?: 'wait_all' | 'fail_fast' | 'best_effort' | 'race';
+}
+
+export interface BasicTaskConfig extends TaskConfigBase<'basic'> {
+  /** An agent id, or an inline agent. */
+  agent?: string | AgentConfig;
+  action?: string;
+  tool?: string | ToolConfig;
+  prompt?: string;
+  model?: string;
+}
+
+export interface RouterTaskConfig extends TaskConfigBase<'router'> {
+  condition?: string;
+  routes: Record<string, string | TaskConfig>;
+}
+
+export interface ParallelTaskConfig extends TaskConfigBase<'parallel'> {
+  tasks: TaskConfig[];
+  strategy?: TaskStrategy;
   maxWorkers?: number;
-  // collection
+}
+
+export interface CollectionTaskConfig extends TaskConfigBase<'collection'> {
   items?: unknown;
   filter?: string;
   itemVar: string;
@@ -164,18 +175,103 @@ export interface TaskConfig extends Located {
   mode?: 'parallel' | 'sequential';
   batch?: number;
   task?: TaskConfig;
-  // signal
+  tasks?: TaskConfig[];
+  strategy?: TaskStrategy;
+  maxWorkers?: number;
+}
+
+export type AggregateTaskConfig = TaskConfigBase<'aggregate'>;
+
+export interface CompositeTaskConfig extends TaskConfigBase<'composite'> {
+  tasks: TaskConfig[];
+  strategy?: TaskStrategy;
+}
+
+export interface SignalTaskConfig extends TaskConfigBase<'signal'> {
   signal?: { id: string; payload: unknown };
-  // wait
+}
+
+export interface WaitTaskConfig extends TaskConfigBase<'wait'> {
   waitFor?: string;
+  condition?: string;
   processor?: TaskConfig;
   onTimeout?: string;
-  // memory
+}
+
+export interface MemoryTaskConfig extends TaskConfigBase<'memory'> {
   operation?: string;
   memoryRef?: string;
   keyTemplate?: string;
   payload?: unknown;
   memoryOptions?: MemoryTaskOptions;
+}
+
+/** A loaded task: its type decides which fields it has (TASK_TYPE_FIELDS holds their YAML keys). */
+export type TaskConfig =
+  | BasicTaskConfig
+  | RouterTaskConfig
+  | ParallelTaskConfig
+  | CollectionTaskConfig
+  | AggregateTaskConfig
+  | CompositeTaskConfig
+  | SignalTaskConfig
+  | WaitTaskConfig
+  | MemoryTaskConfig;
+
+export type TaskConfigOf<T extends TaskType> = Extract<TaskConfig, { type: T }>;
+
+/** The YAML keys every task type accepts. */
+export const COMMON_TASK_FIELDS = [
+  'id', 'type', 'resource', 'description', 'with', 'input', 'output', 'outputs', 'env', 'on_success', 'on_error', 'final', 'timeout', 'retries', 'sleep', 'config', '$use', '$ref',
+] as const;
+
+/**
+ * Each type's own YAML keys, by the config field they fill (memoryOptions is filled by several). The
+ * mapped type makes this table and the per-type interfaces above one definition: a field added to a
+ * type's config without its key here, or a key for a field the type does not have, does not compile.
+ */
+export const TASK_TYPE_FIELDS: { readonly [T in TaskType]: { readonly [K in Exclude<keyof TaskConfigOf<T>, keyof TaskConfigBase<T>>]-?: string | readonly string[] } } = {
+  basic: { agent: 'agent', action: 'action', tool: 'tool', prompt: 'prompt', model: 'model' },
+  router: { condition: 'condition', routes: 'routes' },
+  parallel: { tasks: 'tasks', strategy: 'strategy', maxWorkers: 'max_workers' },
+  collection: {
+    items: 'items', filter: 'filter', itemVar: 'item_var', indexVar: 'index_var', mode: 'mode', batch: 'batch', task: 'task', tasks: 'tasks', strategy: 'strategy', maxWorkers: 'max_workers',
+  },
+  aggregate: {},
+  composite: { tasks: 'tasks', strategy: 'strategy' },
+  signal: { signal: 'signal' },
+  wait: { waitFor: 'wait_for', condition: 'condition', processor: 'processor', onTimeout: 'on_timeout' },
+  memory: {
+    operation: 'operation', memoryRef: 'memory_ref', keyTemplate: 'key_template', payload: 'payload',
+    memoryOptions: ['batch_size', 'max_keys', 'flush_config', 'health_config', 'stats_config', 'clear_config'],
+  },
+};
+
+/** The YAML keys a task of this type accepts: the common ones and its own. */
+export function taskFields(type: TaskType): ReadonlySet<string> {
+  return new Set<string>([...COMMON_TASK_FIELDS, ...Object.values(TASK_TYPE_FIELDS[type]).flat()]);
+}
+
+/** The types whose own fields include this YAML key (none for a common or an unknown key). */
+export function taskTypesWithField(key: string): TaskType[] {
+  return TASK_TYPES.filter((type) => (Object.values(TASK_TYPE_FIELDS[type]) as (string | readonly string[])[]).flat().includes(key));
+}
+
+/** The tasks a task holds: a parent's tasks, a collection's template, a wait's processor, inline routes. */
+export function childTasks(task: TaskConfig): TaskConfig[] {
+  switch (task.type) {
+    case 'parallel':
+    case 'composite':
+      return task.tasks;
+    case 'collection':
+      return [...(task.task ? [task.task] : []), ...(task.tasks ?? [])];
+    case 'wait':
+      return task.processor ? [task.processor] : [];
+    case 'router':
+      return Object.values(task.routes).filter((route): route is TaskConfig => typeof route === 'object');
+    default:
+      return [];
+  }
 }
 
 /** A memory task's batch_size, max_keys and per-operation configs (reference §2.5). */
@@ -188,8 +284,9 @@ export interface MemoryTaskOptions {
   clear?: { confirm?: boolean; backup?: boolean };
 }
 
+/** A signal trigger: an event with this name starts the workflow (webhook triggers are refused at load). */
 export interface Trigger extends Located {
-  type: 'signal' | 'webhook';
+  type: 'signal';
   name?: string;
   schema?: SchemaRef;
 }
@@ -207,7 +304,6 @@ export interface WorkflowConfig extends Located {
   triggers: Trigger[];
   /** `resources.memories: [{id, source}]`: memory resources this workflow brings, loaded from their files. */
   memories: MemoryResource[];
-  schedule?: { cron: string; timezone?: string; enabled: boolean; input: Record<string, unknown> };
   outputs?: Record<string, unknown>;
   execution: ExecutionOptions;
 }

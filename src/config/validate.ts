@@ -8,8 +8,30 @@ import { projectMemories } from './memory-resource.js';
 import { modelUses, type ModelUse } from './model-uses.js';
 import { isKnownProvider, PROVIDERS } from './providers.js';
 import { suggestion } from './read.js';
-import { MEMORY_OPERATIONS, type AgentConfig, type Located, type MemoryResource, type ModelConfig, type ProjectConfig, type SchemaDefinition, type SchemaRef, type TaskConfig, type ToolConfig, type WorkflowConfig } from './types.js';
+import {
+  childTasks,
+  MEMORY_OPERATIONS,
+  type AgentConfig,
+  type BasicTaskConfig,
+  type Located,
+  type MemoryResource,
+  type ModelConfig,
+  type ProjectConfig,
+  type SchemaDefinition,
+  type SchemaRef,
+  type TaskConfig,
+  type ToolConfig,
+  type WorkflowConfig,
+} from './types.js';
 import { formatPath, type ConfigDiagnostic, type YamlPath } from './yaml-file.js';
+
+/** What a workflow's tasks may name. */
+interface TaskScope {
+  schemas: ReadonlyMap<string, SchemaDefinition>;
+  agents: ReadonlyMap<string, AgentConfig>;
+  tools: ReadonlyMap<string, ToolConfig>;
+  memories: ReadonlyMap<string, MemoryResource>;
+}
 
 
 class Validator {
@@ -159,7 +181,7 @@ class Validator {
     }
   }
 
-  private tasks(list: readonly TaskConfig[], scope: readonly TaskConfig[], ctx: { schemas: ReadonlyMap<string, SchemaDefinition>; agents: ReadonlyMap<string, AgentConfig>; tools: ReadonlyMap<string, ToolConfig>; memories: ReadonlyMap<string, MemoryResource> }): void {
+  private tasks(list: readonly TaskConfig[], scope: readonly TaskConfig[], ctx: TaskScope): void {
     this.duplicates(list.filter((t) => t.id !== ''), 'task');
     const ids = new Set(scope.map((t) => t.id));
     const next = (task: TaskConfig, path: YamlPath, id: string | undefined) => {
@@ -168,32 +190,39 @@ class Validator {
     for (const task of list) {
       next(task, ['on_success', 'next'], task.onSuccess?.next);
       next(task, ['on_error', 'next'], task.onError?.next);
-      next(task, ['on_timeout'], task.onTimeout);
+      if (task.type === 'wait') next(task, ['on_timeout'], task.onTimeout);
       if (task.final && task.onSuccess?.next) this.error(task, ['final'], `Task "${task.id}" is final but has on_success.next.`, 'Remove final: true or the next.');
-      if (task.agent !== undefined && task.tool !== undefined) this.error(task, ['tool'], `Task "${task.id}" has both an agent and a tool.`, 'A basic task runs an agent or a tool, not both: split it into two tasks.');
-      const agent = typeof task.agent === 'string' ? ctx.agents.get(task.agent) : task.agent;
-      if (typeof task.agent === 'string' && !agent) this.error(task, ['agent'], `Agent "${task.agent}" does not exist.`, suggestion(task.agent, ctx.agents.keys(), 'agent'));
-      if (typeof task.agent === 'object') this.agent(task.agent, ctx.tools, ctx.schemas, ctx.memories);
-      if (task.action !== undefined) {
-        if (!agent && task.agent === undefined) this.error(task, ['action'], `Task "${task.id}" names an action but no agent.`, 'Add agent: <id>.');
-        else if (agent && !agent.actions.some((a) => a.id === task.action)) {
-          this.error(task, ['action'], `Agent "${agent.id}" has no action "${task.action}".`, suggestion(task.action, agent.actions.map((a) => a.id), 'action'));
-        }
-      }
-      if (typeof task.tool === 'string' && !ctx.tools.has(task.tool)) this.error(task, ['tool'], `Tool "${task.tool}" does not exist.`, suggestion(task.tool, ctx.tools.keys(), 'tool'));
-      if (typeof task.tool === 'object') this.tool(task.tool, ctx.schemas);
+      if (task.type === 'basic') this.basic(task, ctx);
       this.schema(task.input, ctx.schemas);
       this.schema(task.output, ctx.schemas);
       this.duration(task, ['timeout'], task.timeout);
       this.duration(task, ['sleep'], task.sleep);
-      for (const [field, value] of [['with', task.with], ['outputs', task.outputs], ['prompt', task.prompt], ['items', task.items], ['key_template', task.keyTemplate], ['payload', task.payload]] as const) {
-        this.template(task, [field], value);
-      }
+      this.template(task, ['with'], task.with);
+      this.template(task, ['outputs'], task.outputs);
       this.typeRules(task, ids, ctx);
-      if (task.tasks) this.tasks(task.tasks, [...scope, ...task.tasks], ctx);
-      if (task.task) this.tasks([task.task], scope, ctx);
-      if (task.processor) this.tasks([task.processor], scope, ctx);
+      // A parent's tasks see each other; a collection's template, a processor and an inline route see the parent's scope.
+      const siblings = task.type === 'parallel' || task.type === 'composite' ? task.tasks : task.type === 'collection' ? (task.tasks ?? []) : [];
+      if (siblings.length > 0) this.tasks(siblings, [...scope, ...siblings], ctx);
+      const alone = childTasks(task).filter((child) => !siblings.includes(child));
+      if (alone.length > 0) this.tasks(alone, scope, ctx);
     }
+  }
+
+  /** A basic task runs an agent (with an action or a prompt), a tool, or a direct prompt, and what it names exists. */
+  private basic(task: BasicTaskConfig, ctx: TaskScope): void {
+    if (task.agent !== undefined && task.tool !== undefined) this.error(task, ['tool'], `Task "${task.id}" has both an agent and a tool.`, 'A basic task runs an agent or a tool, not both: split it into two tasks.');
+    const agent = typeof task.agent === 'string' ? ctx.agents.get(task.agent) : task.agent;
+    if (typeof task.agent === 'string' && !agent) this.error(task, ['agent'], `Agent "${task.agent}" does not exist.`, suggestion(task.agent, ctx.agents.keys(), 'agent'));
+    if (typeof task.agent === 'object') this.agent(task.agent, ctx.tools, ctx.schemas, ctx.memories);
+    if (task.action !== undefined) {
+      if (!agent && task.agent === undefined) this.error(task, ['action'], `Task "${task.id}" names an action but no agent.`, 'Add agent: <id>.');
+      else if (agent && !agent.actions.some((a) => a.id === task.action)) {
+        this.error(task, ['action'], `Agent "${agent.id}" has no action "${task.action}".`, suggestion(task.action, agent.actions.map((a) => a.id), 'action'));
+      }
+    }
+    if (typeof task.tool === 'string' && !ctx.tools.has(task.tool)) this.error(task, ['tool'], `Tool "${task.tool}" does not exist.`, suggestion(task.tool, ctx.tools.keys(), 'tool'));
+    if (typeof task.tool === 'object') this.tool(task.tool, ctx.schemas);
+    this.template(task, ['prompt'], task.prompt);
   }
 
   /** A CEL expression written without templates must parse; templated ones are checked once rendered. */
@@ -210,28 +239,31 @@ class Validator {
     const need = (ok: boolean, field: string, message: string, hint: string) => {
       if (!ok) this.error(task, [], message.replace('%s', task.id), hint.replace('%f', field));
     };
-    if (task.type !== 'memory' && task.memoryOptions) {
-      this.error(task, [], `Task "${task.id}" is a ${task.type} task: batch_size, max_keys and the flush/health/stats/clear configs belong to memory tasks.`, 'Remove them, or make it type: memory.');
-    }
     switch (task.type) {
       case 'basic':
         need(task.agent !== undefined || task.tool !== undefined || task.prompt !== undefined, 'agent', 'Basic task "%s" has nothing to run.', 'Give it an agent (with an action or a prompt), a tool, or a prompt.');
         break;
       case 'router':
         need(task.condition !== undefined, 'condition', 'Router task "%s" has no condition.', 'Add condition: (a template or CEL expression).');
-        need(task.routes !== undefined && Object.keys(task.routes).length > 0, 'routes', 'Router task "%s" has no routes.', 'Add routes: {key: task_id}.');
-        for (const [key, target] of Object.entries(task.routes ?? {})) {
+        need(Object.keys(task.routes).length > 0, 'routes', 'Router task "%s" has no routes.', 'Add routes: {key: task_id}.');
+        for (const [key, target] of Object.entries(task.routes)) {
           if (typeof target === 'string' && !target.includes('{{') && !ids.has(target)) this.error(task, ['routes', key], `Route "${key}" goes to task "${target}", which does not exist.`, suggestion(target, ids, 'task'));
         }
         this.celSyntax(task, 'condition', task.condition);
         break;
       case 'parallel':
       case 'composite':
-        need((task.tasks?.length ?? 0) > 0, 'tasks', `${task.type === 'parallel' ? 'Parallel' : 'Composite'} task "%s" has no tasks.`, 'Add tasks: [...].');
+        need(task.tasks.length > 0, 'tasks', `${task.type === 'parallel' ? 'Parallel' : 'Composite'} task "%s" has no tasks.`, 'Add tasks: [...].');
         break;
       case 'collection':
         need(task.items !== undefined, 'items', 'Collection task "%s" has no items.', 'Add items: "{{ .tasks.x.output.list }}" (or a list).');
         need(task.task !== undefined || (task.tasks?.length ?? 0) > 0, 'task', 'Collection task "%s" has no task to run per item.', 'Add task: {...} (ids may use {{ .index }}).');
+        // Reference engine/task/validators.go: one of task and tasks; batch sizes sequential runs only.
+        if (task.task !== undefined && task.tasks !== undefined) this.error(task, ['tasks'], `Collection task "${task.id}" has both task: and tasks:.`, 'Keep one: task: (one template per item) or tasks: (several per item).');
+        if (task.batch !== undefined && task.mode !== 'sequential') {
+          this.error(task, ['batch'], `Collection task "${task.id}" has batch: but runs in ${task.mode ?? 'parallel'} mode, where batch does nothing.`, 'Add mode: sequential (batch is how many items run at once), or remove batch: and use max_workers.');
+        }
+        this.template(task, ['items'], task.items);
         this.celSyntax(task, 'filter', task.filter);
         break;
       case 'signal':
@@ -255,6 +287,8 @@ class Validator {
             this.error(task, [], `Memory task "${task.id}" has no key_template, and memory "${task.memoryRef}" has no key to fall back on.`, 'Add key_template: "user:{{ .workflow.input.user_id }}" to the task, or key: to the memory resource.');
           }
         }
+        this.template(task, ['key_template'], task.keyTemplate);
+        this.template(task, ['payload'], task.payload);
         if (task.operation && !(MEMORY_OPERATIONS as readonly string[]).includes(task.operation)) {
           this.error(task, ['operation'], `Unknown memory operation "${task.operation}".`, suggestion(task.operation, MEMORY_OPERATIONS, 'operation'));
         }
@@ -275,7 +309,7 @@ class Validator {
   private cycles(workflow: WorkflowConfig): void {
     const byId = new Map(workflow.tasks.map((t) => [t.id, t]));
     const successors = (task: TaskConfig): string[] =>
-      [task.onSuccess?.next, task.onError?.next, task.onTimeout, ...Object.values(task.routes ?? {}).map((r) => (typeof r === 'string' ? r : undefined))].filter(
+      [task.onSuccess?.next, task.onError?.next, task.type === 'wait' ? task.onTimeout : undefined, ...(task.type === 'router' ? Object.values(task.routes) : []).map((r) => (typeof r === 'string' ? r : undefined))].filter(
         (id): id is string => id !== undefined && byId.has(id),
       );
     const canEnd = new Set<string>();
@@ -286,7 +320,7 @@ class Validator {
         if (canEnd.has(task.id)) continue;
         const next = successors(task);
         // Routes with inline tasks end there; a task with no successor ends the run.
-        const inlineRoute = Object.values(task.routes ?? {}).some((r) => typeof r !== 'string');
+        const inlineRoute = task.type === 'router' && Object.values(task.routes).some((r) => typeof r !== 'string');
         if (next.length === 0 || inlineRoute || next.some((id) => canEnd.has(id))) {
           canEnd.add(task.id);
           changed = true;

@@ -1,5 +1,5 @@
 import { projectMemories } from '../config/memory-resource.js';
-import type { AgentConfig, ExecutionOptions, ProjectConfig, SchemaDefinition, TaskConfig, TaskType, ToolConfig, WorkflowConfig } from '../config/types.js';
+import { childTasks, type AgentConfig, type ExecutionOptions, type ProjectConfig, type SchemaDefinition, type TaskConfig, type TaskType, type ToolConfig, type WorkflowConfig } from '../config/types.js';
 import type { AggregateTaskDef } from './tasks/aggregate.js';
 import type { BasicTaskDef } from './tasks/basic.js';
 import type { CollectionTaskDef } from './tasks/collection.js';
@@ -151,10 +151,9 @@ export function resourceIndex(project: ProjectConfig): ResourceIndex {
     for (const tool of workflow.tools) addTool(tool, schemas);
     for (const agent of workflow.agents) index.agents.set(agent.id, { agent, schemas });
     const visit = (task: TaskConfig): void => {
-      if (typeof task.tool === 'object') addTool(task.tool, schemas);
-      if (typeof task.agent === 'object') index.agents.set(task.agent.id, { agent: task.agent, schemas });
-      [...(task.tasks ?? []), ...(task.task ? [task.task] : []), ...(task.processor ? [task.processor] : [])].forEach(visit);
-      Object.values(task.routes ?? {}).forEach((route) => typeof route === 'object' && visit(route));
+      if (task.type === 'basic' && typeof task.tool === 'object') addTool(task.tool, schemas);
+      if (task.type === 'basic' && typeof task.agent === 'object') index.agents.set(task.agent.id, { agent: task.agent, schemas });
+      childTasks(task).forEach(visit);
     };
     workflow.tasks.forEach(visit);
   }

@@ -55,7 +55,7 @@ describe('memory task config', () => {
     expect(text).toContain('group_by');
     expect(text).toContain('Unknown flush strategy "newest"');
     expect(text).toContain('threshold');
-    expect(text).toContain('belong to memory tasks');
+    expect(text).toContain('Field "max_keys" is not valid on a basic task (task "b"); it belongs to memory tasks.');
   });
 
   it('a memory task without key_template uses the memory resource\'s key (reference §5.1: the default key template)', () => {

@@ -1,5 +1,5 @@
 import type { TaskBase } from '../definition.js';
-import { defined } from './compile.js';
+import { defined } from '../../config/read.js';
 import type { HandlerContext, TaskKind, TaskRunResult } from './kind.js';
 
 /** A task that calls a tool, an agent (action or prompt), or a model with a direct prompt. */

@@ -3,7 +3,7 @@ import { CompozyError } from '../../errors.js';
 import type { Strategy } from '../progress.js';
 import type { ChildItem, ChildList } from '../protocol.js';
 import type { TaskBase, TaskDef } from '../definition.js';
-import { defined } from './compile.js';
+import { defined } from '../../config/read.js';
 import type { HandlerContext, TaskKind } from './kind.js';
 
 /** Runs its task (or tasks) once per item of `items:`, in parallel or in sequence. */

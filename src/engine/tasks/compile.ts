@@ -67,8 +67,3 @@ export function compileBase<T extends TaskType>(task: TaskConfig & { type: T }, 
   if (sleepMs !== undefined) def.sleepMs = sleepMs;
   return def;
 }
-
-/** An object without the keys whose value is undefined (definitions travel as JSON through history). */
-export function defined<T extends Record<string, unknown>>(fields: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
-}

@@ -12,7 +12,7 @@ export interface CompositeTaskDef extends TaskBase<'composite'> {
 export const compositeTask: TaskKind<'composite'> = {
   type: 'composite',
   compile: (config, ctx) => ({
-    tasks: (config.tasks ?? []).map((child) => ctx.child(child)),
+    tasks: config.tasks.map((child) => ctx.child(child)),
     ...(config.strategy !== undefined ? { strategy: config.strategy } : {}),
   }),
   templated: () => ({ templates: [], cel: [] }),

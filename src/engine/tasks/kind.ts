@@ -1,4 +1,4 @@
-import type { ExecutionOptions, SchemaDefinition, TaskConfig, TaskType } from '../../config/types.js';
+import type { ExecutionOptions, SchemaDefinition, TaskConfig, TaskConfigOf, TaskType } from '../../config/types.js';
 import type { TemplateEngine } from '../../expr/template.js';
 import type { TaskBase, TaskDefOf, TaskDef } from '../definition.js';
 import type { EngineDeps } from '../executors.js';
@@ -16,10 +16,13 @@ export interface CompileContext {
 /** The fields a kind adds to the common ones of every task. */
 export type OwnFields<T extends TaskType> = Omit<TaskDefOf<T>, keyof TaskBase<T>>;
 
-/** One task type's home: how its config compiles into the definition the interpreter runs. */
+/**
+ * One task type's home: how its config (narrowed to the type, whose YAML keys config/types
+ * TASK_TYPE_FIELDS lists) compiles into the definition the interpreter runs.
+ */
 export interface TaskKind<T extends TaskType> {
   readonly type: T;
-  compile(config: TaskConfig, ctx: CompileContext): OwnFields<T>;
+  compile(config: TaskConfigOf<T>, ctx: CompileContext): OwnFields<T>;
   /**
    * The definition's own values that are rendered with the execution's context (templates and CEL
    * expressions beside `with`, `outputs` and the transitions), so the store is asked only for the task

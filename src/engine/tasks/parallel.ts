@@ -12,7 +12,7 @@ export interface ParallelTaskDef extends TaskBase<'parallel'> {
 export const parallelTask: TaskKind<'parallel'> = {
   type: 'parallel',
   compile: (config, ctx) => ({
-    tasks: (config.tasks ?? []).map((child) => ctx.child(child)),
+    tasks: config.tasks.map((child) => ctx.child(child)),
     ...(config.strategy !== undefined ? { strategy: config.strategy } : {}),
     ...(config.maxWorkers !== undefined ? { maxWorkers: config.maxWorkers } : {}),
   }),

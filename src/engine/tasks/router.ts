@@ -12,7 +12,7 @@ export const routerTask: TaskKind<'router'> = {
   type: 'router',
   compile: (config, ctx) => ({
     ...(config.condition !== undefined ? { condition: config.condition } : {}),
-    routes: Object.fromEntries(Object.entries(config.routes ?? {}).map(([key, route]) => [key, typeof route === 'string' ? route : ctx.child(route)])),
+    routes: Object.fromEntries(Object.entries(config.routes).map(([key, route]) => [key, typeof route === 'string' ? route : ctx.child(route)])),
   }),
   // The condition is a template first, then CEL when it names no route (expr/route.ts).
   templated: (def) => ({ templates: [def.condition], cel: def.condition === undefined ? [] : [def.condition] }),

@@ -3,7 +3,7 @@ import type { ExecutionError } from '../../store/store.js';
 import type { TaskBase, TaskDef } from '../definition.js';
 import { engineError } from '../engine-error.js';
 import type { SignalEnvelope } from '../protocol.js';
-import { defined } from './compile.js';
+import { defined } from '../../config/read.js';
 import type { TaskKind } from './kind.js';
 
 /** Pauses until a signal named `wait_for` meets its condition (after its processor ran), or its timeout. */

@@ -1,0 +1,178 @@
+import { basename, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadProjectConfig } from '../../src/config/load.js';
+import { sortDiagnostics, validateProject } from '../../src/config/validate.js';
+import { TASK_TYPE_FIELDS, TASK_TYPES } from '../../src/config/types.js';
+import { writeFiles } from '../helpers/files.js';
+
+const PROJECT = 'name: fields\nworkflows:\n  - source: ./wf.yaml\n';
+
+/** Every diagnostic of a project, as `file:line:col key: message`. */
+function problems(files: Record<string, string>): string[] {
+  const dir = writeFiles({ 'compozy.yaml': PROJECT, ...files });
+  const { project, diagnostics } = loadProjectConfig(dir);
+  return sortDiagnostics([...diagnostics, ...(project ? validateProject(project) : [])]).map((d) => `${basename(d.file)}:${d.line}:${d.col} ${d.key}: ${d.message}`);
+}
+
+function workflow(body: string): string[] {
+  return problems({ 'wf.yaml': `id: wf\ntools:\n  - id: echo\n${body}` });
+}
+
+describe('a task field of another type is refused, naming the field, the task and the types it belongs to', () => {
+  it('items on a basic task', () => {
+    expect(workflow('tasks:\n  - id: fetch\n    tool: echo\n    items: "{{ .workflow.input.list }}"\n')).toEqual([
+      'wf.yaml:7:5 tasks[0].items: Field "items" is not valid on a basic task (task "fetch"); it belongs to collection tasks.',
+    ]);
+  });
+
+  it('routes on a parallel task', () => {
+    expect(workflow('tasks:\n  - id: fan\n    type: parallel\n    tasks:\n      - id: one\n        tool: echo\n    routes:\n      a: one\n')).toEqual([
+      'wf.yaml:10:5 tasks[0].routes: Field "routes" is not valid on a parallel task (task "fan"); it belongs to router tasks.',
+    ]);
+  });
+
+  it('wait_for on a basic task, condition on a basic task (router and wait tasks have one), tasks on a basic task (three types have them)', () => {
+    expect(workflow('tasks:\n  - id: a\n    tool: echo\n    wait_for: ready\n    condition: "true"\n    tasks: []\n')).toEqual([
+      'wf.yaml:7:5 tasks[0].wait_for: Field "wait_for" is not valid on a basic task (task "a"); it belongs to wait tasks.',
+      'wf.yaml:8:5 tasks[0].condition: Field "condition" is not valid on a basic task (task "a"); it belongs to router and wait tasks.',
+      'wf.yaml:9:5 tasks[0].tasks: Field "tasks" is not valid on a basic task (task "a"); it belongs to parallel, collection and composite tasks.',
+    ]);
+  });
+
+  it('an agent, a prompt or a $use on a type that runs nothing itself', () => {
+    expect(
+      workflow('agents:\n  - id: w\n    model: openai:gpt-4o\n    instructions: hi\ntasks:\n  - id: s\n    type: signal\n    signal: { id: go }\n    agent: w\n    prompt: hi\n  - id: g\n    type: aggregate\n    outputs: { x: 1 }\n    $use: tool(local::tools.#(id=="echo"))\n'),
+    ).toEqual([
+      'wf.yaml:12:5 tasks[0].agent: Field "agent" is not valid on a signal task (task "s"); it belongs to basic tasks.',
+      'wf.yaml:13:5 tasks[0].prompt: Field "prompt" is not valid on a signal task (task "s"); it belongs to basic tasks.',
+      'wf.yaml:17:5 tasks[1].$use: Only basic tasks run a tool; this is an aggregate task.',
+    ]);
+  });
+
+  it('a $use this loader cannot read, or one naming something other than a tool or an agent, is refused naming it (before, only "nothing to run" was said)', () => {
+    expect(workflow('tasks:\n  - id: a\n    $use: task(local::tasks.#(id=="b"))\n  - id: b\n    $ref: local::tools.0\n')).toEqual([
+      'wf.yaml:5:5 tasks[0]: Basic task "a" has nothing to run.',
+      'wf.yaml:6:5 tasks[0].$use: "$use" names tasks; a task\'s $use may name a tool or an agent.',
+      'wf.yaml:7:5 tasks[1]: Basic task "b" has nothing to run.',
+      'wf.yaml:8:5 tasks[1].$ref: "$ref" is not a reference this loader reads.',
+    ]);
+  });
+
+  it('a nested task is checked against its own type, and an inline route is validated like any task', () => {
+    expect(
+      workflow(
+        'tasks:\n  - id: each\n    type: collection\n    items: [1, 2]\n    task:\n      id: "item-{{ .index }}"\n      tool: echo\n      strategy: race\n  - id: pick\n    type: router\n    condition: "a"\n    routes:\n      a:\n        id: inline\n        tool: missing\n',
+      ),
+    ).toEqual([
+      'wf.yaml:11:7 tasks[0].task.strategy: Field "strategy" is not valid on a basic task (task "item-{{ .index }}"); it belongs to parallel, collection and composite tasks.',
+      'wf.yaml:18:9 tasks[1].routes.a.tool: Tool "missing" does not exist.',
+    ]);
+  });
+
+  it('a transition takes next and with only (a retry: under on_error was dropped before)', () => {
+    expect(workflow('tasks:\n  - id: a\n    tool: echo\n    on_error: { next: b, retry: 3 }\n  - id: b\n    tool: echo\n')).toEqual(['wf.yaml:7:26 tasks[0].on_error.retry: Unknown on_error field "retry".']);
+  });
+
+  it('a field of no type is still an unknown field with the likely one of the task\'s own type', () => {
+    const found = problems({ 'wf.yaml': 'id: wf\ntasks:\n  - id: c\n    type: collection\n    items: [1]\n    itme_var: x\n    task: { tool: echo }\ntools:\n  - id: echo\n' });
+    expect(found).toEqual(['wf.yaml:6:5 tasks[0].itme_var: Unknown task field "itme_var".']);
+  });
+
+  it('the collection rules of the Go validator: one of task and tasks, batch only when sequential', () => {
+    expect(workflow('tasks:\n  - id: c\n    type: collection\n    items: [1]\n    batch: 2\n    task: { tool: echo }\n    tasks:\n      - id: x\n        tool: echo\n')).toEqual([
+      'wf.yaml:8:5 tasks[0].batch: Collection task "c" has batch: but runs in parallel mode, where batch does nothing.',
+      'wf.yaml:10:5 tasks[0].tasks: Collection task "c" has both task: and tasks:.',
+    ]);
+    expect(workflow('tasks:\n  - id: c\n    type: collection\n    items: [1]\n    mode: sequential\n    batch: 2\n    task: { tool: echo }\n')).toEqual([]);
+  });
+
+  it('the loaded config holds only the fields of its type', () => {
+    const dir = writeFiles({
+      'compozy.yaml': PROJECT,
+      'wf.yaml': 'id: wf\ntools:\n  - id: echo\ntasks:\n  - id: a\n    tool: echo\n    on_success: { next: c }\n  - id: c\n    type: collection\n    items: [1]\n    task: { tool: echo }\n',
+    });
+    const tasks = loadProjectConfig(dir).project?.workflows[0]?.tasks ?? [];
+    expect(Object.keys(tasks[0] ?? {}).sort()).toEqual(['env', 'execution', 'file', 'final', 'id', 'onSuccess', 'path', 'tool', 'type', 'with']);
+    expect(tasks[1]).toMatchObject({ type: 'collection', items: [1], itemVar: 'item', indexVar: 'index', task: { type: 'basic', tool: 'echo' } });
+    expect(tasks[0]).not.toHaveProperty('itemVar');
+  });
+
+  it('every type lists its own keys once and none of them is a common key', () => {
+    for (const type of TASK_TYPES) {
+      const keys = Object.values(TASK_TYPE_FIELDS[type]).flat();
+      expect(new Set(keys).size).toBe(keys.length);
+      expect(keys.filter((key) => ['id', 'type', 'with', 'outputs', 'env', 'timeout', 'config'].includes(key))).toEqual([]);
+    }
+  });
+});
+
+describe('reference fields nothing runs yet are refused by name, with where they are', () => {
+  it('task attachments, knowledge and model_config', () => {
+    expect(
+      workflow('tasks:\n  - id: ask\n    prompt: hi\n    model: openai:gpt-4o\n    attachments: [{ type: image, url: "https://x/y.png" }]\n    knowledge: [{ id: docs }]\n    model_config: { provider: openai, model: gpt-4o }\n'),
+    ).toEqual([
+      'wf.yaml:8:5 tasks[0].attachments: The task field "attachments" is not supported yet (task "ask").',
+      'wf.yaml:9:5 tasks[0].knowledge: The task field "knowledge" is not supported yet (task "ask").',
+      'wf.yaml:10:5 tasks[0].model_config: The task field "model_config" is not supported yet (task "ask").',
+    ]);
+  });
+
+  it('agent mcps, knowledge, with and env; action with and attachments; tool cwd (parsed and ignored before)', () => {
+    expect(
+      workflow(
+        'agents:\n  - id: w\n    model: openai:gpt-4o\n    mcps: [{ id: fs }]\n    knowledge: [{ id: docs }]\n    with: { a: 1 }\n    env: { A: "1" }\n    actions:\n      - id: go\n        prompt: hi\n        with: { b: 2 }\n        attachments: []\ntasks:\n  - id: t\n    agent: w\n    action: go\n',
+      ).concat(problems({ 'wf.yaml': 'id: wf\ntools:\n  - id: echo\n    cwd: ./tools\ntasks:\n  - id: t\n    tool: echo\n' })),
+    ).toEqual([
+      'wf.yaml:7:5 agents[0].mcps: The agent field "mcps" is not supported yet.',
+      'wf.yaml:8:5 agents[0].knowledge: The agent field "knowledge" is not supported yet.',
+      'wf.yaml:9:5 agents[0].with: The agent field "with" is not supported yet.',
+      'wf.yaml:10:5 agents[0].env: The agent field "env" is not supported yet.',
+      'wf.yaml:14:9 agents[0].actions[0].with: The action field "with" is not supported yet.',
+      'wf.yaml:15:9 agents[0].actions[0].attachments: The action field "attachments" is not supported yet.',
+      'wf.yaml:4:5 tools[0].cwd: The tool field "cwd" is not supported yet.',
+    ]);
+  });
+
+  it('a workflow schedule, mcps and webhook trigger; unknown workflow, trigger, config and retry_policy keys', () => {
+    expect(
+      problems({
+        'wf.yaml':
+          'id: wf\nschedule: { cron: "@daily" }\nmcps: []\ninput: { type: object }\ntriggers:\n  - type: webhook\n    webhook: { slug: x }\n  - type: signal\n    name: go\n    payload: {}\nconfig:\n  on_error: { next: a }\n  global: {}\n  retry_policy: { max_attempts: 3 }\ntasks:\n  - id: a\n    prompt: hi\n    model: openai:gpt-4o\n',
+      }),
+    ).toEqual([
+      'wf.yaml:2:1 schedule: The workflow field "schedule" is not supported yet.',
+      'wf.yaml:3:1 mcps: The workflow field "mcps" is not supported yet.',
+      'wf.yaml:4:1 input: Unknown workflow field "input".',
+      'wf.yaml:6:5 triggers[0].type: Webhook triggers are not supported yet.',
+      'wf.yaml:10:5 triggers[1].payload: Unknown trigger field "payload".',
+      'wf.yaml:12:3 config.on_error: The config field "on_error" is not supported yet.',
+      'wf.yaml:13:3 config.global: The config field "global" is not supported yet.',
+      'wf.yaml:14:19 config.retry_policy.max_attempts: Unknown retry_policy field "max_attempts".',
+    ]);
+  });
+
+  it('runtime.type bun, native_tools and autoload options compozy does not honour', () => {
+    const dir = writeFiles({
+      'compozy.yaml': 'name: rt\nruntime:\n  type: bun\n  native_tools: { exec: true }\nautoload:\n  enabled: true\n  strict: false\n  watch_interval: 1s\nconfig:\n  env: { A: "1" }\n',
+    });
+    const { diagnostics } = loadProjectConfig(dir);
+    expect(sortDiagnostics(diagnostics).map((d) => `${d.line}:${d.col} ${d.key}: ${d.message}`)).toEqual([
+      '3:3 runtime.type: runtime.type "bun" is not supported yet: tools run under Node.',
+      '4:3 runtime.native_tools: The runtime field "native_tools" is not supported yet.',
+      '7:3 autoload.strict: autoload.strict: false is not supported: a duplicate id or a file that does not parse is always an error.',
+      '8:3 autoload.watch_interval: The autoload field "watch_interval" is not supported yet.',
+      '10:3 config.env: The config field "env" is not supported yet.',
+    ]);
+  });
+
+  it('autoload.exclude leaves the matching files out (it was ignored before)', () => {
+    const dir = writeFiles({
+      'compozy.yaml': 'name: al\nautoload:\n  enabled: true\n  include: ["agents/*.yaml"]\n  exclude: ["agents/*.draft.yaml"]\n',
+      'agents/a.yaml': 'resource: agent\nid: kept\nmodel: openai:gpt-4o\n',
+      'agents/b.draft.yaml': 'resource: agent\nid: draft\nmodel: openai:gpt-4o\nnot_a_field: 1\n',
+    });
+    const { project, diagnostics } = loadProjectConfig(join(dir));
+    expect(diagnostics).toEqual([]);
+    expect(project?.agents.map((a) => a.id)).toEqual(['kept']);
+  });
+});
