@@ -4,14 +4,14 @@ import type { ConfigDiagnostic } from '../config/yaml-file.js';
 import { resourceIndex } from '../engine/definition.js';
 import { CompozyError, errorMessage } from '../errors.js';
 import { projectEntrypoint, ToolRuntime } from './runtime.js';
-import { isKnownPermission, permissionDiagnostics } from './sandbox.js';
+import { checkToolEnv, isKnownPermission, permissionDiagnostics } from './sandbox.js';
 
 /** How long the entrypoint may take to load before the check gives up on it. */
 const LOAD_TIMEOUT_MS = 30_000;
 
 /**
  * What start-up would find wrong with the project's tools, found before anything runs: an unknown
- * runtime permission, a sandbox the permissions would make that does not hold (a link out of a grant),
+ * runtime permission, a loader variable (NODE_OPTIONS, LD_*…) in a tool's env:, a sandbox the permissions would make that does not hold (a link out of a grant),
  * and an entrypoint that is missing, does not parse (with its line), throws at
  * import, or does not export a tool the project declares. The entrypoint is loaded the way the tool
  * pool loads it (same worker, same permission flags), so its import-time code runs.
@@ -22,6 +22,14 @@ export async function toolDiagnostics(project: ProjectConfig): Promise<ConfigDia
   const permissions = project.runtime.permissions.filter(isKnownPermission);
 
   const declared = [...resourceIndex(project).tools.values()].map((found) => found.tool);
+  for (const tool of declared) {
+    try {
+      checkToolEnv(tool.env, tool.id);
+    } catch (error) {
+      if (!(error instanceof CompozyError)) throw error;
+      diagnostics.push(tool.file.diagnostic([...tool.path, 'env'], `${error.message} Its calls fail with ${error.code}.`, error.hint));
+    }
+  }
   const entrypoint = projectEntrypoint(project);
   const at = ['runtime', 'entrypoint'];
   if (!existsSync(entrypoint)) {

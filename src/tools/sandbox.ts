@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { ProjectConfig } from '../config/types.js';
 import type { ConfigDiagnostic } from '../config/yaml-file.js';
@@ -131,13 +131,33 @@ function without(grant: string, realGrant: string, excluded: string): string[] {
   return pieces;
 }
 
-/** The grant's pieces once every protected path is taken out of it. */
+const PROC = '/proc';
+
+/**
+ * /proc without its process folders (and `self`, `thread-self`): each holds magic links to a process's
+ * cwd, root and open files (`/proc/self/cwd/.compozy/…`, `/proc/<serve>/fd/…`), which Node would let
+ * a tool follow like any symlink. The rest (cpuinfo, meminfo, sys…) stays.
+ */
+function procWithoutProcesses(grant: string): string[] {
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(PROC);
+  } catch {
+    return [];
+  }
+  return entries.filter((entry) => !/^\d+$/.test(entry) && entry !== 'self' && entry !== 'thread-self').map((entry) => join(grant, entry));
+}
+
+/** The grant's pieces once every protected path, and /proc's process folders, are taken out of it. */
 function narrowed(grant: string, protectedReal: readonly string[]): string[] {
   let pieces = [grant];
-  for (const excluded of protectedReal) {
+  const proc = existsSync(join(PROC, 'self')) ? [PROC] : [];
+  for (const excluded of [...protectedReal, ...proc]) {
     pieces = pieces.flatMap((piece) => {
       const real = realPath(piece);
-      return within(excluded, real) && excluded !== real ? without(piece, real, excluded) : [piece];
+      if (!within(excluded, real)) return [piece];
+      const beside = excluded === real ? [] : without(piece, real, excluded);
+      return excluded === PROC ? [...beside, ...procWithoutProcesses(join(piece, relative(real, PROC)))] : beside;
     });
   }
   return pieces;

@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, inject, it } from 'vitest';
@@ -162,5 +162,103 @@ describe('a tool stuck in a CPU loop', () => {
     await dev.exited;
     expect(await waitUntilDead([pid], 20_000)).toEqual([]);
     await nothingLeft(project);
+  }, 180_000);
+});
+
+/** A copy of faults-tools whose tools read files, forge results and read their env, under runtime.permissions. */
+function sandboxProject(): string {
+  const project = copyFixture('faults-tools');
+  mkdirSync(join(project, 'data'));
+  writeFileSync(join(project, 'data', 'a.txt'), 'data');
+  writeFileSync(
+    join(project, 'entrypoint.ts'),
+    `import { readFileSync } from 'node:fs';
+export default {
+  greet: (input: { name: string }) => ({ greeting: \`hello \${input.name}\` }),
+  spin: () => 1,
+  say: () => ({ ok: true }),
+  peek: (input: { path: string }) => {
+    try {
+      return { text: readFileSync(input.path, 'utf8') };
+    } catch (error) {
+      return { denied: (error as { code?: string }).code ?? String(error) };
+    }
+  },
+  forge: () => {
+    const send = (process as { send?: (message: unknown) => void }).send;
+    for (let id = 1; id <= 200; id++) send?.({ type: 'result', id, value: { forged: true } });
+    return { forged: false, send: typeof send };
+  },
+  envy: () => ({ style: process.env.GREETING_STYLE ?? null }),
+  loaded: () => ({ ran: true }),
+};
+`,
+  );
+  const workflow = (id: string, tool: string, extra = '') => `id: ${id}
+config:
+  input:
+    type: object
+    properties:
+      path: { type: string }
+tools:
+  - id: ${tool}
+${extra}tasks:
+  - id: run
+    tool: ${tool}
+    with:
+      path: "{{ .workflow.input.path }}"
+outputs:
+  result: "{{ .tasks.run.output }}"
+`;
+  writeFileSync(join(project, 'workflows', 'peek.yaml'), workflow('peek', 'peek'));
+  writeFileSync(join(project, 'workflows', 'forge.yaml'), workflow('forge', 'forge'));
+  writeFileSync(join(project, 'workflows', 'envy.yaml'), workflow('envy', 'envy', '    env:\n      GREETING_STYLE: warm\n'));
+  writeFileSync(join(project, 'workflows', 'loader.yaml'), workflow('loader', 'loaded', '    env:\n      NODE_OPTIONS: --require /tmp/evil.js\n'));
+  const yaml = readFileSync(join(project, 'compozy.yaml'), 'utf8').replace(
+    '  - source: ./workflows/say.yaml\n',
+    '  - source: ./workflows/say.yaml\n  - source: ./workflows/peek.yaml\n  - source: ./workflows/forge.yaml\n  - source: ./workflows/envy.yaml\n  - source: ./workflows/loader.yaml\n',
+  );
+  writeFileSync(join(project, 'compozy.yaml'), `${yaml}  permissions:\n    - --allow-read=./data\n`);
+  return project;
+}
+
+async function execute(apiUrl: string, workflow: string, input: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const started = await api(apiUrl, 'POST', `/workflows/${workflow}/executions`, { input });
+  expect(started.status).toBe(202);
+  return until(`the ${workflow} execution to end`, async () => {
+    const execution = (await api(apiUrl, 'GET', `/executions/workflows/${started.data?.exec_id as string}`)).data;
+    return execution && !['PENDING', 'RUNNING'].includes(execution.status as string) ? execution : undefined;
+  });
+}
+
+describe('the tool sandbox of a running project', () => {
+  it('a symlink out of a granted folder keeps the tools row down; .compozy/ stays out, also through ..; a forged result is not taken; YAML env: reaches the tool and a loader variable in it is refused', async () => {
+    const project = sandboxProject();
+    const link = join(project, 'data', 'link_passwd');
+    symlinkSync('/etc/passwd', link);
+    const { apiUrl, health } = await startDev(project);
+    expect(toolsRow(health)).toMatchObject({ state: 'down' });
+    expect(toolsRow(health)?.detail).toContain(`CONFIG_INVALID: ${link} is a symbolic link to /etc/passwd`);
+    const refused = await execute(apiUrl, 'peek', { path: link });
+    expect(refused.status).toBe('FAILED');
+    expect((refused.error as { code: string }).code).toBe('CONFIG_INVALID');
+
+    unlinkSync(link);
+    writeFileSync(join(project, 'entrypoint.ts'), `${readFileSync(join(project, 'entrypoint.ts'), 'utf8')}\n`);
+    const up = await until('the tools row to come up', async () => {
+      const row = toolsRow(((await (await fetch(`${apiUrl}/api/v0/health`)).json()) as { data: HealthReport }).data);
+      return row?.state === 'up' ? row : undefined;
+    });
+    expect(up.detail).toContain('not enforced: network access is not denied');
+
+    for (const path of [join(project, '.compozy', 'kv.db'), join(project, 'data', '..', '.compozy', 'compozy.db')]) {
+      expect(await execute(apiUrl, 'peek', { path })).toMatchObject({ status: 'SUCCESS', output: { result: { denied: 'ERR_ACCESS_DENIED' } } });
+    }
+    expect(await execute(apiUrl, 'peek', { path: join(project, 'data', 'a.txt') })).toMatchObject({ status: 'SUCCESS', output: { result: { text: 'data' } } });
+    expect(await execute(apiUrl, 'forge', { path: '' })).toMatchObject({ status: 'SUCCESS', output: { result: { forged: false, send: 'undefined' } } });
+    expect(await execute(apiUrl, 'envy', { path: '' })).toMatchObject({ status: 'SUCCESS', output: { result: { style: 'warm' } } });
+    const loader = await execute(apiUrl, 'loader', { path: '' });
+    expect(loader.status).toBe('FAILED');
+    expect((loader.error as { code: string }).code).toBe('TOOL_ENV_REJECTED');
   }, 180_000);
 });

@@ -97,6 +97,17 @@ describe('config validate and doctor check the tool runtime', () => {
     expect(diagnostics.map((d) => d.key)).toEqual(['runtime.permissions']);
   });
 
+  it("a loader variable in a tool's env: is reported at its place by validate and doctor", async () => {
+    const dir = project(GOOD);
+    const spin = join(dir, 'workflows', 'spin.yaml');
+    writeFileSync(spin, readFileSync(spin, 'utf8').replace('  - id: spin\n', '  - id: spin\n    env:\n      NODE_OPTIONS: --require /tmp/evil.js\n'));
+    const { code, diagnostics } = await validate(dir);
+    expect(code).toBe(2);
+    expect(diagnostics).toHaveLength(1);
+    expect(diagnostics[0]).toMatchObject({ file: spin, key: 'tools[0].env', message: 'Tool "spin" sets NODE_OPTIONS, which could change how the tool runtime loads code. Its calls fail with TOOL_ENV_REJECTED.' });
+    expect((await doctorTools(dir)).checks[0]).toMatchObject({ name: 'tools', status: 'fail' });
+  });
+
   it('dev refuses an unknown runtime permission before starting anything (exit 2, named), rather than crashing serve at start-up', async () => {
     const dir = project(GOOD, '  permissions:\n    - --allow-teleport\n');
     const result = await runCli(['dev', dir, '--port', '0']);

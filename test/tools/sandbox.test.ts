@@ -88,8 +88,12 @@ describe('sandbox: symbolic links', () => {
     expect(rt.status()).toMatchObject({ state: 'down', error: { code: 'CONFIG_INVALID' } });
 
     unlinkSync(join(dir, 'data', 'link_passwd'));
-    writeFileSync(join(dir, 'entrypoint.mjs'), `${ENTRYPOINT}\n`);
-    await until('the reload', () => rt.status().state === 'up');
+    // The file watcher takes its first look asynchronously: an edit before it would be its starting point, so edit until the pool reloads.
+    let edits = 0;
+    await until('the reload', () => {
+      if (rt.status().state === 'down') writeFileSync(join(dir, 'entrypoint.mjs'), `${ENTRYPOINT}${'\n'.repeat(++edits)}`);
+      return rt.status().state === 'up';
+    });
     expect(await read(rt, join(dir, 'data', 'a.txt'))).toEqual({ text: 'data' });
   });
 
@@ -144,6 +148,11 @@ describe('sandbox: .. and .compozy/', () => {
     expect((await failure(read(rt, join(dir, '.compozy', 'kv.db')))).message).toMatch(/ERR_ACCESS_DENIED|Access to this API has been restricted/);
     expect(await read(rt, join(outside, 'secret.txt'))).toEqual({ text: 'outside secret' });
     expect(await read(rt, '/etc/hostname')).toMatchObject({ text: readFileSync('/etc/hostname', 'utf8') });
+    // /proc stays readable, but not its process folders, whose cwd, root and fd links lead anywhere.
+    expect(await read(rt, '/proc/cpuinfo')).toMatchObject({ text: expect.stringContaining('processor') });
+    for (const path of ['/proc/self/cwd/.compozy/kv.db', `/proc/${process.pid}/cwd/package.json`]) {
+      expect((await failure(read(rt, path))).message).toMatch(/ERR_ACCESS_DENIED|Access to this API has been restricted/);
+    }
     const refused = await failure(rt.run({ id: 'write' }, { path: join(dir, '.compozy', 'kv.db') }));
     expect(refused.code).toBe('TOOL_FAILED');
     expect(readFileSync(join(dir, '.compozy', 'kv.db'), 'utf8')).toBe('every execution');
