@@ -120,6 +120,14 @@ export class LlmAgents implements AgentInvoker {
     const model: ResolvedModel = script ? SCRIPTED_MODEL : resolveModel(request.model ?? agent?.model, this.options.models, this.options.env);
     const unusable = script ? undefined : modelUnusable(model, this.options.env, this.options.projectDir);
     if (unusable) throw unusable;
+    // Reference §2.4: the task's with is checked against the task's input schema, then the action's.
+    const inputSchema = action?.input && entry ? resolveSchema(action.input, entry.schemas) : undefined;
+    const inputProblems = inputSchema ? this.schemas.problems(inputSchema, request.input) : [];
+    if (inputProblems.length > 0) {
+      throw new CompozyError('INPUT_INVALID', `Input of agent "${request.agentId}" action "${request.actionId}" does not match the action's input schema: ${describeProblems(inputProblems)}.`, {
+        hint: "Give the task's with: the fields the action's input schema asks for.",
+      });
+    }
     const vars = { ...request.context, input: request.input, with: request.input };
     const prompt = action ? String(templates.renderValue(action.prompt, vars)) : (request.prompt ?? '');
     if (prompt.trim() === '') throw new CompozyError('LLM_REQUEST_INVALID', 'The task gives the model no prompt.', { hint: 'Give the task an agent action, or a prompt.' });
