@@ -82,6 +82,22 @@ const UNSUPPORTED_RUNTIME_FIELDS = {
   native_tools: 'The built-in cp__ tools are not implemented: remove native_tools: and write the tools the agents need in the entrypoint.',
   bun_permissions: 'Tools run under Node: give runtime.permissions: [--allow-read, …] instead.',
 };
+/**
+ * Project fields of the reference that nothing here reads. The other top-level keys of compozy.yaml
+ * are not checked against a list: the app settings (settings.ts) read their own sections.
+ */
+const UNSUPPORTED_PROJECT_FIELDS = {
+  tasks: 'Task resources are not implemented: write the tasks in a workflow file.',
+  tools: 'Declare tools in a workflow (tools:) or in autoloaded tools/*.yaml (resource: tool).',
+  agents: 'Declare agents in a workflow (agents:) or in autoloaded agents/*.yaml (resource: agent).',
+  memories: 'Declare memories in autoloaded memory/*.yaml (resource: memory) or a workflow\'s resources.memories.',
+  mcps: 'MCP servers are not implemented: remove mcps: and expose what the agents need as tools.',
+  knowledge_bases: 'Knowledge bases (retrieval) are not implemented: remove knowledge_bases:.',
+  embedders: 'Knowledge bases (retrieval) are not implemented: remove embedders:.',
+  vector_dbs: 'Knowledge bases (retrieval) are not implemented: remove vector_dbs:.',
+  monitoring: 'There is no /metrics endpoint: remove monitoring:.',
+  cache: 'compozy keeps no response cache: remove cache:.',
+};
 const AUTOLOAD_FIELDS = new Set(['enabled', 'include', 'exclude', 'strict']);
 const UNSUPPORTED_AUTOLOAD_FIELDS = { watch_interval: 'Autoloaded files are read when the project loads (restart compozy dev after changing them); remove watch_interval:.' };
 const RETRY_POLICY_FIELDS = new Set(['initial_interval', 'backoff_coefficient', 'maximum_attempts', 'maximum_interval', 'non_retryable_error_types']);
@@ -545,6 +561,9 @@ class Loader {
     if (!file) return undefined;
     const r = new Reader(file, this.diagnostics);
     const raw = file.data as Obj;
+    for (const [key, hint] of Object.entries(UNSUPPORTED_PROJECT_FIELDS)) {
+      if (raw[key] !== undefined) r.error([key], `The project field "${key}" is not supported yet.`, hint);
+    }
     const name = r.string(raw, [], 'name', true) ?? '';
     const models = r.list(raw, [], 'models').flatMap((m, i) => (isObj(m) ? (this.model(r, m, ['models', i]) ?? []) : []));
     const runtimeRaw = r.map(raw, [], 'runtime');

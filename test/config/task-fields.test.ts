@@ -165,6 +165,15 @@ describe('reference fields nothing runs yet are refused by name, with where they
     ]);
   });
 
+  it('project fields of the reference nothing reads (project tasks:, tools:, mcps:, knowledge bases, monitoring)', () => {
+    const dir = writeFiles({ 'compozy.yaml': 'name: p\ntasks:\n  - id: t\nmcps: []\nmonitoring: { enabled: true }\n' });
+    expect(sortDiagnostics(loadProjectConfig(dir).diagnostics).map((d) => `${d.line}:${d.col} ${d.key}: ${d.message}`)).toEqual([
+      '2:1 tasks: The project field "tasks" is not supported yet.',
+      '4:1 mcps: The project field "mcps" is not supported yet.',
+      '5:1 monitoring: The project field "monitoring" is not supported yet.',
+    ]);
+  });
+
   it('autoload.exclude leaves the matching files out (it was ignored before)', () => {
     const dir = writeFiles({
       'compozy.yaml': 'name: al\nautoload:\n  enabled: true\n  include: ["agents/*.yaml"]\n  exclude: ["agents/*.draft.yaml"]\n',
