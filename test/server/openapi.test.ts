@@ -23,7 +23,7 @@ interface Spec {
 }
 
 const project = writeProject({
-  'workflows/hello.yaml': `id: hello\nversion: "2"\ninput:\n  type: object\n  properties:\n    n: { type: integer }\n${TOOLS_YAML}tasks:\n  - id: a\n    tool: echo\noutputs:\n  n: "{{ .workflow.input.n }}"\n`,
+  'workflows/hello.yaml': `id: hello\nversion: "2"\nconfig:\n  input:\n    type: object\n    properties:\n      n: { type: integer }\n${TOOLS_YAML}tasks:\n  - id: a\n    tool: echo\noutputs:\n  n: "{{ .workflow.input.n }}"\n`,
 });
 const report: HealthReport = { mode: 'standalone', project: 'p', status: 'up', components: [{ name: 'store', backend: 'sqlite', state: 'up', path: '/tmp/x.db', detail: 'fine' }] };
 const store = SqliteStore.open(':memory:');
