@@ -3,16 +3,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stateDir as projectStateDir } from '../config/project.js';
+import type { AppSettings } from '../config/settings.js';
+import type { ProjectConfig } from '../config/types.js';
 import { loadValidProject } from '../config/valid-project.js';
 import type { ExecutionEvent } from '../engine/observer.js';
-import { isTerminal } from '../engine/progress.js';
 import { isPidAlive } from '../platform/pids.js';
 import { readRunState } from '../platform/run-state.js';
 import { CompozyError, type ErrorCode } from '../errors.js';
-import { executionSummary, fromDto, fromStore, summaryFromDto, type Execution, type ExecutionSummary, type Status } from './execution.js';
+import { describeEvent, type ProcessEvent } from '../server/events.js';
+import { kvDriverOf } from '../server/open-kv.js';
+import { storeDriverOf } from '../server/open-store.js';
+import { executionSummary, fromDto, fromStore, summaryFromDto, untilEnded, type Execution, type ExecutionSummary, type Status } from './execution.js';
 import { startEmbeddedTemporal } from './embedded-temporal.js';
-import { openLocalPlatform, type LocalPlatform } from './local-platform.js';
-import { projectFolder, type ProjectDefinition, type ProjectFolder } from './project-source.js';
+import { startPlatform, type HttpOptions, type Platform } from './platform.js';
+import { projectFolder, type ProjectDefinition } from './project-source.js';
 import { resolveSettings, type SettingOverrides } from './settings.js';
 
 export type { ExecutionEvent } from '../engine/observer.js';
@@ -20,9 +24,13 @@ export type { ExecutionEvent } from '../engine/observer.js';
 export interface CompozyOptions extends SettingOverrides {
   /** A project folder, or a project given as data ({config, files}). */
   project: string | ProjectDefinition;
-  /** Where the SQLite KV, store and embedded Temporal history live; default `<project>/.compozy`. */
+  /**
+   * Where the SQLite KV, store and embedded Temporal history live; default `<project>/.compozy`. A
+   * project given as data has no folder to keep them in: it needs a stateDir or `ephemeral: true`
+   * unless all of its state is elsewhere (Redis, PostgreSQL and a running Temporal).
+   */
   stateDir?: string;
-  /** Keep no state: a temporary state folder, removed by stop(). */
+  /** Keep no state: a temporary state folder (and an in-memory Temporal history), removed by stop(). */
   ephemeral?: boolean;
   /** Lines the platform logs (tool output, worker notices); default: none. */
   log?: (line: string) => void;
@@ -36,12 +44,18 @@ export interface RemoteOptions {
 export interface StartOptions {
   /** Run a Temporal worker in this process (default true); false leaves the executions to other workers on the task queue. */
   worker?: boolean;
+  /**
+   * Also serve the HTTP API (the one `compozy serve` serves) from this process; `apiUrl` then says where.
+   * host and port default to the project's server settings (127.0.0.1:5001, or the next free port when
+   * no port is configured); port 0 takes any free port.
+   */
+  http?: { host?: string; port?: number };
 }
 
 export interface RunOptions {
   /** Start at this top-level task instead of the first. */
   taskId?: string;
-  /** Give up waiting after this long (default 10 minutes); the execution keeps running. */
+  /** Give up waiting after this long (default 10 minutes) with a WAIT_TIMEOUT error; the execution keeps running. */
   timeoutMs?: number;
 }
 
@@ -66,16 +80,24 @@ export interface AgentOutput {
 
 /** The platform of one project, in this process or behind an API. */
 export interface Compozy {
-  /** Starts the platform (or checks that the API answers). Idempotent. */
+  /**
+   * Starts the platform (or checks that the API answers). Calling it again with the same options
+   * returns the same start; with other options it is refused (ALREADY_RUNNING) until stop().
+   */
   start(options?: StartOptions): Promise<void>;
-  /** Stops what start() started and removes ephemeral state. Idempotent. */
+  /**
+   * Stops what start() started and removes ephemeral state. Idempotent. Every shutdown step runs; if
+   * any failed it rejects with an error naming them (ShutdownError, an AggregateError).
+   */
   stop(): Promise<void>;
+  /** Where the HTTP API answers: the `apiUrl` of a client, or this process's own once started with `http`. */
+  readonly apiUrl: string | undefined;
   workflows(): Promise<WorkflowInfo[]>;
   /** Starts an execution and returns its id without waiting. */
   startWorkflow(workflowId: string, input?: unknown, options?: Pick<RunOptions, 'taskId'>): Promise<{ execId: string }>;
   /** Starts an execution and waits until it ends (SUCCESS or not); returns its final state. */
   runWorkflow(workflowId: string, input?: unknown, options?: RunOptions): Promise<Execution>;
-  /** Waits until an execution ends. */
+  /** Waits until an execution ends; WAIT_TIMEOUT after timeoutMs (default 10 minutes). */
   waitFor(execId: string, options?: { timeoutMs?: number }): Promise<Execution>;
   execution(execId: string): Promise<Execution>;
   executions(filter?: { workflowId?: string; status?: Status; limit?: number }): Promise<ExecutionSummary[]>;
@@ -94,47 +116,72 @@ export interface Compozy {
 const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 /** How long a client of an API waits for it to become ready. */
 const READY_TIMEOUT_MS = 30_000;
+const WAIT_HINT = 'Give a longer timeoutMs, or read it later with execution(execId).';
 
 function notStarted(): CompozyError {
   return new CompozyError('NOT_RUNNING', 'The platform is not started.', { hint: 'Call await compozy.start() first.' });
 }
 
-function timedOut(execId: string, timeoutMs: number, status: string): CompozyError {
-  return new CompozyError('CHECK_FAILED', `Execution ${execId} did not finish within ${timeoutMs / 1000} s (last status ${status}).`, {
-    hint: 'Give a longer timeoutMs, or read it later with execution(execId).',
-    details: { execId, status },
-  });
+/** A project opened for start(): its configuration, settings and state folder. */
+export interface OpenedProject {
+  name: string;
+  config: ProjectConfig;
+  settings: AppSettings;
+  stateDir: string;
+  /** Keep the embedded Temporal's history in the state folder (false: in memory). */
+  persistTemporal: boolean;
+  /** Removes what opening made (a temporary project or state folder); a user's folders stay. */
+  dispose(): void;
 }
 
-class LocalCompozy implements Compozy {
-  private platform: LocalPlatform | undefined;
-  private starting: Promise<void> | undefined;
-  private readonly listeners = new Set<(event: ExecutionEvent) => void>();
-  private folder: ProjectFolder | undefined;
-  private ephemeralDir: string | undefined;
+/**
+ * What `compozy serve` and `compozy worker` add around the platform a program gets; not part of the
+ * public API.
+ */
+export interface ProcessConcerns {
+  /** The per-run nonce of the supervisor that started this process, answered on /readyz. */
+  nonce?: string | undefined;
+  /** The supervisor that started this process. */
+  supervisorPid?: number | undefined;
+  /** How the Temporal row describes the Temporal at the configured address. */
+  temporalBackend?: string | undefined;
+  verbose?: boolean;
+  /** The process's events (JSON Lines or human lines). */
+  emit?: (event: ProcessEvent) => void;
+  /** Answer HTTP before the worker polls (/readyz says why it is not ready) instead of start() waiting for it. */
+  awaitWorker?: boolean;
+}
 
-  constructor(private readonly options: CompozyOptions) {}
+/** start() as serve calls it: its port may move to the next free one. */
+export type LocalStartOptions = Omit<StartOptions, 'http'> & { http?: { host?: string; port?: number; portFallback?: boolean } };
 
-  start(options: StartOptions = {}): Promise<void> {
-    this.starting ??= this.open(options.worker !== false).catch((error: unknown) => {
-      this.starting = undefined;
-      this.cleanup();
-      throw error;
-    });
-    return this.starting;
-  }
+function isExecutionEvent(event: ProcessEvent): event is ExecutionEvent {
+  return event.event === 'execution-started' || event.event === 'execution-finished' || event.event === 'task-failed';
+}
 
-  private async open(worker: boolean): Promise<void> {
-    this.folder = projectFolder(this.options.project);
-    const { dir } = this.folder;
-    const { settings } = resolveSettings(dir, this.options);
-    const config = loadValidProject(dir);
-    let stateDir = this.options.stateDir ?? projectStateDir({ dir });
-    if (this.options.ephemeral) {
-      this.ephemeralDir = mkdtempSync(join(tmpdir(), 'compozy-state-'));
-      stateDir = this.ephemeralDir;
+/** What a project given by a program opens: its folder (a temporary one for data), settings and state folder. */
+function openProgramProject(options: CompozyOptions): OpenedProject {
+  const folder = projectFolder(options.project);
+  let ephemeralDir: string | undefined;
+  const dispose = () => {
+    folder.dispose();
+    if (ephemeralDir) rmSync(ephemeralDir, { recursive: true, force: true });
+  };
+  try {
+    const { name, settings } = resolveSettings(folder.dir, options);
+    const config = loadValidProject(folder.dir);
+    const embedsTemporal = !settings.temporalAddress.value && settings.mode.value === 'standalone';
+    if (typeof options.project !== 'string' && options.stateDir === undefined && !options.ephemeral) {
+      const onDisk = [kvDriverOf(settings) === 'sqlite' ? 'the SQLite KV' : undefined, storeDriverOf(settings) === 'sqlite' ? 'the SQLite store' : undefined, embedsTemporal ? "the embedded Temporal's history" : undefined].filter(Boolean);
+      if (onDisk.length > 0) {
+        throw new CompozyError('USAGE', `A project given as data has no folder to keep its state in (${onDisk.join(', ')}).`, {
+          hint: 'Give stateDir (kept across runs) or ephemeral: true (removed by stop()).',
+        });
+      }
     }
-    const dev = readRunState(stateDir);
+    if (options.ephemeral) ephemeralDir = mkdtempSync(join(tmpdir(), 'compozy-state-'));
+    const stateDir = ephemeralDir ?? options.stateDir ?? projectStateDir({ dir: folder.dir });
+    const dev = embedsTemporal ? readRunState(stateDir) : undefined;
     if (dev && isPidAlive(dev.supervisorPid)) {
       // Two dev servers on one Temporal database file would corrupt it.
       throw new CompozyError('ALREADY_RUNNING', `compozy dev (pid ${dev.supervisorPid}) runs this project on ${stateDir}.`, {
@@ -142,25 +189,92 @@ class LocalCompozy implements Compozy {
       });
     }
     mkdirSync(stateDir, { recursive: true });
-    const log = this.options.log ?? (() => undefined);
-    this.platform = await openLocalPlatform({
-      config,
+    return { name, config, settings, stateDir, persistTemporal: !options.ephemeral, dispose };
+  } catch (error) {
+    dispose();
+    throw error;
+  }
+}
+
+/** The platform in this process: createCompozy({ project }), and `compozy serve` / `compozy worker` with their process concerns. */
+export class LocalCompozy implements Compozy {
+  private platform: Platform | undefined;
+  private starting: Promise<void> | undefined;
+  private startedWith: string | undefined;
+  private readonly listeners = new Set<(event: ExecutionEvent) => void>();
+  private opened: OpenedProject | undefined;
+
+  constructor(
+    private readonly open: () => OpenedProject,
+    private readonly log: (line: string) => void,
+    private readonly concerns: ProcessConcerns = {},
+  ) {}
+
+  start(options: LocalStartOptions = {}): Promise<void> {
+    const { http } = options;
+    const wanted = JSON.stringify({ worker: options.worker !== false, http: http ? { host: http.host ?? null, port: http.port ?? null, portFallback: http.portFallback ?? null } : null });
+    if (this.starting) {
+      if (wanted !== this.startedWith) {
+        return Promise.reject(
+          new CompozyError('ALREADY_RUNNING', `The platform is already started with ${this.startedWith}; start(${wanted}) would be another one.`, {
+            hint: 'Call start() with the same options, or stop() first.',
+            details: { started: JSON.parse(this.startedWith as string), requested: JSON.parse(wanted) },
+          }),
+        );
+      }
+      return this.starting;
+    }
+    this.startedWith = wanted;
+    this.starting = this.launch(options).catch((error: unknown) => {
+      this.starting = undefined;
+      this.startedWith = undefined;
+      this.opened?.dispose();
+      this.opened = undefined;
+      throw error;
+    });
+    return this.starting;
+  }
+
+  private async launch(options: LocalStartOptions): Promise<void> {
+    const opened = this.open();
+    this.opened = opened;
+    const { settings } = opened;
+    const { log, concerns } = this;
+    const http: HttpOptions | undefined = options.http && {
+      host: options.http.host ?? settings.serverHost.value,
+      port: options.http.port ?? settings.serverPort.value,
+      portFallback: options.http.portFallback ?? (options.http.port === undefined && settings.serverPort.source === 'default'),
+    };
+    this.platform = await startPlatform({
+      project: opened.config,
+      projectName: opened.name,
       settings,
-      stateDir,
-      worker,
+      stateDir: opened.stateDir,
+      worker: options.worker !== false,
+      awaitWorker: concerns.awaitWorker ?? true,
+      http,
+      startTemporal: () => startEmbeddedTemporal({ namespace: settings.temporalNamespace.value, bin: settings.temporalBin.value, stateDir: opened.persistTemporal ? opened.stateDir : undefined, log }),
+      temporalBackend: concerns.temporalBackend,
+      nonce: concerns.nonce,
+      supervisorPid: concerns.supervisorPid,
+      verbose: concerns.verbose ?? false,
       log,
-      startTemporal: () => startEmbeddedTemporal({ namespace: settings.temporalNamespace.value, bin: settings.temporalBin.value, stateDir: this.options.ephemeral ? undefined : stateDir, log }),
-      onEvent: (event) => {
-        for (const listener of this.listeners) listener(event);
+      emit: (event) => {
+        if (concerns.emit) concerns.emit(event);
+        else if (event.event === 'listening') log(describeEvent(event));
+        if (isExecutionEvent(event)) for (const listener of this.listeners) listener(event);
       },
     });
   }
 
-  private cleanup(): void {
-    this.folder?.dispose();
-    if (this.ephemeralDir) rmSync(this.ephemeralDir, { recursive: true, force: true });
-    this.folder = undefined;
-    this.ephemeralDir = undefined;
+  /** Settles when the running platform stops: rejects when it stops on its own (its worker failed) or its shutdown failed. */
+  get stopped(): Promise<void> {
+    if (!this.platform) return Promise.reject(notStarted());
+    return this.platform.stopped;
+  }
+
+  get apiUrl(): string | undefined {
+    return this.platform?.http?.url;
   }
 
   async stop(): Promise<void> {
@@ -168,13 +282,19 @@ class LocalCompozy implements Compozy {
     if (!starting) return;
     await starting.catch(() => undefined);
     const platform = this.platform;
+    const opened = this.opened;
     this.platform = undefined;
     this.starting = undefined;
-    await platform?.close();
-    this.cleanup();
+    this.startedWith = undefined;
+    this.opened = undefined;
+    try {
+      await platform?.stop();
+    } finally {
+      opened?.dispose();
+    }
   }
 
-  private get running(): LocalPlatform {
+  private get running(): Platform {
     if (!this.platform) throw notStarted();
     return this.platform;
   }
@@ -194,18 +314,9 @@ class LocalCompozy implements Compozy {
   }
 
   async waitFor(execId: string, options: { timeoutMs?: number } = {}): Promise<Execution> {
-    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const { engine } = this.running.runtime;
-    const deadline = Date.now() + timeoutMs;
-    let status = 'PENDING';
     // The store is the record the API reads too; Temporal's result alone would not carry the task states.
-    for (let delay = 10; Date.now() < deadline; delay = Math.min(delay * 2, 200)) {
-      const execution = await engine.execution(execId);
-      status = execution.status;
-      if (isTerminal(execution.status)) return fromStore(execution);
-      await sleep(delay);
-    }
-    throw timedOut(execId, timeoutMs, status);
+    return fromStore(await untilEnded(execId, () => engine.execution(execId), { timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, maxDelayMs: 200, hint: WAIT_HINT }));
   }
 
   async execution(execId: string): Promise<Execution> {
@@ -229,7 +340,7 @@ class LocalCompozy implements Compozy {
   }
 
   subscribe(listener: (event: ExecutionEvent) => void): () => void {
-    if (this.platform && !this.platform.worker) {
+    if (this.platform && !this.platform.runsWorker) {
       throw new CompozyError('USAGE', 'This client runs no worker, so no execution events reach it.', { hint: 'start() with worker: true, or poll execution(execId).' });
     }
     this.listeners.add(listener);
@@ -298,6 +409,10 @@ class RemoteCompozy implements Compozy {
 
   async stop(): Promise<void> {}
 
+  get apiUrl(): string {
+    return this.base;
+  }
+
   async workflows(): Promise<WorkflowInfo[]> {
     const data = await this.request('/workflows');
     return (data.workflows as Record<string, unknown>[]).map((w) => ({ id: String(w.id), version: (w.version ?? null) as string | null, description: (w.description ?? null) as string | null, tasks: w.tasks as WorkflowInfo['tasks'] }));
@@ -313,17 +428,8 @@ class RemoteCompozy implements Compozy {
     return this.waitFor(execId, options);
   }
 
-  async waitFor(execId: string, options: { timeoutMs?: number } = {}): Promise<Execution> {
-    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const deadline = Date.now() + timeoutMs;
-    let status = 'PENDING';
-    for (let delay = 50; Date.now() < deadline; delay = Math.min(delay * 2, 500)) {
-      const execution = await this.execution(execId);
-      status = execution.status;
-      if (isTerminal(execution.status)) return execution;
-      await sleep(delay);
-    }
-    throw timedOut(execId, timeoutMs, status);
+  waitFor(execId: string, options: { timeoutMs?: number } = {}): Promise<Execution> {
+    return untilEnded(execId, () => this.execution(execId), { timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, maxDelayMs: 500, hint: WAIT_HINT });
   }
 
   async execution(execId: string): Promise<Execution> {
@@ -373,5 +479,21 @@ export function createCompozy(options: CompozyOptions | RemoteOptions): Compozy 
   if (!('project' in options) || options.project === undefined) {
     throw new CompozyError('USAGE', 'createCompozy needs a project (a folder or {config, files}) or an apiUrl.');
   }
-  return new LocalCompozy(options);
+  return new LocalCompozy(() => openProgramProject(options), options.log ?? (() => undefined));
+}
+
+/**
+ * The platform of `compozy serve` and `compozy worker`: the same LocalCompozy a program gets, on the
+ * project, settings and state folder the CLI resolved from its flags, with the process's concerns.
+ */
+export function processCompozy(project: { name: string; dir: string }, settings: AppSettings, stateDir: string, log: (line: string) => void, concerns: ProcessConcerns): LocalCompozy {
+  return new LocalCompozy(
+    () => {
+      const config = loadValidProject(project.dir);
+      mkdirSync(stateDir, { recursive: true });
+      return { name: project.name, config, settings, stateDir, persistTemporal: true, dispose: () => undefined };
+    },
+    log,
+    concerns,
+  );
 }

@@ -1,4 +1,7 @@
-import type { TaskState, WorkflowExecution, WorkflowExecutionWithTasks } from '../store/store.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isTerminal } from '../engine/progress.js';
+import { CompozyError } from '../errors.js';
+import type { Status as StoreStatus, TaskState, WorkflowExecution, WorkflowExecutionWithTasks } from '../store/store.js';
 
 export type { ExecutionError, Status } from '../store/store.js';
 
@@ -50,4 +53,21 @@ export function summaryFromDto(dto: Dto): ExecutionSummary {
 export function fromDto(dto: Dto): Execution {
   const tasks = (dto.tasks ?? {}) as Record<string, Dto>;
   return { ...summaryFromDto(dto), tasks: Object.fromEntries(Object.entries(tasks).map(([id, task]) => [id, taskExecution(storeFields<TaskState>(task))])) };
+}
+
+/**
+ * Reads an execution until it ends (every status but PENDING and RUNNING), backing off from 10 ms to
+ * `maxDelayMs` between reads; after `timeoutMs` a WAIT_TIMEOUT error names its last status (the
+ * execution keeps running).
+ */
+export async function untilEnded<T extends { status: StoreStatus }>(execId: string, read: () => Promise<T>, options: { timeoutMs: number; maxDelayMs: number; hint: string }): Promise<T> {
+  const deadline = Date.now() + options.timeoutMs;
+  let status: StoreStatus = 'PENDING';
+  for (let delay = 10; Date.now() < deadline; delay = Math.min(delay * 2, options.maxDelayMs)) {
+    const execution = await read();
+    status = execution.status;
+    if (isTerminal(execution.status)) return execution;
+    await sleep(delay);
+  }
+  throw new CompozyError('WAIT_TIMEOUT', `Execution ${execId} did not finish within ${options.timeoutMs / 1000} s (last status ${status}).`, { hint: options.hint, details: { execId, status } });
 }

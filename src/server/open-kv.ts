@@ -4,12 +4,17 @@ import { CompozyError } from '../errors.js';
 import type { Kv } from '../kv/kv.js';
 import { SqliteKv } from '../kv/sqlite/sqlite-kv.js';
 
+/** The KV driver these settings choose: the configured one, else by mode. */
+export function kvDriverOf(settings: AppSettings): 'sqlite' | 'redis' {
+  return settings.kvDriver.value ?? (settings.mode.value === 'distributed' ? 'redis' : 'sqlite');
+}
+
 /**
  * The one place that picks the KV adapter: the configured driver, else SQLite in standalone mode and
  * Redis in distributed mode. A configured Redis that is down is an error, never a fallback to SQLite.
  */
 export async function openKv(settings: AppSettings, stateDir: string): Promise<Kv> {
-  const driver = settings.kvDriver.value ?? (settings.mode.value === 'distributed' ? 'redis' : 'sqlite');
+  const driver = kvDriverOf(settings);
   if (driver === 'sqlite') return SqliteKv.open(join(stateDir, 'kv.db'));
   const url = settings.redisUrl.value;
   if (!url) {

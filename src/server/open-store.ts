@@ -4,12 +4,17 @@ import { CompozyError } from '../errors.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { ExecutionStore } from '../store/store.js';
 
+/** The store driver these settings choose: the configured one, else by mode. */
+export function storeDriverOf(settings: AppSettings): 'sqlite' | 'postgres' {
+  return settings.storeDriver.value ?? (settings.mode.value === 'distributed' ? 'postgres' : 'sqlite');
+}
+
 /**
  * The one place that picks the execution store: the configured driver, else SQLite in standalone
  * mode and PostgreSQL in distributed mode. A configured PostgreSQL that is down is an error.
  */
 export async function openStore(settings: AppSettings, stateDir: string): Promise<ExecutionStore> {
-  const driver = settings.storeDriver.value ?? (settings.mode.value === 'distributed' ? 'postgres' : 'sqlite');
+  const driver = storeDriverOf(settings);
   if (driver === 'sqlite') return SqliteStore.open(join(stateDir, 'compozy.db'));
   const url = settings.databaseUrl.value;
   if (!url) {

@@ -1,93 +1,79 @@
 import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
 import type { AppSettings } from '../config/settings.js';
 import type { HealthReport } from '../health.js';
 import { bindPort } from '../platform/ports.js';
 import { readRunState } from '../platform/run-state.js';
 import { probeNamespace, taskQueuePolled } from '../temporal/probes.js';
-import { installTemporalLogging } from '../temporal/worker.js';
 import { buildApp } from './app.js';
-import type { ProcessEvent } from './events.js';
 import { healthReport, type WorkerProbe } from './health-report.js';
-import { EngineProcess, type ProcessHandle } from './process-handle.js';
-import { EngineRuntime, temporalTarget, type RuntimeContext, type RuntimeOverrides } from './runtime.js';
+import type { EngineProcess } from './process-handle.js';
+import type { EngineRuntime } from './runtime.js';
 
-export interface ServeOptions {
-  projectName: string;
-  /** The project folder, or a configuration its caller already validated. */
-  project: RuntimeContext['project'];
-  stateDir: string;
-  /** Mode, host, port, Temporal address, namespace, task queue and backends. */
-  settings: AppSettings;
+/** Where the HTTP API listens. */
+export interface HttpOptions {
+  host: string;
+  /** 0 means any free port. */
+  port: number;
   /** On EADDRINUSE take the next port (no port was asked for) instead of failing. */
   portFallback: boolean;
-  /** The per-run nonce of the supervisor that started this process, answered on /readyz. */
-  nonce?: string | undefined;
-  /** SDK logs at INFO and their metadata. */
-  verbose?: boolean;
+}
+
+export interface ApiServerOptions {
+  projectName: string;
+  /** Its run state tells the health report which children of `compozy dev` this process and its Temporal are. */
+  stateDir: string;
+  /** The mode the health report shows. */
+  settings: AppSettings;
+  /** Where it is to listen (the health report's API row before it does). */
+  http: HttpOptions;
   /** How the Temporal row describes its backend, e.g. "embedded dev server (CLI 1.5.1)". */
   temporalBackend: string;
-  /** Run a Temporal worker in this process (default); without one, `compozy worker` processes do the work. */
-  worker?: boolean;
-  /** When set, exit as soon as this process is no longer our parent (the supervisor died). */
+  /** Whether this process runs the worker: /readyz then waits for it to poll. */
+  inProcess: boolean;
+  /** This process's engine (its worker's state and failure); undefined until it exists. */
+  process: () => EngineProcess | undefined;
+  /** The per-run nonce of the supervisor that started this process, answered on /readyz. */
+  nonce?: string | undefined;
+  /** The supervisor that started this process, whose run state describes it. */
   supervisorPid?: number | undefined;
   log: (line: string) => void;
-  emit: (event: ProcessEvent) => void;
-  /** Adapters to use instead of the configured ones. */
-  overrides?: RuntimeOverrides;
 }
 
-/** A serve process: the handle every engine process has, and where its API listens. */
-export interface ServeHandle extends ProcessHandle {
-  url: string;
-  port: number;
+/** The URL of a server listening on host:port. */
+function urlOf(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
-
-/** How often serve checks that the supervisor that started it is still its parent. */
-const SUPERVISOR_CHECK_MS = 500;
 
 /**
- * `compozy serve` / `compozy start`: the HTTP API over the engine runtime, with an in-process Temporal
- * worker unless `worker: false`.
+ * The HTTP API over a runtime: its routes, and the health report assembled from the probes of this
+ * process (its worker, or the task queue's pollers when it runs none), Temporal and the backends. Not
+ * listening yet: listenApi() binds it; closing it is one step of the process's shutdown.
  */
-export async function serve(options: ServeOptions): Promise<ServeHandle> {
-  installTemporalLogging(options.log, options.verbose ?? false);
-  const { settings } = options;
-  const inProcess = options.worker !== false;
-  const host = settings.serverHost.value;
-  const temporal = temporalTarget(settings);
-  let engine: EngineProcess | undefined;
-  const runtime: EngineRuntime = await EngineRuntime.open(
-    {
-      project: options.project,
-      stateDir: options.stateDir,
-      settings,
-      log: options.log,
-      observer: options.emit,
-      runsTasks: inProcess,
-      workerAvailable: async () => (inProcess ? (engine?.polling() ?? false) : taskQueuePolled(runtime.connection, temporal.namespace, temporal.taskQueue).catch(() => false)),
-    },
-    options.overrides,
-  );
-  let url = `http://${host}:${settings.serverPort.value}`;
+export function apiServer(runtime: EngineRuntime, options: ApiServerOptions): FastifyInstance {
+  const { settings, inProcess } = options;
+  const { temporal } = runtime;
 
   const workerProbe = async (): Promise<WorkerProbe> => {
+    const engine = options.process();
     if (inProcess) return { kind: 'in-process', pid: process.pid, taskQueue: temporal.taskQueue, state: engine?.worker?.state(), failure: engine?.workerFailure };
     return { kind: 'external', taskQueue: temporal.taskQueue, polled: await taskQueuePolled(runtime.connection, temporal.namespace, temporal.taskQueue).catch(() => false) };
   };
 
   const health = async (): Promise<HealthReport> => {
-    const worker = engine?.worker;
+    const worker = options.process()?.worker;
     // Over the worker's own connection when there is one, so a health check opens nothing new; an
     // in-process worker that has not connected yet leaves nothing to ask over.
     const connection = worker ? worker.connection : inProcess ? undefined : runtime.connection;
     const [namespace, workerNow, backends] = await Promise.all([connection ? probeNamespace(connection, temporal.namespace) : undefined, workerProbe(), runtime.backendHealth()]);
     const run = readRunState(options.stateDir);
     const ours = run?.supervisorPid === options.supervisorPid ? run?.children : undefined;
+    const address = app.server.address() as AddressInfo | null;
     return healthReport({
       mode: settings.mode.value,
       project: options.projectName,
       temporal: { backend: options.temporalBackend, address: temporal.address, namespace, child: ours?.temporal },
-      api: { url, pid: process.pid, child: ours?.serve },
+      api: { url: urlOf(options.http.host, address?.port ?? options.http.port), pid: process.pid, child: ours?.serve },
       worker: workerNow,
       backends,
     });
@@ -95,42 +81,22 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
 
   const app = buildApp({
     health,
-    notReadyReason: () => (!inProcess || engine?.polling() ? undefined : (engine?.workerFailure ?? 'worker is not polling yet')),
+    notReadyReason: () => {
+      const engine = options.process();
+      return !inProcess || engine?.polling() ? undefined : (engine?.workerFailure ?? 'worker is not polling yet');
+    },
     engine: { client: runtime.engine, store: runtime.store, events: runtime.events },
     memory: runtime.memory,
     identity: { pid: process.pid, ...(options.nonce ? { nonce: options.nonce } : {}) },
     log: options.log,
   });
-  let port: number;
-  try {
-    await bindPort({ port: settings.serverPort.value, fallback: options.portFallback }, (candidate) => app.listen({ host, port: candidate }).then(() => undefined));
-    port = (app.server.address() as AddressInfo).port;
-  } catch (error) {
-    await app.close();
-    await runtime.close().catch(() => undefined);
-    throw error;
-  }
-  url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  options.emit({ event: 'listening', url, host, port, requestedPort: settings.serverPort.value, pid: process.pid });
+  return app;
+}
 
-  const running = new EngineProcess(runtime, { front: { name: 'http server', close: () => app.close() } });
-  engine = running;
-
-  if (options.supervisorPid !== undefined) {
-    const supervisorPid = options.supervisorPid;
-    const watch = setInterval(() => {
-      if (process.ppid !== supervisorPid) {
-        options.log(`supervisor (pid ${supervisorPid}) is gone; shutting down`);
-        clearInterval(watch);
-        // A failing step is logged and rejects `stopped`, which the caller awaits.
-        running.stop().catch(() => undefined);
-      }
-    }, SUPERVISOR_CHECK_MS);
-    watch.unref();
-  }
-
-  // Its failure rejects `stopped`, which the caller awaits.
-  if (inProcess) running.startWorker().catch(() => undefined);
-
-  return { url, port, stop: () => running.stop(), stopped: running.stopped };
+/** Binds the API to its port (the next free one with portFallback) and says where it listens. */
+export async function listenApi(app: FastifyInstance, http: HttpOptions): Promise<{ url: string; host: string; port: number }> {
+  const { host } = http;
+  await bindPort({ port: http.port, fallback: http.portFallback }, (candidate) => app.listen({ host, port: candidate }).then(() => undefined));
+  const { port } = app.server.address() as AddressInfo;
+  return { url: urlOf(host, port), host, port };
 }

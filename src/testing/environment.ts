@@ -2,13 +2,11 @@ import { AssertionError } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { loadValidProject } from '../config/valid-project.js';
 import type { ExecutionEvent } from '../engine/observer.js';
-import { isTerminal } from '../engine/progress.js';
 import { CompozyError } from '../errors.js';
-import { fromStore, type Execution, type Status, type TaskExecution } from '../api/execution.js';
-import { openLocalPlatform, type LocalPlatform } from '../api/local-platform.js';
+import { fromStore, untilEnded, type Execution, type Status, type TaskExecution } from '../api/execution.js';
+import { startPlatform, type Platform } from '../api/platform.js';
 import { projectFolder, type ProjectDefinition, type ProjectFolder } from '../api/project-source.js';
 import { resolveSettings } from '../api/settings.js';
 import { ReplayFixtures } from '../llm/replay.js';
@@ -39,7 +37,7 @@ export interface TestEnvironmentOptions {
     /** `--dynamic-config-value` entries for the test server, e.g. `limit.historyCount.error=500`. */
     dynamicConfig?: readonly string[];
   };
-  /** The platform's log lines (tool output, worker notices); default: none. */
+  /** The platform's log lines (tool output, worker notices, Temporal CLI install progress); default: none. */
   log?: (line: string) => void;
 }
 
@@ -50,7 +48,7 @@ export interface TestRunOptions {
   replay?: string;
   /** Start at this top-level task instead of the first. */
   taskId?: string;
-  /** How long to wait for the end (default 60 s). */
+  /** How long to wait for the end (default 60 s); then WAIT_TIMEOUT. */
   timeoutMs?: number;
 }
 
@@ -127,12 +125,12 @@ export async function createTestEnvironment(options: TestEnvironmentOptions): Pr
     rmSync(stateDir, { recursive: true, force: true });
     folder.dispose();
   };
-  let platform: LocalPlatform;
+  let platform: Platform;
   const events: ExecutionEvent[] = [];
   let router: ScriptRouter;
   try {
     const address = options.temporal?.address;
-    const { settings } = resolveSettings(folder.dir, {
+    const { name, settings } = resolveSettings(folder.dir, {
       mode: 'standalone',
       kv: { driver: 'sqlite' },
       store: { driver: 'sqlite' },
@@ -143,15 +141,18 @@ export async function createTestEnvironment(options: TestEnvironmentOptions): Pr
     const fallback = models === undefined ? undefined : 'replay' in models ? ReplayFixtures.load(config.dir, models.replay) : scriptFrom(models.answers, 'the test environment');
     router = new ScriptRouter(fallback);
     const log = options.log ?? (() => undefined);
-    platform = await openLocalPlatform({
-      config,
+    platform = await startPlatform({
+      project: config,
+      projectName: name,
       // A TEMPORAL_ADDRESS in the environment is not the test server.
       settings: { ...settings, temporalAddress: { value: address, source: address ? 'flag' : 'default', origin: 'compozy/testing' } },
       stateDir,
       worker: true,
-      startTemporal: () => startTestServer({ namespace: settings.temporalNamespace.value, bin: options.temporal?.bin, ...(options.temporal?.dynamicConfig ? { dynamicConfig: options.temporal.dynamicConfig } : {}) }),
+      startTemporal: () => startTestServer({ namespace: settings.temporalNamespace.value, bin: options.temporal?.bin, log, ...(options.temporal?.dynamicConfig ? { dynamicConfig: options.temporal.dynamicConfig } : {}) }),
       log,
-      onEvent: (event) => events.push(event),
+      emit: (event) => {
+        if (event.event !== 'listening') events.push(event as ExecutionEvent);
+      },
       overrides: scriptedAdapters(config, settings, router, options.tools ?? {}, log),
     });
   } catch (error) {
@@ -159,20 +160,11 @@ export async function createTestEnvironment(options: TestEnvironmentOptions): Pr
     throw error;
   }
   const { engine } = platform.runtime;
-  const waitFor = async (execId: string, timeoutMs: number): Promise<Execution> => {
-    const deadline = Date.now() + timeoutMs;
-    let status = 'PENDING';
-    for (let delay = 10; Date.now() < deadline; delay = Math.min(delay * 2, 100)) {
-      const execution = await engine.execution(execId);
-      status = execution.status;
-      if (isTerminal(execution.status)) return fromStore(execution);
-      await sleep(delay);
-    }
-    throw new CompozyError('CHECK_FAILED', `Execution ${execId} did not finish within ${timeoutMs / 1000} s (last status ${status}).`, { hint: 'Give run() a longer timeoutMs.' });
-  };
+  const waitFor = async (execId: string, timeoutMs: number): Promise<Execution> =>
+    fromStore(await untilEnded(execId, () => engine.execution(execId), { timeoutMs, maxDelayMs: 100, hint: 'Give run() a longer timeoutMs.' }));
   let tornDown: Promise<void> | undefined;
   const teardown = () => {
-    tornDown ??= platform.close().finally(removeFiles);
+    tornDown ??= platform.stop().finally(removeFiles);
     return tornDown;
   };
   return {

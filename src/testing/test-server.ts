@@ -10,6 +10,8 @@ export interface TestServerOptions {
   bin?: string | undefined;
   /** `--dynamic-config-value` entries, e.g. `limit.historyCount.error=500`. */
   dynamicConfig?: readonly string[];
+  /** Where the Temporal CLI's install progress goes (a library must not write into its host's stderr). */
+  log: (line: string) => void;
 }
 
 /**
@@ -18,7 +20,7 @@ export interface TestServerOptions {
  * and stops it on teardown.
  */
 export async function startTestServer(options: TestServerOptions): Promise<TemporalServer> {
-  const binary = await resolveTemporalBinary({ config: options.bin, install: true, onProgress: (event) => process.stderr.write(`${event.message}\n`) });
+  const binary = await resolveTemporalBinary({ config: options.bin, install: true, onProgress: (event) => options.log(event.message) });
   const port = await freePort();
   let env: TestWorkflowEnvironment;
   try {

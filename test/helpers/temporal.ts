@@ -11,6 +11,6 @@ export interface TestTemporal {
  * serves, stopping it on teardown).
  */
 export async function startTemporal(bin: string, dynamicConfig: string[] = []): Promise<TestTemporal> {
-  const server = await startTestServer({ namespace: 'default', bin, dynamicConfig });
+  const server = await startTestServer({ namespace: 'default', bin, dynamicConfig, log: (line) => process.stderr.write(`${line}\n`) });
   return { address: server.address, stop: () => server.stop() };
 }

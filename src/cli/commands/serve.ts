@@ -19,7 +19,14 @@ interface ServeFlags {
   verbose?: boolean;
 }
 
-/** Runs the API (and, unless --no-worker, a worker) until a signal or a worker failure. */
+/** How often serve checks that the supervisor that started it is still its parent. */
+const SUPERVISOR_CHECK_MS = 500;
+
+/**
+ * Runs the API (and, unless --no-worker, a worker) until a signal or a worker failure: the platform
+ * createCompozy starts in HTTP mode, plus what a process supervised by `compozy dev` needs — the
+ * supervisor's nonce on /readyz, the per-launch report file, and stopping when the supervisor is gone.
+ */
 async function runServer(projectArg: string | undefined, flags: ServeFlags): Promise<number> {
   const { project, settings, env, stateDir } = openProject(projectArg, flags);
   requireTemporalAddress(settings, 'The server');
@@ -29,37 +36,48 @@ async function runServer(projectArg: string | undefined, flags: ServeFlags): Pro
   const output = processOutput(Boolean(flags.json));
   const { log } = output;
   const signals = listenForStopSignals(log);
-  const { serve } = await import('../../server/serve.js');
-  let handle: Awaited<ReturnType<typeof serve>>;
+  const { processCompozy } = await import('../../api/compozy.js');
+  const compozy = processCompozy(project, settings, stateDir, log, {
+    nonce,
+    supervisorPid,
+    temporalBackend: env.COMPOZY_TEMPORAL_BACKEND ?? 'external',
+    verbose: Boolean(flags.verbose),
+    emit: output.emit,
+    // The supervisor reads the report as soon as serve listens, then waits on /readyz for the worker.
+    awaitWorker: false,
+  });
   try {
-    handle = await serve({
-      projectName: project.name,
-      project: project.dir,
-      stateDir,
-      portFallback: settings.serverPort.source === 'default' || Boolean(flags.portFallback),
-      nonce,
-      verbose: Boolean(flags.verbose),
-      temporalBackend: env.COMPOZY_TEMPORAL_BACKEND ?? 'external',
-      settings,
+    await compozy.start({
       worker: flags.worker !== false,
-      supervisorPid,
-      log,
-      emit: output.emit,
+      http: { host: settings.serverHost.value, port: settings.serverPort.value, portFallback: settings.serverPort.source === 'default' || Boolean(flags.portFallback) },
     });
   } catch (error) {
     if (reportPath && nonce) writeServeReport(reportPath, serveFailureReport(process.pid, nonce, error));
     throw error;
   }
-  if (reportPath && nonce) writeServeReport(reportPath, { pid: process.pid, nonce, url: handle.url, port: handle.port });
+  const url = compozy.apiUrl as string;
+  if (reportPath && nonce) writeServeReport(reportPath, { pid: process.pid, nonce, url, port: Number(new URL(url).port) });
+  const { stopped } = compozy;
   // A failing shutdown step is logged as it fails and rejects `stopped`.
-  signals.onStop(() => void handle.stop().catch(() => undefined));
+  const stop = () => void compozy.stop().catch(() => undefined);
+  if (supervisorPid !== undefined) {
+    const watch = setInterval(() => {
+      if (process.ppid !== supervisorPid) {
+        log(`supervisor (pid ${supervisorPid}) is gone; shutting down`);
+        clearInterval(watch);
+        stop();
+      }
+    }, SUPERVISOR_CHECK_MS);
+    watch.unref();
+  }
+  signals.onStop(stop);
   try {
-    await handle.stopped;
+    await stopped;
     output.emit({ event: 'exit', code: 0, reason: signals.reason ?? 'stopped' });
     return 0;
   } catch (error) {
     if (!(error instanceof ShutdownError)) log(`stopping: ${errorMessage(error)}`);
-    await handle.stop().catch(() => undefined);
+    await compozy.stop().catch(() => undefined);
     output.emit({ event: 'exit', code: 1, reason: errorMessage(error) });
     return 1;
   }

@@ -28,25 +28,20 @@ export function registerWorker(program: Command): void {
         const output = processOutput(Boolean(flags.json));
         const { log } = output;
         const signals = listenForStopSignals(log);
-        const { runWorkerProcess } = await import('../../server/worker-process.js');
-        const handle = await runWorkerProcess({
-          project: project.dir,
-          stateDir,
-          settings,
-          log,
-          observer: output.emit,
-          verbose: Boolean(flags.verbose),
-        });
+        const { processCompozy } = await import('../../api/compozy.js');
+        const compozy = processCompozy(project, settings, stateDir, log, { verbose: Boolean(flags.verbose), emit: output.emit });
+        await compozy.start({ worker: true });
+        const { stopped } = compozy;
         // A failing shutdown step is logged as it fails and rejects `stopped`.
-        signals.onStop(() => void handle.stop().catch(() => undefined));
+        signals.onStop(() => void compozy.stop().catch(() => undefined));
         try {
-          await handle.stopped;
+          await stopped;
           output.emit({ event: 'exit', code: 0, reason: signals.reason ?? 'stopped' });
           return 0;
         } catch (error) {
           const reason = error instanceof ShutdownError ? error.message : `worker failed: ${errorMessage(error)}`;
           if (!(error instanceof ShutdownError)) log(reason);
-          await handle.stop().catch(() => undefined);
+          await compozy.stop().catch(() => undefined);
           output.emit({ event: 'exit', code: 1, reason });
           return 1;
         }
