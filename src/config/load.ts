@@ -2,6 +2,7 @@ import { existsSync, globSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { isValidDuration } from './duration.js';
 import { memorySources, readMemoryResource } from './memory-resource.js';
+import { MODEL_PARAMS } from './providers.js';
 import { defined, isObj, Reader, suggestion, type Obj } from './read.js';
 import {
   MEMORY_FLUSH_STRATEGIES,
@@ -98,6 +99,12 @@ const UNSUPPORTED_PROJECT_FIELDS = {
   monitoring: 'There is no /metrics endpoint: remove monitoring:.',
   cache: 'compozy keeps no response cache: remove cache:.',
 };
+const MODEL_FIELDS = new Set(['provider', 'model', 'api_key', 'api_url', 'default', 'params']);
+const UNSUPPORTED_MODEL_FIELDS = { organization: 'The OpenAI organization header is not sent: remove organization: (the key decides the organization).' };
+/** The reference's model params (§1.2) the AI SDK call does not take. */
+const UNSUPPORTED_MODEL_PARAMS = Object.fromEntries(
+  ['min_length', 'max_length', 'repetition_penalty', 'n', 'candidate_count', 'metadata'].map((name) => [name, `Not passed to the model; the params that are: ${Object.keys(MODEL_PARAMS).join(', ')}.`]),
+);
 const AUTOLOAD_FIELDS = new Set(['enabled', 'include', 'exclude', 'strict']);
 const UNSUPPORTED_AUTOLOAD_FIELDS = { watch_interval: 'Autoloaded files are read when the project loads (restart compozy dev after changing them); remove watch_interval:.' };
 const RETRY_POLICY_FIELDS = new Set(['initial_interval', 'backoff_coefficient', 'maximum_attempts', 'maximum_interval', 'non_retryable_error_types']);
@@ -163,12 +170,15 @@ class Loader {
   }
 
   model(r: Reader, raw: Obj, path: YamlPath): ModelConfig | undefined {
+    r.knownKeys(raw, path, MODEL_FIELDS, 'model', UNSUPPORTED_MODEL_FIELDS);
+    const params = r.map(raw, path, 'params');
+    r.knownKeys(params, [...path, 'params'], new Set(Object.keys(MODEL_PARAMS)), 'params', UNSUPPORTED_MODEL_PARAMS);
     const provider = r.string(raw, path, 'provider', true);
     const model = r.string(raw, path, 'model', true);
     if (!provider || !model) return undefined;
     const apiKey = r.string(raw, path, 'api_key');
     const apiUrl = r.string(raw, path, 'api_url');
-    return { file: r.file, path, provider, model, ...(apiKey ? { apiKey } : {}), ...(apiUrl ? { apiUrl } : {}), isDefault: r.bool(raw, path, 'default'), params: r.map(raw, path, 'params') };
+    return { file: r.file, path, provider, model, ...(apiKey ? { apiKey } : {}), ...(apiUrl ? { apiUrl } : {}), isDefault: r.bool(raw, path, 'default'), params };
   }
 
   tool(r: Reader, raw: Obj, path: YamlPath): ToolConfig | undefined {

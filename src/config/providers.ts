@@ -16,6 +16,18 @@ export const COMPATIBLE: Readonly<Record<string, { baseURL: string; keyVar?: str
   lmstudio: { baseURL: 'http://localhost:1234/v1' },
 };
 
+/** A model's `params:` (reference §1.2) that compozy passes to the AI SDK, by the SDK's setting name. */
+export const MODEL_PARAMS: Readonly<Record<string, string>> = {
+  temperature: 'temperature',
+  max_tokens: 'maxOutputTokens',
+  top_p: 'topP',
+  top_k: 'topK',
+  seed: 'seed',
+  stop_words: 'stopSequences',
+  frequency_penalty: 'frequencyPenalty',
+  presence_penalty: 'presencePenalty',
+};
+
 export const PROVIDERS: readonly string[] = ['openai', 'anthropic', 'groq', 'openai-compatible', ...Object.keys(COMPATIBLE), 'replay'];
 
 /** The variable the AI SDK reads a provider's key from when the model has no api_key. */

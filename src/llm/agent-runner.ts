@@ -1,5 +1,6 @@
 import type { ModelMessage, ToolSet } from 'ai';
 import type { AgentConfig, ModelConfig } from '../config/types.js';
+import { MODEL_PARAMS } from '../config/providers.js';
 import { resolveSchema, type ResourceIndex } from '../engine/definition.js';
 import type { AgentInvoker, AgentRequest, AgentResult, ToolInvoker } from '../engine/executors.js';
 import { CompozyError, errorMessage } from '../errors.js';
@@ -86,17 +87,6 @@ function priorMessage(message: MemoryMessage): ModelMessage {
 
 /** What a scripted run reports as its model (usage rows, errors). */
 const SCRIPTED_MODEL: ResolvedModel = { provider: 'replay', model: 'scripted', params: {} };
-
-const PARAMS: Record<string, string> = {
-  temperature: 'temperature',
-  max_tokens: 'maxOutputTokens',
-  top_p: 'topP',
-  top_k: 'topK',
-  seed: 'seed',
-  stop_words: 'stopSequences',
-  frequency_penalty: 'frequencyPenalty',
-  presence_penalty: 'presencePenalty',
-};
 
 /**
  * Agent execution (reference §2.3): the agent's instructions as the system prompt, the action prompt
@@ -230,7 +220,7 @@ export class LlmAgents implements AgentInvoker {
 
   private async complete(model: ResolvedModel, system: string | undefined, prompt: string, history: readonly MemoryMessage[], toolIds: readonly string[], maxIterations: number): Promise<Completion> {
     const settings: Record<string, unknown> = {};
-    for (const [name, value] of Object.entries(model.params)) if (PARAMS[name]) settings[PARAMS[name] as string] = value;
+    for (const [name, value] of Object.entries(model.params)) if (MODEL_PARAMS[name]) settings[MODEL_PARAMS[name] as string] = value;
     // Loaded on the first model call: replay-only and tool-only projects never pay for the AI SDK.
     const [ai, { languageModel }] = await Promise.all([import('ai'), import('./providers.js')]);
     const { generateText, stepCountIs } = ai;

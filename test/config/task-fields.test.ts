@@ -174,6 +174,19 @@ describe('reference fields nothing runs yet are refused by name, with where they
     ]);
   });
 
+  it('a model field or param the model call does not take (organization, n, metadata…) is refused; the ones it takes load', () => {
+    const dir = writeFiles({
+      'compozy.yaml': 'name: m\nmodels:\n  - provider: openai\n    model: gpt-4o\n    organization: org-1\n    params: { temperature: 0.2, max_tokens: 100, n: 2, tempreature: 1 }\n',
+    });
+    const { project, diagnostics } = loadProjectConfig(dir);
+    expect(sortDiagnostics(diagnostics).map((d) => `${d.line}:${d.col} ${d.key}: ${d.message}`)).toEqual([
+      '5:5 models[0].organization: The model field "organization" is not supported yet.',
+      '6:50 models[0].params.n: The params field "n" is not supported yet.',
+      '6:56 models[0].params.tempreature: Unknown params field "tempreature".',
+    ]);
+    expect(project?.models[0]?.params).toMatchObject({ temperature: 0.2, max_tokens: 100 });
+  });
+
   it('autoload.exclude leaves the matching files out (it was ignored before)', () => {
     const dir = writeFiles({
       'compozy.yaml': 'name: al\nautoload:\n  enabled: true\n  include: ["agents/*.yaml"]\n  exclude: ["agents/*.draft.yaml"]\n',
