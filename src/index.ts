@@ -19,3 +19,4 @@ export type { ProjectDefinition } from './api/project-source.js';
 export type { SettingOverrides } from './api/settings.js';
 export type { Mode } from './config/settings.js';
 export { CompozyError, type ErrorCode } from './errors.js';
+export { ShutdownError } from './platform/shutdown.js';

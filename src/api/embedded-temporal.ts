@@ -1,5 +1,6 @@
 import { CompozyError } from '../errors.js';
 import { freePort } from '../platform/ports.js';
+import { withParentDeathSignal } from '../supervisor/child-process.js';
 import { resolveTemporalBinary } from '../temporal/binary.js';
 import { checkDevServerDb, devServerArgs, devServerDbPath, diagnoseStartFailure } from '../temporal/dev-server.js';
 import { waitForTemporal } from '../temporal/readiness.js';
@@ -28,7 +29,8 @@ const STOP_GRACE_MS = 5000;
 /**
  * The Temporal dev server on a free port with the same arguments as `compozy dev`'s (its history in
  * the state folder, or in memory), its output sent to `log`, ready once it serves the namespace.
- * execa ends it if this process exits; a SIGKILLed host leaves it to the OS, as any child.
+ * execa ends it if this process exits; if the process dies without running its exit handlers (SIGKILL,
+ * a crash) the kernel sends it TERM, as to `compozy dev`'s children (setpriv --pdeathsig, on Linux).
  */
 export async function startEmbeddedTemporal(options: EmbeddedTemporalOptions): Promise<TemporalServer> {
   const binary = await resolveTemporalBinary({ config: options.bin, install: true, onProgress: (event) => options.log(event.message) });
@@ -37,7 +39,8 @@ export async function startEmbeddedTemporal(options: EmbeddedTemporalOptions): P
   const port = await freePort();
   const args = devServerArgs({ port, namespace: options.namespace, stateDir, cliVersion: binary.version });
   const { execa } = await import('execa');
-  const child = execa(binary.path, args, { stdin: 'ignore', all: true, buffer: false, reject: false, cleanup: true, forceKillAfterDelay: STOP_GRACE_MS });
+  const start = withParentDeathSignal(binary.path, args);
+  const child = execa(start.command, start.args, { stdin: 'ignore', all: true, buffer: false, reject: false, cleanup: true, forceKillAfterDelay: STOP_GRACE_MS });
   const lines: string[] = [];
   const output = (async () => {
     for await (const line of child.iterable({ from: 'all' })) {
