@@ -231,7 +231,12 @@ class Loader {
       if (typeof item === 'string') return [item];
       const ref = refId(item);
       if (ref) return [ref.value];
-      if (isObj(item) && typeof item.id === 'string') return [item.id];
+      if (isObj(item) && typeof item.id === 'string') {
+        // Only the id is read: an inline definition would be dropped, so it is refused.
+        const extra = Object.keys(item).filter((key) => key !== 'id');
+        if (extra.length > 0) r.error([...path, 'tools', i, extra[0] as string], `An agent's tools name tools by id; "${extra[0]}" of an inline tool would be ignored.`, 'Declare the tool under the workflow\'s tools: (or tools/*.yaml) and list its id here.');
+        return [item.id];
+      }
       r.error([...path, 'tools', i], 'A tool reference is a tool id.');
       return [];
     });

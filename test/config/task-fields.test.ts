@@ -133,6 +133,12 @@ describe('reference fields nothing runs yet are refused by name, with where they
     ]);
   });
 
+  it("an inline tool in an agent's tools: is refused (only its id was read)", () => {
+    expect(workflow('agents:\n  - id: w\n    model: openai:gpt-4o\n    tools:\n      - id: echo\n        description: Echoes\ntasks:\n  - id: t\n    agent: w\n    prompt: hi\n')).toEqual([
+      'wf.yaml:9:9 agents[0].tools[0].description: An agent\'s tools name tools by id; "description" of an inline tool would be ignored.',
+    ]);
+  });
+
   it('a workflow schedule, mcps and webhook trigger; unknown workflow, trigger, config and retry_policy keys', () => {
     expect(
       problems({
