@@ -64,6 +64,46 @@ describe('children in batches', () => {
     expect(batches).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED']);
   }, 300_000);
 
+  it('the children in flight over all batches stay within 500, as for a small parent, shared by several batches at once', async () => {
+    const wide = writeProject({
+      'workflows/wide-batched.yaml': `id: wide-batched\n${TOOLS_YAML}tasks:
+  - id: each
+    type: collection
+    items: "{{ .workflow.input.items }}"
+    task:
+      id: "c-{{ .index }}"
+      tool: sleep
+      with: { ms: 200 }
+`,
+    });
+    const engine = h.engine(wide);
+    const { execId } = await engine.start('wide-batched', { items: Array.from({ length: 2100 }, (_, i) => i) });
+    let maxPending = 0;
+    let maxBatches = 0;
+    const finished = h.finish(execId).then((execution) => ({ execution }));
+    for (;;) {
+      const polled = await Promise.race([finished, sleep(250).then(() => undefined)]);
+      if (polled) {
+        expect(polled.execution.status).toBe('SUCCESS');
+        break;
+      }
+      let pending = 0;
+      let running = 0;
+      for await (const run of h.client.workflow.list({ query: `WorkflowType = 'compozyBatch'` })) {
+        if (!run.workflowId.startsWith(execId)) continue;
+        const described = await h.client.workflow.getHandle(run.workflowId).describe();
+        if (described.status.name !== 'RUNNING') continue;
+        running++;
+        pending += described.raw.pendingActivities?.length ?? 0;
+      }
+      maxPending = Math.max(maxPending, pending);
+      maxBatches = Math.max(maxBatches, running);
+    }
+    expect(maxPending).toBeGreaterThan(0);
+    expect(maxPending).toBeLessThanOrEqual(500);
+    expect(maxBatches).toBeGreaterThan(1);
+  }, 300_000);
+
   it('pause and resume reach the batches', async () => {
     const engine = h.engine(project());
     const { execId } = await engine.start('batched', { items: Array.from({ length: 1100 }, (_, i) => i), ms: 50 });

@@ -327,18 +327,22 @@ class Interpreter {
 
   /**
    * A large parent's children in batches of BATCH_SIZE, each batch a child workflow with its own
-   * history, so the parent's history grows per batch, not per child. Batches in flight times children
-   * in flight per batch stays within `concurrency` (and MAX_BATCHES_IN_FLIGHT). Only for strategies that run every child
-   * (wait_all, best_effort): nothing has to settle across batches.
+   * history, so the parent's history grows per batch, not per child. The children in flight over all
+   * batches stay within `concurrency` and MAX_IN_FLIGHT_CHILDREN, as for a small parent: up to
+   * MAX_BATCHES_IN_FLIGHT batches share them (a sequential collection runs one batch at a time, in
+   * order). Only for strategies that run every child (wait_all, best_effort): nothing has to settle
+   * across batches.
    */
   private async batches(request: TaskRequest, children: ChildList, ids: string[], concurrency: number, strategy: Strategy, depth: number): Promise<ChildResult[]> {
-    const perBatch = Math.max(1, Math.min(concurrency, MAX_IN_FLIGHT_CHILDREN));
+    const inFlight = Math.max(1, Math.min(concurrency, children.items.length, MAX_IN_FLIGHT_CHILDREN));
     const count = Math.ceil(children.items.length / BATCH_SIZE);
-    const lanes = Math.max(1, Math.min(count, MAX_BATCHES_IN_FLIGHT, Math.floor(Math.min(concurrency, children.items.length) / perBatch)));
+    const ordered = request.task.type === 'collection' && request.task.mode === 'sequential';
+    const lanes = ordered ? 1 : Math.min(count, MAX_BATCHES_IN_FLIGHT, inFlight);
     const results: ChildResult[][] = [];
     const def = { ...this.def, tasks: [] };
     let next = 0;
-    const lane = async (): Promise<void> => {
+    const lane = async (laneIndex: number): Promise<void> => {
+      const perBatch = Math.floor(inFlight / lanes) + (laneIndex < inFlight % lanes ? 1 : 0);
       while (next < count) {
         const k = next++;
         const slice = { from: k * BATCH_SIZE, to: Math.min(children.items.length, (k + 1) * BATCH_SIZE) };
@@ -362,7 +366,7 @@ class Interpreter {
         }
       }
     };
-    await Promise.all(Array.from({ length: lanes }, lane));
+    await Promise.all(Array.from({ length: lanes }, (_, laneIndex) => lane(laneIndex)));
     return results.flat();
   }
 
