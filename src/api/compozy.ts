@@ -9,7 +9,8 @@ import { loadValidProject } from '../config/valid-project.js';
 import type { ExecutionEvent } from '../engine/observer.js';
 import { isPidAlive } from '../platform/pids.js';
 import { readRunState } from '../platform/run-state.js';
-import { CompozyError, type ErrorCode } from '../errors.js';
+import { CompozyError, errorMessage, type ErrorCode } from '../errors.js';
+import { ShutdownError } from '../platform/shutdown.js';
 import { describeEvent, type ProcessEvent } from '../server/events.js';
 import { kvDriverOf } from '../server/open-kv.js';
 import { storeDriverOf } from '../server/open-store.js';
@@ -265,6 +266,12 @@ export class LocalCompozy implements Compozy {
         if (isExecutionEvent(event)) for (const listener of this.listeners) listener(event);
       },
     });
+    // A command awaits `stopped` and reports it; a program's worker that stops on its own is said in its log.
+    if (!concerns.emit) {
+      this.platform.stopped.catch((error: unknown) => {
+        if (!(error instanceof ShutdownError)) log(`worker stopped: ${errorMessage(error)}`);
+      });
+    }
   }
 
   /** Settles when the running platform stops: rejects when it stops on its own (its worker failed) or its shutdown failed. */
