@@ -155,14 +155,19 @@ export class SqliteStore implements ExecutionStore {
         'INSERT INTO workflow_executions (workflow_exec_id, workflow_id, status, input, output, error, usage, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (workflow_exec_id) DO NOTHING',
       ),
       get: db.prepare('SELECT * FROM workflow_executions WHERE workflow_exec_id = ?'),
-      update: db.prepare('UPDATE workflow_executions SET status = ?, output = ?, error = ?, usage = ?, updated_at = ? WHERE workflow_exec_id = ?'),
+      // A patch in one statement: a field is written when its flag is 1, kept otherwise.
+      update: db.prepare(
+        `UPDATE workflow_executions SET status = COALESCE(?2, status), output = CASE WHEN ?3 THEN ?4 ELSE output END, error = CASE WHEN ?5 THEN ?6 ELSE error END,
+           usage = CASE WHEN ?7 THEN ?8 ELSE usage END, updated_at = ?9
+         WHERE workflow_exec_id = ?1 RETURNING *`,
+      ),
       upsertTask: db.prepare(
         `INSERT INTO task_states (task_exec_id, task_id, workflow_exec_id, workflow_id, component, status, execution_type, parent_state_id, agent_id, action_id, tool_id, input, output, error, usage, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (task_exec_id) DO UPDATE SET status = excluded.status, input = excluded.input, output = excluded.output, error = excluded.error, usage = excluded.usage,
-           parent_state_id = excluded.parent_state_id, agent_id = excluded.agent_id, action_id = excluded.action_id, tool_id = excluded.tool_id, updated_at = excluded.updated_at`,
+           parent_state_id = excluded.parent_state_id, agent_id = excluded.agent_id, action_id = excluded.action_id, tool_id = excluded.tool_id, updated_at = excluded.updated_at
+         RETURNING *`,
       ),
-      getTask: db.prepare('SELECT * FROM task_states WHERE task_exec_id = ?'),
       tasks: db.prepare('SELECT * FROM task_states WHERE workflow_exec_id = ? ORDER BY rowid'),
       count: db.prepare('SELECT count(*) AS n FROM workflow_executions'),
       exists: db.prepare('SELECT 1 FROM workflow_executions WHERE workflow_exec_id = ?'),
@@ -229,16 +234,14 @@ export class SqliteStore implements ExecutionStore {
 
   async updateWorkflowExecution(workflowExecId: string, patch: WorkflowExecutionPatch): Promise<WorkflowExecution> {
     checkId(workflowExecId, 'workflowExecId');
+    const status = patch.status === undefined ? null : checkStatus(patch.status);
+    // Each field as the statement's (written?, JSON) pair.
+    const field = (value: unknown, what: string): [number, string | null] => (value === undefined ? [0, null] : [1, toJson(value, what)]);
+    const fields = [...field(patch.output, 'output'), ...field(patch.error === undefined ? undefined : checkError(patch.error), 'error'), ...field(patch.usage, 'usage')];
     return this.write(() => {
-      const row = this.stmt('get').get(workflowExecId) as ExecutionRow | undefined;
+      const row = this.stmt('update').get(workflowExecId, status, ...fields, new Date().toISOString()) as ExecutionRow | undefined;
       if (!row) throw notFound(workflowExecId);
-      const current = executionFromRow(row);
-      const status = patch.status === undefined ? current.status : checkStatus(patch.status);
-      const error = patch.error === undefined ? current.error : checkError(patch.error);
-      const output = patch.output === undefined ? current.output : patch.output;
-      const usage = patch.usage === undefined ? current.usage : patch.usage;
-      this.stmt('update').run(status, toJson(output, 'output'), toJson(error, 'error'), toJson(usage, 'usage'), new Date().toISOString(), workflowExecId);
-      return executionFromRow(this.stmt('get').get(workflowExecId) as unknown as ExecutionRow);
+      return executionFromRow(row);
     });
   }
 
@@ -300,14 +303,14 @@ export class SqliteStore implements ExecutionStore {
     checkTaskState(state);
     const json = [toJson(state.input, 'input'), toJson(state.output ?? null, 'output'), toJson(state.error ?? null, 'error'), toJson(state.usage ?? null, 'usage')] as const;
     return this.write(() => {
-      if (!this.stmt('get').get(state.workflowExecId)) throw notFound(state.workflowExecId);
+      if (this.stmt('exists').get(state.workflowExecId) === undefined) throw notFound(state.workflowExecId);
       const now = new Date().toISOString();
-      this.stmt('upsertTask').run(
+      const row = this.stmt('upsertTask').get(
         state.taskExecId, state.taskId, state.workflowExecId, state.workflowId, state.component, state.status, state.executionType,
         state.parentStateId ?? null, state.agentId ?? null, state.actionId ?? null, state.toolId ?? null,
         ...json, now, now,
       );
-      return taskFromRow(this.stmt('getTask').get(state.taskExecId) as unknown as TaskRow);
+      return taskFromRow(row as unknown as TaskRow);
     });
   }
 
