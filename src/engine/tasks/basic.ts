@@ -1,14 +1,12 @@
+import type { BasicTaskConfig } from '../../config/types.js';
 import type { TaskBase } from '../definition.js';
 import { defined } from '../../config/read.js';
 import type { HandlerContext, TaskKind, TaskRunResult } from './kind.js';
 
-/** A task that calls a tool, an agent (action or prompt), or a model with a direct prompt. */
-export interface BasicTaskDef extends TaskBase<'basic'> {
+/** A task that calls a tool, an agent (action or prompt), or a model with a direct prompt; an inline agent or tool is compiled to its id. */
+export interface BasicTaskDef extends TaskBase<'basic'>, Pick<BasicTaskConfig, 'action' | 'prompt' | 'model'> {
   agent?: string;
-  action?: string;
   tool?: string;
-  prompt?: string;
-  model?: string;
 }
 
 export const basicTask: TaskKind<'basic'> = {

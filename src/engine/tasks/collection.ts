@@ -1,24 +1,17 @@
 import { evaluateCondition } from '../../expr/cel.js';
 import { CompozyError } from '../../errors.js';
-import type { Strategy } from '../progress.js';
 import type { ChildItem, ChildList } from '../protocol.js';
+import type { CollectionTaskConfig } from '../../config/types.js';
 import type { TaskBase, TaskDef } from '../definition.js';
 import { defined } from '../../config/read.js';
 import type { HandlerContext, TaskKind } from './kind.js';
 
 /** Runs its task (or tasks) once per item of `items:`, in parallel or in sequence. */
-export interface CollectionTaskDef extends TaskBase<'collection'> {
-  items?: unknown;
-  filter?: string;
-  itemVar: string;
-  indexVar: string;
-  mode?: 'parallel' | 'sequential';
-  batch?: number;
+export interface CollectionTaskDef
+  extends TaskBase<'collection'>, Pick<CollectionTaskConfig, 'items' | 'filter' | 'itemVar' | 'indexVar' | 'mode' | 'batch' | 'strategy' | 'maxWorkers'> {
   /** The task run per item; its id is a template over the item. */
   task?: TaskDef;
   tasks?: TaskDef[];
-  strategy?: Strategy;
-  maxWorkers?: number;
 }
 
 export const collectionTask: TaskKind<'collection'> = {

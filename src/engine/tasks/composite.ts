@@ -1,12 +1,11 @@
-import type { Strategy } from '../progress.js';
+import type { CompositeTaskConfig } from '../../config/types.js';
 import type { TaskBase, TaskDef } from '../definition.js';
 import type { TaskKind } from './kind.js';
 
 /** Runs its tasks one after another and stops at the first that does not succeed. */
-export interface CompositeTaskDef extends TaskBase<'composite'> {
+/** Its strategy is only how progress_info judges the children; they always run as wait_all. */
+export interface CompositeTaskDef extends TaskBase<'composite'>, Pick<CompositeTaskConfig, 'strategy'> {
   tasks: TaskDef[];
-  /** Only how progress_info judges the children; they always run as wait_all. */
-  strategy?: Strategy;
 }
 
 export const compositeTask: TaskKind<'composite'> = {

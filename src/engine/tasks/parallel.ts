@@ -1,12 +1,10 @@
-import type { Strategy } from '../progress.js';
+import type { ParallelTaskConfig } from '../../config/types.js';
 import type { TaskBase, TaskDef } from '../definition.js';
 import type { TaskKind } from './kind.js';
 
 /** Runs its tasks concurrently (at most max_workers at once) and settles by its strategy. */
-export interface ParallelTaskDef extends TaskBase<'parallel'> {
+export interface ParallelTaskDef extends TaskBase<'parallel'>, Pick<ParallelTaskConfig, 'strategy' | 'maxWorkers'> {
   tasks: TaskDef[];
-  strategy?: Strategy;
-  maxWorkers?: number;
 }
 
 export const parallelTask: TaskKind<'parallel'> = {

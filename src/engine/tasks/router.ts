@@ -1,10 +1,10 @@
 import { chooseRoute } from '../../expr/route.js';
+import type { RouterTaskConfig } from '../../config/types.js';
 import type { TaskBase, TaskDef } from '../definition.js';
 import type { HandlerContext, TaskKind } from './kind.js';
 
 /** Picks the next task by its condition: a route is a task id or an inline task config. */
-export interface RouterTaskDef extends TaskBase<'router'> {
-  condition?: string;
+export interface RouterTaskDef extends TaskBase<'router'>, Pick<RouterTaskConfig, 'condition'> {
   routes: Record<string, string | TaskDef>;
 }
 

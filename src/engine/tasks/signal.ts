@@ -1,11 +1,10 @@
 import { CompozyError } from '../../errors.js';
+import type { SignalTaskConfig } from '../../config/types.js';
 import type { TaskBase } from '../definition.js';
 import type { HandlerContext, TaskKind, TaskRunResult } from './kind.js';
 
 /** Sends an event: the workflow whose signal trigger has this id starts with the rendered payload. */
-export interface SignalTaskDef extends TaskBase<'signal'> {
-  signal?: { id: string; payload: unknown };
-}
+export type SignalTaskDef = TaskBase<'signal'> & Pick<SignalTaskConfig, 'signal'>;
 
 export const signalTask: TaskKind<'signal'> = {
   type: 'signal',

@@ -1,5 +1,6 @@
 import { evaluateCondition } from '../../expr/cel.js';
 import type { ExecutionError } from '../../store/store.js';
+import type { WaitTaskConfig } from '../../config/types.js';
 import type { TaskBase, TaskDef } from '../definition.js';
 import { engineError } from '../engine-error.js';
 import type { SignalEnvelope } from '../protocol.js';
@@ -7,12 +8,9 @@ import { defined } from '../../config/read.js';
 import type { TaskKind } from './kind.js';
 
 /** Pauses until a signal named `wait_for` meets its condition (after its processor ran), or its timeout. */
-export interface WaitTaskDef extends TaskBase<'wait'> {
-  waitFor?: string;
-  condition?: string;
+/** onTimeout: the task to run next when the wait times out. */
+export interface WaitTaskDef extends TaskBase<'wait'>, Pick<WaitTaskConfig, 'waitFor' | 'condition' | 'onTimeout'> {
   processor?: TaskDef;
-  /** The task to run next when the wait times out. */
-  onTimeout?: string;
 }
 
 export const waitTask: TaskKind<'wait'> = {
