@@ -1,74 +1,99 @@
-import type { FastifyRateLimitStore } from '@fastify/rate-limit';
 import type { Kv } from '../kv/kv.js';
 
 /** Where budgets live on the KV; Compozy's prefix. */
 export const RATE_LIMIT_PREFIX = 'compozy:ratelimit:';
 
-type Result = { current: number; ttl: number };
+/** The client's position in its window's budget (over max: refused) and the milliseconds until the window ends. */
+export interface WindowCount {
+  current: number;
+  ttl: number;
+}
+
+/** Tokens one process holds of one window's budget: next…last are its own to hand out. */
+interface Lease {
+  periodMs: number;
+  window: number;
+  next: number;
+  last: number;
+  /** The highest count of the shared counter this process has seen in the window. */
+  known: number;
+  refill?: Promise<void>;
+}
+
+/** At most this many tokens are taken from the KV at once… */
+const MAX_LEASE = 64;
+/** …and never more than this share of what is left, so a process holds little of a budget near its end. */
+const LEASE_SHARE = 8;
+/** Leases of this many clients are kept before those of finished windows are dropped. */
+const PRUNE_AT = 10_000;
 
 /**
- * A fixed-window counter per client and window on the KV (INCRBY, so every process on one SQLite
- * KV and every server on one Redis counts into the same budget). The window is part of the key, so a
- * counter whose expiry was never set (the process died between the two calls) ends with its window
- * anyway. `burst`: a window may take up to this many requests more than `max` when the client's
- * previous window left at least as many unused; the answer counts them off `current`, so
- * RateLimit-Remaining includes them.
+ * A fixed-window counter per client and window on the KV: INCRBY, so every process on one SQLite KV
+ * and every server on one Redis counts into the same budget. A process takes tokens from the counter
+ * in leases (up to an eighth of what is left, at most 64, one when few are left) and hands them out
+ * locally, so a busy client costs one KV write per lease instead of one per request; the price is that
+ * a process may hold up to an eighth of the remaining budget unused when the window ends (others are
+ * then refused that much early, never admitted beyond the limit). Once a window is spent, requests are
+ * refused without writing. The window is part of the counter's name, so a counter whose expiry was
+ * never set (the process died between the two calls) ends with its window anyway. `burst`: a window may
+ * take up to this many requests more than `max` when the client's previous window left at least as many
+ * unused; the answer counts them off `current`, so RateLimit-Remaining includes them.
  */
 export class KvWindowCounter {
+  private readonly leases = new Map<string, Lease>();
   /** Finished windows do not change: their counts are read once per process. */
   private readonly previous = new Map<string, number>();
-  private previousWindow = -1;
 
   constructor(
     private readonly kv: Kv,
     private readonly now: () => number = Date.now,
   ) {}
 
-  async hit(key: string, periodMs: number, max: number, burst: number): Promise<Result> {
+  /** Synchronous while the process holds a token (the common case); a promise when it must ask the KV. */
+  hit(key: string, periodMs: number, max: number, burst: number): WindowCount | Promise<WindowCount> {
     const now = this.now();
     const window = Math.floor(now / periodMs);
-    const counter = `${RATE_LIMIT_PREFIX}${key}:${periodMs}:${window}`;
-    const count = await this.kv.incrBy(counter, 1);
-    if (count === 1) await this.kv.pexpire(counter, 2 * periodMs);
-    const carried = burst > 0 ? Math.min(burst, Math.max(0, max - (await this.previousCount(key, periodMs, window)))) : 0;
-    return { current: count - carried, ttl: (window + 1) * periodMs - now };
+    const ttl = (window + 1) * periodMs - now;
+    let carried = 0;
+    if (burst > 0) {
+      const previous = this.previous.get(`${key}:${periodMs}:${window - 1}`);
+      if (previous === undefined) return this.readPrevious(key, periodMs, window).then(() => this.hit(key, periodMs, max, burst));
+      carried = Math.min(burst, Math.max(0, max - previous));
+    }
+    const limit = max + carried;
+    const lease = this.lease(`${key}:${periodMs}`, periodMs, window);
+    if (lease.next <= lease.last) return { current: lease.next++ - carried, ttl };
+    if (lease.known >= limit) return { current: lease.known + 1 - carried, ttl };
+    lease.refill ??= this.refill(lease, `${RATE_LIMIT_PREFIX}${key}:${periodMs}:${window}`, limit).finally(() => (lease.refill = undefined));
+    return lease.refill.then(() => this.hit(key, periodMs, max, burst));
   }
 
-  private async previousCount(key: string, periodMs: number, window: number): Promise<number> {
-    if (window !== this.previousWindow) {
-      this.previous.clear();
-      this.previousWindow = window;
+  private lease(name: string, periodMs: number, window: number): Lease {
+    let lease = this.leases.get(name);
+    if (lease?.window === window) return lease;
+    if (this.leases.size >= PRUNE_AT) {
+      const now = this.now();
+      for (const [other, held] of this.leases) if (held.window < Math.floor(now / held.periodMs)) this.leases.delete(other);
     }
-    const name = `${key}:${periodMs}`;
-    const known = this.previous.get(name);
-    if (known !== undefined) return known;
-    const count = Number((await this.kv.get(`${RATE_LIMIT_PREFIX}${name}:${window - 1}`)) ?? 0);
+    lease = { periodMs, window, next: 1, last: 0, known: 0 };
+    this.leases.set(name, lease);
+    return lease;
+  }
+
+  private async refill(lease: Lease, counter: string, limit: number): Promise<void> {
+    const size = Math.min(MAX_LEASE, Math.max(1, Math.floor((limit - lease.known) / LEASE_SHARE)));
+    const total = await this.kv.incrBy(counter, size);
+    if (total === size) await this.kv.pexpire(counter, 2 * lease.periodMs);
+    lease.next = total - size + 1;
+    lease.last = total;
+    lease.known = Math.max(lease.known, total);
+  }
+
+  private async readPrevious(key: string, periodMs: number, window: number): Promise<void> {
+    const name = `${key}:${periodMs}:${window - 1}`;
+    const count = Number((await this.kv.get(`${RATE_LIMIT_PREFIX}${name}`)) ?? 0);
+    if (this.previous.size >= PRUNE_AT) this.previous.clear();
     this.previous.set(name, count);
-    return count;
   }
-}
 
-/**
- * The store class @fastify/rate-limit constructs: the global budget's burst, and per route group (its
- * groupId, which the plugin appends to the key) that route's burst.
- */
-export function kvRateLimitStore(counter: KvWindowCounter, globalBurst: number, routeBurst: ReadonlyMap<string, number>) {
-  class KvRateLimitStore implements FastifyRateLimitStore {
-    burst = globalBurst;
-
-    incr(key: string, callback: (error: Error | null, result?: Result) => void, timeWindow: number, max: number): void {
-      counter.hit(key, timeWindow, max, this.burst).then(
-        (result) => callback(null, result),
-        (error: Error) => callback(error),
-      );
-    }
-
-    child(routeOptions: Parameters<FastifyRateLimitStore['child']>[0]): FastifyRateLimitStore {
-      const store = new KvRateLimitStore();
-      const { groupId } = routeOptions as { groupId?: string };
-      store.burst = groupId === undefined ? globalBurst : (routeBurst.get(groupId) ?? globalBurst);
-      return store;
-    }
-  }
-  return KvRateLimitStore;
 }

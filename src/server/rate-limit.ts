@@ -1,9 +1,8 @@
-import rateLimit from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { RateLimitRule, RateLimitSettings } from '../config/rate-limit-settings.js';
 import { CompozyError } from '../errors.js';
 import type { Kv } from '../kv/kv.js';
-import { KvWindowCounter, kvRateLimitStore } from './rate-limit-store.js';
+import { KvWindowCounter, type WindowCount } from './rate-limit-store.js';
 
 export interface RateLimitOptions {
   settings: RateLimitSettings;
@@ -19,37 +18,55 @@ function covers(prefix: string, url: string): boolean {
   return prefix === '/' || url === prefix || url.startsWith(`${prefix}/`);
 }
 
+function hookList<T>(hooks: T | T[] | undefined): T[] {
+  return hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks];
+}
+
 /** Per API key when the request presented a valid one (src/server/auth), else per client address. */
 function clientKey(request: FastifyRequest): string {
   return request.apiKey ? `apikey:${request.apiKey.id}` : `ip:${request.ip}`;
 }
 
 /**
- * `server.rate_limit` through @fastify/rate-limit with its store on the KV. The global budget covers
- * every route but the exempt ones; a route under a per_route prefix (the longest that matches) has that
- * prefix's budget instead. Registered after the auth hook and before the routes (the plugin attaches
- * to routes as they are added). A KV that does not answer fails the request with its error (503), not
- * open: a limit that silently stops holding is no limit.
+ * `server.rate_limit`: the global budget on every route but the exempt ones; a route under a
+ * per_route prefix (the longest that matches) has that prefix's budget instead. One callback hook per
+ * route, added after the auth check (the budget is the verified key's), finished synchronously while
+ * this process holds tokens of the client's budget (KvWindowCounter). Every answer carries
+ * RateLimit-Limit, -Remaining and -Reset (IETF draft, seconds); a refusal is 429 RATE_LIMITED with
+ * Retry-After. A KV that does not answer fails the request with its error, not open: a limit that
+ * silently stops holding is no limit.
  */
 export function registerRateLimit(app: FastifyInstance, options: RateLimitOptions): void {
-  const { settings, kv } = options;
+  const { settings } = options;
   if (!settings.enabled) return;
+  const counter = new KvWindowCounter(options.kv);
   const prefixes = Object.keys(settings.perRoute).sort((a, b) => b.length - a.length);
   const used = new Set<string>();
-  const ruleOf = new Map<string, RateLimitRule>();
-  const groupOf = (prefix: string) => `|route:${prefix}`;
+
+  const limit = (rule: RateLimitRule, group: string): onRequestHookHandler => {
+    const answer = (reply: FastifyReply, { current, ttl }: WindowCount): CompozyError | undefined => {
+      const reset = Math.max(1, Math.ceil(ttl / 1000));
+      void reply.header('ratelimit-limit', rule.requests).header('ratelimit-remaining', Math.max(0, rule.requests - current)).header('ratelimit-reset', reset);
+      if (current <= rule.requests) return undefined;
+      void reply.header('retry-after', reset);
+      return new CompozyError('RATE_LIMITED', `Too many requests: the limit is ${rule.requests} per ${rule.period}${rule.burst > 0 ? ` (+${rule.burst} burst)` : ''}; retry in ${reset} s.`, {
+        hint: 'Wait for the Retry-After seconds, or raise server.rate_limit in compozy.yaml.',
+        details: { limit: rule.requests, period: rule.period, burst: rule.burst, retry_after: reset },
+      });
+    };
+    return function rateLimit(request, reply, done) {
+      const count = counter.hit(`${clientKey(request)}${group}`, rule.periodMs, rule.requests, rule.burst);
+      if (count instanceof Promise) count.then((result) => done(answer(reply, result)), done);
+      else done(answer(reply, count));
+    };
+  };
 
   app.addHook('onRoute', (route) => {
-    if (exempt(route.url)) {
-      route.config = { ...route.config, rateLimit: false };
-      return;
-    }
+    if (exempt(route.url) || hookList(route.onRequest).some((hook) => hook.name === 'rateLimit')) return;
     const prefix = prefixes.find((candidate) => covers(candidate, route.url));
-    if (prefix === undefined) return;
-    const rule = settings.perRoute[prefix] as RateLimitRule;
-    used.add(prefix);
-    ruleOf.set(route.url, rule);
-    route.config = { ...route.config, rateLimit: { max: rule.requests, timeWindow: rule.periodMs, groupId: groupOf(prefix) } };
+    if (prefix !== undefined) used.add(prefix);
+    const hook = prefix === undefined ? limit(settings, '') : limit(settings.perRoute[prefix] as RateLimitRule, `|route:${prefix}`);
+    route.onRequest = [...hookList(route.onRequest), hook];
   });
 
   app.addHook('onReady', async () => {
@@ -59,25 +76,5 @@ export function registerRateLimit(app: FastifyInstance, options: RateLimitOption
         hint: 'Use a route prefix such as /api/v0/workflows, /api/v0/executions or /api/v0/memory.',
       });
     }
-  });
-
-  const routeBurst = new Map(prefixes.map((prefix) => [groupOf(prefix), (settings.perRoute[prefix] as RateLimitRule).burst]));
-  void app.register(rateLimit, {
-    global: true,
-    max: settings.requests,
-    timeWindow: settings.periodMs,
-    hook: 'onRequest',
-    enableDraftSpec: true,
-    skipOnError: false,
-    keyGenerator: clientKey,
-    store: kvRateLimitStore(new KvWindowCounter(kv), settings.burst, routeBurst),
-    errorResponseBuilder: (request, context) => {
-      const rule = (request.routeOptions.url !== undefined ? ruleOf.get(request.routeOptions.url) : undefined) ?? settings;
-      const retryAfter = Math.max(1, Math.ceil(context.ttl / 1000));
-      return new CompozyError('RATE_LIMITED', `Too many requests: the limit is ${context.max} per ${rule.period}${rule.burst > 0 ? ` (+${rule.burst} burst)` : ''}; retry in ${retryAfter} s.`, {
-        hint: 'Wait for the Retry-After seconds, or raise server.rate_limit in compozy.yaml.',
-        details: { limit: context.max, period: rule.period, burst: rule.burst, retry_after: retryAfter },
-      });
-    },
   });
 }

@@ -47,6 +47,11 @@ export interface ApiKeyStore {
   touchApiKey(id: string, at: string): Promise<void>;
   /** Keys neither revoked nor expired at `now`. */
   countUsableApiKeys(now: string): Promise<number>;
+  /**
+   * Changes whenever any process may have changed a key: a verifier may reuse what it found while this
+   * stays the same. Absent where that cannot be known cheaply (PostgreSQL): then every check reads.
+   */
+  changeMark?(): string;
 }
 
 export function checkNewApiKey(key: NewApiKey): NewApiKey {

@@ -151,6 +151,26 @@ describe('rate limits on the KV', () => {
   });
 });
 
+describe('KvWindowCounter leases', () => {
+  it('takes tokens in leases, so a busy client costs few KV writes; two processes never admit beyond the limit together', async () => {
+    const kv = sqliteKv();
+    let writes = 0;
+    const counted = new Proxy(kv, { get: (target, name) => (name === 'incrBy' ? (...args: [string, number]) => (writes++, target.incrBy(...args)) : Reflect.get(target, name, target)) }) as Kv;
+    const now = () => 3_600_000 * 1000 + 5;
+    const a = new KvWindowCounter(counted, now);
+    const b = new KvWindowCounter(counted, now);
+    let admitted = 0;
+    for (let i = 0; i < 2000; i++) if ((await (i % 2 === 0 ? a : b).hit('busy', 3_600_000, 1000, 0)).current <= 1000) admitted++;
+    expect(admitted).toBeLessThanOrEqual(1000);
+    expect(admitted).toBeGreaterThanOrEqual(1000 - 2 * 125);
+    expect(writes).toBeLessThan(200);
+    const concurrent = new KvWindowCounter(kv, now);
+    const answers = await Promise.all(Array.from({ length: 50 }, () => concurrent.hit('burst-in', 3_600_000, 20, 0)));
+    expect(answers.filter((answer) => answer.current <= 20)).toHaveLength(20);
+    expect(new Set(answers.map((answer) => answer.current)).size).toBe(answers.filter((answer) => answer.current <= 20).length + 1);
+  });
+});
+
 await withService('Redis', REDIS_URL, 6379, () => {
   describe('rate limits on Redis', () => {
     it('two servers on one Redis share one budget', async () => {

@@ -8,7 +8,7 @@ import type { EventBus } from '../../src/engine/events.js';
 import { SqliteKv } from '../../src/kv/sqlite/sqlite-kv.js';
 import { buildApp } from '../../src/server/app.js';
 import { createKey, KeyVerifier, keyId } from '../../src/server/auth/keys.js';
-import { authDecision, isLoopbackHost, presentedKey, routeNeed, scopeAllows } from '../../src/server/auth/policy.js';
+import { authDecision, isLoopbackHost, presentedKey, routeNeed, scopeAllows, strictestNeed } from '../../src/server/auth/policy.js';
 import type { ApiKeyScope } from '../../src/store/api-keys.js';
 import { ksuid } from '../../src/store/ksuid.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
@@ -62,7 +62,7 @@ describe('auth policy', () => {
     expect(() => loadSettings({ document: { auth: { enabled: 'yes' } } }, {}, {})).toThrow(/auth.enabled in compozy.yaml must be true or false/);
   });
 
-  it('routes: health and docs open, /api/v0/health summary, reads need read, writes execute, memory clear/delete admin, unknown routes read', () => {
+  it('routes: health and docs open, /api/v0/health summary, reads need read, writes execute, memory clear/delete admin', () => {
     expect(routeNeed('GET', '/healthz')).toBe('open');
     expect(routeNeed('GET', '/readyz')).toBe('open');
     expect(routeNeed('GET', '/api/v0/health')).toBe('summary');
@@ -70,7 +70,7 @@ describe('auth policy', () => {
     expect(routeNeed('POST', '/api/v0/workflows/:workflow_id/executions')).toBe('execute');
     expect(routeNeed('POST', '/api/v0/executions/workflows/:exec_id/cancel')).toBe('execute');
     expect(routeNeed('POST', '/api/v0/memory/:memory_ref/clear')).toBe('admin');
-    expect(routeNeed('GET', undefined)).toBe('read');
+    expect(strictestNeed(['GET', 'POST'], '/api/v0/x')).toBe('execute');
     expect(scopeAllows('admin', 'execute')).toBe(true);
     expect(scopeAllows('execute', 'read')).toBe(true);
     expect(scopeAllows('read', 'execute')).toBe(false);
@@ -104,6 +104,23 @@ describe('KeyVerifier', () => {
     const other = await createKey(store.apiKeys, { name: 'other', scope: 'read', expiresAt: null });
     await store.apiKeys.revokeApiKey(other.record.id);
     expect(await verifier.verify(other.key)).toBeUndefined();
+  });
+
+  it('a key it remembers stops working on the next check once another process revokes it', async () => {
+    const path = join(tempDir('auth-cache'), 'compozy.db');
+    const server = SqliteStore.open(path);
+    const cli = SqliteStore.open(path);
+    closing.push(server, cli);
+    const verifier = new KeyVerifier(server.apiKeys, (error) => { throw error; });
+    const { key, record } = await createKey(cli.apiKeys, { name: 'ci', scope: 'read', expiresAt: null });
+    expect(await verifier.verify(key)).toMatchObject({ id: record.id });
+    expect(await verifier.verify(key)).toMatchObject({ id: record.id });
+    await cli.apiKeys.revokeApiKey(record.id);
+    expect(await verifier.verify(key)).toBeUndefined();
+    const own = await createKey(server.apiKeys, { name: 'own', scope: 'read', expiresAt: null });
+    expect(await verifier.verify(own.key)).toMatchObject({ id: own.record.id });
+    await server.apiKeys.revokeApiKey(own.record.id);
+    expect(await verifier.verify(own.key)).toBeUndefined();
   });
 
   it('keeps the last-used time, writing it at most once a minute per key', async () => {
@@ -170,7 +187,8 @@ describe('the API with auth on', () => {
 
     expect((await start(app, { 'x-api-key': executeKey })).statusCode).toBe(202);
     expect((await read(app)).statusCode).toBe(401);
-    expect((await app.inject({ method: 'GET', url: '/api/v0/no-such-route' })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'HEAD', url: `/api/v0/executions/workflows/${ksuid()}` })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'GET', url: '/api/v0/no-such-route' })).statusCode).toBe(404);
   });
 
   it('/healthz and /readyz stay open; /api/v0/health answers its status without a key and its components with one', async () => {

@@ -1,8 +1,8 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CompozyError, errorMessage } from '../../errors.js';
-import type { ApiKeyRecord, ApiKeyStore } from '../../store/api-keys.js';
+import type { ApiKeyRecord, ApiKeyScope, ApiKeyStore } from '../../store/api-keys.js';
 import { KeyVerifier } from './keys.js';
-import { isLoopbackHost, presentedKey, routeNeed, scopeAllows, type AuthDecision } from './policy.js';
+import { isLoopbackHost, presentedKey, scopeAllows, strictestNeed, type AuthDecision } from './policy.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -35,9 +35,13 @@ function summaryOnly(payload: unknown): unknown {
   return { ...rest, message: `${String((rest as { message?: unknown }).message ?? '')} (send an API key for the components)`.trim(), data: { status: data.status } };
 }
 
+function hookList<T>(hooks: T | T[] | undefined): T[] {
+  return hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks];
+}
+
 /**
- * API keys on every route but the open ones (routeNeed), as one onRequest hook on the root instance so
- * it runs before any route's own hooks (the rate limiter keys on the verified key). With auth on, the
+ * API keys on every route but the open ones (routeNeed). A request for a route that does not exist gets
+ * 404 with or without a key: the routes are no secret (/openapi.json lists them). With auth on, the
  * server refuses to become ready while the store has no usable key.
  */
 export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
@@ -58,28 +62,42 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
     options.log?.(`API keys required (${decision.reason})`);
   });
 
-  app.addHook('onRequest', async (request: FastifyRequest, reply) => {
-    const need = routeNeed(request.method, request.routeOptions.url);
-    if (need === 'open') return;
-    const presented = presentedKey(request.headers);
-    const key = presented ? await verifier.verify(presented) : undefined;
+  const decide = (need: ApiKeyScope | 'summary', route: string, request: FastifyRequest, reply: FastifyReply, presented: string | undefined, key: ApiKeyRecord | undefined): CompozyError | undefined => {
     if (need === 'summary') {
       request.apiKey = key ?? null;
       request.healthSummaryOnly = key === undefined;
-      return;
+      return undefined;
     }
     if (!key) {
       void reply.header('www-authenticate', 'Bearer');
-      throw unauthorized(presented === undefined);
+      return unauthorized(presented === undefined);
     }
     if (!scopeAllows(key.scope, need)) {
-      throw new CompozyError('FORBIDDEN', `This API key's scope is ${key.scope}; ${request.method} ${request.routeOptions.url ?? request.url} needs ${need}.`, {
+      return new CompozyError('FORBIDDEN', `This API key's scope is ${key.scope}; ${request.method} ${route} needs ${need}.`, {
         hint: `Use a key created with --scope ${need}${need === 'admin' ? '' : ' (or admin)'}.`,
         details: { scope: key.scope, required: need },
       });
     }
     request.apiKey = key;
-  });
+    return undefined;
+  };
+  // A callback hook, finished synchronously when the key was verified before (most requests).
+  const check = (need: ApiKeyScope | 'summary', route: string) =>
+    function requireApiKey(request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void): void {
+      const presented = presentedKey(request.headers);
+      const found = presented ? verifier.verify(presented) : undefined;
+      if (found instanceof Promise) found.then((key) => done(decide(need, route, request, reply, presented, key)), done);
+      else done(decide(need, route, request, reply, presented, found));
+    };
+  const summarize = async (request: FastifyRequest, _reply: FastifyReply, payload: unknown) => (request.healthSummaryOnly ? summaryOnly(payload) : payload);
 
-  app.addHook('preSerialization', async (request: FastifyRequest, _reply, payload: unknown) => (request.healthSummaryOnly ? summaryOnly(payload) : payload));
+  // Per route, decided once as routes are added: open routes pay nothing, and the check runs first
+  // among the route's own hooks (before the rate limiter, which keys on the verified key).
+  app.addHook('onRoute', (route) => {
+    const need = strictestNeed(route.method, route.url);
+    // The HEAD route Fastify derives from a GET arrives with the GET's hooks already in place.
+    if (need === 'open' || hookList(route.onRequest).some((hook) => hook.name === 'requireApiKey')) return;
+    route.onRequest = [check(need, route.url), ...hookList(route.onRequest)];
+    if (need === 'summary') route.preSerialization = [summarize, ...hookList(route.preSerialization)];
+  });
 }

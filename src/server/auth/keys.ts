@@ -39,15 +39,23 @@ export async function createKey(store: ApiKeyStore, request: NewKeyRequest): Pro
   return { record, key };
 }
 
+/** Verified keys one process remembers at most. */
+const MAX_VERIFIED = 1000;
+
 /** How often one process writes a key's last-used time: every request would make each read a write. */
 const TOUCH_EVERY_MS = 60_000;
 
 /**
  * Checks presented keys against the store. An unknown, revoked, expired or malformed key all answer
- * undefined; the digest comparison is constant-time and runs for unknown ids too.
+ * undefined; the digest comparison is constant-time and runs for unknown ids too. A key found valid is
+ * remembered until the store's change mark moves (on SQLite, any commit by another process, such as
+ * `compozy auth revoke`), so a revocation holds from the next request on.
  */
 export class KeyVerifier {
   private readonly touched = new Map<string, number>();
+  /** Keys verified since the store's change mark was `mark`; dropped whenever it moves. */
+  private verified = new Map<string, ApiKeyRecord>();
+  private mark: string | undefined;
 
   constructor(
     private readonly store: ApiKeyStore,
@@ -55,20 +63,46 @@ export class KeyVerifier {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async verify(presented: string): Promise<ApiKeyRecord | undefined> {
+  /** Synchronous when the key was verified before and nothing changed since; a promise when it reads the store. */
+  verify(presented: string): ApiKeyRecord | undefined | Promise<ApiKeyRecord | undefined> {
     const id = keyId(presented);
     if (id === undefined) return undefined;
+    const cached = this.cached(presented);
+    if (cached) return this.accept(cached);
+    return this.lookUp(presented, id).then((record) => record && this.accept(record));
+  }
+
+  /** Unexpired: the record, its last use noted. */
+  private accept(record: ApiKeyRecord): ApiKeyRecord | undefined {
+    const now = this.now();
+    if (record.expiresAt !== null && Date.parse(record.expiresAt) <= now) return undefined;
+    if (now - (this.touched.get(record.id) ?? 0) >= TOUCH_EVERY_MS) {
+      this.touched.set(record.id, now);
+      this.store.touchApiKey(record.id, new Date(now).toISOString()).catch(this.onTouchError);
+    }
+    return record;
+  }
+
+  /** A key verified before, while no key can have changed since (the store's change mark is the same). */
+  private cached(presented: string): ApiKeyRecord | undefined {
+    if (!this.store.changeMark) return undefined;
+    const mark = this.store.changeMark();
+    if (mark !== this.mark) {
+      this.verified = new Map();
+      this.mark = mark;
+      return undefined;
+    }
+    return this.verified.get(presented);
+  }
+
+  private async lookUp(presented: string, id: string): Promise<ApiKeyRecord | undefined> {
+    const mark = this.store.changeMark?.();
     const found = await this.store.findActiveApiKey(id);
     const expected = found ? Buffer.from(found.digest, 'hex') : ABSENT_DIGEST;
     const matches = timingSafeEqual(createHash('sha256').update(presented).digest(), expected);
     if (!found || !matches) return undefined;
-    const now = this.now();
-    if (found.expiresAt !== null && Date.parse(found.expiresAt) <= now) return undefined;
     const { digest: _digest, ...record } = found;
-    if (now - (this.touched.get(id) ?? 0) >= TOUCH_EVERY_MS) {
-      this.touched.set(id, now);
-      this.store.touchApiKey(id, new Date(now).toISOString()).catch(this.onTouchError);
-    }
+    if (mark !== undefined && mark === this.mark && this.verified.size < MAX_VERIFIED) this.verified.set(presented, record);
     return record;
   }
 }

@@ -32,17 +32,22 @@ const OPEN_ROUTES = new Set(['/healthz', '/readyz', '/openapi.json']);
 const ADMIN_ROUTES = new Set(['POST /api/v0/memory/:memory_ref/clear', 'POST /api/v0/memory/:memory_ref/delete']);
 
 /**
- * The scope a route needs, by its pattern (`request.routeOptions.url`; undefined for an unknown route,
- * which needs read so a caller without a key learns nothing about which routes exist). Reads (GET,
- * HEAD) need read; anything that starts, signals, cancels or writes needs execute; ADMIN_ROUTES admin.
+ * The scope a route needs, by its pattern (`/api/v0/executions/workflows/:exec_id`). Reads (GET, HEAD)
+ * need read; anything that starts, signals, cancels or writes needs execute; ADMIN_ROUTES admin.
  */
-export function routeNeed(method: string, pattern: string | undefined): RouteNeed {
-  if (pattern !== undefined) {
-    if (OPEN_ROUTES.has(pattern) || pattern === '/docs' || pattern.startsWith('/docs/')) return 'open';
-    if (pattern === '/api/v0/health') return 'summary';
-    if (ADMIN_ROUTES.has(`${method} ${pattern}`)) return 'admin';
-  }
+export function routeNeed(method: string, pattern: string): RouteNeed {
+  if (OPEN_ROUTES.has(pattern) || pattern === '/docs' || pattern.startsWith('/docs/')) return 'open';
+  if (pattern === '/api/v0/health') return 'summary';
+  if (ADMIN_ROUTES.has(`${method} ${pattern}`)) return 'admin';
   return method === 'GET' || method === 'HEAD' ? 'read' : 'execute';
+}
+
+const NEED_ORDER: readonly RouteNeed[] = ['open', 'summary', ...API_KEY_SCOPES];
+
+/** For a route declared with several methods, what the strictest of them needs. */
+export function strictestNeed(methods: string | readonly string[], pattern: string): RouteNeed {
+  const needs = (typeof methods === 'string' ? [methods] : methods).map((method) => routeNeed(method, pattern));
+  return needs.reduce((a, b) => (NEED_ORDER.indexOf(b) > NEED_ORDER.indexOf(a) ? b : a), 'open');
 }
 
 export function scopeAllows(scope: ApiKeyScope, needed: ApiKeyScope): boolean {

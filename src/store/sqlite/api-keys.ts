@@ -34,6 +34,8 @@ function record(row: KeyRow): ApiKeyRecord {
 /** API keys in the store's SQLite file, through the store's guard (lock waits, storage faults). */
 export class SqliteApiKeys implements ApiKeyStore {
   private readonly s: Record<string, StatementSync>;
+  /** Key writes on this connection, which PRAGMA data_version (other connections' commits) does not count. */
+  private ownWrites = 0;
 
   constructor(
     private readonly db: DatabaseSync,
@@ -47,6 +49,7 @@ export class SqliteApiKeys implements ApiKeyStore {
       list: db.prepare('SELECT * FROM api_keys ORDER BY created_at, id'),
       revoke: db.prepare('UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?), digest = NULL WHERE id = ?'),
       touch: db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)'),
+      dataVersion: db.prepare('PRAGMA data_version'),
       usable: db.prepare('SELECT count(*) AS n FROM api_keys WHERE revoked_at IS NULL AND digest IS NOT NULL AND (expires_at IS NULL OR expires_at > ?)'),
     };
   }
@@ -79,6 +82,7 @@ export class SqliteApiKeys implements ApiKeyStore {
 
   async revokeApiKey(id: string): Promise<ApiKeyRecord | null> {
     checkId(id, 'id');
+    this.ownWrites++;
     return this.guard.write(() =>
       this.guard.transaction(() => {
         this.stmt('revoke').run(new Date().toISOString(), id);
@@ -91,6 +95,12 @@ export class SqliteApiKeys implements ApiKeyStore {
   async touchApiKey(id: string, at: string): Promise<void> {
     checkId(id, 'id');
     await this.guard.write(() => this.stmt('touch').run(at, id, at));
+  }
+
+  /** Any commit by another connection (a `compozy auth revoke`, another server) moves data_version. */
+  changeMark(): string {
+    const { data_version: version } = this.stmt('dataVersion').get() as { data_version: number };
+    return `${version}:${this.ownWrites}`;
   }
 
   async countUsableApiKeys(now: string): Promise<number> {

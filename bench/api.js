@@ -1,0 +1,152 @@
+// GET /api/v0/executions/workflows/:id with API keys and rate limits on (auth on a Bearer key checked
+// against the SQLite store, a budget counted on the SQLite KV) against the same route with both off,
+// in one run: two server processes, loaded one at a time by this one, in alternating rounds.
+// Last line: one JSON object.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+const PHASE_MS = Number(process.env.BENCH_MS ?? 2000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const PROJECT = join(import.meta.dirname, 'projects', 'one-task');
+
+/** The server side, in its own process: an execution with a few task states, and the API over it. */
+async function server(secured) {
+  const { buildApp } = await import('../dist/server/app.js');
+  const { loadSettings } = await import('../dist/config/settings.js');
+  const { loadValidProject } = await import('../dist/config/valid-project.js');
+  const { compileProject } = await import('../dist/engine/project.js');
+  const { EngineClient } = await import('../dist/engine/client.js');
+  const { SqliteStore } = await import('../dist/store/sqlite/sqlite-store.js');
+  const { SqliteKv } = await import('../dist/kv/sqlite/sqlite-kv.js');
+  const { createKey } = await import('../dist/server/auth/keys.js');
+  const { ksuid } = await import('../dist/store/ksuid.js');
+  const dir = mkdtempSync(join(tmpdir(), 'compozy-bench-api-'));
+  const store = SqliteStore.open(join(dir, 'compozy.db'));
+  const kv = SqliteKv.open(join(dir, 'kv.db'));
+  const execId = ksuid();
+  await store.createWorkflowExecution({ workflowExecId: execId, workflowId: 'one-task', input: { n: 1 } });
+  for (let i = 0; i < 5; i++) {
+    await store.upsertTaskState({ taskExecId: ksuid(), taskId: `t${i}`, workflowExecId: execId, workflowId: 'one-task', component: 'task', status: 'SUCCESS', executionType: 'basic', input: { i }, output: { value: i } });
+  }
+  await store.updateWorkflowExecution(execId, { status: 'SUCCESS', output: { n: 1 } });
+  const document = secured ? { auth: { enabled: true }, server: { rate_limit: { requests: 1_000_000_000, period: '1h' } } } : { auth: { enabled: false } };
+  const settings = loadSettings({ document }, {}, {});
+  const key = secured ? (await createKey(store.apiKeys, { name: 'bench', scope: 'read', expiresAt: null })).key : undefined;
+  const client = { workflow: { async start() {} } };
+  const engine = new EngineClient({ client, store, project: compileProject(loadValidProject(PROJECT), 20), taskQueue: 'bench', workerAvailable: async () => true });
+  const app = buildApp({
+    health: async () => ({ mode: 'standalone', project: 'bench', status: 'up', components: [] }),
+    notReadyReason: () => undefined,
+    engine: { client: engine, store, events: { publish: async () => ksuid() } },
+    security: { host: '127.0.0.1', settings, keys: store.apiKeys, kv },
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  process.stdout.write(`${JSON.stringify({ port: app.server.address().port, execId, key })}\n`);
+  // Each line on stdin asks for this process's CPU time so far (µs); end of stdin stops it.
+  createInterface({ input: process.stdin }).on('line', () => {
+    const { user, system } = process.cpuUsage();
+    process.stdout.write(`${JSON.stringify({ cpuUs: user + system })}\n`);
+  });
+  process.stdin.on('end', async () => {
+    await app.close();
+    await kv.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(0);
+  });
+}
+
+async function startServer(secured) {
+  const child = spawn(process.execPath, [import.meta.filename, secured ? 'server-on' : 'server-off'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const first = await lines.next();
+  const cpuUs = async () => {
+    child.stdin.write('cpu\n');
+    return JSON.parse((await lines.next()).value).cpuUs;
+  };
+  return { child, cpuUs, ...JSON.parse(first.value) };
+}
+
+/** Requests per second and latency percentiles over PHASE_MS with CONCURRENCY requests in flight. */
+async function load(target) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const headers = target.key ? { authorization: `Bearer ${target.key}` } : {};
+  const path = `/api/v0/executions/workflows/${target.execId}`;
+  const latencies = [];
+  let failures = 0;
+  const get = () =>
+    new Promise((resolve, reject) => {
+      const started = performance.now();
+      const request = http.get({ host: '127.0.0.1', port: target.port, path, headers, agent }, (response) => {
+        response.resume();
+        response.on('end', () => {
+          if (response.statusCode !== 200) failures++;
+          latencies.push(performance.now() - started);
+          resolve();
+        });
+      });
+      request.on('error', reject);
+    });
+  const cpuBefore = await target.cpuUs();
+  const started = performance.now();
+  const deadline = started + PHASE_MS;
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (performance.now() < deadline) await get();
+  }));
+  const seconds = (performance.now() - started) / 1000;
+  const cpuUs = (await target.cpuUs()) - cpuBefore;
+  agent.destroy();
+  if (failures > 0) throw new Error(`${failures} requests did not answer 200`);
+  return { count: latencies.length, seconds, latencies, cpuUs };
+}
+
+function summary(phases) {
+  const latencies = phases.flatMap((p) => p.latencies).sort((a, b) => a - b);
+  const at = (p) => Number(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))].toFixed(3));
+  const count = phases.reduce((n, p) => n + p.count, 0);
+  const seconds = phases.reduce((n, p) => n + p.seconds, 0);
+  const cpuUs = phases.reduce((n, p) => n + p.cpuUs, 0);
+  return { rps: Math.round(count / seconds), p50_ms: at(0.5), p99_ms: at(0.99), requests: count, server_cpu_us_per_request: Number((cpuUs / count).toFixed(1)) };
+}
+
+async function main() {
+  const off = await startServer(false);
+  const on = await startServer(true);
+  try {
+    await load(off);
+    await load(on);
+    const phases = { off: [], on: [] };
+    for (let round = 0; round < ROUNDS; round++) {
+      phases.off.push(await load(off));
+      phases.on.push(await load(on));
+    }
+    const plain = summary(phases.off);
+    const secured = summary(phases.on);
+    const cost = 1 - secured.rps / plain.rps;
+    // Each round's pair ran back to back: the median of their ratios is less moved by load from other processes.
+    const ratios = phases.on.map((on, i) => on.count / on.seconds / (phases.off[i].count / phases.off[i].seconds)).sort((a, b) => a - b);
+    const pairedCost = 1 - ratios[Math.floor(ratios.length / 2)];
+    console.log(`both off:  ${plain.rps} req/s, p50 ${plain.p50_ms} ms, p99 ${plain.p99_ms} ms`);
+    console.log(`auth + rate limit on: ${secured.rps} req/s, p50 ${secured.p50_ms} ms, p99 ${secured.p99_ms} ms`);
+    // The server's CPU time per request decides its throughput once it has a core to itself; the
+    // requests/s above also move with this machine's other load and the load generator's own limit.
+    const cpuCost = 1 - plain.server_cpu_us_per_request / secured.server_cpu_us_per_request;
+    console.log(`server CPU per request: ${plain.server_cpu_us_per_request} µs off, ${secured.server_cpu_us_per_request} µs on: ${(cpuCost * 100).toFixed(1)} % fewer requests per CPU second`);
+    console.log(`throughput cost ${(cost * 100).toFixed(1)} % overall, ${(pairedCost * 100).toFixed(1)} % median of ${ROUNDS} paired rounds (target ≤ 10 %)`);
+    console.log(JSON.stringify({ route: 'GET /api/v0/executions/workflows/:id', concurrency: CONCURRENCY, phase_ms: PHASE_MS, rounds: ROUNDS, off: plain, on: secured, throughput_cost: Number(cost.toFixed(4)), paired_median_cost: Number(pairedCost.toFixed(4)), cpu_cost: Number(cpuCost.toFixed(4)), target_met: cpuCost <= 0.1 }));
+  } finally {
+    off.child.stdin.end();
+    on.child.stdin.end();
+    await Promise.all([once(off.child, 'exit'), once(on.child, 'exit')]);
+  }
+}
+
+const role = process.argv[2];
+if (role === 'server-on' || role === 'server-off') await server(role === 'server-on');
+else await main();
