@@ -10,6 +10,7 @@ import type { ExecutionEvent } from '../engine/observer.js';
 import { isPidAlive } from '../platform/pids.js';
 import { readRunState } from '../platform/run-state.js';
 import { CompozyError, errorMessage, type ErrorCode } from '../errors.js';
+import { authHeaders } from '../platform/credentials.js';
 import { ShutdownError } from '../platform/shutdown.js';
 import { describeEvent, type ProcessEvent } from '../server/events.js';
 import { kvDriverOf } from '../server/open-kv.js';
@@ -40,6 +41,8 @@ export interface CompozyOptions extends SettingOverrides {
 export interface RemoteOptions {
   /** A running compozy API (`compozy dev`, `compozy serve`), e.g. http://127.0.0.1:5001. */
   apiUrl: string;
+  /** The API key to send (`compozy auth create-key`); default COMPOZY_API_KEY, else the one `compozy auth login` stored. */
+  apiKey?: string;
 }
 
 export interface StartOptions {
@@ -368,6 +371,7 @@ interface Envelope {
 /** The same operations over a running compozy API. */
 class RemoteCompozy implements Compozy {
   private readonly base: string;
+  private readonly auth: Record<string, string>;
 
   constructor(options: RemoteOptions) {
     let url: URL;
@@ -377,12 +381,13 @@ class RemoteCompozy implements Compozy {
       throw new CompozyError('USAGE', `apiUrl "${options.apiUrl}" is not a URL.`, { hint: 'Give it like http://127.0.0.1:5001.' });
     }
     this.base = url.href.replace(/\/$/, '');
+    this.auth = options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : authHeaders();
   }
 
   private async request(path: string, init?: RequestInit): Promise<Record<string, unknown>> {
     let response: Response;
     try {
-      response = await fetch(`${this.base}/api/v0${path}`, { ...init, ...(init?.body ? { headers: { 'content-type': 'application/json' } } : {}), signal: AbortSignal.timeout(30_000) });
+      response = await fetch(`${this.base}/api/v0${path}`, { ...init, headers: { ...this.auth, ...(init?.body ? { 'content-type': 'application/json' } : {}) }, signal: AbortSignal.timeout(30_000) });
     } catch (error) {
       throw new CompozyError('NOT_RUNNING', `The compozy API at ${this.base} does not answer (${(error as Error).message}).`, { hint: 'Start it with `compozy dev`, or check apiUrl.', cause: error });
     }
