@@ -211,6 +211,13 @@ class Validator {
   /** A basic task runs an agent (with an action or a prompt), a tool, or a direct prompt, and what it names exists. */
   private basic(task: BasicTaskConfig, ctx: TaskScope): void {
     if (task.agent !== undefined && task.tool !== undefined) this.error(task, ['tool'], `Task "${task.id}" has both an agent and a tool.`, 'A basic task runs an agent or a tool, not both: split it into two tasks.');
+    // Reference engine/task/validators.go: action (and, per the docs, prompt) is not allowed with a tool; the tool call would drop them.
+    if (task.tool !== undefined && task.agent === undefined) {
+      for (const field of ['action', 'prompt', 'model'] as const) {
+        if (task[field] !== undefined) this.error(task, [field], `Task "${task.id}" runs a tool, which takes no ${field}.`, `Remove ${field}:, or run an agent instead of the tool.`);
+      }
+    }
+    if (task.agent !== undefined && task.action !== undefined && task.prompt !== undefined) this.error(task, ['prompt'], `Task "${task.id}" has both an action and a prompt; the action's prompt is the one sent.`, 'Keep one: action: (the agent action\'s prompt) or prompt: (an ad-hoc prompt to the agent).');
     const agent = typeof task.agent === 'string' ? ctx.agents.get(task.agent) : task.agent;
     if (typeof task.agent === 'string' && !agent) this.error(task, ['agent'], `Agent "${task.agent}" does not exist.`, suggestion(task.agent, ctx.agents.keys(), 'agent'));
     if (typeof task.agent === 'object') this.agent(task.agent, ctx.tools, ctx.schemas, ctx.memories);

@@ -73,6 +73,18 @@ describe('a task field of another type is refused, naming the field, the task an
     expect(workflow('tasks:\n  - id: a\n    tool: echo\n    on_error: { next: b, retry: 3 }\n  - id: b\n    tool: echo\n')).toEqual(['wf.yaml:7:26 tasks[0].on_error.retry: Unknown on_error field "retry".']);
   });
 
+  it('a tool task with an action, a prompt or a model, and an agent task with both action and prompt, are refused (one of them was dropped)', () => {
+    expect(
+      workflow('agents:\n  - id: w\n    model: openai:gpt-4o\n    actions:\n      - id: go\n        prompt: hi\ntasks:\n  - id: a\n    tool: echo\n    action: go\n    prompt: hi\n    model: openai:gpt-4o\n  - id: b\n    agent: w\n    action: go\n    prompt: also\n'),
+    ).toEqual([
+      'wf.yaml:13:5 tasks[0].action: Task "a" runs a tool, which takes no action.',
+      'wf.yaml:13:5 tasks[0].action: Task "a" names an action but no agent.',
+      'wf.yaml:14:5 tasks[0].prompt: Task "a" runs a tool, which takes no prompt.',
+      'wf.yaml:15:5 tasks[0].model: Task "a" runs a tool, which takes no model.',
+      'wf.yaml:19:5 tasks[1].prompt: Task "b" has both an action and a prompt; the action\'s prompt is the one sent.',
+    ]);
+  });
+
   it('a field of no type is still an unknown field with the likely one of the task\'s own type', () => {
     const found = problems({ 'wf.yaml': 'id: wf\ntasks:\n  - id: c\n    type: collection\n    items: [1]\n    itme_var: x\n    task: { tool: echo }\ntools:\n  - id: echo\n' });
     expect(found).toEqual(['wf.yaml:6:5 tasks[0].itme_var: Unknown task field "itme_var".']);
