@@ -111,68 +111,120 @@ function realPath(path: string): string {
   }
 }
 
-/**
- * `grant` without `excluded` (a path strictly inside it): Node cannot exclude a subfolder from a
- * grant, so the grant is replaced by every entry beside the way down to `excluded`, as they are now.
- */
-function without(grant: string, realGrant: string, excluded: string): string[] {
-  const pieces: string[] = [];
-  let dir = grant;
-  for (const step of relative(realGrant, excluded).split(sep)) {
-    let entries: string[] = [];
-    try {
-      entries = readdirSync(dir);
-    } catch {
-      // An unreadable folder: nothing in it can be read by the tool either.
-    }
-    pieces.push(...entries.filter((entry) => entry !== step).map((entry) => join(dir, entry)));
-    dir = join(dir, step);
-  }
-  return pieces;
+const PROC = '/proc';
+const HAS_PROC = existsSync(join(PROC, 'self'));
+
+/** /proc's process folders (and `self`, `thread-self`) hold magic links to a process's cwd, root and open files. */
+const isProcessEntry = (name: string) => /^\d+$/.test(name) || name === 'self' || name === 'thread-self';
+
+/** Whether `real` is /proc's process folders or inside one. */
+function inProcesses(real: string): boolean {
+  if (!HAS_PROC || !within(real, PROC) || real === PROC) return false;
+  return isProcessEntry(relative(PROC, real).split(sep)[0] as string);
 }
 
-const PROC = '/proc';
+/** The characters a Node grant pattern can end on before its `*`: printable ASCII without `/` and `*` itself. */
+const NAME_CHARS = Array.from({ length: 0x7f - 0x20 }, (_, i) => String.fromCharCode(0x20 + i)).filter((c) => c !== '/' && c !== '*');
+const NAME_SET = new Set(NAME_CHARS);
 
-/**
- * /proc without its process folders (and `self`, `thread-self`): each holds magic links to a process's
- * cwd, root and open files (`/proc/self/cwd/.compozy/…`, `/proc/<serve>/fd/…`), which Node would let
- * a tool follow like any symlink. The rest (cpuinfo, meminfo, sys…) stays.
- */
-function procWithoutProcesses(grant: string): string[] {
-  let entries: string[] = [];
+interface Trie {
+  children: Map<string, Trie>;
+}
+
+function entriesOf(dir: string): string[] {
   try {
-    entries = readdirSync(PROC);
+    return readdirSync(dir);
   } catch {
+    // An unreadable folder: nothing in it can be read by the tool either.
     return [];
   }
-  return entries.filter((entry) => !/^\d+$/.test(entry) && entry !== 'self' && entry !== 'thread-self').map((entry) => join(grant, entry));
 }
 
-/** The grant's pieces once every protected path, and /proc's process folders, are taken out of it. */
-function narrowed(grant: string, protectedReal: readonly string[]): string[] {
-  let pieces = [grant];
-  const proc = existsSync(join(PROC, 'self')) ? [PROC] : [];
-  for (const excluded of [...protectedReal, ...proc]) {
-    pieces = pieces.flatMap((piece) => {
-      const real = realPath(piece);
-      if (!within(excluded, real)) return [piece];
-      const beside = excluded === real ? [] : without(piece, real, excluded);
-      return excluded === PROC ? [...beside, ...procWithoutProcesses(join(piece, relative(real, PROC)))] : beside;
-    });
+/**
+ * Grants for every entry of `dir` except the `excluded` names, now and later: Node cannot take a
+ * subfolder out of a grant, but it takes a trailing `*` as "any path with this prefix", so each name
+ * that leaves the excluded names at some character is covered by the prefix up to that character
+ * plus `*`, and each proper prefix of an excluded name by itself. Existing entries that leave at a
+ * character no pattern can name (non-ASCII) are granted by name; a `*` in `dir` or in an excluded
+ * name would make Node read a pattern, so such a level gets its existing entries only, and an entry
+ * whose name has a `*` is not granted.
+ */
+function besides(dir: string, excluded: readonly string[]): string[] {
+  const exact = new Set(excluded);
+  const existing = entriesOf(dir).filter((entry) => !exact.has(entry) && !entry.includes('*'));
+  if (dir.includes('*') || excluded.some((name) => name.includes('*'))) return existing.map((entry) => join(dir, entry));
+  const root: Trie = { children: new Map() };
+  for (const name of excluded) {
+    let node = root;
+    for (const char of name) {
+      const next = node.children.get(char) ?? { children: new Map() };
+      node.children.set(char, next);
+      node = next;
+    }
+  }
+  const pieces: string[] = [];
+  // Not join(): it would turn the names "." and ".." (and so the patterns ".*", "..*") into dir and its parent.
+  const at = (name: string) => (dir.endsWith(sep) ? `${dir}${name}` : `${dir}${sep}${name}`);
+  const visit = (prefix: string, node: Trie) => {
+    if (prefix !== '' && prefix !== '.' && prefix !== '..' && !exact.has(prefix)) pieces.push(at(prefix));
+    for (const char of NAME_CHARS) if (!node.children.has(char)) pieces.push(`${at(prefix + char)}*`);
+    for (const [char, child] of node.children) visit(prefix + char, child);
+  };
+  visit('', root);
+  const covered = (entry: string) => {
+    let node = root;
+    for (const char of entry) {
+      const next = node.children.get(char);
+      if (!next) return NAME_SET.has(char);
+      node = next;
+    }
+    return true;
+  };
+  return [...pieces, ...existing.filter((entry) => !covered(entry)).map(at)];
+}
+
+/**
+ * `grant` (real path `real`) without the `excluded` real paths strictly inside it: the grant is
+ * replaced, level by level down to each excluded path, by the entries beside the way down. /proc, when
+ * excluded, comes back without its process folders; no new entries appear there but processes.
+ */
+function complement(grant: string, real: string, excluded: readonly string[]): string[] {
+  const below = new Map<string, string[]>();
+  for (const path of excluded) {
+    const [name, ...rest] = relative(real, path).split(sep) as [string, ...string[]];
+    const list = below.get(name) ?? [];
+    if (rest.length > 0) list.push(path);
+    below.set(name, list);
+  }
+  const pieces = besides(grant, [...below.keys()]);
+  for (const [name, deeper] of below) {
+    const path = join(real, name);
+    if (deeper.length > 0) pieces.push(...complement(join(grant, name), path, deeper));
+    else if (path === PROC) pieces.push(...narrowed(join(grant, name), [PROC]));
   }
   return pieces;
+}
+
+/** The grant's pieces once the protected paths, and /proc's process folders, are taken out of it. */
+function narrowed(grant: string, excludedReal: readonly string[]): string[] {
+  const real = realPath(grant);
+  const inside = excludedReal.filter((path) => within(path, real));
+  if (inside.length === 0) return [grant];
+  if (inside.includes(real)) return real === PROC ? entriesOf(PROC).filter((entry) => !isProcessEntry(entry)).map((entry) => join(grant, entry)) : [];
+  return complement(grant, real, inside);
 }
 
 interface Found {
-  links: Array<{ path: string; root: string }>;
+  links: string[];
   /** Regular files with more than one name, outside node_modules/: their names seen in the grants. */
   inodes: Map<string, { nlink: number; names: Set<string> }>;
 }
 
-/** Walks the granted trees without following links: each symbolic link, and each file with several hard links. */
-function walk(roots: readonly string[]): Found {
+/** Walks the granted trees without following links, and without entering `skipped`: each symbolic link, and each file with several hard links. */
+function walk(roots: readonly string[], skipped: readonly string[] = []): Found {
   const found: Found = { links: [], inodes: new Map() };
   const visit = (path: string, root: string, inModules: boolean) => {
+    if (skipped.includes(path)) return;
     let stat;
     try {
       stat = lstatSync(path);
@@ -180,7 +232,7 @@ function walk(roots: readonly string[]): Found {
       return;
     }
     if (stat.isSymbolicLink()) {
-      if (path !== root) found.links.push({ path, root });
+      if (path !== root) found.links.push(path);
       return;
     }
     if (stat.isFile()) {
@@ -193,13 +245,7 @@ function walk(roots: readonly string[]): Found {
       return;
     }
     if (!stat.isDirectory()) return;
-    let entries: string[] = [];
-    try {
-      entries = readdirSync(path);
-    } catch {
-      return;
-    }
-    for (const entry of entries) visit(join(path, entry), root, inModules || entry === 'node_modules');
+    for (const entry of entriesOf(path)) visit(join(path, entry), root, inModules || entry === 'node_modules');
   };
   for (const root of roots) visit(root, root, root.split(sep).includes('node_modules'));
   return found;
@@ -218,26 +264,37 @@ function linkTarget(link: string): string {
   }
 }
 
+/** The outermost of these real paths, each once. */
+function outermost(paths: readonly string[]): string[] {
+  const unique = [...new Set(paths)];
+  return unique.filter((path) => !unique.some((other) => other !== path && within(path, other)));
+}
+
 /**
  * The Node flags for `plan`, from the file system as it is now. Every grant is taken by its real
  * path as well as the path written; a relative grant whose real path leaves the project is refused
- * (write its absolute path to mean it); the protected paths are never granted (a grant that covers
- * one is narrowed to the entries beside it, and one inside one is refused). Node follows symbolic
- * links and cannot tell a hard link from any other file, so the granted trees (not a grant of every
- * path, which cannot be walked) are searched first: a symbolic link that leads outside what its kind
- * of grant allows, or into a protected path, a file with a hard link outside the granted trees (not
- * counted under node_modules/, where package managers hard-link from their store), and a protected
- * file with a hard link anywhere are refused with CONFIG_INVALID. A tool cannot make new links of
- * its own: Node needs full read and write access for a symbolic link (never granted once anything is
- * protected) and read access to the target for a hard link.
+ * (write its absolute path to mean it); a `*` in a grant is refused (Node would read it as a
+ * pattern). The protected paths are never granted: a grant inside one is refused, and a grant that
+ * covers one (or covers /proc, whose process folders link to every process's cwd and files) is
+ * narrowed to the entries beside the way down to it (`besides`). Node follows symbolic links and
+ * cannot tell a hard link from any other file, so the granted trees are searched first (the fixed
+ * ones and each path grant; a grant of every path cannot be walked): a symbolic link that leads
+ * outside what its kind of grant allows, into a protected path or to a folder holding one, a file
+ * with a hard link outside the granted trees (not counted under node_modules/, where package managers
+ * hard-link from their store), and a protected file with a hard link anywhere are refused with
+ * CONFIG_INVALID. A tool cannot make new links of its own: Node needs full read and write access for
+ * a symbolic link (never granted once anything is protected) and read access to the target for a
+ * hard link.
  */
 export function sandboxFlags(plan: PermissionPlan, paths: SandboxPaths): string[] {
   if (plan.unrestricted) return [];
   const project = realPath(paths.projectDir);
   const protectedReal = paths.protectedPaths.map(realPath);
+  const excludedReal = [...protectedReal, ...(HAS_PROC ? [PROC] : [])];
   const protectedBy = (real: string) => protectedReal.find((dir) => within(real, dir));
 
   const granted = (value: string, flag: string): string[] => {
+    if (value.includes('*')) throw refused(`runtime.permissions ${flag}=${value} has a "*"; grants are paths, not patterns.`, 'Grant the folder itself.');
     const lexical = resolve(paths.projectDir, value);
     const real = realPath(lexical);
     if (!isAbsolute(value) && !within(real, project)) {
@@ -247,32 +304,33 @@ export function sandboxFlags(plan: PermissionPlan, paths: SandboxPaths): string[
     if (inside) throw refused(`runtime.permissions ${flag}=${value} grants ${real}, inside ${inside}, the project's state (execution store, KV, logs), which tools are never given.`, 'Remove the grant; tools keep their files elsewhere in the project.');
     return [...new Set([lexical, real])];
   };
-  // The fixed grants also count as written paths: the project and compozy, by real and written path.
+  // The fixed grants count as written paths: the project and compozy's files, by real and written path.
   const fixed = paths.alwaysReadable.flatMap((dir) => [...new Set([resolve(dir), realPath(dir)])]);
-  const read = plan.read === 'all' ? ['/'] : [...fixed, ...plan.read.flatMap((value) => granted(value, '--allow-read'))];
+  const read = [...(plan.read === 'all' ? ['/'] : []), ...fixed, ...(plan.read === 'all' ? [] : plan.read.flatMap((value) => granted(value, '--allow-read')))];
   const write = plan.write === 'all' ? ['/'] : plan.write.flatMap((value) => granted(value, '--allow-write'));
-  const readPieces = [...new Set(plan.read === 'all' ? [...narrowed('/', protectedReal), ...fixed.flatMap((dir) => narrowed(dir, protectedReal))] : read.flatMap((dir) => narrowed(dir, protectedReal)))];
-  const writePieces = [...new Set(write.flatMap((dir) => narrowed(dir, protectedReal)))];
+  const readPieces = [...new Set(read.flatMap((grant) => narrowed(grant, excludedReal)))];
+  const writePieces = [...new Set(write.flatMap((grant) => narrowed(grant, excludedReal)))];
 
-  // The trees to search: the pieces of written grants (inside the project, always), by real path, each once.
-  const searched = (pieces: readonly string[], all: boolean) => {
-    const roots = [...new Set((all ? pieces.filter((piece) => fixed.some((dir) => within(realPath(piece), realPath(dir)))) : pieces).map(realPath))];
-    return roots.filter((root) => !roots.some((other) => other !== root && within(root, other)));
+  // The trees searched: every written grant (for a grant of every path, the fixed ones), by real path.
+  const fixedReal = fixed.map(realPath);
+  const readRoots = outermost(plan.read === 'all' ? fixedReal : read.map(realPath));
+  const writeRoots = outermost(plan.write === 'all' ? fixedReal.filter((dir) => within(dir, project)) : write.map(realPath));
+  const allows = (grants: readonly string[], all: boolean) => {
+    const real = grants.map(realPath);
+    return (target: string) => all || real.some((dir) => within(target, dir));
   };
-  const readRoots = searched(readPieces, plan.read === 'all');
-  const writeRoots = searched(writePieces, plan.write === 'all');
-  const realPieces = (pieces: readonly string[]) => pieces.map(realPath);
-  const readable = realPieces(readPieces);
-  const writable = realPieces(writePieces);
-  const found = walk([...new Set([...readRoots, ...writeRoots])]);
-  for (const { path, root } of found.links) {
+  const readable = allows(read, plan.read === 'all');
+  const writable = allows(write, plan.write === 'all');
+  const found = walk(outermost([...readRoots, ...writeRoots]), excludedReal);
+  for (const path of found.links) {
     const target = linkTarget(path);
-    const inside = protectedBy(target);
-    const allowed = [...(readRoots.includes(root) ? [readable] : []), ...(writeRoots.includes(root) ? [writable] : [])];
-    if (inside || !allowed.every((set) => set.some((dir) => within(target, dir)))) {
+    const into = protectedBy(target) ?? (inProcesses(target) ? target : undefined) ?? excludedReal.find((dir) => within(dir, target));
+    const underRead = readRoots.some((dir) => within(path, dir));
+    const underWrite = writeRoots.some((dir) => within(path, dir));
+    if (into || (underRead && !readable(target)) || (underWrite && !writable(target))) {
       throw refused(
-        `${path} is a symbolic link to ${target}, ${inside ? `inside ${inside}, the project's state, which tools are never given` : 'outside what runtime.permissions grant'}; a tool could reach it through the link.`,
-        inside ? `Remove the link (rm ${path}).` : `Remove the link (rm ${path}), or grant ${target} explicitly in runtime.permissions.`,
+        `${path} is a symbolic link to ${target}, ${into ? (within(target, into) ? `inside ${into}, which tools are never given` : `which holds ${into}, which tools are never given`) : 'outside what runtime.permissions grant'}; a tool could reach it through the link.`,
+        into ? `Remove the link (rm ${path}).` : `Remove the link (rm ${path}), or grant ${target} explicitly in runtime.permissions.`,
       );
     }
   }

@@ -1,4 +1,5 @@
-import { linkSync, mkdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, rmSync, mkdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -88,10 +89,15 @@ describe('sandbox: symbolic links', () => {
     expect(rt.status()).toMatchObject({ state: 'down', error: { code: 'CONFIG_INVALID' } });
 
     unlinkSync(join(dir, 'data', 'link_passwd'));
-    // The file watcher takes its first look asynchronously: an edit before it would be its starting point, so edit until the pool reloads.
+    // The file watcher takes its first look asynchronously (an edit before it would be its starting point)
+    // and waits for edits to settle, so the file is edited again, a second apart, until the pool reloads.
     let edits = 0;
+    let lastEdit = 0;
     await until('the reload', () => {
-      if (rt.status().state === 'down') writeFileSync(join(dir, 'entrypoint.mjs'), `${ENTRYPOINT}${'\n'.repeat(++edits)}`);
+      if (rt.status().state === 'down' && Date.now() - lastEdit > 1000) {
+        writeFileSync(join(dir, 'entrypoint.mjs'), `${ENTRYPOINT}${'\n'.repeat(++edits)}`);
+        lastEdit = Date.now();
+      }
       return rt.status().state === 'up';
     });
     expect(await read(rt, join(dir, 'data', 'a.txt'))).toEqual({ text: 'data' });
@@ -103,6 +109,14 @@ describe('sandbox: symbolic links', () => {
     const error = await failure(read(runtime(dir, ['--allow-read']), join(dir, 'data', 'state')));
     expect(error.code).toBe('CONFIG_INVALID');
     expect(error.message).toContain(`${join(dir, 'data', 'state')} is a symbolic link to ${join(dir, '.compozy', 'kv.db')}, inside ${join(dir, '.compozy')}`);
+  });
+
+  it('a symlink to a folder that holds .compozy/ is refused', async () => {
+    const { dir } = project();
+    symlinkSync('..', join(dir, 'data', 'up'));
+    const error = await failure(read(runtime(dir, ['--allow-read=./data']), join(dir, 'data', 'up', '.compozy', 'kv.db')));
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.message).toContain(`${join(dir, 'data', 'up')} is a symbolic link to ${dir}, which holds ${join(dir, '.compozy')}`);
   });
 
   it('a symlink whose target is granted too is allowed', async () => {
@@ -142,6 +156,23 @@ describe('sandbox: .. and .compozy/', () => {
     expect(await read(rt, join(dir, 'data', 'a.txt'))).toEqual({ text: 'data' });
   });
 
+  it('grants of every path leave .compozy/ out and still cover entries created after the pool started', async () => {
+    const { dir, outside } = project();
+    const rt = runtime(dir, ['--allow-read', '--allow-write']);
+    const later = [join(dir, 'results.json'), join(dir, '.compozy-backup'), join(tmpdir(), `compozy-later-${process.pid}-${Date.now()}.txt`), join(outside, 'new.txt')];
+    for (const path of later) {
+      expect(await rt.run({ id: 'write' }, { path })).toEqual({ wrote: path });
+      expect(await read(rt, path)).toEqual({ text: 'written' });
+    }
+    rmSync(later[2] as string);
+    for (const path of [join(dir, '.compozy', 'kv.db'), join(dir, '.compozy', 'new.db')]) {
+      expect((await failure(rt.run({ id: 'write' }, { path }))).message).toMatch(/ERR_ACCESS_DENIED|Access to this API has been restricted/);
+    }
+    expect(readFileSync(join(dir, '.compozy', 'kv.db'), 'utf8')).toBe('every execution');
+    expect(existsSync(join(dir, '.compozy', 'new.db'))).toBe(false);
+    expect((await failure(read(rt, join(dir, '.compozy', 'logs', 'serve.log')))).message).toMatch(/ERR_ACCESS_DENIED|Access to this API has been restricted/);
+  });
+
   it('grants of every path and of the project root leave .compozy/ out, for reading and writing', async () => {
     const { dir, outside } = project();
     const rt = runtime(dir, ['--allow-read', '--allow-write=.']);
@@ -158,6 +189,13 @@ describe('sandbox: .. and .compozy/', () => {
     expect(readFileSync(join(dir, '.compozy', 'kv.db'), 'utf8')).toBe('every execution');
     expect(await rt.run({ id: 'write' }, { path: join(dir, 'data', 'out.txt') })).toEqual({ wrote: join(dir, 'data', 'out.txt') });
     expect(readFileSync(join(dir, 'data', 'out.txt'), 'utf8')).toBe('written');
+  });
+
+  it('a grant with a * is refused: Node would read it as a pattern (./.c* would cover .compozy/)', async () => {
+    const { dir } = project();
+    const error = await failure(read(runtime(dir, ['--allow-read=./.c*']), join(dir, '.compozy', 'kv.db')));
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.message).toContain('--allow-read=./.c* has a "*"');
   });
 
   it('a grant inside .compozy/ is refused', async () => {
