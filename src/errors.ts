@@ -74,6 +74,8 @@ export type ErrorCode =
   | 'LLM_REPLAY_MISSING'
   | 'MEMORY_UNAVAILABLE'
   | 'MEMORY_NOT_FOUND'
+  /** A flush whose summary could not be made (the summary model failed): the conversation is left as it was. */
+  | 'MEMORY_FLUSH_FAILED'
   | 'SIGNAL_FAILED'
   | 'TRIGGER_NOT_FOUND'
   | 'NESTING_TOO_DEEP'

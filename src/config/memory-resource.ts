@@ -18,7 +18,7 @@ const FIELDS = new Set([
   'flushing', 'eviction_policy', 'persistence', 'privacy_policy', 'locking', 'token_provider',
 ]);
 const ALLOCATION_FIELDS = new Set(['short_term', 'long_term', 'system', 'user_defined']);
-const FLUSHING_FIELDS = new Set(['type', 'summarize_threshold', 'summary_tokens', 'summarize_oldest_percent']);
+const FLUSHING_FIELDS = new Set(['type', 'summarize_threshold', 'summary_tokens', 'summarize_oldest_percent', 'summary_model']);
 const EVICTION_FIELDS = new Set(['type', 'priority_keywords']);
 const PERSISTENCE_FIELDS = new Set(['type', 'ttl', 'circuit_breaker']);
 const BREAKER_FIELDS = new Set(['enabled', 'max_failures', 'reset_timeout']);
@@ -166,8 +166,9 @@ class MemorySections extends MemoryReader {
     const type = (section && this.oneOf<MemoryFlushStrategy>(section, ['flushing'], 'type', MEMORY_FLUSH_STRATEGIES, 'flushing strategy', true)) || 'simple_fifo';
     const summaryTokens = section ? this.count(section, ['flushing'], 'summary_tokens') : undefined;
     const oldest = section ? this.fraction(section, ['flushing'], 'summarize_oldest_percent') : undefined;
+    const summaryModel = section ? this.summaryModel(section) : undefined;
     if (section && type !== 'hybrid_summary') {
-      for (const k of ['summary_tokens', 'summarize_oldest_percent']) {
+      for (const k of ['summary_tokens', 'summarize_oldest_percent', 'summary_model']) {
         if (section[k] !== undefined) this.error(['flushing', k], `flushing.${k} has no effect with flushing.type ${type}: only hybrid_summary summarizes.`, `Remove ${k}, or use type: hybrid_summary.`);
       }
     }
@@ -179,7 +180,22 @@ class MemorySections extends MemoryReader {
       summarizeThreshold: (section && this.fraction(section, ['flushing'], 'summarize_threshold')) ?? MEMORY_DEFAULTS.summarizeThreshold,
       summarizeOldestPercent: oldest ?? MEMORY_DEFAULTS.summarizeOldestPercent,
       ...(summaryTokens !== undefined ? { summaryTokens } : {}),
+      ...(summaryModel !== undefined ? { summaryModel } : {}),
     };
+  }
+
+  /**
+   * flushing.summary_model: a model ref as an agent's model: is written (provider:model, a declared
+   * model's id, or a template over .env); validateProject resolves it against the project's models.
+   */
+  private summaryModel(section: Obj): string | undefined {
+    const value = section.summary_model;
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'string' || value.trim() === '') {
+      this.error(['flushing', 'summary_model'], 'flushing.summary_model names a model: provider:model, or the id of a model declared under models:.', 'E.g. summary_model: openai:gpt-4o-mini.');
+      return undefined;
+    }
+    return value;
   }
 
   evictionPolicy(raw: Obj, flushing: MemoryFlushStrategy): MemoryResource['evictionPolicy'] {

@@ -1,3 +1,4 @@
+import { projectMemories } from './memory-resource.js';
 import { childTasks, type AgentConfig, type Located, type ModelConfig, type ProjectConfig, type TaskConfig } from './types.js';
 import type { YamlPath } from './yaml-file.js';
 
@@ -27,9 +28,13 @@ function agentUse(agent: AgentConfig): ModelUse {
   return { user: `agent ${agent.id}`, at: agent, key: agent.model === undefined ? [] : ['model'], ref: agent.model };
 }
 
-/** Every agent and model-calling task in the project, with the model ref it gives. */
+/** Every agent and model-calling task in the project, and every memory summarizing with a model, with the model ref it gives. */
 export function modelUses(project: ProjectConfig): ModelUse[] {
   const out: ModelUse[] = [...project.agents, ...project.workflows.flatMap((w) => w.agents)].map(agentUse);
   for (const workflow of project.workflows) taskUses(workflow.tasks, out);
+  for (const memory of projectMemories(project)) {
+    const ref = memory.flushing.summaryModel;
+    if (ref !== undefined) out.push({ user: `flushing.summary_model of memory ${memory.id}`, at: memory, key: ['flushing', 'summary_model'], ref });
+  }
   return out;
 }

@@ -79,7 +79,14 @@ export interface MemoryResource extends Located {
   /** Share (0..1] of the model's context window the history may fill. */
   maxContextRatio?: number;
   tokenAllocation?: { shortTerm: number; longTerm: number; system: number };
-  flushing: { type: MemoryFlushStrategy; summarizeThreshold: number; summaryTokens?: number; summarizeOldestPercent: number };
+  flushing: {
+    type: MemoryFlushStrategy;
+    summarizeThreshold: number;
+    summaryTokens?: number;
+    summarizeOldestPercent: number;
+    /** hybrid_summary only: the model that writes the summary, named as an agent's model is (provider:model or a declared model id); rule-based without it. */
+    summaryModel?: string;
+  };
   evictionPolicy: { type: MemoryEvictionPolicy; priorityKeywords: string[] };
   persistence: {
     type: 'redis' | 'in_memory';
@@ -141,13 +148,21 @@ export interface TaskConfigBase<T extends TaskType> extends Located {
   onSuccess?: Transition;
   onError?: Transition;
   final: boolean;
+  sleep?: string;
+}
+
+/**
+ * What the types that run as an activity (a tool or model call, a signal, a memory operation) add:
+ * `timeout` bounds the call, `retries` and `config:` (`execution`) shape the activity. The interpreter
+ * reads them for no other type.
+ */
+export interface ExecutingTaskFields {
   timeout?: string;
   retries?: number;
-  sleep?: string;
   execution: ExecutionOptions;
 }
 
-export interface BasicTaskConfig extends TaskConfigBase<'basic'> {
+export interface BasicTaskConfig extends TaskConfigBase<'basic'>, ExecutingTaskFields {
   /** An agent id, or an inline agent. */
   agent?: string | AgentConfig;
   action?: string;
@@ -187,18 +202,20 @@ export interface CompositeTaskConfig extends TaskConfigBase<'composite'> {
   strategy?: TaskStrategy;
 }
 
-export interface SignalTaskConfig extends TaskConfigBase<'signal'> {
+export interface SignalTaskConfig extends TaskConfigBase<'signal'>, ExecutingTaskFields {
   signal?: { id: string; payload: unknown };
 }
 
 export interface WaitTaskConfig extends TaskConfigBase<'wait'> {
+  /** How long it waits for a matching signal. */
+  timeout?: string;
   waitFor?: string;
   condition?: string;
   processor?: TaskConfig;
   onTimeout?: string;
 }
 
-export interface MemoryTaskConfig extends TaskConfigBase<'memory'> {
+export interface MemoryTaskConfig extends TaskConfigBase<'memory'>, ExecutingTaskFields {
   operation?: string;
   memoryRef?: string;
   keyTemplate?: string;
@@ -222,8 +239,10 @@ export type TaskConfigOf<T extends TaskType> = Extract<TaskConfig, { type: T }>;
 
 /** The YAML keys every task type accepts. */
 export const COMMON_TASK_FIELDS = [
-  'id', 'type', 'resource', 'description', 'with', 'input', 'output', 'outputs', 'env', 'on_success', 'on_error', 'final', 'timeout', 'retries', 'sleep', 'config', '$use', '$ref',
+  'id', 'type', 'resource', 'description', 'with', 'input', 'output', 'outputs', 'env', 'on_success', 'on_error', 'final', 'sleep', '$use', '$ref',
 ] as const;
+
+const EXECUTING_FIELDS = { timeout: 'timeout', retries: 'retries', execution: 'config' } as const satisfies { [K in keyof ExecutingTaskFields]-?: string };
 
 /**
  * Each type's own YAML keys, by the config field they fill (memoryOptions is filled by several). The
@@ -231,7 +250,7 @@ export const COMMON_TASK_FIELDS = [
  * type's config without its key here, or a key for a field the type does not have, does not compile.
  */
 export const TASK_TYPE_FIELDS: { readonly [T in TaskType]: { readonly [K in Exclude<keyof TaskConfigOf<T>, keyof TaskConfigBase<T>>]-?: string | readonly string[] } } = {
-  basic: { agent: 'agent', action: 'action', tool: 'tool', prompt: 'prompt', model: 'model' },
+  basic: { agent: 'agent', action: 'action', tool: 'tool', prompt: 'prompt', model: 'model', ...EXECUTING_FIELDS },
   router: { condition: 'condition', routes: 'routes' },
   parallel: { tasks: 'tasks', strategy: 'strategy', maxWorkers: 'max_workers' },
   collection: {
@@ -239,9 +258,10 @@ export const TASK_TYPE_FIELDS: { readonly [T in TaskType]: { readonly [K in Excl
   },
   aggregate: {},
   composite: { tasks: 'tasks', strategy: 'strategy' },
-  signal: { signal: 'signal' },
-  wait: { waitFor: 'wait_for', condition: 'condition', processor: 'processor', onTimeout: 'on_timeout' },
+  signal: { signal: 'signal', ...EXECUTING_FIELDS },
+  wait: { timeout: 'timeout', waitFor: 'wait_for', condition: 'condition', processor: 'processor', onTimeout: 'on_timeout' },
   memory: {
+    ...EXECUTING_FIELDS,
     operation: 'operation', memoryRef: 'memory_ref', keyTemplate: 'key_template', payload: 'payload',
     memoryOptions: ['batch_size', 'max_keys', 'flush_config', 'health_config', 'stats_config', 'clear_config'],
   },

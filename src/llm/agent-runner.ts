@@ -43,7 +43,7 @@ interface Completion {
 type AiSdk = typeof import('ai');
 
 /** A provider error as a typed task error carrying the provider's own message. */
-function providerError(ai: AiSdk, error: unknown, model: ResolvedModel): CompozyError {
+export function providerError(ai: AiSdk, error: unknown, model: ResolvedModel): CompozyError {
   // Already typed (an unknown provider, a missing api_url): wrapping it as LLM_PROVIDER_ERROR would make it retried as transient.
   if (error instanceof CompozyError) return error;
   const { APICallError, LoadAPIKeyError, RetryError } = ai;
@@ -76,6 +76,13 @@ function providerError(ai: AiSdk, error: unknown, model: ResolvedModel): Compozy
     return new CompozyError('LLM_TIMEOUT', `${name} did not answer in time: ${text}`);
   }
   return new CompozyError('LLM_PROVIDER_ERROR', `${name} failed: ${text}`);
+}
+
+/** The model's params as the AI SDK call's settings (temperature → temperature, max_tokens → maxOutputTokens…). */
+export function callSettings(model: ResolvedModel): Record<string, unknown> {
+  const settings: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(model.params)) if (MODEL_PARAMS[name]) settings[MODEL_PARAMS[name] as string] = value;
+  return settings;
 }
 
 /** A remembered message as a prior turn; a remembered tool message has no call to answer, so it is sent as the assistant's text. */
@@ -219,8 +226,7 @@ export class LlmAgents implements AgentInvoker {
   }
 
   private async complete(model: ResolvedModel, system: string | undefined, prompt: string, history: readonly MemoryMessage[], toolIds: readonly string[], maxIterations: number): Promise<Completion> {
-    const settings: Record<string, unknown> = {};
-    for (const [name, value] of Object.entries(model.params)) if (MODEL_PARAMS[name]) settings[MODEL_PARAMS[name] as string] = value;
+    const settings = callSettings(model);
     // Loaded on the first model call: replay-only and tool-only projects never pay for the AI SDK.
     const [ai, { languageModel }] = await Promise.all([import('ai'), import('./providers.js')]);
     const { generateText, stepCountIs } = ai;

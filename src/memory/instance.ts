@@ -1,5 +1,5 @@
 import type { MemoryFlushStrategy, MemoryResource } from '../config/types.js';
-import { CompozyError } from '../errors.js';
+import { CompozyError, errorMessage } from '../errors.js';
 import { DEFAULT_TOKEN_LIMIT, evictionPlan, shouldFlush, summaryHead, tokenLimit, type FlushPlan } from './flush/plan.js';
 import type { InstanceKeys } from './keys.js';
 import { MEMORY_LIMITS, validateMessages } from './limits.js';
@@ -170,7 +170,18 @@ export class MemoryInstanceImpl implements MemoryInstance {
     const head = summaryHead(this.resource, entries);
     if (head.length === 0) return { head: [], replacement: [], summaryGenerated: false };
     const maxTokens = this.resource.flushing.summaryTokens ?? DEFAULT_SUMMARY_TOKENS;
-    const content = await this.ctx.summarizer.summarize(plain(head), { maxTokens });
+    let content: string;
+    try {
+      content = await this.ctx.summarizer.summarize(plain(head), { maxTokens });
+    } catch (error) {
+      // Nothing is written before the summary exists: the conversation stays whole, and the next flush tries again.
+      const cause = error instanceof CompozyError ? error : undefined;
+      throw new CompozyError('MEMORY_FLUSH_FAILED', `Memory "${this.ref}" key "${this.key}": the summary of the oldest ${head.length} messages failed, so nothing was flushed: ${errorMessage(error)}`, {
+        hint: cause?.hint ?? 'The conversation is unchanged; the next flush check (after an append) or a flush task tries again.',
+        details: { ...cause?.details, memory_ref: this.ref, key: this.key, strategy: 'hybrid_summary', ...(cause ? { cause_code: cause.code } : {}) },
+        cause: error,
+      });
+    }
     const summary: MemoryMessage = { role: 'system', content };
     return { head, replacement: [{ ...newStoredMessage(summary, this.ctx.tokens.count(summary), this.ctx.now()), summary: true }], summaryGenerated: true };
   }

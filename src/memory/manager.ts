@@ -12,7 +12,7 @@ import { PrivacyFilter } from './privacy.js';
 import type { MemoryInstance, MemoryManager, MemoryManagerOptions, MemorySubsystemHealth } from './service.js';
 import { MemoryStore } from './store/memory-store.js';
 import { DEFAULT_ENCODING, loadTokenCounter, type TokenCounter } from './tokens.js';
-import type { MemoryWarning } from './types.js';
+import type { MemoryWarning, Summarizer } from './types.js';
 
 const DEFAULT_MAX_KEYS = 1000;
 
@@ -48,7 +48,7 @@ export class MemoryManagerImpl implements MemoryManager {
           store: resource.persistence.type === 'in_memory' && local ? local.store : persistent,
           tokens,
           privacy: new PrivacyFilter(resource.privacyPolicy),
-          summarizer: options.summarizer ?? new RuleBasedSummarizer(tokens),
+          summarizer: this.summarizer(resource, tokens),
           scheduleFlush: (instance) => this.schedule(instance),
           guard: breaker ? (fn) => breaker.run(fn) : (fn) => fn(),
           warn: (warning) => this.warn(warning),
@@ -59,9 +59,22 @@ export class MemoryManagerImpl implements MemoryManager {
     );
   }
 
+  private summarizer(resource: MemoryResource, tokens: TokenCounter): Summarizer {
+    const model = resource.flushing.summaryModel;
+    if (model !== undefined && this.options.modelSummarizer) return this.options.modelSummarizer(resource, model);
+    return this.options.summarizer ?? new RuleBasedSummarizer(tokens);
+  }
+
   static async create(options: MemoryManagerOptions): Promise<MemoryManager> {
     const duplicate = options.resources.find((r, i) => options.resources.findIndex((o) => o.id === r.id) !== i);
     if (duplicate) throw new CompozyError('CONFIG_INVALID', `Memory "${duplicate.id}" is defined twice.`, { hint: 'Give each memory resource a unique id.' });
+    const modelled = options.modelSummarizer ? undefined : options.resources.find((r) => r.flushing.summaryModel !== undefined);
+    if (modelled) {
+      throw new CompozyError('CONFIG_INVALID', `Memory "${modelled.id}" summarizes with flushing.summary_model ${modelled.flushing.summaryModel}, and this memory manager was given no model to call it with.`, {
+        hint: 'Pass createMemoryManager({ modelSummarizer: modelSummarizers({ projectDir, models, env }) }).',
+        details: { memory_ref: modelled.id, field: 'flushing.summary_model' },
+      });
+    }
     const encodings = new Set([DEFAULT_ENCODING, ...options.resources.flatMap((r) => (r.tokenProvider ? [r.tokenProvider.encoding] : []))]);
     const counters = new Map(await Promise.all([...encodings].map(async (e) => [e, await loadTokenCounter(e)] as const)));
     // in_memory resources live in this process only, as Compozy's in-memory store: an SQLite :memory: KV.

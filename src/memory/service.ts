@@ -93,15 +93,20 @@ export interface MemoryManagerOptions {
   /** The project's name: part of every instance key, so two projects sharing one Redis never collide. */
   project: string;
   resources: readonly MemoryResource[];
-  /** hybrid_summary's summarizer (default: rule-based). */
+  /** hybrid_summary's summarizer for the resources that name no summary_model (default: rule-based). */
   summarizer?: Summarizer;
+  /**
+   * The summarizer of a resource whose flushing names a summary_model (modelSummarizers of
+   * src/memory/flush/model-summarizer.ts); required when one does.
+   */
+  modelSummarizer?: (resource: MemoryResource, summaryModel: string) => Summarizer;
   onWarning?: (warning: MemoryWarning) => void;
   /** The flush check after appends waits this long for more appends (default 100 ms), at most flushMaxWaitMs (1 s). */
   flushDebounceMs?: number;
   flushMaxWaitMs?: number;
 }
 
-/** Loads the tokenizers the resources name; throws CONFIG_INVALID for a token_provider it cannot honour. */
+/** Loads the tokenizers the resources name; throws CONFIG_INVALID for a token_provider it cannot honour, or a summary_model without options.modelSummarizer. */
 export async function createMemoryManager(options: MemoryManagerOptions): Promise<MemoryManager> {
   return MemoryManagerImpl.create(options);
 }

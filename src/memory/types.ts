@@ -141,10 +141,10 @@ export interface HistoryOptions {
 }
 
 /**
- * Folds old messages into one summary for hybrid_summary flushing. The platform's is rule-based, as
- * Compozy's engine's: neither the reference nor the engine names a model to summarize with (its
- * token_provider names the tokenizer), so no YAML selects one; createMemoryManager({summarizer}) takes
- * another in code.
+ * Folds old messages into one summary for hybrid_summary flushing: rule-based by default (as Compozy's
+ * engine), the project's model when flushing.summary_model names one (createMemoryManager's
+ * modelSummarizer); createMemoryManager({summarizer}) takes another in code. A summarizer that throws
+ * fails the flush (MEMORY_FLUSH_FAILED) and the conversation stays as it was.
  */
 export interface Summarizer {
   summarize(messages: readonly MemoryMessage[], options: { maxTokens: number }): Promise<string>;

@@ -22,7 +22,8 @@ import { openStore } from './open-store.js';
 import { plural } from '../platform/plural.js';
 import { projectMemories } from '../config/memory-resource.js';
 import { describeMemoryWarning, engineMemoryService } from '../memory/engine-service.js';
-import { createMemoryManager, type MemoryManager } from '../memory/service.js';
+import { createMemoryManager, type MemoryManager, type MemoryManagerOptions } from '../memory/service.js';
+import { modelSummarizers } from '../memory/flush/model-summarizer.js';
 import { shutDown, type ShutdownStep } from '../platform/shutdown.js';
 
 export type { RuntimeTools } from './engine-deps.js';
@@ -59,6 +60,8 @@ export interface RuntimeOverrides {
   agents?: AgentInvoker | ((memory: MemoryManager) => AgentInvoker);
   /** The service memory tasks call instead of the project's memories on the runtime's KV. */
   memory?: MemoryService;
+  /** Summarizes for the memories with flushing.summary_model instead of their model (e.g. a scripted model). */
+  modelSummarizer?: MemoryManagerOptions['modelSummarizer'];
 }
 
 /** The Temporal connection settings every part of a runtime uses. */
@@ -115,6 +118,7 @@ export class EngineRuntime {
     const temporal = temporalTarget(settings);
     const projectConfig = typeof context.project === 'string' ? loadValidProject(context.project) : context.project;
     const project = compileProject(projectConfig, settings.maxNestingDepth.value);
+    const env = projectEnv(projectConfig.dir);
     const owned: ShutdownStep[] = [];
     // The error that stopped the opening is the one thrown; a close that fails after it is logged.
     const closeOwned = () => shutDown(owned, context.log).catch(() => undefined);
@@ -126,7 +130,10 @@ export class EngineRuntime {
       if (!overrides.kv) owned.push({ name: 'kv', close: () => kv.close() });
       store = overrides.store ?? (await openStore(settings, context.stateDir));
       if (!overrides.store) owned.push({ name: 'store', close: () => store.close() });
-      memoryManager = await createMemoryManager({ kv, project: projectConfig.name, resources: projectMemories(projectConfig), onWarning: (warning) => context.log(describeMemoryWarning(warning)) });
+      memoryManager = await createMemoryManager({
+        kv, project: projectConfig.name, resources: projectMemories(projectConfig), onWarning: (warning) => context.log(describeMemoryWarning(warning)),
+        modelSummarizer: overrides.modelSummarizer ?? modelSummarizers({ projectDir: projectConfig.dir, models: projectConfig.models, env }),
+      });
       // Closed before the KV it writes to: its pending flush checks still need it.
       owned.unshift({ name: 'memory', close: () => memoryManager.close() });
     } catch (error) {
@@ -144,7 +151,6 @@ export class EngineRuntime {
         log: context.log,
         runsTasks: context.runsTasks !== false,
       });
-    const env = projectEnv(projectConfig.dir);
     const agents =
       typeof overrides.agents === 'function'
         ? overrides.agents(memoryManager)
