@@ -112,7 +112,8 @@ export function registerConfig(program: Command): void {
         process.stdout.write(`${project.name} (${project.dir})\n`);
         const width = Math.max(...Object.keys(shown).map((k) => k.length));
         for (const [name, { value, source, origin }] of Object.entries(shown)) {
-          process.stdout.write(`  ${name.padEnd(width)}  ${String(value ?? '-').padEnd(28)}  ${source}${source === 'default' ? '' : ` (${origin})`}\n`);
+          const text = value !== null && typeof value === 'object' ? JSON.stringify(value) : String(value ?? '-');
+          process.stdout.write(`  ${name.padEnd(width)}  ${text.padEnd(28)}  ${source}${source === 'default' ? '' : ` (${origin})`}\n`);
         }
         return 0;
       }),
