@@ -276,20 +276,17 @@ class Loader {
     const type = (known ? typeText : 'basic') as TaskType;
     this.taskKeys(r, raw, path, id ?? '', type, known);
     if (id === undefined) return undefined;
-    const strings = ['timeout', 'sleep'] as const;
-    const s = Object.fromEntries(strings.map((key) => [key, r.string(raw, path, key)])) as Record<(typeof strings)[number], string | undefined>;
+    const sleep = r.string(raw, path, 'sleep');
     const input = this.schemaRef(r, raw, path, 'input');
     const output = this.schemaRef(r, raw, path, 'output');
     const onSuccess = this.transition(r, raw, path, 'on_success');
     const onError = this.transition(r, raw, path, 'on_error');
-    const retries = r.number(raw, path, 'retries');
     const base = {
-      file: r.file, path, id, with: r.map(raw, path, 'with'), env: r.stringMap(raw, path, 'env'), final: r.bool(raw, path, 'final'), execution: this.execution(r, raw, path),
+      file: r.file, path, id, with: r.map(raw, path, 'with'), env: r.stringMap(raw, path, 'env'), final: r.bool(raw, path, 'final'),
       ...(input ? { input } : {}), ...(output ? { output } : {}),
       ...(raw.outputs !== undefined ? { outputs: r.map(raw, path, 'outputs') } : {}),
       ...(onSuccess ? { onSuccess } : {}), ...(onError ? { onError } : {}),
-      ...(s.timeout !== undefined ? { timeout: s.timeout } : {}), ...(s.sleep !== undefined ? { sleep: s.sleep } : {}),
-      ...(retries !== undefined ? { retries } : {}),
+      ...(sleep !== undefined ? { sleep } : {}),
     };
     const use = this.taskUse(r, raw, path, type);
     const own = this.ownFields(r, raw, path, type, use);
@@ -343,6 +340,7 @@ class Loader {
   /** The fields of the task's own type (TASK_TYPE_FIELDS); no other type's are read. */
   private ownFields(r: Reader, raw: Obj, path: YamlPath, type: TaskType, use: { tool?: string; agent?: string }): OwnTaskFields {
     const str = (key: string) => r.string(raw, path, key);
+    const executing = () => ({ execution: this.execution(r, raw, path), ...defined({ timeout: str('timeout'), retries: r.number(raw, path, 'retries') }) });
     const children = (key: string) => r.list(raw, path, key).flatMap((child, i) => this.task(r, child, [...path, key, i]) ?? []);
     const one = (key: string, inCollection = false) => (raw[key] === undefined ? undefined : this.task(r, raw[key], [...path, key], inCollection));
     const strategy = () => {
@@ -362,7 +360,7 @@ class Loader {
         if (typeof raw.tool === 'string') tool = raw.tool;
         else if (refId(raw.tool)) tool = refId(raw.tool)?.value;
         else if (isObj(raw.tool)) tool = this.tool(r, raw.tool, [...path, 'tool']);
-        return { type, ...defined({ agent, tool, action: str('action'), prompt: str('prompt'), model: typeof raw.model === 'string' ? raw.model : undefined }) };
+        return { type, ...executing(), ...defined({ agent, tool, action: str('action'), prompt: str('prompt'), model: typeof raw.model === 'string' ? raw.model : undefined }) };
       }
       case 'router': {
         const routes: Record<string, string | TaskConfig> = {};
@@ -394,16 +392,16 @@ class Loader {
       case 'aggregate':
         return { type };
       case 'signal': {
-        if (raw.signal === undefined) return { type };
+        if (raw.signal === undefined) return { type, ...executing() };
         const signal = r.map(raw, path, 'signal');
         r.knownKeys(signal, [...path, 'signal'], SIGNAL_FIELDS, 'signal');
-        return { type, signal: { id: r.string(signal, [...path, 'signal'], 'id', true) ?? '', payload: signal.payload ?? {} } };
+        return { type, ...executing(), signal: { id: r.string(signal, [...path, 'signal'], 'id', true) ?? '', payload: signal.payload ?? {} } };
       }
       case 'wait':
-        return { type, ...defined({ waitFor: str('wait_for'), condition: str('condition'), processor: one('processor'), onTimeout: str('on_timeout') }) };
+        return { type, ...defined({ timeout: str('timeout'), waitFor: str('wait_for'), condition: str('condition'), processor: one('processor'), onTimeout: str('on_timeout') }) };
       case 'memory':
         return {
-          type, ...defined({ operation: str('operation'), memoryRef: str('memory_ref'), keyTemplate: str('key_template'), payload: raw.payload }),
+          type, ...executing(), ...defined({ operation: str('operation'), memoryRef: str('memory_ref'), keyTemplate: str('key_template'), payload: raw.payload }),
           ...this.memoryOptions(r, raw, path),
         };
     }

@@ -195,7 +195,7 @@ class Validator {
       if (task.type === 'basic') this.basic(task, ctx);
       this.schema(task.input, ctx.schemas);
       this.schema(task.output, ctx.schemas);
-      this.duration(task, ['timeout'], task.timeout);
+      if ('timeout' in task) this.duration(task, ['timeout'], task.timeout);
       this.duration(task, ['sleep'], task.sleep);
       this.template(task, ['with'], task.with);
       this.template(task, ['outputs'], task.outputs);

@@ -2,7 +2,8 @@ import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadProjectConfig } from '../../src/config/load.js';
 import { sortDiagnostics, validateProject } from '../../src/config/validate.js';
-import { TASK_TYPE_FIELDS, TASK_TYPES } from '../../src/config/types.js';
+import { COMMON_TASK_FIELDS, TASK_TYPE_FIELDS, TASK_TYPES } from '../../src/config/types.js';
+import { workflowDef } from '../../src/engine/definition.js';
 import { writeFiles } from '../helpers/files.js';
 
 const PROJECT = 'name: fields\nworkflows:\n  - source: ./wf.yaml\n';
@@ -85,6 +86,21 @@ describe('a task field of another type is refused, naming the field, the task an
     ]);
   });
 
+  it('timeout, retries and config: belong to the types that run as an activity (and timeout to wait); on a parent they did nothing', () => {
+    expect(workflow('tasks:\n  - id: fan\n    type: parallel\n    timeout: 30s\n    retries: 2\n    config: { start_to_close_timeout: 1m }\n    tasks:\n      - id: one\n        tool: echo\n')).toEqual([
+      'wf.yaml:7:5 tasks[0].timeout: Field "timeout" is not valid on a parallel task (task "fan"); it belongs to basic, signal, wait and memory tasks.',
+      'wf.yaml:8:5 tasks[0].retries: Field "retries" is not valid on a parallel task (task "fan"); it belongs to basic, signal and memory tasks.',
+      'wf.yaml:9:5 tasks[0].config: Field "config" is not valid on a parallel task (task "fan"); it belongs to basic, signal and memory tasks.',
+    ]);
+    const dir = writeFiles({
+      'compozy.yaml': PROJECT,
+      'wf.yaml': 'id: wf\nconfig:\n  heartbeat_timeout: 5s\ntools:\n  - id: echo\ntasks:\n  - id: a\n    tool: echo\n    timeout: 30s\n    retries: 4\n    config: { start_to_close_timeout: 1m }\n',
+    });
+    const { project } = loadProjectConfig(dir);
+    const def = project && workflowDef(project, project.workflows[0] as NonNullable<typeof project.workflows[0]>, 20);
+    expect(def?.tasks[0]).toMatchObject({ timeoutMs: 30_000, activity: { startToCloseMs: 60_000, heartbeatMs: 5000, retry: { maximumAttempts: 5 } } });
+  });
+
   it('a field of no type is still an unknown field with the likely one of the task\'s own type', () => {
     const found = problems({ 'wf.yaml': 'id: wf\ntasks:\n  - id: c\n    type: collection\n    items: [1]\n    itme_var: x\n    task: { tool: echo }\ntools:\n  - id: echo\n' });
     expect(found).toEqual(['wf.yaml:6:5 tasks[0].itme_var: Unknown task field "itme_var".']);
@@ -113,7 +129,7 @@ describe('a task field of another type is refused, naming the field, the task an
     for (const type of TASK_TYPES) {
       const keys = Object.values(TASK_TYPE_FIELDS[type]).flat();
       expect(new Set(keys).size).toBe(keys.length);
-      expect(keys.filter((key) => ['id', 'type', 'with', 'outputs', 'env', 'timeout', 'config'].includes(key))).toEqual([]);
+      expect(keys.filter((key) => (COMMON_TASK_FIELDS as readonly string[]).includes(key))).toEqual([]);
     }
   });
 });

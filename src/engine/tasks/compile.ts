@@ -32,7 +32,7 @@ export function mergeExecution(...levels: ExecutionOptions[]): ExecutionOptions 
 }
 
 /** The task's own `timeout` bounds the tool or model call itself; these bound the activity around it. */
-function activityOptions(execution: ExecutionOptions, task: TaskConfig): ActivityOptions {
+function activityOptions(execution: ExecutionOptions, retries: number | undefined): ActivityOptions {
   const policy = execution.retryPolicy ?? {};
   const set = <T>(key: string, value: T | undefined) => (value === undefined ? {} : { [key]: value });
   return {
@@ -43,7 +43,7 @@ function activityOptions(execution: ExecutionOptions, task: TaskConfig): Activit
       ...set('initialIntervalMs', durationMs(policy.initialInterval)),
       ...set('maximumIntervalMs', durationMs(policy.maximumInterval)),
       ...set('backoffCoefficient', policy.backoffCoefficient),
-      ...set('maximumAttempts', task.retries !== undefined ? task.retries + 1 : policy.maximumAttempts),
+      ...set('maximumAttempts', retries !== undefined ? retries + 1 : policy.maximumAttempts),
       ...set('nonRetryableErrorTypes', policy.nonRetryableErrorTypes),
     },
   };
@@ -51,12 +51,15 @@ function activityOptions(execution: ExecutionOptions, task: TaskConfig): Activit
 
 /** The fields every task type has, compiled from its config. */
 export function compileBase<T extends TaskType>(task: TaskConfig & { type: T }, schemas: Schemas, inherited: ExecutionOptions): TaskBase<T> {
-  const def: TaskBase<T> = { id: task.id, type: task.type, with: task.with, env: task.env, activity: activityOptions(mergeExecution(inherited, task.execution), task) };
+  // Only the types that run as an activity have their own config:, retries and timeout (wait: its waiting time).
+  const executing = 'execution' in task ? task : undefined;
+  const activity = activityOptions(executing ? mergeExecution(inherited, executing.execution) : inherited, executing?.retries);
+  const def: TaskBase<T> = { id: task.id, type: task.type, with: task.with, env: task.env, activity };
   const inputSchema = resolveSchema(task.input, schemas);
   const outputSchema = resolveSchema(task.output, schemas);
   const onSuccess = transition(task.onSuccess);
   const onError = transition(task.onError);
-  const timeoutMs = durationMs(task.timeout);
+  const timeoutMs = 'timeout' in task ? durationMs(task.timeout) : undefined;
   const sleepMs = durationMs(task.sleep);
   if (inputSchema) def.inputSchema = inputSchema;
   if (outputSchema) def.outputSchema = outputSchema;
