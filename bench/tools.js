@@ -1,5 +1,9 @@
 // 1,000 calls of a trivial tool through the warm pool versus a fresh Node process per call, same
-// run, 2 calls in flight on both sides: throughput, p50/p95 latency and the ratios.
+// run, 2 calls in flight on both sides: throughput, p50/p95 latency and the ratios. Then the pool's
+// start-up (median of BENCH_STARTS, until its first process has loaded the entrypoint) without
+// runtime.permissions, with a sandbox narrowed at the project root (--allow-read=.: the project but
+// .compozy/) and with the widest one (--allow-read --allow-write: every path but .compozy/ and /proc's
+// process folders, thousands of Node flags), and their ratios to the first.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -44,6 +48,21 @@ const spawned = await measure('process per call', async (i) => {
   const { stdout } = await run(process.execPath, [join(import.meta.dirname, 'tool-once.js'), entrypoint, 'greet', JSON.stringify({ name: `n${i}` })]);
   return JSON.parse(stdout);
 });
+const STARTS = Number(process.env.BENCH_STARTS ?? 7);
+async function startMs(permissions) {
+  const times = [];
+  for (let i = 0; i < STARTS; i++) {
+    const t0 = performance.now();
+    const started = new ToolRuntime({ projectDir: project, entrypoint, poolSize: 1, permissions, watchIntervalMs: 0 });
+    await started.tools();
+    times.push(performance.now() - t0);
+    await started.close();
+  }
+  return percentile(times, 50);
+}
+const openStart = await startMs([]);
+const projectStart = await startMs(['--allow-read=.']);
+const sandboxStart = await startMs(['--allow-read', '--allow-write']);
 const round2 = (x) => Math.round(x * 100) / 100;
 console.log(
   JSON.stringify({
@@ -56,5 +75,10 @@ console.log(
     pool_p95_ms: round2(pool.p95),
     spawn_p50_ms: round2(spawned.p50),
     spawn_p95_ms: round2(spawned.p95),
+    start_ms: round2(openStart),
+    project_sandbox_start_ms: round2(projectStart),
+    project_sandbox_start_ratio: round2(projectStart / openStart),
+    widest_sandbox_start_ms: round2(sandboxStart),
+    widest_sandbox_start_ratio: round2(sandboxStart / openStart),
   }),
 );

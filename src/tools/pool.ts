@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import type { Socket } from 'node:net';
 import { dirname, extname, join } from 'node:path';
@@ -9,7 +9,7 @@ import { PACKAGE_ROOT } from '../config/project.js';
 import { CompozyError } from '../errors.js';
 import { plural } from '../platform/plural.js';
 import { withParentDeathSignal } from '../supervisor/child-process.js';
-import { frame, FrameReader, KEY_BYTES, MAX_REPLY_FRAME_BYTES, MAX_RESULT_BYTES, verifiedText, type CallMessage, type ReplyMessage } from './protocol.js';
+import { frame, FrameReader, KEY_BYTES, macKey, MAX_REPLY_FRAME_BYTES, MAX_RESULT_BYTES, verifiedText, type CallMessage, type ReplyMessage } from './protocol.js';
 
 /** The built worker script (npm run build writes it), also when this module runs from source in tests. */
 const WORKER_MAIN = join(PACKAGE_ROOT, 'dist', 'tools', 'worker-main.js');
@@ -57,7 +57,7 @@ interface Slot {
   child: ChildProcess;
   /** The private socket to the process (its fd 3), and the key its replies are signed with. */
   channel: Socket;
-  key: Buffer;
+  key: KeyObject;
   reader: FrameReader;
   ready: Promise<string[]>;
   /** Settle `ready`: set when the process is spawned. */
@@ -195,7 +195,7 @@ export class ToolPool {
     const slot: Slot = {
       child,
       channel,
-      key,
+      key: macKey(key),
       reader: new FrameReader(MAX_REPLY_FRAME_BYTES, (payload) => this.onFrame(slot, payload), (announced) => this.violation(slot, 'TOOL_RESULT_TOO_LARGE', `its process sent a ${announced}-byte message; a result may be at most ${MAX_RESULT_BYTES} bytes`)),
       ready: Promise.resolve([]),
       onReady: () => undefined,

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 /**
  * Messages between the parent and a tool process. They travel on a private socket (the child's fd 3),
@@ -40,14 +40,24 @@ export function frame(payload: Uint8Array): Buffer {
   return Buffer.concat([header, payload]);
 }
 
-/** The bytes of one reply frame: the MAC of the JSON text, then the text. */
-export function signedFrame(key: Uint8Array, json: string): Buffer {
-  const body = Buffer.from(json);
-  return frame(Buffer.concat([createHmac('sha256', key).update(body).digest(), body]));
+/** The key as the HMAC functions take it (made once per process: a raw key is turned into a KeyObject on every call otherwise). */
+export function macKey(key: Uint8Array): KeyObject {
+  return createSecretKey(key);
+}
+
+/** The bytes of one reply frame: the length, the MAC of the JSON text, then the text, in one buffer. */
+export function signedFrame(key: KeyObject, json: string): Buffer {
+  const length = Buffer.byteLength(json);
+  const bytes = Buffer.allocUnsafe(4 + MAC_BYTES + length);
+  bytes.writeUInt32BE(MAC_BYTES + length, 0);
+  bytes.write(json, 4 + MAC_BYTES);
+  const body = bytes.subarray(4 + MAC_BYTES);
+  createHmac('sha256', key).update(body).digest().copy(bytes, 4);
+  return bytes;
 }
 
 /** The JSON text of a signed payload, or undefined when its MAC is not the key's. */
-export function verifiedText(key: Uint8Array, payload: Buffer): string | undefined {
+export function verifiedText(key: KeyObject, payload: Buffer): string | undefined {
   if (payload.byteLength < MAC_BYTES) return undefined;
   const body = payload.subarray(MAC_BYTES);
   const expected = createHmac('sha256', key).update(body).digest();

@@ -1,7 +1,7 @@
 import { Socket } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { deserialize } from 'node:v8';
-import { FrameReader, MAX_ERROR_CHARS, MAX_RESULT_BYTES, signedFrame, type CallMessage, type ReplyMessage } from './protocol.js';
+import { FrameReader, MAX_ERROR_CHARS, MAX_RESULT_BYTES, macKey, signedFrame, type CallMessage, type ReplyMessage } from './protocol.js';
 
 /**
  * A tool worker: loads the project's entrypoint once, then runs one call at a time for its parent.
@@ -21,7 +21,7 @@ channel.on('error', () => process.exit(0));
 
 let onCall: (message: CallMessage) => void = () => undefined;
 // The parent's first frame is the key; every later one is a call.
-const key = await new Promise<Buffer>((resolve) => {
+const key = macKey(await new Promise<Buffer>((resolve) => {
   let received: Buffer | undefined;
   const reader = new FrameReader(
     0xffffffff,
@@ -33,7 +33,7 @@ const key = await new Promise<Buffer>((resolve) => {
     () => process.exit(1),
   );
   channel.on('data', (chunk: Buffer) => reader.push(chunk));
-});
+}));
 
 const sendText = (json: string, done?: () => void) => channel.write(signedFrame(key, json), done);
 const send = (message: ReplyMessage, done?: () => void) => sendText(JSON.stringify(message), done);
