@@ -49,13 +49,14 @@ const TOUCH_EVERY_MS = 60_000;
  * Checks presented keys against the store. An unknown, revoked, expired or malformed key all answer
  * undefined; the digest comparison is constant-time and runs for unknown ids too. A key found valid is
  * remembered until the store's change mark moves (on SQLite, any commit by another process, such as
- * `compozy auth revoke`), so a revocation holds from the next request on.
+ * `compozy auth revoke`), so a revocation holds within one turn of the event loop.
  */
 export class KeyVerifier {
   private readonly touched = new Map<string, number>();
   /** Keys verified since the store's change mark was `mark`; dropped whenever it moves. */
   private verified = new Map<string, ApiKeyRecord>();
   private mark: string | undefined;
+  private markRead = false;
 
   constructor(
     private readonly store: ApiKeyStore,
@@ -83,14 +84,22 @@ export class KeyVerifier {
     return record;
   }
 
-  /** A key verified before, while no key can have changed since (the store's change mark is the same). */
+  /**
+   * A key verified before, while no key can have changed since (the store's change mark is the same).
+   * The mark is read once per turn of the event loop, so requests that arrive together share one read;
+   * a revocation committed by another process is seen from the next turn on (within milliseconds).
+   */
   private cached(presented: string): ApiKeyRecord | undefined {
     if (!this.store.changeMark) return undefined;
-    const mark = this.store.changeMark();
-    if (mark !== this.mark) {
-      this.verified = new Map();
-      this.mark = mark;
-      return undefined;
+    if (!this.markRead) {
+      this.markRead = true;
+      setImmediate(() => (this.markRead = false));
+      const mark = this.store.changeMark();
+      if (mark !== this.mark) {
+        this.verified = new Map();
+        this.mark = mark;
+        return undefined;
+      }
     }
     return this.verified.get(presented);
   }
