@@ -130,6 +130,9 @@ describe('API keys end to end', () => {
     expect(refused.code).toBe(1);
     expect(JSON.parse(refused.stdout.trim().split('\n').at(-1) as string)).toMatchObject({ error: { code: 'UNAUTHORIZED' } });
 
+    const keyless = await runCli(['status', dir, '--json'], noLogin);
+    expect(keyless.code).toBe(1);
+    expect(JSON.parse(keyless.stdout)).toMatchObject({ error: { code: 'UNAUTHORIZED', hint: expect.stringContaining('compozy auth login') } });
     const status = await runCli(['status', dir, '--json'], { ...noLogin, COMPOZY_API_KEY: key });
     expect(status.code, status.stderr).toBe(0);
     expect((JSON.parse(status.stdout) as { components: unknown[] }).components.length).toBeGreaterThan(0);

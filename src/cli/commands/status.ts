@@ -46,6 +46,11 @@ export function registerStatus(program: Command): void {
         } catch (error) {
           report = reportFromProcesses(run, errorMessage(error));
         }
+        if (!Array.isArray(report.components)) {
+          throw new CompozyError('UNAUTHORIZED', `compozy dev's API at ${run.apiUrl} answers its health detail only to an API key (its status: ${String(report.status)}).`, {
+            hint: 'Set COMPOZY_API_KEY, or store a key with `compozy auth login`.',
+          });
+        }
         if (flags.json) writeJson({ ...report, supervisorPid: run.supervisorPid, apiUrl: run.apiUrl, temporalAddress: run.temporalAddress, startedAt: run.startedAt });
         else process.stdout.write(`${renderHealthTable(report, { color: useColor() })}\n`);
         return report.status === 'up' ? 0 : 1;
