@@ -26,10 +26,30 @@ export type ReplyMessage =
   | { type: 'error'; id: number; code: 'TOOL_NOT_FOUND' | 'TOOL_FAILED' | 'TOOL_RESULT_TOO_LARGE' | 'TOOL_RESULT_INVALID'; message: string; stack?: string };
 
 export const MAX_RESULT_BYTES = 10 * 1024 * 1024;
-/** A tool's error message and stack are cut to this many characters each, so an error always fits in a frame. */
-export const MAX_ERROR_CHARS = 64 * 1024;
-/** The largest reply frame the parent reads: a result at the limit, or an error's message and stack (6 bytes a character at worst in JSON), the envelope and the MAC. */
-export const MAX_REPLY_FRAME_BYTES = MAX_RESULT_BYTES + 2 * MAX_ERROR_CHARS * 6 + 4096;
+/** A tool's error stack is cut to this many bytes of JSON text, so an error always fits in a frame. */
+export const MAX_STACK_BYTES = 64 * 1024;
+/**
+ * The largest reply frame the parent reads: a result at the limit, or an error whose message is cut
+ * to the result limit and whose stack to MAX_STACK_BYTES (both as JSON text), the envelope and the MAC.
+ */
+export const MAX_REPLY_FRAME_BYTES = MAX_RESULT_BYTES + MAX_STACK_BYTES + 4096;
+
+/**
+ * The text cut so that its JSON form takes at most `limit` bytes, with a note saying where it was cut.
+ * A long error message reaches the execution store whole up to the result limit (the engine cuts it
+ * for Temporal's history itself).
+ */
+export function cutToJsonBytes(text: string, limit: number): string {
+  const note = (kept: number) => `… (cut at ${kept} of ${text.length} characters)`;
+  if (Buffer.byteLength(JSON.stringify(text)) <= limit) return text;
+  let kept = Math.min(text.length, limit);
+  for (;;) {
+    const cut = `${text.slice(0, kept)}${note(kept)}`;
+    const bytes = Buffer.byteLength(JSON.stringify(cut));
+    if (bytes <= limit) return cut;
+    kept = Math.max(0, Math.floor((kept * limit) / bytes) - 16);
+  }
+}
 
 const MAC_BYTES = 32;
 export const KEY_BYTES = 32;

@@ -1,7 +1,7 @@
 import { Socket } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { deserialize } from 'node:v8';
-import { FrameReader, MAX_ERROR_CHARS, MAX_RESULT_BYTES, macKey, signedFrame, type CallMessage, type ReplyMessage } from './protocol.js';
+import { cutToJsonBytes, FrameReader, MAX_STACK_BYTES, MAX_RESULT_BYTES, macKey, signedFrame, type CallMessage, type ReplyMessage } from './protocol.js';
 
 /**
  * A tool worker: loads the project's entrypoint once, then runs one call at a time for its parent.
@@ -37,7 +37,8 @@ const key = macKey(await new Promise<Buffer>((resolve) => {
 
 const sendText = (json: string, done?: () => void) => channel.write(signedFrame(key, json), done);
 const send = (message: ReplyMessage, done?: () => void) => sendText(JSON.stringify(message), done);
-const cut = (text: string) => (text.length > MAX_ERROR_CHARS ? `${text.slice(0, MAX_ERROR_CHARS)}… (cut at ${MAX_ERROR_CHARS} characters)` : text);
+const cutMessage = (text: string) => cutToJsonBytes(text, MAX_RESULT_BYTES);
+const cutStack = (text: string) => cutToJsonBytes(text, MAX_STACK_BYTES);
 
 const asPath = (where: string) => (where.startsWith('file://') ? fileURLToPath(where) : where);
 
@@ -67,7 +68,7 @@ try {
   const location = locate(error);
   const failure: ReplyMessage = {
     type: 'load-failed',
-    message: cut(error instanceof Error ? `${error.name}: ${error.message}` : String(error)),
+    message: cutMessage(error instanceof Error ? `${error.name}: ${error.message}` : String(error)),
     ...(location ? { location } : {}),
     ...(error instanceof SyntaxError ? { syntax: true } : {}),
   };
@@ -88,7 +89,7 @@ onCall = (message) => {
     try {
       value = await tool(message.input, message.config);
     } catch (error) {
-      send({ type: 'error', id: message.id, code: 'TOOL_FAILED', message: cut(error instanceof Error ? error.message : String(error)), ...(error instanceof Error && error.stack ? { stack: cut(error.stack) } : {}) });
+      send({ type: 'error', id: message.id, code: 'TOOL_FAILED', message: cutMessage(error instanceof Error ? error.message : String(error)), ...(error instanceof Error && error.stack ? { stack: cutStack(error.stack) } : {}) });
       return;
     } finally {
       for (const [name, value] of previous) {
