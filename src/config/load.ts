@@ -398,6 +398,8 @@ class Loader {
         return { type, ...executing(), signal: { id: r.string(signal, [...path, 'signal'], 'id', true) ?? '', payload: signal.payload ?? {} } };
       }
       case 'wait':
+        // Reference engine/task/config.go validateWaitProcessor: a processor names its id and its type.
+        if (isObj(raw.processor) && raw.processor.type === undefined) r.error([...path, 'processor'], `The processor of wait task "${raw.id}" has no type.`, 'Add type: basic (or the type of task it is) to the processor.');
         return { type, ...defined({ timeout: str('timeout'), waitFor: str('wait_for'), condition: str('condition'), processor: one('processor'), onTimeout: str('on_timeout') }) };
       case 'memory':
         return {

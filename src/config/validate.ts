@@ -279,7 +279,6 @@ class Validator {
         break;
       case 'wait':
         need(task.waitFor !== undefined, 'wait_for', 'Wait task "%s" has no wait_for.', 'Add wait_for: <signal name>.');
-        need(task.timeout !== undefined, 'timeout', 'Wait task "%s" has no timeout.', 'Add timeout: 5m (it must be a positive duration).');
         need(task.condition !== undefined, 'condition', 'Wait task "%s" has no condition.', 'Add condition: a CEL expression over signal and processor, e.g. signal.payload.status == "ready".');
         this.celSyntax(task, 'condition', task.condition);
         break;

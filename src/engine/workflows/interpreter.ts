@@ -382,11 +382,12 @@ class Interpreter {
     if (failed(begun)) return begun;
     this.status = 'PAUSED';
     await local.markWorkflow(execId, 'PAUSED');
-    const deadline = Date.now() + (task.timeoutMs ?? 0);
+    // No timeout: it waits until a signal meets the condition (reference engine/task/config.go: timeout is optional).
+    const deadline = task.timeoutMs === undefined ? undefined : Date.now() + task.timeoutMs;
     const matches = (s: SignalEnvelope) => s.metadata.signal_name === task.waitFor;
     for (;;) {
-      const remaining = deadline - Date.now();
-      const arrived = remaining > 0 && (await condition(() => this.inbox.some(matches), remaining));
+      const remaining = deadline === undefined ? undefined : deadline - Date.now();
+      const arrived = remaining === undefined ? (await condition(() => this.inbox.some(matches)), true) : remaining > 0 && (await condition(() => this.inbox.some(matches), remaining));
       if (!arrived) {
         const { outcome } = await local.settleWait({ ...request, timedOut: true });
         this.status = 'RUNNING';
