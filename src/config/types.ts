@@ -1,3 +1,4 @@
+import type { NativeToolsConfig } from './native-tools.js';
 import type { YamlFile, YamlPath } from './yaml-file.js';
 
 /** Where a config object was written, so later checks can point at it. */
@@ -336,7 +337,8 @@ export interface ProjectConfig {
   file: YamlFile;
   models: ModelConfig[];
   schemas: SchemaDefinition[];
-  runtime: { type: string; entrypoint: string; permissions: string[] };
+  /** nativeTools: runtime.native_tools, when the section is there (the built-in cp__ tools). */
+  runtime: { type: string; entrypoint: string; permissions: string[]; nativeTools?: NativeToolsConfig };
   execution: ExecutionOptions;
   workflows: WorkflowConfig[];
   /** Resources found by autoload (agents/*.yaml, tools/*.yaml, memory/*.yaml). */
