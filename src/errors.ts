@@ -63,6 +63,12 @@ export type ErrorCode =
   /** A parent task whose children failed; lower case as Compozy's engine writes it. */
   | 'child_task_failure'
   | 'AGENT_NOT_FOUND'
+  /** A task id the API was asked to execute that no workflow (or task resource) defines. */
+  | 'TASK_NOT_FOUND'
+  /** A task id several workflows define: the request must say which workflow's. */
+  | 'TASK_AMBIGUOUS'
+  /** A model, memory or schema id the resource API does not know. */
+  | 'RESOURCE_NOT_FOUND'
   | 'LLM_MODEL_NOT_FOUND'
   | 'LLM_PROVIDER_UNKNOWN'
   | 'LLM_AUTH_FAILED'
@@ -118,8 +124,13 @@ export function httpStatusFor(error: unknown): number {
     case 'EXECUTION_NOT_FOUND':
     case 'TRIGGER_NOT_FOUND':
     case 'MEMORY_NOT_FOUND':
+    case 'AGENT_NOT_FOUND':
+    case 'TOOL_NOT_FOUND':
+    case 'TASK_NOT_FOUND':
+    case 'RESOURCE_NOT_FOUND':
       return 404;
     case 'EXECUTION_NOT_RUNNING':
+    case 'TASK_AMBIGUOUS':
       return 409;
     case 'PAYLOAD_TOO_LARGE':
       return 413;

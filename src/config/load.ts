@@ -2,7 +2,6 @@ import { existsSync, globSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { isValidDuration } from './duration.js';
 import { memorySources, readMemoryResource } from './memory-resource.js';
-import { readNativeTools } from './native-tools.js';
 import { MODEL_PARAMS } from './providers.js';
 import { defined, isObj, Reader, suggestion, type Obj } from './read.js';
 import {
@@ -79,8 +78,9 @@ const UNSUPPORTED_PROJECT_CONFIG_FIELDS = {
   schema_filename: 'Schemas are read from schemas: in compozy.yaml and the workflow files; remove schema_filename:.',
 };
 /** runtime: in compozy.yaml; tool_execution_timeout and pool_size are read by the app settings (settings.ts). */
-const RUNTIME_FIELDS = new Set(['type', 'entrypoint', 'permissions', 'tool_execution_timeout', 'pool_size', 'native_tools']);
+const RUNTIME_FIELDS = new Set(['type', 'entrypoint', 'permissions', 'tool_execution_timeout', 'pool_size']);
 const UNSUPPORTED_RUNTIME_FIELDS = {
+  native_tools: 'The built-in cp__ tools are not implemented: remove native_tools: and write the tools the agents need in the entrypoint.',
   bun_permissions: 'Tools run under Node: give runtime.permissions: [--allow-read, …] instead.',
 };
 /**
@@ -591,7 +591,6 @@ class Loader {
       type: runtimeType,
       entrypoint: r.string(runtimeRaw, ['runtime'], 'entrypoint') ?? './entrypoint.ts',
       permissions: r.list(runtimeRaw, ['runtime'], 'permissions').map(String),
-      ...defined({ nativeTools: readNativeTools(r, runtimeRaw, dir) }),
     };
     const workflows = r.list(raw, [], 'workflows').flatMap((entry, i) => {
       const source = isObj(entry) ? r.string(entry, ['workflows', i], 'source', true) : typeof entry === 'string' ? entry : undefined;

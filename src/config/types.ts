@@ -1,4 +1,3 @@
-import type { NativeToolsConfig } from './native-tools.js';
 import type { YamlFile, YamlPath } from './yaml-file.js';
 
 /** Where a config object was written, so later checks can point at it. */
@@ -337,8 +336,7 @@ export interface ProjectConfig {
   file: YamlFile;
   models: ModelConfig[];
   schemas: SchemaDefinition[];
-  /** nativeTools: runtime.native_tools, when the section is there (the built-in cp__ tools). */
-  runtime: { type: string; entrypoint: string; permissions: string[]; nativeTools?: NativeToolsConfig };
+  runtime: { type: string; entrypoint: string; permissions: string[] };
   execution: ExecutionOptions;
   workflows: WorkflowConfig[];
   /** Resources found by autoload (agents/*.yaml, tools/*.yaml, memory/*.yaml). */

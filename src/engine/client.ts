@@ -1,7 +1,8 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { CompozyError, errorMessage } from '../errors.js';
 import { plural } from '../platform/plural.js';
 import { describeProblems, SchemaValidator } from '../platform/schema-validator.js';
+import { isTerminal } from './progress.js';
 import { isKsuid, ksuid } from '../store/ksuid.js';
 import type { ExecutionStore, WorkflowExecutionWithTasks } from '../store/store.js';
 import type { WorkflowDef } from './definition.js';
@@ -61,6 +62,11 @@ export class EngineClient {
 
   constructor(private readonly options: EngineClientOptions) {}
 
+  /** The compiled project this client starts executions of. */
+  get project(): EngineProject {
+    return this.options.project;
+  }
+
   workflows(): WorkflowDef[] {
     return [...this.options.project.workflows.values()];
   }
@@ -86,6 +92,21 @@ export class EngineClient {
     if (startTaskId !== undefined && !def.tasks.some((t) => t.id === startTaskId)) {
       throw new CompozyError('INPUT_INVALID', `task_id "${startTaskId}" is not a top-level task of workflow ${workflowId}.`, { details: { tasks: def.tasks.map((t) => t.id) } });
     }
+    return this.launch(def, input, options);
+  }
+
+  /**
+   * Records and starts an execution of a definition that is not one of the project's workflows: a
+   * direct agent, task or tool execution, compiled by its caller into a one-task definition. It runs
+   * in the same interpreter workflow, so it is stored, steered and listed like any execution.
+   */
+  startDefinition(def: WorkflowDef, input: unknown, options: { admit?: boolean } = {}): Promise<StartedExecution> {
+    return this.launch(def, input, options);
+  }
+
+  private async launch(def: WorkflowDef, input: unknown, options: { startTaskId?: string; execId?: string; admit?: boolean }): Promise<StartedExecution> {
+    const { startTaskId } = options;
+    const workflowId = def.id;
     const stored = options.admit ? await this.admit() : () => undefined;
     const execId = options.execId ?? ksuid();
     try {
@@ -107,6 +128,30 @@ export class EngineClient {
       throw new CompozyError('TEMPORAL_UNREACHABLE', `Temporal did not accept the execution: ${errorMessage(error)}`, { hint: 'Check the temporal row of `compozy status`.' });
     }
     return { execId, workflowId };
+  }
+
+  /**
+   * Waits until the execution's workflow closes or `timeoutMs` passes, then reads it from the store:
+   * `ended` false when the wait timed out (the execution keeps running). Temporal's long poll on the
+   * run's result does the waiting; the timeout aborts it, so an abandoned wait holds no open call.
+   */
+  async waitForEnd(execId: string, timeoutMs: number): Promise<{ ended: boolean; execution: WorkflowExecutionWithTasks }> {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), timeoutMs);
+    let ended: boolean;
+    try {
+      await this.options.client.withAbortSignal(abort.signal, () => this.options.client.workflow.getHandle(execId).result());
+      ended = true;
+    } catch (error) {
+      // A failed, canceled or terminated run has ended too; its final state is in the store.
+      if (abort.signal.aborted) ended = false;
+      else if (error instanceof WorkflowFailedError) ended = true;
+      else throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    const execution = await this.execution(execId);
+    return { ended: ended || isTerminal(execution.status), execution };
   }
 
   async queue(): Promise<ExecutionQueue> {

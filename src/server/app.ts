@@ -13,6 +13,9 @@ import { metricsRoute } from './routes/metrics.js';
 import { registerValidation } from './routes/schemas.js';
 import { workflowRoutes } from './routes/workflows.js';
 import { memoryRoutes } from './routes/memory.js';
+import { directRoutes } from './routes/direct.js';
+import { resourceRoutes } from './routes/resources.js';
+import type { ProjectConfig } from '../config/types.js';
 import type { MemoryManager } from '../memory/service.js';
 
 export interface AppDeps {
@@ -23,6 +26,8 @@ export interface AppDeps {
   engine?: { client: EngineClient; store: ExecutionStore; events: EventBus };
   /** The project's memories: the memory API (/api/v0/memory/:memory_ref/…) is served when given. */
   memory?: MemoryManager;
+  /** The loaded project: with an engine, the direct executions and the read-only resource routes are served. */
+  project?: ProjectConfig;
   /** Who answers /readyz: this process and the nonce of the supervisor that started it, so it can tell its own server from another. */
   identity?: { pid: number; nonce?: string };
   /** API keys and rate limits; absent, neither is checked (tests of the bare routes). */
@@ -68,6 +73,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   if (deps.engine) {
     void app.register(workflowRoutes(deps.engine.client, deps.engine.events), { prefix: '/api/v0' });
     void app.register(executionRoutes(deps.engine.client, deps.engine.store), { prefix: '/api/v0' });
+    if (deps.project) {
+      void app.register(directRoutes(deps.engine.client, deps.engine.store, deps.project), { prefix: '/api/v0' });
+      void app.register(resourceRoutes(deps.engine.client, deps.project), { prefix: '/api/v0' });
+    }
   }
   if (deps.memory) void app.register(memoryRoutes(deps.memory), { prefix: '/api/v0' });
   return app;

@@ -23,6 +23,10 @@ export function registerOpenApi(app: FastifyInstance): void {
         { name: 'executions', description: 'Execution state and steering' },
         { name: 'health', description: 'Liveness, readiness, health and metrics' },
         { name: 'memory', description: 'Conversation memories: read, write, append, delete, flush, health, clear, stats' },
+        { name: 'agents', description: 'Direct agent executions (an action or a prompt)' },
+        { name: 'tasks', description: 'Direct executions of a workflow\'s task' },
+        { name: 'tools', description: 'Direct tool executions' },
+        { name: 'resources', description: 'The loaded project, read-only: agents, tools, tasks, models, memories, schemas' },
       ],
     },
   });

@@ -87,6 +87,7 @@ export function apiServer(runtime: EngineRuntime, options: ApiServerOptions): Fa
     },
     engine: { client: runtime.engine, store: runtime.store, events: runtime.events },
     memory: runtime.memory,
+    project: runtime.projectConfig,
     identity: { pid: process.pid, ...(options.nonce ? { nonce: options.nonce } : {}) },
     security: { host: options.http.host, settings, keys: runtime.store.apiKeys, kv: runtime.kv },
     log: options.log,

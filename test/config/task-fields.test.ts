@@ -192,7 +192,7 @@ describe('reference fields nothing runs yet are refused by name, with where they
     const { diagnostics } = loadProjectConfig(dir);
     expect(sortDiagnostics(diagnostics).map((d) => `${d.line}:${d.col} ${d.key}: ${d.message}`)).toEqual([
       '3:3 runtime.type: runtime.type "bun" is not supported yet: tools run under Node.',
-      '4:19 runtime.native_tools.exec: "exec" must be a mapping.',
+      '4:3 runtime.native_tools: The runtime field "native_tools" is not supported yet.',
       '7:3 autoload.strict: autoload.strict: false is not supported: a duplicate id or a file that does not parse is always an error.',
       '8:3 autoload.watch_interval: The autoload field "watch_interval" is not supported yet.',
       '10:3 config.env: The config field "env" is not supported yet.',

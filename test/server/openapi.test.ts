@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EngineClient } from '../../src/engine/client.js';
 import type { EventBus } from '../../src/engine/events.js';
 import type { HealthReport } from '../../src/health.js';
+import { loadValidProject } from '../../src/config/valid-project.js';
 import { buildApp } from '../../src/server/app.js';
 import { executionDto, executionWithTasksDto, workflowDto } from '../../src/server/routes/dto.js';
 import { ksuid } from '../../src/store/ksuid.js';
@@ -35,7 +36,7 @@ const routes: RouteOptions[] = [];
 let app: FastifyInstance;
 
 beforeAll(async () => {
-  app = buildApp({ health: async () => report, notReadyReason: () => undefined, engine: { client: engine, store, events }, identity: { pid: 42 } });
+  app = buildApp({ health: async () => report, notReadyReason: () => undefined, engine: { client: engine, store, events }, project: loadValidProject(project.dir), identity: { pid: 42 } });
   // The route plugins load at ready(), after this hook is in place, so it sees each of their routes.
   app.addHook('onRoute', (route) => void routes.push(route));
   await app.ready();
@@ -83,7 +84,10 @@ describe('/openapi.json', () => {
     const documented = routes.filter((r) => r.schema?.hide !== true);
     const methods = documented.flatMap((r) => [r.method].flat().filter((m) => m !== 'HEAD').map((method) => ({ method, url: r.url })));
     expect(methods.map((m) => `${m.method} ${m.url}`)).toEqual(
-      expect.arrayContaining(['GET /healthz', 'GET /readyz', 'GET /api/v0/health', 'GET /metrics', 'GET /api/v0/workflows/:workflow_id', 'POST /api/v0/executions/workflows/:exec_id/resume', 'POST /api/v0/events']),
+      expect.arrayContaining(['GET /healthz', 'GET /readyz', 'GET /api/v0/health', 'GET /metrics', 'GET /api/v0/workflows/:workflow_id', 'POST /api/v0/executions/workflows/:exec_id/resume', 'POST /api/v0/events',
+        'POST /api/v0/workflows/:workflow_id/executions/sync', 'GET /api/v0/workflows/:workflow_id/executions', 'POST /api/v0/agents/:agent_id/executions', 'POST /api/v0/agents/:agent_id/executions/sync',
+        'POST /api/v0/tasks/:task_id/executions/sync', 'POST /api/v0/tools/:tool_id/executions', 'GET /api/v0/executions/agents/:exec_id', 'GET /api/v0/executions/tasks/:exec_id', 'GET /api/v0/executions/tools/:exec_id',
+        'GET /api/v0/project', 'GET /api/v0/agents/:agent_id', 'GET /api/v0/tools', 'GET /api/v0/tasks/:task_id', 'GET /api/v0/models', 'GET /api/v0/memories/:memory_id', 'GET /api/v0/schemas']),
     );
     for (const { method, url } of methods) {
       const path = url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');

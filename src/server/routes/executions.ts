@@ -6,7 +6,7 @@ import { STATUSES, type ExecutionStore, type Status } from '../../store/store.js
 import { EXECUTION_SCHEMA, EXECUTION_WITH_TASKS_SCHEMA, executionDto, executionWithTasksDto } from './dto.js';
 import { ANY, body, errors, EXEC_ID, list, object, ok, params, query, route, STRING, STRING_OR_NULL } from './schemas.js';
 
-interface ListQuery {
+export interface ListQuery {
   workflow_id?: string;
   status?: Status;
   limit?: number;
@@ -31,40 +31,46 @@ async function requireRunning(engine: EngineClient, execId: string, action: stri
   }
 }
 
+/** The list query's parameters, also those of GET /workflows/:workflow_id/executions (less workflow_id). */
+export const LIST_QUERY = {
+  status: { type: 'string', enum: [...STATUSES] },
+  limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE, description: `page size, ${DEFAULT_PAGE} when absent` },
+  cursor: { type: 'string', description: 'page.next_cursor of the previous page' },
+};
+
+export const EXECUTION_PAGE_SCHEMA = object({ executions: list(EXECUTION_SCHEMA), page: object({ limit: { type: 'integer' }, next_cursor: STRING_OR_NULL }) });
+
+/** One page of executions, newest first; a cursor the server never returned is 400 INPUT_INVALID. */
+export async function executionPage(store: ExecutionStore, { workflow_id: workflowId, status, limit, cursor }: ListQuery) {
+  const page = await store
+    .listWorkflowExecutions({
+      ...(workflowId ? { workflowId } : {}),
+      ...(status ? { status } : {}),
+      ...(limit ? { limit } : {}),
+      ...(cursor ? { cursor } : {}),
+    })
+    .catch((error: unknown) => {
+      if (error instanceof CompozyError && error.code === 'STORE_INVALID_ARGUMENT') {
+        throw new CompozyError('INPUT_INVALID', error.message, { hint: 'Pass the page.next_cursor of a previous page unchanged, or leave cursor out for the first page.' });
+      }
+      throw error;
+    });
+  return { executions: page.items.map(executionDto), page: { limit: limit ?? DEFAULT_PAGE, next_cursor: page.nextCursor } };
+}
+
 /** Workflow executions: state, list, signals, cancel, pause and resume. */
 export function executionRoutes(engine: EngineClient, store: ExecutionStore) {
   return async (app: FastifyInstance) => {
     const listSchema = route({
       summary: 'Executions, newest first',
       tags: ['executions'],
-      querystring: query({
-        workflow_id: STRING,
-        status: { type: 'string', enum: [...STATUSES] },
-        limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE, description: `page size, ${DEFAULT_PAGE} when absent` },
-        cursor: { type: 'string', description: 'page.next_cursor of the previous page' },
-      }),
+      querystring: query({ workflow_id: STRING, ...LIST_QUERY }),
       response: {
-        200: ok('a page of executions', object({ executions: list(EXECUTION_SCHEMA), page: object({ limit: { type: 'integer' }, next_cursor: STRING_OR_NULL }) })),
+        200: ok('a page of executions', EXECUTION_PAGE_SCHEMA),
         ...errors({ 400: 'a bad filter or a cursor the server never returned' }),
       },
     });
-    app.get<{ Querystring: ListQuery }>('/executions/workflows', { schema: listSchema }, async (request) => {
-      const { workflow_id: workflowId, status, limit, cursor } = request.query;
-      const page = await store
-        .listWorkflowExecutions({
-          ...(workflowId ? { workflowId } : {}),
-          ...(status ? { status } : {}),
-          ...(limit ? { limit } : {}),
-          ...(cursor ? { cursor } : {}),
-        })
-        .catch((error: unknown) => {
-          if (error instanceof CompozyError && error.code === 'STORE_INVALID_ARGUMENT') {
-            throw new CompozyError('INPUT_INVALID', error.message, { hint: 'Pass the page.next_cursor of a previous page unchanged, or leave cursor out for the first page.' });
-          }
-          throw error;
-        });
-      return { status: 200, message: 'executions', data: { executions: page.items.map(executionDto), page: { limit: limit ?? DEFAULT_PAGE, next_cursor: page.nextCursor } } };
-    });
+    app.get<{ Querystring: ListQuery }>('/executions/workflows', { schema: listSchema }, async (request) => ({ status: 200, message: 'executions', data: await executionPage(store, request.query) }));
 
     const stateSchema = route({
       summary: 'Execution state with its tasks',

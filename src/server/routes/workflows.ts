@@ -9,10 +9,10 @@ import { ANY, body, errors, list, object, ok, params, route, STRING } from './sc
 const WORKFLOW_PARAMS = params({ workflow_id: STRING });
 
 /** The 429 of an admission limit, with the Retry-After header it sends. */
-const OVERLOADED = { 429: `OVERLOADED: limits.max_active_executions executions are pending or running; Retry-After (${RETRY_AFTER_SECONDS} s) says when to retry` };
+export const OVERLOADED = { 429: `OVERLOADED: limits.max_active_executions executions are pending or running; Retry-After (${RETRY_AFTER_SECONDS} s) says when to retry` };
 
 /** Runs a start subject to the admission limit; over it, answers 429 OVERLOADED with Retry-After. */
-async function admitted(reply: FastifyReply, start: () => Promise<FastifyReply>): Promise<FastifyReply> {
+export async function admitted(reply: FastifyReply, start: () => Promise<FastifyReply>): Promise<FastifyReply> {
   try {
     return await start();
   } catch (error) {
