@@ -32,6 +32,7 @@ import {
   type WorkflowConfig,
 } from './types.js';
 import { YamlFile, type ConfigDiagnostic, type YamlPath } from './yaml-file.js';
+import { TaskResources, taskReference, taskSources } from './task-resources.js';
 
 /** Task fields of the reference that nothing here runs yet, refused by name with what to do instead. */
 const UNSUPPORTED_TASK_FIELDS: Readonly<Record<string, string>> = {
@@ -88,7 +89,7 @@ const UNSUPPORTED_RUNTIME_FIELDS = {
  * are not checked against a list: the app settings (settings.ts) read their own sections.
  */
 const UNSUPPORTED_PROJECT_FIELDS = {
-  tasks: 'Task resources are not implemented: write the tasks in a workflow file.',
+  tasks: 'Write each reusable task in tasks/<id>.yaml (resource: task, autoloaded) or a workflow\'s resources.tasks, and use it with task: <id>.',
   tools: 'Declare tools in a workflow (tools:) or in autoloaded tools/*.yaml (resource: tool).',
   agents: 'Declare agents in a workflow (agents:) or in autoloaded agents/*.yaml (resource: agent).',
   memories: 'Declare memories in autoloaded memory/*.yaml (resource: memory) or a workflow\'s resources.memories.',
@@ -133,6 +134,7 @@ function aTask(type: TaskType): string {
 
 class Loader {
   readonly diagnostics: ConfigDiagnostic[] = [];
+  private readonly taskResources = new TaskResources(this);
 
   open(path: string): YamlFile | undefined {
     const file = YamlFile.read(path);
@@ -265,6 +267,8 @@ class Loader {
   }
 
   task(r: Reader, raw: unknown, path: YamlPath, inCollection = false): TaskConfig | undefined {
+    const uses = taskReference(raw, inCollection);
+    if (uses) return this.taskResources.site(r, raw, path, uses);
     if (!isObj(raw)) {
       r.error(path, 'A task must be a mapping with at least an id.');
       return undefined;
@@ -552,6 +556,7 @@ class Loader {
     });
     const version = r.string(raw, [], 'version');
     const description = r.string(raw, [], 'description');
+    this.taskResources.enterWorkflow(r, file, taskSources(r, raw));
     return {
       file, path: [], id, schemas: this.schemas(r, raw, []), env: r.stringMap(config, ['config'], 'env'),
       tools: r.list(raw, [], 'tools').flatMap((t, i) => (isObj(t) ? (this.tool(r, t, ['tools', i]) ?? []) : [])),
@@ -563,6 +568,12 @@ class Loader {
       ...(input ? { input } : {}), ...(version ? { version } : {}), ...(description ? { description } : {}),
       ...(raw.outputs !== undefined ? { outputs: r.map(raw, [], 'outputs') } : {}),
     };
+  }
+
+  /** Every task resource read, once every reference site has its task (task-resources.ts). */
+  private resolvedTasks(): TaskConfig[] {
+    this.taskResources.resolve();
+    return this.taskResources.tasks();
   }
 
   /** Loads compozy.yaml, its workflows and autoloaded resources; diagnostics collect every problem found. */
@@ -613,7 +624,7 @@ class Loader {
     if (raw.autoload !== undefined && autoload.enabled !== false) {
       const include = (r.list(autoload, ['autoload'], 'include').map(String) as string[]).filter(Boolean);
       const exclude = (r.list(autoload, ['autoload'], 'exclude').map(String) as string[]).filter(Boolean);
-      const patterns = include.length > 0 ? include : ['agents/*.yaml', 'tools/*.yaml', 'memory/*.yaml'];
+      const patterns = include.length > 0 ? include : ['agents/*.yaml', 'tools/*.yaml', 'memory/*.yaml', 'tasks/*.yaml'];
       const files = new Set(patterns.flatMap((pattern) => globSync(pattern, { cwd: dir, exclude })).map((p) => resolve(dir, p)));
       for (const path of [...files].sort()) {
         const resourceFile = this.open(path);
@@ -624,13 +635,14 @@ class Loader {
         if (kind === 'agent') agents.push(...[this.agent(rr, data, [])].filter((a): a is AgentConfig => a !== undefined));
         else if (kind === 'tool') tools.push(...[this.tool(rr, data, [])].filter((t): t is ToolConfig => t !== undefined));
         else if (kind === 'memory') memories.push(...[readMemoryResource(rr, data, [], resourceFile)].filter((m): m is MemoryResource => m !== undefined));
-        else if (kind) rr.error(['resource'], `Unknown resource kind "${kind}" in ${relative(dir, path)}.`, suggestion(kind, ['agent', 'tool', 'memory'], 'resource kind'));
+        else if (kind === 'task') this.taskResources.addProjectResource(rr, data);
+        else if (kind) rr.error(['resource'], `Unknown resource kind "${kind}" in ${relative(dir, path)}.`, suggestion(kind, ['agent', 'tool', 'memory', 'task'], 'resource kind'));
       }
     }
     const version = r.string(raw, [], 'version');
     const description = r.string(raw, [], 'description');
     return {
-      name, dir, file, models, schemas: this.schemas(r, raw, []), runtime, workflows, agents, tools, memories, execution: this.execution(r, raw, [], [], UNSUPPORTED_PROJECT_CONFIG_FIELDS),
+      name, dir, file, models, schemas: this.schemas(r, raw, []), runtime, workflows, agents, tools, memories, tasks: this.resolvedTasks(), execution: this.execution(r, raw, [], [], UNSUPPORTED_PROJECT_CONFIG_FIELDS),
       ...(version ? { version } : {}), ...(description ? { description } : {}),
     };
   }

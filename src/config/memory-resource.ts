@@ -341,7 +341,7 @@ export function readMemoryResource(r: Reader, raw: Obj, base: YamlPath, file: Ya
 export function memorySources(r: Reader, raw: Obj): Array<{ id: string; source: string; path: YamlPath }> {
   if (raw.resources === undefined || raw.resources === null) return [];
   const resources = r.map(raw, [], 'resources');
-  r.knownKeys(resources, ['resources'], new Set(['memories']), 'resources');
+  r.knownKeys(resources, ['resources'], new Set(['memories', 'tasks']), 'resources');
   return r.list(resources, ['resources'], 'memories').flatMap((item, i) => {
     const path: YamlPath = ['resources', 'memories', i];
     if (!isObj(item)) {

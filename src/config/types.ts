@@ -343,4 +343,6 @@ export interface ProjectConfig {
   agents: AgentConfig[];
   tools: ToolConfig[];
   memories: MemoryResource[];
+  /** Task resources (`resource: task`: autoloaded tasks/*.yaml and the workflows' resources.tasks), each as read from its file. */
+  tasks: TaskConfig[];
 }
