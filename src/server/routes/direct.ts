@@ -4,14 +4,11 @@ import type { EngineClient } from '../../engine/client.js';
 import type { WorkflowDef } from '../../engine/definition.js';
 import { CompozyError } from '../../errors.js';
 import type { ExecutionStore, WorkflowExecutionWithTasks } from '../../store/store.js';
-import { STATUSES } from '../../store/store.js';
-import { EXECUTION_WITH_TASKS_SCHEMA, executionWithTasksDto } from './dto.js';
+import { EXECUTION_WITH_TASKS_SCHEMA, executionWithTasksDto, STATUS } from './dto.js';
 import { agentDefinition, DEFAULT_TIMEOUT_S, directKindOf, MAX_TIMEOUT_S, taskDefinition, toolDefinition, type DirectKind } from './direct-defs.js';
 import { EXECUTION_PAGE_SCHEMA, executionPage, LIST_QUERY, type ListQuery } from './executions.js';
 import { ANY, body, errors, EXEC_ID, object, ok, params, query, route, STRING, STRING_OR_NULL, type JsonSchema } from './schemas.js';
 import { admitted, OVERLOADED } from './workflows.js';
-
-const STATUS = { type: 'string', enum: [...STATUSES] };
 
 const TIMEOUT: JsonSchema = {
   type: 'integer',

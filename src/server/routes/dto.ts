@@ -4,7 +4,7 @@ import { ANY, list, object, STRING, STRING_OR_NULL } from './schemas.js';
 
 /** The API's JSON shapes (reference §2.6, §8.3): snake_case, as Compozy clients expect. Each DTO has its response schema beside it. */
 
-const STATUS = { type: 'string', enum: [...STATUSES] };
+export const STATUS = { type: 'string', enum: [...STATUSES] };
 
 export const WORKFLOW_SCHEMA = object({
   id: STRING,
