@@ -1,3 +1,4 @@
+import type { NativeToolsConfig } from './native-tools.js';
 import type { YamlFile, YamlPath } from './yaml-file.js';
 
 /** Where a config object was written, so later checks can point at it. */
@@ -21,9 +22,6 @@ export interface ModelConfig extends Located {
   isDefault: boolean;
   params: Record<string, unknown>;
 }
-
-/** What calling a model needs, without where it was written: what a compiled task carries to the worker. */
-export type ModelSpec = Pick<ModelConfig, 'provider' | 'model' | 'apiKey' | 'apiUrl' | 'params'>;
 
 export interface ToolConfig extends Located {
   id: string;
@@ -171,8 +169,7 @@ export interface BasicTaskConfig extends TaskConfigBase<'basic'>, ExecutingTaskF
   action?: string;
   tool?: string | ToolConfig;
   prompt?: string;
-  /** `model:` (provider:model or a declared model id), or `model_config:` (an inline model or a `$ref` to a declared one). */
-  model?: string | ModelConfig;
+  model?: string;
 }
 
 export interface RouterTaskConfig extends TaskConfigBase<'router'> {
@@ -254,7 +251,7 @@ const EXECUTING_FIELDS = { timeout: 'timeout', retries: 'retries', execution: 'c
  * type's config without its key here, or a key for a field the type does not have, does not compile.
  */
 export const TASK_TYPE_FIELDS: { readonly [T in TaskType]: { readonly [K in Exclude<keyof TaskConfigOf<T>, keyof TaskConfigBase<T>>]-?: string | readonly string[] } } = {
-  basic: { agent: 'agent', action: 'action', tool: 'tool', prompt: 'prompt', model: ['model', 'model_config'], ...EXECUTING_FIELDS },
+  basic: { agent: 'agent', action: 'action', tool: 'tool', prompt: 'prompt', model: 'model', ...EXECUTING_FIELDS },
   router: { condition: 'condition', routes: 'routes' },
   parallel: { tasks: 'tasks', strategy: 'strategy', maxWorkers: 'max_workers' },
   collection: {
@@ -340,7 +337,8 @@ export interface ProjectConfig {
   file: YamlFile;
   models: ModelConfig[];
   schemas: SchemaDefinition[];
-  runtime: { type: string; entrypoint: string; permissions: string[] };
+  /** nativeTools: runtime.native_tools, when the section is there (the built-in cp__ tools). */
+  runtime: { type: string; entrypoint: string; permissions: string[]; nativeTools?: NativeToolsConfig };
   execution: ExecutionOptions;
   workflows: WorkflowConfig[];
   /** Resources found by autoload (agents/*.yaml, tools/*.yaml, memory/*.yaml). */

@@ -6,6 +6,7 @@ import { CompozyError } from '../errors.js';
 import { isValidDuration } from './duration.js';
 import { projectMemories } from './memory-resource.js';
 import { modelUses, type ModelUse } from './model-uses.js';
+import { nativeToolProblem, type NativeToolsConfig } from './native-tools.js';
 import { isKnownProvider, PROVIDERS } from './providers.js';
 import { suggestion } from './read.js';
 import {
@@ -40,6 +41,17 @@ class Validator {
 
   error(at: Located, path: YamlPath, message: string, hint?: string): void {
     this.diagnostics.push(at.file.diagnostic([...at.path, ...path], message, hint));
+  }
+
+  /** runtime.native_tools of the project: a cp__ id names a built-in tool, not a declared one. */
+  nativeTools: NativeToolsConfig | undefined;
+
+  /** A tool id an agent or a task names: a declared tool, or an enabled built-in cp__ tool. */
+  toolRef(at: Located, path: YamlPath, id: string, tools: ReadonlyMap<string, ToolConfig>): void {
+    if (id.startsWith('cp__')) {
+      const problem = nativeToolProblem(id, this.nativeTools);
+      if (problem) this.error(at, path, problem.message, problem.hint);
+    } else if (!tools.has(id)) this.error(at, path, `Tool "${id}" does not exist.`, suggestion(id, tools.keys(), 'tool'));
   }
 
   duplicates<T extends Located & { id: string }>(items: readonly T[], what: string): void {
@@ -156,6 +168,7 @@ class Validator {
   }
 
   tool(tool: ToolConfig, schemas: ReadonlyMap<string, SchemaDefinition>): void {
+    if (tool.id.startsWith('cp__')) this.error(tool, ['id'], `Tool id "${tool.id}" uses the prefix cp__, which is reserved for the built-in tools.`, 'Rename the tool (and the export in the entrypoint).');
     this.schema(tool.input, schemas);
     this.schema(tool.output, schemas);
     this.duration(tool, ['timeout'], tool.timeout);
@@ -164,7 +177,7 @@ class Validator {
   agent(agent: AgentConfig, tools: ReadonlyMap<string, ToolConfig>, schemas: ReadonlyMap<string, SchemaDefinition>, memories: ReadonlyMap<string, MemoryResource>): void {
     this.duplicates(agent.actions, 'action');
     agent.tools.forEach((id, i) => {
-      if (!tools.has(id)) this.error(agent, ['tools', i], `Tool "${id}" does not exist.`, suggestion(id, tools.keys(), 'tool'));
+      this.toolRef(agent, ['tools', i], id, tools);
     });
     for (const memory of agent.memory) {
       const resource = memories.get(memory.id);
@@ -227,7 +240,7 @@ class Validator {
         this.error(task, ['action'], `Agent "${agent.id}" has no action "${task.action}".`, suggestion(task.action, agent.actions.map((a) => a.id), 'action'));
       }
     }
-    if (typeof task.tool === 'string' && !ctx.tools.has(task.tool)) this.error(task, ['tool'], `Tool "${task.tool}" does not exist.`, suggestion(task.tool, ctx.tools.keys(), 'tool'));
+    if (typeof task.tool === 'string') this.toolRef(task, ['tool'], task.tool, ctx.tools);
     if (typeof task.tool === 'object') this.tool(task.tool, ctx.schemas);
     this.template(task, ['prompt'], task.prompt);
   }
@@ -347,6 +360,7 @@ class Validator {
 /** Every problem in a loaded project, each pointing at its file, line and column. */
 export function validateProject(project: ProjectConfig): ConfigDiagnostic[] {
   const v = new Validator();
+  v.nativeTools = project.runtime.nativeTools;
   v.duplicates(project.workflows, 'workflow');
   v.duplicates(project.schemas, 'schema');
   v.duplicates(project.agents, 'agent');

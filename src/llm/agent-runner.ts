@@ -10,6 +10,7 @@ import { jsonInstruction, parseJsonObject } from './json-output.js';
 import { modelUnusable, resolveModel, type ResolvedModel } from './models.js';
 import { ReplayFixtures, type ModelScript } from './replay.js';
 import { plural } from '../platform/plural.js';
+import type { NativeToolSpec } from '../tools/native/index.js';
 import { memoryKeyTemplate, type MemoryInstance, type MemoryManager, type MemoryMessage } from '../memory/service.js';
 
 export interface LlmAgentsOptions {
@@ -32,6 +33,8 @@ export interface LlmAgentsOptions {
   timeoutMs?: number;
   /** The project's memories, for agents with `memory:`; without it such an agent fails with MEMORY_UNAVAILABLE. */
   memory?: MemoryManager;
+  /** The enabled built-in cp__ tools (runtime.native_tools): offered to every agent, as the Go engine does, and run through `tools`. */
+  nativeTools?: readonly NativeToolSpec[];
 }
 
 interface Completion {
@@ -135,7 +138,7 @@ export class LlmAgents implements AgentInvoker {
     const memories = agent ? this.memories(agent, vars) : [];
     const history: MemoryMessage[] = [];
     for (const { instance } of memories) history.push(...(await instance.history()));
-    const result = await this.answer(request, model, { system, prompt, history, json, schema, toolIds: agent?.tools ?? [], maxIterations: agent?.maxIterations ?? 5, vars });
+    const result = await this.answer(request, model, { system, prompt, history, json, schema, toolIds: agent ? [...new Set([...agent.tools, ...(this.options.nativeTools ?? []).map((spec) => spec.id)])] : [], maxIterations: agent?.maxIterations ?? 5, vars });
     const turn: MemoryMessage[] = [
       { role: 'user', content: prompt },
       { role: 'assistant', content: result.text },
@@ -213,6 +216,11 @@ export class LlmAgents implements AgentInvoker {
     const { jsonSchema, tool } = ai;
     const set: ToolSet = {};
     for (const id of ids) {
+      const builtin = this.options.nativeTools?.find((spec) => spec.id === id);
+      if (builtin) {
+        set[id] = tool({ description: builtin.description, inputSchema: jsonSchema<Record<string, unknown>>(builtin.inputSchema), execute: (input: Record<string, unknown>) => this.options.tools.call(id, input, {}) });
+        continue;
+      }
       const found = this.options.resources.tools.get(id);
       if (!found) throw new CompozyError('TOOL_NOT_FOUND', `Agent tool "${id}" is not declared in the project.`);
       const inputSchema = found.inputSchema ?? { type: 'object', properties: {} };

@@ -7,6 +7,8 @@ import type { ComponentHealth } from '../health.js';
 import { plural } from '../platform/plural.js';
 import { parseDuration } from '../config/duration.js';
 import { projectEntrypoint, ToolRuntime } from '../tools/runtime.js';
+import { NativeTools } from '../tools/native/index.js';
+import { stateDir } from '../config/project.js';
 
 /** The tool side of a runtime: calls by id, plus the lifecycle and the `tools` health row of what runs them. */
 export type RuntimeTools = ToolInvoker & { close(graceMs?: number): Promise<void>; health(): ComponentHealth | undefined };
@@ -33,9 +35,12 @@ export function toolInvoker(
         onStatus: (message) => options.log(`[tools] ${message}`),
       })
     : undefined;
+  const native = project.runtime.nativeTools ? new NativeTools(project.runtime.nativeTools, { protectedPaths: [stateDir(project)] }) : undefined;
   if (runtime && runtime.unenforced.length > 0) options.log(`[tools] runtime.permissions cannot enforce: ${runtime.unenforced.join('; ')}`);
   return {
     async call(toolId, input, { timeoutMs }) {
+      // Built-in cp__ tools run in this process (runtime.native_tools); the config loader refuses cp__ ids for declared tools.
+      if (native?.has(toolId)) return native.call(toolId, input, timeoutMs === undefined ? {} : { timeoutMs });
       const found = engine.resources.tools.get(toolId);
       if (!found) throw new CompozyError('TOOL_NOT_FOUND', `Tool "${toolId}" is not declared in the project.`);
       // A project that declares a tool has a runtime wherever tasks run; it reports a missing entrypoint itself.

@@ -25,6 +25,7 @@ import { describeMemoryWarning, engineMemoryService } from '../memory/engine-ser
 import { createMemoryManager, type MemoryManager, type MemoryManagerOptions } from '../memory/service.js';
 import { modelSummarizers } from '../memory/flush/model-summarizer.js';
 import { shutDown, type ShutdownStep } from '../platform/shutdown.js';
+import { nativeToolSpecs } from '../tools/native/index.js';
 
 export type { RuntimeTools } from './engine-deps.js';
 
@@ -155,7 +156,7 @@ export class EngineRuntime {
       typeof overrides.agents === 'function'
         ? overrides.agents(memoryManager)
         : (overrides.agents ??
-          new LlmAgents({ projectDir: projectConfig.dir, models: projectConfig.models, resources: project.resources, tools, env, structuredOutputRetries: settings.structuredOutputRetries.value, memory: memoryManager }));
+          new LlmAgents({ projectDir: projectConfig.dir, models: projectConfig.models, resources: project.resources, tools, env, structuredOutputRetries: settings.structuredOutputRetries.value, memory: memoryManager, ...(projectConfig.runtime.nativeTools ? { nativeTools: nativeToolSpecs(projectConfig.runtime.nativeTools) } : {}) }));
     const memory = overrides.memory ?? engineMemoryService(memoryManager);
     const events = new EventBus(kv.broker, project);
     const activities = new EngineActivities({ store, tools, agents, memory, signals: events, ...(context.observer ? { observer: context.observer } : {}) });

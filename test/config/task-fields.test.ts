@@ -135,12 +135,13 @@ describe('a task field of another type is refused, naming the field, the task an
 });
 
 describe('reference fields nothing runs yet are refused by name, with where they are', () => {
-  it('task attachments and knowledge (model_config works: test/config/models-refs.test.ts)', () => {
+  it('task attachments, knowledge and model_config', () => {
     expect(
-      workflow('tasks:\n  - id: ask\n    prompt: hi\n    model: openai:gpt-4o\n    attachments: [{ type: image, url: "https://x/y.png" }]\n    knowledge: [{ id: docs }]\n'),
+      workflow('tasks:\n  - id: ask\n    prompt: hi\n    model: openai:gpt-4o\n    attachments: [{ type: image, url: "https://x/y.png" }]\n    knowledge: [{ id: docs }]\n    model_config: { provider: openai, model: gpt-4o }\n'),
     ).toEqual([
       'wf.yaml:8:5 tasks[0].attachments: The task field "attachments" is not supported yet (task "ask").',
       'wf.yaml:9:5 tasks[0].knowledge: The task field "knowledge" is not supported yet (task "ask").',
+      'wf.yaml:10:5 tasks[0].model_config: The task field "model_config" is not supported yet (task "ask").',
     ]);
   });
 
@@ -191,7 +192,7 @@ describe('reference fields nothing runs yet are refused by name, with where they
     const { diagnostics } = loadProjectConfig(dir);
     expect(sortDiagnostics(diagnostics).map((d) => `${d.line}:${d.col} ${d.key}: ${d.message}`)).toEqual([
       '3:3 runtime.type: runtime.type "bun" is not supported yet: tools run under Node.',
-      '4:3 runtime.native_tools: The runtime field "native_tools" is not supported yet.',
+      '4:19 runtime.native_tools.exec: "exec" must be a mapping.',
       '7:3 autoload.strict: autoload.strict: false is not supported: a duplicate id or a file that does not parse is always an error.',
       '8:3 autoload.watch_interval: The autoload field "watch_interval" is not supported yet.',
       '10:3 config.env: The config field "env" is not supported yet.',

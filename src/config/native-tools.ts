@@ -1,0 +1,163 @@
+import { isAbsolute, resolve } from 'node:path';
+import { isValidDuration, parseDuration } from './duration.js';
+import { isObj, suggestion, type Obj, type Reader } from './read.js';
+import type { YamlPath } from './yaml-file.js';
+
+/**
+ * runtime.native_tools: the built-in cp__ tools (Go engine pkg/config/native_tools.go). Durations are
+ * resolved to milliseconds and roots to absolute paths; every default is the Go engine's.
+ */
+export interface NativeExecArgument {
+  index: number;
+  pattern?: string;
+  enum?: string[];
+  optional: boolean;
+}
+
+export interface NativeExecCommand {
+  /** Absolute path of the executable. */
+  path: string;
+  description?: string;
+  timeoutMs?: number;
+  /** At most this many arguments (Go: 0 means the default, 12). */
+  maxArgs: number;
+  allowAdditional: boolean;
+  arguments: NativeExecArgument[];
+}
+
+export interface NativeToolsConfig {
+  enabled: boolean;
+  /** Absolute; root_dir relative to the project directory (default: the project directory). */
+  rootDir: string;
+  additionalRoots: string[];
+  exec: { timeoutMs: number; maxStdoutBytes: number; maxStderrBytes: number; allowlist: NativeExecCommand[] };
+  fetch: { timeoutMs: number; maxBodyBytes: number; maxRedirects: number; allowedMethods: string[] };
+}
+
+/** The built-in tools this runtime has, by the Go engine's ids. */
+export const NATIVE_TOOL_IDS = ['cp__exec', 'cp__fetch', 'cp__read_file', 'cp__write_file', 'cp__list_files'] as const;
+export type NativeToolId = (typeof NATIVE_TOOL_IDS)[number];
+
+/** Built-in tools of the Go engine that this runtime does not have yet. */
+const MISSING_NATIVE_TOOLS = ['cp__call_agent', 'cp__call_agents', 'cp__call_task', 'cp__call_tasks', 'cp__call_workflow', 'cp__call_workflows', 'cp__list_agents', 'cp__describe_agent', 'cp__grep', 'cp__list_dir', 'cp__delete_file', 'cp__agent_orchestrate'];
+
+const DEFAULT_COMMAND_MAX_ARGS = 12;
+
+const FIELDS = new Set(['enabled', 'root_dir', 'additional_roots', 'exec', 'fetch']);
+const CALL_HINT = 'The cp__call_* tools are not implemented yet: remove this section; run the agent, task or workflow as a task of the workflow instead.';
+const UNSUPPORTED_FIELDS = { call_agent: CALL_HINT, call_agents: CALL_HINT, call_task: CALL_HINT, call_tasks: CALL_HINT, call_workflow: CALL_HINT, call_workflows: CALL_HINT };
+const EXEC_FIELDS = new Set(['timeout', 'max_stdout_bytes', 'max_stderr_bytes', 'allowlist']);
+const COMMAND_FIELDS = new Set(['path', 'description', 'timeout', 'max_args', 'allow_additional', 'arguments']);
+const ARGUMENT_FIELDS = new Set(['index', 'pattern', 'enum', 'optional']);
+const FETCH_FIELDS = new Set(['timeout', 'max_body_bytes', 'max_redirects', 'allowed_methods']);
+
+function durationMs(r: Reader, obj: Obj, path: YamlPath, key: string, fallback: number): number {
+  const text = r.string(obj, path, key);
+  if (text === undefined) return fallback;
+  if (!isValidDuration(text)) {
+    r.error([...path, key], `"${key}" is not a duration: "${text}".`, 'Write a duration such as "30s", "500ms" or "2m".');
+    return fallback;
+  }
+  return parseDuration(text);
+}
+
+function positive(r: Reader, obj: Obj, path: YamlPath, key: string, fallback: number): number {
+  const value = r.number(obj, path, key);
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value <= 0) {
+    r.error([...path, key], `"${key}" must be a positive whole number.`);
+    return fallback;
+  }
+  return value;
+}
+
+function command(r: Reader, raw: unknown, path: YamlPath): NativeExecCommand[] {
+  if (!isObj(raw)) {
+    r.error(path, 'An allowlist entry must be a mapping with path: (and description, timeout, max_args, allow_additional, arguments).');
+    return [];
+  }
+  r.knownKeys(raw, path, COMMAND_FIELDS, 'native_tools.exec.allowlist');
+  const file = r.string(raw, path, 'path', true);
+  if (file === undefined) return [];
+  if (!isAbsolute(file)) {
+    r.error([...path, 'path'], `The command path "${file}" is not absolute.`, 'Give the absolute path of the executable, e.g. /usr/bin/git (see `command -v git`).');
+    return [];
+  }
+  const maxArgs = r.number(raw, path, 'max_args');
+  if (maxArgs !== undefined && (!Number.isInteger(maxArgs) || maxArgs < 0)) r.error([...path, 'max_args'], '"max_args" must be a whole number, 0 or more.');
+  const seen = new Set<number>();
+  const args = r.list(raw, path, 'arguments').flatMap((entry, i): NativeExecArgument[] => {
+    const at: YamlPath = [...path, 'arguments', i];
+    if (!isObj(entry)) {
+      r.error(at, 'An argument rule must be a mapping with index: (and pattern, enum, optional).');
+      return [];
+    }
+    r.knownKeys(entry, at, ARGUMENT_FIELDS, 'native_tools.exec.allowlist.arguments');
+    const index = r.number(entry, at, 'index') ?? 0;
+    if (!Number.isInteger(index) || index < 0) r.error([...at, 'index'], '"index" must be a whole number, 0 or more.');
+    if (seen.has(index)) r.error([...at, 'index'], `Two argument rules have index ${index}.`);
+    seen.add(index);
+    const pattern = r.string(entry, at, 'pattern');
+    if (pattern !== undefined && pattern.trim() !== '') {
+      try {
+        new RegExp(pattern, 'u');
+      } catch (error) {
+        r.error([...at, 'pattern'], `"pattern" is not a valid regular expression: ${(error as Error).message}.`);
+      }
+    }
+    const values = r.list(entry, at, 'enum').map(String);
+    return [{ index, optional: r.bool(entry, at, 'optional'), ...(pattern !== undefined && pattern.trim() !== '' ? { pattern } : {}), ...(values.length > 0 ? { enum: values } : {}) }];
+  });
+  const description = r.string(raw, path, 'description');
+  const timeout = r.string(raw, path, 'timeout') === undefined ? undefined : durationMs(r, raw, path, 'timeout', 0);
+  return [{
+    path: resolve(file),
+    ...(description !== undefined ? { description } : {}),
+    ...(timeout ? { timeoutMs: timeout } : {}),
+    maxArgs: maxArgs && maxArgs > 0 ? maxArgs : DEFAULT_COMMAND_MAX_ARGS,
+    allowAdditional: r.bool(raw, path, 'allow_additional'),
+    arguments: args.sort((a, b) => a.index - b.index),
+  }];
+}
+
+/** Reads runtime.native_tools (undefined when the section is absent: no built-in tool is offered). */
+export function readNativeTools(r: Reader, runtime: Obj, projectDir: string): NativeToolsConfig | undefined {
+  if (runtime.native_tools === undefined || runtime.native_tools === null) return undefined;
+  const path: YamlPath = ['runtime', 'native_tools'];
+  const raw = r.map(runtime, ['runtime'], 'native_tools');
+  r.knownKeys(raw, path, FIELDS, 'native_tools', UNSUPPORTED_FIELDS);
+  const exec = r.map(raw, path, 'exec');
+  r.knownKeys(exec, [...path, 'exec'], EXEC_FIELDS, 'native_tools.exec');
+  const fetch = r.map(raw, path, 'fetch');
+  r.knownKeys(fetch, [...path, 'fetch'], FETCH_FIELDS, 'native_tools.fetch');
+  const execPath: YamlPath = [...path, 'exec'];
+  const fetchPath: YamlPath = [...path, 'fetch'];
+  const methods = fetch.allowed_methods === undefined ? ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] : r.list(fetch, fetchPath, 'allowed_methods').map((m) => String(m).trim().toUpperCase()).filter((m) => m !== '');
+  return {
+    enabled: raw.enabled === undefined ? true : r.bool(raw, path, 'enabled'),
+    rootDir: resolve(projectDir, r.string(raw, path, 'root_dir') ?? '.'),
+    additionalRoots: r.list(raw, path, 'additional_roots').map((root) => resolve(projectDir, String(root))),
+    exec: {
+      timeoutMs: durationMs(r, exec, execPath, 'timeout', 30_000),
+      maxStdoutBytes: positive(r, exec, execPath, 'max_stdout_bytes', 2 << 20),
+      maxStderrBytes: positive(r, exec, execPath, 'max_stderr_bytes', 1 << 10),
+      allowlist: r.list(exec, execPath, 'allowlist').flatMap((entry, i) => command(r, entry, [...execPath, 'allowlist', i])),
+    },
+    fetch: {
+      timeoutMs: durationMs(r, fetch, fetchPath, 'timeout', 5_000),
+      maxBodyBytes: positive(r, fetch, fetchPath, 'max_body_bytes', 2 << 20),
+      maxRedirects: positive(r, fetch, fetchPath, 'max_redirects', 5),
+      allowedMethods: methods,
+    },
+  };
+}
+
+/** Why a tool id that names a built-in tool cannot be used (undefined: it can, or it is not a cp__ id). */
+export function nativeToolProblem(id: string, config: NativeToolsConfig | undefined): { message: string; hint: string } | undefined {
+  if (!id.startsWith('cp__')) return undefined;
+  if (MISSING_NATIVE_TOOLS.includes(id)) return { message: `The built-in tool "${id}" is not implemented yet.`, hint: `Built-in tools available: ${NATIVE_TOOL_IDS.join(', ')}.` };
+  if (!(NATIVE_TOOL_IDS as readonly string[]).includes(id)) return { message: `Built-in tool "${id}" does not exist.`, hint: suggestion(id, NATIVE_TOOL_IDS, 'built-in tool') };
+  if (!config) return { message: `The built-in tool "${id}" is not enabled.`, hint: 'Add runtime.native_tools: {} to compozy.yaml (with root_dir, exec.allowlist, fetch limits as needed).' };
+  if (!config.enabled) return { message: `The built-in tool "${id}" is disabled (runtime.native_tools.enabled: false).`, hint: 'Set runtime.native_tools.enabled: true, or remove the reference.' };
+  return undefined;
+}

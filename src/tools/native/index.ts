@@ -1,0 +1,147 @@
+import type { NativeToolId, NativeToolsConfig } from '../../config/native-tools.js';
+import { CompozyError } from '../../errors.js';
+import { describeProblems, SchemaValidator } from '../../platform/schema-validator.js';
+import { commandPolicies, execCommand, type ExecInput } from './exec.js';
+import { fetchUrl, type FetchInput } from './fetch.js';
+import { listFiles, readFile, writeFile } from './files.js';
+import { Roots } from './roots.js';
+
+/** What an agent is offered for a built-in tool: the Go engine's id, description and input schema. */
+export interface NativeToolSpec {
+  id: NativeToolId;
+  description: string;
+  inputSchema: Record<string, unknown>;
+  outputSchema: Record<string, unknown>;
+}
+
+const STRING_MAP = { type: 'object', additionalProperties: { type: 'string' } };
+const FILE_METADATA = { type: 'object', properties: { path: { type: 'string' }, size: { type: 'integer' }, mode: { type: 'integer' }, modified: { type: 'string' } } };
+
+/** The built-in tools runtime.native_tools enables, with the Go engine's schemas (engine/tool/builtin/*). */
+export function nativeToolSpecs(config: NativeToolsConfig): NativeToolSpec[] {
+  if (!config.enabled) return [];
+  const commands = [...commandPolicies(config).keys()].sort();
+  return [
+    {
+      id: 'cp__exec',
+      description: `Execute a pre-approved command using a strict allowlist. Allowed commands (absolute paths): ${commands.join(', ') || 'none'}.`,
+      inputSchema: {
+        type: 'object',
+        required: ['command'],
+        properties: {
+          command: { type: 'string', description: 'Absolute path to the allowlisted executable.' },
+          args: { type: 'array', items: { type: 'string' }, description: 'Optional arguments passed to the executable.' },
+          working_dir: { type: 'string', description: 'Optional working directory for command execution.' },
+          timeout_ms: { type: 'integer', minimum: 1, description: 'Optional timeout override in milliseconds.' },
+          env: { ...STRING_MAP, description: 'Additional environment variables for the command.' },
+        },
+      },
+      outputSchema: {
+        type: 'object',
+        required: ['stdout', 'stderr', 'exit_code', 'success', 'duration_ms'],
+        properties: { stdout: { type: 'string' }, stderr: { type: 'string' }, exit_code: { type: 'integer' }, success: { type: 'boolean' }, duration_ms: { type: 'integer' }, timed_out: { type: 'boolean' }, stdout_truncated: { type: 'boolean' }, stderr_truncated: { type: 'boolean' } },
+      },
+    },
+    {
+      id: 'cp__fetch',
+      description: 'Perform an HTTP request with strict safety limits.',
+      inputSchema: {
+        type: 'object',
+        required: ['url'],
+        properties: {
+          url: { type: 'string', description: 'Destination URL (http or https).' },
+          method: { type: 'string', description: 'HTTP method (default GET).' },
+          headers: { ...STRING_MAP, description: 'Optional headers to include in the request.' },
+          body: { description: 'Optional request body. Strings sent raw, objects JSON-encoded.' },
+          timeout_ms: { type: 'integer', minimum: 1, description: 'Optional timeout override in milliseconds.' },
+        },
+      },
+      outputSchema: {
+        type: 'object',
+        required: ['status_code', 'status_text', 'headers', 'body', 'duration_ms'],
+        properties: { status_code: { type: 'integer' }, status_text: { type: 'string' }, headers: STRING_MAP, body: { type: 'string' }, body_truncated: { type: 'boolean' }, duration_ms: { type: 'integer' } },
+      },
+    },
+    {
+      id: 'cp__read_file',
+      description: 'Read UTF-8 text content from the sandboxed filesystem.',
+      inputSchema: { type: 'object', required: ['path'], properties: { path: { type: 'string', description: 'Path to the file to read relative to the configured sandbox root.' } } },
+      outputSchema: { type: 'object', required: ['content', 'metadata'], properties: { content: { type: 'string' }, metadata: FILE_METADATA } },
+    },
+    {
+      id: 'cp__write_file',
+      description: 'Write UTF-8 content to a file inside the sandboxed filesystem.',
+      inputSchema: {
+        type: 'object',
+        required: ['path', 'content'],
+        properties: {
+          path: { type: 'string', description: 'Path to the file to write relative to the configured sandbox root.' },
+          content: { type: 'string', description: 'UTF-8 content to write to the file.' },
+          append: { type: 'boolean', description: 'Append to the existing file instead of truncating it.' },
+          mode: { type: 'integer', description: 'Optional POSIX file mode (e.g., 420 for 0644).' },
+        },
+      },
+      outputSchema: { type: 'object', required: ['success', 'metadata'], properties: { success: { type: 'boolean' }, metadata: FILE_METADATA } },
+    },
+    {
+      id: 'cp__list_files',
+      description: 'List files within a sandboxed directory applying optional exclusion globs.',
+      inputSchema: {
+        type: 'object',
+        required: ['dir'],
+        properties: {
+          dir: { type: 'string', description: 'Directory to enumerate relative to the sandbox root.' },
+          exclude: { description: 'Optional glob pattern or array of patterns to remove from the result set.', oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+          recursive: { type: 'boolean', description: 'Traverse the directory tree recursively when true.' },
+        },
+      },
+      outputSchema: { type: 'object', required: ['files'], properties: { files: { type: 'array', items: { type: 'string' } } } },
+    },
+  ];
+}
+
+/**
+ * Runs the built-in tools in this process: the input is checked against the tool's input schema, file
+ * tools stay inside root_dir/additional_roots and out of the state folder, exec and fetch within
+ * their configured limits.
+ */
+export class NativeTools {
+  private readonly specs: Map<string, NativeToolSpec>;
+  private readonly roots: Roots;
+  private readonly policies: ReturnType<typeof commandPolicies>;
+  private readonly schemas = new SchemaValidator();
+
+  constructor(
+    private readonly config: NativeToolsConfig,
+    options: { protectedPaths: readonly string[] },
+  ) {
+    this.specs = new Map(nativeToolSpecs(config).map((spec) => [spec.id, spec]));
+    this.roots = new Roots([config.rootDir, ...config.additionalRoots], options.protectedPaths);
+    this.policies = commandPolicies(config);
+  }
+
+  has(id: string): boolean {
+    return this.specs.has(id);
+  }
+
+  async call(id: string, input: Record<string, unknown>, options: { timeoutMs?: number } = {}): Promise<Record<string, unknown>> {
+    const spec = this.specs.get(id);
+    if (!spec) throw new CompozyError('TOOL_NOT_FOUND', `Built-in tool "${id}" is not enabled.`, { hint: 'Add runtime.native_tools: to compozy.yaml.' });
+    const problems = this.schemas.problems(spec.inputSchema, input);
+    if (problems.length > 0) {
+      throw new CompozyError('TOOL_INPUT_INVALID', `Input for tool "${id}" does not match its input schema: ${describeProblems(problems)}.`, { details: { errors: problems, code: 'InvalidArgument', tool: id } });
+    }
+    switch (spec.id) {
+      case 'cp__exec':
+        return execCommand(this.config, this.policies, this.roots, input as unknown as ExecInput, options.timeoutMs);
+      case 'cp__fetch':
+        return fetchUrl(this.config, input as unknown as FetchInput, options.timeoutMs);
+      case 'cp__read_file':
+        return readFile(this.roots, input as { path: string });
+      case 'cp__write_file':
+        return writeFile(this.roots, input as { path: string; content: string; append?: boolean; mode?: number });
+      case 'cp__list_files':
+        return listFiles(this.roots, input as { dir: string; exclude?: unknown; recursive?: boolean });
+    }
+  }
+}
