@@ -10,6 +10,8 @@ export interface EngineProject {
   resources: ResourceIndex;
   /** Signal name → the workflow its trigger starts, with the payload schema when declared. */
   triggers: Map<string, { workflowId: string; schema?: JsonSchema }>;
+  /** limits.max_nesting_depth, which every definition compiled for this project carries. */
+  maxNestingDepth: number;
 }
 
 export function compileProject(project: ProjectConfig, maxNestingDepth: number): EngineProject {
@@ -29,5 +31,5 @@ export function compileProject(project: ProjectConfig, maxNestingDepth: number):
       triggers.set(trigger.name, { workflowId: workflow.id, ...(schema ? { schema } : {}) });
     }
   }
-  return { name: project.name, dir: project.dir, workflows, resources: resourceIndex(project), triggers };
+  return { name: project.name, dir: project.dir, workflows, resources: resourceIndex(project), triggers, maxNestingDepth };
 }

@@ -34,6 +34,20 @@ schemas:
   - id: person
     type: object
     properties: { name: { type: string } }
+autoload:
+  enabled: true
+  include:
+    - "tasks/*.yaml"
+`,
+  'tasks/loud.yaml': `resource: task
+id: loud
+type: basic
+tool: echo
+with:
+  text: "{{ .workflow.input.text }}"
+  loud: true
+outputs:
+  said: "{{ .output.text }}!"
 `,
   'workflows/greet.yaml': `id: greet
 config:
@@ -217,6 +231,12 @@ describe('direct tool and task executions', () => {
     expect(await ended(`/executions/tasks/${String(started.exec_id)}`)).toMatchObject({ status: 'SUCCESS', task_id: 'hello', component: 'agent', output: { text: 'hello Di' } });
     expect((await post('/tasks/nope/executions', {})).json()).toMatchObject({ status: 404, error: { code: 'TASK_NOT_FOUND' } });
   });
+
+  it('a task resource (resource: task) runs on its own, the request\'s with as the execution\'s input', async () => {
+    const answer = await post('/tasks/loud/executions/sync', { with: { text: 'hey' } });
+    expect(answer.json()).toMatchObject({ status: 200, data: { output: { said: 'hey!' }, state: { task_id: 'loud', workflow_id: 'task:loud', status: 'SUCCESS' } } });
+    expect((await post('/tasks/loud/executions', { with: { text: 'x' }, workflow_id: 'greet' })).json()).toMatchObject({ status: 404, error: { code: 'TASK_NOT_FOUND' } });
+  });
 });
 
 describe('API key scopes', () => {
@@ -230,13 +250,14 @@ describe('read-only resource routes', () => {
   it('project, agents, tools, tasks, models, memories and schemas in the envelope; no secret leaves', async () => {
     expect((await get('/project')).json().data).toEqual({
       name: 'direct-api', version: '1.2.0', description: 'direct executions', runtime: expect.any(Object),
-      workflows: ['greet', 'other'], agents: ['helper'], tools: ['echo', 'sleep', 'report'], models: ['openai:gpt-4o'], memories: [], schemas: ['person'],
+      workflows: ['greet', 'other'], agents: ['helper'], tools: ['echo', 'sleep', 'report'], models: ['openai:gpt-4o'], memories: [], schemas: ['person'], tasks: ['loud'],
     });
     expect((await get('/agents/helper')).json().data).toMatchObject({ id: 'helper', model: 'openai:gpt-4o', instructions: 'be brief', actions: [{ id: 'hello', prompt: 'say hello to {{ .input.name }}' }] });
     expect((await get('/agents')).json().data.agents).toHaveLength(1);
     const echo = (await get('/tools/echo')).json().data;
     expect(echo).toMatchObject({ id: 'echo', description: 'echoes', env: ['TOKEN'], config: { api_key: '[redacted]', region: 'eu' } });
-    expect((await get('/tasks')).json().data.tasks.map((t: { id: string; workflow_id: string }) => `${t.workflow_id}/${t.id}`)).toEqual(['greet/hello', 'greet/nap', 'greet/shout', 'other/shout']);
+    expect((await get('/tasks')).json().data.tasks.map((t: { id: string; workflow_id: string | null }) => `${t.workflow_id}/${t.id}`)).toEqual(['null/loud', 'greet/hello', 'greet/nap', 'greet/shout', 'other/shout']);
+    expect((await get('/tasks/loud')).json().data).toMatchObject({ id: 'loud', type: 'basic', tool: 'echo', workflow_id: null, outputs: { said: '{{ .output.text }}!' } });
     expect((await get('/tasks/hello')).json().data).toMatchObject({ id: 'hello', type: 'basic', agent: 'helper', action: 'hello', workflow_id: 'greet' });
     expect((await get('/tasks/shout')).json().error.code).toBe('TASK_AMBIGUOUS');
     expect((await get('/tasks/shout?workflow_id=other')).json().data).toMatchObject({ tool: 'report' });

@@ -69,31 +69,63 @@ export function toolDefinition(engine: EngineClient, project: ProjectConfig, too
   return oneTaskWorkflow(project, id, basicTask(id, found.tool, { tool: toolId, with: request.with ?? {}, timeout: `${request.timeoutS}s` }));
 }
 
-/**
- * The top-level task with this id, with the workflow that defines it (of `workflowId` only, when
- * given): 404 TASK_NOT_FOUND when none does, 409 TASK_AMBIGUOUS when several do.
- */
-export function findTask(engine: EngineClient, taskId: string, workflowId?: string): { workflow: WorkflowDef; task: TaskDef } {
-  const workflows = workflowId === undefined ? engine.workflows() : [engine.workflow(workflowId)];
-  const found = workflows.flatMap((workflow) => workflow.tasks.filter((task) => task.id === taskId).map((task) => ({ workflow, task })));
-  if (found.length === 0) {
-    throw new CompozyError('TASK_NOT_FOUND', `No workflow${workflowId === undefined ? '' : ` ${workflowId}`} defines a top-level task "${taskId}".`, { hint: 'GET /api/v0/tasks lists the tasks that can be executed.' });
-  }
-  if (found.length > 1) {
-    const ids = found.map((c) => c.workflow.id);
-    throw new CompozyError('TASK_AMBIGUOUS', `Task "${taskId}" is defined by workflows ${ids.join(', ')}.`, { hint: 'Say which with workflow_id.', details: { workflows: ids } });
-  }
-  return found[0] as { workflow: WorkflowDef; task: TaskDef };
+/** A task that can be executed directly: a task resource (workflowId null) or one of a workflow's top-level tasks. */
+export interface ExecutableTask {
+  workflowId: string | null;
+  task: TaskDef;
+  env: Record<string, string>;
+  maxNestingDepth: number;
 }
 
 /**
- * A workflow's top-level task run on its own: the task as compiled, with the request's `with` over its
- * own and its transitions dropped (there is no next task).
+ * The tasks a direct task execution may run (reference §8.4: "a task defined in some workflow or as
+ * a standalone task resource"): the project's task resources (`resource: task`), compiled once as a
+ * workflow's task would be, then every workflow's top-level tasks.
  */
-export function taskDefinition(engine: EngineClient, taskId: string, request: { with?: Record<string, unknown>; workflowId?: string }): WorkflowDef {
-  const { workflow, task: found } = findTask(engine, taskId, request.workflowId);
-  const { onSuccess: _next, onError: _error, ...task } = found;
-  void _next;
-  void _error;
-  return { id: `task:${taskId}`, env: workflow.env, maxNestingDepth: workflow.maxNestingDepth, tasks: [{ ...task, with: { ...task.with, ...request.with } } as TaskDef] };
+export class ExecutableTasks {
+  private readonly resources: ExecutableTask[];
+
+  constructor(
+    private readonly engine: EngineClient,
+    project: ProjectConfig,
+  ) {
+    const { maxNestingDepth } = engine.project;
+    this.resources = project.tasks.map((task) => {
+      const config: WorkflowConfig = { id: `task:${task.id}`, file: task.file, path: task.path, schemas: [], env: {}, tools: [], agents: [], tasks: [task], triggers: [], memories: [], execution: {} };
+      return { workflowId: null, task: workflowDef(project, config, maxNestingDepth).tasks[0] as TaskDef, env: {}, maxNestingDepth };
+    });
+  }
+
+  all(): ExecutableTask[] {
+    return [...this.resources, ...this.engine.workflows().flatMap((workflow) => workflow.tasks.map((task) => ({ workflowId: workflow.id, task, env: workflow.env, maxNestingDepth: workflow.maxNestingDepth })))];
+  }
+
+  /**
+   * The task resource with this id, else the one top-level task of that id (of `workflowId` only,
+   * when given, and then never a resource): 404 TASK_NOT_FOUND when none, 409 TASK_AMBIGUOUS when
+   * several workflows define it.
+   */
+  find(taskId: string, workflowId?: string): ExecutableTask {
+    if (workflowId !== undefined) this.engine.workflow(workflowId);
+    const resource = workflowId === undefined ? this.resources.find((r) => r.task.id === taskId) : undefined;
+    if (resource) return resource;
+    const found = this.all().filter((t) => t.workflowId !== null && t.task.id === taskId && (workflowId === undefined || t.workflowId === workflowId));
+    if (found.length === 0) {
+      throw new CompozyError('TASK_NOT_FOUND', `No task resource or workflow${workflowId === undefined ? '' : ` ${workflowId}`} defines a task "${taskId}".`, { hint: 'GET /api/v0/tasks lists the tasks that can be executed.' });
+    }
+    if (found.length > 1) {
+      const ids = found.map((t) => String(t.workflowId));
+      throw new CompozyError('TASK_AMBIGUOUS', `Task "${taskId}" is defined by workflows ${ids.join(', ')}.`, { hint: 'Say which with workflow_id.', details: { workflows: ids } });
+    }
+    return found[0] as ExecutableTask;
+  }
+
+  /** The task run on its own: the request's `with` over its own, its transitions dropped (there is no next task). */
+  definition(taskId: string, request: { with?: Record<string, unknown>; workflowId?: string }): WorkflowDef {
+    const found = this.find(taskId, request.workflowId);
+    const { onSuccess: _next, onError: _error, ...task } = found.task;
+    void _next;
+    void _error;
+    return { id: `task:${taskId}`, env: found.env, maxNestingDepth: found.maxNestingDepth, tasks: [{ ...task, with: { ...task.with, ...request.with } } as TaskDef] };
+  }
 }

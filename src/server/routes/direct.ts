@@ -5,7 +5,7 @@ import type { WorkflowDef } from '../../engine/definition.js';
 import { CompozyError } from '../../errors.js';
 import type { ExecutionStore, WorkflowExecutionWithTasks } from '../../store/store.js';
 import { EXECUTION_WITH_TASKS_SCHEMA, executionWithTasksDto, STATUS } from './dto.js';
-import { agentDefinition, DEFAULT_TIMEOUT_S, directKindOf, MAX_TIMEOUT_S, taskDefinition, toolDefinition, type DirectKind } from './direct-defs.js';
+import { agentDefinition, DEFAULT_TIMEOUT_S, directKindOf, ExecutableTasks, MAX_TIMEOUT_S, toolDefinition, type DirectKind } from './direct-defs.js';
 import { EXECUTION_PAGE_SCHEMA, executionPage, LIST_QUERY, type ListQuery } from './executions.js';
 import { ANY, body, errors, EXEC_ID, object, ok, params, query, route, STRING, STRING_OR_NULL, type JsonSchema } from './schemas.js';
 import { admitted, OVERLOADED } from './workflows.js';
@@ -94,6 +94,7 @@ interface DirectSpec<B> {
  * started through Temporal like a workflow, so it is stored, listed, steered and survives a restart.
  */
 export function directRoutes(engine: EngineClient, store: ExecutionStore, project: ProjectConfig) {
+  const tasks = new ExecutableTasks(engine, project);
   return async (app: FastifyInstance) => {
     const syncSchema = route({
       summary: 'Run a workflow and wait for its end',
@@ -149,9 +150,9 @@ export function directRoutes(engine: EngineClient, store: ExecutionStore, projec
     const task: DirectSpec<TaskBody> = {
       kind: 'task',
       param: 'task_id',
-      body: body({ with: { ...WITH, description: 'merged over the task\'s own with:' }, timeout: TIMEOUT, workflow_id: { type: 'string', description: 'the workflow whose task this is, when several define one with this id' } }),
-      notFound: 'TASK_NOT_FOUND (409 TASK_AMBIGUOUS when several workflows define it and workflow_id does not say which)',
-      define: (id, b) => taskDefinition(engine, id, { ...(b.with ? { with: b.with } : {}), ...(b.workflow_id !== undefined ? { workflowId: b.workflow_id } : {}) }),
+      body: body({ with: { ...WITH, description: 'merged over the task\'s own with:' }, timeout: TIMEOUT, workflow_id: { type: 'string', description: 'run this workflow\'s task of that id (not a task resource)' } }),
+      notFound: 'TASK_NOT_FOUND: no task resource or workflow task has the id (409 TASK_AMBIGUOUS when several workflows define it and workflow_id does not say which)',
+      define: (id, b) => tasks.definition(id, { ...(b.with ? { with: b.with } : {}), ...(b.workflow_id !== undefined ? { workflowId: b.workflow_id } : {}) }),
       input: (b) => b.with ?? {},
     };
     const tool: DirectSpec<ToolBody> = {

@@ -2,9 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { projectMemories } from '../../config/memory-resource.js';
 import type { AgentConfig, MemoryResource, ModelConfig, ProjectConfig } from '../../config/types.js';
 import type { EngineClient } from '../../engine/client.js';
-import { resolveSchema, type TaskDef, type WorkflowDef } from '../../engine/definition.js';
+import { resolveSchema } from '../../engine/definition.js';
 import { CompozyError } from '../../errors.js';
-import { findTask } from './direct-defs.js';
+import { ExecutableTasks, type ExecutableTask } from './direct-defs.js';
 import { ANY, errors, list, object, ok, params, query, route, STRING, STRING_OR_NULL, type JsonSchema } from './schemas.js';
 
 /**
@@ -61,7 +61,7 @@ const TOOL_SCHEMA = object({ id: STRING, description: STRING_OR_NULL, input: ANY
 const TASK_SCHEMA = object({
   id: STRING,
   type: STRING,
-  workflow_id: STRING,
+  workflow_id: { type: ['string', 'null'], description: 'null for a task resource' },
   agent: STRING_OR_NULL,
   action: STRING_OR_NULL,
   tool: STRING_OR_NULL,
@@ -72,12 +72,12 @@ const TASK_SCHEMA = object({
   outputs: ANY,
 });
 
-function taskDto(workflow: WorkflowDef, task: TaskDef) {
+function taskDto({ workflowId, task }: ExecutableTask) {
   const basic = task.type === 'basic' ? task : undefined;
   return {
     id: task.id,
     type: task.type,
-    workflow_id: workflow.id,
+    workflow_id: workflowId,
     agent: basic?.agent ?? null,
     action: basic?.action ?? null,
     tool: basic?.tool ?? null,
@@ -133,6 +133,7 @@ const PROJECT_SCHEMA = object({
   models: list(STRING),
   memories: list(STRING),
   schemas: list(STRING),
+  tasks: { description: 'the task resources (resource: task)', ...list(STRING) },
 });
 
 function notFound(kind: string, id: string, known: string[]): CompozyError {
@@ -169,6 +170,7 @@ export function resourceRoutes(engine: EngineClient, project: ProjectConfig) {
         models: project.models.map(modelId),
         memories: memories.map((m) => m.id),
         schemas: project.schemas.map((s) => s.id),
+        tasks: project.tasks.map((t) => t.id),
       },
     }));
 
@@ -187,18 +189,18 @@ export function resourceRoutes(engine: EngineClient, project: ProjectConfig) {
     };
     readOnly(app, { plural: 'tools', param: 'tool_id', schema: TOOL_SCHEMA, all: () => [...resources.tools.keys()].map(tool), one: tool, errors404: 'TOOL_NOT_FOUND' });
 
-    const tasksSchema = route({ summary: 'The tasks that can be executed directly: every workflow\'s top-level tasks', tags: ['resources'], response: { 200: ok('tasks', object({ tasks: list(TASK_SCHEMA) })) } });
-    app.get('/tasks', { schema: tasksSchema }, async () => ({ status: 200, message: 'tasks', data: { tasks: engine.workflows().flatMap((w) => w.tasks.map((t) => taskDto(w, t))) } }));
+    const tasks = new ExecutableTasks(engine, project);
+    const tasksSchema = route({ summary: 'The tasks that can be executed directly: the task resources, then every workflow\'s top-level tasks', tags: ['resources'], response: { 200: ok('tasks', object({ tasks: list(TASK_SCHEMA) })) } });
+    app.get('/tasks', { schema: tasksSchema }, async () => ({ status: 200, message: 'tasks', data: { tasks: tasks.all().map(taskDto) } }));
     const taskSchema = route({
       summary: 'One task',
       tags: ['resources'],
       params: params({ task_id: STRING }),
-      querystring: query({ workflow_id: { type: 'string', description: 'the workflow whose task this is, when several define one with this id' } }),
+      querystring: query({ workflow_id: { type: 'string', description: 'this workflow\'s task of that id (not a task resource)' } }),
       response: { 200: ok('task', TASK_SCHEMA), ...errors({ 404: 'TASK_NOT_FOUND', 409: 'TASK_AMBIGUOUS: several workflows define it; pass workflow_id' }) },
     });
     app.get<{ Params: { task_id: string }; Querystring: { workflow_id?: string } }>('/tasks/:task_id', { schema: taskSchema }, async (request) => {
-      const { workflow, task } = findTask(engine, request.params.task_id, request.query.workflow_id);
-      return { status: 200, message: 'task', data: taskDto(workflow, task) };
+      return { status: 200, message: 'task', data: taskDto(tasks.find(request.params.task_id, request.query.workflow_id)) };
     });
 
     const model = (id: string) => {
