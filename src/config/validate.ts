@@ -232,17 +232,27 @@ class Validator {
     }
     if (task.agent !== undefined && task.action !== undefined && task.prompt !== undefined) this.error(task, ['prompt'], `Task "${task.id}" has both an action and a prompt; the action's prompt is the one sent.`, 'Keep one: action: (the agent action\'s prompt) or prompt: (an ad-hoc prompt to the agent).');
     const agent = typeof task.agent === 'string' ? ctx.agents.get(task.agent) : task.agent;
-    if (typeof task.agent === 'string' && !agent) this.error(task, ['agent'], `Agent "${task.agent}" does not exist.`, suggestion(task.agent, ctx.agents.keys(), 'agent'));
+    // A templated id (agent: "{{ .workflow.input.agent }}") is checked as a template here and against the declared ids once rendered (engine/tasks/basic.ts).
+    const agentTemplated = typeof task.agent === 'string' && this.templatedId(task, ['agent'], task.agent);
+    const actionTemplated = task.action !== undefined && this.templatedId(task, ['action'], task.action);
+    if (typeof task.agent === 'string' && !agent && !agentTemplated) this.error(task, ['agent'], `Agent "${task.agent}" does not exist.`, suggestion(task.agent, ctx.agents.keys(), 'agent'));
     if (typeof task.agent === 'object') this.agent(task.agent, ctx.tools, ctx.schemas, ctx.memories);
     if (task.action !== undefined) {
       if (!agent && task.agent === undefined) this.error(task, ['action'], `Task "${task.id}" names an action but no agent.`, 'Add agent: <id>.');
-      else if (agent && !agent.actions.some((a) => a.id === task.action)) {
+      else if (agent && !actionTemplated && !agent.actions.some((a) => a.id === task.action)) {
         this.error(task, ['action'], `Agent "${agent.id}" has no action "${task.action}".`, suggestion(task.action, agent.actions.map((a) => a.id), 'action'));
       }
     }
-    if (typeof task.tool === 'string') this.toolRef(task, ['tool'], task.tool, ctx.tools);
+    if (typeof task.tool === 'string' && !this.templatedId(task, ['tool'], task.tool)) this.toolRef(task, ['tool'], task.tool, ctx.tools);
     if (typeof task.tool === 'object') this.tool(task.tool, ctx.schemas);
     this.template(task, ['prompt'], task.prompt);
+  }
+
+  /** Whether an id is a template (then its syntax is checked here); a plain id is looked up by the caller. */
+  private templatedId(task: TaskConfig, path: YamlPath, id: string): boolean {
+    if (!id.includes('{{')) return false;
+    this.template(task, path, id);
+    return true;
   }
 
   /** A CEL expression written without templates must parse; templated ones are checked once rendered. */
