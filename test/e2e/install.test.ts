@@ -185,7 +185,7 @@ afterAll(async () => {
     if (tarball && manifest.includes(tarball)) rmSync(join(npxRoot, entry), { recursive: true, force: true });
   }
   if (work) rmSync(work, { recursive: true, force: true });
-}, 60_000);
+}, 300_000);
 
 describe('the packed tarball installed into a fresh folder, Node 20 first on PATH', () => {
   it('runs on the Node 24 it brings: --help exits 0 (the PATH node is older)', async () => {
