@@ -174,8 +174,9 @@ function openProgramProject(options: CompozyOptions): OpenedProject {
   try {
     const { name, settings } = resolveSettings(folder.dir, options);
     const config = loadValidProject(folder.dir);
-    const embedsTemporal = !settings.temporalAddress.value && settings.mode.value === 'standalone';
-    if (typeof options.project !== 'string' && options.stateDir === undefined && !options.ephemeral) {
+    const embedsTemporal = !settings.temporalAddress.value && settings.temporalMode.value !== 'remote';
+    const ephemeral = Boolean(options.ephemeral) || settings.mode.value === 'memory';
+    if (typeof options.project !== 'string' && options.stateDir === undefined && !ephemeral) {
       const onDisk = [kvDriverOf(settings) === 'sqlite' ? 'the SQLite KV' : undefined, storeDriverOf(settings) === 'sqlite' ? 'the SQLite store' : undefined, embedsTemporal ? "the embedded Temporal's history" : undefined].filter(Boolean);
       if (onDisk.length > 0) {
         throw new CompozyError('USAGE', `A project given as data has no folder to keep its state in (${onDisk.join(', ')}).`, {
@@ -183,7 +184,7 @@ function openProgramProject(options: CompozyOptions): OpenedProject {
         });
       }
     }
-    if (options.ephemeral) ephemeralDir = mkdtempSync(join(tmpdir(), 'compozy-state-'));
+    if (ephemeral) ephemeralDir = mkdtempSync(join(tmpdir(), 'compozy-state-'));
     const stateDir = ephemeralDir ?? options.stateDir ?? projectStateDir({ dir: folder.dir });
     const dev = embedsTemporal ? readRunState(stateDir) : undefined;
     if (dev && isPidAlive(dev.supervisorPid)) {
@@ -193,7 +194,7 @@ function openProgramProject(options: CompozyOptions): OpenedProject {
       });
     }
     mkdirSync(stateDir, { recursive: true });
-    return { name, config, settings, stateDir, persistTemporal: !options.ephemeral, dispose };
+    return { name, config, settings, stateDir, persistTemporal: !ephemeral && settings.temporalMode.value === 'persistent', dispose };
   } catch (error) {
     dispose();
     throw error;

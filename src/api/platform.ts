@@ -84,8 +84,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   let settings = options.settings;
   let embedded: TemporalServer | undefined;
   if (!settings.temporalAddress.value && options.startTemporal) {
-    if (settings.mode.value !== 'standalone') {
-      throw new CompozyError('USAGE', `Distributed mode needs a Temporal address (mode from ${settings.mode.origin}).`, {
+    if (settings.temporalMode.value === 'remote') {
+      throw new CompozyError('USAGE', `Temporal mode remote needs a Temporal address (from ${settings.temporalMode.source === 'default' ? `mode ${settings.mode.value}, ${settings.mode.origin}` : settings.temporalMode.origin}).`, {
         hint: 'Set temporal.address in the options (or TEMPORAL_ADDRESS); standalone mode starts an embedded Temporal.',
       });
     }

@@ -10,6 +10,7 @@ export interface PlatformFlags {
   port?: string;
   host?: string;
   mode?: string;
+  temporalMode?: string;
   temporalBin?: string;
   temporalUi?: boolean;
   verbose?: boolean;
@@ -26,9 +27,10 @@ export type PlatformIo = Pick<SupervisorOptions, 'narrate' | 'emit' | 'showHealt
 export async function preparePlatform(projectArg: string | undefined, flags: PlatformFlags, io: PlatformIo): Promise<{ context: ProjectContext; supervisor: Supervisor }> {
   const context = openProject(projectArg, flags);
   const { project, settings, stateDir } = context;
-  if (settings.mode.value !== 'standalone') {
-    throw new CompozyError('USAGE', `The embedded platform runs standalone, but the mode is "${settings.mode.value}" (from ${settings.mode.origin}).`, {
-      hint: 'Use `compozy start` for distributed mode, or set the mode to standalone.',
+  if (settings.mode.value === 'distributed' || settings.temporalMode.value === 'remote') {
+    const what = settings.mode.value === 'distributed' ? `the mode is "distributed" (from ${settings.mode.origin})` : `temporal.mode is "remote" (from ${settings.temporalMode.origin})`;
+    throw new CompozyError('USAGE', `The embedded platform runs in memory or persistent mode, but ${what}.`, {
+      hint: 'Use `compozy start` for distributed mode, or set the mode to memory or persistent.',
     });
   }
   const { loadValidProject } = await import('../config/valid-project.js');
@@ -44,6 +46,7 @@ export async function preparePlatform(projectArg: string | undefined, flags: Pla
     projectName: project.name,
     projectDir: project.dir,
     stateDir,
+    temporalInMemory: settings.temporalMode.value === 'memory',
     mode: settings.mode.value,
     temporalBin: temporal.path,
     temporalVersion: temporal.version,

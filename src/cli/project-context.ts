@@ -1,8 +1,8 @@
 import { cpSync, existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve, sep } from 'node:path';
-import { EXAMPLES_DIR, listExamples, loadProject, PROJECT_FILE, stateDir, type Project } from '../config/project.js';
+import { EXAMPLES_DIR, listExamples, loadProject, PROJECT_FILE, type Project } from '../config/project.js';
 import { CompozyError } from '../errors.js';
-import { loadSettings, projectEnv, type AppSettings, type SettingFlags } from '../config/settings.js';
+import { loadSettings, projectEnv, runStateDir, type AppSettings, type SettingFlags } from '../config/settings.js';
 import { didYouMean } from '../config/read.js';
 
 export interface ProjectContext {
@@ -96,7 +96,8 @@ export function resolveRunTarget(workflowId: string, projectArg: string | undefi
 export function openProject(argument: string | undefined, flags: SettingFlags = {}): ProjectContext {
   const project = loadProject(resolveProject(argument));
   const env = projectEnv(project.dir);
-  return { project, settings: loadSettings(project, flags, env), env, stateDir: stateDir(project) };
+  const settings = loadSettings(project, flags, env);
+  return { project, settings, env, stateDir: runStateDir(project, settings) };
 }
 
 /** The Temporal frontend a server or worker connects to; `compozy dev` is the way to get an embedded one. */

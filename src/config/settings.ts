@@ -1,8 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve as resolvePath } from 'node:path';
 import { parseEnv } from 'node:util';
 import { CompozyError } from '../errors.js';
-import type { Project } from './project.js';
+import { stateDir, type Project } from './project.js';
 import { isValidDuration } from './duration.js';
 import { parseRateLimit, RATE_LIMIT_DEFAULTS, type RateLimitSettings } from './rate-limit-settings.js';
 
@@ -15,10 +16,20 @@ export interface Setting<T> {
   origin: string;
 }
 
-export type Mode = 'standalone' | 'distributed';
+/**
+ * Deployment mode (reference §9.3): `memory` keeps the run's state in a temporary folder removed on exit,
+ * `persistent` keeps it in the project's .compozy/ (`standalone` is its old name), `distributed` uses a
+ * Temporal cluster, Redis and PostgreSQL.
+ */
+export type Mode = 'memory' | 'persistent' | 'distributed';
+export const MODES: readonly Mode[] = ['memory', 'persistent', 'distributed'];
+/** `temporal.mode`: an embedded dev server in memory or on disk, or a `remote` cluster. */
+export type TemporalMode = 'memory' | 'persistent' | 'remote';
 
 export interface AppSettings {
   mode: Setting<Mode>;
+  /** `temporal.mode` / TEMPORAL_MODE / --temporal-mode; by default remote in distributed mode, else the mode. */
+  temporalMode: Setting<TemporalMode>;
   serverHost: Setting<string>;
   serverPort: Setting<number>;
   temporalBin: Setting<string | undefined>;
@@ -29,6 +40,8 @@ export interface AppSettings {
   /** KV adapter; undefined means "by mode" (sqlite standalone, redis distributed). */
   kvDriver: Setting<'sqlite' | 'redis' | undefined>;
   databaseUrl: Setting<string | undefined>;
+  /** `database.path`: the SQLite store file (absolute); undefined means compozy.db in the state folder. */
+  databasePath: Setting<string | undefined>;
   /** Execution store; undefined means "by mode" (sqlite standalone, postgres distributed). */
   storeDriver: Setting<'sqlite' | 'postgres' | undefined>;
   toolExecutionTimeout: Setting<string>;
@@ -45,10 +58,28 @@ export interface AppSettings {
 
 export interface SettingFlags {
   mode?: string | undefined;
+  temporalMode?: string | undefined;
+  redisMode?: string | undefined;
   host?: string | undefined;
   port?: string | number | undefined;
   temporalBin?: string | undefined;
   temporalAddress?: string | undefined;
+}
+
+/** Set by `compozy dev` for its serve process: the state folder the two share (in memory mode, the supervisor's temporary one). */
+export const STATE_DIR_ENV = 'COMPOZY_STATE_DIR';
+
+/**
+ * Where this process keeps the run's state: the folder its supervisor gave (COMPOZY_STATE_DIR), else in
+ * memory mode a temporary folder removed when the process exits, else the project's .compozy/.
+ */
+export function runStateDir(project: Pick<Project, 'dir'>, settings: Pick<AppSettings, 'mode'>, env: NodeJS.ProcessEnv = process.env): string {
+  const given = env[STATE_DIR_ENV];
+  if (given) return given;
+  if (settings.mode.value !== 'memory') return stateDir(project);
+  const dir = mkdtempSync(join(tmpdir(), 'compozy-memory-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 /** The project's `.env` entries layered under the real environment (which always wins). */
@@ -120,13 +151,28 @@ function asPort(raw: unknown, origin: string): number {
 function asMode(raw: unknown, origin: string): Mode {
   const text = String(raw).trim().toLowerCase();
   if (origin === 'STANDALONE_MODE') {
-    if (text === 'true' || text === '1') return 'standalone';
+    if (text === 'true' || text === '1') return 'persistent';
     if (text === 'false' || text === '0') return 'distributed';
   }
-  if (text === 'standalone' || text === 'distributed') return text;
-  throw new CompozyError('CONFIG_INVALID', `${origin} must be "standalone" or "distributed", got ${JSON.stringify(raw)}.`, {
-    hint: 'Use --mode standalone (embedded Temporal, SQLite) or --mode distributed (Temporal cluster, Redis, Postgres).',
+  if (text === 'standalone') return 'persistent';
+  if ((MODES as readonly string[]).includes(text)) return text as Mode;
+  throw new CompozyError('CONFIG_INVALID', `${origin} must be "memory", "persistent" or "distributed" ("standalone" is persistent), got ${JSON.stringify(raw)}.`, {
+    hint: 'memory: embedded Temporal and SQLite in a temporary folder removed on exit; persistent: the same kept in .compozy/; distributed: a Temporal cluster, Redis and PostgreSQL.',
   });
+}
+
+function asTemporalMode(raw: unknown, origin: string): TemporalMode {
+  const text = String(raw).trim().toLowerCase();
+  if (text === 'memory' || text === 'persistent' || text === 'remote') return text;
+  throw new CompozyError('CONFIG_INVALID', `${origin} must be "memory", "persistent" or "remote", got ${JSON.stringify(raw)}.`, { hint: 'remote needs a Temporal address (--temporal-address or TEMPORAL_HOST_PORT).' });
+}
+
+/** `redis.mode` (REDIS_MODE) chooses the KV: distributed is Redis, memory and persistent the embedded SQLite KV. */
+function asRedisMode(raw: unknown, origin: string): 'sqlite' | 'redis' {
+  const text = String(raw).trim().toLowerCase();
+  if (text === 'distributed') return 'redis';
+  if (text === 'memory' || text === 'persistent' || text === 'standalone') return 'sqlite';
+  throw new CompozyError('CONFIG_INVALID', `${origin} must be "memory", "persistent" or "distributed", got ${JSON.stringify(raw)}.`, { hint: 'distributed uses Redis (REDIS_URL); memory and persistent the embedded SQLite KV.' });
 }
 
 function asKvDriver(raw: unknown, origin: string): 'sqlite' | 'redis' {
@@ -165,12 +211,43 @@ function asBoolean(raw: unknown, origin: string): boolean {
   throw new CompozyError('CONFIG_INVALID', `${origin} must be true or false, got ${JSON.stringify(raw)}.`, { hint: `Fix ${origin}.` });
 }
 
+/**
+ * The Redis URL: REDIS_URL or redis.url, else one made of `redis.distributed.addr` (host:port, the
+ * reference's later form) or `redis.host` / `redis.port` (REDIS_HOST, REDIS_PORT) with `redis.password`
+ * and `redis.db`.
+ */
+function redisUrl(env: NodeJS.ProcessEnv, doc: Record<string, unknown>): Setting<string | undefined> {
+  const url = pick({ env: ['REDIS_URL'], file: ['redis.url'] }, env, doc, undefined, asString);
+  if (url.value !== undefined) return url;
+  const addr = pick({ file: ['redis.distributed.addr'] }, env, doc, undefined, asString);
+  const host = pick({ env: ['REDIS_HOST'], file: ['redis.host'] }, env, doc, undefined, asString);
+  const port = pick({ env: ['REDIS_PORT'], file: ['redis.port'] }, env, doc, undefined, asPort);
+  if (addr.value === undefined && host.value === undefined && port.value === undefined) return url;
+  const password = pick({ env: ['REDIS_PASSWORD'], file: ['redis.password'] }, env, doc, undefined, asString);
+  const db = pick({ env: ['REDIS_DB'], file: ['redis.db'] }, env, doc, undefined, asCount);
+  const where = addr.value ?? `${host.value ?? 'localhost'}:${port.value ?? 6379}`;
+  const auth = password.value ? `:${encodeURIComponent(password.value)}@` : '';
+  const from = [addr, host, port].find((s) => s.value !== undefined) as Setting<unknown>;
+  return { value: `redis://${auth}${where}${db.value ? `/${db.value}` : ''}`, source: from.source, origin: from.origin };
+}
+
 /** Effective settings with their sources: flags > environment > compozy.yaml > defaults. */
-export function loadSettings(project: Pick<Project, 'document'>, flags: SettingFlags = {}, env: NodeJS.ProcessEnv = process.env): AppSettings {
+export function loadSettings(project: Pick<Project, 'document'> & Partial<Pick<Project, 'dir'>>, flags: SettingFlags = {}, env: NodeJS.ProcessEnv = process.env): AppSettings {
   const doc = project.document;
   const optionalString = (raw: unknown, origin: string): string | undefined => asString(raw, origin);
+  const mode = pick({ flag: { name: '--mode', value: flags.mode }, env: ['COMPOZY_MODE', 'STANDALONE_MODE'], file: ['mode'] }, env, doc, 'persistent', asMode);
+  const redisMode = pick({ flag: { name: '--redis-mode', value: flags.redisMode }, env: ['REDIS_MODE'], file: ['redis.mode'] }, env, doc, undefined, asRedisMode);
+  const kvDriver = pick({ env: ['COMPOZY_KV_DRIVER'], file: ['kv.driver'] }, env, doc, undefined, asKvDriver);
+  const temporalMode = pick({ flag: { name: '--temporal-mode', value: flags.temporalMode }, env: ['TEMPORAL_MODE'], file: ['temporal.mode'] }, env, doc, mode.value === 'distributed' ? 'remote' : mode.value, asTemporalMode);
+  const databasePath = pick({ env: ['DB_PATH'], file: ['database.path'] }, env, doc, undefined, (raw, origin) => {
+    const text = asString(raw, origin);
+    if (text !== ':memory:') return project.dir === undefined ? text : resolvePath(project.dir, text);
+    if (mode.value === 'memory') return undefined;
+    throw new CompozyError('CONFIG_INVALID', `${origin} ":memory:" keeps the store only in mode: memory (the mode is ${mode.value}).`, { hint: 'Write mode: memory, or give database.path a file such as ./.compozy/compozy.db.' });
+  });
   return {
-    mode: pick({ flag: { name: '--mode', value: flags.mode }, env: ['COMPOZY_MODE', 'STANDALONE_MODE'], file: ['mode'] }, env, doc, 'standalone', asMode),
+    mode,
+    temporalMode,
     serverHost: pick({ flag: { name: '--host', value: flags.host }, env: ['SERVER_HOST'], file: ['server.host'] }, env, doc, '127.0.0.1', asString),
     serverPort: pick({ flag: { name: '--port', value: flags.port }, env: ['SERVER_PORT'], file: ['server.port'] }, env, doc, 5001, asPort),
     temporalBin: pick({ flag: { name: '--temporal-bin', value: flags.temporalBin }, file: ['temporal.bin'] }, env, doc, undefined, optionalString),
@@ -183,9 +260,10 @@ export function loadSettings(project: Pick<Project, 'document'>, flags: SettingF
     ),
     temporalNamespace: pick({ env: ['TEMPORAL_NAMESPACE'], file: ['temporal.namespace'] }, env, doc, 'default', asString),
     taskQueue: pick({ env: ['TEMPORAL_TASK_QUEUE'], file: ['temporal.task_queue'] }, env, doc, 'compozy', asString),
-    redisUrl: pick({ env: ['REDIS_URL'], file: ['redis.url'] }, env, doc, undefined, optionalString),
-    kvDriver: pick({ env: ['COMPOZY_KV_DRIVER'], file: ['kv.driver'] }, env, doc, undefined, asKvDriver),
+    redisUrl: redisUrl(env, doc),
+    kvDriver: kvDriver.source === 'default' && redisMode.value !== undefined ? redisMode : kvDriver,
     databaseUrl: pick({ env: ['DATABASE_URL', 'DB_CONN_STRING'], file: ['database.url', 'database.conn_string'] }, env, doc, undefined, optionalString),
+    databasePath,
     storeDriver: pick({ env: ['COMPOZY_STORE_DRIVER'], file: ['database.driver'] }, env, doc, undefined, asStoreDriver),
     toolExecutionTimeout: pick({ env: ['TOOL_EXECUTION_TIMEOUT'], file: ['runtime.tool_execution_timeout'] }, env, doc, '60s', asDuration),
     toolPoolSize: pick({ env: ['TOOL_POOL_SIZE'], file: ['runtime.pool_size'] }, env, doc, 2, asPositiveInt),

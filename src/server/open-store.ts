@@ -15,7 +15,7 @@ export function storeDriverOf(settings: AppSettings): 'sqlite' | 'postgres' {
  */
 export async function openStore(settings: AppSettings, stateDir: string): Promise<ExecutionStore> {
   const driver = storeDriverOf(settings);
-  if (driver === 'sqlite') return SqliteStore.open(join(stateDir, 'compozy.db'));
+  if (driver === 'sqlite') return SqliteStore.open(settings.databasePath.value ?? join(stateDir, 'compozy.db'));
   const url = settings.databaseUrl.value;
   if (!url) {
     throw new CompozyError('CONFIG_INVALID', `The store driver is postgres (${settings.storeDriver.value ? `from ${settings.storeDriver.origin}` : 'distributed mode'}) but no database URL is set.`, {

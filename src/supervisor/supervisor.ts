@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CompozyError, errorMessage } from '../errors.js';
+import { STATE_DIR_ENV } from '../config/settings.js';
 import { authHeaders } from '../platform/credentials.js';
 import type { HealthReport } from '../health.js';
 import { plural } from '../platform/plural.js';
@@ -29,6 +30,8 @@ export interface SupervisorOptions {
   projectName: string;
   projectDir: string;
   stateDir: string;
+  /** temporal.mode memory: the embedded dev server keeps no database file. */
+  temporalInMemory?: boolean;
   mode: string;
   temporalBin: string;
   temporalVersion: string;
@@ -150,7 +153,7 @@ export class Supervisor {
       spec: () => ({
         name: 'temporal',
         command: options.temporalBin,
-        args: devServerArgs({ port: this.temporalPort, namespace: options.namespace, stateDir: options.stateDir, cliVersion: options.temporalVersion, uiPort: this.uiPort }),
+        args: devServerArgs({ port: this.temporalPort, namespace: options.namespace, stateDir: options.temporalInMemory ? undefined : options.stateDir, cliVersion: options.temporalVersion, uiPort: this.uiPort }),
         cwd: options.projectDir,
       }),
       policy: new RestartPolicy(options.restartPolicy),
@@ -181,6 +184,7 @@ export class Supervisor {
           ],
           env: {
             COMPOZY_SUPERVISOR_PID: String(process.pid),
+            [STATE_DIR_ENV]: options.stateDir,
             COMPOZY_TEMPORAL_BACKEND: `embedded dev server (CLI ${options.temporalVersion})`,
             [SERVE_REPORT_ENV]: reportPath,
             [RUN_NONCE_ENV]: this.nonce,

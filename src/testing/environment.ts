@@ -131,7 +131,7 @@ export async function createTestEnvironment(options: TestEnvironmentOptions): Pr
   try {
     const address = options.temporal?.address;
     const { name, settings } = resolveSettings(folder.dir, {
-      mode: 'standalone',
+      mode: 'persistent',
       kv: { driver: 'sqlite' },
       store: { driver: 'sqlite' },
       ...(address ? { temporal: { taskQueue: `compozy-test-${ksuid()}` } } : {}),

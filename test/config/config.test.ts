@@ -160,7 +160,7 @@ describe('compozy config', () => {
     expect(result.code).toBe(0);
     const shown = JSON.parse(result.stdout) as { settings: Record<string, { value: unknown; source: string; origin: string }> };
     expect(shown.settings.serverPort).toEqual({ value: 6001, source: 'env', origin: 'SERVER_PORT' });
-    expect(shown.settings.mode).toEqual({ value: 'standalone', source: 'default', origin: 'default' });
+    expect(shown.settings.mode).toEqual({ value: 'persistent', source: 'default', origin: 'default' });
     expect(shown.settings.redisUrl?.value).toBe('redis://:***@127.0.0.1:6379');
     expect(result.stdout).not.toContain('hunter2');
   });

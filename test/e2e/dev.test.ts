@@ -41,7 +41,7 @@ describe('compozy dev', () => {
     writeFileSync(join(project, 'compozy.yaml'), `${readFileSync(join(project, 'compozy.yaml'), 'utf8')}workflows:\n  - source: ./workflows/hello.yaml\n`);
     const dev = startDev(project, ['--port', '0']);
     const starting = await dev.waitFor('starting');
-    expect(starting).toMatchObject({ project: 'minimal', mode: 'standalone', components: ['temporal', 'serve'] });
+    expect(starting).toMatchObject({ project: 'minimal', mode: 'persistent', components: ['temporal', 'serve'] });
     const ready = await dev.waitFor('ready');
     const health = ready.health as HealthReport;
     expect(health.status).toBe('up');

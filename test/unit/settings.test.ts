@@ -19,17 +19,17 @@ describe('settings precedence', () => {
   });
 
   it('accepts STANDALONE_MODE=true as an alias and rejects unknown modes with a hint', () => {
-    expect(loadSettings({ document: { name: 'p' } }, {}, { STANDALONE_MODE: 'true' }).mode).toEqual({ value: 'standalone', source: 'env', origin: 'STANDALONE_MODE' });
+    expect(loadSettings({ document: { name: 'p' } }, {}, { STANDALONE_MODE: 'true' }).mode).toEqual({ value: 'persistent', source: 'env', origin: 'STANDALONE_MODE' });
     const error = (() => {
       try {
-        loadSettings({ document: { name: 'p' } }, { mode: 'memory' }, {});
+        loadSettings({ document: { name: 'p' } }, { mode: 'ephemeral' }, {});
       } catch (e) {
         return e;
       }
       return undefined;
     })();
     expect(error).toBeInstanceOf(CompozyError);
-    expect((error as CompozyError).message).toContain('--mode must be "standalone" or "distributed"');
+    expect((error as CompozyError).message).toContain('--mode must be "memory", "persistent" or "distributed" ("standalone" is persistent)');
   });
 
   it('runtime and limits settings validate their values', () => {
