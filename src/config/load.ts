@@ -80,9 +80,8 @@ const UNSUPPORTED_PROJECT_CONFIG_FIELDS = {
   schema_filename: 'Schemas are read from schemas: in compozy.yaml and the workflow files; remove schema_filename:.',
 };
 /** runtime: in compozy.yaml; tool_execution_timeout and pool_size are read by the app settings (settings.ts). */
-const RUNTIME_FIELDS = new Set(['type', 'entrypoint', 'permissions', 'tool_execution_timeout', 'pool_size', 'native_tools']);
+const RUNTIME_FIELDS = new Set(['type', 'entrypoint', 'permissions', 'bun_permissions', 'bun_bin', 'tool_execution_timeout', 'pool_size', 'native_tools']);
 const UNSUPPORTED_RUNTIME_FIELDS = {
-  bun_permissions: 'Tools run under Node: give runtime.permissions: [--allow-read, …] instead.',
 };
 /**
  * Project fields of the reference that nothing here reads. The other top-level keys of compozy.yaml
@@ -595,13 +594,22 @@ class Loader {
     const runtimeRaw = r.map(raw, [], 'runtime');
     r.knownKeys(runtimeRaw, ['runtime'], RUNTIME_FIELDS, 'runtime', UNSUPPORTED_RUNTIME_FIELDS);
     const runtimeType = r.string(runtimeRaw, ['runtime'], 'type') ?? 'node';
-    if (runtimeType !== 'node') {
-      r.error(['runtime', 'type'], `runtime.type "${runtimeType}" is not supported yet: tools run under Node.`, 'Write runtime.type: node (or remove it); tools that use Bun-only APIs (Bun.file, Bun.write) need porting to node:fs.');
+    if (runtimeType !== 'node' && runtimeType !== 'bun') {
+      r.error(['runtime', 'type'], `runtime.type "${runtimeType}" is not supported: tools run under node or bun.`, 'Write runtime.type: bun or runtime.type: node (the default).');
     }
+    // bun_permissions (the Go engine's name) is the list under Bun; runtime.permissions says the same.
+    if (runtimeRaw.bun_permissions !== undefined && runtimeType !== 'bun') {
+      r.error(['runtime', 'bun_permissions'], `runtime.bun_permissions applies to runtime.type: bun; tools here run under ${runtimeType}.`, 'Write the flags under runtime.permissions, or set runtime.type: bun.');
+    } else if (runtimeRaw.bun_permissions !== undefined && runtimeRaw.permissions !== undefined) {
+      r.error(['runtime', 'bun_permissions'], 'runtime.bun_permissions and runtime.permissions are both set; they name the same list.', 'Keep one of them.');
+    }
+    if (runtimeRaw.bun_bin !== undefined && runtimeType !== 'bun') r.error(['runtime', 'bun_bin'], `runtime.bun_bin applies to runtime.type: bun; tools here run under ${runtimeType}.`, 'Remove bun_bin, or set runtime.type: bun.');
+    const bunBin = r.string(runtimeRaw, ['runtime'], 'bun_bin');
     const runtime = {
       type: runtimeType,
       entrypoint: r.string(runtimeRaw, ['runtime'], 'entrypoint') ?? './entrypoint.ts',
-      permissions: r.list(runtimeRaw, ['runtime'], 'permissions').map(String),
+      permissions: r.list(runtimeRaw, ['runtime'], runtimeRaw.bun_permissions !== undefined && runtimeRaw.permissions === undefined ? 'bun_permissions' : 'permissions').map(String),
+      ...(bunBin !== undefined ? { bunBin: resolve(dir, bunBin) } : {}),
       ...defined({ nativeTools: readNativeTools(r, runtimeRaw, dir) }),
     };
     const workflows = r.list(raw, [], 'workflows').flatMap((entry, i) => {

@@ -338,7 +338,7 @@ export interface ProjectConfig {
   models: ModelConfig[];
   schemas: SchemaDefinition[];
   /** nativeTools: runtime.native_tools, when the section is there (the built-in cp__ tools). */
-  runtime: { type: string; entrypoint: string; permissions: string[]; nativeTools?: NativeToolsConfig };
+  runtime: { type: string; entrypoint: string; permissions: string[]; nativeTools?: NativeToolsConfig; /** runtime.bun_bin, absolute. */ bunBin?: string };
   execution: ExecutionOptions;
   workflows: WorkflowConfig[];
   /** Resources found by autoload (agents/*.yaml, tools/*.yaml, memory/*.yaml). */

@@ -13,7 +13,7 @@ export const toolsCheck: Check = {
     const project = await projectConfig(context);
     if (!project) return undefined;
     // Loaded here: the check pulls in the tool runtime.
-    const [{ toolDiagnostics }, { projectEntrypoint }, { isKnownPermission, permissionPlan }] = await Promise.all([import('../tools/check.js'), import('../tools/runtime.js'), import('../tools/sandbox.js')]);
+    const [{ toolDiagnostics }, { projectEntrypoint }, { isKnownPermission, permissionPlan }, bun] = await Promise.all([import('../tools/check.js'), import('../tools/runtime.js'), import('../tools/sandbox.js'), import('../tools/bun.js')]);
     const entrypoint = projectEntrypoint(project);
     const problems = await toolDiagnostics(project);
     if (problems.length > 0) {
@@ -24,15 +24,22 @@ export const toolsCheck: Check = {
         fix: problems.map((p) => p.hint).filter((hint): hint is string => Boolean(hint)).join(' ') || 'run compozy config validate for each problem and its place',
       };
     }
-    const loads = existsSync(entrypoint) ? `${entrypoint} loads and exports every declared tool` : project.runtime.permissions.length > 0 ? 'runtime.permissions are known' : undefined;
-    if (!loads) return undefined;
-    const { unenforced } = permissionPlan(project.runtime.permissions.filter(isKnownPermission));
+    const underBun = project.runtime.type === 'bun';
+    const runs = existsSync(entrypoint) ? `${entrypoint} loads and exports every declared tool` : project.runtime.permissions.length > 0 ? 'runtime.permissions are known' : undefined;
+    if (!runs) return undefined;
+    // Under Bun the binary was found (else toolDiagnostics failed); say which one runs the tools.
+    const loads = underBun ? `${runs} (under Bun ${bun.resolveBunBinary({ env: context.env, config: project.runtime.bunBin }).path})` : runs;
+    const { unenforced } = underBun
+      ? bun.bunPermissionPlan(project.runtime.permissions.filter(bun.isBunPermission))
+      : permissionPlan(project.runtime.permissions.filter(isKnownPermission));
     if (unenforced.length === 0) return { name: 'tools', status: 'pass', message: loads };
     return {
       name: 'tools',
       status: 'warn',
       message: `${loads}; runtime.permissions cannot enforce: ${unenforced.join('; ')}`,
-      fix: 'Node cannot deny tools network or environment access: list --allow-net and --allow-env in runtime.permissions to say tools have it, or deny it outside compozy (a container, a firewall)',
+      fix: underBun
+        ? 'Bun restricts nothing: run the tools under runtime.type: node for a file-system sandbox, or confine compozy itself (a container, a firewall)'
+        : 'Node cannot deny tools network or environment access: list --allow-net and --allow-env in runtime.permissions to say tools have it, or deny it outside compozy (a container, a firewall)',
     };
   },
 };

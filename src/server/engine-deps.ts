@@ -6,7 +6,7 @@ import { CompozyError } from '../errors.js';
 import type { ComponentHealth } from '../health.js';
 import { plural } from '../platform/plural.js';
 import { parseDuration } from '../config/duration.js';
-import { projectEntrypoint, ToolRuntime } from '../tools/runtime.js';
+import { projectEntrypoint, runtimeOf, ToolRuntime } from '../tools/runtime.js';
 import { NativeTools } from '../tools/native/index.js';
 import { stateDir } from '../config/project.js';
 
@@ -29,6 +29,7 @@ export function toolInvoker(
         projectDir: project.dir,
         entrypoint,
         permissions: project.runtime.permissions,
+        ...runtimeOf(project),
         defaultTimeoutMs: options.defaultTimeoutMs,
         poolSize: options.poolSize,
         onOutput: (line, stream, pid) => options.log(`[tool ${pid}${stream === 'stderr' ? ' stderr' : ''}] ${line}`),
@@ -60,7 +61,7 @@ export function toolInvoker(
     health() {
       if (!runtime) return undefined;
       const status = runtime.status();
-      const backend = `node ×${options.poolSize}`;
+      const backend = `${runtime.type} ×${options.poolSize}`;
       if (status.state === 'up') {
         const unenforced = runtime.unenforced.length > 0 ? `; not enforced: ${runtime.unenforced.join('; ')}` : '';
         return { name: 'tools', backend, state: 'up', path: status.entrypoint, detail: `${plural(status.tools?.length ?? 0, 'tool')}${unenforced}` };

@@ -3,8 +3,9 @@ import type { ProjectConfig } from '../config/types.js';
 import type { ConfigDiagnostic } from '../config/yaml-file.js';
 import { resourceIndex } from '../engine/definition.js';
 import { CompozyError, errorMessage } from '../errors.js';
-import { projectEntrypoint, ToolRuntime } from './runtime.js';
-import { checkToolEnv, isKnownPermission, permissionDiagnostics } from './sandbox.js';
+import { projectEntrypoint, runtimeOf, ToolRuntime } from './runtime.js';
+import { isRuntimePermission, runtimePermissionDiagnostics } from './bun.js';
+import { checkToolEnv } from './sandbox.js';
 
 /** How long the entrypoint may take to load before the check gives up on it. */
 const LOAD_TIMEOUT_MS = 30_000;
@@ -17,9 +18,9 @@ const LOAD_TIMEOUT_MS = 30_000;
  * pool loads it (same worker, same permission flags), so its import-time code runs.
  */
 export async function toolDiagnostics(project: ProjectConfig): Promise<ConfigDiagnostic[]> {
-  const diagnostics = permissionDiagnostics(project);
+  const diagnostics = runtimePermissionDiagnostics(project);
   // The entrypoint is still loaded, under the permissions that are known.
-  const permissions = project.runtime.permissions.filter(isKnownPermission);
+  const permissions = project.runtime.permissions.filter((permission) => isRuntimePermission(project, permission));
 
   const declared = [...resourceIndex(project).tools.values()].map((found) => found.tool);
   for (const tool of declared) {
@@ -41,7 +42,7 @@ export async function toolDiagnostics(project: ProjectConfig): Promise<ConfigDia
     return diagnostics;
   }
 
-  const runtime = new ToolRuntime({ projectDir: project.dir, entrypoint, permissions, poolSize: 1, watchIntervalMs: 0 });
+  const runtime = new ToolRuntime({ projectDir: project.dir, entrypoint, permissions, poolSize: 1, watchIntervalMs: 0, ...runtimeOf(project) });
   let timer: NodeJS.Timeout | undefined;
   try {
     const timeout = new Promise<never>((_, reject) => {
@@ -54,7 +55,8 @@ export async function toolDiagnostics(project: ProjectConfig): Promise<ConfigDia
     }
   } catch (error) {
     // CONFIG_INVALID from the pool is the sandbox refusing what runtime.permissions grant.
-    const place = error instanceof CompozyError && error.code === 'CONFIG_INVALID' ? ['runtime', 'permissions'] : at;
+    // BUN_NOT_FOUND: runtime.type is bun and no Bun binary was found.
+    const place = error instanceof CompozyError && error.code === 'CONFIG_INVALID' ? ['runtime', 'permissions'] : error instanceof CompozyError && error.code === 'BUN_NOT_FOUND' ? ['runtime', 'type'] : at;
     diagnostics.push(project.file.diagnostic(place, errorMessage(error), error instanceof CompozyError ? error.hint : undefined));
   } finally {
     clearTimeout(timer);

@@ -4,12 +4,12 @@ import { existsSync, readFileSync, unwatchFile, watchFile, type Stats } from 'no
 import type { Socket } from 'node:net';
 import { dirname, extname, join } from 'node:path';
 import type { Writable } from 'node:stream';
-import { serialize } from 'node:v8';
 import { PACKAGE_ROOT } from '../config/project.js';
 import { CompozyError } from '../errors.js';
 import { plural } from '../platform/plural.js';
 import { withParentDeathSignal } from '../supervisor/child-process.js';
 import { frame, FrameReader, KEY_BYTES, macKey, MAX_REPLY_FRAME_BYTES, MAX_RESULT_BYTES, verifiedText, type CallMessage, type ReplyMessage } from './protocol.js';
+import { encodeCall, type CallEncoding } from './worker-channel.js';
 
 /** The built worker script (npm run build writes it), also when this module runs from source in tests. */
 const WORKER_MAIN = join(PACKAGE_ROOT, 'dist', 'tools', 'worker-main.js');
@@ -26,6 +26,9 @@ export interface PoolOptions {
    * CompozyError thrown here (a grant the sandbox refuses) makes the pool down with it.
    */
   execArgv?: () => string[];
+  /** The runtime that runs the worker (default: this Node), and how calls are encoded for it (default v8). */
+  command?: string;
+  encoding?: CallEncoding;
   cwd: string;
   /** Each line a tool writes to stdout or stderr, with the pid that wrote it. */
   onOutput?: (line: string, stream: 'stdout' | 'stderr', pid: number) => void;
@@ -184,7 +187,7 @@ export class ToolPool {
   }
 
   private spawn(): Slot {
-    const node = withParentDeathSignal(process.execPath, [...this.execArgv, WORKER_MAIN, this.options.entrypoint], 'KILL');
+    const node = withParentDeathSignal(this.options.command ?? process.execPath, [...this.execArgv, WORKER_MAIN, this.options.entrypoint], 'KILL');
     const child = spawn(node.command, node.args, {
       cwd: this.options.cwd,
       env: this.options.env,
@@ -423,7 +426,8 @@ export class ToolPool {
   private dispatch(): void {
     for (const slot of this.slots) {
       if (this.queue.length === 0) return;
-      if (slot.busy || !isRunning(slot.child)) continue;
+      // A process killed (a timeout, a protocol violation) but not yet exited takes no call: its replacement will.
+      if (slot.busy || !isRunning(slot.child) || slot.child.killed) continue;
       const job = this.queue.shift() as Queued;
       const id = this.nextId++;
       const pending: Pending & { id: number } = { id, tool: job.message.tool, resolve: job.resolve, reject: job.reject, timer: undefined };
@@ -433,7 +437,7 @@ export class ToolPool {
         () => {
           if (slot.busy?.id !== id) return;
           try {
-            slot.channel.write(frame(serialize({ ...job.message, id } satisfies CallMessage)));
+            slot.channel.write(frame(encodeCall({ ...job.message, id } satisfies CallMessage, this.options.encoding ?? 'v8')));
           } catch (error) {
             slot.busy = undefined;
             job.reject(

@@ -3,6 +3,7 @@ import { PACKAGE_ROOT, stateDir } from '../config/project.js';
 import type { ProjectConfig } from '../config/types.js';
 import { CompozyError } from '../errors.js';
 import { describeProblems, SchemaValidator } from '../platform/schema-validator.js';
+import { BUN_FLAGS, bunPermissionPlan, resolveBunBinary, type BunResolveOptions } from './bun.js';
 import { ToolPool, type PoolStatus } from './pool.js';
 import { checkToolEnv, inheritedToolEnvironment, permissionPlan, sandboxFlags } from './sandbox.js';
 
@@ -12,6 +13,12 @@ const COMPOZY_FILES = [join(PACKAGE_ROOT, 'dist'), join(PACKAGE_ROOT, 'package.j
 /** The absolute path of the project's tool entrypoint (runtime.entrypoint, ./entrypoint.ts when unset). */
 export function projectEntrypoint(project: Pick<ProjectConfig, 'dir' | 'runtime'>): string {
   return resolve(project.dir, project.runtime.entrypoint || './entrypoint.ts');
+}
+
+/** The runtime the project's tools run under (runtime.type, runtime.bun_bin), as ToolRuntime takes it. */
+export function runtimeOf(project: Pick<ProjectConfig, 'runtime'>): Pick<ToolRuntimeOptions, 'type' | 'bun'> {
+  if (project.runtime.type !== 'bun') return { type: 'node' };
+  return { type: 'bun', bun: project.runtime.bunBin !== undefined ? { config: project.runtime.bunBin } : {} };
 }
 
 export interface ToolDefinition {
@@ -31,6 +38,10 @@ export interface ToolRuntimeOptions {
   /** Relative to the project (default ./entrypoint.ts). */
   entrypoint?: string;
   poolSize?: number;
+  /** runtime.type: node (default) runs the tools under this Node, bun under Bun. */
+  type?: 'node' | 'bun';
+  /** Where to look for Bun before PATH and the bun package (runtime.type: bun). */
+  bun?: BunResolveOptions;
   /** runtime.permissions */
   permissions?: readonly string[];
   /** The project's state folder (store, KV, logs), never granted to tools (default <project>/.compozy). */
@@ -54,21 +65,47 @@ export class ToolRuntime {
   private readonly pool: ToolPool;
   private readonly schemas = new SchemaValidator();
   private readonly defaultTimeoutMs: number;
-  /** Restrictions implied by runtime.permissions that Node cannot enforce. */
+  /** Restrictions implied by runtime.permissions that the runtime (Node or Bun) cannot enforce. */
   readonly unenforced: string[];
+  readonly type: 'node' | 'bun';
 
   constructor(options: ToolRuntimeOptions) {
     const entrypoint = resolve(options.projectDir, options.entrypoint ?? './entrypoint.ts');
-    const plan = permissionPlan(options.permissions ?? []);
-    const paths = { projectDir: options.projectDir, alwaysReadable: [options.projectDir, ...COMPOZY_FILES], protectedPaths: [options.stateDir ?? stateDir({ dir: options.projectDir })] };
-    this.unenforced = plan.unenforced;
+    this.type = options.type ?? 'node';
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? 60_000;
+    this.unenforced = [];
+    let launch: { command?: string; execArgv: () => string[] };
+    if (this.type === 'bun') {
+      // A missing Bun or a permission Bun cannot hold makes the pool down with that error.
+      let failure: CompozyError | undefined;
+      let command: string | undefined;
+      try {
+        this.unenforced = bunPermissionPlan(options.permissions ?? []).unenforced;
+        command = resolveBunBinary({ ...options.bun, env: options.env ?? process.env }).path;
+      } catch (error) {
+        if (!(error instanceof CompozyError)) throw error;
+        failure = error;
+      }
+      launch = {
+        ...(command ? { command } : {}),
+        execArgv: () => {
+          if (failure) throw failure;
+          return BUN_FLAGS;
+        },
+      };
+    } else {
+      const plan = permissionPlan(options.permissions ?? []);
+      const paths = { projectDir: options.projectDir, alwaysReadable: [options.projectDir, ...COMPOZY_FILES], protectedPaths: [options.stateDir ?? stateDir({ dir: options.projectDir })] };
+      this.unenforced = plan.unenforced;
+      launch = { execArgv: () => sandboxFlags(plan, paths) };
+    }
     this.pool = new ToolPool({
       entrypoint,
       cwd: options.projectDir,
       size: options.poolSize ?? 2,
       env: inheritedToolEnvironment(options.env ?? process.env),
-      execArgv: () => sandboxFlags(plan, paths),
+      ...launch,
+      ...(this.type === 'bun' ? { encoding: 'json' as const } : {}),
       ...(options.onOutput ? { onOutput: options.onOutput } : {}),
       ...(options.onStatus ? { onStatus: options.onStatus } : {}),
       ...(options.watchIntervalMs !== undefined ? { watchIntervalMs: options.watchIntervalMs } : {}),

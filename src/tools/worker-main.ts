@@ -1,7 +1,6 @@
-import { Socket } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { deserialize } from 'node:v8';
 import { cutToJsonBytes, FrameReader, MAX_STACK_BYTES, MAX_RESULT_BYTES, macKey, signedFrame, type CallMessage, type ReplyMessage } from './protocol.js';
+import { decodeCall, openWorkerChannel } from './worker-channel.js';
 
 /**
  * A tool worker: loads the project's entrypoint once, then runs one call at a time for its parent.
@@ -9,12 +8,12 @@ import { cutToJsonBytes, FrameReader, MAX_STACK_BYTES, MAX_RESULT_BYTES, macKey,
  *
  * The parent talks to it on a private socket (fd 3; there is no IPC channel, so no `process.send`).
  * The socket and the key that signs every reply are taken here, before the project's module loads,
- * and are held only in this module's scope.
+ * and are held only in this module's scope. The same worker runs under Bun (runtime.type: bun).
  */
 type ToolFunction = (input: unknown, config: unknown) => unknown;
 
 const entrypoint = process.argv[2] as string;
-const channel = new Socket({ fd: 3, readable: true, writable: true });
+const channel = openWorkerChannel();
 // The parent going away (crash, SIGKILL) closes the channel; a worker never outlives it.
 channel.on('close', () => process.exit(0));
 channel.on('error', () => process.exit(0));
@@ -26,7 +25,7 @@ const key = macKey(await new Promise<Buffer>((resolve) => {
   const reader = new FrameReader(
     0xffffffff,
     (payload) => {
-      if (received) return onCall(deserialize(payload) as CallMessage);
+      if (received) return onCall(decodeCall(payload));
       received = Buffer.from(payload);
       resolve(received);
     },
