@@ -202,7 +202,8 @@ export class TaskResources {
       const pending = target ? this.sites.get(target as unknown as Obj) : undefined;
       if (pending) this.fill(pending);
     }
-    const base: TaskConfig = target ?? { file: site.reader.file, path: site.path, id: site.id, type: 'aggregate', with: {}, env: {}, final: false };
+    // An unresolved site stays a task that adds no diagnostic of its own: the one above says what is wrong.
+    const base: TaskConfig = target ?? { file: site.reader.file, path: site.path, id: site.id, type: 'aggregate', with: {}, env: {}, outputs: {}, final: false };
     Object.assign(site.placeholder, base, site.overrides, {
       with: { ...base.with, ...(site.overrides.with ?? {}) },
       env: { ...base.env, ...(site.overrides.env ?? {}) },
