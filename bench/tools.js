@@ -1,5 +1,7 @@
 // 1,000 calls of a trivial tool through the warm pool versus a fresh Node process per call, same
-// run, 2 calls in flight on both sides: throughput, p50/p95 latency and the ratios. Then the pool's
+// run, 2 calls in flight on both sides: throughput, p50/p95 latency and the ratios. The same for
+// runtime.type: bun: the warm Bun pool (target: p50 within 1.5x of the Node pool's) and a Bun process
+// per call, the Go engine's design (bun_pool_p50_ratio is the Bun pool's p50 over the Node pool's). Then the pool's
 // start-up (median of BENCH_STARTS, until its first process has loaded the entrypoint) without
 // runtime.permissions, with a sandbox narrowed at the project root (--allow-read=.: the project but
 // .compozy/) and with the widest one (--allow-read --allow-write: every path but .compozy/ and /proc's
@@ -7,6 +9,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { resolveBunBinary } from '../dist/tools/bun.js';
 import { ToolRuntime } from '../dist/tools/runtime.js';
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 1000);
@@ -39,15 +42,25 @@ async function measure(label, call) {
   return { throughput: CALLS / seconds, p50: percentile(latencies, 50), p95: percentile(latencies, 95) };
 }
 
-const runtime = new ToolRuntime({ projectDir: project, entrypoint, poolSize: CONCURRENCY });
 const greet = { id: 'greet' };
-for (let i = 0; i < 50; i++) await runtime.run(greet, { name: 'warm' });
-const pool = await measure('warm pool', (i) => runtime.run(greet, { name: `n${i}` }));
-await runtime.close();
-const spawned = await measure('process per call', async (i) => {
-  const { stdout } = await run(process.execPath, [join(import.meta.dirname, 'tool-once.js'), entrypoint, 'greet', JSON.stringify({ name: `n${i}` })]);
-  return JSON.parse(stdout);
-});
+async function warmPool(label, type) {
+  const runtime = new ToolRuntime({ projectDir: project, entrypoint, poolSize: CONCURRENCY, type, watchIntervalMs: 0 });
+  for (let i = 0; i < 50; i++) await runtime.run(greet, { name: 'warm' });
+  const figures = await measure(label, (i) => runtime.run(greet, { name: `n${i}` }));
+  await runtime.close();
+  return figures;
+}
+async function perCall(label, command, flags) {
+  return measure(label, async (i) => {
+    const { stdout } = await run(command, [...flags, join(import.meta.dirname, 'tool-once.js'), entrypoint, 'greet', JSON.stringify({ name: `n${i}` })]);
+    return JSON.parse(stdout);
+  });
+}
+const bun = resolveBunBinary().path;
+const pool = await warmPool('warm pool', 'node');
+const bunPool = await warmPool('warm Bun pool', 'bun');
+const spawned = await perCall('process per call', process.execPath, []);
+const bunSpawned = await perCall('Bun process per call', bun, ['--no-env-file']);
 const STARTS = Number(process.env.BENCH_STARTS ?? 7);
 async function startMs(permissions) {
   const times = [];
@@ -75,6 +88,14 @@ console.log(
     pool_p95_ms: round2(pool.p95),
     spawn_p50_ms: round2(spawned.p50),
     spawn_p95_ms: round2(spawned.p95),
+    bun_pool_throughput_per_s: round2(bunPool.throughput),
+    bun_pool_p50_ms: round2(bunPool.p50),
+    bun_pool_p95_ms: round2(bunPool.p95),
+    bun_pool_p50_ratio: round2(bunPool.p50 / pool.p50),
+    bun_spawn_throughput_per_s: round2(bunSpawned.throughput),
+    bun_spawn_p50_ms: round2(bunSpawned.p50),
+    bun_spawn_p95_ms: round2(bunSpawned.p95),
+    bun_throughput_ratio: round2(bunPool.throughput / bunSpawned.throughput),
     start_ms: round2(openStart),
     project_sandbox_start_ms: round2(projectStart),
     project_sandbox_start_ratio: round2(projectStart / openStart),
