@@ -95,6 +95,7 @@ tasks:
 };
 
 const agentCalls: AgentRequest[] = [];
+const toolOptions: { tool: string; options: unknown }[] = [];
 const events = { publish: async () => ksuid() } as unknown as EventBus;
 
 let harness: Harness;
@@ -107,6 +108,13 @@ beforeAll(async () => {
     agentCalls.push(request);
     if (request.prompt?.includes('fail')) throw new Error('the model refused');
     return { text: request.prompt ?? `hello ${String(request.input.name)}` };
+  });
+  const fake = harness.tools.call.bind(harness.tools);
+  Object.assign(harness.tools, {
+    call: async (tool: string, input: Record<string, unknown>, options: unknown) => {
+      toolOptions.push({ tool, options });
+      return fake(tool, input);
+    },
   });
   const engine = harness.engine(compileProject(config, 20));
   app = buildApp({ health: async () => ({ mode: 'standalone', project: 'direct-api', status: 'up', components: [] }), notReadyReason: () => undefined, engine: { client: engine, store: harness.store, events }, project: config });
@@ -219,6 +227,10 @@ describe('direct tool and task executions', () => {
     expect(started.exec_url).toBe(`/api/v0/executions/tools/${String(started.exec_id)}`);
     expect(await ended(`/executions/tools/${String(started.exec_id)}`)).toMatchObject({ status: 'SUCCESS', output: { text: 'later' } });
     expect((await post('/tools/nope/executions', {})).json()).toMatchObject({ status: 404, error: { code: 'TOOL_NOT_FOUND' } });
+    // Without a timeout the call keeps the tool's own; with one, that bounds the call.
+    expect(toolOptions.filter((o) => o.tool === 'echo').at(-1)?.options).toEqual({});
+    await post('/tools/echo/executions/sync', { with: { text: 'bounded' }, timeout: 7 });
+    expect(toolOptions.at(-1)).toEqual({ tool: 'echo', options: { timeoutMs: 7000 } });
   });
 
   it('a workflow\'s task runs alone, the request\'s with over its own; a task two workflows define needs workflow_id', async () => {

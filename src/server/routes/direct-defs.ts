@@ -59,14 +59,14 @@ export function agentDefinition(engine: EngineClient, project: ProjectConfig, ag
   return oneTaskWorkflow(project, id, basicTask(id, found.agent, { agent: agentId, with: request.with ?? {}, timeout: `${request.timeoutS}s`, ...(action !== undefined ? { action } : {}), ...(prompt !== undefined ? { prompt } : {}) }));
 }
 
-/** One call of a tool: 404 for an unknown tool. */
-export function toolDefinition(engine: EngineClient, project: ProjectConfig, toolId: string, request: { with?: Record<string, unknown>; timeoutS: number }): WorkflowDef {
+/** One call of a tool, bounded by `timeoutS` when given, else by the tool's own timeout: 404 for an unknown tool. */
+export function toolDefinition(engine: EngineClient, project: ProjectConfig, toolId: string, request: { with?: Record<string, unknown>; timeoutS?: number }): WorkflowDef {
   const found = engine.project.resources.tools.get(toolId);
   if (!found) {
     throw new CompozyError('TOOL_NOT_FOUND', `Tool "${toolId}" does not exist in project ${project.name}.`, { hint: `Known tools: ${[...engine.project.resources.tools.keys()].join(', ') || 'none'}.` });
   }
   const id = `tool:${toolId}`;
-  return oneTaskWorkflow(project, id, basicTask(id, found.tool, { tool: toolId, with: request.with ?? {}, timeout: `${request.timeoutS}s` }));
+  return oneTaskWorkflow(project, id, basicTask(id, found.tool, { tool: toolId, with: request.with ?? {}, ...(request.timeoutS !== undefined ? { timeout: `${request.timeoutS}s` } : {}) }));
 }
 
 /** A task that can be executed directly: a task resource (workflowId null) or one of a workflow's top-level tasks. */

@@ -14,7 +14,7 @@ const TIMEOUT: JsonSchema = {
   type: 'integer',
   minimum: 0,
   maximum: MAX_TIMEOUT_S,
-  description: `seconds: how long /sync waits for the end (${DEFAULT_TIMEOUT_S} when absent or 0, at most ${MAX_TIMEOUT_S}); for agents and tools also the call's own timeout`,
+  description: `seconds: how long /sync waits for the end (${DEFAULT_TIMEOUT_S} when absent or 0, at most ${MAX_TIMEOUT_S}); for an agent also the call's own timeout, for a tool the call's when given (else the tool's timeout:)`,
 };
 const WITH: JsonSchema = { type: 'object', description: 'the input of the agent, tool or task' };
 
@@ -160,7 +160,7 @@ export function directRoutes(engine: EngineClient, store: ExecutionStore, projec
       param: 'tool_id',
       body: body({ with: WITH, timeout: TIMEOUT }),
       notFound: 'TOOL_NOT_FOUND',
-      define: (id, b, timeoutS) => toolDefinition(engine, project, id, { ...b, timeoutS }),
+      define: (id, b, timeoutS) => toolDefinition(engine, project, id, { ...(b.with ? { with: b.with } : {}), ...(b.timeout ? { timeoutS } : {}) }),
       input: (b) => b.with ?? {},
     };
 
