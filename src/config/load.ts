@@ -5,6 +5,7 @@ import { memorySources, readMemoryResource } from './memory-resource.js';
 import { readNativeTools } from './native-tools.js';
 import { MODEL_PARAMS } from './providers.js';
 import { defined, isObj, Reader, suggestion, type Obj } from './read.js';
+import { evaluateRef, parseRef, refCollection, refIsMulti, type RefExpression, type RefMatch } from './refs.js';
 import {
   MEMORY_FLUSH_STRATEGIES,
   MEMORY_OPERATION_LIMITS,
@@ -39,7 +40,6 @@ import { TaskResources, taskReference, taskSources } from './task-resources.js';
 const UNSUPPORTED_TASK_FIELDS: Readonly<Record<string, string>> = {
   attachments: 'Attachments (images, files, URLs for the model) are not implemented: remove attachments: and pass the content through with: or the prompt.',
   knowledge: 'Knowledge bases (retrieval) are not implemented: remove knowledge:.',
-  model_config: 'Give the task model: provider:model (or a model id declared under models:) instead of model_config:.',
 };
 
 const SIGNAL_FIELDS = new Set(['id', 'payload']);
@@ -117,15 +117,6 @@ export interface LoadResult {
   diagnostics: ConfigDiagnostic[];
 }
 
-/** `$ref: local::schemas.#(id=="x")` / `$use: tool(local::tools.#(id="x"))` → the referenced id. */
-function refId(value: unknown): { scope: 'local' | 'global'; collection: string; field: string; value: string } | undefined {
-  const text = isObj(value) ? (value.$ref ?? value.$use) : undefined;
-  if (typeof text !== 'string') return undefined;
-  const match = /(local|global)::(\w+)\.#\((\w+)\s*==?\s*"([^"]*)"\)/.exec(text);
-  if (!match) return undefined;
-  return { scope: match[1] as 'local' | 'global', collection: match[2] as string, field: match[3] as string, value: match[4] as string };
-}
-
 /** "a basic task", "an aggregate task". */
 function aTask(type: TaskType): string {
   return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type} task`;
@@ -134,6 +125,77 @@ function aTask(type: TaskType): string {
 class Loader {
   readonly diagnostics: ConfigDiagnostic[] = [];
   private readonly taskResources = new TaskResources(this);
+  /** compozy.yaml, which `global::` references read. */
+  private globalFile: YamlFile | undefined;
+  /** The models of compozy.yaml, read once; a reference to one gets the same object. */
+  private globalModels: ModelConfig[] = [];
+
+  /**
+   * What the `$ref` / `$use` of `holder` reaches (refs.ts): undefined when it has neither; a malformed
+   * reference, a kind or collection other than `allowed`, or one that reaches nothing is a diagnostic.
+   * A query on `id` that matches nothing in its file still names that id (`lenientId`), which the
+   * validator then looks up among every declared one.
+   */
+  private ref(r: Reader, holder: Obj, path: YamlPath, allowed: readonly string[], lenientId = false): { expr: RefExpression; key: string; file: YamlFile; matches: RefMatch[]; id?: string } | undefined {
+    const key = holder.$use !== undefined ? '$use' : holder.$ref !== undefined ? '$ref' : undefined;
+    if (key === undefined) return undefined;
+    const text = holder[key];
+    const expr = typeof text === 'string' ? parseRef(text) : undefined;
+    const forms = `${allowed.map((c) => `global::${c}.#(id=="x")`).join(', ')} (gjson paths: keys, indexes, #(field=="v") for the first match, #(field=="v")# for all)`;
+    if (!expr) {
+      r.error([...path, key], `${JSON.stringify(text)} is not a reference this loader reads.`, `Write it like ${forms}.`);
+      return undefined;
+    }
+    const collection = refCollection(expr);
+    if (collection === undefined || !allowed.includes(collection) || (expr.kind !== undefined && !allowed.includes(`${expr.kind}s`))) {
+      r.error([...path, key], `${key} ${JSON.stringify(text)} names ${expr.kind ? `a ${expr.kind} in ` : ''}${collection ?? 'no collection'}; here it may name ${allowed.join(' or ')}.`, `Write it like ${forms}.`);
+      return undefined;
+    }
+    const file = expr.scope === 'global' ? this.globalFile : r.file;
+    if (!file) {
+      r.error([...path, key], `${key} ${JSON.stringify(text)} reads compozy.yaml, which is not loaded here.`, 'Load the file through its project.');
+      return undefined;
+    }
+    const matches = evaluateRef(expr, file.data);
+    const last = expr.segments.at(-1);
+    const id = last?.type === 'query' && last.field === 'id' && last.op === '==' && typeof last.value === 'string' && expr.segments.length === 2 ? last.value : undefined;
+    if (matches.length === 0 && !(lenientId && id !== undefined)) {
+      r.error([...path, key], `${key} ${JSON.stringify(text)} matches nothing in ${file.path}.`, `Check the ${collection} declared there.`);
+      return undefined;
+    }
+    return { expr, key, file, matches, ...(id !== undefined ? { id } : {}) };
+  }
+
+  /** The ids a `$ref`/`$use` of tools, agents or schemas names: each match's `id` (several after `#(…)#`). */
+  private refIds(r: Reader, holder: Obj, path: YamlPath, allowed: readonly string[], multi = false): string[] | undefined {
+    const found = this.ref(r, holder, path, allowed, true);
+    if (!found) return undefined;
+    if (refIsMulti(found.expr) && !multi) {
+      r.error([...path, found.key], `${found.key} ${JSON.stringify(holder[found.key])} may match several; here it must name one.`, 'Use #(field=="v") (first match) instead of #(field=="v")#.');
+      return undefined;
+    }
+    if (found.matches.length === 0) return found.id === undefined ? undefined : [found.id];
+    const ids = found.matches.map((match) => (isObj(match.value) && typeof match.value.id === 'string' ? match.value.id : undefined));
+    if (ids.some((id) => id === undefined)) {
+      r.error([...path, found.key], `${found.key} ${JSON.stringify(holder[found.key])} reaches a value without an id.`, 'Reference the entry itself, e.g. local::tools.#(id=="x").');
+      return undefined;
+    }
+    return ids as string[];
+  }
+
+  /** A model given by reference (`$ref: global::models.#(provider=="groq")`): the declared model it reaches, read where it is declared. */
+  private modelRef(r: Reader, holder: Obj, path: YamlPath): ModelConfig | undefined {
+    const found = this.ref(r, holder, path, ['models']);
+    if (!found) return undefined;
+    if (refIsMulti(found.expr) || found.matches.length !== 1 || !isObj(found.matches[0]?.value)) {
+      const reached = refIsMulti(found.expr) ? 'a list (#(…)# takes every match)' : JSON.stringify(found.matches[0]?.value);
+      r.error([...path, found.key], `${found.key} ${JSON.stringify(holder[found.key])} must reach one model (provider, model, …), not ${reached}.`, 'Reference one entry of models:, e.g. global::models.#(provider=="openai").');
+      return undefined;
+    }
+    const match = found.matches[0] as RefMatch;
+    const declared = found.file === this.globalFile ? this.globalModels.find((m) => m.path.join('.') === match.path.join('.')) : undefined;
+    return declared ?? this.model(new Reader(found.file, this.diagnostics), match.value as Obj, match.path);
+  }
 
   open(path: string): YamlFile | undefined {
     const file = YamlFile.read(path);
@@ -151,8 +213,10 @@ class Loader {
     if (value === undefined || value === null) return undefined;
     const at = { file: r.file, path: [...path, key] };
     if (typeof value === 'string') return { kind: 'id', id: value, at };
-    const ref = refId(value);
-    if (ref) return { kind: 'id', id: ref.value, at };
+    if (isObj(value) && (value.$ref !== undefined || value.$use !== undefined)) {
+      const id = this.refIds(r, value, [...path, key], ['schemas'])?.[0];
+      return id === undefined ? undefined : { kind: 'id', id, at };
+    }
     if (isObj(value)) return { kind: 'inline', schema: value, at };
     r.error([...path, key], `"${key}" must be a schema id or a JSON Schema object.`);
     return undefined;
@@ -230,8 +294,7 @@ class Loader {
     });
     const tools = r.list(raw, path, 'tools').flatMap((item, i) => {
       if (typeof item === 'string') return [item];
-      const ref = refId(item);
-      if (ref) return [ref.value];
+      if (isObj(item) && (item.$ref !== undefined || item.$use !== undefined)) return this.refIds(r, item, [...path, 'tools', i], ['tools'], true) ?? [];
       if (isObj(item) && typeof item.id === 'string') {
         // Only the id is read: an inline definition would be dropped, so it is refused.
         const extra = Object.keys(item).filter((key) => key !== 'id');
@@ -244,7 +307,10 @@ class Loader {
     const modelRaw = raw.model ?? raw.config;
     let model: string | ModelConfig | undefined;
     if (typeof modelRaw === 'string') model = modelRaw;
-    else if (isObj(modelRaw)) model = refId(modelRaw) ? `${refId(modelRaw)?.value}` : this.model(r, modelRaw, [...path, raw.model !== undefined ? 'model' : 'config']);
+    else if (isObj(modelRaw)) {
+      const at = [...path, raw.model !== undefined ? 'model' : 'config'];
+      model = modelRaw.$ref !== undefined || modelRaw.$use !== undefined ? this.modelRef(r, modelRaw, at) : this.model(r, modelRaw, at);
+    }
     const instructions = r.string(raw, path, 'instructions');
     const maxIterations = r.number(raw, path, 'max_iterations');
     return {
@@ -324,20 +390,38 @@ class Loader {
   private taskUse(r: Reader, raw: Obj, path: YamlPath, type: TaskType): { tool?: string; agent?: string } {
     const key = raw.$use !== undefined ? '$use' : raw.$ref !== undefined ? '$ref' : undefined;
     if (key === undefined) return {};
-    const use = refId(raw);
-    if (!use) {
-      r.error([...path, key], `"${key}" is not a reference this loader reads.`, `Write it like tool(local::tools.#(id=="x")) or agent(local::agents.#(id=="x")).`);
+    const collection = typeof raw[key] === 'string' ? (parseRef(raw[key]) ?? undefined) : undefined;
+    const names = collection ? (refCollection(collection) ?? '') : '';
+    if (collection && names !== 'tools' && names !== 'agents') {
+      r.error([...path, key], `"${key}" names ${names || 'no collection'}; a task's ${key} may name a tool or an agent.`, 'Reference local::tools or local::agents, or write the task out.');
       return {};
     }
-    if (use.collection !== 'tools' && use.collection !== 'agents') {
-      r.error([...path, key], `"${key}" names ${use.collection}; a task's ${key} may name a tool or an agent.`, 'Reference local::tools or local::agents, or write the task out.');
-      return {};
-    }
+    const id = this.refIds(r, raw, path, ['tools', 'agents'])?.[0];
+    if (id === undefined) return {};
     if (type !== 'basic') {
-      r.error([...path, key], `Only basic tasks run ${use.collection === 'tools' ? 'a tool' : 'an agent'}; this is ${aTask(type)}.`, `Remove ${key}, or make the task type: basic.`);
+      r.error([...path, key], `Only basic tasks run ${names === 'tools' ? 'a tool' : 'an agent'}; this is ${aTask(type)}.`, `Remove ${key}, or make the task type: basic.`);
       return {};
     }
-    return use.collection === 'tools' ? { tool: use.value } : { agent: use.value };
+    return names === 'tools' ? { tool: id } : { agent: id };
+  }
+
+  /** A basic task's `model:` (a string) or `model_config:` (an inline model, or a `$ref` to a declared one); not both. */
+  private taskModel(r: Reader, raw: Obj, path: YamlPath): string | ModelConfig | undefined {
+    if (raw.model !== undefined && raw.model_config !== undefined) {
+      r.error([...path, 'model_config'], 'The task has both model: and model_config:, two ways of naming its model.', 'Keep one.');
+      return undefined;
+    }
+    if (raw.model_config !== undefined) {
+      const config = raw.model_config;
+      const at = [...path, 'model_config'];
+      if (!isObj(config)) {
+        r.error(at, 'model_config must be a model (provider, model, api_key, params, …) or {$ref: global::models.#(…)}.');
+        return undefined;
+      }
+      return config.$ref !== undefined || config.$use !== undefined ? this.modelRef(r, config, at) : this.model(r, config, at);
+    }
+    if (raw.model !== undefined && typeof raw.model !== 'string') r.error([...path, 'model'], 'A task\'s model: is provider:model or a declared model id.', 'Give an inline model or a reference under model_config: instead.');
+    return typeof raw.model === 'string' ? raw.model : undefined;
   }
 
   /** The fields of the task's own type (TASK_TYPE_FIELDS); no other type's are read. */
@@ -357,13 +441,13 @@ class Loader {
       case 'basic': {
         let agent: string | AgentConfig | undefined = use.agent;
         if (typeof raw.agent === 'string') agent = raw.agent;
-        else if (refId(raw.agent)) agent = refId(raw.agent)?.value;
+        else if (isObj(raw.agent) && (raw.agent.$ref !== undefined || raw.agent.$use !== undefined)) agent = this.refIds(r, raw.agent, [...path, 'agent'], ['agents'])?.[0];
         else if (isObj(raw.agent)) agent = this.agent(r, raw.agent, [...path, 'agent']);
         let tool: string | ToolConfig | undefined = use.tool;
         if (typeof raw.tool === 'string') tool = raw.tool;
-        else if (refId(raw.tool)) tool = refId(raw.tool)?.value;
+        else if (isObj(raw.tool) && (raw.tool.$ref !== undefined || raw.tool.$use !== undefined)) tool = this.refIds(r, raw.tool, [...path, 'tool'], ['tools'])?.[0];
         else if (isObj(raw.tool)) tool = this.tool(r, raw.tool, [...path, 'tool']);
-        return { type, ...executing(), ...defined({ agent, tool, action: str('action'), prompt: str('prompt'), model: typeof raw.model === 'string' ? raw.model : undefined }) };
+        return { type, ...executing(), ...defined({ agent, tool, action: str('action'), prompt: str('prompt'), model: this.taskModel(r, raw, path) }) };
       }
       case 'router': {
         const routes: Record<string, string | TaskConfig> = {};
@@ -591,6 +675,8 @@ class Loader {
     }
     const name = r.string(raw, [], 'name', true) ?? '';
     const models = r.list(raw, [], 'models').flatMap((m, i) => (isObj(m) ? (this.model(r, m, ['models', i]) ?? []) : []));
+    this.globalFile = file;
+    this.globalModels = models;
     const runtimeRaw = r.map(raw, [], 'runtime');
     r.knownKeys(runtimeRaw, ['runtime'], RUNTIME_FIELDS, 'runtime', UNSUPPORTED_RUNTIME_FIELDS);
     const runtimeType = r.string(runtimeRaw, ['runtime'], 'type') ?? 'node';

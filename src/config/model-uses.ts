@@ -16,7 +16,7 @@ function taskUses(tasks: readonly TaskConfig[], out: ModelUse[]): void {
   for (const task of tasks) {
     if (task.type === 'basic') {
       const agent = typeof task.agent === 'object' ? task.agent : undefined;
-      if (task.model !== undefined) out.push({ user: `task ${task.id}`, at: task, key: ['model'], ref: task.model });
+      if (task.model !== undefined) out.push({ user: `task ${task.id}`, at: task, key: [typeof task.model === 'string' ? 'model' : 'model_config'], ref: task.model });
       else if (agent) out.push(agentUse(agent));
       else if (task.agent === undefined && task.prompt !== undefined) out.push({ user: `task ${task.id}`, at: task, key: [], ref: undefined });
     }

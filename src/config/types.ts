@@ -23,6 +23,9 @@ export interface ModelConfig extends Located {
   params: Record<string, unknown>;
 }
 
+/** What calling a model needs, without where it was written: what a compiled task carries to the worker. */
+export type ModelSpec = Pick<ModelConfig, 'provider' | 'model' | 'apiKey' | 'apiUrl' | 'params'>;
+
 export interface ToolConfig extends Located {
   id: string;
   description?: string;
@@ -169,7 +172,8 @@ export interface BasicTaskConfig extends TaskConfigBase<'basic'>, ExecutingTaskF
   action?: string;
   tool?: string | ToolConfig;
   prompt?: string;
-  model?: string;
+  /** `model:` (provider:model or a declared model id), or `model_config:` (an inline model or a `$ref` to a declared one). */
+  model?: string | ModelConfig;
 }
 
 export interface RouterTaskConfig extends TaskConfigBase<'router'> {
@@ -251,7 +255,7 @@ const EXECUTING_FIELDS = { timeout: 'timeout', retries: 'retries', execution: 'c
  * type's config without its key here, or a key for a field the type does not have, does not compile.
  */
 export const TASK_TYPE_FIELDS: { readonly [T in TaskType]: { readonly [K in Exclude<keyof TaskConfigOf<T>, keyof TaskConfigBase<T>>]-?: string | readonly string[] } } = {
-  basic: { agent: 'agent', action: 'action', tool: 'tool', prompt: 'prompt', model: 'model', ...EXECUTING_FIELDS },
+  basic: { agent: 'agent', action: 'action', tool: 'tool', prompt: 'prompt', model: ['model', 'model_config'], ...EXECUTING_FIELDS },
   router: { condition: 'condition', routes: 'routes' },
   parallel: { tasks: 'tasks', strategy: 'strategy', maxWorkers: 'max_workers' },
   collection: {

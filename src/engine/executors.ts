@@ -1,4 +1,4 @@
-import type { MemoryTaskOptions } from '../config/types.js';
+import type { MemoryTaskOptions, ModelSpec } from '../config/types.js';
 import type { TemplateEngine } from '../expr/template.js';
 import type { ExecutionStore } from '../store/store.js';
 import type { TaskDef } from './definition.js';
@@ -20,7 +20,7 @@ export interface AgentRequest {
   actionId?: string;
   /** An ad-hoc prompt (with an agent) or a direct prompt (without one). */
   prompt?: string;
-  model?: string;
+  model?: string | ModelSpec;
   /** The task's rendered `with`, `.input` in the action prompt. */
   input: Record<string, unknown>;
   /** The task's template context, for rendering instructions and prompts. */

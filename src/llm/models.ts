@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolveEnvReferences } from '../config/secrets.js';
 import { modelUses, type ModelUse } from '../config/model-uses.js';
-import type { ModelConfig, ProjectConfig } from '../config/types.js';
+import type { ModelConfig, ModelSpec, ProjectConfig } from '../config/types.js';
 import type { ConfigDiagnostic } from '../config/yaml-file.js';
 import { CompozyError } from '../errors.js';
 import { templates } from '../expr/template.js';
@@ -21,7 +21,7 @@ function label(m: Pick<ModelConfig, 'provider' | 'model'>): string {
   return `${m.provider}:${m.model}`;
 }
 
-function fromConfig(config: ModelConfig, env: NodeJS.ProcessEnv): ResolvedModel {
+function fromConfig(config: ModelSpec, env: NodeJS.ProcessEnv): ResolvedModel {
   const apiKey = config.apiKey === undefined ? undefined : resolveEnvReferences(config.apiKey, env, `api_key of model ${label(config)}`);
   const apiUrl = config.apiUrl === undefined ? undefined : resolveEnvReferences(config.apiUrl, env, `api_url of model ${label(config)}`);
   return { provider: config.provider, model: config.model, params: config.params, ...(apiKey ? { apiKey } : {}), ...(apiUrl ? { apiUrl } : {}) };
@@ -33,7 +33,7 @@ function fromConfig(config: ModelConfig, env: NodeJS.ProcessEnv): ResolvedModel 
  * an inline model, or — when none is given — the project's `default: true` model. A ref may be a
  * template over `.env`, e.g. `{{ if get .env "GROQ_API_KEY" }}groq:llama-3.3-70b-versatile{{ else }}replay:weather{{ end }}`.
  */
-export function resolveModel(ref: string | ModelConfig | undefined, models: readonly ModelConfig[], env: NodeJS.ProcessEnv): ResolvedModel {
+export function resolveModel(ref: string | ModelSpec | undefined, models: readonly ModelConfig[], env: NodeJS.ProcessEnv): ResolvedModel {
   if (ref !== undefined && typeof ref !== 'string') return fromConfig(ref, env);
   const text = ref === undefined ? '' : ref.includes('{{') ? templates.renderString(ref, { env: { ...env } }).trim() : ref.trim();
   if (text === '') {
