@@ -1,5 +1,6 @@
 import { existsSync, globSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
+import { appKeyDiagnostics } from './app-keys.js';
 import { isValidDuration } from './duration.js';
 import { memorySources, readMemoryResource } from './memory-resource.js';
 import { readNativeTools } from './native-tools.js';
@@ -83,10 +84,9 @@ const UNSUPPORTED_PROJECT_CONFIG_FIELDS = {
 const RUNTIME_FIELDS = new Set(['type', 'entrypoint', 'permissions', 'bun_permissions', 'bun_bin', 'tool_execution_timeout', 'pool_size', 'native_tools']);
 const UNSUPPORTED_RUNTIME_FIELDS = {
 };
-/**
- * Project fields of the reference that nothing here reads. The other top-level keys of compozy.yaml
- * are not checked against a list: the app settings (settings.ts) read their own sections.
- */
+/** The project fields this loader reads; the app settings' keys are settings.ts's, and any other key is refused (app-keys.ts). */
+const PROJECT_FIELDS = ['name', 'version', 'description', 'author', 'workflows', 'models', 'schemas', 'config', 'runtime', 'autoload'];
+/** Project fields of the reference that nothing here reads. */
 const UNSUPPORTED_PROJECT_FIELDS = {
   tasks: 'Write each reusable task in tasks/<id>.yaml (resource: task, autoloaded) or a workflow\'s resources.tasks, and use it with task: <id>.',
   tools: 'Declare tools in a workflow (tools:) or in autoloaded tools/*.yaml (resource: tool).',
@@ -673,6 +673,7 @@ class Loader {
     for (const [key, hint] of Object.entries(UNSUPPORTED_PROJECT_FIELDS)) {
       if (raw[key] !== undefined) r.error([key], `The project field "${key}" is not supported yet.`, hint);
     }
+    this.diagnostics.push(...appKeyDiagnostics(file, [...PROJECT_FIELDS, ...Object.keys(UNSUPPORTED_PROJECT_FIELDS)]));
     const name = r.string(raw, [], 'name', true) ?? '';
     const models = r.list(raw, [], 'models').flatMap((m, i) => (isObj(m) ? (this.model(r, m, ['models', i]) ?? []) : []));
     this.globalFile = file;

@@ -115,7 +115,11 @@ function located<T>(parse: () => T, where: { key: string } | { env: string }): T
   }
 }
 
+/** Every compozy.yaml key a setting reads (filled as loadSettings picks them; see settingKeys). */
+const READ_KEYS = new Set<string>();
+
 function pick<T>(candidate: Candidate, env: NodeJS.ProcessEnv, document: Record<string, unknown>, fallback: T, parse: (raw: unknown, origin: string) => T): Setting<T> {
+  for (const key of candidate.file ?? []) READ_KEYS.add(key);
   if (candidate.flag && candidate.flag.value !== undefined) {
     return { value: parse(candidate.flag.value, candidate.flag.name), source: 'flag', origin: candidate.flag.name };
   }
@@ -222,9 +226,9 @@ function redisUrl(env: NodeJS.ProcessEnv, doc: Record<string, unknown>): Setting
   const addr = pick({ file: ['redis.distributed.addr'] }, env, doc, undefined, asString);
   const host = pick({ env: ['REDIS_HOST'], file: ['redis.host'] }, env, doc, undefined, asString);
   const port = pick({ env: ['REDIS_PORT'], file: ['redis.port'] }, env, doc, undefined, asPort);
-  if (addr.value === undefined && host.value === undefined && port.value === undefined) return url;
   const password = pick({ env: ['REDIS_PASSWORD'], file: ['redis.password'] }, env, doc, undefined, asString);
   const db = pick({ env: ['REDIS_DB'], file: ['redis.db'] }, env, doc, undefined, asCount);
+  if (addr.value === undefined && host.value === undefined && port.value === undefined) return url;
   const where = addr.value ?? `${host.value ?? 'localhost'}:${port.value ?? 6379}`;
   const auth = password.value ? `:${encodeURIComponent(password.value)}@` : '';
   const from = [addr, host, port].find((s) => s.value !== undefined) as Setting<unknown>;
@@ -273,4 +277,10 @@ export function loadSettings(project: Pick<Project, 'document'> & Partial<Pick<P
     authEnabled: pick({ env: ['COMPOZY_AUTH_ENABLED', 'SERVER_AUTH_ENABLED'], file: ['auth.enabled', 'server.auth.enabled'] }, env, doc, undefined, asBoolean),
     rateLimit: pick({ file: ['server.rate_limit'] }, env, doc, RATE_LIMIT_DEFAULTS, parseRateLimit),
   };
+}
+
+/** The compozy.yaml keys the settings read, dotted (`server.port`); a key's value may itself be a mapping (`server.rate_limit`). */
+export function settingKeys(): ReadonlySet<string> {
+  loadSettings({ document: {} }, {}, {});
+  return READ_KEYS;
 }
