@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { PACKAGE_ROOT } from '../config/project.js';
@@ -29,25 +30,28 @@ function platformPackage(): string {
   return `@oven/bun-${os}-${arch}`;
 }
 
+/** Bun's binary is tens of MB; the `bun` package's bin/bun.exe is a 450-byte shell script until its postinstall replaces it. */
+const PLACEHOLDER_MAX_BYTES = 64 * 1024;
+
 /**
- * The binary the `bun` npm dependency installed: its postinstall moves the platform package's binary
- * over bin/bun.exe (a placeholder text file until then, so it is taken only once it is executable);
- * installed with --ignore-scripts, the binary is still in the platform package.
+ * The binary the `bun` npm dependency installed under `root`'s node_modules: the platform package's
+ * bin/bun while it is there (installed with --ignore-scripts), else the `bun` package's bin/bun.exe,
+ * which its postinstall replaces with that binary (until then an executable placeholder script that
+ * only prints an error, so it is taken only when it is larger than a script).
  */
-function packagedBun(): string | undefined {
-  const require = createRequire(join(PACKAGE_ROOT, 'package.json'));
-  const candidates: string[] = [];
-  try {
-    candidates.push(join(dirname(require.resolve('bun/package.json')), 'bin', 'bun.exe'));
-  } catch {
-    // The dependency is not installed.
-  }
-  try {
-    candidates.push(join(dirname(require.resolve(`${platformPackage()}/package.json`)), 'bin', process.platform === 'win32' ? 'bun.exe' : 'bun'));
-  } catch {
-    // No platform package for this machine.
-  }
-  return candidates.find(isExecutableFile);
+export function packagedBun(root: string = PACKAGE_ROOT): string | undefined {
+  const require = createRequire(join(root, 'package.json'));
+  const at = (specifier: string, file: string) => {
+    try {
+      return join(dirname(require.resolve(specifier)), 'bin', file);
+    } catch {
+      return undefined;
+    }
+  };
+  const platform = at(`${platformPackage()}/package.json`, process.platform === 'win32' ? 'bun.exe' : 'bun');
+  if (platform && isExecutableFile(platform)) return platform;
+  const replaced = at('bun/package.json', 'bun.exe');
+  return replaced && isExecutableFile(replaced) && statSync(replaced).size > PLACEHOLDER_MAX_BYTES ? replaced : undefined;
 }
 
 /**

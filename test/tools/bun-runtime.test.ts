@@ -1,10 +1,12 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadProjectConfig } from '../../src/config/load.js';
+import { loadProject } from '../../src/config/project.js';
+import { toolsCheck } from '../../src/doctor/tools-check.js';
 import { CompozyError } from '../../src/errors.js';
-import { bunPermissionPlan, resolveBunBinary, runtimePermissionDiagnostics } from '../../src/tools/bun.js';
+import { bunPermissionPlan, packagedBun, resolveBunBinary, runtimePermissionDiagnostics } from '../../src/tools/bun.js';
 import { toolDiagnostics } from '../../src/tools/check.js';
 import { ToolRuntime } from '../../src/tools/runtime.js';
 import { REPO } from '../helpers/cli.js';
@@ -38,7 +40,7 @@ describe('the Bun binary', () => {
   it('comes from the bun npm package when it is not on PATH', () => {
     const found = resolveBunBinary({ env: NO_PATH });
     expect(found.source).toBe('package');
-    expect(found.path).toContain(join('node_modules', 'bun'));
+    expect(found.path).toMatch(/node_modules\/(bun|@oven\/bun-[^/]+)\/bin\/bun(\.exe)?$/);
   });
 
   it('is taken from COMPOZY_BUN_BIN, then runtime.bun_bin, before PATH; a path that is not a binary is an error naming it', () => {
@@ -50,6 +52,27 @@ describe('the Bun binary', () => {
     chmodSync(join(dir, 'bun'), 0o755);
     expect(resolveBunBinary({ env: { ...NO_PATH, PATH: dir } })).toEqual({ path: join(dir, 'bun'), source: 'path' });
     expect(() => resolveBunBinary({ env: { ...NO_PATH, COMPOZY_BUN_BIN: '/nope/bun' } })).toThrow(/COMPOZY_BUN_BIN points to \/nope\/bun, which is not an executable file/);
+  });
+
+  it("from the package: the platform package's binary after an install with --ignore-scripts, never bun's placeholder script", () => {
+    const root = mkdtempSync(join(tmpdir(), 'compozy-bun-pkg-'));
+    writeFileSync(join(root, 'package.json'), '{}');
+    const write = (dir: string, file: string, text: string) => {
+      mkdirSync(join(root, 'node_modules', dir, 'bin'), { recursive: true });
+      writeFileSync(join(root, 'node_modules', dir, 'package.json'), '{}');
+      writeFileSync(join(root, 'node_modules', dir, 'bin', file), text);
+      chmodSync(join(root, 'node_modules', dir, 'bin', file), 0o755);
+      return join(root, 'node_modules', dir, 'bin', file);
+    };
+    // The bun package as published: bin/bun.exe is an executable script that only prints an error.
+    const placeholder = write('bun', 'bun.exe', 'echo "Error: Bun\'s postinstall script was not run."\nexit 1\n');
+    expect(packagedBun(root)).toBeUndefined();
+    const platform = write(`@oven/bun-${process.platform}-${process.arch === 'arm64' ? 'aarch64' : process.arch}`, 'bun', '#!/bin/sh\n');
+    expect(packagedBun(root)).toBe(platform);
+    // After the postinstall: the platform binary was moved over bin/bun.exe.
+    rmSync(platform);
+    writeFileSync(placeholder, Buffer.alloc(1024 * 1024));
+    expect(packagedBun(root)).toBe(placeholder);
   });
 
   it('missing: the pool is down with BUN_NOT_FOUND and every call fails with it', async () => {
@@ -144,6 +167,15 @@ describe('runtime.permissions under Bun', () => {
     const { project: config, diagnostics } = loadProjectConfig(dir);
     expect(diagnostics).toEqual([]);
     expect(await toolDiagnostics(config!)).toEqual([]);
+  });
+
+  it('doctor names the Bun binary and warns of each restriction Bun does not enforce', async () => {
+    const dir = project('runtime:\n  type: bun\n  permissions: [--allow-read, --allow-write, --allow-net, --allow-env]\n');
+    const result = await toolsCheck.run({ project: loadProject(dir), env: NO_PATH });
+    expect(result).toMatchObject({ name: 'tools', status: 'warn' });
+    expect(result?.message).toContain(`(under Bun ${resolveBunBinary({ env: NO_PATH }).path})`);
+    expect(result?.message).toContain('running processes is not denied (no --allow-run): Bun has no permission model; loading native addons is not denied (no --allow-ffi): Bun has no permission model; the .compozy/ state folder is not protected');
+    expect(result?.fix).toContain('Bun restricts nothing');
   });
 
   it('the loader refuses another runtime.type, bun_permissions or bun_bin under node, and both lists at once', () => {
