@@ -25,6 +25,7 @@ description: direct executions
 workflows:
   - source: ./workflows/greet.yaml
   - source: ./workflows/other.yaml
+  - source: ./workflows/clash.yaml
 models:
   - provider: openai
     model: gpt-4o
@@ -83,6 +84,12 @@ tasks:
     with: { text: "{{ .tasks.hello.output.text }}", loud: true }
 outputs:
   text: "{{ .tasks.shout.output.text }}"
+`,
+  'workflows/clash.yaml': `id: "tool:report"
+tasks:
+  - id: clash
+    type: aggregate
+    outputs: { a: 1 }
 `,
   'workflows/other.yaml': `id: other
 tools:
@@ -227,6 +234,10 @@ describe('direct tool and task executions', () => {
     expect(started.exec_url).toBe(`/api/v0/executions/tools/${String(started.exec_id)}`);
     expect(await ended(`/executions/tools/${String(started.exec_id)}`)).toMatchObject({ status: 'SUCCESS', output: { text: 'later' } });
     expect((await post('/tools/nope/executions', {})).json()).toMatchObject({ status: 404, error: { code: 'TOOL_NOT_FOUND' } });
+    // A workflow whose id is the one a direct execution of tool report would be recorded under: refused, and its executions are not tool executions.
+    expect((await post('/tools/report/executions', {})).json()).toMatchObject({ status: 400, error: { code: 'CONFIG_INVALID', message: expect.stringContaining('"tool:report"') } });
+    const clash = String((await post('/workflows/tool:report/executions', {})).json().data.exec_id);
+    expect((await get(`/executions/tools/${clash}`)).statusCode).toBe(404);
     // Without a timeout the call keeps the tool's own; with one, that bounds the call.
     expect(toolOptions.filter((o) => o.tool === 'echo').at(-1)?.options).toEqual({});
     await post('/tools/echo/executions/sync', { with: { text: 'bounded' }, timeout: 7 });
@@ -262,13 +273,13 @@ describe('read-only resource routes', () => {
   it('project, agents, tools, tasks, models, memories and schemas in the envelope; no secret leaves', async () => {
     expect((await get('/project')).json().data).toEqual({
       name: 'direct-api', version: '1.2.0', description: 'direct executions', runtime: expect.any(Object),
-      workflows: ['greet', 'other'], agents: ['helper'], tools: ['echo', 'sleep', 'report'], models: ['openai:gpt-4o'], memories: [], schemas: ['person'], tasks: ['loud'],
+      workflows: ['greet', 'other', 'tool:report'], agents: ['helper'], tools: ['echo', 'sleep', 'report'], models: ['openai:gpt-4o'], memories: [], schemas: ['person'], tasks: ['loud'],
     });
     expect((await get('/agents/helper')).json().data).toMatchObject({ id: 'helper', model: 'openai:gpt-4o', instructions: 'be brief', actions: [{ id: 'hello', prompt: 'say hello to {{ .input.name }}' }] });
     expect((await get('/agents')).json().data.agents).toHaveLength(1);
     const echo = (await get('/tools/echo')).json().data;
     expect(echo).toMatchObject({ id: 'echo', description: 'echoes', env: ['TOKEN'], config: { api_key: '[redacted]', region: 'eu' } });
-    expect((await get('/tasks')).json().data.tasks.map((t: { id: string; workflow_id: string | null }) => `${t.workflow_id}/${t.id}`)).toEqual(['null/loud', 'greet/hello', 'greet/nap', 'greet/shout', 'other/shout']);
+    expect((await get('/tasks')).json().data.tasks.map((t: { id: string; workflow_id: string | null }) => `${t.workflow_id}/${t.id}`)).toEqual(['null/loud', 'greet/hello', 'greet/nap', 'greet/shout', 'other/shout', 'tool:report/clash']);
     expect((await get('/tasks/loud')).json().data).toMatchObject({ id: 'loud', type: 'basic', tool: 'echo', workflow_id: null, outputs: { said: '{{ .output.text }}!' } });
     expect((await get('/tasks/hello')).json().data).toMatchObject({ id: 'hello', type: 'basic', agent: 'helper', action: 'hello', workflow_id: 'greet' });
     expect((await get('/tasks/shout')).json().error.code).toBe('TASK_AMBIGUOUS');

@@ -69,7 +69,7 @@ const STARTED = (kind: DirectKind) => ok(`started; the Location header names /ap
 const SYNC_DONE = ok('ended with SUCCESS', object({ exec_id: STRING, output: ANY, state: DIRECT_STATUS_SCHEMA }));
 const START_ERRORS = (notFound: string) =>
   errors({
-    400: 'a malformed body (every error in details.errors)',
+    400: 'a malformed body (every error in details.errors); CONFIG_INVALID when a workflow has the id the execution would be recorded under (agent:<id>, task:<id>, tool:<id>)',
     404: notFound,
     ...OVERLOADED,
     503: 'WORKER_UNAVAILABLE: no worker polls the task queue',
@@ -169,7 +169,11 @@ export function directRoutes(engine: EngineClient, store: ExecutionStore, projec
       const pathParams = params({ [spec.param]: STRING });
       const start = async (id: string, b: Record<string, unknown> & { timeout?: number }) => {
         const timeoutS = seconds(b.timeout);
-        return { timeoutS, started: await engine.startDefinition(spec.define(id, b, timeoutS), spec.input(b), { admit: true }) };
+        const def = spec.define(id, b, timeoutS);
+        if (engine.project.workflows.has(def.id)) {
+          throw new CompozyError('CONFIG_INVALID', `The project has a workflow with the id "${def.id}", the workflow_id a direct ${kind} execution is recorded under, so the two could not be told apart.`, { hint: 'Rename that workflow.' });
+        }
+        return { timeoutS, started: await engine.startDefinition(def, spec.input(b), { admit: true }) };
       };
       app.post<{ Params: Record<string, string>; Body: Record<string, unknown> | undefined }>(
         `/${kind}s/:${spec.param}/executions`,
@@ -202,7 +206,7 @@ export function directRoutes(engine: EngineClient, store: ExecutionStore, projec
         { schema: route({ summary: `A direct ${kind} execution's status`, tags: ['executions'], params: params({ exec_id: EXEC_ID }), response: { 200: ok('the status', DIRECT_STATUS_SCHEMA), ...errors({ 400: 'INVALID_EXEC_ID: not a KSUID', 404: `EXECUTION_NOT_FOUND: unknown, or not a direct ${kind} execution` }) } }) },
         async (request) => {
           const execution = await engine.execution(request.params.exec_id);
-          if (directKindOf(execution.workflowId) !== kind) {
+          if (directKindOf(execution.workflowId) !== kind || engine.project.workflows.has(execution.workflowId)) {
             throw new CompozyError('EXECUTION_NOT_FOUND', `Execution ${request.params.exec_id} is not a direct ${kind} execution (its workflow_id is ${execution.workflowId}).`, { hint: 'Workflow executions are at GET /api/v0/executions/workflows/<exec_id>.' });
           }
           return { status: 200, message: 'execution status retrieved', data: directStatusDto(kind, execution) };
