@@ -493,6 +493,7 @@ describe('signal, wait and memory', () => {
     condition: 'processor.output.status == "ok" && signal.payload.by != ""'
     processor:
       id: check
+      type: basic
       tool: echo
       with:
         status: "{{ .signal.payload.status }}"
