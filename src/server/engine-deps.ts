@@ -8,10 +8,47 @@ import { plural } from '../platform/plural.js';
 import { parseDuration } from '../config/duration.js';
 import { projectEntrypoint, runtimeOf, ToolRuntime } from '../tools/runtime.js';
 import { NativeTools } from '../tools/native/index.js';
+import type { NativeCalls } from '../tools/native/calls.js';
 import { stateDir } from '../config/project.js';
+import type { EngineClient } from '../engine/client.js';
+import { agentDefinition, ExecutableTasks } from './routes/direct-defs.js';
 
-/** The tool side of a runtime: calls by id, plus the lifecycle and the `tools` health row of what runs them. */
-export type RuntimeTools = ToolInvoker & { close(graceMs?: number): Promise<void>; health(): ComponentHealth | undefined };
+/**
+ * The tool side of a runtime: calls by id, plus the lifecycle and the `tools` health row of what runs
+ * them. bindEngine gives the built-in cp__call_* tools the engine client they start executions with
+ * (the client is made after the tools).
+ */
+export type RuntimeTools = ToolInvoker & { close(graceMs?: number): Promise<void>; health(): ComponentHealth | undefined; bindEngine?(engine: EngineClient): void };
+
+/**
+ * The executions cp__call_agent, cp__call_agents, cp__call_task and cp__call_workflow start: a direct
+ * agent or task execution (the one-task definitions of the direct-execution routes) or a workflow
+ * execution, stored and run on the workers like any other, awaited up to the tool's timeout; one that
+ * does not end in time is canceled.
+ */
+export function engineCalls(engine: EngineClient, project: ProjectConfig): NativeCalls {
+  const tasks = new ExecutableTasks(engine, project);
+  return {
+    async run(request, timeoutMs) {
+      const timeoutS = Math.max(1, Math.ceil(timeoutMs / 1000));
+      const started =
+        request.kind === 'workflow'
+          ? await engine.start(request.workflowId, request.input ?? {}, request.initialTaskId === undefined ? {} : { startTaskId: request.initialTaskId })
+          : await engine.startDefinition(
+              request.kind === 'agent'
+                ? agentDefinition(engine, project, request.agentId, { ...(request.actionId !== undefined ? { action: request.actionId } : {}), ...(request.prompt !== undefined ? { prompt: request.prompt } : {}), ...(request.with ? { with: request.with } : {}), timeoutS })
+                : tasks.definition(request.taskId, request.with ? { with: request.with } : {}),
+              request.with ?? {},
+            );
+      const { ended, execution } = await engine.waitForEnd(started.execId, timeoutMs);
+      if (!ended) await engine.cancel(started.execId);
+      // A direct execution's result is its one task's; a workflow's is the workflow's output.
+      const state = request.kind === 'workflow' ? undefined : execution.taskStates.find((s) => s.parentStateId === null);
+      const error = state?.error ?? execution.error;
+      return { execId: started.execId, ended, status: execution.status, output: request.kind === 'workflow' ? execution.output : state?.output, ...(error ? { error: { message: error.message, ...(error.code ? { code: error.code } : {}) } } : {}) };
+    },
+  };
+}
 
 /**
  * Tools by id through the project's warm tool pool. Where tasks run, the pool starts when the project
@@ -36,7 +73,8 @@ export function toolInvoker(
         onStatus: (message) => options.log(`[tools] ${message}`),
       })
     : undefined;
-  const native = project.runtime.nativeTools ? new NativeTools(project.runtime.nativeTools, { protectedPaths: [stateDir(project)] }) : undefined;
+  let calls: NativeCalls | undefined;
+  const native = project.runtime.nativeTools ? new NativeTools(project.runtime.nativeTools, { protectedPaths: [stateDir(project)], calls: () => calls }) : undefined;
   if (runtime && runtime.unenforced.length > 0) options.log(`[tools] runtime.permissions cannot enforce: ${runtime.unenforced.join('; ')}`);
   return {
     async call(toolId, input, { timeoutMs }) {
@@ -56,6 +94,9 @@ export function toolInvoker(
         { id: tool.id, config: tool.config, env: tool.env, ...(inputSchema ? { inputSchema } : {}), ...(outputSchema ? { outputSchema } : {}), ...(timeout !== undefined ? { timeoutMs: timeout } : {}) },
         { ...tool.with, ...input },
       );
+    },
+    bindEngine(client) {
+      calls = engineCalls(client, project);
     },
     close: (graceMs) => runtime?.close(graceMs) ?? Promise.resolve(),
     health() {

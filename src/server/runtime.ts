@@ -152,6 +152,7 @@ export class EngineRuntime {
         log: context.log,
         runsTasks: context.runsTasks !== false,
       });
+    tools.bindEngine?.(engine);
     const agents =
       typeof overrides.agents === 'function'
         ? overrides.agents(memoryManager)

@@ -20,6 +20,7 @@ function scriptedTools(pool: RuntimeTools, scripts: Readonly<Record<string, Tool
       if (script === undefined) return pool.call(toolId, input, options);
       return typeof script === 'function' ? script(input) : script;
     },
+    bindEngine: (engine) => pool.bindEngine?.(engine),
     close: (graceMs) => pool.close(graceMs),
     health: () => pool.health(),
   };

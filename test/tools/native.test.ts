@@ -1,7 +1,8 @@
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { basename, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createTestEnvironment, type TestEnvironment } from 'compozy/testing';
 import { loadProjectConfig } from '../../src/config/load.js';
 import { loadValidProject } from '../../src/config/valid-project.js';
 import { sortDiagnostics, validateProject } from '../../src/config/validate.js';
@@ -58,22 +59,27 @@ describe('runtime.native_tools in compozy.yaml', () => {
       additionalRoots: [],
       exec: { timeoutMs: 30_000, maxStdoutBytes: 2 << 20, maxStderrBytes: 1 << 10, allowlist: [] },
       fetch: { timeoutMs: 5_000, maxBodyBytes: 2 << 20, maxRedirects: 5, allowedMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] },
+      callAgent: { enabled: true, defaultTimeoutMs: 60_000 },
+      callAgents: { enabled: true, defaultTimeoutMs: 60_000, maxConcurrent: 10 },
+      callTask: { enabled: true, defaultTimeoutMs: 60_000 },
+      callWorkflow: { enabled: true, defaultTimeoutMs: 300_000 },
     });
   });
 
   it('an unknown field, an unimplemented section and an unknown or unimplemented cp__ tool are diagnostics at file:line:col', () => {
     expect(
       problems({
-        'compozy.yaml': 'name: n\nruntime:\n  native_tools:\n    root_dri: ./x\n    exec:\n      allowlist:\n        - path: bin/tool\n          max_arg: 2\n    call_agent:\n      enabled: true\nworkflows:\n  - source: ./wf.yaml\n',
-        'wf.yaml': 'id: wf\nagents:\n  - id: a\n    model: openai:gpt-4o\n    instructions: hi\n    tools: [cp__exce]\n    actions:\n      - id: go\n        prompt: go\ntasks:\n  - id: t\n    tool: cp__call_task\n',
+        'compozy.yaml': 'name: n\nruntime:\n  native_tools:\n    root_dri: ./x\n    exec:\n      allowlist:\n        - path: bin/tool\n          max_arg: 2\n    call_tasks:\n      enabled: true\n    call_agent:\n      default_timeout: soon\nworkflows:\n  - source: ./wf.yaml\n',
+        'wf.yaml': 'id: wf\nagents:\n  - id: a\n    model: openai:gpt-4o\n    instructions: hi\n    tools: [cp__exce]\n    actions:\n      - id: go\n        prompt: go\ntasks:\n  - id: t\n    tool: cp__call_tasks\n',
       }),
     ).toEqual([
       'compozy.yaml:4:5 Unknown native_tools field "root_dri".',
       'compozy.yaml:7:11 The command path "bin/tool" is not absolute.',
       'compozy.yaml:8:11 Unknown native_tools.exec.allowlist field "max_arg".',
-      'compozy.yaml:9:5 The native_tools field "call_agent" is not supported yet.',
+      'compozy.yaml:9:5 The native_tools field "call_tasks" is not supported yet.',
+      'compozy.yaml:12:7 "default_timeout" is not a duration: "soon".',
       'wf.yaml:6:13 Built-in tool "cp__exce" does not exist.',
-      'wf.yaml:12:5 The built-in tool "cp__call_task" is not implemented yet.',
+      'wf.yaml:12:5 The built-in tool "cp__call_tasks" is not implemented yet.',
     ]);
   });
 
@@ -262,11 +268,55 @@ describe('an agent calls a built-in tool', () => {
       const result = await agents.run({ agentId: 'reader', actionId: 'summarize', input: { path: 'notes/hello.txt' }, context: {} });
       expect(result.output).toEqual({ response: 'The note says hello.' });
       const offered = (requests[0]?.tools as Array<{ function: { name: string } }>).map((tool) => tool.function.name).sort();
-      expect(offered).toEqual(['cp__exec', 'cp__fetch', 'cp__list_files', 'cp__read_file', 'cp__write_file']);
+      expect(offered).toEqual(['cp__call_agent', 'cp__call_agents', 'cp__call_task', 'cp__call_workflow', 'cp__exec', 'cp__fetch', 'cp__list_files', 'cp__read_file', 'cp__write_file']);
       const toolMessage = (requests[1]?.messages as Array<{ role: string; content: unknown }>).find((m) => m.role === 'tool');
       expect(JSON.stringify(toolMessage?.content)).toContain('hello from the workspace');
     } finally {
       await new Promise<void>((done) => model.close(() => done()));
     }
   });
+});
+
+describe('the call tools start child executions through the engine (test/fixtures/compat/native-tools, Temporal test server)', () => {
+  let env: TestEnvironment;
+  let dir: string;
+  beforeAll(async () => {
+    dir = tempDir('compozy-native-calls-');
+    cpSync(FIXTURE, dir, { recursive: true });
+    env = await createTestEnvironment({
+      project: dir,
+      temporal: { bin: inject('temporalBin') },
+      models: { answers: ({ agent, input }) => (agent === 'reader' ? `summary of ${String(input.path)}` : undefined) },
+    });
+  }, 90_000);
+  afterAll(async () => {
+    await env?.teardown();
+  });
+
+  it('cp__call_workflow, cp__call_agent, cp__call_agents and cp__call_task from tool tasks, in the Go engine output shapes', async () => {
+    const run = await env.run('calls', { name: 'ana' });
+    run.expectStatus('SUCCESS');
+    const out = run.output as Record<string, Record<string, unknown>>;
+    expect(out.child).toMatchObject({ success: true, workflow_id: 'child', status: 'SUCCESS', output: { path: '/out/ana.txt' } });
+    expect(readFileSync(join(dir, 'workspace/out/ana.txt'), 'utf8')).toBe('hello ana');
+    const child = await env.execution(String(out.child?.workflow_exec_id));
+    expect(child).toMatchObject({ workflowId: 'child', status: 'SUCCESS' });
+    expect(out.agent).toMatchObject({ success: true, agent_id: 'reader', action_id: 'summarize', response: { response: 'summary of notes/hello.txt' } });
+    expect(typeof out.agent?.exec_id).toBe('string');
+    const agents = out.agents as { results: Array<Record<string, unknown>>; total_count: number; success_count: number; failure_count: number };
+    expect(agents).toMatchObject({ total_count: 2, success_count: 1, failure_count: 1 });
+    expect(agents.results[0]).toMatchObject({ success: true, agent_id: 'reader', response: { response: 'summary of notes/other.txt' } });
+    expect(agents.results[1]).toMatchObject({ success: false, agent_id: 'nobody', error: { code: 'AGENT_NOT_FOUND' } });
+    expect(out.task).toMatchObject({ success: true, task_id: 'list_notes', output: { files: ['hello.txt', 'other.txt'] } });
+  }, 90_000);
+
+  it('a child that does not end within timeout_ms fails the call with TOOL_TIMEOUT and is canceled', async () => {
+    const run = await env.run('impatient', {});
+    run.expectStatus('FAILED');
+    expect(run.error).toMatchObject({ code: 'TOOL_TIMEOUT' });
+    const child = /execution (\w+), canceled/.exec(String(run.error?.message))?.[1];
+    expect(child).toBeDefined();
+    for (let i = 0; i < 100 && (await env.execution(child as string)).status !== 'CANCELED'; i++) await new Promise((done) => setTimeout(done, 50));
+    expect((await env.execution(child as string)).status).toBe('CANCELED');
+  }, 90_000);
 });

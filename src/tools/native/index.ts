@@ -1,6 +1,7 @@
 import type { NativeToolId, NativeToolsConfig } from '../../config/native-tools.js';
 import { CompozyError } from '../../errors.js';
 import { describeProblems, SchemaValidator } from '../../platform/schema-validator.js';
+import { callAgent, callAgents, callTask, callWorkflow, type AgentCallInput, type NativeCalls } from './calls.js';
 import { commandPolicies, execCommand, type ExecInput } from './exec.js';
 import { fetchUrl, type FetchInput } from './fetch.js';
 import { listFiles, readFile, writeFile } from './files.js';
@@ -14,6 +15,20 @@ export interface NativeToolSpec {
   outputSchema: Record<string, unknown>;
 }
 
+const OBJECT = { type: 'object', additionalProperties: {} };
+const TIMEOUT = { type: 'integer', minimum: 0 };
+const AGENT_CALL = {
+  type: 'object',
+  properties: {
+    agent_id: { type: 'string', description: 'Identifier of the agent to execute.' },
+    action_id: { type: 'string', description: 'Optional action identifier for the agent. Required when the agent defines multiple actions.' },
+    prompt: { type: 'string', description: 'Optional natural language instructions passed to the agent when executing prompt-driven flows.' },
+    with: { ...OBJECT, description: 'Structured action input payload matching the agent action schema.' },
+    timeout_ms: { ...TIMEOUT, description: 'Optional timeout override in milliseconds for the agent execution.' },
+  },
+  required: ['agent_id'],
+  additionalProperties: false,
+};
 const STRING_MAP = { type: 'object', additionalProperties: { type: 'string' } };
 const FILE_METADATA = { type: 'object', properties: { path: { type: 'string' }, size: { type: 'integer' }, mode: { type: 'integer' }, modified: { type: 'string' } } };
 
@@ -21,7 +36,7 @@ const FILE_METADATA = { type: 'object', properties: { path: { type: 'string' }, 
 export function nativeToolSpecs(config: NativeToolsConfig): NativeToolSpec[] {
   if (!config.enabled) return [];
   const commands = [...commandPolicies(config).keys()].sort();
-  return [
+  const specs: NativeToolSpec[] = [
     {
       id: 'cp__exec',
       description: `Execute a pre-approved command using a strict allowlist. Allowed commands (absolute paths): ${commands.join(', ') || 'none'}.`,
@@ -97,7 +112,48 @@ export function nativeToolSpecs(config: NativeToolsConfig): NativeToolSpec[] {
       },
       outputSchema: { type: 'object', required: ['files'], properties: { files: { type: 'array', items: { type: 'string' } } } },
     },
+    {
+      id: 'cp__call_agent',
+      description: 'Execute a single agent action or prompt by identifier.',
+      inputSchema: AGENT_CALL,
+      outputSchema: { type: 'object', required: ['success', 'agent_id'], properties: { success: { type: 'boolean' }, agent_id: { type: 'string' }, action_id: { type: 'string' }, exec_id: { type: 'string' }, response: OBJECT } },
+    },
+    {
+      id: 'cp__call_agents',
+      description: 'Execute several agents (in parallel up to the configured limit) and return every result in input order.',
+      inputSchema: { type: 'object', properties: { agents: { type: 'array', minItems: 1, items: AGENT_CALL } }, required: ['agents'], additionalProperties: false },
+      outputSchema: { type: 'object', required: ['results', 'total_count', 'success_count', 'failure_count', 'total_duration_ms'], properties: { results: { type: 'array' }, total_count: { type: 'integer' }, success_count: { type: 'integer' }, failure_count: { type: 'integer' }, total_duration_ms: { type: 'integer' } } },
+    },
+    {
+      id: 'cp__call_task',
+      description: 'Execute a task of the project by identifier.',
+      inputSchema: {
+        type: 'object',
+        properties: { task_id: { type: 'string', description: 'Identifier of the task to execute.' }, with: { ...OBJECT, description: "Structured input payload matching the task's input schema." }, timeout_ms: { ...TIMEOUT, description: 'Optional timeout override in milliseconds for the task execution.' } },
+        required: ['task_id'],
+        additionalProperties: false,
+      },
+      outputSchema: { type: 'object', required: ['success', 'task_id', 'exec_id'], properties: { success: { type: 'boolean' }, task_id: { type: 'string' }, exec_id: { type: 'string' }, output: OBJECT, duration_ms: { type: 'integer' } } },
+    },
+    {
+      id: 'cp__call_workflow',
+      description: 'Execute a workflow of the project by identifier and wait for its result.',
+      inputSchema: {
+        type: 'object',
+        properties: {
+          workflow_id: { type: 'string', description: 'Identifier of the workflow to execute.' },
+          input: { ...OBJECT, description: 'Input data passed to the workflow.' },
+          initial_task_id: { type: 'string', description: 'Optional task ID to resume execution from.' },
+          timeout_ms: { ...TIMEOUT, description: 'Optional timeout override in milliseconds for workflow execution.' },
+        },
+        required: ['workflow_id'],
+        additionalProperties: false,
+      },
+      outputSchema: { type: 'object', required: ['success', 'workflow_id', 'workflow_exec_id'], properties: { success: { type: 'boolean' }, workflow_id: { type: 'string' }, workflow_exec_id: { type: 'string' }, status: { type: 'string', enum: ['SUCCESS', 'FAILED', 'TIMED_OUT', 'CANCELED', ''] }, output: OBJECT, duration_ms: { type: 'integer' } } },
+    },
   ];
+  const disabled = new Set([config.callAgent.enabled ? '' : 'cp__call_agent', config.callAgents.enabled ? '' : 'cp__call_agents', config.callTask.enabled ? '' : 'cp__call_task', config.callWorkflow.enabled ? '' : 'cp__call_workflow']);
+  return specs.filter((spec) => !disabled.has(spec.id));
 }
 
 /**
@@ -113,7 +169,7 @@ export class NativeTools {
 
   constructor(
     private readonly config: NativeToolsConfig,
-    options: { protectedPaths: readonly string[] },
+    private readonly options: { protectedPaths: readonly string[]; calls?: () => NativeCalls | undefined },
   ) {
     this.specs = new Map(nativeToolSpecs(config).map((spec) => [spec.id, spec]));
     this.roots = new Roots([config.rootDir, ...config.additionalRoots], options.protectedPaths);
@@ -142,6 +198,20 @@ export class NativeTools {
         return writeFile(this.roots, input as { path: string; content: string; append?: boolean; mode?: number });
       case 'cp__list_files':
         return listFiles(this.roots, input as { dir: string; exclude?: unknown; recursive?: boolean });
+      case 'cp__call_agent':
+        return callAgent(this.engine(id), this.config, input as unknown as AgentCallInput);
+      case 'cp__call_agents':
+        return callAgents(this.engine(id), this.config, input as { agents: AgentCallInput[] });
+      case 'cp__call_task':
+        return callTask(this.engine(id), this.config, input as { task_id: string; with?: Record<string, unknown>; timeout_ms?: number });
+      case 'cp__call_workflow':
+        return callWorkflow(this.engine(id), this.config, input as { workflow_id: string; input?: Record<string, unknown>; initial_task_id?: string; timeout_ms?: number });
     }
+  }
+
+  private engine(id: string): NativeCalls {
+    const calls = this.options.calls?.();
+    if (!calls) throw new CompozyError('WORKER_UNAVAILABLE', `${id} needs the engine to start executions, and this process has none.`, { hint: 'Run the tool where tasks run: compozy dev, compozy worker or a test environment.' });
+    return calls;
   }
 }
