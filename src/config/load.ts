@@ -1,6 +1,7 @@
 import { existsSync, globSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, relative, resolve } from 'node:path';
 import { appKeyDiagnostics } from './app-keys.js';
+import { projectFile } from './project.js';
 import { isValidDuration } from './duration.js';
 import { memorySources, readMemoryResource } from './memory-resource.js';
 import { readNativeTools } from './native-tools.js';
@@ -661,9 +662,9 @@ class Loader {
 
   /** Loads compozy.yaml, its workflows and autoloaded resources; diagnostics collect every problem found. */
   project(dir: string): ProjectConfig | undefined {
-    const configPath = join(dir, 'compozy.yaml');
+    const configPath = projectFile(dir);
     if (!existsSync(configPath)) {
-      this.diagnostics.push({ file: configPath, line: 1, col: 1, key: '', message: 'compozy.yaml not found.', hint: 'Create one with `compozy init`, or pass the project directory.' });
+      this.diagnostics.push({ file: configPath, line: 1, col: 1, key: '', message: `${basename(configPath)} not found.`, hint: 'Create one with `compozy init`, or pass the project directory (or the file with --config).' });
       return undefined;
     }
     const file = this.open(configPath);

@@ -5,6 +5,14 @@ import { isMap, LineCounter, parseDocument } from 'yaml';
 import { CompozyError } from '../errors.js';
 
 export const PROJECT_FILE = 'compozy.yaml';
+/** The project's config file when it is not <dir>/compozy.yaml (`compozy dev --config <file>` sets it; relative to the project folder). */
+export const CONFIG_FILE_ENV = 'COMPOZY_CONFIG_FILE';
+
+/** The config file of the project in `dir`: COMPOZY_CONFIG_FILE when set, else compozy.yaml. */
+export function projectFile(dir: string, env: NodeJS.ProcessEnv = process.env): string {
+  const given = env[CONFIG_FILE_ENV];
+  return given ? resolve(dir, given) : join(dir, PROJECT_FILE);
+}
 
 /** Root of the installed compozy package (holds examples/ and templates/). */
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -27,9 +35,9 @@ export function listExamples(): string[] {
 }
 
 export function loadProject(dir: string): Project {
-  const configPath = join(dir, PROJECT_FILE);
+  const configPath = projectFile(dir);
   if (!existsSync(configPath)) {
-    throw new CompozyError('PROJECT_NOT_FOUND', `${dir} has no ${PROJECT_FILE}.`, {
+    throw new CompozyError('PROJECT_NOT_FOUND', configPath === join(dir, PROJECT_FILE) ? `${dir} has no ${PROJECT_FILE}.` : `The config file ${configPath} (${CONFIG_FILE_ENV}) does not exist.`, {
       hint: 'Run compozy inside a project directory, pass its path, or create one with `compozy init`.',
     });
   }

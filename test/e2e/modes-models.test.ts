@@ -1,4 +1,4 @@
-import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DevProcess, REPO, runCli, stopDevProcesses } from '../helpers/cli.js';
@@ -58,5 +58,19 @@ describe('model resolution and memory mode, end to end', () => {
     expect(await dev.exited).toBe(0);
     expect(memoryDirs(tmp)).toEqual([]);
     expect(existsSync(join(dir, '.compozy'))).toBe(false);
+  }, 180_000);
+
+  it('compozy dev -c <file> runs the project from a config file that is not compozy.yaml', async () => {
+    const { dir, tmp, env } = project('memory');
+    mkdirSync(join(dir, 'configs'));
+    writeFileSync(join(dir, 'configs', 'dev.yaml'), readFileSync(join(dir, 'compozy.yaml'), 'utf8').replace('name: models-refs', 'name: from-config-file'));
+    renameSync(join(dir, 'compozy.yaml'), join(dir, 'unused.yaml'));
+    const dev = new DevProcess([dir, '-c', join(dir, 'configs', 'dev.yaml'), '--port', '0'], env);
+    started.push(dev);
+    const ready = (await dev.waitFor('ready', 1, 90_000)) as { health: { project: string; mode: string } };
+    expect(ready.health).toMatchObject({ project: 'from-config-file', mode: 'memory' });
+    dev.child.kill('SIGINT');
+    expect(await dev.exited).toBe(0);
+    expect(memoryDirs(tmp)).toEqual([]);
   }, 180_000);
 });
