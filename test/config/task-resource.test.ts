@@ -30,7 +30,7 @@ describe('task resources (resource: task)', () => {
     expect(summary).toMatchObject({ id: 'summary', type: 'composite', final: true });
     expect(summary.type === 'composite' && summary.tasks.map((t) => [t.id, t.type, t.with.mode])).toEqual([['report_text', 'basic', 'title'], ['report_count', 'basic', undefined]]);
     // The project's task resources by id, as read from their files (for direct task executions).
-    expect(loaded?.tasks.map((t) => t.id).sort()).toEqual(['normalize', 'report', 'shout']);
+    expect(loaded?.tasks.map((t) => t.id).sort()).toEqual(['normalize', 'report', 'shout', 'tag']);
     expect(loaded?.tasks.find((t) => t.id === 'normalize')?.with).toEqual({ text: '{{ .workflow.input.text }}', mode: 'upper' });
   });
 

@@ -28,4 +28,9 @@ describe('a workflow made of task resources', () => {
     expect(run.task('first').output).toEqual({ text: 'hello brave new world' });
     expect(run.task('report_count').output).toEqual({ words: 4 });
   }, 60_000);
+
+  it("runs a task resource as a collection's per-item task, with the id the site gives it", async () => {
+    const run = await env.run('per_item', { words: ['sun', 'sea'] });
+    run.expectStatus('SUCCESS').expectOutput({ count: '2' }).expectTask('tag-0', { output: { text: 'SUN' } }).expectTask('tag-1', { output: { text: 'SEA' } });
+  }, 60_000);
 });
