@@ -121,7 +121,7 @@ async function syntaxLocation(file: string): Promise<string | undefined> {
 }
 
 /**
- * A warm pool of Node processes running project tools, one call per process at a time. A call that
+ * A warm pool of Node (or, with `command` and the json encoding, Bun) processes running project tools, one call per process at a time. A call that
  * times out kills its process; a process that crashes fails its call; either way a fresh process
  * takes the slot, so the pool heals. An entrypoint that cannot load fails every call at once with
  * TOOL_ENTRYPOINT_FAILED until the file (or the package.json that scopes it) changes, which reloads it.
@@ -293,7 +293,7 @@ export class ToolPool {
 
   private entrypointFailed(detail: string, location?: string): CompozyError {
     return new CompozyError('TOOL_ENTRYPOINT_FAILED', `Cannot load the tool entrypoint ${this.options.entrypoint}: ${detail}`, {
-      hint: 'Check that the file exists, that it exports the tools (default export {id: fn} or named exports), and that it runs with node; the pool reloads it when the file changes.',
+      hint: 'Check that the file exists, that it exports the tools (default export {id: fn} or named exports), and that it runs under the project runtime.type (node or bun); the pool reloads it when the file changes.',
       ...(location ? { details: { location } } : {}),
     });
   }

@@ -46,6 +46,9 @@ const asPath = (where: string) => (where.startsWith('file://') ? fileURLToPath(w
  * the first stack frame in the project's code.
  */
 function locate(error: unknown): string | undefined {
+  // Bun reports a parse error as a BuildMessage, without a stack, with its place in `position` (1-based column).
+  const position = (error as { position?: { file?: unknown; line?: unknown; column?: unknown } } | null)?.position;
+  if (typeof position?.file === 'string' && typeof position.line === 'number') return `${position.file}:${position.line}:${typeof position.column === 'number' ? position.column : 1}`;
   const stack = error instanceof Error ? (error.stack ?? '') : '';
   const header = /^((?:file:\/\/)?\/[^\n]*?):(\d+)\n/.exec(stack);
   if (header?.[1] && header[2]) return `${asPath(header[1])}:${header[2]}`;
@@ -69,7 +72,7 @@ try {
     type: 'load-failed',
     message: cutMessage(error instanceof Error ? `${error.name}: ${error.message}` : String(error)),
     ...(location ? { location } : {}),
-    ...(error instanceof SyntaxError ? { syntax: true } : {}),
+    ...(error instanceof SyntaxError || (error instanceof Error && error.name === 'BuildMessage') ? { syntax: true } : {}),
   };
   // Exit only once the message is out, so the parent learns the cause rather than just an exit code.
   await new Promise<never>(() => send(failure, () => process.exit(1)));

@@ -122,6 +122,18 @@ describe('tools under Bun', () => {
     expect(await errorCode(rt.run({ id: 'save_data', inputSchema: schema }, { dir, payload, format: 'xml' }))).toBe('TOOL_INPUT_INVALID');
   });
 
+  it('an entrypoint that does not parse, or throws at import, is down with its file:line:col', async () => {
+    const dir = project('runtime:\n  type: bun\n');
+    writeFileSync(join(dir, 'syntax.ts'), 'export default {\n  a: () => 1,\n  b: ( => 2,\n};\n');
+    writeFileSync(join(dir, 'throws.ts'), 'const x = 1;\nthrow new Error(`import failed ${x}`);\nexport default {};\n');
+    for (const [file, place, text] of [['syntax.ts', '3:8', 'BuildMessage: Unexpected =>'], ['throws.ts', '2:11', 'Error: import failed 1']] as const) {
+      const rt = runtime({ projectDir: dir, entrypoint: `./${file}` });
+      const error = await rt.tools().catch((failure: CompozyError) => failure);
+      expect(error).toMatchObject({ code: 'TOOL_ENTRYPOINT_FAILED', details: { location: `${join(dir, file)}:${place}` } });
+      expect((error as CompozyError).message).toContain(text);
+    }
+  });
+
   it("project .env files are not loaded into a tool's environment (as under Node)", async () => {
     const dir = project('runtime:\n  type: bun\n');
     writeFileSync(join(dir, '.env'), 'SECRET_FROM_DOTENV=leaked\n');
