@@ -102,7 +102,7 @@ tasks:
 };
 
 const agentCalls: AgentRequest[] = [];
-const toolOptions: { tool: string; options: unknown }[] = [];
+const toolOptions: { tool: string; input: Record<string, unknown>; options: unknown }[] = [];
 const events = { publish: async () => ksuid() } as unknown as EventBus;
 
 let harness: Harness;
@@ -119,7 +119,7 @@ beforeAll(async () => {
   const fake = harness.tools.call.bind(harness.tools);
   Object.assign(harness.tools, {
     call: async (tool: string, input: Record<string, unknown>, options: unknown) => {
-      toolOptions.push({ tool, options });
+      toolOptions.push({ tool, input, options });
       return fake(tool, input);
     },
   });
@@ -197,7 +197,8 @@ describe('direct agent executions', () => {
     expect(answer.headers.location).toBe(execUrl);
     const status = await ended(`/executions/agents/${String(execId)}`);
     expect(status).toMatchObject({ exec_id: execId, status: 'SUCCESS', component: 'agent', task_id: 'agent:helper', workflow_id: 'agent:helper', workflow_exec_id: execId, output: { text: 'hello Cy' }, error: null });
-    expect(agentCalls.at(-1)).toMatchObject({ agentId: 'helper', actionId: 'hello', input: { name: 'Cy' } });
+    // Executions of earlier tests may still be calling the agent: find this one's call by its input.
+    expect(agentCalls.find((call) => call.input.name === 'Cy')).toMatchObject({ agentId: 'helper', actionId: 'hello', input: { name: 'Cy' } });
     // Recorded like any execution: its state is also readable as a workflow execution.
     expect((await get(`/executions/workflows/${String(execId)}`)).json().data).toMatchObject({ workflow_id: 'agent:helper', status: 'SUCCESS' });
     // A workflow's execution is not an agent execution.
@@ -210,8 +211,9 @@ describe('direct agent executions', () => {
     const answer = await post('/agents/helper/executions/sync', { prompt: 'tell a joke', with: { topic: 'cats' } });
     expect(answer.statusCode).toBe(200);
     expect(answer.json()).toMatchObject({ status: 200, message: 'agent executed', data: { output: { text: 'tell a joke' }, state: { status: 'SUCCESS', component: 'agent' } } });
-    expect(agentCalls.at(-1)).toMatchObject({ agentId: 'helper', prompt: 'tell a joke', input: { topic: 'cats' } });
-    expect(agentCalls.at(-1)?.actionId).toBeUndefined();
+    const joke = agentCalls.find((call) => call.prompt === 'tell a joke');
+    expect(joke).toMatchObject({ agentId: 'helper', input: { topic: 'cats' } });
+    expect(joke?.actionId).toBeUndefined();
     const failed = await post('/agents/helper/executions/sync', { prompt: 'please fail' });
     expect(failed.statusCode).toBe(500);
     expect(failed.json()).toMatchObject({ status: 500, error: { message: expect.stringContaining('the model refused') }, data: { state: { status: 'FAILED' } } });
@@ -239,9 +241,9 @@ describe('direct tool and task executions', () => {
     const clash = String((await post('/workflows/tool:report/executions', {})).json().data.exec_id);
     expect((await get(`/executions/tools/${clash}`)).statusCode).toBe(404);
     // Without a timeout the call keeps the tool's own; with one, that bounds the call.
-    expect(toolOptions.filter((o) => o.tool === 'echo').at(-1)?.options).toEqual({});
+    expect(toolOptions.find((o) => o.input.text === 'hi')).toEqual({ tool: 'echo', input: { text: 'hi' }, options: {} });
     await post('/tools/echo/executions/sync', { with: { text: 'bounded' }, timeout: 7 });
-    expect(toolOptions.at(-1)).toEqual({ tool: 'echo', options: { timeoutMs: 7000 } });
+    expect(toolOptions.find((o) => o.input.text === 'bounded')).toEqual({ tool: 'echo', input: { text: 'bounded' }, options: { timeoutMs: 7000 } });
   });
 
   it('a workflow\'s task runs alone, the request\'s with over its own; a task two workflows define needs workflow_id', async () => {
