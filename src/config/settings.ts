@@ -284,3 +284,23 @@ export function settingKeys(): ReadonlySet<string> {
   loadSettings({ document: {} }, {}, {});
   return READ_KEYS;
 }
+
+/**
+ * The settings with each environment variable that does not parse left out, and what it said. `config
+ * validate` reports such a variable as a warning about this environment (the files are valid), so
+ * `config show` prints the rest instead of failing; dev and serve still refuse to start on it.
+ */
+export function loadSettingsLeniently(project: Pick<Project, 'document'> & Partial<Pick<Project, 'dir'>>, env: NodeJS.ProcessEnv): { settings: AppSettings; refused: { variable: string; error: CompozyError }[] } {
+  const usable = { ...env };
+  const refused: { variable: string; error: CompozyError }[] = [];
+  for (;;) {
+    try {
+      return { settings: loadSettings(project, {}, usable), refused };
+    } catch (error) {
+      const variable = error instanceof CompozyError && error.code === 'CONFIG_INVALID' ? error.details?.env : undefined;
+      if (typeof variable !== 'string' || usable[variable] === undefined) throw error;
+      refused.push({ variable, error: error as CompozyError });
+      delete usable[variable];
+    }
+  }
+}

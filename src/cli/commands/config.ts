@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { relative } from 'node:path';
-import { loadSettings, projectEnv, type AppSettings } from '../../config/settings.js';
+import { loadSettings, loadSettingsLeniently, projectEnv, type AppSettings } from '../../config/settings.js';
 import type { ProjectConfig } from '../../config/types.js';
 import { CompozyError } from '../../errors.js';
 import type { ConfigDiagnostic } from '../../config/yaml-file.js';
 import { redactUrl } from '../../platform/urls.js';
 import { useColor, writeJson } from '../output.js';
-import { openProject, resolveProject } from '../project-context.js';
+import { loadProject } from '../../config/project.js';
+import { resolveProject } from '../project-context.js';
 import { runAction } from '../run-action.js';
 import { plural } from '../../platform/plural.js';
 import { Chalk } from 'chalk';
@@ -103,10 +104,11 @@ export function registerConfig(program: Command): void {
     .option('--json', 'print {project, settings: {name: {value, source, origin}}} as JSON')
     .action((projectArg: string | undefined, flags: { json?: boolean }) =>
       runAction(Boolean(flags.json), async () => {
-        const { project, settings } = openProject(projectArg);
+        const project = loadProject(resolveProject(projectArg));
+        const { settings, refused } = loadSettingsLeniently(project, projectEnv(project.dir));
         const shown = redacted(settings);
         if (flags.json) {
-          writeJson({ project: project.name, dir: project.dir, settings: shown });
+          writeJson({ project: project.name, dir: project.dir, settings: shown, refused: refused.map(({ variable, error }) => ({ variable, message: error.message })) });
           return 0;
         }
         process.stdout.write(`${project.name} (${project.dir})\n`);
@@ -115,6 +117,7 @@ export function registerConfig(program: Command): void {
           const text = value !== null && typeof value === 'object' ? JSON.stringify(value) : String(value ?? '-');
           process.stdout.write(`  ${name.padEnd(width)}  ${text.padEnd(28)}  ${source}${source === 'default' ? '' : ` (${origin})`}\n`);
         }
+        for (const { variable, error } of refused) process.stdout.write(`! ${variable} is left out above: ${error.message} (dev and serve refuse to start on it)\n`);
         return 0;
       }),
     );
