@@ -37,20 +37,22 @@ export interface NativeToolsConfig {
   callAgents: { enabled: boolean; defaultTimeoutMs: number; maxConcurrent: number };
   callTask: { enabled: boolean; defaultTimeoutMs: number };
   callWorkflow: { enabled: boolean; defaultTimeoutMs: number };
+  callTasks: { enabled: boolean; defaultTimeoutMs: number; maxConcurrent: number };
+  callWorkflows: { enabled: boolean; defaultTimeoutMs: number; maxConcurrent: number };
 }
 
 /** The built-in tools this runtime has, by the Go engine's ids. */
-export const NATIVE_TOOL_IDS = ['cp__exec', 'cp__fetch', 'cp__read_file', 'cp__write_file', 'cp__list_files', 'cp__call_agent', 'cp__call_agents', 'cp__call_task', 'cp__call_workflow'] as const;
+export const NATIVE_TOOL_IDS = ['cp__exec', 'cp__fetch', 'cp__read_file', 'cp__write_file', 'cp__list_files', 'cp__call_agent', 'cp__call_agents', 'cp__call_task', 'cp__call_tasks', 'cp__call_workflow', 'cp__call_workflows'] as const;
 export type NativeToolId = (typeof NATIVE_TOOL_IDS)[number];
 
 /** Built-in tools of the Go engine that this runtime does not have yet. */
-const MISSING_NATIVE_TOOLS = ['cp__call_tasks', 'cp__call_workflows', 'cp__list_agents', 'cp__describe_agent', 'cp__grep', 'cp__list_dir', 'cp__delete_file', 'cp__agent_orchestrate'];
+const MISSING_NATIVE_TOOLS = ['cp__list_agents', 'cp__describe_agent', 'cp__grep', 'cp__list_dir', 'cp__delete_file', 'cp__agent_orchestrate'];
 
 const DEFAULT_COMMAND_MAX_ARGS = 12;
 
-const FIELDS = new Set(['enabled', 'root_dir', 'additional_roots', 'exec', 'fetch', 'call_agent', 'call_agents', 'call_task', 'call_workflow']);
-const CALL_HINT = 'cp__call_tasks and cp__call_workflows are not implemented yet: remove this section; call cp__call_task or cp__call_workflow once per task or workflow.';
-const UNSUPPORTED_FIELDS = { call_tasks: CALL_HINT, call_workflows: CALL_HINT };
+const FIELDS = new Set(['enabled', 'root_dir', 'additional_roots', 'exec', 'fetch', 'call_agent', 'call_agents', 'call_task', 'call_tasks', 'call_workflow', 'call_workflows']);
+/** The sections of the tools that run several children, which also take max_concurrent. */
+const PLURAL_CALLS = new Set(['call_agents', 'call_tasks', 'call_workflows']);
 const CALL_FIELDS = new Set(['enabled', 'default_timeout']);
 const CALL_MANY_FIELDS = new Set(['enabled', 'default_timeout', 'max_concurrent']);
 const EXEC_FIELDS = new Set(['timeout', 'max_stdout_bytes', 'max_stderr_bytes', 'allowlist']);
@@ -78,7 +80,7 @@ function positive(r: Reader, obj: Obj, path: YamlPath, key: string, fallback: nu
   return value;
 }
 
-/** call_agents.max_concurrent: default 10, 0 runs the agents one after the other, negative is refused (Go validate:"min=0"). */
+/** max_concurrent of call_agents, call_tasks and call_workflows: default 10, 0 runs the agents one after the other, negative is refused (Go validate:"min=0"). */
 function maxConcurrent(r: Reader, section: Obj, path: YamlPath): number {
   const value = r.number(section, path, 'max_concurrent');
   if (value === undefined) return 10;
@@ -140,7 +142,7 @@ function command(r: Reader, raw: unknown, path: YamlPath): NativeExecCommand[] {
 
 function call(r: Reader, raw: Obj, path: YamlPath, key: string, defaultTimeoutMs: number): { enabled: boolean; defaultTimeoutMs: number } {
   const section = r.map(raw, path, key);
-  r.knownKeys(section, [...path, key], key === 'call_agents' ? CALL_MANY_FIELDS : CALL_FIELDS, `native_tools.${key}`);
+  r.knownKeys(section, [...path, key], PLURAL_CALLS.has(key) ? CALL_MANY_FIELDS : CALL_FIELDS, `native_tools.${key}`);
   return { enabled: section.enabled === undefined ? true : r.bool(section, [...path, key], 'enabled'), defaultTimeoutMs: durationMs(r, section, [...path, key], 'default_timeout', defaultTimeoutMs) };
 }
 
@@ -149,7 +151,7 @@ export function readNativeTools(r: Reader, runtime: Obj, projectDir: string): Na
   if (runtime.native_tools === undefined || runtime.native_tools === null) return undefined;
   const path: YamlPath = ['runtime', 'native_tools'];
   const raw = r.map(runtime, ['runtime'], 'native_tools');
-  r.knownKeys(raw, path, FIELDS, 'native_tools', UNSUPPORTED_FIELDS);
+  r.knownKeys(raw, path, FIELDS, 'native_tools');
   const exec = r.map(raw, path, 'exec');
   r.knownKeys(exec, [...path, 'exec'], EXEC_FIELDS, 'native_tools.exec');
   const fetch = r.map(raw, path, 'fetch');
@@ -177,6 +179,8 @@ export function readNativeTools(r: Reader, runtime: Obj, projectDir: string): Na
     callAgents: { ...call(r, raw, path, 'call_agents', 60_000), maxConcurrent: maxConcurrent(r, r.map(raw, path, 'call_agents'), [...path, 'call_agents']) },
     callTask: call(r, raw, path, 'call_task', 60_000),
     callWorkflow: call(r, raw, path, 'call_workflow', 300_000),
+    callTasks: { ...call(r, raw, path, 'call_tasks', 60_000), maxConcurrent: maxConcurrent(r, r.map(raw, path, 'call_tasks'), [...path, 'call_tasks']) },
+    callWorkflows: { ...call(r, raw, path, 'call_workflows', 300_000), maxConcurrent: maxConcurrent(r, r.map(raw, path, 'call_workflows'), [...path, 'call_workflows']) },
   };
 }
 
@@ -187,7 +191,7 @@ export function nativeToolProblem(id: string, config: NativeToolsConfig | undefi
   if (!(NATIVE_TOOL_IDS as readonly string[]).includes(id)) return { message: `Built-in tool "${id}" does not exist.`, hint: suggestion(id, NATIVE_TOOL_IDS, 'built-in tool') };
   if (!config) return { message: `The built-in tool "${id}" is not enabled.`, hint: 'Add runtime.native_tools: {} to compozy.yaml (with root_dir, exec.allowlist, fetch limits as needed).' };
   if (!config.enabled) return { message: `The built-in tool "${id}" is disabled (runtime.native_tools.enabled: false).`, hint: 'Set runtime.native_tools.enabled: true, or remove the reference.' };
-  const section = { cp__call_agent: config.callAgent, cp__call_agents: config.callAgents, cp__call_task: config.callTask, cp__call_workflow: config.callWorkflow }[id as string];
+  const section = { cp__call_agent: config.callAgent, cp__call_agents: config.callAgents, cp__call_task: config.callTask, cp__call_tasks: config.callTasks, cp__call_workflow: config.callWorkflow, cp__call_workflows: config.callWorkflows }[id as string];
   if (section && !section.enabled) return { message: `The built-in tool "${id}" is disabled (runtime.native_tools.${id.slice(4)}.enabled: false).`, hint: 'Enable it, or remove the reference.' };
   return undefined;
 }

@@ -63,23 +63,25 @@ describe('runtime.native_tools in compozy.yaml', () => {
       callAgents: { enabled: true, defaultTimeoutMs: 60_000, maxConcurrent: 10 },
       callTask: { enabled: true, defaultTimeoutMs: 60_000 },
       callWorkflow: { enabled: true, defaultTimeoutMs: 300_000 },
+      callTasks: { enabled: true, defaultTimeoutMs: 60_000, maxConcurrent: 10 },
+      callWorkflows: { enabled: true, defaultTimeoutMs: 300_000, maxConcurrent: 10 },
     });
   });
 
   it('an unknown field, an unimplemented section and an unknown or unimplemented cp__ tool are diagnostics at file:line:col', () => {
     expect(
       problems({
-        'compozy.yaml': 'name: n\nruntime:\n  native_tools:\n    root_dri: ./x\n    exec:\n      allowlist:\n        - path: bin/tool\n          max_arg: 2\n    call_tasks:\n      enabled: true\n    call_agent:\n      default_timeout: soon\nworkflows:\n  - source: ./wf.yaml\n',
-        'wf.yaml': 'id: wf\nagents:\n  - id: a\n    model: openai:gpt-4o\n    instructions: hi\n    tools: [cp__exce]\n    actions:\n      - id: go\n        prompt: go\ntasks:\n  - id: t\n    tool: cp__call_tasks\n',
+        'compozy.yaml': 'name: n\nruntime:\n  native_tools:\n    root_dri: ./x\n    exec:\n      allowlist:\n        - path: bin/tool\n          max_arg: 2\n    call_tasks:\n      max_concurent: 2\n    call_agent:\n      default_timeout: soon\nworkflows:\n  - source: ./wf.yaml\n',
+        'wf.yaml': 'id: wf\nagents:\n  - id: a\n    model: openai:gpt-4o\n    instructions: hi\n    tools: [cp__exce]\n    actions:\n      - id: go\n        prompt: go\ntasks:\n  - id: t\n    tool: cp__grep\n',
       }),
     ).toEqual([
       'compozy.yaml:4:5 Unknown native_tools field "root_dri".',
       'compozy.yaml:7:11 The command path "bin/tool" is not absolute.',
       'compozy.yaml:8:11 Unknown native_tools.exec.allowlist field "max_arg".',
-      'compozy.yaml:9:5 The native_tools field "call_tasks" is not supported yet.',
+      'compozy.yaml:10:7 Unknown native_tools.call_tasks field "max_concurent".',
       'compozy.yaml:12:7 "default_timeout" is not a duration: "soon".',
       'wf.yaml:6:13 Built-in tool "cp__exce" does not exist.',
-      'wf.yaml:12:5 The built-in tool "cp__call_tasks" is not implemented yet.',
+      'wf.yaml:12:5 The built-in tool "cp__grep" is not implemented yet.',
     ]);
   });
 
@@ -268,7 +270,7 @@ describe('an agent calls a built-in tool', () => {
       const result = await agents.run({ agentId: 'reader', actionId: 'summarize', input: { path: 'notes/hello.txt' }, context: {} });
       expect(result.output).toEqual({ response: 'The note says hello.' });
       const offered = (requests[0]?.tools as Array<{ function: { name: string } }>).map((tool) => tool.function.name).sort();
-      expect(offered).toEqual(['cp__call_agent', 'cp__call_agents', 'cp__call_task', 'cp__call_workflow', 'cp__exec', 'cp__fetch', 'cp__list_files', 'cp__read_file', 'cp__write_file']);
+      expect(offered).toEqual(['cp__call_agent', 'cp__call_agents', 'cp__call_task', 'cp__call_tasks', 'cp__call_workflow', 'cp__call_workflows', 'cp__exec', 'cp__fetch', 'cp__list_files', 'cp__read_file', 'cp__write_file']);
       const toolMessage = (requests[1]?.messages as Array<{ role: string; content: unknown }>).find((m) => m.role === 'tool');
       expect(JSON.stringify(toolMessage?.content)).toContain('hello from the workspace');
     } finally {
@@ -308,6 +310,9 @@ describe('the call tools start child executions through the engine (test/fixture
     expect(agents.results[0]).toMatchObject({ success: true, agent_id: 'reader', response: { response: 'summary of notes/other.txt' } });
     expect(agents.results[1]).toMatchObject({ success: false, agent_id: 'nobody', error: { code: 'AGENT_NOT_FOUND' } });
     expect(out.task).toMatchObject({ success: true, task_id: 'list_notes', output: { files: ['hello.txt', 'other.txt'] } });
+    expect(out.tasks).toMatchObject({ total_count: 2, success_count: 1, failure_count: 1, results: [{ success: true, task_id: 'list_notes', output: { files: ['hello.txt', 'other.txt'] } }, { success: false, task_id: 'no_such_task', error: { code: 'TASK_NOT_FOUND' } }] });
+    expect(out.workflows).toMatchObject({ total_count: 2, success_count: 2, results: [{ success: true, workflow_id: 'child', status: 'SUCCESS', output: { path: '/out/bo.txt' } }, { success: true, workflow_id: 'child', output: { path: '/out/cy.txt' } }] });
+    expect(readFileSync(join(dir, 'workspace/out/cy.txt'), 'utf8')).toBe('hello cy');
   }, 90_000);
 
   it('a child that does not end within timeout_ms fails the call with TOOL_TIMEOUT and is canceled', async () => {

@@ -68,39 +68,75 @@ export async function callAgent(calls: NativeCalls, config: NativeToolsConfig, i
   return { success: true, agent_id: agentId, ...(actionId ? { action_id: actionId } : {}), exec_id: result.execId, response: object(result.output) };
 }
 
+/** A failed entry of a plural call tool: {message, code} (the Go engine's ErrorDetails), with its execution when there was one. */
+function entryError(error: unknown): { error: { message: string; code: string }; exec_id?: string } {
+  const typed = error instanceof CompozyError ? error : undefined;
+  const execId = typed?.details?.exec_id;
+  return { error: { message: (error as Error).message, code: typed ? String(typed.details?.code ?? typed.code) : 'Internal' }, ...(typeof execId === 'string' ? { exec_id: execId } : {}) };
+}
+
 /**
- * cp__call_agents (Go callagents): each agent in order, max_concurrent at a time (0: one after the
- * other); a failure is that entry's {success: false, error: {message, code}}, not the tool's.
+ * The plural call tools (Go callagents, calltasks, callworkflows): each entry in input order,
+ * max_concurrent at a time (0: one after the other); a failure is that entry's {success: false,
+ * error}, never the tool's.
  */
-export async function callAgents(calls: NativeCalls, config: NativeToolsConfig, input: { agents: AgentCallInput[] }): Promise<Record<string, unknown>> {
-  const tool = 'cp__call_agents';
-  enabled(tool, config.callAgents);
+async function fanOut<T>(items: readonly T[], maxConcurrent: number, run: (item: T) => Promise<Record<string, unknown>>, failed: (item: T) => Record<string, unknown>): Promise<Record<string, unknown>> {
   const started = performance.now();
-  const single = { ...config, callAgent: { enabled: true, defaultTimeoutMs: config.callAgents.defaultTimeoutMs } };
-  const results: Array<Record<string, unknown>> = new Array(input.agents.length);
+  const results: Array<Record<string, unknown>> = new Array(items.length);
   let next = 0;
   const worker = async () => {
-    for (let i = next++; i < input.agents.length; i = next++) {
-      const entry = input.agents[i] as AgentCallInput;
+    for (let i = next++; i < items.length; i = next++) {
+      const item = items[i] as T;
       const begun = performance.now();
       try {
-        const out = await callAgent(calls, single, entry, tool);
-        results[i] = { ...out, duration_ms: Math.round(performance.now() - begun) };
+        results[i] = { ...(await run(item)), duration_ms: Math.round(performance.now() - begun) };
       } catch (error) {
-        const code = error instanceof CompozyError ? String(error.details?.code ?? error.code) : 'Internal';
-        results[i] = { success: false, agent_id: entry.agent_id, ...(entry.action_id ? { action_id: entry.action_id } : {}), ...(error instanceof CompozyError && typeof error.details?.exec_id === 'string' ? { exec_id: error.details.exec_id } : {}), error: { message: (error as Error).message, code }, duration_ms: Math.round(performance.now() - begun) };
+        results[i] = { success: false, ...failed(item), ...entryError(error), duration_ms: Math.round(performance.now() - begun) };
       }
     }
   };
-  const width = Math.max(1, Math.min(config.callAgents.maxConcurrent, input.agents.length));
-  await Promise.all(Array.from({ length: width }, worker));
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(maxConcurrent, items.length)) }, worker));
   const successes = results.filter((r) => r.success === true).length;
   return { results, total_count: results.length, success_count: successes, failure_count: results.length - successes, total_duration_ms: Math.round(performance.now() - started) };
 }
 
+export function callAgents(calls: NativeCalls, config: NativeToolsConfig, input: { agents: AgentCallInput[] }): Promise<Record<string, unknown>> {
+  const tool = 'cp__call_agents';
+  enabled(tool, config.callAgents);
+  const single = { ...config, callAgent: { enabled: true, defaultTimeoutMs: config.callAgents.defaultTimeoutMs } };
+  return fanOut(input.agents, config.callAgents.maxConcurrent, (entry) => callAgent(calls, single, entry, tool), (entry) => ({ agent_id: entry.agent_id, ...(entry.action_id ? { action_id: entry.action_id } : {}) }));
+}
+
+export function callTasks(calls: NativeCalls, config: NativeToolsConfig, input: { tasks: TaskCallInput[] }): Promise<Record<string, unknown>> {
+  const tool = 'cp__call_tasks';
+  enabled(tool, config.callTasks);
+  const single = { ...config, callTask: { enabled: true, defaultTimeoutMs: config.callTasks.defaultTimeoutMs } };
+  return fanOut(input.tasks, config.callTasks.maxConcurrent, async (entry) => {
+    const { duration_ms: _duration, ...out } = await callTask(calls, single, entry, tool);
+    void _duration;
+    return out;
+  }, (entry) => ({ task_id: entry.task_id }));
+}
+
+export function callWorkflows(calls: NativeCalls, config: NativeToolsConfig, input: { workflows: WorkflowCallInput[] }): Promise<Record<string, unknown>> {
+  const tool = 'cp__call_workflows';
+  enabled(tool, config.callWorkflows);
+  const single = { ...config, callWorkflow: { enabled: true, defaultTimeoutMs: config.callWorkflows.defaultTimeoutMs } };
+  return fanOut(input.workflows, config.callWorkflows.maxConcurrent, async (entry) => {
+    const { duration_ms: _duration, ...out } = await callWorkflow(calls, single, entry, tool);
+    void _duration;
+    return out;
+  }, (entry) => ({ workflow_id: entry.workflow_id, status: '' }));
+}
+
+export interface TaskCallInput {
+  task_id: string;
+  with?: Record<string, unknown>;
+  timeout_ms?: number;
+}
+
 /** cp__call_task (Go calltask): {success, task_id, exec_id, output, duration_ms}; a failed run is the tool's error. */
-export async function callTask(calls: NativeCalls, config: NativeToolsConfig, input: { task_id: string; with?: Record<string, unknown>; timeout_ms?: number }): Promise<Record<string, unknown>> {
-  const tool = 'cp__call_task';
+export async function callTask(calls: NativeCalls, config: NativeToolsConfig, input: TaskCallInput, tool = 'cp__call_task'): Promise<Record<string, unknown>> {
   enabled(tool, config.callTask);
   const taskId = input.task_id.trim();
   if (taskId === '') throw nativeError(tool, 'InvalidArgument', 'task_id is required', { field: 'task_id' });
@@ -111,12 +147,18 @@ export async function callTask(calls: NativeCalls, config: NativeToolsConfig, in
   return { success: true, task_id: taskId, exec_id: result.execId, output: object(result.output), duration_ms: Math.round(performance.now() - started) };
 }
 
+export interface WorkflowCallInput {
+  workflow_id: string;
+  input?: Record<string, unknown>;
+  initial_task_id?: string;
+  timeout_ms?: number;
+}
+
 /**
  * cp__call_workflow (Go callworkflow): {success, workflow_id, workflow_exec_id, status, output,
  * duration_ms}; a workflow that ends FAILED or CANCELED is success: false with its status (and error).
  */
-export async function callWorkflow(calls: NativeCalls, config: NativeToolsConfig, input: { workflow_id: string; input?: Record<string, unknown>; initial_task_id?: string; timeout_ms?: number }): Promise<Record<string, unknown>> {
-  const tool = 'cp__call_workflow';
+export async function callWorkflow(calls: NativeCalls, config: NativeToolsConfig, input: WorkflowCallInput, tool = 'cp__call_workflow'): Promise<Record<string, unknown>> {
   enabled(tool, config.callWorkflow);
   const workflowId = input.workflow_id.trim();
   if (workflowId === '') throw nativeError(tool, 'InvalidArgument', 'workflow_id is required', { field: 'workflow_id' });

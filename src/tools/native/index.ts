@@ -1,7 +1,7 @@
 import type { NativeToolId, NativeToolsConfig } from '../../config/native-tools.js';
 import { CompozyError } from '../../errors.js';
 import { describeProblems, SchemaValidator } from '../../platform/schema-validator.js';
-import { callAgent, callAgents, callTask, callWorkflow, type AgentCallInput, type NativeCalls } from './calls.js';
+import { callAgent, callAgents, callTask, callTasks, callWorkflow, callWorkflows, type AgentCallInput, type NativeCalls, type TaskCallInput, type WorkflowCallInput } from './calls.js';
 import { commandPolicies, execCommand, type ExecInput } from './exec.js';
 import { fetchUrl, type FetchInput } from './fetch.js';
 import { listFiles, readFile, writeFile } from './files.js';
@@ -29,6 +29,24 @@ const AGENT_CALL = {
   required: ['agent_id'],
   additionalProperties: false,
 };
+const TASK_CALL = {
+  type: 'object',
+  properties: { task_id: { type: 'string', description: 'Identifier of the task to execute.' }, with: { ...OBJECT, description: "Structured input payload matching the task's input schema." }, timeout_ms: { ...TIMEOUT, description: 'Optional timeout override in milliseconds for the task execution.' } },
+  required: ['task_id'],
+  additionalProperties: false,
+};
+const WORKFLOW_CALL = {
+  type: 'object',
+  properties: {
+    workflow_id: { type: 'string', description: 'Identifier of the workflow to execute.' },
+    input: { ...OBJECT, description: 'Input data passed to the workflow.' },
+    initial_task_id: { type: 'string', description: 'Optional task ID to resume execution from.' },
+    timeout_ms: { ...TIMEOUT, description: 'Optional timeout override in milliseconds for workflow execution.' },
+  },
+  required: ['workflow_id'],
+  additionalProperties: false,
+};
+const MANY_RESULTS = { type: 'object', required: ['results', 'total_count', 'success_count', 'failure_count', 'total_duration_ms'], properties: { results: { type: 'array' }, total_count: { type: 'integer' }, success_count: { type: 'integer' }, failure_count: { type: 'integer' }, total_duration_ms: { type: 'integer' } } };
 const STRING_MAP = { type: 'object', additionalProperties: { type: 'string' } };
 const FILE_METADATA = { type: 'object', properties: { path: { type: 'string' }, size: { type: 'integer' }, mode: { type: 'integer' }, modified: { type: 'string' } } };
 
@@ -122,37 +140,35 @@ export function nativeToolSpecs(config: NativeToolsConfig): NativeToolSpec[] {
       id: 'cp__call_agents',
       description: 'Execute several agents (in parallel up to the configured limit) and return every result in input order.',
       inputSchema: { type: 'object', properties: { agents: { type: 'array', minItems: 1, items: AGENT_CALL } }, required: ['agents'], additionalProperties: false },
-      outputSchema: { type: 'object', required: ['results', 'total_count', 'success_count', 'failure_count', 'total_duration_ms'], properties: { results: { type: 'array' }, total_count: { type: 'integer' }, success_count: { type: 'integer' }, failure_count: { type: 'integer' }, total_duration_ms: { type: 'integer' } } },
+      outputSchema: MANY_RESULTS,
     },
     {
       id: 'cp__call_task',
       description: 'Execute a task of the project by identifier.',
-      inputSchema: {
-        type: 'object',
-        properties: { task_id: { type: 'string', description: 'Identifier of the task to execute.' }, with: { ...OBJECT, description: "Structured input payload matching the task's input schema." }, timeout_ms: { ...TIMEOUT, description: 'Optional timeout override in milliseconds for the task execution.' } },
-        required: ['task_id'],
-        additionalProperties: false,
-      },
+      inputSchema: TASK_CALL,
       outputSchema: { type: 'object', required: ['success', 'task_id', 'exec_id'], properties: { success: { type: 'boolean' }, task_id: { type: 'string' }, exec_id: { type: 'string' }, output: OBJECT, duration_ms: { type: 'integer' } } },
     },
     {
       id: 'cp__call_workflow',
       description: 'Execute a workflow of the project by identifier and wait for its result.',
-      inputSchema: {
-        type: 'object',
-        properties: {
-          workflow_id: { type: 'string', description: 'Identifier of the workflow to execute.' },
-          input: { ...OBJECT, description: 'Input data passed to the workflow.' },
-          initial_task_id: { type: 'string', description: 'Optional task ID to resume execution from.' },
-          timeout_ms: { ...TIMEOUT, description: 'Optional timeout override in milliseconds for workflow execution.' },
-        },
-        required: ['workflow_id'],
-        additionalProperties: false,
-      },
+      inputSchema: WORKFLOW_CALL,
       outputSchema: { type: 'object', required: ['success', 'workflow_id', 'workflow_exec_id'], properties: { success: { type: 'boolean' }, workflow_id: { type: 'string' }, workflow_exec_id: { type: 'string' }, status: { type: 'string', enum: ['SUCCESS', 'FAILED', 'TIMED_OUT', 'CANCELED', ''] }, output: OBJECT, duration_ms: { type: 'integer' } } },
     },
+    {
+      id: 'cp__call_tasks',
+      description: 'Execute several tasks (in parallel up to the configured limit) and return every result in input order.',
+      inputSchema: { type: 'object', properties: { tasks: { type: 'array', minItems: 1, items: TASK_CALL } }, required: ['tasks'], additionalProperties: false },
+      outputSchema: MANY_RESULTS,
+    },
+    {
+      id: 'cp__call_workflows',
+      description: 'Execute several workflows (in parallel up to the configured limit) and return every result in input order.',
+      inputSchema: { type: 'object', properties: { workflows: { type: 'array', minItems: 1, items: WORKFLOW_CALL } }, required: ['workflows'], additionalProperties: false },
+      outputSchema: MANY_RESULTS,
+    },
   ];
-  const disabled = new Set([config.callAgent.enabled ? '' : 'cp__call_agent', config.callAgents.enabled ? '' : 'cp__call_agents', config.callTask.enabled ? '' : 'cp__call_task', config.callWorkflow.enabled ? '' : 'cp__call_workflow']);
+  const sections = { cp__call_agent: config.callAgent, cp__call_agents: config.callAgents, cp__call_task: config.callTask, cp__call_tasks: config.callTasks, cp__call_workflow: config.callWorkflow, cp__call_workflows: config.callWorkflows };
+  const disabled = new Set(Object.entries(sections).filter(([, section]) => !section.enabled).map(([id]) => id));
   return specs.filter((spec) => !disabled.has(spec.id));
 }
 
@@ -203,9 +219,13 @@ export class NativeTools {
       case 'cp__call_agents':
         return callAgents(this.engine(id), this.config, input as { agents: AgentCallInput[] });
       case 'cp__call_task':
-        return callTask(this.engine(id), this.config, input as { task_id: string; with?: Record<string, unknown>; timeout_ms?: number });
+        return callTask(this.engine(id), this.config, input as unknown as TaskCallInput);
+      case 'cp__call_tasks':
+        return callTasks(this.engine(id), this.config, input as { tasks: TaskCallInput[] });
       case 'cp__call_workflow':
-        return callWorkflow(this.engine(id), this.config, input as { workflow_id: string; input?: Record<string, unknown>; initial_task_id?: string; timeout_ms?: number });
+        return callWorkflow(this.engine(id), this.config, input as unknown as WorkflowCallInput);
+      case 'cp__call_workflows':
+        return callWorkflows(this.engine(id), this.config, input as { workflows: WorkflowCallInput[] });
     }
   }
 
