@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { HealthReport } from '../../src/health.js';
-import { copyExample, DevProcess, stopDevProcesses } from '../helpers/cli.js';
+import { copyExample, copyFixture, DevProcess, stopDevProcesses } from '../helpers/cli.js';
 
 const started: DevProcess[] = [];
 
@@ -60,4 +60,17 @@ describe('compozy dev weather: sync and direct executions over HTTP, offline', (
     expect(models.map((m) => m.id)).toEqual(['groq:llama-3.3-70b-versatile', 'ollama:llama3.2', 'replay:weather']);
     expect(JSON.stringify(models)).not.toContain('GROQ_API_KEY');
   }, 180_000);
+
+  it('a task resource (resource: task) runs on its own through the tool pool, its outputs applied', async () => {
+    const project = copyFixture('compat/tasks-resources');
+    const dev = new DevProcess([project, '--port', '0'], { COMPOZY_TEMPORAL_BIN: inject('temporalBin'), CI: '1' });
+    started.push(dev);
+    const ready = await dev.waitFor('ready');
+    const api = (ready.health as HealthReport).components.find((c) => c.name === 'api')?.address;
+    const response = await fetch(`${api}/api/v0/tasks/normalize/executions/sync`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ with: { text: 'direct task' } }) });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as Envelope).data).toMatchObject({ output: { text: 'DIRECT TASK' }, state: { status: 'SUCCESS', task_id: 'normalize', workflow_id: 'task:normalize', component: 'tool' } });
+    const tasks = ((await (await fetch(`${api}/api/v0/tasks`)).json()) as Envelope).data.tasks as { id: string; workflow_id: string | null }[];
+    expect(tasks.filter((t) => t.workflow_id === null).map((t) => t.id)).toEqual(expect.arrayContaining(['normalize', 'report', 'shout']));
+  }, 120_000);
 });
