@@ -154,6 +154,14 @@ export function isRuntimePermission(project: ProjectConfig, permission: string):
 }
 
 /**
+ * The hint for an error that says the code used Bun's API where Bun is not the runtime (a project
+ * written for the Go engine, whose default runtime is Bun, that does not say runtime.type: bun).
+ */
+export function bunApiHint(message: string): string | undefined {
+  return /\bBun is not defined\b/.test(message) ? "The tools use Bun's API (Bun.write, Bun.file…) but run under Node: set runtime.type: bun in compozy.yaml (compozy's default is node; the Go engine's is bun)." : undefined;
+}
+
+/**
  * Bun's flags before the worker script: project .env files are not loaded into the tool's environment
  * (tools get the environment compozy gives them, as under Node).
  */

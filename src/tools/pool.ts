@@ -9,6 +9,7 @@ import { CompozyError } from '../errors.js';
 import { plural } from '../platform/plural.js';
 import { withParentDeathSignal } from '../supervisor/child-process.js';
 import { frame, FrameReader, KEY_BYTES, macKey, MAX_REPLY_FRAME_BYTES, MAX_RESULT_BYTES, verifiedText, type CallMessage, type ReplyMessage } from './protocol.js';
+import { bunApiHint } from './bun.js';
 import { encodeCall, type CallEncoding } from './worker-channel.js';
 
 /** The built worker script (npm run build writes it), also when this module runs from source in tests. */
@@ -293,7 +294,7 @@ export class ToolPool {
 
   private entrypointFailed(detail: string, location?: string): CompozyError {
     return new CompozyError('TOOL_ENTRYPOINT_FAILED', `Cannot load the tool entrypoint ${this.options.entrypoint}: ${detail}`, {
-      hint: 'Check that the file exists, that it exports the tools (default export {id: fn} or named exports), and that it runs under the project runtime.type (node or bun); the pool reloads it when the file changes.',
+      hint: bunApiHint(detail) ?? 'Check that the file exists, that it exports the tools (default export {id: fn} or named exports), and that it runs under the project runtime.type (node or bun); the pool reloads it when the file changes.',
       ...(location ? { details: { location } } : {}),
     });
   }
@@ -387,7 +388,7 @@ export class ToolPool {
     slot.busy = undefined;
     clearTimeout(pending.timer);
     if (message.type === 'result') pending.resolve(message.value);
-    else pending.reject(new CompozyError(message.code, `Tool "${pending.tool}": ${message.message}`, { hint: message.code === 'TOOL_FAILED' ? 'The tool threw; see its message and the tool log.' : 'Fix the tool.', details: message.stack ? { stack: message.stack } : {} }));
+    else pending.reject(new CompozyError(message.code, `Tool "${pending.tool}": ${message.message}`, { hint: message.code === 'TOOL_FAILED' ? (bunApiHint(message.message) ?? 'The tool threw; see its message and the tool log.') : 'Fix the tool.', details: message.stack ? { stack: message.stack } : {} }));
     if (slot.retired && !this.closed) slot.child.kill('SIGTERM');
     this.dispatch();
   }

@@ -92,7 +92,8 @@ describe('tools under Bun', () => {
     expect(await rt.run({ id: 'read_data' }, { path: join(dir, 'results.json') })).toMatchObject({ text: readFileSync(join(dir, 'results.json'), 'utf8') });
 
     const node = runtime({ type: 'node' });
-    await expect(node.run({ id: 'save_data' }, { dir, payload: {}, format: 'txt' })).rejects.toThrow(/Bun is not defined/);
+    const underNode = await node.run({ id: 'save_data' }, { dir, payload: {}, format: 'txt' }).catch((error: CompozyError) => error);
+    expect(underNode).toMatchObject({ code: 'TOOL_FAILED', message: expect.stringContaining('Bun is not defined'), hint: expect.stringContaining('set runtime.type: bun') });
   });
 
   it('one warm process serves consecutive calls; a timeout kills it and the next call gets a fresh one', async () => {
@@ -179,6 +180,11 @@ describe('runtime.permissions under Bun', () => {
     const { project: config, diagnostics } = loadProjectConfig(dir);
     expect(diagnostics).toEqual([]);
     expect(await toolDiagnostics(config!)).toEqual([]);
+    // The same project under Node: its import-time Bun.version fails to load, with the hint to say bun.
+    writeFileSync(join(dir, 'compozy.yaml'), 'name: bun-check\n');
+    const [underNode, ...rest] = await toolDiagnostics(loadProjectConfig(dir).project!);
+    expect(rest).toEqual([]);
+    expect(underNode).toMatchObject({ key: 'runtime.entrypoint', message: expect.stringContaining('Bun is not defined'), hint: expect.stringContaining('set runtime.type: bun') });
   });
 
   it('doctor names the Bun binary and warns of each restriction Bun does not enforce', async () => {
