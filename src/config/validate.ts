@@ -335,6 +335,28 @@ class Validator {
   }
 
   /** Top-level tasks from which no path leads to a task without a successor: once entered, the run never ends. */
+  /**
+   * Task resources as they also run on their own (POST /api/v0/tasks/:id/executions): what one names
+   * may be declared by the project or by any workflow. One a workflow uses was checked there as well;
+   * a diagnostic already made there is not repeated.
+   */
+  taskResources(project: ProjectConfig): void {
+    if (project.tasks.length === 0) return;
+    const byId = <T extends { id: string }>(own: readonly T[], of: (w: WorkflowConfig) => readonly T[]) => new Map([...project.workflows.flatMap(of), ...own].map((item) => [item.id, item]));
+    const context = {
+      schemas: byId(project.schemas, (w) => w.schemas),
+      agents: byId(project.agents, (w) => w.agents),
+      tools: byId(project.tools, (w) => w.tools),
+      memories: new Map(projectMemories(project).map((m) => [m.id, m])),
+    };
+    const scope = [...project.workflows.flatMap((w) => w.tasks), ...project.tasks];
+    const before = this.diagnostics.splice(0);
+    for (const task of project.tasks) this.tasks([task], scope, context);
+    const seen = new Set(before.map((d) => `${d.file}:${d.line}:${d.col}:${d.message}`));
+    const fresh = this.diagnostics.splice(0).filter((d) => !seen.has(`${d.file}:${d.line}:${d.col}:${d.message}`) && seen.add(`${d.file}:${d.line}:${d.col}:${d.message}`));
+    this.diagnostics.push(...before, ...fresh);
+  }
+
   private cycles(workflow: WorkflowConfig): void {
     const byId = new Map(workflow.tasks.map((t) => [t.id, t]));
     const successors = (task: TaskConfig): string[] =>
@@ -386,6 +408,7 @@ export function validateProject(project: ProjectConfig): ConfigDiagnostic[] {
   for (const agent of project.agents) v.agent(agent, tools, schemas, memories);
   for (const memory of projectMemories(project)) v.template(memory, ['key'], memory.key);
   for (const workflow of project.workflows) v.workflow(project, workflow);
+  v.taskResources(project);
   for (const model of project.models) v.model(model);
   for (const use of modelUses(project)) v.modelRef(use, project.models);
   return v.diagnostics;

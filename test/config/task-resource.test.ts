@@ -84,6 +84,20 @@ describe('task resources (resource: task)', () => {
     expect(found).toContain('w.yaml:8:7: resources.tasks[2].id: resources.tasks names "mine" but ./other.yaml defines task "other".');
   });
 
+  it('a task resource no workflow uses is still checked as the task it is, naming what it names among the project and every workflow', () => {
+    const dir = project({
+      'tasks/hold.yaml': 'resource: task\nid: hold\ntype: wait\ncondition: "true"\n',
+      'tasks/call.yaml': 'resource: task\nid: call\ntype: basic\ntool: echo\non_success:\n  next: after\n',
+      'tasks/typo.yaml': 'resource: task\nid: typo\ntype: basic\ntool: ecko\n',
+      'w.yaml': 'id: w\ntools:\n  - id: echo\ntasks:\n  - id: after\n    task: typo\n',
+    });
+    const found = problems(dir);
+    expect(found).toContain('tasks/hold.yaml:1:1: : Wait task "hold" has no wait_for.');
+    // typo is used by w and checked there; the same diagnostic is not repeated.
+    expect(found.filter((p) => p.includes('Tool "ecko" does not exist'))).toEqual(['tasks/typo.yaml:4:1: tool: Tool "ecko" does not exist.']);
+    expect(found.some((p) => p.startsWith('tasks/call.yaml'))).toBe(false);
+  });
+
   it('two autoloaded task resources with one id are refused', () => {
     const dir = project({
       'tasks/a.yaml': 'resource: task\nid: same\ntype: aggregate\noutputs:\n  x: 1\n',
