@@ -5,6 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadProjectConfig } from '../../src/config/load.js';
 import { loadProject } from '../../src/config/project.js';
 import { toolsCheck } from '../../src/doctor/tools-check.js';
+import { compileProject } from '../../src/engine/project.js';
+import { toolInvoker } from '../../src/server/engine-deps.js';
 import { CompozyError } from '../../src/errors.js';
 import { bunPermissionPlan, packagedBun, resolveBunBinary, runtimePermissionDiagnostics } from '../../src/tools/bun.js';
 import { toolDiagnostics } from '../../src/tools/check.js';
@@ -185,6 +187,23 @@ describe('runtime.permissions under Bun', () => {
     const [underNode, ...rest] = await toolDiagnostics(loadProjectConfig(dir).project!);
     expect(rest).toEqual([]);
     expect(underNode).toMatchObject({ key: 'runtime.entrypoint', message: expect.stringContaining('Bun is not defined'), hint: expect.stringContaining('set runtime.type: bun') });
+  });
+
+  it("the tools health row: backend bun, and what Bun does not enforce", async () => {
+    const { project: config } = loadProjectConfig(FIXTURE);
+    const tools = toolInvoker(config!, compileProject(config!, 20), { defaultTimeoutMs: 5000, poolSize: 1, log: () => undefined, runsTasks: true });
+    try {
+      await tools.call('read_data', { path: join(FIXTURE, 'package.json') }, {});
+      expect(tools.health()).toMatchObject({
+        name: 'tools',
+        backend: 'bun ×1',
+        state: 'up',
+        detail: expect.stringContaining('4 tools; not enforced: running processes is not denied (no --allow-run): Bun has no permission model;'),
+      });
+      expect(tools.health()?.detail).toContain('the .compozy/ state folder is not protected');
+    } finally {
+      await tools.close();
+    }
   });
 
   it('doctor names the Bun binary and warns of each restriction Bun does not enforce', async () => {
