@@ -179,13 +179,13 @@ describe('reference fields nothing runs yet are refused by name, with where they
     ]);
   });
 
-  it('runtime.type bun, native_tools and autoload options compozy does not honour', () => {
+  it('a runtime.type other than node or bun, a malformed native tool and autoload options compozy does not honour', () => {
     const dir = writeFiles({
-      'compozy.yaml': 'name: rt\nruntime:\n  type: bun\n  native_tools: { exec: true }\nautoload:\n  enabled: true\n  strict: false\n  watch_interval: 1s\nconfig:\n  env: { A: "1" }\n',
+      'compozy.yaml': 'name: rt\nruntime:\n  type: deno\n  native_tools: { exec: true }\nautoload:\n  enabled: true\n  strict: false\n  watch_interval: 1s\nconfig:\n  env: { A: "1" }\n',
     });
     const { diagnostics } = loadProjectConfig(dir);
     expect(sortDiagnostics(diagnostics).map((d) => `${d.line}:${d.col} ${d.key}: ${d.message}`)).toEqual([
-      '3:3 runtime.type: runtime.type "bun" is not supported yet: tools run under Node.',
+      '3:3 runtime.type: runtime.type "deno" is not supported: tools run under node or bun.',
       '4:19 runtime.native_tools.exec: "exec" must be a mapping.',
       '7:3 autoload.strict: autoload.strict: false is not supported: a duplicate id or a file that does not parse is always an error.',
       '8:3 autoload.watch_interval: The autoload field "watch_interval" is not supported yet.',
