@@ -65,6 +65,28 @@ class Validator {
     }
   }
 
+  /**
+   * Tools and agents share one id space across the project at run time (the engine's resource index),
+   * so a second definition of an id elsewhere (another workflow, the project, an inline task tool) that
+   * differs from the first would replace it for every workflow: refused where it is written. Equal
+   * definitions (the same resource used in two places) are fine; duplicates within one list are
+   * reported by duplicates().
+   */
+  conflicts<T extends Located & { id: string }>(scopes: readonly (readonly T[])[], what: string): void {
+    const first = new Map<string, { item: T; scope: number; content: string }>();
+    scopes.forEach((items, scope) => {
+      for (const item of items) {
+        const content = JSON.stringify(item, (key, value: unknown) => (key === 'file' || key === 'path' || key === 'at' ? undefined : value));
+        const seen = first.get(item.id);
+        if (!seen) first.set(item.id, { item, scope, content });
+        else if (seen.scope !== scope && seen.content !== content) {
+          const where = seen.item.file.at(seen.item.path);
+          this.error(item, ['id'], `The ${what} "${item.id}" is defined again with other settings (first at ${where.file}:${where.line}:${where.col}); ${what}s share one id space across the project, so one definition would replace the other in every workflow.`, `Give one of them another id, or define the ${what} once and use it from both places.`);
+        }
+      }
+    });
+  }
+
   duration(at: Located, path: YamlPath, value: string | undefined): void {
     if (value !== undefined && !isValidDuration(value)) this.error(at, path, `"${value}" is not a valid duration.`, 'Use Go duration syntax, e.g. 30s, 5m, 1h30m, 250ms.');
   }
@@ -398,6 +420,20 @@ export function validateProject(project: ProjectConfig): ConfigDiagnostic[] {
   v.duplicates(project.agents, 'agent');
   v.duplicates(project.tools, 'tool');
   v.duplicates(projectMemories(project), 'memory');
+  const inline = (workflow: WorkflowConfig) => {
+    const found = { tools: [] as ToolConfig[], agents: [] as AgentConfig[] };
+    const visit = (task: TaskConfig): void => {
+      if (task.type === 'basic' && typeof task.tool === 'object') found.tools.push(task.tool);
+      if (task.type === 'basic' && typeof task.agent === 'object') found.agents.push(task.agent);
+      childTasks(task).forEach(visit);
+    };
+    workflow.tasks.forEach(visit);
+    return found;
+  };
+  const inlined = project.workflows.map(inline);
+  // Each inline definition is a scope of its own: two tasks may not define one id two ways either.
+  v.conflicts([project.tools, ...project.workflows.flatMap((w, i) => [w.tools, ...(inlined[i]?.tools ?? []).map((t) => [t])])], 'tool');
+  v.conflicts([project.agents, ...project.workflows.flatMap((w, i) => [w.agents, ...(inlined[i]?.agents ?? []).map((a) => [a])])], 'agent');
   for (const s of project.schemas) v.jsonSchema(s, s.schema);
   const defaults = project.models.filter((m) => m.isDefault);
   for (const extra of defaults.slice(1)) v.error(extra, ['default'], 'More than one model is marked default: true.', 'Keep default: true on one model.');
