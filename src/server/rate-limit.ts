@@ -3,6 +3,7 @@ import type { RateLimitRule, RateLimitSettings } from '../config/rate-limit-sett
 import { CompozyError } from '../errors.js';
 import type { Kv } from '../kv/kv.js';
 import { KvWindowCounter, type WindowCount } from './rate-limit-store.js';
+import { hookList } from './route-hooks.js';
 
 export interface RateLimitOptions {
   settings: RateLimitSettings;
@@ -16,10 +17,6 @@ function exempt(url: string): boolean {
 
 function covers(prefix: string, url: string): boolean {
   return prefix === '/' || url === prefix || url.startsWith(`${prefix}/`);
-}
-
-function hookList<T>(hooks: T | T[] | undefined): T[] {
-  return hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks];
 }
 
 /** Per API key when the request presented a valid one (src/server/auth), else per client address. */

@@ -3,6 +3,7 @@ import { CompozyError, errorMessage } from '../../errors.js';
 import type { ApiKeyRecord, ApiKeyScope, ApiKeyStore } from '../../store/api-keys.js';
 import { KeyVerifier } from './keys.js';
 import { isLoopbackHost, presentedKey, scopeAllows, strictestNeed, type AuthDecision } from './policy.js';
+import { hookList } from '../route-hooks.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -33,10 +34,6 @@ function summaryOnly(payload: unknown): unknown {
   if (payload === null || typeof payload !== 'object' || !('data' in payload)) return payload;
   const { data, ...rest } = payload as { data: { status?: unknown } };
   return { ...rest, message: `${String((rest as { message?: unknown }).message ?? '')} (send an API key for the components)`.trim(), data: { status: data.status } };
-}
-
-function hookList<T>(hooks: T | T[] | undefined): T[] {
-  return hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks];
 }
 
 /**
