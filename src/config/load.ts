@@ -83,8 +83,6 @@ const UNSUPPORTED_PROJECT_CONFIG_FIELDS = {
 };
 /** runtime: in compozy.yaml; tool_execution_timeout and pool_size are read by the app settings (settings.ts). */
 const RUNTIME_FIELDS = new Set(['type', 'entrypoint', 'permissions', 'bun_permissions', 'bun_bin', 'tool_execution_timeout', 'pool_size', 'native_tools']);
-const UNSUPPORTED_RUNTIME_FIELDS = {
-};
 /** The project fields this loader reads; the app settings' keys are settings.ts's, and any other key is refused (app-keys.ts). */
 const PROJECT_FIELDS = ['name', 'version', 'description', 'author', 'workflows', 'models', 'schemas', 'config', 'runtime', 'autoload'];
 /** Project fields of the reference that nothing here reads. */
@@ -680,7 +678,7 @@ class Loader {
     this.globalFile = file;
     this.globalModels = models;
     const runtimeRaw = r.map(raw, [], 'runtime');
-    r.knownKeys(runtimeRaw, ['runtime'], RUNTIME_FIELDS, 'runtime', UNSUPPORTED_RUNTIME_FIELDS);
+    r.knownKeys(runtimeRaw, ['runtime'], RUNTIME_FIELDS, 'runtime');
     const runtimeType = r.string(runtimeRaw, ['runtime'], 'type') ?? 'node';
     if (runtimeType !== 'node' && runtimeType !== 'bun') {
       r.error(['runtime', 'type'], `runtime.type "${runtimeType}" is not supported: tools run under node or bun.`, 'Write runtime.type: bun or runtime.type: node (the default).');
