@@ -99,7 +99,8 @@ export interface SandboxPaths {
 
 const refused = (message: string, hint: string) => new CompozyError('CONFIG_INVALID', message, { hint });
 
-const within = (path: string, dir: string) => path === dir || path.startsWith(dir.endsWith(sep) ? dir : `${dir}${sep}`);
+/** Whether `path` is `dir` or inside it (lexically). */
+export const within = (path: string, dir: string) => path === dir || path.startsWith(dir.endsWith(sep) ? dir : `${dir}${sep}`);
 
 /** The real path of `path`; for a path that does not exist yet, its nearest existing ancestor's real path joined with the rest. */
 function realPath(path: string): string {

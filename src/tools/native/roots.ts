@@ -1,12 +1,9 @@
 import { lstat, realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { within } from '../sandbox.js';
 import { nativeError } from './errors.js';
 
 const STATE_FOLDER = '.compozy';
-
-function within(root: string, path: string): boolean {
-  return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
-}
 
 /** The real path of `path`: its deepest existing ancestor resolved through symlinks, plus the rest. */
 async function realTarget(path: string): Promise<string> {
@@ -50,13 +47,13 @@ export class Roots {
   async resolve(tool: string, value: string, field: string, base: string = this.roots[0] as string): Promise<{ path: string; root: string }> {
     if (value.trim() === '') throw nativeError(tool, 'InvalidArgument', `${field} must be provided`, { field });
     const path = isAbsolute(value) ? resolve(value) : resolve(base, value);
-    const root = this.roots.find((r) => within(r, path));
+    const root = this.roots.find((r) => within(path, r));
     if (!root) throw nativeError(tool, 'PermissionDenied', `${field} "${value}" is outside the allowed roots (${this.roots.join(', ')})`, { [field]: value });
     const real = await realTarget(path);
     const { roots, protected: guarded } = await this.realRoots();
-    if (!roots.some((r) => within(r, real))) throw nativeError(tool, 'PermissionDenied', `${field} "${value}" leads outside the allowed roots through a symbolic link`, { [field]: value });
+    if (!roots.some((r) => within(real, r))) throw nativeError(tool, 'PermissionDenied', `${field} "${value}" leads outside the allowed roots through a symbolic link`, { [field]: value });
     const segments = relative(root, path).split(sep);
-    if (segments.includes(STATE_FOLDER) || [...this.protectedPaths, ...guarded].some((p) => within(p, path) || within(p, real))) {
+    if (segments.includes(STATE_FOLDER) || [...this.protectedPaths, ...guarded].some((p) => within(path, p) || within(real, p))) {
       throw nativeError(tool, 'PermissionDenied', `${field} "${value}" is in the project's state folder, which the built-in tools never read or write`, { [field]: value });
     }
     return { path, root };
@@ -64,7 +61,7 @@ export class Roots {
 
   /** Whether a path found while walking a root is the state folder (not listed). */
   isProtected(path: string): boolean {
-    return path.split(sep).includes(STATE_FOLDER) || this.protectedPaths.some((p) => within(p, path));
+    return path.split(sep).includes(STATE_FOLDER) || this.protectedPaths.some((p) => within(path, p));
   }
 
   /** PermissionDenied when `path` itself is a symbolic link (the Go engine refuses them). */
