@@ -72,31 +72,29 @@ export function memoryRoutes(manager: MemoryManager) {
       return { status: 200, message: 'memory read successfully', data: await run(request.params.memory_ref, 'read', key, { page: { offset, limit } }) };
     });
 
-    const writeSchema = route({
-      summary: 'Replace every message of a conversation (atomically)',
-      tags: ['memory'],
-      params: MEMORY_PARAMS,
-      body: body({ key: KEY, messages: MESSAGES_IN }, ['key', 'messages']),
-      response: { 200: ok('written', object({ success: BOOLEAN, count: INTEGER, key: STRING })), ...errors(FAILURES) },
-    });
-    app.post<{ Params: Params; Body: { key: string; messages: MemoryMessage[] } }>('/memory/:memory_ref/write', { schema: writeSchema }, async (request) => ({
-      status: 200,
-      message: 'memory written successfully',
-      data: await run(request.params.memory_ref, 'write', request.body.key, { payload: messages(request.body.messages) }),
-    }));
-
-    const appendSchema = route({
-      summary: 'Append messages to a conversation (with its counters, trim and flush check)',
-      tags: ['memory'],
-      params: MEMORY_PARAMS,
-      body: body({ key: KEY, messages: MESSAGES_IN }, ['key', 'messages']),
-      response: { 200: ok('appended', object({ success: BOOLEAN, appended: INTEGER, total_count: INTEGER, key: STRING })), ...errors(FAILURES) },
-    });
-    app.post<{ Params: Params; Body: { key: string; messages: MemoryMessage[] } }>('/memory/:memory_ref/append', { schema: appendSchema }, async (request) => ({
-      status: 200,
-      message: 'memory appended successfully',
-      data: await run(request.params.memory_ref, 'append', request.body.key, { payload: messages(request.body.messages) }),
-    }));
+    // write and append: the same body of messages, answered in their own shapes.
+    const messagesRoute = (operation: 'write' | 'append', summary: string, answer: string, data: JsonSchema, message: string) => {
+      const schema = route({
+        summary,
+        tags: ['memory'],
+        params: MEMORY_PARAMS,
+        body: body({ key: KEY, messages: MESSAGES_IN }, ['key', 'messages']),
+        response: { 200: ok(answer, data), ...errors(FAILURES) },
+      });
+      app.post<{ Params: Params; Body: { key: string; messages: MemoryMessage[] } }>(`/memory/:memory_ref/${operation}`, { schema }, async (request) => ({
+        status: 200,
+        message,
+        data: await run(request.params.memory_ref, operation, request.body.key, { payload: messages(request.body.messages) }),
+      }));
+    };
+    messagesRoute('write', 'Replace every message of a conversation (atomically)', 'written', object({ success: BOOLEAN, count: INTEGER, key: STRING }), 'memory written successfully');
+    messagesRoute(
+      'append',
+      'Append messages to a conversation (with its counters, trim and flush check)',
+      'appended',
+      object({ success: BOOLEAN, appended: INTEGER, total_count: INTEGER, key: STRING }),
+      'memory appended successfully',
+    );
 
     const deleteSchema = route({
       summary: 'Delete a conversation',
