@@ -1,6 +1,6 @@
 import { DEFAULT_ENCODING, encodingNames, modelToEncodingMap } from 'gpt-tokenizer/mapping';
 import * as openAiModels from 'gpt-tokenizer/models';
-import { isObj, suggestion, type Obj, type Reader } from './read.js';
+import { isObj, resourceSources, suggestion, type Obj, type Reader } from './read.js';
 import {
   MEMORY_EVICTION_POLICIES,
   MEMORY_FLUSH_STRATEGIES,
@@ -342,17 +342,7 @@ export function memorySources(r: Reader, raw: Obj): Array<{ id: string; source: 
   if (raw.resources === undefined || raw.resources === null) return [];
   const resources = r.map(raw, [], 'resources');
   r.knownKeys(resources, ['resources'], new Set(['memories', 'tasks']), 'resources');
-  return r.list(resources, ['resources'], 'memories').flatMap((item, i) => {
-    const path: YamlPath = ['resources', 'memories', i];
-    if (!isObj(item)) {
-      r.error(path, 'A memory resource entry is {id, source}.');
-      return [];
-    }
-    r.knownKeys(item, path, new Set(['id', 'source']), 'memory resource entry');
-    const id = r.string(item, path, 'id', true);
-    const source = r.string(item, path, 'source', true);
-    return id && source ? [{ id, source, path }] : [];
-  });
+  return resourceSources(r, resources, 'memories', 'memory');
 }
 
 /**

@@ -136,3 +136,20 @@ export class Reader {
     }
   }
 }
+
+const SOURCE_ENTRY_FIELDS = new Set(['id', 'source']);
+
+/** A workflow's `resources.<key>: [{id, source}]` entries (resources.tasks, resources.memories). */
+export function resourceSources(r: Reader, resources: Obj, key: string, what: string): Array<{ id: string; source: string; path: YamlPath }> {
+  return r.list(resources, ['resources'], key).flatMap((item, i) => {
+    const path: YamlPath = ['resources', key, i];
+    if (!isObj(item)) {
+      r.error(path, `A ${what} resource entry is {id, source}.`);
+      return [];
+    }
+    r.knownKeys(item, path, SOURCE_ENTRY_FIELDS, `${what} resource entry`);
+    const id = r.string(item, path, 'id', true);
+    const source = r.string(item, path, 'source', true);
+    return id && source ? [{ id, source, path }] : [];
+  });
+}

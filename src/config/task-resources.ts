@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { isObj, Reader, suggestion, type Obj } from './read.js';
+import { isObj, Reader, resourceSources, suggestion, type Obj } from './read.js';
 import type { TaskConfig, Transition } from './types.js';
 import type { ConfigDiagnostic, YamlFile, YamlPath } from './yaml-file.js';
 
@@ -226,16 +226,5 @@ export class TaskResources {
 
 /** A workflow's `resources.tasks: [{id, source}]` entries (resources.memories is read by memory-resource.ts). */
 export function taskSources(r: Reader, raw: Obj): Array<{ id: string; source: string; path: YamlPath }> {
-  if (!isObj(raw.resources)) return [];
-  return r.list(raw.resources, ['resources'], 'tasks').flatMap((item, i) => {
-    const path: YamlPath = ['resources', 'tasks', i];
-    if (!isObj(item)) {
-      r.error(path, 'A task resource entry is {id, source}.');
-      return [];
-    }
-    r.knownKeys(item, path, new Set(['id', 'source']), 'task resource entry');
-    const id = r.string(item, path, 'id', true);
-    const source = r.string(item, path, 'source', true);
-    return id && source ? [{ id, source, path }] : [];
-  });
+  return isObj(raw.resources) ? resourceSources(r, raw.resources, 'tasks', 'task') : [];
 }
