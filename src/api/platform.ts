@@ -6,7 +6,7 @@ import { EngineProcess, type ProcessHandle } from '../server/process-handle.js';
 import { EngineRuntime, type RuntimeOverrides } from '../server/runtime.js';
 import { apiServer, listenApi, type HttpOptions } from '../server/serve.js';
 import { taskQueuePolled } from '../temporal/probes.js';
-import { installTemporalLogging, type RunningWorker } from '../temporal/worker.js';
+import { installTemporalLogging } from '../temporal/worker.js';
 import type { TemporalServer } from './embedded-temporal.js';
 
 export type { HttpOptions } from '../server/serve.js';
@@ -45,14 +45,9 @@ export interface PlatformOptions {
   overrides?: RuntimeOverrides;
 }
 
-/** A running platform: the runtime, its worker when this process runs one, the API when it serves one. */
+/** A running platform: the runtime, whether this process runs its worker, the API when it serves one. */
 export interface Platform extends ProcessHandle {
   runtime: EngineRuntime;
-  temporalAddress: string;
-  /** How the Temporal row describes its backend. */
-  temporalBackend: string;
-  /** The worker once it polls; undefined when this process runs none (or before it started). */
-  readonly worker: RunningWorker | undefined;
   /** Whether this process runs a worker. */
   runsWorker: boolean;
   /** Where the HTTP API listens, when it serves one. */
@@ -155,11 +150,6 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   }
   return {
     runtime,
-    temporalAddress: runtime.temporal.address,
-    temporalBackend,
-    get worker() {
-      return running.worker;
-    },
     runsWorker: inProcess,
     http: listening,
     stop: () => running.stop(),
