@@ -87,7 +87,7 @@ export function resolveBunBinary(options: BunResolveOptions = {}): ResolvedBun {
 }
 
 /** What Bun does with a tool process: nothing is restricted (Bun has no permission model), said in full. */
-export const BUN_ENFORCES_NOTHING = 'Bun has no permission model: tools can read and write every file compozy can (the .compozy/ state folder too), run processes, use the network and the environment, and load native addons';
+const BUN_ENFORCES_NOTHING = 'Bun has no permission model: tools can read and write every file compozy can (the .compozy/ state folder too), run processes, use the network and the environment, and load native addons';
 
 /**
  * `runtime.permissions` under Bun. A grant narrowed to paths or hosts (`--allow-read=./data`) is refused

@@ -10,7 +10,7 @@ export interface WorkerChannel {
   write(bytes: Uint8Array, done?: () => void): void;
 }
 
-export const UNDER_BUN = typeof process.versions.bun === 'string';
+const UNDER_BUN = typeof process.versions.bun === 'string';
 
 /**
  * Node opens fd 3 as a socket. Bun cannot (its net.Socket does not take an inherited fd), so it reads
