@@ -26,7 +26,7 @@ export type RuntimeTools = ToolInvoker & { close(graceMs?: number): Promise<void
  * execution, stored and run on the workers like any other, awaited up to the tool's timeout; one that
  * does not end in time is canceled.
  */
-export function engineCalls(engine: EngineClient, project: ProjectConfig): NativeCalls {
+function engineCalls(engine: EngineClient, project: ProjectConfig): NativeCalls {
   const tasks = new ExecutableTasks(engine, project);
   return {
     async run(request, timeoutMs) {

@@ -1,7 +1,7 @@
 import type { Kv } from '../kv/kv.js';
 
 /** Where budgets live on the KV; Compozy's prefix. */
-export const RATE_LIMIT_PREFIX = 'compozy:ratelimit:';
+const RATE_LIMIT_PREFIX = 'compozy:ratelimit:';
 
 /** The client's position in its window's budget (over max: refused) and the milliseconds until the window ends. */
 export interface WindowCount {

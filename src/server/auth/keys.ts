@@ -10,13 +10,13 @@ import { ksuid } from '../../store/ksuid.js';
  * copied to every server sharing a PostgreSQL store without making the digest any harder to invert.
  */
 
-export const KEY_PREFIX = 'cpzy_';
+const KEY_PREFIX = 'cpzy_';
 const KEY_PATTERN = /^cpzy_([0-9A-Za-z]{27})_([A-Za-z0-9_-]{43})$/;
 
 /** Compared against when the id is unknown or revoked, so both take the same path as a wrong secret. */
 const ABSENT_DIGEST = Buffer.alloc(32);
 
-export function keyDigest(key: string): string {
+function keyDigest(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
 

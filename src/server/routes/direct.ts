@@ -19,7 +19,7 @@ const TIMEOUT: JsonSchema = {
 const WITH: JsonSchema = { type: 'object', description: 'the input of the agent, tool or task' };
 
 /** Reference §8.4's task-exec status DTO: one direct execution, read from its execution and its top-level task state. */
-export const DIRECT_STATUS_SCHEMA = object({
+const DIRECT_STATUS_SCHEMA = object({
   exec_id: STRING,
   status: STATUS,
   component: { type: 'string', enum: ['agent', 'task', 'tool'] },
@@ -34,7 +34,7 @@ export const DIRECT_STATUS_SCHEMA = object({
   updated_at: STRING,
 });
 
-export function directStatusDto(kind: DirectKind, execution: WorkflowExecutionWithTasks) {
+function directStatusDto(kind: DirectKind, execution: WorkflowExecutionWithTasks) {
   const state = execution.taskStates.find((s) => s.parentStateId === null);
   const { workflowId } = execution;
   return {

@@ -24,11 +24,11 @@ export function redact(value: unknown): unknown {
 }
 
 /** How the API names a model: `provider:model`, the form an agent's model: uses. */
-export const modelId = (model: ModelConfig) => `${model.provider}:${model.model}`;
+const modelId = (model: ModelConfig) => `${model.provider}:${model.model}`;
 
 const MODEL_SCHEMA = object({ id: STRING, provider: STRING, model: STRING, api_url: STRING_OR_NULL, default: { type: 'boolean' }, params: ANY, api_key_set: { type: 'boolean', description: 'whether an api_key is configured (the key itself is never sent)' } });
 
-export function modelDto(model: ModelConfig) {
+function modelDto(model: ModelConfig) {
   return { id: modelId(model), provider: model.provider, model: model.model, api_url: model.apiUrl ?? null, default: model.isDefault, params: redact(model.params), api_key_set: model.apiKey !== undefined };
 }
 
