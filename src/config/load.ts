@@ -116,6 +116,17 @@ export interface LoadResult {
   diagnostics: ConfigDiagnostic[];
 }
 
+/** The reference key a mapping holds (`$use` before `$ref`), or undefined when it is not a reference. */
+function refKey(value: unknown): '$use' | '$ref' | undefined {
+  if (!isObj(value)) return undefined;
+  return value.$use !== undefined ? '$use' : value.$ref !== undefined ? '$ref' : undefined;
+}
+
+/** A mapping with a `$use` or a `$ref`. */
+function isRef(value: unknown): value is Obj {
+  return refKey(value) !== undefined;
+}
+
 /** "a basic task", "an aggregate task". */
 function aTask(type: TaskType): string {
   return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type} task`;
@@ -136,7 +147,7 @@ class Loader {
    * validator then looks up among every declared one.
    */
   private ref(r: Reader, holder: Obj, path: YamlPath, allowed: readonly string[], lenientId = false): { expr: RefExpression; key: string; file: YamlFile; matches: RefMatch[]; id?: string } | undefined {
-    const key = holder.$use !== undefined ? '$use' : holder.$ref !== undefined ? '$ref' : undefined;
+    const key = refKey(holder);
     if (key === undefined) return undefined;
     const text = holder[key];
     const expr = typeof text === 'string' ? parseRef(text) : undefined;
@@ -212,7 +223,7 @@ class Loader {
     if (value === undefined || value === null) return undefined;
     const at = { file: r.file, path: [...path, key] };
     if (typeof value === 'string') return { kind: 'id', id: value, at };
-    if (isObj(value) && (value.$ref !== undefined || value.$use !== undefined)) {
+    if (isRef(value)) {
       const id = this.refIds(r, value, [...path, key], ['schemas'])?.[0];
       return id === undefined ? undefined : { kind: 'id', id, at };
     }
@@ -293,7 +304,7 @@ class Loader {
     });
     const tools = r.list(raw, path, 'tools').flatMap((item, i) => {
       if (typeof item === 'string') return [item];
-      if (isObj(item) && (item.$ref !== undefined || item.$use !== undefined)) return this.refIds(r, item, [...path, 'tools', i], ['tools'], true) ?? [];
+      if (isRef(item)) return this.refIds(r, item, [...path, 'tools', i], ['tools'], true) ?? [];
       if (isObj(item) && typeof item.id === 'string') {
         // Only the id is read: an inline definition would be dropped, so it is refused.
         const extra = Object.keys(item).filter((key) => key !== 'id');
@@ -308,7 +319,7 @@ class Loader {
     if (typeof modelRaw === 'string') model = modelRaw;
     else if (isObj(modelRaw)) {
       const at = [...path, raw.model !== undefined ? 'model' : 'config'];
-      model = modelRaw.$ref !== undefined || modelRaw.$use !== undefined ? this.modelRef(r, modelRaw, at) : this.model(r, modelRaw, at);
+      model = isRef(modelRaw) ? this.modelRef(r, modelRaw, at) : this.model(r, modelRaw, at);
     }
     const instructions = r.string(raw, path, 'instructions');
     const maxIterations = r.number(raw, path, 'max_iterations');
@@ -387,7 +398,7 @@ class Loader {
 
   /** `$use` / `$ref` on a task: a tool or an agent of the project, which only a basic task runs. */
   private taskUse(r: Reader, raw: Obj, path: YamlPath, type: TaskType): { tool?: string; agent?: string } {
-    const key = raw.$use !== undefined ? '$use' : raw.$ref !== undefined ? '$ref' : undefined;
+    const key = refKey(raw);
     if (key === undefined) return {};
     const collection = typeof raw[key] === 'string' ? (parseRef(raw[key]) ?? undefined) : undefined;
     const names = collection ? (refCollection(collection) ?? '') : '';
@@ -417,7 +428,7 @@ class Loader {
         r.error(at, 'model_config must be a model (provider, model, api_key, params, …) or {$ref: global::models.#(…)}.');
         return undefined;
       }
-      return config.$ref !== undefined || config.$use !== undefined ? this.modelRef(r, config, at) : this.model(r, config, at);
+      return isRef(config) ? this.modelRef(r, config, at) : this.model(r, config, at);
     }
     if (raw.model !== undefined && typeof raw.model !== 'string') r.error([...path, 'model'], 'A task\'s model: is provider:model or a declared model id.', 'Give an inline model or a reference under model_config: instead.');
     return typeof raw.model === 'string' ? raw.model : undefined;
@@ -440,11 +451,11 @@ class Loader {
       case 'basic': {
         let agent: string | AgentConfig | undefined = use.agent;
         if (typeof raw.agent === 'string') agent = raw.agent;
-        else if (isObj(raw.agent) && (raw.agent.$ref !== undefined || raw.agent.$use !== undefined)) agent = this.refIds(r, raw.agent, [...path, 'agent'], ['agents'])?.[0];
+        else if (isRef(raw.agent)) agent = this.refIds(r, raw.agent, [...path, 'agent'], ['agents'])?.[0];
         else if (isObj(raw.agent)) agent = this.agent(r, raw.agent, [...path, 'agent']);
         let tool: string | ToolConfig | undefined = use.tool;
         if (typeof raw.tool === 'string') tool = raw.tool;
-        else if (isObj(raw.tool) && (raw.tool.$ref !== undefined || raw.tool.$use !== undefined)) tool = this.refIds(r, raw.tool, [...path, 'tool'], ['tools'])?.[0];
+        else if (isRef(raw.tool)) tool = this.refIds(r, raw.tool, [...path, 'tool'], ['tools'])?.[0];
         else if (isObj(raw.tool)) tool = this.tool(r, raw.tool, [...path, 'tool']);
         return { type, ...executing(), ...defined({ agent, tool, action: str('action'), prompt: str('prompt'), model: this.taskModel(r, raw, path) }) };
       }
