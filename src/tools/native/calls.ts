@@ -42,6 +42,13 @@ function childFailed(tool: string, what: string, result: ChildResult, timeoutMs:
   return new CompozyError('TOOL_FAILED', `${tool}: ${what} ended ${result.status} (${cause}).`, { details: { code: result.error?.code ?? 'Internal', tool, exec_id: result.execId, status: result.status } });
 }
 
+/** The id a call names, trimmed; InvalidArgument when it is empty. */
+function requiredId(tool: string, value: string, field: string): string {
+  const id = value.trim();
+  if (id === '') throw nativeError(tool, 'InvalidArgument', `${field} is required`, { field });
+  return id;
+}
+
 function object(value: unknown): Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : { value };
 }
@@ -57,8 +64,7 @@ export interface AgentCallInput {
 /** cp__call_agent (Go callagent/handler.go): {success, agent_id, action_id, exec_id, response}; a failed run is the tool's error. */
 export async function callAgent(calls: NativeCalls, config: NativeToolsConfig, input: AgentCallInput, tool = 'cp__call_agent'): Promise<Record<string, unknown>> {
   enabled(tool, config.callAgent);
-  const agentId = input.agent_id.trim();
-  if (agentId === '') throw nativeError(tool, 'InvalidArgument', 'agent_id is required', { field: 'agent_id' });
+  const agentId = requiredId(tool, input.agent_id, 'agent_id');
   const actionId = input.action_id?.trim() || undefined;
   const prompt = input.prompt?.trim() || undefined;
   if (!actionId && !prompt) throw nativeError(tool, 'InvalidArgument', 'either action_id or prompt must be provided', { field: 'action_id' });
@@ -100,6 +106,11 @@ async function fanOut<T>(items: readonly T[], maxConcurrent: number, run: (item:
   return { results, total_count: results.length, success_count: successes, failure_count: results.length - successes, total_duration_ms: Math.round(performance.now() - started) };
 }
 
+/** A single call's result as a plural tool's entry, whose duration_ms fanOut measures itself. */
+function withoutDuration({ duration_ms: _duration, ...out }: Record<string, unknown>): Record<string, unknown> {
+  return out;
+}
+
 export function callAgents(calls: NativeCalls, config: NativeToolsConfig, input: { agents: AgentCallInput[] }): Promise<Record<string, unknown>> {
   const tool = 'cp__call_agents';
   enabled(tool, config.callAgents);
@@ -111,22 +122,14 @@ export function callTasks(calls: NativeCalls, config: NativeToolsConfig, input: 
   const tool = 'cp__call_tasks';
   enabled(tool, config.callTasks);
   const single = { ...config, callTask: { enabled: true, defaultTimeoutMs: config.callTasks.defaultTimeoutMs } };
-  return fanOut(input.tasks, config.callTasks.maxConcurrent, async (entry) => {
-    const { duration_ms: _duration, ...out } = await callTask(calls, single, entry, tool);
-    void _duration;
-    return out;
-  }, (entry) => ({ task_id: entry.task_id }));
+  return fanOut(input.tasks, config.callTasks.maxConcurrent, async (entry) => withoutDuration(await callTask(calls, single, entry, tool)), (entry) => ({ task_id: entry.task_id }));
 }
 
 export function callWorkflows(calls: NativeCalls, config: NativeToolsConfig, input: { workflows: WorkflowCallInput[] }): Promise<Record<string, unknown>> {
   const tool = 'cp__call_workflows';
   enabled(tool, config.callWorkflows);
   const single = { ...config, callWorkflow: { enabled: true, defaultTimeoutMs: config.callWorkflows.defaultTimeoutMs } };
-  return fanOut(input.workflows, config.callWorkflows.maxConcurrent, async (entry) => {
-    const { duration_ms: _duration, ...out } = await callWorkflow(calls, single, entry, tool);
-    void _duration;
-    return out;
-  }, (entry) => ({ workflow_id: entry.workflow_id, status: '' }));
+  return fanOut(input.workflows, config.callWorkflows.maxConcurrent, async (entry) => withoutDuration(await callWorkflow(calls, single, entry, tool)), (entry) => ({ workflow_id: entry.workflow_id, status: '' }));
 }
 
 export interface TaskCallInput {
@@ -138,8 +141,7 @@ export interface TaskCallInput {
 /** cp__call_task (Go calltask): {success, task_id, exec_id, output, duration_ms}; a failed run is the tool's error. */
 export async function callTask(calls: NativeCalls, config: NativeToolsConfig, input: TaskCallInput, tool = 'cp__call_task'): Promise<Record<string, unknown>> {
   enabled(tool, config.callTask);
-  const taskId = input.task_id.trim();
-  if (taskId === '') throw nativeError(tool, 'InvalidArgument', 'task_id is required', { field: 'task_id' });
+  const taskId = requiredId(tool, input.task_id, 'task_id');
   const timeoutMs = timeoutFor(tool, config.callTask, input.timeout_ms);
   const started = performance.now();
   const result = await calls.run({ kind: 'task', taskId, ...(input.with ? { with: input.with } : {}) }, timeoutMs);
@@ -160,8 +162,7 @@ export interface WorkflowCallInput {
  */
 export async function callWorkflow(calls: NativeCalls, config: NativeToolsConfig, input: WorkflowCallInput, tool = 'cp__call_workflow'): Promise<Record<string, unknown>> {
   enabled(tool, config.callWorkflow);
-  const workflowId = input.workflow_id.trim();
-  if (workflowId === '') throw nativeError(tool, 'InvalidArgument', 'workflow_id is required', { field: 'workflow_id' });
+  const workflowId = requiredId(tool, input.workflow_id, 'workflow_id');
   const timeoutMs = timeoutFor(tool, config.callWorkflow, input.timeout_ms);
   const initialTaskId = input.initial_task_id?.trim() || undefined;
   const started = performance.now();
