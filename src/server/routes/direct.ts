@@ -85,7 +85,6 @@ interface DirectSpec<B> {
   body: JsonSchema;
   notFound: string;
   define(id: string, body: B, timeoutS: number): WorkflowDef;
-  input(body: B): Record<string, unknown>;
 }
 
 /**
@@ -145,7 +144,6 @@ export function directRoutes(engine: EngineClient, store: ExecutionStore, projec
       body: body({ action: { type: 'string', minLength: 1, description: 'one of the agent\'s actions' }, prompt: { type: 'string', minLength: 1, description: 'a prompt instead of an action' }, with: WITH, timeout: TIMEOUT }),
       notFound: 'AGENT_NOT_FOUND',
       define: (id, b, timeoutS) => agentDefinition(engine, project, id, { ...b, timeoutS }),
-      input: (b) => b.with ?? {},
     };
     const task: DirectSpec<TaskBody> = {
       kind: 'task',
@@ -153,7 +151,6 @@ export function directRoutes(engine: EngineClient, store: ExecutionStore, projec
       body: body({ with: { ...WITH, description: 'merged over the task\'s own with:' }, timeout: TIMEOUT, workflow_id: { type: 'string', description: 'run this workflow\'s task of that id (not a task resource)' } }),
       notFound: 'TASK_NOT_FOUND: no task resource or workflow task has the id (409 TASK_AMBIGUOUS when several workflows define it and workflow_id does not say which)',
       define: (id, b) => tasks.definition(id, { ...(b.with ? { with: b.with } : {}), ...(b.workflow_id !== undefined ? { workflowId: b.workflow_id } : {}) }),
-      input: (b) => b.with ?? {},
     };
     const tool: DirectSpec<ToolBody> = {
       kind: 'tool',
@@ -161,19 +158,18 @@ export function directRoutes(engine: EngineClient, store: ExecutionStore, projec
       body: body({ with: WITH, timeout: TIMEOUT }),
       notFound: 'TOOL_NOT_FOUND',
       define: (id, b, timeoutS) => toolDefinition(engine, project, id, { ...(b.with ? { with: b.with } : {}), ...(b.timeout ? { timeoutS } : {}) }),
-      input: (b) => b.with ?? {},
     };
 
     for (const spec of [agent, task, tool] as DirectSpec<Record<string, unknown> & { timeout?: number }>[]) {
       const { kind } = spec;
       const pathParams = params({ [spec.param]: STRING });
-      const start = async (id: string, b: Record<string, unknown> & { timeout?: number }) => {
+      const start = async (id: string, b: Record<string, unknown> & { timeout?: number; with?: Record<string, unknown> }) => {
         const timeoutS = seconds(b.timeout);
         const def = spec.define(id, b, timeoutS);
         if (engine.project.workflows.has(def.id)) {
           throw new CompozyError('CONFIG_INVALID', `The project has a workflow with the id "${def.id}", the workflow_id a direct ${kind} execution is recorded under, so the two could not be told apart.`, { hint: 'Rename that workflow.' });
         }
-        return { timeoutS, started: await engine.startDefinition(def, spec.input(b), { admit: true }) };
+        return { timeoutS, started: await engine.startDefinition(def, b.with ?? {}, { admit: true }) };
       };
       app.post<{ Params: Record<string, string>; Body: Record<string, unknown> | undefined }>(
         `/${kind}s/:${spec.param}/executions`,
