@@ -21,7 +21,7 @@ export interface SummaryModelOptions {
 }
 
 /** What the summary model is told; the conversation itself is the user message (summaryTranscript). */
-export function summaryInstructions(maxTokens: number): string {
+function summaryInstructions(maxTokens: number): string {
   return [
     'You condense the oldest part of a conversation into a summary that replaces those messages in the memory of an assistant.',
     'Keep every fact, name, number, date, preference, decision and commitment, and any question still open; say who said or decided what.',
