@@ -2,8 +2,7 @@ import type { CompositeTaskConfig } from '../../config/types.js';
 import type { TaskBase, TaskDef } from '../definition.js';
 import type { TaskKind } from './kind.js';
 
-/** Runs its tasks one after another and stops at the first that does not succeed. */
-/** Its strategy is only how progress_info judges the children; they always run as wait_all. */
+/** Runs its tasks one after another and stops at the first that does not succeed. Its strategy is only how progress_info judges the children; they always run as wait_all. */
 export interface CompositeTaskDef extends TaskBase<'composite'>, Pick<CompositeTaskConfig, 'strategy'> {
   tasks: TaskDef[];
 }

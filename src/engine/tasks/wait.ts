@@ -7,8 +7,7 @@ import type { SignalEnvelope } from '../protocol.js';
 import { defined } from '../../config/read.js';
 import type { TaskKind } from './kind.js';
 
-/** Pauses until a signal named `wait_for` meets its condition (after its processor ran), or its timeout. */
-/** onTimeout: the task to run next when the wait times out. */
+/** Pauses until a signal named `wait_for` meets its condition (after its processor ran), or its timeout; onTimeout: the task to run next when the wait times out. */
 export interface WaitTaskDef extends TaskBase<'wait'>, Pick<WaitTaskConfig, 'waitFor' | 'condition' | 'onTimeout'> {
   processor?: TaskDef;
 }
