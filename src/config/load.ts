@@ -38,10 +38,15 @@ import {
 import { YamlFile, type ConfigDiagnostic, type YamlPath } from './yaml-file.js';
 import { TaskResources, taskReference, taskSources } from './task-resources.js';
 
+/** Refusal hints several of the tables below give. */
+const noKnowledge = (key: string) => `Knowledge bases (retrieval) are not implemented: remove ${key}:.`;
+const NO_MCPS = 'MCP servers are not implemented: remove mcps: and expose what the agents need as tools.';
+const NO_ATTACHMENTS = 'Attachments are not implemented: remove attachments: and pass the content through the prompt.';
+
 /** Task fields of the reference that nothing here runs yet, refused by name with what to do instead. */
 const UNSUPPORTED_TASK_FIELDS: Readonly<Record<string, string>> = {
   attachments: 'Attachments (images, files, URLs for the model) are not implemented: remove attachments: and pass the content through with: or the prompt.',
-  knowledge: 'Knowledge bases (retrieval) are not implemented: remove knowledge:.',
+  knowledge: noKnowledge('knowledge'),
 };
 
 const SIGNAL_FIELDS = new Set(['id', 'payload']);
@@ -51,22 +56,22 @@ const UNSUPPORTED_TOOL_FIELDS = { cwd: 'Tools run in the project directory; remo
 const AGENT_FIELDS = new Set(['id', 'resource', 'description', 'model', 'config', 'instructions', 'tools', 'actions', 'memory', 'max_iterations', 'json_mode']);
 const UNSUPPORTED_AGENT_FIELDS = {
   mcps: 'MCP servers are not implemented: remove mcps: and expose what the agent needs as tools.',
-  knowledge: 'Knowledge bases (retrieval) are not implemented: remove knowledge:.',
-  attachments: 'Attachments are not implemented: remove attachments: and pass the content through the prompt.',
+  knowledge: noKnowledge('knowledge'),
+  attachments: NO_ATTACHMENTS,
   with: 'An agent has no input of its own here: give the values in the task with:, which the action prompt reads as .input.',
   env: 'Agents read the workflow and task env: move these variables to the task or workflow env:.',
 };
 const ACTION_FIELDS = new Set(['id', 'prompt', 'input', 'output', 'json_mode']);
 const UNSUPPORTED_ACTION_FIELDS = {
-  attachments: 'Attachments are not implemented: remove attachments: and pass the content through the prompt.',
+  attachments: NO_ATTACHMENTS,
   with: 'An action has no input of its own here: give the values in the task with:, which the prompt reads as .input.',
 };
 const WORKFLOW_FIELDS = new Set(['id', 'resource', 'version', 'description', 'author', 'schemas', 'config', 'tools', 'agents', 'tasks', 'triggers', 'outputs', 'resources']);
 const UNSUPPORTED_WORKFLOW_FIELDS = {
   schedule: 'Schedules are not implemented yet: remove schedule: and start the workflow with `compozy run` or POST /api/v0/workflows/:id/executions.',
-  mcps: 'MCP servers are not implemented: remove mcps: and expose what the agents need as tools.',
-  knowledge: 'Knowledge bases (retrieval) are not implemented: remove knowledge:.',
-  knowledge_bases: 'Knowledge bases (retrieval) are not implemented: remove knowledge_bases:.',
+  mcps: NO_MCPS,
+  knowledge: noKnowledge('knowledge'),
+  knowledge_bases: noKnowledge('knowledge_bases'),
   memories: 'Declare the memories this workflow uses under resources.memories: [{id, source}], or autoload memory/*.yaml.',
 };
 const TRIGGER_FIELDS = new Set(['type', 'name', 'schema']);
@@ -91,10 +96,10 @@ const UNSUPPORTED_PROJECT_FIELDS = {
   tools: 'Declare tools in a workflow (tools:) or in autoloaded tools/*.yaml (resource: tool).',
   agents: 'Declare agents in a workflow (agents:) or in autoloaded agents/*.yaml (resource: agent).',
   memories: 'Declare memories in autoloaded memory/*.yaml (resource: memory) or a workflow\'s resources.memories.',
-  mcps: 'MCP servers are not implemented: remove mcps: and expose what the agents need as tools.',
-  knowledge_bases: 'Knowledge bases (retrieval) are not implemented: remove knowledge_bases:.',
-  embedders: 'Knowledge bases (retrieval) are not implemented: remove embedders:.',
-  vector_dbs: 'Knowledge bases (retrieval) are not implemented: remove vector_dbs:.',
+  mcps: NO_MCPS,
+  knowledge_bases: noKnowledge('knowledge_bases'),
+  embedders: noKnowledge('embedders'),
+  vector_dbs: noKnowledge('vector_dbs'),
   monitoring: 'There is no /metrics endpoint: remove monitoring:.',
   cache: 'compozy keeps no response cache: remove cache:.',
 };
