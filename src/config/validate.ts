@@ -356,7 +356,6 @@ class Validator {
     }
   }
 
-  /** Top-level tasks from which no path leads to a task without a successor: once entered, the run never ends. */
   /**
    * Task resources as they also run on their own (POST /api/v0/tasks/:id/executions): what one names
    * may be declared by the project or by any workflow. One a workflow uses was checked there as well;
@@ -379,6 +378,7 @@ class Validator {
     this.diagnostics.push(...before, ...fresh);
   }
 
+  /** Top-level tasks from which no path leads to a task without a successor: once entered, the run never ends. */
   private cycles(workflow: WorkflowConfig): void {
     const byId = new Map(workflow.tasks.map((t) => [t.id, t]));
     const successors = (task: TaskConfig): string[] =>
