@@ -51,9 +51,9 @@ const STRING_MAP = { type: 'object', additionalProperties: { type: 'string' } };
 const FILE_METADATA = { type: 'object', properties: { path: { type: 'string' }, size: { type: 'integer' }, mode: { type: 'integer' }, modified: { type: 'string' } } };
 
 /** The built-in tools runtime.native_tools enables, with the Go engine's schemas (engine/tool/builtin/*). */
-export function nativeToolSpecs(config: NativeToolsConfig): NativeToolSpec[] {
+export function nativeToolSpecs(config: NativeToolsConfig, policies?: ReturnType<typeof commandPolicies>): NativeToolSpec[] {
   if (!config.enabled) return [];
-  const commands = [...commandPolicies(config).keys()].sort();
+  const commands = [...(policies ?? commandPolicies(config)).keys()].sort();
   const specs: NativeToolSpec[] = [
     {
       id: 'cp__exec',
@@ -187,9 +187,9 @@ export class NativeTools {
     private readonly config: NativeToolsConfig,
     private readonly options: { protectedPaths: readonly string[]; calls?: () => NativeCalls | undefined },
   ) {
-    this.specs = new Map(nativeToolSpecs(config).map((spec) => [spec.id, spec]));
-    this.roots = new Roots([config.rootDir, ...config.additionalRoots], options.protectedPaths);
     this.policies = commandPolicies(config);
+    this.specs = new Map(nativeToolSpecs(config, this.policies).map((spec) => [spec.id, spec]));
+    this.roots = new Roots([config.rootDir, ...config.additionalRoots], options.protectedPaths);
   }
 
   has(id: string): boolean {
