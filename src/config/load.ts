@@ -454,14 +454,16 @@ class Loader {
     };
     switch (type) {
       case 'basic': {
-        let agent: string | AgentConfig | undefined = use.agent;
-        if (typeof raw.agent === 'string') agent = raw.agent;
-        else if (isRef(raw.agent)) agent = this.refIds(r, raw.agent, [...path, 'agent'], ['agents'])?.[0];
-        else if (isObj(raw.agent)) agent = this.agent(r, raw.agent, [...path, 'agent']);
-        let tool: string | ToolConfig | undefined = use.tool;
-        if (typeof raw.tool === 'string') tool = raw.tool;
-        else if (isRef(raw.tool)) tool = this.refIds(r, raw.tool, [...path, 'tool'], ['tools'])?.[0];
-        else if (isObj(raw.tool)) tool = this.tool(r, raw.tool, [...path, 'tool']);
+        // An id, a reference to a declared one, or an inline definition; else the task's own $use.
+        const named = <T>(key: 'agent' | 'tool', inline: (value: Obj, at: YamlPath) => T | undefined, fallback: string | undefined): string | T | undefined => {
+          const value = raw[key];
+          if (typeof value === 'string') return value;
+          if (isRef(value)) return this.refIds(r, value, [...path, key], [`${key}s`])?.[0];
+          if (isObj(value)) return inline(value, [...path, key]);
+          return fallback;
+        };
+        const agent = named('agent', (value, at) => this.agent(r, value, at), use.agent);
+        const tool = named('tool', (value, at) => this.tool(r, value, at), use.tool);
         return { type, ...executing(), ...defined({ agent, tool, action: str('action'), prompt: str('prompt'), model: this.taskModel(r, raw, path) }) };
       }
       case 'router': {
