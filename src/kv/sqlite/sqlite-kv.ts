@@ -55,6 +55,19 @@ interface KeyRow {
 }
 
 const SWEEP_BATCH = 500;
+/** Most operations in one transaction of a group commit; a larger burst commits as several. */
+const MAX_BATCH = 1000;
+/** Captured at load: a test's fake timers must not stop commits. */
+const nextTurn = setImmediate;
+
+/** An operation waiting for the next group commit. */
+interface Pending {
+  run: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 const KV_FILE: SqliteFileKind = { noun: 'KV database', openCode: 'KV_OPEN_FAILED', unavailableCode: 'KV_UNAVAILABLE' };
 /** Messages older than this are pruned even if a stalled subscriber has not read them (it counts them as lost). */
 const MESSAGE_RETENTION_MS = 10 * 60_000;
@@ -81,6 +94,9 @@ export class SqliteKv implements Kv {
   private readonly s: Record<string, StatementSync>;
   private readonly lockBackend: LockBackend;
   private readonly guard: SqliteGuard;
+  private pending: Pending[] = [];
+  private flushScheduled = false;
+  private savepoint: { begin: StatementSync; undo: StatementSync; release: StatementSync } | undefined;
 
   private constructor(path: string, db: DatabaseSync, options: SqliteKvOptions) {
     this.path = path;
@@ -146,13 +162,13 @@ export class SqliteKv implements Kv {
     (this.s.listAll as StatementSync).setReturnArrays(true);
     this.lockBackend = {
       tryTake: async (resource, token, ttlMs) =>
-        this.guard.write(() => {
+        this.write(() => {
           const now = Date.now();
           const row = this.stmt('lockTake').get(resource, token, now + ttlMs, now) as { fence: bigint } | undefined;
           return row ? row.fence : null;
         }),
       extend: async (resource, token, ttlMs) =>
-        this.guard.write(() => {
+        this.write(() => {
           const now = Date.now();
           return Number(this.stmt('lockExtend').run(now + ttlMs, resource, token, now).changes) > 0;
         }),
@@ -195,7 +211,7 @@ export class SqliteKv implements Kv {
   }
 
   private assertOpen(): void {
-    if (!this.db.isOpen) throw new CompozyError('KV_CLOSED', `The KV database ${this.path} is closed.`, { hint: 'Open a new SqliteKv.' });
+    if (!this.db.isOpen) throw closedError(this.path);
   }
 
   private stmt(name: string): StatementSync {
@@ -210,13 +226,80 @@ export class SqliteKv implements Kv {
 
   private readonly inTransaction = <T>(fn: () => T): T => this.tx(fn);
 
-  /** One transaction through the guard: waits for another process's lock without blocking, storage errors typed. */
-  private write<T>(fn: () => T): T | Promise<T> {
-    return this.guard.write(() => this.tx(fn));
+  /**
+   * Group commit: `fn` joins the operations issued in this turn of the event loop, and they run together
+   * in one BEGIN IMMEDIATE … COMMIT at the next turn (through the guard, so another process's lock is
+   * waited for without blocking). Each keeps its own result and error: an operation that throws is
+   * rolled back to its savepoint and the others commit. The promise settles only after the commit, so a
+   * resolved write is as durable as before; a process killed first loses the batch whole.
+   */
+  private write<T>(fn: () => T): Promise<T> {
+    this.assertOpen();
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ run: fn, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        nextTurn(this.flush);
+      }
+    });
   }
 
+  /** A read runs now, unless writes issued before it wait for their commit: then it runs in order with them. */
   private read<T>(fn: () => T): T | Promise<T> {
+    if (this.pending.length > 0) return this.write(fn);
     return this.guard.read(fn);
+  }
+
+  /** Commits the waiting operations now (before an operation that does not join the batch, and at close). */
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    while (this.pending.length > 0) this.commit(this.pending.splice(0, MAX_BATCH));
+  };
+
+  private commit(batch: Pending[]): void {
+    const failAll = (error: unknown) => batch.forEach((op) => op.reject(error));
+    const deliver = (outcomes: Outcome[]) => outcomes.forEach((outcome, i) => (outcome.ok ? (batch[i] as Pending).resolve(outcome.value) : (batch[i] as Pending).reject(outcome.error)));
+    if (!this.db.isOpen) return failAll(closedError(this.path));
+    try {
+      const outcomes = this.guard.write(() => this.runBatch(batch));
+      if (outcomes instanceof Promise) outcomes.then(deliver, failAll);
+      else deliver(outcomes);
+    } catch (error) {
+      failAll(error);
+    }
+  }
+
+  /**
+   * One transaction for the batch. A single operation runs as it always did (its error rolls the
+   * transaction back). Several run straight through; when one of them fails with a typed error
+   * (WRONGTYPE, a bad argument), that transaction is rolled back and the batch runs again with each
+   * operation in a savepoint, so the error is that operation's alone and the others commit. Any other
+   * failure (storage, the lock) fails the whole batch, which the guard retries when it was a lock —
+   * nothing of it was committed.
+   */
+  private runBatch(batch: Pending[]): Outcome[] {
+    if (batch.length === 1) return [{ ok: true, value: this.tx((batch[0] as Pending).run) }];
+    try {
+      return this.tx(() => batch.map((op): Outcome => ({ ok: true, value: op.run() })));
+    } catch (error) {
+      if (!(error instanceof CompozyError)) throw error;
+    }
+    const sp = (this.savepoint ??= { begin: this.db.prepare('SAVEPOINT op'), undo: this.db.prepare('ROLLBACK TO op'), release: this.db.prepare('RELEASE op') });
+    return this.tx(() =>
+      batch.map((op): Outcome => {
+        sp.begin.run();
+        try {
+          const value = op.run();
+          sp.release.run();
+          return { ok: true, value };
+        } catch (error) {
+          if (!(error instanceof CompozyError) || !this.db.isTransaction) throw error;
+          sp.undo.run();
+          sp.release.run();
+          return { ok: false, error };
+        }
+      }),
+    );
   }
 
   private readLive(key: string): KeyRow | undefined {
@@ -682,6 +765,8 @@ export class SqliteKv implements Kv {
   async publish(channel: string, data: unknown): Promise<number> {
     this.stmt('getAny');
     checkKey(channel, 'channel');
+    // Writes issued before the message commit before it, so a subscriber that reacts to it sees them.
+    this.flush();
     return this.guard.write(() => this.pubsub.publish(channel, data, this.inTransaction));
   }
 
@@ -698,6 +783,7 @@ export class SqliteKv implements Kv {
     if (list.length === 0) throw invalid(`${kind === 'channel' ? 'subscribe' : 'psubscribe'}: at least one ${kind} is required.`);
     list.forEach((target) => checkKey(target, kind));
     this.stmt('getAny');
+    this.flush();
     return this.guard.write(() => this.pubsub.subscribe(kind, list, options, this.inTransaction));
   }
 
@@ -748,12 +834,17 @@ export class SqliteKv implements Kv {
 
   async close(): Promise<void> {
     if (!this.db.isOpen) return;
+    this.flush();
     clearInterval(this.sweepTimer);
     await this.broker.close();
     this.pubsub.close();
     this.watcher.close();
     this.db.close();
   }
+}
+
+function closedError(path: string): CompozyError {
+  return new CompozyError('KV_CLOSED', `The KV database ${path} is closed.`, { hint: 'Open a new SqliteKv.' });
 }
 
 function checkDeltaNumber(delta: number): number {
