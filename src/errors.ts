@@ -85,6 +85,13 @@ export type ErrorCode =
   | 'MEMORY_FLUSH_FAILED'
   | 'SIGNAL_FAILED'
   | 'TRIGGER_NOT_FOUND'
+  /** A /api/v0/hooks/<slug> no webhook trigger declares. */
+  | 'WEBHOOK_NOT_FOUND'
+  /** A webhook delivery whose signature does not verify. */
+  | 'SIGNATURE_INVALID'
+  | 'METHOD_NOT_ALLOWED'
+  /** A webhook whose verify.secret cannot be resolved (an unset variable): the server's fault. */
+  | 'WEBHOOK_MISCONFIGURED'
   | 'NESTING_TOO_DEEP'
   | 'PAYLOAD_TOO_LARGE'
   | 'OVERLOADED'
@@ -124,6 +131,7 @@ export function httpStatusFor(error: unknown): number {
     case 'WORKFLOW_NOT_FOUND':
     case 'EXECUTION_NOT_FOUND':
     case 'TRIGGER_NOT_FOUND':
+    case 'WEBHOOK_NOT_FOUND':
     case 'MEMORY_NOT_FOUND':
     case 'AGENT_NOT_FOUND':
     case 'TOOL_NOT_FOUND':
@@ -136,9 +144,12 @@ export function httpStatusFor(error: unknown): number {
     case 'PAYLOAD_TOO_LARGE':
       return 413;
     case 'UNAUTHORIZED':
+    case 'SIGNATURE_INVALID':
       return 401;
     case 'FORBIDDEN':
       return 403;
+    case 'METHOD_NOT_ALLOWED':
+      return 405;
     case 'OVERLOADED':
     case 'RATE_LIMITED':
       return 429;

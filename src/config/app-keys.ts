@@ -6,7 +6,7 @@ import type { ConfigDiagnostic, YamlFile, YamlPath } from './yaml-file.js';
 const UNSUPPORTED_SECTIONS: Readonly<Record<string, string>> = {
   memory: 'Memory settings live in each memory resource (memory/*.yaml: persistence.ttl, …); remove the top-level memory: section.',
   worker: 'The worker has no settings of its own here; remove worker:.',
-  webhooks: 'Webhooks are not implemented; remove webhooks:.',
+  webhooks: 'The webhooks: defaults are fixed (1 MiB body, 10m dedupe TTL, 5m Stripe skew, set per webhook with verify.skew); remove webhooks:.',
   cli: 'The CLI reads COMPOZY_API_KEY and its flags (--json), not a cli: section; remove it.',
   ratelimit: 'Give request budgets under server.rate_limit: {requests, period, burst, per_route}.',
   mcp_proxy: 'MCP servers are not implemented; remove mcp_proxy:.',

@@ -2,7 +2,7 @@ import { existsSync, globSync } from 'node:fs';
 import { basename, dirname, relative, resolve } from 'node:path';
 import { appKeyDiagnostics } from './app-keys.js';
 import { projectFile } from './project.js';
-import { isValidDuration } from './duration.js';
+import { isValidDuration, parseDuration } from './duration.js';
 import { memorySources, readMemoryResource } from './memory-resource.js';
 import { readNativeTools } from './native-tools.js';
 import { MODEL_PARAMS } from './providers.js';
@@ -33,6 +33,9 @@ import {
   type ToolConfig,
   type Transition,
   type Trigger,
+  type WebhookEvent,
+  type WebhookStrategy,
+  type WebhookTrigger,
   type WorkflowConfig,
 } from './types.js';
 import { YamlFile, type ConfigDiagnostic, type YamlPath } from './yaml-file.js';
@@ -75,6 +78,14 @@ const UNSUPPORTED_WORKFLOW_FIELDS = {
   memories: 'Declare the memories this workflow uses under resources.memories: [{id, source}], or autoload memory/*.yaml.',
 };
 const TRIGGER_FIELDS = new Set(['type', 'name', 'schema']);
+const WEBHOOK_TRIGGER_FIELDS = new Set(['type', 'webhook']);
+const WEBHOOK_FIELDS = new Set(['slug', 'method', 'events', 'verify']);
+const WEBHOOK_EVENT_FIELDS = new Set(['name', 'filter', 'input', 'schema']);
+const WEBHOOK_VERIFY_FIELDS = new Set(['strategy', 'secret', 'header', 'skew']);
+/** Stripe's own default tolerance on a signature's timestamp (and the reference's). */
+export const STRIPE_DEFAULT_SKEW_MS = 5 * 60_000;
+const WEBHOOK_METHODS = ['POST', 'PUT', 'PATCH'] as const;
+const WEBHOOK_STRATEGIES = ['none', 'hmac', 'stripe', 'github'] as const;
 /** `config:` of the project, a workflow or a task: retry and timeout options (a workflow's also has input and env). */
 const EXECUTION_FIELDS = ['start_to_close_timeout', 'schedule_to_close_timeout', 'heartbeat_timeout', 'retry_policy'];
 const UNSUPPORTED_EXECUTION_FIELDS = {
@@ -626,6 +637,70 @@ class Loader {
     });
   }
 
+  /** A webhook trigger's `webhook:` mapping (reference engine/webhook: config.go, validators.go). */
+  private webhook(r: Reader, item: Obj, at: YamlPath): Omit<WebhookTrigger, 'file' | 'path' | 'type'> | undefined {
+    if (!isObj(item.webhook)) {
+      r.error([...at, 'webhook'], 'A webhook trigger needs webhook: {slug, events, verify}.');
+      return undefined;
+    }
+    const w = item.webhook;
+    const wat = [...at, 'webhook'];
+    r.knownKeys(w, wat, WEBHOOK_FIELDS, 'webhook');
+    const slug = r.string(w, wat, 'slug', true);
+    if (slug !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(slug)) r.error([...wat, 'slug'], `Webhook slug "${slug}" is not URL-safe.`, 'Use letters, digits, - and _ (it is the last segment of /api/v0/hooks/<slug>).');
+    const method = (r.string(w, wat, 'method') ?? 'POST').toUpperCase();
+    if (!(WEBHOOK_METHODS as readonly string[]).includes(method)) r.error([...wat, 'method'], `Webhook method "${method}" is not one of ${WEBHOOK_METHODS.join(', ')}.`);
+    const names = new Set<string>();
+    const events = r.list(w, wat, 'events').flatMap((event, i): WebhookEvent[] => {
+      const eat = [...wat, 'events', i];
+      if (!isObj(event)) {
+        r.error(eat, 'A webhook event must be a mapping {name, filter, input}.');
+        return [];
+      }
+      r.knownKeys(event, eat, WEBHOOK_EVENT_FIELDS, 'webhook event');
+      const name = r.string(event, eat, 'name', true);
+      const filter = r.string(event, eat, 'filter', true);
+      const input = r.stringMap(event, eat, 'input');
+      if (event.input !== undefined && Object.keys(input).length === 0) r.error([...eat, 'input'], 'A webhook event\'s input needs at least one key.', 'Map workflow input keys to templates over the body, e.g. id: "{{ .payload.data.id }}".');
+      else if (event.input === undefined) r.error(eat, 'A webhook event needs input: {key: template}.', 'Map workflow input keys to templates over the body, e.g. id: "{{ .payload.data.id }}".');
+      if (name !== undefined && names.has(name)) r.error([...eat, 'name'], `Webhook event "${name}" is declared twice in this webhook.`);
+      if (name !== undefined) names.add(name);
+      const schema = this.schemaRef(r, event, eat, 'schema');
+      return name !== undefined && filter !== undefined ? [{ name, filter, input, ...(schema ? { schema } : {}) }] : [];
+    });
+    if (w.events === undefined || (Array.isArray(w.events) && w.events.length === 0)) r.error(w.events === undefined ? wat : [...wat, 'events'], 'A webhook needs at least one event.', 'Add events: [{name, filter, input}].');
+    const verify = this.webhookVerify(r, w, wat);
+    if (slug === undefined || !verify) return undefined;
+    return { slug, method: method as WebhookTrigger['method'], events, verify };
+  }
+
+  private webhookVerify(r: Reader, w: Obj, wat: YamlPath): WebhookTrigger['verify'] | undefined {
+    if (w.verify === undefined) return { strategy: 'none' };
+    const vat = [...wat, 'verify'];
+    const v = r.map(w, wat, 'verify');
+    r.knownKeys(v, vat, WEBHOOK_VERIFY_FIELDS, 'webhook verify');
+    const strategy = r.string(v, vat, 'strategy') ?? 'none';
+    if (!(WEBHOOK_STRATEGIES as readonly string[]).includes(strategy)) {
+      r.error([...vat, 'strategy'], `Unknown verify strategy "${strategy}".`, suggestion(strategy, WEBHOOK_STRATEGIES, 'strategy'));
+      return undefined;
+    }
+    const secret = r.string(v, vat, 'secret');
+    const header = r.string(v, vat, 'header');
+    const skew = r.string(v, vat, 'skew');
+    const refuse = (key: string, why: string) => r.error([...vat, key], `verify.${key} ${why}`);
+    if (strategy === 'none' && secret !== undefined) refuse('secret', 'is given but strategy is none, so nothing would check it.');
+    if (strategy !== 'none' && !secret) refuse('secret', `is required by strategy ${strategy}.`);
+    if (strategy === 'hmac' && !header) refuse('header', 'is required by strategy hmac: the request header that carries the hex HMAC-SHA256 of the body.');
+    if (strategy !== 'hmac' && header !== undefined) refuse('header', `only applies to strategy hmac (${strategy === 'github' ? 'github reads X-Hub-Signature-256' : strategy === 'stripe' ? 'stripe reads Stripe-Signature' : 'none reads no header'}).`);
+    if (strategy !== 'stripe' && skew !== undefined) refuse('skew', 'only applies to strategy stripe (the tolerance on its signed timestamp).');
+    if (skew !== undefined && !isValidDuration(skew)) refuse('skew', `"${skew}" is not a valid duration (e.g. 5m, 300s).`);
+    return {
+      strategy: strategy as WebhookStrategy,
+      ...(secret ? { secret } : {}), ...(header ? { header } : {}),
+      ...(strategy === 'stripe' ? { skewMs: skew !== undefined && isValidDuration(skew) ? parseDuration(skew) : STRIPE_DEFAULT_SKEW_MS } : {}),
+    };
+  }
+
   workflow(file: YamlFile): WorkflowConfig | undefined {
     const r = new Reader(file, this.diagnostics);
     const raw = file.data as Obj;
@@ -642,8 +717,9 @@ class Loader {
       }
       const type = r.string(item, at, 'type', true);
       if (type === 'webhook') {
-        r.error([...at, 'type'], 'Webhook triggers are not supported yet.', 'Post the event to POST /api/v0/events with a signal trigger\'s name instead.');
-        return [];
+        r.knownKeys(item, at, WEBHOOK_TRIGGER_FIELDS, 'webhook trigger');
+        const webhook = this.webhook(r, item, at);
+        return webhook ? [{ file, path: at, type, ...webhook }] : [];
       }
       if (type !== 'signal') {
         if (type) r.error([...at, 'type'], `Unknown trigger type "${type}".`, suggestion(type, ['signal', 'webhook'], 'trigger type'));

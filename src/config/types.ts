@@ -309,12 +309,34 @@ export interface MemoryTaskOptions {
   clear?: { confirm?: boolean; backup?: boolean };
 }
 
-/** A signal trigger: an event with this name starts the workflow (webhook triggers are refused at load). */
-export interface Trigger extends Located {
+/** A signal trigger: an event with this name starts the workflow. */
+export interface SignalTrigger extends Located {
   type: 'signal';
   name?: string;
   schema?: SchemaRef;
 }
+
+export type WebhookStrategy = 'none' | 'hmac' | 'stripe' | 'github';
+
+/** One routable event of a webhook: the first whose CEL `filter` holds starts the workflow with `input` rendered from the body. */
+export interface WebhookEvent {
+  name: string;
+  filter: string;
+  input: Record<string, string>;
+  schema?: SchemaRef;
+}
+
+/** A webhook trigger: POST /api/v0/hooks/<slug>, its signature checked by `verify`, routed by its events. */
+export interface WebhookTrigger extends Located {
+  type: 'webhook';
+  slug: string;
+  method: 'POST' | 'PUT' | 'PATCH';
+  events: WebhookEvent[];
+  /** `secret` as written (a literal or an env reference, resolved per request); `skewMs` only for stripe. */
+  verify: { strategy: WebhookStrategy; secret?: string; header?: string; skewMs?: number };
+}
+
+export type Trigger = SignalTrigger | WebhookTrigger;
 
 export interface WorkflowConfig extends Located {
   id: string;

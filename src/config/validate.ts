@@ -20,6 +20,7 @@ import {
   type ProjectConfig,
   type SchemaDefinition,
   type SchemaRef,
+  type WebhookTrigger,
   type TaskConfig,
   type ToolConfig,
   type WorkflowConfig,
@@ -180,7 +181,10 @@ class Validator {
     this.duplicates(workflow.tools, 'tool');
     for (const s of workflow.schemas) this.jsonSchema(s, s.schema);
     this.schema(workflow.input, schemas);
-    for (const trigger of workflow.triggers) this.schema(trigger.schema, schemas);
+    for (const trigger of workflow.triggers) {
+      if (trigger.type === 'signal') this.schema(trigger.schema, schemas);
+      else this.webhook(trigger, schemas);
+    }
     for (const tool of workflow.tools) this.tool(tool, schemas);
     for (const agent of workflow.agents) this.agent(agent, tools, schemas, memories);
     if (workflow.outputs) this.template(workflow, ['outputs'], workflow.outputs);
@@ -275,6 +279,32 @@ class Validator {
     if (!id.includes('{{')) return false;
     this.template(task, path, id);
     return true;
+  }
+
+  /** A webhook's event filters are CEL over {payload, headers, query}; its inputs templates over {payload}. */
+  private webhook(trigger: WebhookTrigger, schemas: ReadonlyMap<string, SchemaDefinition>): void {
+    trigger.events.forEach((event, i) => {
+      try {
+        compileCel(event.filter);
+      } catch (error) {
+        this.error(trigger, ['webhook', 'events', i, 'filter'], (error as CompozyError).message, (error as CompozyError).hint);
+      }
+      this.template(trigger, ['webhook', 'events', i, 'input'], event.input);
+      this.schema(event.schema, schemas);
+    });
+  }
+
+  /** Each webhook slug is one URL, so it may belong to one trigger in the whole project. */
+  webhookSlugs(project: ProjectConfig): void {
+    const seen = new Map<string, string>();
+    for (const workflow of project.workflows) {
+      for (const trigger of workflow.triggers) {
+        if (trigger.type !== 'webhook') continue;
+        const first = seen.get(trigger.slug);
+        if (first !== undefined) this.error(trigger, ['webhook', 'slug'], `Webhook slug "${trigger.slug}" is already used by workflow ${first}.`, 'Give each webhook its own slug: it is the URL /api/v0/hooks/<slug>.');
+        else seen.set(trigger.slug, workflow.id);
+      }
+    }
   }
 
   /** A CEL expression written without templates must parse; templated ones are checked once rendered. */
@@ -444,6 +474,7 @@ export function validateProject(project: ProjectConfig): ConfigDiagnostic[] {
   for (const agent of project.agents) v.agent(agent, tools, schemas, memories);
   for (const memory of projectMemories(project)) v.template(memory, ['key'], memory.key);
   for (const workflow of project.workflows) v.workflow(project, workflow);
+  v.webhookSlugs(project);
   v.taskResources(project);
   for (const model of project.models) v.model(model);
   for (const use of modelUses(project)) v.modelRef(use, project.models);

@@ -17,6 +17,9 @@ import { directRoutes } from './routes/direct.js';
 import { resourceRoutes } from './routes/resources.js';
 import type { ProjectConfig } from '../config/types.js';
 import type { MemoryManager } from '../memory/service.js';
+import type { Kv } from '../kv/kv.js';
+import { webhookRoutes } from '../triggers/webhooks.js';
+import { hookRoutes } from './routes/hooks.js';
 
 export interface AppDeps {
   health(): Promise<HealthReport>;
@@ -30,6 +33,8 @@ export interface AppDeps {
   project?: ProjectConfig;
   /** Who answers /readyz: this process and the nonce of the supervisor that started it, so it can tell its own server from another. */
   identity?: { pid: number; nonce?: string };
+  /** With an engine and a project, the project's webhook triggers are served at /api/v0/hooks/:slug. */
+  webhooks?: { kv: Kv; env: NodeJS.ProcessEnv; now?: () => number };
   /** API keys and rate limits; absent, neither is checked (tests of the bare routes). */
   security?: SecurityOptions;
   /** serve's log: every 5xx answer is written there with its cause. */
@@ -76,6 +81,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     if (deps.project) {
       void app.register(directRoutes(deps.engine.client, deps.engine.store, deps.project), { prefix: '/api/v0' });
       void app.register(resourceRoutes(deps.engine.client, deps.project), { prefix: '/api/v0' });
+      if (deps.webhooks) void app.register(hookRoutes({ engine: deps.engine.client, routes: webhookRoutes(deps.project), ...deps.webhooks }), { prefix: '/api/v0' });
     }
   }
   if (deps.memory) void app.register(memoryRoutes(deps.memory), { prefix: '/api/v0' });

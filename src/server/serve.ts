@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import type { AppSettings } from '../config/settings.js';
+import { projectEnv, type AppSettings } from '../config/settings.js';
 import type { HealthReport } from '../health.js';
 import { bindPort } from '../platform/ports.js';
 import { readRunState } from '../platform/run-state.js';
@@ -88,6 +88,7 @@ export function apiServer(runtime: EngineRuntime, options: ApiServerOptions): Fa
     engine: { client: runtime.engine, store: runtime.store, events: runtime.events },
     memory: runtime.memory,
     project: runtime.projectConfig,
+    webhooks: { kv: runtime.kv, env: projectEnv(runtime.projectConfig.dir) },
     identity: { pid: process.pid, ...(options.nonce ? { nonce: options.nonce } : {}) },
     security: { host: options.http.host, settings, keys: runtime.store.apiKeys, kv: runtime.kv },
     log: options.log,

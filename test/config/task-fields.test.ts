@@ -171,7 +171,7 @@ describe('reference fields nothing runs yet are refused by name, with where they
       'wf.yaml:2:1 schedule: The workflow field "schedule" is not supported yet.',
       'wf.yaml:3:1 mcps: The workflow field "mcps" is not supported yet.',
       'wf.yaml:4:1 input: Unknown workflow field "input".',
-      'wf.yaml:6:5 triggers[0].type: Webhook triggers are not supported yet.',
+      'wf.yaml:7:5 triggers[0].webhook: A webhook needs at least one event.',
       'wf.yaml:10:5 triggers[1].payload: Unknown trigger field "payload".',
       'wf.yaml:12:3 config.on_error: The config field "on_error" is not supported yet.',
       'wf.yaml:13:3 config.global: The config field "global" is not supported yet.',

@@ -28,6 +28,8 @@ export function authDecision(settings: Pick<AppSettings, 'authEnabled'>, host: s
 export type RouteNeed = 'open' | 'summary' | ApiKeyScope;
 
 const OPEN_ROUTES = new Set(['/healthz', '/readyz', '/openapi.json']);
+/** Webhook deliveries authenticate by their signature (verify:), not an API key; they are still rate-limited. */
+const WEBHOOK_ROUTE = '/api/v0/hooks/:slug';
 /** Destructive operations: they need an admin key. */
 const ADMIN_ROUTES = new Set(['POST /api/v0/memory/:memory_ref/clear', 'POST /api/v0/memory/:memory_ref/delete']);
 
@@ -36,7 +38,7 @@ const ADMIN_ROUTES = new Set(['POST /api/v0/memory/:memory_ref/clear', 'POST /ap
  * need read; anything that starts, signals, cancels or writes needs execute; ADMIN_ROUTES admin.
  */
 export function routeNeed(method: string, pattern: string): RouteNeed {
-  if (OPEN_ROUTES.has(pattern) || pattern === '/docs' || pattern.startsWith('/docs/')) return 'open';
+  if (OPEN_ROUTES.has(pattern) || pattern === '/docs' || pattern.startsWith('/docs/') || pattern === WEBHOOK_ROUTE) return 'open';
   if (pattern === '/api/v0/health') return 'summary';
   if (ADMIN_ROUTES.has(`${method} ${pattern}`)) return 'admin';
   return method === 'GET' || method === 'HEAD' ? 'read' : 'execute';
