@@ -2,13 +2,11 @@
 // against the SQLite store, a budget counted on the SQLite KV) against the same route with both off,
 // in one run: two server processes, loaded one at a time by this one, in alternating rounds.
 // Last line: one JSON object.
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { load as loadPhase, serveCpuProbe, startServer as spawnServer, summary } from './http-load.js';
 
 const PHASE_MS = Number(process.env.BENCH_MS ?? 2000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
@@ -48,71 +46,20 @@ async function server(secured) {
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   process.stdout.write(`${JSON.stringify({ port: app.server.address().port, execId, key })}\n`);
-  // Each line on stdin asks for this process's CPU time so far (µs); end of stdin stops it.
-  createInterface({ input: process.stdin }).on('line', () => {
-    const { user, system } = process.cpuUsage();
-    process.stdout.write(`${JSON.stringify({ cpuUs: user + system })}\n`);
-  });
-  process.stdin.on('end', async () => {
+  await serveCpuProbe(async () => {
     await app.close();
     await kv.close();
     await store.close();
     rmSync(dir, { recursive: true, force: true });
-    process.exit(0);
   });
 }
 
-async function startServer(secured) {
-  const child = spawn(process.execPath, [import.meta.filename, secured ? 'server-on' : 'server-off'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const first = await lines.next();
-  const cpuUs = async () => {
-    child.stdin.write('cpu\n');
-    return JSON.parse((await lines.next()).value).cpuUs;
-  };
-  return { child, cpuUs, ...JSON.parse(first.value) };
-}
+const startServer = (secured) => spawnServer(import.meta.filename, secured ? 'server-on' : 'server-off');
 
-/** Requests per second and latency percentiles over PHASE_MS with CONCURRENCY requests in flight. */
-async function load(target) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-  const headers = target.key ? { authorization: `Bearer ${target.key}` } : {};
-  const path = `/api/v0/executions/workflows/${target.execId}`;
-  const latencies = [];
-  let failures = 0;
-  const get = () =>
-    new Promise((resolve, reject) => {
-      const started = performance.now();
-      const request = http.get({ host: '127.0.0.1', port: target.port, path, headers, agent }, (response) => {
-        response.resume();
-        response.on('end', () => {
-          if (response.statusCode !== 200) failures++;
-          latencies.push(performance.now() - started);
-          resolve();
-        });
-      });
-      request.on('error', reject);
-    });
-  const cpuBefore = await target.cpuUs();
-  const started = performance.now();
-  const deadline = started + PHASE_MS;
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (performance.now() < deadline) await get();
-  }));
-  const seconds = (performance.now() - started) / 1000;
-  const cpuUs = (await target.cpuUs()) - cpuBefore;
-  agent.destroy();
-  if (failures > 0) throw new Error(`${failures} requests did not answer 200`);
-  return { count: latencies.length, seconds, latencies, cpuUs };
-}
-
-function summary(phases) {
-  const latencies = phases.flatMap((p) => p.latencies).sort((a, b) => a - b);
-  const at = (p) => Number(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))].toFixed(3));
-  const count = phases.reduce((n, p) => n + p.count, 0);
-  const seconds = phases.reduce((n, p) => n + p.seconds, 0);
-  const cpuUs = phases.reduce((n, p) => n + p.cpuUs, 0);
-  return { rps: Math.round(count / seconds), p50_ms: at(0.5), p99_ms: at(0.99), requests: count, server_cpu_us_per_request: Number((cpuUs / count).toFixed(1)) };
+/** GET the execution over PHASE_MS with CONCURRENCY requests in flight. */
+function load(target) {
+  const request = { method: 'GET', path: `/api/v0/executions/workflows/${target.execId}`, headers: target.key ? { authorization: `Bearer ${target.key}` } : {} };
+  return loadPhase(target, { phaseMs: PHASE_MS, concurrency: CONCURRENCY, expect: 200, next: () => request });
 }
 
 async function main() {
