@@ -3,10 +3,8 @@
 // in one run: two server processes, loaded one at a time by this one, in alternating rounds.
 // Last line: one JSON object.
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { load as loadPhase, serveCpuProbe, startServer as spawnServer, summary } from './http-load.js';
+import { load as loadPhase, startServer as spawnServer, sqliteBackends, summary } from './http-load.js';
 
 const PHASE_MS = Number(process.env.BENCH_MS ?? 2000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
@@ -20,13 +18,9 @@ async function server(secured) {
   const { loadValidProject } = await import('../dist/config/valid-project.js');
   const { compileProject } = await import('../dist/engine/project.js');
   const { EngineClient } = await import('../dist/engine/client.js');
-  const { SqliteStore } = await import('../dist/store/sqlite/sqlite-store.js');
-  const { SqliteKv } = await import('../dist/kv/sqlite/sqlite-kv.js');
   const { createKey } = await import('../dist/server/auth/keys.js');
   const { ksuid } = await import('../dist/store/ksuid.js');
-  const dir = mkdtempSync(join(tmpdir(), 'compozy-bench-api-'));
-  const store = SqliteStore.open(join(dir, 'compozy.db'));
-  const kv = SqliteKv.open(join(dir, 'kv.db'));
+  const { store, kv, serve } = await sqliteBackends('compozy-bench-api-');
   const execId = ksuid();
   await store.createWorkflowExecution({ workflowExecId: execId, workflowId: 'one-task', input: { n: 1 } });
   for (let i = 0; i < 5; i++) {
@@ -44,14 +38,7 @@ async function server(secured) {
     engine: { client: engine, store, events: { publish: async () => ksuid() } },
     security: { host: '127.0.0.1', settings, keys: store.apiKeys, kv },
   });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  process.stdout.write(`${JSON.stringify({ port: app.server.address().port, execId, key })}\n`);
-  await serveCpuProbe(async () => {
-    await app.close();
-    await kv.close();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  await serve(app, { execId, key });
 }
 
 const startServer = (secured) => spawnServer(import.meta.filename, secured ? 'server-on' : 'server-off');

@@ -73,3 +73,30 @@ export async function serveCpuProbe(close) {
     process.exit(0);
   });
 }
+
+/**
+ * A benchmark server's backends: a SQLite store and KV in a fresh temp folder, and what closes the
+ * app, both and the folder once the parent ends stdin (serveCpuProbe).
+ */
+export async function sqliteBackends(prefix) {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { SqliteStore } = await import('../dist/store/sqlite/sqlite-store.js');
+  const { SqliteKv } = await import('../dist/kv/sqlite/sqlite-kv.js');
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const store = SqliteStore.open(join(dir, 'compozy.db'));
+  const kv = SqliteKv.open(join(dir, 'kv.db'));
+  /** Listens on a loopback port, prints it with `info` as the first stdout line, then serves the CPU probe. */
+  const serve = async (app, info = {}) => {
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    process.stdout.write(`${JSON.stringify({ port: app.server.address().port, ...info })}\n`);
+    await serveCpuProbe(async () => {
+      await app.close();
+      await kv.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+  };
+  return { store, kv, serve };
+}

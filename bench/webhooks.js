@@ -5,10 +5,8 @@
 // is measured is compozy's ingest path. Last line: one JSON object.
 import { createHmac } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { load, serveCpuProbe, startServer, summary } from './http-load.js';
+import { load, startServer, sqliteBackends, summary } from './http-load.js';
 
 const PHASE_MS = Number(process.env.BENCH_MS ?? 2000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
@@ -21,12 +19,8 @@ async function server() {
   const { loadValidProject } = await import('../dist/config/valid-project.js');
   const { compileProject } = await import('../dist/engine/project.js');
   const { EngineClient } = await import('../dist/engine/client.js');
-  const { SqliteStore } = await import('../dist/store/sqlite/sqlite-store.js');
-  const { SqliteKv } = await import('../dist/kv/sqlite/sqlite-kv.js');
   const { ksuid } = await import('../dist/store/ksuid.js');
-  const dir = mkdtempSync(join(tmpdir(), 'compozy-bench-webhooks-'));
-  const store = SqliteStore.open(join(dir, 'compozy.db'));
-  const kv = SqliteKv.open(join(dir, 'kv.db'));
+  const { store, kv, serve } = await sqliteBackends('compozy-bench-webhooks-');
   const config = loadValidProject(PROJECT);
   const client = { workflow: { async start() {} } };
   const engine = new EngineClient({ client, store, project: compileProject(config, 20), taskQueue: 'bench', workerAvailable: async () => true });
@@ -37,14 +31,7 @@ async function server() {
     project: config,
     webhooks: { kv, env: { BENCH_WEBHOOK_SECRET: SECRET } },
   });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  process.stdout.write(`${JSON.stringify({ port: app.server.address().port })}\n`);
-  await serveCpuProbe(async () => {
-    await app.close();
-    await kv.close();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  await serve(app);
 }
 
 async function main() {
