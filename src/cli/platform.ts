@@ -1,6 +1,9 @@
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../config/project.js';
+import type { AppSettings } from '../config/settings.js';
 import { CompozyError } from '../errors.js';
+import { requireUsableKey } from '../server/auth/guard.js';
+import { authDecision } from '../server/auth/policy.js';
 import { firstWorkflow } from '../supervisor/first-lines.js';
 import type { Supervisor, SupervisorOptions } from '../supervisor/supervisor.js';
 import { resolveTemporalBinary } from '../temporal/binary.js';
@@ -19,6 +22,22 @@ export interface PlatformFlags {
 export type PlatformIo = Pick<SupervisorOptions, 'narrate' | 'emit' | 'showHealth' | 'showStartLines' | 'logOut' | 'color'>;
 
 /**
+ * With API keys required (a non-loopback API, or auth.enabled), a store without a usable key is refused
+ * here, before any child starts; serve would refuse the same way, only after Temporal was up.
+ */
+async function refuseWithoutKey(settings: AppSettings, stateDir: string): Promise<void> {
+  const decision = authDecision(settings, settings.serverHost.value);
+  if (!decision.enabled) return;
+  const { openStore } = await import('../server/open-store.js');
+  const store = await openStore(settings, stateDir);
+  try {
+    await requireUsableKey(store.apiKeys, decision);
+  } finally {
+    await store.close();
+  }
+}
+
+/**
  * The standalone platform of a project, ready to run: the project validated (a project that does not
  * validate would only crash-loop serve), the Temporal CLI resolved. The supervisor chooses ports once
  * a killed run's orphans are stopped, and serve binds its own. Shared by `compozy
@@ -35,6 +54,7 @@ export async function preparePlatform(projectArg: string | undefined, flags: Pla
   }
   const { loadValidProject } = await import('../config/valid-project.js');
   const config = loadValidProject(project.dir);
+  await refuseWithoutKey(settings, stateDir);
   const temporal = await resolveTemporalBinary({
     flag: settings.temporalBin.source === 'flag' ? settings.temporalBin.value : undefined,
     config: settings.temporalBin.source === 'file' ? settings.temporalBin.value : undefined,

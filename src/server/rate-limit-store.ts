@@ -17,11 +17,15 @@ interface Lease {
   last: number;
   /** The highest count of the shared counter this process has seen in the window. */
   known: number;
+  /** The most tokens the next refill takes: FIRST_LEASE, doubled by each refill of the window up to MAX_LEASE. */
+  size: number;
   refill?: Promise<void>;
 }
 
-/** At most this many tokens are taken from the KV at once… */
-const MAX_LEASE = 64;
+/** A window's first lease takes at most this many tokens from the KV; each refill of the window doubles it… */
+const FIRST_LEASE = 64;
+/** …up to this many, so a client that keeps busy costs a KV write per 4096 requests, not per 64… */
+const MAX_LEASE = 4096;
 /** …and never more than this share of what is left, so a process holds little of a budget near its end. */
 const LEASE_SHARE = 8;
 /** Leases of this many clients are kept before those of finished windows are dropped. */
@@ -30,8 +34,9 @@ const PRUNE_AT = 10_000;
 /**
  * A fixed-window counter per client and window on the KV: INCRBY, so every process on one SQLite KV
  * and every server on one Redis counts into the same budget. A process takes tokens from the counter
- * in leases (up to an eighth of what is left, at most 64, one when few are left) and hands them out
- * locally, so a busy client costs one KV write per lease instead of one per request; the price is that
+ * in leases (up to an eighth of what is left, one when few are left; at most 64 at first, twice as many
+ * with each refill in the window, up to 4096) and hands them out locally, so a busy client costs one
+ * KV write per lease instead of one per request; the price is that
  * a process may hold up to an eighth of the remaining budget unused when the window ends (others are
  * then refused that much early, never admitted beyond the limit). Once a window is spent, requests are
  * refused without writing. The window is part of the counter's name, so a counter whose expiry was
@@ -68,6 +73,18 @@ export class KvWindowCounter {
     return lease.refill.then(() => this.hit(key, periodMs, max, burst));
   }
 
+  /**
+   * The client's count when this process knows its budget is spent (no token held, the shared counter
+   * at `max`), else undefined; never asks the KV. Budgets checked this way have no burst.
+   */
+  spent(key: string, periodMs: number, max: number): WindowCount | undefined {
+    const now = this.now();
+    const window = Math.floor(now / periodMs);
+    const lease = this.leases.get(`${key}:${periodMs}`);
+    if (lease?.window !== window || lease.next <= lease.last || lease.known < max) return undefined;
+    return { current: lease.known + 1, ttl: (window + 1) * periodMs - now };
+  }
+
   private lease(name: string, periodMs: number, window: number): Lease {
     let lease = this.leases.get(name);
     if (lease?.window === window) return lease;
@@ -75,13 +92,14 @@ export class KvWindowCounter {
       const now = this.now();
       for (const [other, held] of this.leases) if (held.window < Math.floor(now / held.periodMs)) this.leases.delete(other);
     }
-    lease = { periodMs, window, next: 1, last: 0, known: 0 };
+    lease = { periodMs, window, next: 1, last: 0, known: 0, size: FIRST_LEASE };
     this.leases.set(name, lease);
     return lease;
   }
 
   private async refill(lease: Lease, counter: string, limit: number): Promise<void> {
-    const size = Math.min(MAX_LEASE, Math.max(1, Math.floor((limit - lease.known) / LEASE_SHARE)));
+    const size = Math.min(lease.size, Math.max(1, Math.floor((limit - lease.known) / LEASE_SHARE)));
+    lease.size = Math.min(MAX_LEASE, 2 * lease.size);
     const total = await this.kv.incrBy(counter, size);
     if (total === size) await this.kv.pexpire(counter, 2 * lease.periodMs);
     lease.next = total - size + 1;

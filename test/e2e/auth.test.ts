@@ -1,10 +1,10 @@
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../src/platform/ports.js';
 import { CliProcess, copyFixture, DevProcess, runCli, stopDevProcesses, type JsonEvent } from '../helpers/cli.js';
-import { tempDir } from '../helpers/fake-bin.js';
+import { tempDir, writeScript } from '../helpers/fake-bin.js';
 import { DATABASE_URL, REDIS_URL, withServices } from '../helpers/services.js';
 import { startTemporal, type TestTemporal } from '../helpers/temporal.js';
 
@@ -66,6 +66,30 @@ describe('API keys end to end', () => {
     expect(error.error?.code).toBe('CONFIG_INVALID');
     expect(error.error?.message).toContain('the API binds 0.0.0.0, which is not loopback');
     expect(error.error?.hint).toContain('compozy auth create-key');
+  }, 60_000);
+
+  it('a non-loopback compozy dev with no key refuses before it starts Temporal or any other child, for --host and SERVER_HOST alike', async () => {
+    const dir = copyFixture('engine-api');
+    const bin = tempDir('auth-dev-bin');
+    const calls = join(bin, 'calls');
+    const temporalBin = writeScript(bin, 'temporal', `echo "$@" >> ${calls}\necho "temporal version 1.5.1 (Server 1.29.1, UI 2.42.1)"`);
+    for (const [args, env] of [[['--host', '0.0.0.0'], {}], [[], { SERVER_HOST: '0.0.0.0' }]] as const) {
+      const dev = await runCli(['dev', dir, ...args, '--port', '0', '--temporal-bin', temporalBin, '--json'], { ...noLogin, ...env });
+      expect(dev.code, dev.stderr).toBe(2);
+      const error = JSON.parse(dev.stdout.trim().split('\n').at(-1) as string) as { error?: { code: string; message: string; hint: string } };
+      expect(error.error?.code).toBe('CONFIG_INVALID');
+      expect(error.error?.message).toContain('the API binds 0.0.0.0, which is not loopback');
+      expect(error.error?.hint).toContain('compozy auth create-key');
+      expect(existsSync(calls)).toBe(false);
+      expect(existsSync(join(dir, '.compozy', 'run.json'))).toBe(false);
+    }
+    // With a key, the same command goes on to the Temporal CLI.
+    await createKey(dir, 'read');
+    const dev = new DevProcess([dir, '--host', '0.0.0.0', '--port', '0', '--temporal-bin', temporalBin], noLogin);
+    devs.push(dev);
+    const deadline = Date.now() + 30_000;
+    while (!existsSync(calls) && dev.child.exitCode === null && Date.now() < deadline) await sleep(50);
+    expect(existsSync(calls), dev.stderr).toBe(true);
   }, 60_000);
 
   it('with keys: 401 without one, 403 for a read key starting an execution, an execute key runs it, and a revoked key fails exactly like an unknown one', async () => {

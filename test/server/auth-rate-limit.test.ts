@@ -109,6 +109,42 @@ describe('rate limits on the KV', () => {
     expect((await as(two)).statusCode).toBe(404);
   });
 
+  it('401s count per client address: once an address has spent the budget its guesses get 429 unchecked, other addresses and a key it verified before keep working', async () => {
+    const dir = tempDir('rate-guess');
+    const store = SqliteStore.open(join(dir, 'compozy.db'));
+    closing.push(store);
+    const good = (await createKey(store.apiKeys, { name: 'good', scope: 'read', expiresAt: null })).key;
+    const wrong = `${good.slice(0, -4)}AAAA`;
+    const a = await api(sqliteKv(dir), limit(3), { host: '0.0.0.0', store });
+    const b = await api(sqliteKv(dir), limit(3), { host: '0.0.0.0', store });
+    const from = (app: FastifyInstance, address: string, headers: Record<string, string>) => app.inject({ method: 'GET', url: `/api/v0/executions/workflows/${ksuid()}`, headers, remoteAddress: address });
+    const guesser = '203.0.113.7';
+    expect((await from(a.app, guesser, { authorization: `Bearer ${good}` })).statusCode).toBe(404);
+    const failed = [await from(a.app, guesser, {}), await from(b.app, guesser, { authorization: `Bearer ${wrong}` }), await from(a.app, guesser, { 'x-api-key': 'guess' })];
+    expect(failed.map((answer) => answer.statusCode)).toEqual([401, 401, 401]);
+    expect(failed.map((answer) => answer.headers['ratelimit-remaining'])).toEqual(['2', '1', '0']);
+    // The fourth failure of the address, on either server sharing the KV, is refused; from then on
+    // a key this server has not verified before is not even looked at.
+    const over = await from(b.app, guesser, { authorization: `Bearer ${wrong}` });
+    expectRefused(over, 3);
+    expect(over.headers['www-authenticate']).toBeUndefined();
+    expectRefused(await from(b.app, guesser, { authorization: `Bearer ${good}` }), 3);
+    expect((await from(a.app, guesser, { authorization: `Bearer ${good}` })).statusCode).toBe(404);
+    const other = await from(b.app, '198.51.100.2', { authorization: `Bearer ${wrong}` });
+    expect(other.statusCode).toBe(401);
+    expect(other.headers['www-authenticate']).toBe('Bearer');
+  });
+
+  it('401s are not counted when server.rate_limit is off', async () => {
+    const store = SqliteStore.open(join(tempDir('rate-guess-off'), 'compozy.db'));
+    closing.push(store);
+    await createKey(store.apiKeys, { name: 'good', scope: 'read', expiresAt: null });
+    const { app } = await api(sqliteKv(), { auth: { enabled: true } }, { store });
+    const answers = await Promise.all(Array.from({ length: 5 }, () => get(app)));
+    expect(answers.map((answer) => answer.statusCode)).toEqual([401, 401, 401, 401, 401]);
+    expect(answers[0]?.headers['ratelimit-limit']).toBeUndefined();
+  });
+
   it('a per_route prefix has its own budget instead of the global one; a prefix no route has is refused at start', async () => {
     const { app } = await api(sqliteKv(), limit(10, { per_route: { '/api/v0/workflows': { requests: 1 } } }));
     expect((await get(app, '/api/v0/workflows')).statusCode).toBe(200);
@@ -164,6 +200,11 @@ describe('KvWindowCounter leases', () => {
     expect(admitted).toBeLessThanOrEqual(1000);
     expect(admitted).toBeGreaterThanOrEqual(1000 - 2 * 125);
     expect(writes).toBeLessThan(200);
+    // A client that keeps busy under a big budget: each refill takes twice the last, up to 4096.
+    writes = 0;
+    const busy = new KvWindowCounter(counted, now);
+    for (let i = 0; i < 20_000; i++) expect((await busy.hit('busier', 3_600_000, 1_000_000_000, 0)).current).toBe(i + 1);
+    expect(writes).toBeLessThanOrEqual(6 + Math.ceil((20_000 - (4096 - 64)) / 4096));
     const concurrent = new KvWindowCounter(kv, now);
     const answers = await Promise.all(Array.from({ length: 50 }, () => concurrent.hit('burst-in', 3_600_000, 20, 0)));
     expect(answers.filter((answer) => answer.current <= 20)).toHaveLength(20);

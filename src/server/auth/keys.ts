@@ -66,11 +66,17 @@ export class KeyVerifier {
 
   /** Synchronous when the key was verified before and nothing changed since; a promise when it reads the store. */
   verify(presented: string): ApiKeyRecord | undefined | Promise<ApiKeyRecord | undefined> {
+    const remembered = this.remembered(presented);
+    if (remembered) return remembered;
     const id = keyId(presented);
     if (id === undefined) return undefined;
-    const cached = this.cached(presented);
-    if (cached) return this.accept(cached);
     return this.lookUp(presented, id).then((record) => record && this.accept(record));
+  }
+
+  /** The record of a key verified before while nothing changed since, unexpired; never reads the store. */
+  remembered(presented: string): ApiKeyRecord | undefined {
+    const cached = this.cached(presented);
+    return cached && this.accept(cached);
   }
 
   /** Unexpired: the record, its last use noted. */

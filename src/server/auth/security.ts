@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppSettings } from '../../config/settings.js';
 import type { Kv } from '../../kv/kv.js';
 import type { ApiKeyStore } from '../../store/api-keys.js';
-import { registerRateLimit } from '../rate-limit.js';
+import { failureLimiter, registerRateLimit } from '../rate-limit.js';
 import { registerAuth } from './guard.js';
 import { authDecision } from './policy.js';
 
@@ -17,8 +17,9 @@ export interface SecurityOptions {
   kv: Kv;
 }
 
-/** API keys, then rate limits (which key on the verified key), on the root instance before any route. */
+/** API keys (their 401s limited per client address), then rate limits (which key on the verified key), on the root instance before any route. */
 export function registerSecurity(app: FastifyInstance, options: SecurityOptions, log?: (line: string) => void): void {
-  registerAuth(app, { decision: authDecision(options.settings, options.host), host: options.host, keys: options.keys, log });
-  registerRateLimit(app, { settings: options.settings.rateLimit.value, kv: options.kv });
+  const rateLimit = { settings: options.settings.rateLimit.value, kv: options.kv };
+  registerAuth(app, { decision: authDecision(options.settings, options.host), host: options.host, keys: options.keys, log, failures: failureLimiter(rateLimit) });
+  registerRateLimit(app, rateLimit);
 }
