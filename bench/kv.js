@@ -1,10 +1,13 @@
 // The KV contract on the embedded SQLite adapter against the Redis adapter (same client code paths),
-// one awaited caller and 100 in flight, plus cross-process pub/sub latency. Last line: one JSON object.
+// one awaited caller and 100 in flight (node-redis pipelines every command issued in one turn into one
+// socket write, so Redis runs pipelined), plus cross-process pub/sub latency and the per-write cost of
+// synchronous=NORMAL versus FULL. Last line: one JSON object.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { SqliteKv } from '../dist/kv/sqlite/sqlite-kv.js';
 import { RedisKv } from '../dist/kv/redis/redis-kv.js';
 
@@ -81,6 +84,35 @@ for (const [name, op] of Object.entries(operations)) {
     figures[`${name}_${label}_redis_ops`] = r;
     figures[`${name}_${label}_ratio`] = Number((s / r).toFixed(2));
     console.log(`${name.padEnd(14)} ${label.padEnd(12)} sqlite ${String(s).padStart(8)}/s  redis ${String(r).padStart(8)}/s  ratio ${(s / r).toFixed(2)}`);
+  }
+}
+/**
+ * What durability costs per commit: one-row UPDATE transactions on a WAL file with synchronous=NORMAL
+ * (the adapter's setting: fsync at checkpoints) and FULL (fsync at every commit), one write per commit
+ * and 100 per commit (what a group commit of 100 in flight pays).
+ */
+function commitCost(synchronous, perCommit) {
+  const db = new DatabaseSync(join(dir, `sync-${synchronous}.db`));
+  db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${synchronous}; CREATE TABLE IF NOT EXISTS t (k INTEGER PRIMARY KEY, v TEXT);`);
+  const insert = db.prepare('INSERT OR REPLACE INTO t (k, v) VALUES (?, ?)');
+  const update = db.prepare('UPDATE t SET v = ? WHERE k = ?');
+  for (let k = 0; k < 1000; k++) insert.run(k, value);
+  let writes = 0;
+  const started = performance.now();
+  while (performance.now() - started < DURATION_MS / 2) {
+    db.exec('BEGIN IMMEDIATE');
+    for (let n = 0; n < perCommit; n++) update.run(value, writes++ % 1000);
+    db.exec('COMMIT');
+  }
+  const us = ((performance.now() - started) * 1000) / writes;
+  db.close();
+  return Number(us.toFixed(2));
+}
+for (const synchronous of ['NORMAL', 'FULL']) {
+  for (const perCommit of [1, 100]) {
+    const us = commitCost(synchronous, perCommit);
+    figures[`write_${synchronous.toLowerCase()}_${perCommit}_per_commit_us`] = us;
+    console.log(`synchronous=${synchronous.padEnd(6)} ${String(perCommit).padStart(3)} write(s)/commit: ${us} µs per write`);
   }
 }
 const sqlitePubsub = await pubsubLatency('sqlite', sqlite);
