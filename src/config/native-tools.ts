@@ -39,18 +39,38 @@ export interface NativeToolsConfig {
   callWorkflow: { enabled: boolean; defaultTimeoutMs: number };
   callTasks: { enabled: boolean; defaultTimeoutMs: number; maxConcurrent: number };
   callWorkflows: { enabled: boolean; defaultTimeoutMs: number; maxConcurrent: number };
+  /**
+   * cp__agent_orchestrate: maxSteps 0 is no limit besides the planner's; maxParallel caps a parallel
+   * step (Go's executor default 4); plannerMaxSteps bounds every plan (Go's compiler default 12).
+   */
+  agentOrchestrator: { enabled: boolean; defaultTimeoutMs: number; maxSteps: number; maxParallel: number; plannerDisabled: boolean; plannerMaxSteps: number };
 }
 
 /** The built-in tools this runtime has, by the Go engine's ids. */
-export const NATIVE_TOOL_IDS = ['cp__exec', 'cp__fetch', 'cp__read_file', 'cp__write_file', 'cp__list_files', 'cp__call_agent', 'cp__call_agents', 'cp__call_task', 'cp__call_tasks', 'cp__call_workflow', 'cp__call_workflows'] as const;
+export const NATIVE_TOOL_IDS = [
+  'cp__exec',
+  'cp__fetch',
+  'cp__read_file',
+  'cp__write_file',
+  'cp__delete_file',
+  'cp__list_files',
+  'cp__list_dir',
+  'cp__grep',
+  'cp__list_agents',
+  'cp__describe_agent',
+  'cp__call_agent',
+  'cp__call_agents',
+  'cp__call_task',
+  'cp__call_tasks',
+  'cp__call_workflow',
+  'cp__call_workflows',
+  'cp__agent_orchestrate',
+] as const;
 export type NativeToolId = (typeof NATIVE_TOOL_IDS)[number];
-
-/** Built-in tools of the Go engine that this runtime does not have yet. */
-const MISSING_NATIVE_TOOLS = ['cp__list_agents', 'cp__describe_agent', 'cp__grep', 'cp__list_dir', 'cp__delete_file', 'cp__agent_orchestrate'];
 
 const DEFAULT_COMMAND_MAX_ARGS = 12;
 
-const FIELDS = new Set(['enabled', 'root_dir', 'additional_roots', 'exec', 'fetch', 'call_agent', 'call_agents', 'call_task', 'call_tasks', 'call_workflow', 'call_workflows']);
+const FIELDS = new Set(['enabled', 'root_dir', 'additional_roots', 'exec', 'fetch', 'call_agent', 'call_agents', 'call_task', 'call_tasks', 'call_workflow', 'call_workflows', 'agent_orchestrator']);
 /** The sections of the tools that run several children, which also take max_concurrent. */
 const PLURAL_CALLS = new Set(['call_agents', 'call_tasks', 'call_workflows']);
 const CALL_FIELDS = new Set(['enabled', 'default_timeout']);
@@ -59,6 +79,11 @@ const EXEC_FIELDS = new Set(['timeout', 'max_stdout_bytes', 'max_stderr_bytes', 
 const COMMAND_FIELDS = new Set(['path', 'description', 'timeout', 'max_args', 'allow_additional', 'arguments']);
 const ARGUMENT_FIELDS = new Set(['index', 'pattern', 'enum', 'optional']);
 const FETCH_FIELDS = new Set(['timeout', 'max_body_bytes', 'max_redirects', 'allowed_methods']);
+const ORCHESTRATOR_FIELDS = new Set(['enabled', 'default_timeout', 'max_steps', 'max_parallel', 'planner']);
+const ORCHESTRATOR_UNSUPPORTED = {
+  max_depth: 'Nested orchestration depth is not tracked: a plan\'s agents run as their own executions, which do not carry the depth. Remove max_depth: (each step is still bounded by its timeout).',
+};
+const PLANNER_FIELDS = new Set(['disabled', 'max_steps']);
 
 function durationMs(r: Reader, obj: Obj, path: YamlPath, key: string, fallback: number): number {
   const text = r.string(obj, path, key);
@@ -80,15 +105,36 @@ function positive(r: Reader, obj: Obj, path: YamlPath, key: string, fallback: nu
   return value;
 }
 
-/** max_concurrent of call_agents, call_tasks and call_workflows: default 10, 0 runs the agents one after the other, negative is refused (Go validate:"min=0"). */
-function maxConcurrent(r: Reader, section: Obj, path: YamlPath): number {
-  const value = r.number(section, path, 'max_concurrent');
-  if (value === undefined) return 10;
+/** A whole number, 0 or more (0: no limit), else the fallback with a diagnostic. */
+function count(r: Reader, obj: Obj, path: YamlPath, key: string, fallback: number): number {
+  const value = r.number(obj, path, key);
+  if (value === undefined) return fallback;
   if (!Number.isInteger(value) || value < 0) {
-    r.error([...path, 'max_concurrent'], '"max_concurrent" must be a whole number, 0 or more.');
-    return 10;
+    r.error([...path, key], `"${key}" must be a whole number, 0 or more.`);
+    return fallback;
   }
   return value;
+}
+
+function orchestrator(r: Reader, raw: Obj, path: YamlPath): NativeToolsConfig['agentOrchestrator'] {
+  const at: YamlPath = [...path, 'agent_orchestrator'];
+  const section = r.map(raw, path, 'agent_orchestrator');
+  r.knownKeys(section, at, ORCHESTRATOR_FIELDS, 'native_tools.agent_orchestrator', ORCHESTRATOR_UNSUPPORTED);
+  const planner = r.map(section, at, 'planner');
+  r.knownKeys(planner, [...at, 'planner'], PLANNER_FIELDS, 'native_tools.agent_orchestrator.planner');
+  return {
+    enabled: section.enabled === undefined ? true : r.bool(section, at, 'enabled'),
+    defaultTimeoutMs: durationMs(r, section, at, 'default_timeout', 60_000),
+    maxSteps: count(r, section, at, 'max_steps', 0),
+    maxParallel: count(r, section, at, 'max_parallel', 4) || 4,
+    plannerDisabled: r.bool(planner, [...at, 'planner'], 'disabled'),
+    plannerMaxSteps: count(r, planner, [...at, 'planner'], 'max_steps', 12) || 12,
+  };
+}
+
+/** max_concurrent of call_agents, call_tasks and call_workflows: default 10, 0 runs the agents one after the other, negative is refused (Go validate:"min=0"). */
+function maxConcurrent(r: Reader, section: Obj, path: YamlPath): number {
+  return count(r, section, path, 'max_concurrent', 10);
 }
 
 function command(r: Reader, raw: unknown, path: YamlPath): NativeExecCommand[] {
@@ -181,17 +227,32 @@ export function readNativeTools(r: Reader, runtime: Obj, projectDir: string): Na
     callWorkflow: call(r, raw, path, 'call_workflow', 300_000),
     callTasks: { ...call(r, raw, path, 'call_tasks', 60_000), maxConcurrent: maxConcurrent(r, r.map(raw, path, 'call_tasks'), [...path, 'call_tasks']) },
     callWorkflows: { ...call(r, raw, path, 'call_workflows', 300_000), maxConcurrent: maxConcurrent(r, r.map(raw, path, 'call_workflows'), [...path, 'call_workflows']) },
+    agentOrchestrator: orchestrator(r, raw, path),
   };
 }
 
 /** Why a tool id that names a built-in tool cannot be used (undefined: it can, or it is not a cp__ id). */
 export function nativeToolProblem(id: string, config: NativeToolsConfig | undefined): { message: string; hint: string } | undefined {
   if (!id.startsWith('cp__')) return undefined;
-  if (MISSING_NATIVE_TOOLS.includes(id)) return { message: `The built-in tool "${id}" is not implemented yet.`, hint: `Built-in tools available: ${NATIVE_TOOL_IDS.join(', ')}.` };
   if (!(NATIVE_TOOL_IDS as readonly string[]).includes(id)) return { message: `Built-in tool "${id}" does not exist.`, hint: suggestion(id, NATIVE_TOOL_IDS, 'built-in tool') };
   if (!config) return { message: `The built-in tool "${id}" is not enabled.`, hint: 'Add runtime.native_tools: {} to compozy.yaml (with root_dir, exec.allowlist, fetch limits as needed).' };
   if (!config.enabled) return { message: `The built-in tool "${id}" is disabled (runtime.native_tools.enabled: false).`, hint: 'Set runtime.native_tools.enabled: true, or remove the reference.' };
-  const section = { cp__call_agent: config.callAgent, cp__call_agents: config.callAgents, cp__call_task: config.callTask, cp__call_tasks: config.callTasks, cp__call_workflow: config.callWorkflow, cp__call_workflows: config.callWorkflows }[id as string];
-  if (section && !section.enabled) return { message: `The built-in tool "${id}" is disabled (runtime.native_tools.${id.slice(4)}.enabled: false).`, hint: 'Enable it, or remove the reference.' };
+  const section = nativeToolSection(id, config);
+  if (section && !section.enabled) return { message: `The built-in tool "${id}" is disabled (runtime.native_tools.${section.key}.enabled: false).`, hint: 'Enable it, or remove the reference.' };
   return undefined;
+}
+
+/** The runtime.native_tools section that can disable a tool on its own (the call tools and the orchestrator). */
+export function nativeToolSection(id: string, config: NativeToolsConfig): { key: string; enabled: boolean } | undefined {
+  const sections: Record<string, { enabled: boolean } | undefined> = {
+    cp__call_agent: config.callAgent,
+    cp__call_agents: config.callAgents,
+    cp__call_task: config.callTask,
+    cp__call_tasks: config.callTasks,
+    cp__call_workflow: config.callWorkflow,
+    cp__call_workflows: config.callWorkflows,
+    cp__agent_orchestrate: config.agentOrchestrator,
+  };
+  const section = sections[id];
+  return section ? { key: id === 'cp__agent_orchestrate' ? 'agent_orchestrator' : id.slice(4), enabled: section.enabled } : undefined;
 }

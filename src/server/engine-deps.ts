@@ -74,7 +74,7 @@ export function toolInvoker(
       })
     : undefined;
   let calls: NativeCalls | undefined;
-  const native = project.runtime.nativeTools ? new NativeTools(project.runtime.nativeTools, { protectedPaths: [stateDir(project)], calls: () => calls }) : undefined;
+  const native = project.runtime.nativeTools ? new NativeTools(project.runtime.nativeTools, { protectedPaths: [stateDir(project)], agents: () => [...engine.resources.agents.values()].map((found) => found.agent), calls: () => calls }) : undefined;
   if (runtime && runtime.unenforced.length > 0) options.log(`[tools] runtime.permissions cannot enforce: ${runtime.unenforced.join('; ')}`);
   return {
     async call(toolId, input, { timeoutMs }) {

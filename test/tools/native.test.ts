@@ -6,43 +6,17 @@ import { createTestEnvironment, type TestEnvironment } from 'compozy/testing';
 import { loadProjectConfig } from '../../src/config/load.js';
 import { loadValidProject } from '../../src/config/valid-project.js';
 import { sortDiagnostics, validateProject } from '../../src/config/validate.js';
-import type { NativeToolsConfig } from '../../src/config/native-tools.js';
 import { resourceIndex } from '../../src/engine/definition.js';
 import type { EngineProject } from '../../src/engine/project.js';
 import { LlmAgents } from '../../src/llm/agent-runner.js';
 import { toolInvoker } from '../../src/server/engine-deps.js';
 import { commandPolicies } from '../../src/tools/native/exec.js';
 import { NativeTools, nativeToolSpecs } from '../../src/tools/native/index.js';
-import { CompozyError } from '../../src/errors.js';
 import { tempDir } from '../helpers/fake-bin.js';
+import { config, failure, tools } from '../helpers/native-tools.js';
 import { writeFiles } from '../helpers/files.js';
 
 const FIXTURE = join(import.meta.dirname, '../fixtures/compat/native-tools');
-
-/** runtime.native_tools as the loader reads it from YAML (every default the Go engine's). */
-function config(yaml: string, files: Record<string, string> = {}): { dir: string; native: NativeToolsConfig } {
-  const dir = writeFiles({ 'compozy.yaml': `name: n\nruntime:\n  native_tools:\n${yaml}`, ...files });
-  const { project, diagnostics } = loadProjectConfig(dir);
-  expect(diagnostics).toEqual([]);
-  const native = project?.runtime.nativeTools;
-  if (!native) throw new Error('no native_tools');
-  return { dir, native };
-}
-
-function tools(native: NativeToolsConfig, dir: string): NativeTools {
-  return new NativeTools(native, { protectedPaths: [join(dir, '.compozy')] });
-}
-
-/** The error a call fails with: its code and the Go engine's code in details. */
-async function failure(promise: Promise<unknown>): Promise<{ code: string; go: unknown; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof CompozyError) return { code: error.code, go: error.details?.code, message: error.message };
-    throw error;
-  }
-  throw new Error('the call succeeded');
-}
 
 function problems(files: Record<string, string>): string[] {
   const dir = writeFiles(files);
@@ -65,10 +39,11 @@ describe('runtime.native_tools in compozy.yaml', () => {
       callWorkflow: { enabled: true, defaultTimeoutMs: 300_000 },
       callTasks: { enabled: true, defaultTimeoutMs: 60_000, maxConcurrent: 10 },
       callWorkflows: { enabled: true, defaultTimeoutMs: 300_000, maxConcurrent: 10 },
+      agentOrchestrator: { enabled: true, defaultTimeoutMs: 60_000, maxSteps: 0, maxParallel: 4, plannerDisabled: false, plannerMaxSteps: 12 },
     });
   });
 
-  it('an unknown field, an unimplemented section and an unknown or unimplemented cp__ tool are diagnostics at file:line:col', () => {
+  it('an unknown field, an unimplemented section and an unknown cp__ tool are diagnostics at file:line:col', () => {
     expect(
       problems({
         'compozy.yaml': 'name: n\nruntime:\n  native_tools:\n    root_dri: ./x\n    exec:\n      allowlist:\n        - path: bin/tool\n          max_arg: 2\n    call_tasks:\n      max_concurent: 2\n    call_agent:\n      default_timeout: soon\nworkflows:\n  - source: ./wf.yaml\n',
@@ -81,7 +56,6 @@ describe('runtime.native_tools in compozy.yaml', () => {
       'compozy.yaml:10:7 Unknown native_tools.call_tasks field "max_concurent".',
       'compozy.yaml:12:7 "default_timeout" is not a duration: "soon".',
       'wf.yaml:6:13 Built-in tool "cp__exce" does not exist.',
-      'wf.yaml:12:5 The built-in tool "cp__grep" is not implemented yet.',
     ]);
   });
 
@@ -270,7 +244,7 @@ describe('an agent calls a built-in tool', () => {
       const result = await agents.run({ agentId: 'reader', actionId: 'summarize', input: { path: 'notes/hello.txt' }, context: {} });
       expect(result.output).toEqual({ response: 'The note says hello.' });
       const offered = (requests[0]?.tools as Array<{ function: { name: string } }>).map((tool) => tool.function.name).sort();
-      expect(offered).toEqual(['cp__call_agent', 'cp__call_agents', 'cp__call_task', 'cp__call_tasks', 'cp__call_workflow', 'cp__call_workflows', 'cp__exec', 'cp__fetch', 'cp__list_files', 'cp__read_file', 'cp__write_file']);
+      expect(offered).toEqual(['cp__agent_orchestrate', 'cp__call_agent', 'cp__call_agents', 'cp__call_task', 'cp__call_tasks', 'cp__call_workflow', 'cp__call_workflows', 'cp__delete_file', 'cp__describe_agent', 'cp__exec', 'cp__fetch', 'cp__grep', 'cp__list_agents', 'cp__list_dir', 'cp__list_files', 'cp__read_file', 'cp__write_file']);
       const toolMessage = (requests[1]?.messages as Array<{ role: string; content: unknown }>).find((m) => m.role === 'tool');
       expect(JSON.stringify(toolMessage?.content)).toContain('hello from the workspace');
     } finally {

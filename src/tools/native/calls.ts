@@ -36,7 +36,7 @@ function enabled(tool: string, config: CallConfig): void {
   if (!config.enabled) throw nativeError(tool, 'PermissionDenied', `${tool} is disabled (runtime.native_tools.${tool.slice(4)}.enabled: false)`);
 }
 
-function childFailed(tool: string, what: string, result: ChildResult, timeoutMs: number): CompozyError {
+export function childFailed(tool: string, what: string, result: ChildResult, timeoutMs: number): CompozyError {
   if (!result.ended) return new CompozyError('TOOL_TIMEOUT', `${tool}: ${what} did not finish within ${timeoutMs} ms (execution ${result.execId}, canceled).`, { details: { code: 'DeadlineExceeded', tool, exec_id: result.execId } });
   const cause = result.error ? `${result.error.code ?? 'error'}: ${result.error.message}` : result.status;
   return new CompozyError('TOOL_FAILED', `${tool}: ${what} ended ${result.status} (${cause}).`, { details: { code: result.error?.code ?? 'Internal', tool, exec_id: result.execId, status: result.status } });

@@ -4,9 +4,9 @@ import { nativeError } from './errors.js';
 import { Roots, virtualPath } from './roots.js';
 
 /** The Go engine's limits (engine/tool/builtin/filesystem/common.go); they are not configurable there either. */
-const MAX_FILE_BYTES = 1 << 20;
-const MAX_LIST_ENTRIES = 10_000;
-const BINARY_SAMPLE_BYTES = 8 * 1024;
+export const MAX_FILE_BYTES = 1 << 20;
+export const MAX_LIST_ENTRIES = 10_000;
+export const BINARY_SAMPLE_BYTES = 8 * 1024;
 const ALLOWED_CONTROL = new Set([0x0a, 0x0d, 0x09, 0x0c, 0x08]);
 
 function metadata(info: { size: number; mode: number; mtime: Date }, root: string, path: string): Record<string, unknown> {
@@ -14,7 +14,7 @@ function metadata(info: { size: number; mode: number; mtime: Date }, root: strin
 }
 
 /** Go's isBinaryContent: a NUL byte, or more than 30 % bytes outside printable ASCII and common controls. */
-function isBinary(sample: Buffer): boolean {
+export function isBinary(sample: Buffer): boolean {
   if (sample.length === 0) return false;
   let odd = 0;
   for (const b of sample) {
@@ -59,13 +59,7 @@ export async function readFile(roots: Roots, input: { path: string }): Promise<R
 export async function writeFile(roots: Roots, input: { path: string; content: string; append?: boolean; mode?: number }): Promise<Record<string, unknown>> {
   const tool = 'cp__write_file';
   const { path, root } = await roots.resolve(tool, input.path, 'path');
-  // Go's ensureParentsSafe: no component between the root and the file may be a symbolic link.
-  const parts = relative(root, path).split(sep);
-  let current = root;
-  for (const part of parts.slice(0, -1)) {
-    current = join(current, part);
-    await Roots.rejectSymlink(tool, current, input.path);
-  }
+  await Roots.rejectParentSymlinks(tool, root, path, input.path);
   await Roots.rejectSymlink(tool, path, input.path);
   const bytes = Buffer.from(input.content, 'utf8');
   if (bytes.length > MAX_FILE_BYTES) throw nativeError(tool, 'InvalidArgument', `content exceeds the maximum size (${bytes.length} > ${MAX_FILE_BYTES} bytes)`, { limit: MAX_FILE_BYTES });

@@ -1,10 +1,13 @@
-import type { NativeToolId, NativeToolsConfig } from '../../config/native-tools.js';
+import { nativeToolSection, type NativeToolId, type NativeToolsConfig } from '../../config/native-tools.js';
 import { CompozyError } from '../../errors.js';
 import { describeProblems, SchemaValidator } from '../../platform/schema-validator.js';
 import { callAgent, callAgents, callTask, callTasks, callWorkflow, callWorkflows, type AgentCallInput, type NativeCalls, type TaskCallInput, type WorkflowCallInput } from './calls.js';
 import { commandPolicies, execCommand, type ExecInput } from './exec.js';
 import { fetchUrl, type FetchInput } from './fetch.js';
+import { describeAgent, listAgents, type AgentCatalog } from './agents.js';
 import { listFiles, readFile, writeFile } from './files.js';
+import { orchestrate, ORCHESTRATE_INPUT_SCHEMA, ORCHESTRATE_OUTPUT_SCHEMA, type OrchestrateInput } from './orchestrate.js';
+import { deleteFile, grep, listDir, type GrepInput, type ListDirInput } from './tree.js';
 import { Roots } from './roots.js';
 
 /** What an agent is offered for a built-in tool: the Go engine's id, description and input schema. */
@@ -117,6 +120,81 @@ export function nativeToolSpecs(config: NativeToolsConfig, policies?: ReturnType
       outputSchema: { type: 'object', required: ['success', 'metadata'], properties: { success: { type: 'boolean' }, metadata: FILE_METADATA } },
     },
     {
+      id: 'cp__delete_file',
+      description: 'Delete a file or directory inside the sandboxed filesystem.',
+      inputSchema: {
+        type: 'object',
+        required: ['path'],
+        properties: {
+          path: { type: 'string', description: 'Path to the file or directory to delete relative to the sandbox root.' },
+          recursive: { type: 'boolean', description: 'Allow recursive deletion when the path is a directory.' },
+        },
+      },
+      outputSchema: { type: 'object', required: ['success'], properties: { success: { type: 'boolean' } } },
+    },
+    {
+      id: 'cp__list_dir',
+      description: 'List directory contents inside the sandboxed filesystem.',
+      inputSchema: {
+        type: 'object',
+        required: ['path'],
+        properties: {
+          path: { type: 'string', description: 'Directory path relative to the sandbox root to enumerate.' },
+          pattern: { type: 'string', description: 'Optional glob (with **) applied to paths relative to the requested directory.' },
+          recursive: { type: 'boolean', description: 'Whether to traverse the directory tree recursively.' },
+          include_files: { type: 'boolean', description: 'Include files in the response (defaults to true).' },
+          include_dirs: { type: 'boolean', description: 'Include directories in the response (defaults to true).' },
+          page_size: { type: 'integer', description: 'Number of entries to return in this page (defaults to 200, max 10,000).' },
+          page_token: { type: 'string', description: 'Continuation token from a previous response.' },
+        },
+      },
+      outputSchema: {
+        type: 'object',
+        required: ['entries'],
+        properties: {
+          entries: {
+            type: 'array',
+            items: { type: 'object', required: ['name', 'path', 'type', 'modified'], properties: { name: { type: 'string' }, path: { type: 'string' }, type: { type: 'string', enum: ['file', 'dir'] }, size: { type: 'integer' }, modified: { type: 'string' } } },
+          },
+          next_page_token: { type: 'string', description: 'Token to request the next page of results when present.' },
+        },
+      },
+    },
+    {
+      id: 'cp__grep',
+      description: 'Search for a regular expression across files in the sandboxed filesystem.',
+      inputSchema: {
+        type: 'object',
+        required: ['pattern', 'path'],
+        properties: {
+          pattern: { type: 'string', description: 'Regular expression used to match file contents.' },
+          path: { type: 'string', description: 'File or directory path relative to the sandbox root.' },
+          recursive: { type: 'boolean', description: 'Traverse directories recursively when the path is a directory.' },
+          ignore_case: { type: 'boolean', description: 'Perform case-insensitive matching.' },
+          max_results: { type: 'integer', description: 'Upper bound on matches to return (defaults to 1,000).' },
+          max_files_visited: { type: 'integer', description: 'Upper bound on files inspected during the search (defaults to 10,000).' },
+          max_file_bytes: { type: 'integer', description: 'Skip files larger than this many bytes (default 1 MiB).' },
+        },
+      },
+      outputSchema: {
+        type: 'object',
+        required: ['matches'],
+        properties: { matches: { type: 'array', items: { type: 'object', required: ['file', 'line', 'column', 'text'], properties: { file: { type: 'string' }, line: { type: 'integer' }, column: { type: 'integer' }, text: { type: 'string' } } } } },
+      },
+    },
+    {
+      id: 'cp__list_agents',
+      description: 'List available agents and their actions in the current project',
+      inputSchema: { type: 'object' },
+      outputSchema: { type: 'object', required: ['agents'], properties: { agents: { type: 'array', items: { type: 'object', required: ['agent_id'], properties: { agent_id: { type: 'string' }, actions: { type: 'array', items: { type: 'string' } } } } } } },
+    },
+    {
+      id: 'cp__describe_agent',
+      description: "Describe an agent's available actions and input hints",
+      inputSchema: { type: 'object', required: ['agent_id'], properties: { agent_id: { type: 'string' } } },
+      outputSchema: { type: 'object', required: ['agent_id'], properties: { agent_id: { type: 'string' }, actions: { type: 'array', items: { type: 'object', required: ['id'], properties: { id: { type: 'string' }, prompt: { type: 'string' } } } } } },
+    },
+    {
       id: 'cp__list_files',
       description: 'List files within a sandboxed directory applying optional exclusion globs.',
       inputSchema: {
@@ -166,10 +244,14 @@ export function nativeToolSpecs(config: NativeToolsConfig, policies?: ReturnType
       inputSchema: { type: 'object', properties: { workflows: { type: 'array', minItems: 1, items: WORKFLOW_CALL } }, required: ['workflows'], additionalProperties: false },
       outputSchema: MANY_RESULTS,
     },
+    {
+      id: 'cp__agent_orchestrate',
+      description: 'Compile and execute multi-agent plans expressed inline from the calling prompt.',
+      inputSchema: ORCHESTRATE_INPUT_SCHEMA,
+      outputSchema: ORCHESTRATE_OUTPUT_SCHEMA,
+    },
   ];
-  const sections = { cp__call_agent: config.callAgent, cp__call_agents: config.callAgents, cp__call_task: config.callTask, cp__call_tasks: config.callTasks, cp__call_workflow: config.callWorkflow, cp__call_workflows: config.callWorkflows };
-  const disabled = new Set(Object.entries(sections).filter(([, section]) => !section.enabled).map(([id]) => id));
-  return specs.filter((spec) => !disabled.has(spec.id));
+  return specs.filter((spec) => nativeToolSection(spec.id, config)?.enabled !== false);
 }
 
 /**
@@ -185,7 +267,7 @@ export class NativeTools {
 
   constructor(
     private readonly config: NativeToolsConfig,
-    private readonly options: { protectedPaths: readonly string[]; calls?: () => NativeCalls | undefined },
+    private readonly options: { protectedPaths: readonly string[]; agents: AgentCatalog; calls?: () => NativeCalls | undefined },
   ) {
     this.policies = commandPolicies(config);
     this.specs = new Map(nativeToolSpecs(config, this.policies).map((spec) => [spec.id, spec]));
@@ -214,6 +296,16 @@ export class NativeTools {
         return writeFile(this.roots, input as { path: string; content: string; append?: boolean; mode?: number });
       case 'cp__list_files':
         return listFiles(this.roots, input as { dir: string; exclude?: unknown; recursive?: boolean });
+      case 'cp__delete_file':
+        return deleteFile(this.roots, input as { path: string; recursive?: boolean });
+      case 'cp__list_dir':
+        return listDir(this.roots, input as unknown as ListDirInput);
+      case 'cp__grep':
+        return grep(this.roots, input as unknown as GrepInput);
+      case 'cp__list_agents':
+        return listAgents(this.options.agents);
+      case 'cp__describe_agent':
+        return describeAgent(this.options.agents, input as { agent_id: string });
       case 'cp__call_agent':
         return callAgent(this.engine(id), this.config, input as unknown as AgentCallInput);
       case 'cp__call_agents':
@@ -226,6 +318,8 @@ export class NativeTools {
         return callWorkflow(this.engine(id), this.config, input as unknown as WorkflowCallInput);
       case 'cp__call_workflows':
         return callWorkflows(this.engine(id), this.config, input as { workflows: WorkflowCallInput[] });
+      case 'cp__agent_orchestrate':
+        return orchestrate(this.engine(id), this.config, input as OrchestrateInput);
     }
   }
 

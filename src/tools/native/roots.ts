@@ -1,4 +1,4 @@
-import { lstat, realpath } from 'node:fs/promises';
+import { lstat, readdir, realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { within } from '../sandbox.js';
 import { nativeError } from './errors.js';
@@ -62,6 +62,22 @@ export class Roots {
   /** Whether a path found while walking a root is the state folder (not listed). */
   isProtected(path: string): boolean {
     return path.split(sep).includes(STATE_FOLDER) || this.protectedPaths.some((p) => within(path, p));
+  }
+
+  /** Whether the folder `dir` holds a state folder (the configured one, or a .compozy/ anywhere below it). */
+  async holdsProtected(dir: string): Promise<boolean> {
+    if (this.protectedPaths.some((p) => within(p, dir))) return true;
+    const below = await readdir(dir, { recursive: true });
+    return below.some((rel) => rel.split(sep).includes(STATE_FOLDER));
+  }
+
+  /** Go's ensureParentsSafe: PermissionDenied when a folder between the root and `path` is a symbolic link. */
+  static async rejectParentSymlinks(tool: string, root: string, path: string, value: string): Promise<void> {
+    let current = root;
+    for (const part of relative(root, path).split(sep).slice(0, -1)) {
+      current = join(current, part);
+      await Roots.rejectSymlink(tool, current, value);
+    }
   }
 
   /** PermissionDenied when `path` itself is a symbolic link (the Go engine refuses them). */
