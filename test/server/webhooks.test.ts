@@ -4,12 +4,15 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadValidProject } from '../../src/config/valid-project.js';
 import type { EventBus } from '../../src/engine/events.js';
 import { compileProject } from '../../src/engine/project.js';
+import type { Kv } from '../../src/kv/kv.js';
+import { RedisKv } from '../../src/kv/redis/redis-kv.js';
 import { SqliteKv } from '../../src/kv/sqlite/sqlite-kv.js';
 import { buildApp } from '../../src/server/app.js';
 import { routeNeed } from '../../src/server/auth/policy.js';
 import { ksuid } from '../../src/store/ksuid.js';
 import { startHarness, type Harness } from '../engine/harness.js';
 import { writeFiles } from '../helpers/files.js';
+import { REDIS_URL, withService } from '../helpers/services.js';
 
 /**
  * POST /api/v0/hooks/:slug over a real engine (SQLite store and KV, the interpreter workflow on a
@@ -99,21 +102,26 @@ const env = { HOOK_HMAC_SECRET: HMAC_SECRET, HOOK_GITHUB_SECRET: GITHUB_SECRET, 
 let harness: Harness;
 let app: FastifyInstance;
 let kv: SqliteKv;
+let serveOn: (kv: Kv) => Promise<FastifyInstance>;
 
 beforeAll(async () => {
   const config = loadValidProject(writeFiles(PROJECT));
   harness = await startHarness(inject('temporalBin'), 'webhooks');
-  kv = SqliteKv.open(':memory:');
   const engine = harness.engine(compileProject(config, 20));
   const events = { publish: async () => ksuid() } as unknown as EventBus;
-  app = buildApp({
-    health: async () => ({ mode: 'standalone', project: 'hooks', status: 'up', components: [] }),
-    notReadyReason: () => undefined,
-    engine: { client: engine, store: harness.store, events },
-    project: config,
-    webhooks: { kv, env, now: () => NOW },
-  });
-  await app.ready();
+  serveOn = async (store: Kv) => {
+    const built = buildApp({
+      health: async () => ({ mode: 'standalone', project: 'hooks', status: 'up', components: [] }),
+      notReadyReason: () => undefined,
+      engine: { client: engine, store: harness.store, events },
+      project: config,
+      webhooks: { kv: store, env, now: () => NOW },
+    });
+    await built.ready();
+    return built;
+  };
+  kv = SqliteKv.open(':memory:');
+  app = await serveOn(kv);
 }, 60_000);
 
 afterAll(async () => {
@@ -124,8 +132,8 @@ afterAll(async () => {
 
 const hex = (secret: string, ...parts: string[]) => parts.reduce((mac, part) => mac.update(part), createHmac('sha256', secret)).digest('hex');
 
-function deliver(slug: string, body: unknown, headers: Record<string, string> = {}, method: 'POST' | 'PUT' = 'POST') {
-  return app.inject({ method, url: `/api/v0/hooks/${slug}`, payload: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
+function deliver(slug: string, body: unknown, headers: Record<string, string> = {}, method: 'POST' | 'PUT' = 'POST', to: FastifyInstance = app) {
+  return to.inject({ method, url: `/api/v0/hooks/${slug}`, payload: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
 }
 
 async function execution(execId: string) {
@@ -205,17 +213,41 @@ describe('github strategy', () => {
   });
 
   it('a redelivery with the same X-GitHub-Delivery starts one workflow and answers the first execution id', async () => {
-    const pushed = JSON.stringify({ ref: 'refs/heads/retry' });
-    const headers = { 'x-hub-signature-256': `sha256=${hex(GITHUB_SECRET, pushed)}`, 'x-github-event': 'push', 'x-github-delivery': 'd-72d3162e' };
-    const before = await executionsOf('repo');
-    const answers = await Promise.all([deliver('github', pushed, headers), deliver('github', pushed, headers)]);
-    const third = await deliver('github', pushed, headers);
-    for (const answer of [...answers, third]) expect(answer.statusCode).toBe(202);
-    const ids = new Set([...answers, third].map((a) => a.json().data.exec_id));
-    expect(ids.size).toBe(1);
-    expect([...answers, third].filter((a) => a.json().data.duplicate)).toHaveLength(2);
-    expect(third.json().data.duplicate).toBe(true);
-    expect(await executionsOf('repo')).toBe(before + 1);
+    await redeliveryStartsOnce(app, 'd-72d3162e');
+  });
+});
+
+/** Two concurrent deliveries with one X-GitHub-Delivery, then a third: one execution, the same id in all three answers. */
+async function redeliveryStartsOnce(to: FastifyInstance, delivery: string): Promise<void> {
+  const pushed = JSON.stringify({ ref: `refs/heads/${delivery}` });
+  const headers = { 'x-hub-signature-256': `sha256=${hex(GITHUB_SECRET, pushed)}`, 'x-github-event': 'push', 'x-github-delivery': delivery };
+  const before = await executionsOf('repo');
+  const answers = await Promise.all([deliver('github', pushed, headers, 'POST', to), deliver('github', pushed, headers, 'POST', to)]);
+  const third = await deliver('github', pushed, headers, 'POST', to);
+  for (const answer of [...answers, third]) expect(answer.statusCode).toBe(202);
+  const ids = new Set([...answers, third].map((a) => a.json().data.exec_id));
+  expect(ids.size).toBe(1);
+  expect([...answers, third].filter((a) => a.json().data.duplicate)).toHaveLength(2);
+  expect(third.json().data.duplicate).toBe(true);
+  expect(await executionsOf('repo')).toBe(before + 1);
+}
+
+await withService('Redis', REDIS_URL, 6379, () => {
+  describe('deliveries deduplicated on the Redis KV (distributed mode)', () => {
+    let redis: RedisKv;
+    let onRedis: FastifyInstance;
+    beforeAll(async () => {
+      redis = await RedisKv.connect({ url: REDIS_URL, prefix: `compozy-test:webhooks:${ksuid()}:` });
+      onRedis = await serveOn(redis);
+    });
+    afterAll(async () => {
+      await onRedis?.close();
+      await redis?.close();
+    });
+
+    it('a redelivery starts one workflow there too', async () => {
+      await redeliveryStartsOnce(onRedis, `redis-${ksuid()}`);
+    });
   });
 });
 
