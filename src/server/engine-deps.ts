@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { AppSettings } from '../config/settings.js';
 import type { ProjectConfig } from '../config/types.js';
 import type { ToolInvoker } from '../engine/executors.js';
 import type { EngineProject } from '../engine/project.js';
@@ -11,7 +13,19 @@ import { NativeTools } from '../tools/native/index.js';
 import type { NativeCalls } from '../tools/native/calls.js';
 import { stateDir } from '../config/project.js';
 import type { EngineClient } from '../engine/client.js';
+import { storeDriverOf } from './open-store.js';
 import { agentDefinition, ExecutableTasks } from './routes/direct-defs.js';
+
+/**
+ * What tools are never given: the project's .compozy/, the run's state folder wherever it is
+ * (COMPOZY_STATE_DIR: the store, the KV, the logs, the embedded Temporal's history), and a SQLite
+ * store file set elsewhere (database.path, DB_PATH) with its WAL and shared-memory files.
+ */
+export function protectedStatePaths(project: Pick<ProjectConfig, 'dir'>, settings: AppSettings, runStateDir: string): string[] {
+  const database = storeDriverOf(settings) === 'sqlite' ? settings.databasePath.value : undefined;
+  const paths = [stateDir(project), runStateDir, ...(database ? ['', '-wal', '-shm'].map((suffix) => `${database}${suffix}`) : [])];
+  return [...new Set(paths.map((path) => resolve(path)))];
+}
 
 /**
  * The tool side of a runtime: calls by id, plus the lifecycle and the `tools` health row of what runs
@@ -58,14 +72,16 @@ function engineCalls(engine: EngineClient, project: ProjectConfig): NativeCalls 
 export function toolInvoker(
   project: ProjectConfig,
   engine: EngineProject,
-  options: { defaultTimeoutMs: number; poolSize: number; log(line: string): void; runsTasks: boolean },
+  options: { defaultTimeoutMs: number; poolSize: number; log(line: string): void; runsTasks: boolean; protectedPaths?: readonly string[] },
 ): RuntimeTools {
+  const protectedPaths = options.protectedPaths ?? [stateDir(project)];
   const entrypoint = projectEntrypoint(project);
   const runtime = options.runsTasks && (existsSync(entrypoint) || engine.resources.tools.size > 0)
     ? new ToolRuntime({
         projectDir: project.dir,
         entrypoint,
         permissions: project.runtime.permissions,
+        protectedPaths,
         ...runtimeOf(project),
         defaultTimeoutMs: options.defaultTimeoutMs,
         poolSize: options.poolSize,
@@ -74,7 +90,7 @@ export function toolInvoker(
       })
     : undefined;
   let calls: NativeCalls | undefined;
-  const native = project.runtime.nativeTools ? new NativeTools(project.runtime.nativeTools, { protectedPaths: [stateDir(project)], agents: () => [...engine.resources.agents.values()].map((found) => found.agent), calls: () => calls }) : undefined;
+  const native = project.runtime.nativeTools ? new NativeTools(project.runtime.nativeTools, { protectedPaths, agents: () => [...engine.resources.agents.values()].map((found) => found.agent), calls: () => calls }) : undefined;
   if (runtime && runtime.unenforced.length > 0) options.log(`[tools] runtime.permissions cannot enforce: ${runtime.unenforced.join('; ')}`);
   return {
     async call(toolId, input, { timeoutMs }) {

@@ -16,7 +16,7 @@ import { LlmAgents } from '../llm/agent-runner.js';
 import { llmHealth } from '../llm/health.js';
 import type { ExecutionStore } from '../store/store.js';
 import { startWorker, type RunningWorker } from '../temporal/worker.js';
-import { toolInvoker, type RuntimeTools } from './engine-deps.js';
+import { protectedStatePaths, toolInvoker, type RuntimeTools } from './engine-deps.js';
 import { openKv } from './open-kv.js';
 import { openStore } from './open-store.js';
 import { plural } from '../platform/plural.js';
@@ -151,6 +151,7 @@ export class EngineRuntime {
         poolSize: settings.toolPoolSize.value,
         log: context.log,
         runsTasks: context.runsTasks !== false,
+        protectedPaths: protectedStatePaths(projectConfig, settings, context.stateDir),
       });
     tools.bindEngine?.(engine);
     const agents =

@@ -44,8 +44,8 @@ export interface ToolRuntimeOptions {
   bun?: BunResolveOptions;
   /** runtime.permissions */
   permissions?: readonly string[];
-  /** The project's state folder (store, KV, logs), never granted to tools (default <project>/.compozy). */
-  stateDir?: string;
+  /** The project's state (store, KV, logs) wherever it is, never granted to tools (default <project>/.compozy). */
+  protectedPaths?: readonly string[];
   /** runtime.tool_execution_timeout in ms (default 60 s). */
   defaultTimeoutMs?: number;
   env?: NodeJS.ProcessEnv;
@@ -95,7 +95,7 @@ export class ToolRuntime {
       };
     } else {
       const plan = permissionPlan(options.permissions ?? []);
-      const paths = { projectDir: options.projectDir, alwaysReadable: [options.projectDir, ...COMPOZY_FILES], protectedPaths: [options.stateDir ?? stateDir({ dir: options.projectDir })] };
+      const paths = { projectDir: options.projectDir, alwaysReadable: [options.projectDir, ...COMPOZY_FILES], protectedPaths: options.protectedPaths ?? [stateDir({ dir: options.projectDir })] };
       this.unenforced = plan.unenforced;
       launch = { execArgv: () => sandboxFlags(plan, paths) };
     }

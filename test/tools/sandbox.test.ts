@@ -1,9 +1,11 @@
-import { existsSync, linkSync, rmSync, mkdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, rmSync, mkdirSync, readFileSync, realpathSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadSettings } from '../../src/config/settings.js';
 import { CompozyError } from '../../src/errors.js';
+import { protectedStatePaths } from '../../src/server/engine-deps.js';
 import { isPidAlive } from '../../src/platform/pids.js';
 import { FrameReader, MAX_REPLY_FRAME_BYTES, frame } from '../../src/tools/protocol.js';
 import { ToolRuntime } from '../../src/tools/runtime.js';
@@ -131,6 +133,36 @@ describe('sandbox: symbolic links', () => {
     const error = await failure(read(runtime(dir, ['--allow-read=./elsewhere']), join(dir, 'elsewhere', 'secret.txt')));
     expect(error.code).toBe('CONFIG_INVALID');
     expect(error.message).toContain(`--allow-read=./elsewhere resolves to ${outside}, outside the project`);
+  });
+});
+
+describe('sandbox: a state folder and store file outside .compozy/', () => {
+  it('the run\'s state folder (COMPOZY_STATE_DIR) and the store file set by DB_PATH are denied wherever they are, their neighbours stay readable', async () => {
+    const { dir } = project();
+    const state = tempDir('custom-state');
+    writeFileSync(join(state, 'kv.db'), 'the KV');
+    const elsewhere = tempDir('custom-db');
+    for (const [name, text] of [['store.db', 'the store'], ['store.db-wal', 'its WAL'], ['notes.txt', 'notes']]) writeFileSync(join(elsewhere, name as string), text as string);
+    const settings = loadSettings({ dir, document: {} }, {}, { DB_PATH: join(elsewhere, 'store.db') });
+    const protectedPaths = protectedStatePaths({ dir }, settings, state);
+    const rt = new ToolRuntime({ projectDir: dir, entrypoint: './entrypoint.mjs', permissions: ['--allow-read'], poolSize: 1, protectedPaths });
+    runtimes.push(rt);
+    for (const path of [join(state, 'kv.db'), join(elsewhere, 'store.db'), join(elsewhere, 'store.db-wal'), join(dir, '.compozy', 'kv.db')]) {
+      const error = await failure(read(rt, path));
+      expect(error.code, error.message).toBe('TOOL_FAILED');
+      expect(error.message).toMatch(/ERR_ACCESS_DENIED|Access to this API has been restricted/);
+    }
+    expect(await read(rt, join(elsewhere, 'notes.txt'))).toEqual({ text: 'notes' });
+    const granting = new ToolRuntime({ projectDir: dir, entrypoint: './entrypoint.mjs', permissions: [`--allow-read=${state}`], poolSize: 1, protectedPaths });
+    runtimes.push(granting);
+    const refused = await failure(read(granting, join(state, 'kv.db')));
+    expect(refused.code).toBe('CONFIG_INVALID');
+    expect(refused.message).toContain(`grants ${realpathSync(state)}, inside ${realpathSync(state)}, the project's state`);
+  });
+
+  it('a PostgreSQL store protects no file of its own; the state folder stays denied', () => {
+    const settings = loadSettings({ dir: '/projects/p', document: { database: { driver: 'postgres', path: '/var/lib/store.db' } } }, {}, {});
+    expect(protectedStatePaths({ dir: '/projects/p' }, settings, '/run/state')).toEqual(['/projects/p/.compozy', '/run/state']);
   });
 });
 
