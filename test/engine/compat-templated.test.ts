@@ -28,6 +28,15 @@ describe('templated tool and action ids', () => {
     other.expectStatus('SUCCESS').expectOutput({ text: 'order 42', reply: 'support/complaint: order 42' });
   }, 60_000);
 
+  it('the task states record the ids the templates rendered to, not the templates', async () => {
+    const run = await env.run('dispatch', { kind: 'complaint', tool: 'to_lower' });
+    run.expectStatus('SUCCESS');
+    expect(run.task('format')).toMatchObject({ toolId: 'to_lower', agentId: null, actionId: null });
+    expect(run.task('handle')).toMatchObject({ agentId: 'support', actionId: 'complaint', toolId: null });
+    const failed = await env.run('dispatch', { kind: 'praise', tool: 'to_upper' });
+    expect(failed.task('handle')).toMatchObject({ status: 'FAILED', actionId: 'praise' });
+  }, 60_000);
+
   it('a tool id that renders to an undeclared tool fails the task with a typed error naming the task, the template and the id', async () => {
     const run = await env.run('dispatch', { kind: 'refund', tool: 'to_title' });
     run.expectStatus('FAILED').expectTask('format', { status: 'FAILED' });

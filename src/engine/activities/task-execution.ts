@@ -4,13 +4,13 @@ import { carriedThrow } from '../history-limits.js';
 import type { ExecutingTaskDef } from '../definition.js';
 import type { TaskOutcome, TaskRequest } from '../protocol.js';
 import { aggregateOutput, type AggregateTaskDef } from '../tasks/aggregate.js';
-import { runBasic } from '../tasks/basic.js';
+import { componentIds, runBasic, type ComponentIds } from '../tasks/basic.js';
 import type { TaskRunResult } from '../tasks/kind.js';
 import { runMemory } from '../tasks/memory.js';
 import { takeRoute, type RouterTaskDef } from '../tasks/router.js';
 import { runSignal } from '../tasks/signal.js';
 import { isFailed, isPermanent, toExecutionError } from './outcome.js';
-import { currentAttempt, type TaskRuntime } from './task-runtime.js';
+import { currentAttempt, recordedIds, type TaskRuntime } from './task-runtime.js';
 
 /** Keeps a running activity's heartbeat going, so a worker that dies is noticed at the heartbeat timeout. */
 function heartbeating(): () => void {
@@ -34,26 +34,33 @@ export class TaskExecution {
       } catch (error) {
         return await this.rt.finish(request, ctx, { input: null, error: toExecutionError(error) });
       }
-      await this.rt.write(request, 'RUNNING', { input });
+      const vars = { ...ctx, input, with: input };
+      let ids: ComponentIds = {};
+      try {
+        if (request.task.type === 'basic') ids = componentIds(request.task, vars, this.rt);
+      } catch (error) {
+        return await this.rt.finish(request, ctx, { input, error: toExecutionError(error) });
+      }
+      await this.rt.write(request, 'RUNNING', { input, ids });
       let result: TaskRunResult;
       try {
-        result = await this.run(request, input, { ...ctx, input, with: input });
+        result = await this.run(request, ids, input, vars);
       } catch (error) {
         const attempt = currentAttempt();
         if (!isPermanent(error, request.task.activity.retry.nonRetryableErrorTypes) && attempt < request.maxAttempts) {
           this.rt.taskFailed(request, toExecutionError(error), attempt, true);
           throw carriedThrow(error);
         }
-        return await this.rt.finish(request, ctx, { input, error: toExecutionError(error) });
+        return await this.rt.finish(request, ctx, { input, ids, error: toExecutionError(error) });
       }
       if (Context.current().cancellationSignal.aborted) throw Context.current().cancellationSignal.reason;
-      return await this.rt.finish(request, ctx, { input, ...result });
+      return await this.rt.finish(request, ctx, { input, ids, ...result });
     } finally {
       stop();
     }
   }
 
-  private run(request: TaskRequest<ExecutingTaskDef>, input: Record<string, unknown>, ctx: Record<string, unknown>): Promise<TaskRunResult> {
+  private run(request: TaskRequest<ExecutingTaskDef>, ids: ComponentIds, input: Record<string, unknown>, ctx: Record<string, unknown>): Promise<TaskRunResult> {
     const { task } = request;
     switch (task.type) {
       case 'signal':
@@ -61,7 +68,7 @@ export class TaskExecution {
       case 'memory':
         return runMemory(task, ctx, this.rt);
       case 'basic':
-        return runBasic(task, input, ctx, this.rt);
+        return runBasic(task, ids, input, ctx, this.rt);
     }
   }
 
@@ -80,7 +87,7 @@ export class TaskExecution {
   /** States the workflow decides on its own: a child canceled by its parent, an activity that ran out of attempts. */
   async recordTask(request: TaskRequest, status: Status, error?: ExecutionError): Promise<TaskOutcome> {
     const { ctx, own: previous } = await this.rt.load(request, { own: true });
-    await this.rt.write(request, status, { input: previous?.input ?? null, output: previous?.output ?? null, error: error ?? null });
+    await this.rt.write(request, status, { input: previous?.input ?? null, output: previous?.output ?? null, error: error ?? null, ...(previous ? { ids: recordedIds(previous) } : {}) });
     if (isFailed(status) && error) this.rt.taskFailed(request, error, request.maxAttempts, false);
     const outcome: TaskOutcome = { taskExecId: request.taskExecId, taskId: request.task.id, status, ...(error ? { error } : {}) };
     if (!isFailed(status)) return outcome;

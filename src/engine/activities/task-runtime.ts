@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { CompozyError } from '../../errors.js';
+import { defined } from '../../config/read.js';
 import { describeProblems, SchemaValidator } from '../../platform/schema-validator.js';
 import { templates, type TemplateEngine } from '../../expr/template.js';
 import type { ExecutionError, Status, TaskState, WorkflowExecution, WorkflowExecutionWithTasks } from '../../store/store.js';
@@ -9,7 +10,7 @@ import type { EngineDeps } from '../executors.js';
 import { carriedError, HISTORY_RESULT_LIMIT_BYTES, jsonBytes, payloadTooLarge } from '../history-limits.js';
 import type { ExecutionEvent } from '../observer.js';
 import type { Expansion, TaskOutcome, TaskRequest } from '../protocol.js';
-import { componentOf } from '../tasks/basic.js';
+import { componentOf, type ComponentIds } from '../tasks/basic.js';
 import type { HandlerContext } from '../tasks/kind.js';
 import { failureStatus, outputFailure, toExecutionError } from './outcome.js';
 
@@ -40,6 +41,13 @@ export interface FinishOptions {
   outputsVars?: Record<string, unknown>;
   /** Aggregate tasks: `outputs:` already are the output. */
   skipOutputs?: boolean;
+  /** A basic task's rendered agent, action and tool ids (else the definition's are recorded). */
+  ids?: ComponentIds;
+}
+
+/** The ids a stored state records, to write them again unchanged. */
+export function recordedIds(state: Pick<TaskState, 'agentId' | 'actionId' | 'toolId'>): ComponentIds {
+  return defined({ agent: state.agentId ?? undefined, action: state.actionId ?? undefined, tool: state.toolId ?? undefined });
 }
 
 /** The attempt of the running activity (1 outside an activity, e.g. under a test harness). */
@@ -144,9 +152,9 @@ export class TaskRuntime implements HandlerContext {
     return input;
   }
 
-  write(request: TaskRequest, status: Status, fields: { input?: unknown; output?: unknown; error?: ExecutionError | null; usage?: unknown }): Promise<TaskState> {
+  write(request: TaskRequest, status: Status, fields: { input?: unknown; output?: unknown; error?: ExecutionError | null; usage?: unknown; ids?: ComponentIds }): Promise<TaskState> {
     const { task } = request;
-    const basic = task.type === 'basic' ? task : undefined;
+    const basic = fields.ids ?? (task.type === 'basic' ? task : undefined);
     return this.deps.store.upsertTaskState({
       taskExecId: request.taskExecId,
       taskId: task.id,
@@ -200,16 +208,16 @@ export class TaskRuntime implements HandlerContext {
     const base = { taskExecId: request.taskExecId, taskId: task.id };
     if (error) {
       const status = failureStatus(error);
-      await this.write(request, status, { input: options.input, output: options.raw ?? null, error, usage: options.usage });
+      await this.write(request, status, { input: options.input, output: options.raw ?? null, error, usage: options.usage, ids: options.ids });
       this.taskFailed(request, error, currentAttempt(), false);
       return { ...base, status, error, ...this.safeNext(task.onError, { ...vars, error }) };
     }
-    await this.write(request, 'SUCCESS', { input: options.input, output, usage: options.usage });
+    await this.write(request, 'SUCCESS', { input: options.input, output, usage: options.usage, ids: options.ids });
     try {
       return { ...base, status: 'SUCCESS', ...this.next(task.onSuccess, { ...vars, output }) };
     } catch (failure) {
       const transitionError = toExecutionError(failure);
-      await this.write(request, 'FAILED', { input: options.input, output, error: transitionError, usage: options.usage });
+      await this.write(request, 'FAILED', { input: options.input, output, error: transitionError, usage: options.usage, ids: options.ids });
       return { ...base, status: 'FAILED', error: transitionError };
     }
   }

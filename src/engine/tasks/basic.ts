@@ -50,8 +50,15 @@ function renderId(task: BasicTaskDef, field: IdField, ctx: Record<string, unknow
   return rendered;
 }
 
+/** The agent, action and tool a basic task names, rendered when they are templates: what its state records and what it calls. */
+export type ComponentIds = Partial<Record<IdField, string>>;
+
+export function componentIds(task: BasicTaskDef, ctx: Record<string, unknown>, h: HandlerContext): ComponentIds {
+  return defined({ agent: renderId(task, 'agent', ctx, h), action: renderId(task, 'action', ctx, h), tool: renderId(task, 'tool', ctx, h) });
+}
+
 /** A rendered id that names nothing declared: the lookup's own error, told as the task's, with the template and what it rendered to. */
-function undeclared(error: unknown, task: BasicTaskDef, ids: Record<IdField, string | undefined>): unknown {
+function undeclared(error: unknown, task: BasicTaskDef, ids: ComponentIds): unknown {
   if (!(error instanceof CompozyError) || (error.code !== 'AGENT_NOT_FOUND' && error.code !== 'TOOL_NOT_FOUND')) return error;
   const field = (error.code === 'TOOL_NOT_FOUND' ? ['tool'] : ['action', 'agent']).find((f) => task[f as IdField] !== ids[f as IdField]) as IdField | undefined;
   if (field === undefined) return error;
@@ -62,8 +69,8 @@ function undeclared(error: unknown, task: BasicTaskDef, ids: Record<IdField, str
   });
 }
 
-export async function runBasic(task: BasicTaskDef, input: Record<string, unknown>, ctx: Record<string, unknown>, h: HandlerContext): Promise<TaskRunResult> {
-  const ids = { agent: renderId(task, 'agent', ctx, h), action: renderId(task, 'action', ctx, h), tool: renderId(task, 'tool', ctx, h) };
+/** Runs a basic task with its ids as componentIds rendered them. */
+export async function runBasic(task: BasicTaskDef, ids: ComponentIds, input: Record<string, unknown>, ctx: Record<string, unknown>, h: HandlerContext): Promise<TaskRunResult> {
   try {
     if (ids.tool) return { raw: await h.deps.tools.call(ids.tool, input, task.timeoutMs === undefined ? {} : { timeoutMs: task.timeoutMs }) };
     if (ids.agent || task.prompt) {
