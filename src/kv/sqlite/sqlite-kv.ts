@@ -160,7 +160,8 @@ export class SqliteKv implements Kv {
       hgetall: db.prepare('SELECT field, value FROM kv_hash WHERE key = ? ORDER BY field'),
       hinsert: db.prepare('INSERT INTO kv_hash (key, field, value) VALUES (?, ?, ?)'),
       hupdate: db.prepare('UPDATE kv_hash SET value = ? WHERE key = ? AND field = ?'),
-      setExpiryPair: db.prepare('UPDATE kv_keys SET expires_at = ? WHERE key IN (?, ?)'),
+      // Rows already at that expiry (an append in the same millisecond) are not rewritten.
+      setExpiryPair: db.prepare('UPDATE kv_keys SET expires_at = ?1 WHERE key IN (?2, ?3) AND expires_at IS NOT ?1'),
       conversation: db.prepare(
         "SELECT m.type AS mt, m.expires_at AS me, l.type AS lt, l.expires_at AS le, (SELECT value FROM kv_hash WHERE key = ?1 AND field = 'token_count') AS tokens, (SELECT seq FROM kv_list WHERE key = ?2 ORDER BY seq LIMIT 1) AS lo, (SELECT seq FROM kv_list WHERE key = ?2 ORDER BY seq DESC LIMIT 1) AS hi FROM (SELECT 1) LEFT JOIN kv_keys AS m ON m.key = ?1 LEFT JOIN kv_keys AS l ON l.key = ?2",
       ),
