@@ -57,6 +57,10 @@ export class KeyVerifier {
   private verified = new Map<string, ApiKeyRecord>();
   private mark: string | undefined;
   private markRead = false;
+  /** One function for every turn's reset, so a turn costs no new closure. */
+  private readonly markStale = () => {
+    this.markRead = false;
+  };
 
   constructor(
     private readonly store: ApiKeyStore,
@@ -99,7 +103,7 @@ export class KeyVerifier {
     if (!this.store.changeMark) return undefined;
     if (!this.markRead) {
       this.markRead = true;
-      setImmediate(() => (this.markRead = false));
+      setImmediate(this.markStale);
       const mark = this.store.changeMark();
       if (mark !== this.mark) {
         this.verified = new Map();
