@@ -289,6 +289,27 @@ describe('the call tools start child executions through the engine (test/fixture
     expect(readFileSync(join(dir, 'workspace/out/cy.txt'), 'utf8')).toBe('hello cy');
   }, 90_000);
 
+  it('cp__list_agents, cp__describe_agent, cp__grep, cp__list_dir and a cp__agent_orchestrate plan (each agent step a child execution) from tool tasks', async () => {
+    const run = await env.run('orchestrate', {});
+    run.expectStatus('SUCCESS');
+    const out = run.output as Record<string, Record<string, unknown>>;
+    expect(out.agents).toEqual({ agents: [{ agent_id: 'reader', actions: ['summarize'] }] });
+    expect(out.reader).toEqual({ agent_id: 'reader', actions: [{ id: 'summarize', prompt: 'Read {{ .input.path }} with cp__read_file and summarize it.' }] });
+    expect(out.grep).toEqual({ matches: [{ file: '/notes/hello.txt', line: 1, column: 16, text: 'hello from the workspace' }, { file: '/notes/other.txt', line: 1, column: 9, text: 'another note' }] });
+    expect((out.files?.entries as Array<{ path: string }>).map((e) => e.path)).toEqual(expect.arrayContaining(['/notes/hello.txt', '/notes/other.txt']));
+    expect(out.plan).toMatchObject({
+      success: true,
+      steps: [
+        { id: 'first', type: 'agent', status: 'success', output: { response: 'summary of notes/hello.txt' } },
+        { id: 'both', type: 'parallel', status: 'success', children: [{ id: 'both[0]', status: 'success', output: { response: 'summary of notes/other.txt' } }, { id: 'both[1]', status: 'success' }] },
+      ],
+      bindings: { hello: { response: 'summary of notes/hello.txt' }, again: { response: 'summary of notes/hello.txt' } },
+    });
+    expect(out.plan?.errors).toBeUndefined();
+    const child = await env.execution(String((out.plan?.steps as Array<{ exec_id: string }>)[0]?.exec_id));
+    expect(child).toMatchObject({ status: 'SUCCESS' });
+  }, 90_000);
+
   it('a child that does not end within timeout_ms fails the call with TOOL_TIMEOUT and is canceled', async () => {
     const run = await env.run('impatient', {});
     run.expectStatus('FAILED');
