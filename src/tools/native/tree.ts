@@ -36,6 +36,24 @@ async function sortedEntries(tool: string, root: string, dir: string): Promise<s
   return names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
+/**
+ * The entries below `base` breadth first, each folder's sorted by name (Go's walk order), without
+ * symbolic links and the state folder; subfolders are entered when `recursive`.
+ */
+async function* walk(tool: string, roots: Roots, root: string, base: string, recursive: boolean): AsyncGenerator<{ name: string; full: string; entry: Stats }> {
+  const queue = [base];
+  for (let head = 0; head < queue.length; head++) {
+    for (const name of await sortedEntries(tool, root, queue[head] as string)) {
+      const full = join(queue[head] as string, name);
+      if (roots.isProtected(full)) continue;
+      const entry = await lstat(full).catch(() => undefined);
+      if (!entry || entry.isSymbolicLink()) continue;
+      if (entry.isDirectory() && recursive) queue.push(full);
+      yield { name, full, entry };
+    }
+  }
+}
+
 export interface ListDirInput {
   path: string;
   pattern?: string;
@@ -69,23 +87,14 @@ export async function listDir(roots: Roots, input: ListDirInput): Promise<Record
   const entries: Array<Record<string, unknown>> = [];
   let matched = 0;
   let visited = 0;
-  const queue = [base];
-  for (let head = 0; head < queue.length; head++) {
-    const current = queue[head] as string;
-    for (const name of await sortedEntries(tool, root, current)) {
-      const full = join(current, name);
-      if (roots.isProtected(full)) continue;
-      const entry = await lstat(full).catch(() => undefined);
-      if (!entry || entry.isSymbolicLink()) continue;
-      const isDir = entry.isDirectory();
-      if (isDir && input.recursive) queue.push(full);
-      visitLimit(tool, ++visited);
-      if (isDir ? !includeDirs : !includeFiles) continue;
-      if (input.pattern && !matchesGlob(relative(base, full).split(sep).join('/'), input.pattern)) continue;
-      if (++matched <= offset) continue;
-      if (entries.length === pageSize) return { entries, next_page_token: String(offset + entries.length) };
-      entries.push({ name, path: virtualPath(root, full), type: isDir ? 'dir' : 'file', size: isDir ? 0 : entry.size, modified: entry.mtime.toISOString() });
-    }
+  for await (const { name, full, entry } of walk(tool, roots, root, base, input.recursive === true)) {
+    const isDir = entry.isDirectory();
+    visitLimit(tool, ++visited);
+    if (isDir ? !includeDirs : !includeFiles) continue;
+    if (input.pattern && !matchesGlob(relative(base, full).split(sep).join('/'), input.pattern)) continue;
+    if (++matched <= offset) continue;
+    if (entries.length === pageSize) return { entries, next_page_token: String(offset + entries.length) };
+    entries.push({ name, path: virtualPath(root, full), type: isDir ? 'dir' : 'file', size: isDir ? 0 : entry.size, modified: entry.mtime.toISOString() });
   }
   return { entries };
 }
@@ -163,21 +172,10 @@ export async function grep(roots: Roots, input: GrepInput): Promise<Record<strin
     await search(target);
     return { matches };
   }
-  const queue = [target];
-  for (let head = 0; head < queue.length && matches.length < maxResults; head++) {
-    const current = queue[head] as string;
-    for (const name of await sortedEntries(tool, root, current)) {
-      const full = join(current, name);
-      if (roots.isProtected(full)) continue;
-      const entry = await lstat(full).catch(() => undefined);
-      if (!entry || entry.isSymbolicLink()) continue;
-      if (entry.isDirectory()) {
-        if (input.recursive) queue.push(full);
-        continue;
-      }
-      await search(full);
-      if (matches.length >= maxResults) break;
-    }
+  for await (const { full, entry } of walk(tool, roots, root, target, input.recursive === true)) {
+    if (entry.isDirectory()) continue;
+    await search(full);
+    if (matches.length >= maxResults) break;
   }
   return { matches };
 }
