@@ -117,7 +117,8 @@ describe('rate limits on the KV', () => {
     const wrong = `${good.slice(0, -4)}AAAA`;
     const a = await api(sqliteKv(dir), limit(3), { host: '0.0.0.0', store });
     const b = await api(sqliteKv(dir), limit(3), { host: '0.0.0.0', store });
-    const from = (app: FastifyInstance, address: string, headers: Record<string, string>) => app.inject({ method: 'GET', url: `/api/v0/executions/workflows/${ksuid()}`, headers, remoteAddress: address });
+    const app = (server: FastifyInstance, address: string, url: string, headers: Record<string, string>) => server.inject({ method: 'GET', url, headers, remoteAddress: address });
+    const from = (server: FastifyInstance, address: string, headers: Record<string, string>) => app(server, address, `/api/v0/executions/workflows/${ksuid()}`, headers);
     const guesser = '203.0.113.7';
     expect((await from(a.app, guesser, { authorization: `Bearer ${good}` })).statusCode).toBe(404);
     const failed = [await from(a.app, guesser, {}), await from(b.app, guesser, { authorization: `Bearer ${wrong}` }), await from(a.app, guesser, { 'x-api-key': 'guess' })];
@@ -130,6 +131,10 @@ describe('rate limits on the KV', () => {
     expect(over.headers['www-authenticate']).toBeUndefined();
     expectRefused(await from(b.app, guesser, { authorization: `Bearer ${good}` }), 3);
     expect((await from(a.app, guesser, { authorization: `Bearer ${good}` })).statusCode).toBe(404);
+    // /api/v0/health would tell a key from a guess by its detail: a blocked address gets 429 there
+    // too for any key it presents, and still its status without one.
+    expectRefused(await app(b.app, guesser, '/api/v0/health', { 'x-api-key': 'guess' }), 3);
+    expect((await app(b.app, guesser, '/api/v0/health', {})).statusCode).toBe(200);
     const other = await from(b.app, '198.51.100.2', { authorization: `Bearer ${wrong}` });
     expect(other.statusCode).toBe(401);
     expect(other.headers['www-authenticate']).toBe('Bearer');
@@ -143,6 +148,17 @@ describe('rate limits on the KV', () => {
     const answers = await Promise.all(Array.from({ length: 5 }, () => get(app)));
     expect(answers.map((answer) => answer.statusCode)).toEqual([401, 401, 401, 401, 401]);
     expect(answers[0]?.headers['ratelimit-limit']).toBeUndefined();
+  });
+
+  it('a key /api/v0/health finds not valid counts as a failed check of the address', async () => {
+    const store = SqliteStore.open(join(tempDir('rate-guess-health'), 'compozy.db'));
+    closing.push(store);
+    await createKey(store.apiKeys, { name: 'good', scope: 'read', expiresAt: null });
+    const { app } = await api(sqliteKv(), limit(2), { host: '0.0.0.0', store });
+    const health = (headers: Record<string, string>) => app.inject({ method: 'GET', url: '/api/v0/health', headers });
+    expect([(await health({ 'x-api-key': 'one' })).statusCode, (await health({})).statusCode, (await health({ 'x-api-key': 'two' })).statusCode]).toEqual([200, 200, 200]);
+    expectRefused(await health({ 'x-api-key': 'three' }), 2);
+    expectRefused(await get(app), 2);
   });
 
   it('a per_route prefix has its own budget instead of the global one; a prefix no route has is refused at start', async () => {

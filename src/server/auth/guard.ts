@@ -91,10 +91,12 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
     request.apiKey = key;
     return undefined;
   };
-  // A 401 counts against the client address's failure budget, and is a 429 once that is spent.
+  // A 401, or a key /api/v0/health found not valid (its detail would tell a guess from a key), counts
+  // against the client address's failure budget, and is a 429 once that is spent.
   const finish = (need: ApiKeyScope | 'summary', route: string, request: FastifyRequest, reply: FastifyReply, presented: string | undefined, key: ApiKeyRecord | undefined, done: (error?: Error) => void): void => {
     const refusal = decide(need, route, request, reply, presented, key);
-    if (!failures || refusal?.code !== 'UNAUTHORIZED') return done(refusal);
+    const failedCheck = need === 'summary' ? presented !== undefined && !key : refusal?.code === 'UNAUTHORIZED';
+    if (!failures || !failedCheck) return done(refusal);
     const limited = failures.failed(request, reply);
     const answer = (error: CompozyError | undefined) => {
       if (error) void reply.removeHeader('www-authenticate');
@@ -109,7 +111,8 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
       const presented = presentedKey(request.headers);
       const remembered = presented ? verifier.remembered(presented) : undefined;
       if (remembered) return done(decide(need, route, request, reply, presented, remembered));
-      const blocked = need === 'summary' ? undefined : failures?.blocked(request, reply);
+      // /api/v0/health without a key stays open to a blocked address.
+      const blocked = need === 'summary' && presented === undefined ? undefined : failures?.blocked(request, reply);
       if (blocked) return done(blocked);
       const found = presented ? verifier.verify(presented) : undefined;
       if (found instanceof Promise) found.then((key) => finish(need, route, request, reply, presented, key, done), done);
