@@ -1,7 +1,8 @@
 // GET /api/v0/executions/workflows/:id with API keys and rate limits on (auth on a Bearer key checked
 // against the SQLite store, a budget counted on the SQLite KV) against the same route with both off,
-// in one run: two server processes, loaded one at a time by this one, in rounds that alternate which
-// goes first; the costs reported are the medians of the rounds' pairs, with their range.
+// in one run: server processes loaded one at a time by this one, in rounds that rotate which goes
+// first; the costs reported are the medians of the rounds' pairs, with their range, beside the same
+// figures for a second server with both off (the noise floor of this machine at the time).
 // Last line: one JSON object.
 import { once } from 'node:events';
 import { availableParallelism, loadavg } from 'node:os';
@@ -60,50 +61,58 @@ function spread(values) {
   return { median: round(median), min: round(sorted[0]), max: round(sorted.at(-1)) };
 }
 
+/** Per round, the cost of `side` against `base` (phases of the same round): in throughput and in server CPU per request. */
+function pairedCosts(side, base) {
+  const costs = side.map((phase, i) => ({
+    throughput: 1 - phase.count / phase.seconds / (base[i].count / base[i].seconds),
+    cpu: 1 - base[i].cpuUs / base[i].count / (phase.cpuUs / phase.count),
+  }));
+  return { throughput: spread(costs.map((c) => c.throughput)), cpu: spread(costs.map((c) => c.cpu)) };
+}
+
 async function main() {
-  const off = await startServer(false);
-  const on = await startServer(true);
+  // `control` is a second server with both off: its "cost" against `off` is what noise alone shows.
+  const servers = { off: await startServer(false), on: await startServer(true), control: await startServer(false) };
+  const sides = Object.keys(servers);
   const loadBefore = loadavg()[0];
   try {
-    await load(off);
-    await load(on);
-    const phases = { off: [], on: [] };
-    // Rounds alternate which server goes first (off-on, on-off, …), so load that rises or falls
-    // during the run weighs on both sides alike.
+    for (const side of sides) await load(servers[side]);
+    const phases = { off: [], on: [], control: [] };
+    // Each round rotates which server goes first, so load that rises or falls during the run weighs
+    // on every side alike.
     for (let round = 0; round < ROUNDS; round++) {
-      const order = round % 2 === 0 ? ['off', 'on'] : ['on', 'off'];
-      for (const side of order) phases[side].push(await load(side === 'off' ? off : on));
+      for (let i = 0; i < sides.length; i++) {
+        const side = sides[(round + i) % sides.length];
+        phases[side].push(await load(servers[side]));
+      }
     }
     const plain = summary(phases.off);
     const secured = summary(phases.on);
     const cost = 1 - secured.rps / plain.rps;
     const cpuCost = 1 - plain.server_cpu_us_per_request / secured.server_cpu_us_per_request;
-    // Each round's pair ran back to back: the medians of their costs are less moved by other processes
-    // than the totals are.
-    const paired = phases.on.map((onPhase, i) => {
-      const offPhase = phases.off[i];
-      return { throughput: 1 - onPhase.count / onPhase.seconds / (offPhase.count / offPhase.seconds), cpu: 1 - offPhase.cpuUs / offPhase.count / (onPhase.cpuUs / onPhase.count) };
-    });
-    const pairedThroughput = spread(paired.map((p) => p.throughput));
-    const pairedCpu = spread(paired.map((p) => p.cpu));
+    // The medians of the rounds' pairs are less moved by other processes than the totals are.
+    const paired = pairedCosts(phases.on, phases.off);
+    const noise = pairedCosts(phases.control, phases.off);
     const loadAverage = [Number(loadBefore.toFixed(2)), Number(loadavg()[0].toFixed(2))];
     const percent = (value) => `${(value * 100).toFixed(1)} %`;
+    const range = ({ median, min, max }) => `median ${percent(median)} of ${ROUNDS} paired rounds (${percent(min)} to ${percent(max)})`;
     console.log(`machine load average (1 min) ${loadAverage[0]} at the start, ${loadAverage[1]} at the end, on ${availableParallelism()} cores`);
     console.log(`both off:  ${plain.rps} req/s, p50 ${plain.p50_ms} ms, p99 ${plain.p99_ms} ms, ${plain.server_cpu_us_per_request} µs server CPU per request`);
     console.log(`auth + rate limit on: ${secured.rps} req/s, p50 ${secured.p50_ms} ms, p99 ${secured.p99_ms} ms, ${secured.server_cpu_us_per_request} µs server CPU per request`);
     // The server's CPU time per request decides its throughput once it has a core to itself; requests/s
     // also move with this machine's other load and the load generator's own limit.
-    console.log(`throughput cost: median ${percent(pairedThroughput.median)} of ${ROUNDS} paired rounds (${percent(pairedThroughput.min)} to ${percent(pairedThroughput.max)}), ${percent(cost)} overall`);
-    console.log(`server CPU cost: median ${percent(pairedCpu.median)} of ${ROUNDS} paired rounds (${percent(pairedCpu.min)} to ${percent(pairedCpu.max)}), ${percent(cpuCost)} overall (target ≤ 10 % for both medians)`);
+    console.log(`throughput cost: ${range(paired.throughput)}, ${percent(cost)} overall`);
+    console.log(`server CPU cost: ${range(paired.cpu)}, ${percent(cpuCost)} overall (target ≤ 10 % for both medians)`);
+    console.log(`noise floor (a second server with both off against the first): throughput ${range(noise.throughput)}; CPU ${range(noise.cpu)}`);
     console.log(JSON.stringify({
       route: 'GET /api/v0/executions/workflows/:id', concurrency: CONCURRENCY, phase_ms: PHASE_MS, rounds: ROUNDS, load_average: loadAverage, off: plain, on: secured,
-      throughput_cost: Number(cost.toFixed(4)), cpu_cost: Number(cpuCost.toFixed(4)), paired_throughput_cost: pairedThroughput, paired_cpu_cost: pairedCpu,
-      target_met: pairedThroughput.median <= 0.1 && pairedCpu.median <= 0.1,
+      throughput_cost: Number(cost.toFixed(4)), cpu_cost: Number(cpuCost.toFixed(4)), paired_throughput_cost: paired.throughput, paired_cpu_cost: paired.cpu,
+      noise_throughput_cost: noise.throughput, noise_cpu_cost: noise.cpu,
+      target_met: paired.throughput.median <= 0.1 && paired.cpu.median <= 0.1,
     }));
   } finally {
-    off.child.stdin.end();
-    on.child.stdin.end();
-    await Promise.all([once(off.child, 'exit'), once(on.child, 'exit')]);
+    for (const side of sides) servers[side].child.stdin.end();
+    await Promise.all(sides.map((side) => once(servers[side].child, 'exit')));
   }
 }
 
