@@ -8,6 +8,7 @@ import { API_KEY_SCOPES, type ApiKeyRecord, type ApiKeyScope, type ApiKeyStore }
 import { writeJson } from '../output.js';
 import { openProject } from '../project-context.js';
 import { runAction } from '../run-action.js';
+import { withConfigOption } from '../config-option.js';
 
 interface StoreFlags {
   mode?: string;
@@ -60,8 +61,7 @@ export function registerAuth(program: Command): void {
   const auth = program.command('auth').description("Manage the API keys of a project's store (needed when the API listens beyond loopback)");
   const modeOption = () => new Option('--mode <mode>', 'whose store: standalone (.compozy/compozy.db) or distributed (DATABASE_URL), as the server runs');
 
-  auth
-    .command('create-key [project]')
+  withConfigOption(auth.command('create-key [project]'))
     .description('Create an API key and print it once (only its digest is stored)')
     .option('--name <name>', 'what the key is for', '')
     .addOption(new Option('--scope <scope>', 'read: GET routes; execute: also start, signal and cancel; admin: also clear/delete memory').choices([...API_KEY_SCOPES]).default('execute'))
@@ -82,8 +82,7 @@ export function registerAuth(program: Command): void {
       }),
     );
 
-  auth
-    .command('list-keys [project]')
+  withConfigOption(auth.command('list-keys [project]'))
     .description('List the API keys: id, name, scope, created, expires, last used, status (never the keys)')
     .addOption(modeOption())
     .option('--json', 'print [{id, name, scope, created_at, expires_at, last_used_at, revoked_at, status}] as JSON')
@@ -103,8 +102,7 @@ export function registerAuth(program: Command): void {
       }),
     );
 
-  auth
-    .command('revoke <id> [project]')
+  withConfigOption(auth.command('revoke <id> [project]'))
     .description('Revoke an API key: from now on it is refused like a key that never existed')
     .addOption(modeOption())
     .option('--json', 'print the revoked key as JSON')

@@ -11,6 +11,7 @@ import { resolveProject } from '../project-context.js';
 import { runAction } from '../run-action.js';
 import { plural } from '../../platform/plural.js';
 import { Chalk } from 'chalk';
+import { withConfigOption } from '../config-option.js';
 
 /** Values that may carry credentials are shown without them. */
 function redacted(settings: AppSettings): Record<string, { value: unknown; source: string; origin: string }> {
@@ -60,8 +61,7 @@ function displayPath(dir: string, file: string): string {
 export function registerConfig(program: Command): void {
   const config = program.command('config').description('Check and show a project configuration');
 
-  config
-    .command('validate [project]')
+  withConfigOption(config.command('validate [project]'))
     .description('Load compozy.yaml, its workflows and resources, and report every problem at once (exit 2 when invalid)')
     .option('--json', 'print {valid, project, diagnostics} as JSON')
     .action((projectArg: string | undefined, flags: { json?: boolean }) =>
@@ -98,8 +98,7 @@ export function registerConfig(program: Command): void {
       }),
     );
 
-  config
-    .command('show [project]')
+  withConfigOption(config.command('show [project]'))
     .description('Print the effective settings and where each value comes from (secrets redacted)')
     .option('--json', 'print {project, settings: {name: {value, source, origin}}} as JSON')
     .action((projectArg: string | undefined, flags: { json?: boolean }) =>

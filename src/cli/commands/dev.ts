@@ -1,33 +1,27 @@
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
-import { CONFIG_FILE_ENV } from '../../config/project.js';
 import { renderHealthTable } from '../../supervisor/health-table.js';
 import { useColor, writeJson } from '../output.js';
 import { preparePlatform, type PlatformFlags } from '../platform.js';
 import { runAction } from '../run-action.js';
+import { withConfigOption } from '../config-option.js';
 
 interface DevFlags extends PlatformFlags {
   json?: boolean;
-  config?: string;
 }
 
 export function registerDev(program: Command): void {
-  program
-    .command('dev [project]')
+  withConfigOption(program.command('dev [project]'))
     .description('Run the whole platform locally: embedded Temporal, API, worker and SQLite KV (project dir or example name)')
     .option('--port <port>', 'API port (default 5001, or the next free one; 0 for any free port)')
     .option('--host <host>', 'API listen address (default 127.0.0.1, or SERVER_HOST / server.host); API keys are required on any other address')
     .option('--mode <mode>', 'deployment mode: persistent (state in .compozy/, the default; "standalone" is its old name) or memory (state in a temporary folder removed on exit); COMPOZY_MODE, mode:')
     .option('--temporal-mode <mode>', 'embedded Temporal in memory or persistent (default: the mode); TEMPORAL_MODE, temporal.mode')
-    .option('-c, --config <file>', 'the project config file, when it is not <project>/compozy.yaml (COMPOZY_CONFIG_FILE); its workflow paths are relative to the project folder')
     .option('--temporal-bin <path>', 'Temporal CLI binary to run')
     .option('--temporal-ui', 'also serve the Temporal web UI')
     .option('--verbose', "more of the children's logs: the Temporal SDK at INFO, with its metadata")
     .option('--json', 'JSON Lines events on stdout (starting, ready, restart, exit); logs go to stderr')
     .action((projectArg: string | undefined, flags: DevFlags) =>
       runAction(Boolean(flags.json), async () => {
-        // The serve process inherits it, and reads the same file.
-        if (flags.config !== undefined) process.env[CONFIG_FILE_ENV] = resolve(flags.config);
         const json = Boolean(flags.json);
         const color = !json && useColor();
         const { supervisor } = await preparePlatform(projectArg, flags, {

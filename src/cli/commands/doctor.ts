@@ -11,6 +11,7 @@ import { openProject } from '../project-context.js';
 import { runAction } from '../run-action.js';
 import { plural } from '../../platform/plural.js';
 import { unknownNameHint } from '../suggest.js';
+import { withConfigOption } from '../config-option.js';
 
 interface DoctorFlags {
   json?: boolean;
@@ -42,8 +43,7 @@ export function summary(results: CheckResult[]): string {
 }
 
 export function registerDoctor(program: Command): void {
-  program
-    .command('doctor [checks...]')
+  withConfigOption(program.command('doctor [checks...]'))
     .description(`Check every backend and prerequisite (checks: ${CHECK_NAMES.join(', ')})`)
     .option('--project <dir>', 'project to check (default: the current directory when it has compozy.yaml)')
     .option('--strict', 'warnings fail too')

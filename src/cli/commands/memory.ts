@@ -10,6 +10,7 @@ import { useColor, writeJson } from '../output.js';
 import { openProject } from '../project-context.js';
 import { runAction } from '../run-action.js';
 import { unknownNameHint } from '../suggest.js';
+import { withConfigOption } from '../config-option.js';
 
 interface MemoryFlags {
   key: string;
@@ -145,7 +146,7 @@ export function registerMemory(program: Command): void {
     .description("Inspect and edit a project's conversation memories through the API of its running `compozy dev` (or --api-url)");
 
   const common = (command: Command) =>
-    command
+    withConfigOption(command)
       .requiredOption('--key <key>', 'the conversation key, e.g. user:42 (stats and clear also take a glob such as user:*)')
       .option('--api-url <url>', 'a compozy API to use instead of the running compozy dev of the project')
       .option('--json', 'print the API answer as JSON');

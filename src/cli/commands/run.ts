@@ -15,6 +15,7 @@ import { preparePlatform, type PlatformFlags } from '../platform.js';
 import { openProject, resolveRunTarget } from '../project-context.js';
 import { runAction } from '../run-action.js';
 import { unknownNameHint } from '../suggest.js';
+import { withConfigOption } from '../config-option.js';
 
 interface RunFlags extends PlatformFlags {
   input?: string;
@@ -114,8 +115,7 @@ async function execute(apiUrl: string, workflowId: string, input: unknown, timeo
 const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
 
 export function registerRun(program: Command): void {
-  program
-    .command('run <workflow> [project]')
+  withConfigOption(program.command('run <workflow> [project]'))
     .description('Smoke-run a workflow: start the platform (or use the running `compozy dev`), run it once, print the result, stop; exit 0 only on SUCCESS')
     .option('--input <json>', 'the workflow input as JSON (default {})')
     .option('--input-file <path>', 'read the input JSON from a file')

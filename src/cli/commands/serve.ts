@@ -7,6 +7,7 @@ import { listenForStopSignals } from '../stop-signals.js';
 import { RUN_NONCE_ENV, SERVE_REPORT_ENV, serveFailureReport, writeServeReport } from '../../supervisor/serve-report.js';
 import { openProject, requireTemporalAddress } from '../project-context.js';
 import { runAction } from '../run-action.js';
+import { withConfigOption } from '../config-option.js';
 
 interface ServeFlags {
   host?: string;
@@ -84,7 +85,7 @@ async function runServer(projectArg: string | undefined, flags: ServeFlags): Pro
 }
 
 function serverOptions(command: Command): Command {
-  return command
+  return withConfigOption(command)
     .option('--host <host>', 'address to listen on')
     .option('--port <port>', 'API port (default 5001, or the next free one; 0 for any free port)')
     .addOption(new Option('--port-fallback', 'take the next free port when --port is busy (used by compozy dev on restarts)').hideHelp())

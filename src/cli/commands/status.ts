@@ -9,6 +9,7 @@ import { projectArgument } from '../../platform/project-argument.js';
 import { useColor, writeJson } from '../output.js';
 import { openProject } from '../project-context.js';
 import { runAction } from '../run-action.js';
+import { withConfigOption } from '../config-option.js';
 
 /** When the API does not answer, what the state file and the process table still tell. */
 function reportFromProcesses(run: RunState, apiError: string): HealthReport {
@@ -26,8 +27,7 @@ function reportFromProcesses(run: RunState, apiError: string): HealthReport {
 }
 
 export function registerStatus(program: Command): void {
-  program
-    .command('status [project]')
+  withConfigOption(program.command('status [project]'))
     .description('Show the health of the running `compozy dev` of a project')
     .option('--json', 'print the health object as JSON')
     .action((projectArg: string | undefined, flags: { json?: boolean }) =>

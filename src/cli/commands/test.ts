@@ -7,6 +7,7 @@ import { plural } from '../../platform/plural.js';
 import { useColor, writeJson } from '../output.js';
 import { openProject } from '../project-context.js';
 import { runAction } from '../run-action.js';
+import { withConfigOption } from '../config-option.js';
 
 interface TestFlags {
   json?: boolean;
@@ -82,8 +83,7 @@ async function runTests(projectArg: string | undefined, flags: TestFlags): Promi
 }
 
 export function registerTest(program: Command): void {
-  program
-    .command('test [project]')
+  withConfigOption(program.command('test [project]'))
     .description("Run the project's *.test.yaml cases (input, scripted model answers, expected outputs and statuses) on a throwaway platform; exit 1 when a case fails")
     .option('--temporal-bin <path>', 'Temporal CLI binary to run')
     .option('--json', 'one JSON object on stdout: {project, passed, failed, duration_ms, cases: [...]}')

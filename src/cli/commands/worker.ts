@@ -5,6 +5,7 @@ import { processOutput } from '../../server/events.js';
 import { listenForStopSignals } from '../stop-signals.js';
 import { openProject, requireTemporalAddress } from '../project-context.js';
 import { runAction } from '../run-action.js';
+import { withConfigOption } from '../config-option.js';
 
 interface WorkerFlags {
   temporalAddress?: string;
@@ -14,8 +15,7 @@ interface WorkerFlags {
 }
 
 export function registerWorker(program: Command): void {
-  program
-    .command('worker [project]')
+  withConfigOption(program.command('worker [project]'))
     .description('Run a Temporal worker for the project (no HTTP): scale executions out next to `compozy start --no-worker`')
     .option('--temporal-address <host:port>', 'Temporal frontend to connect to (or TEMPORAL_ADDRESS)')
     .option('--mode <mode>', 'distributed (default) | standalone')
