@@ -14,6 +14,7 @@ export interface PlatformFlags {
   host?: string;
   mode?: string;
   temporalMode?: string;
+  redisMode?: string;
   temporalBin?: string;
   temporalUi?: boolean;
   verbose?: boolean;

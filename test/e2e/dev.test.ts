@@ -167,6 +167,16 @@ exit 3`,
     expect(health.components.find((c) => c.name === 'kv')).toMatchObject({ backend: 'redis', state: 'up', address: expect.stringContaining('127.0.0.1:6379') });
   });
 
+  it('--redis-mode distributed runs the KV on Redis; a value that is not a mode is refused naming the flag, before anything starts', async () => {
+    const bad = await runCli(['dev', copyFixture('minimal'), '--port', '0', '--redis-mode', 'cluster'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--redis-mode must be "memory", "persistent" or "distributed", got "cluster"');
+    const dev = new DevProcess([copyFixture('minimal'), '--port', '0', '--redis-mode', 'distributed'], { ...env, REDIS_URL });
+    started.push(dev);
+    const health = (await dev.waitFor('ready')).health as HealthReport;
+    expect(health.components.find((c) => c.name === 'kv')).toMatchObject({ backend: 'redis', state: 'up' });
+  });
+
   it('runs the store on PostgreSQL when database.driver is postgres', async () => {
     const dev = new DevProcess([copyFixture('minimal'), '--port', '0'], { ...env, COMPOZY_STORE_DRIVER: 'postgres', DATABASE_URL });
     started.push(dev);
