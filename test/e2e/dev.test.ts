@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
@@ -139,6 +139,47 @@ exit 1`,
     expect(result.stdout + result.stderr).not.toContain('older run line');
     expect(existsSync(join(project, '.compozy', 'run.json'))).toBe(false);
   });
+
+  it('starts serve alongside Temporal: serve has loaded the project and listens before Temporal starts, and dev still reaches ready', async () => {
+    const project = copyFixture('minimal');
+    // This Temporal only starts once serve has reported its port: a dev that waited for Temporal before spawning serve never gets ready.
+    const gated = writeScript(
+      tempDir('gated-temporal'),
+      'temporal',
+      `if [ "$1" = "--version" ]; then exec "${inject('temporalBin')}" --version; fi
+until ls "${join(project, '.compozy')}" 2>/dev/null | grep -q '^serve-report\\.'; do sleep 0.05; done
+exec "${inject('temporalBin')}" "$@"`,
+    );
+    const dev = new DevProcess([project, '--port', '0'], { ...env, COMPOZY_TEMPORAL_BIN: gated });
+    started.push(dev);
+    const ready = await dev.waitFor('ready');
+    const health = ready.health as HealthReport;
+    expect(health.components.filter((c) => ['temporal', 'api', 'worker'].includes(c.name)).map((c) => [c.name, c.state])).toEqual([
+      ['temporal', 'up'],
+      ['api', 'up'],
+      ['worker', 'up'],
+    ]);
+  }, 60_000);
+
+  it('when Temporal never answers, exits 1 naming its address and the deadline, and leaves no process behind', async () => {
+    const dir = tempDir('mute-temporal');
+    const pidFile = join(dir, 'pid');
+    const mute = writeScript(
+      dir,
+      'temporal',
+      `if [ "$1" = "--version" ]; then echo "temporal version 1.5.1 (Server 1.29.1)"; exit 0; fi
+echo $$ > "${pidFile}"
+exec sleep 300`,
+    );
+    const project = copyFixture('minimal');
+    const result = await runCli(['dev', project, '--port', '0'], { ...env, COMPOZY_TEMPORAL_BIN: mute });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/✗ temporal failed to start: Temporal at 127\.0\.0\.1:\d+ did not become ready within 30 s \(nothing listening on 127\.0\.0\.1:\d+\)\./);
+    expect(await waitUntilDead([Number(readFileSync(pidFile, 'utf8'))], 5000)).toEqual([]);
+    const left = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).split('\n').filter((line) => line.includes(project));
+    expect(left).toEqual([]);
+    expect(existsSync(join(project, '.compozy', 'run.json'))).toBe(false);
+  }, 90_000);
 
   it('when a child exits during start-up without a typed cause, shows only the lines it printed in this run', async () => {
     const broken = writeScript(
