@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../config/project.js';
 import type { AppSettings } from '../config/settings.js';
+import type { ProjectConfig } from '../config/types.js';
 import { CompozyError } from '../errors.js';
 import { requireUsableKey } from '../server/auth/guard.js';
 import { authDecision } from '../server/auth/policy.js';
@@ -44,8 +45,14 @@ async function refuseWithoutKey(settings: AppSettings, stateDir: string): Promis
  * a killed run's orphans are stopped, and serve binds its own. Shared by `compozy
  * dev` and `compozy run`.
  */
-export async function preparePlatform(projectArg: string | undefined, flags: PlatformFlags, io: PlatformIo): Promise<{ context: ProjectContext; supervisor: Supervisor }> {
-  const context = openProject(projectArg, flags);
+export async function preparePlatform(
+  projectArg: string | undefined,
+  flags: PlatformFlags,
+  io: PlatformIo,
+  /** The project already opened and validated by the caller: not done twice. */
+  opened?: { context: ProjectContext; config: ProjectConfig },
+): Promise<{ context: ProjectContext; supervisor: Supervisor }> {
+  const context = opened?.context ?? openProject(projectArg, flags);
   const { project, settings, stateDir } = context;
   if (settings.mode.value === 'distributed' || settings.temporalMode.value === 'remote') {
     const what = settings.mode.value === 'distributed' ? `the mode is "distributed" (from ${settings.mode.origin})` : `temporal.mode is "remote" (from ${settings.temporalMode.origin})`;
@@ -53,8 +60,7 @@ export async function preparePlatform(projectArg: string | undefined, flags: Pla
       hint: 'Use `compozy start` for distributed mode, or set the mode to memory or persistent.',
     });
   }
-  const { loadValidProject } = await import('../config/valid-project.js');
-  const config = loadValidProject(project.dir);
+  const config = opened?.config ?? (await import('../config/valid-project.js')).loadValidProject(project.dir);
   await refuseWithoutKey(settings, stateDir);
   const temporal = await resolveTemporalBinary({
     flag: settings.temporalBin.source === 'flag' ? settings.temporalBin.value : undefined,

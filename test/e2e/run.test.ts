@@ -31,6 +31,16 @@ describe('compozy run (smoke runs)', () => {
     expect(processesOf(project)).toEqual([]);
   }, 120_000);
 
+  it('--ephemeral: a cold run keeps its state in a temporary folder, so the project has no .compozy/ afterwards', async () => {
+    const project = copyExample('weather');
+    const result = await runCli(['run', 'weather', project, '--input', '{"city":"Faro"}', '--json', '--port', '0', '--ephemeral'], env);
+    expect(result.code).toBe(0);
+    expect((JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '{}') as { status: string }).status).toBe('SUCCESS');
+    expect(existsSync(join(project, 'results.json'))).toBe(true);
+    expect(existsSync(join(project, '.compozy'))).toBe(false);
+    expect(processesOf(project)).toEqual([]);
+  }, 120_000);
+
   it('exits 1 when the execution fails, printing its error', async () => {
     const project = copyFixture('engine-api');
     const result = await runCli(['run', 'approval_quick', project, '--port', '0'], env);
@@ -72,6 +82,9 @@ describe('compozy run (smoke runs)', () => {
 
     const status = await runCli(['status', basename(project)], env, dirname(project));
     expect(status.stdout).toMatch(/\b1 execution\b(?!s)/);
+    const ephemeral = await runCli(['run', 'nap', project, '--input', '{"n": 2}', '--ephemeral'], env);
+    expect(ephemeral.code).toBe(0);
+    expect(ephemeral.stderr).toContain('Using the running compozy dev');
     const second = await runCli(['dev', basename(project), '--port', '0'], env, dirname(project));
     expect(second.code).toBe(1);
     expect(second.stderr).toContain(`Use \`compozy status ${basename(project)}\` to see it`);

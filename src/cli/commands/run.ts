@@ -22,6 +22,7 @@ interface RunFlags extends PlatformFlags {
   inputFile?: string;
   timeout: string;
   json?: boolean;
+  ephemeral?: boolean;
 }
 
 interface Envelope {
@@ -123,6 +124,7 @@ export function registerRun(program: Command): void {
     .option('--port <port>', 'API port when it starts the platform')
     .option('--temporal-bin <path>', 'Temporal CLI binary to run')
     .option('--json', 'print the final execution state as JSON on stdout')
+    .option('--ephemeral', 'when it starts the platform, keep its state in a temporary folder removed on exit (mode memory); a running compozy dev is still used')
     .action((workflowArg: string, projectArgument: string | undefined, flags: RunFlags) =>
       runAction(Boolean(flags.json), async () => {
         const { workflowId, projectArg } = resolveRunTarget(workflowArg, projectArgument);
@@ -130,15 +132,18 @@ export function registerRun(program: Command): void {
         if (!isValidDuration(flags.timeout)) throw new CompozyError('USAGE', `--timeout must be a duration such as 90s or 10m, got "${flags.timeout}".`);
         const timeoutMs = parseDuration(flags.timeout);
         const narrate = (line: string) => process.stderr.write(`${line}\n`);
-        const { project, stateDir } = openProject(projectArg, flags);
+        const context = openProject(projectArg, flags);
+        const { project } = context;
         const { loadValidProject } = await import('../../config/valid-project.js');
-        requireWorkflow(workflowId, project.dir, project.name, loadValidProject(project.dir).workflows.map((workflow) => workflow.id));
-        let apiUrl = await runningApi(stateDir);
+        const config = loadValidProject(project.dir);
+        requireWorkflow(workflowId, project.dir, project.name, config.workflows.map((workflow) => workflow.id));
+        let apiUrl = await runningApi(context.stateDir);
         let stop: ((code: number, reason: string) => Promise<number>) | undefined;
         if (apiUrl) narrate(`• Using the running compozy dev at ${apiUrl}`);
         else {
           let ready!: (url: string) => void;
           const readyUrl = new Promise<string>((resolve) => (ready = resolve));
+          const cold = flags.ephemeral ? openProject(projectArg, { ...flags, mode: 'memory' }) : context;
           const { supervisor } = await preparePlatform(projectArg, flags, {
             narrate,
             emit: (event) => {
@@ -146,7 +151,7 @@ export function registerRun(program: Command): void {
             },
             logOut: discard,
             color: false,
-          });
+          }, { context: cold, config });
           const exited = supervisor.run();
           const code = await Promise.race([readyUrl, exited]);
           if (typeof code === 'number') return code;
