@@ -27,6 +27,22 @@ function exited(child) {
   return new Promise((done) => (child.exitCode !== null || child.signalCode !== null ? done() : child.once('exit', done)));
 }
 
+/** The first JSON Lines event of a kind on a child's stdout. */
+function jsonEvent(child, kind, name) {
+  return new Promise((done, fail) => {
+    let buffer = '';
+    child.stdout.on('data', (chunk) => {
+      const lines = (buffer + chunk).split('\n');
+      buffer = lines.pop() ?? '';
+      for (const line of lines) {
+        const event = JSON.parse(line);
+        if (event.event === kind) done(event);
+      }
+    });
+    child.once('exit', (code) => fail(new Error(`${name} exited with ${code} before ${kind}`)));
+  });
+}
+
 async function timeCompozy(temporalBin) {
   const project = freshProject();
   const started = performance.now();
@@ -34,15 +50,8 @@ async function timeCompozy(temporalBin) {
     env: { ...process.env, COMPOZY_TEMPORAL_BIN: temporalBin, CI: '1' },
     stdio: ['ignore', 'pipe', 'ignore'],
   });
-  const readyMs = await new Promise((done, fail) => {
-    let buffer = '';
-    child.stdout.on('data', (chunk) => {
-      const lines = (buffer + chunk).split('\n');
-      buffer = lines.pop() ?? '';
-      for (const line of lines) if (JSON.parse(line).event === 'ready') done(performance.now() - started);
-    });
-    child.once('exit', (code) => fail(new Error(`compozy dev exited with ${code} before ready`)));
-  });
+  await jsonEvent(child, 'ready', 'compozy dev');
+  const readyMs = performance.now() - started;
   child.kill('SIGINT');
   await exited(child);
   rmSync(join(project, '..'), { recursive: true, force: true });
@@ -83,18 +92,7 @@ async function timeTemporalAndServe(temporalBin, version) {
       env: { ...process.env, CI: '1' },
       stdio: ['ignore', 'pipe', 'ignore'],
     });
-    const url = await new Promise((done, fail) => {
-      let buffer = '';
-      child.stdout.on('data', (chunk) => {
-        const lines = (buffer + chunk).split('\n');
-        buffer = lines.pop() ?? '';
-        for (const line of lines) {
-          const event = JSON.parse(line);
-          if (event.event === 'listening') done(event.url);
-        }
-      });
-      child.once('exit', (code) => fail(new Error(`compozy serve exited with ${code} before listening`)));
-    });
+    const { url } = await jsonEvent(child, 'listening', 'compozy serve');
     let serveMs;
     while (serveMs === undefined) {
       if (child.exitCode !== null) throw new Error(`compozy serve exited with ${child.exitCode}`);
