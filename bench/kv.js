@@ -1,23 +1,26 @@
 // The KV contract on the embedded SQLite adapter against the Redis adapter (same client code paths),
 // one awaited caller and 100 in flight (node-redis pipelines every command issued in one turn into one
 // socket write, so Redis runs pipelined), plus cross-process pub/sub latency and the per-write cost of
-// synchronous=NORMAL versus FULL. Last line: one JSON object.
+// synchronous=NORMAL versus FULL. SQLite and Redis are measured in alternating slices. Last line: one
+// JSON object.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { SqliteKv } from '../dist/kv/sqlite/sqlite-kv.js';
 import { RedisKv } from '../dist/kv/redis/redis-kv.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const DURATION_MS = Number(process.env.BENCH_MS ?? 1000);
+const DURATION_MS = Number(process.env.BENCH_MS ?? 2000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
 const dir = mkdtempSync(join(tmpdir(), 'compozy-bench-kv-'));
 const dbPath = join(dir, 'kv.db');
 const sqlite = SqliteKv.open(dbPath);
 const prefix = `compozy-bench:${randomUUID()}:`;
 const redis = await RedisKv.connect({ url: REDIS_URL, prefix });
+const backends = { sqlite, redis };
 
 const value = 'x'.repeat(100);
 const operations = {
@@ -39,16 +42,32 @@ async function prepare(kv) {
   await kv.hset('hash', fields);
 }
 
-/** Operations per second over DURATION_MS, with `inFlight` calls outstanding at any time. */
-async function measure(kv, op, inFlight) {
+/** Operations done and milliseconds taken over `ms`, with `inFlight` calls outstanding at any time. */
+async function slice(kv, op, inFlight, ms) {
   let i = 0;
   const started = performance.now();
-  const deadline = started + DURATION_MS;
+  const deadline = started + ms;
   const lane = async () => {
     while (performance.now() < deadline) await op(kv, i++);
   };
   await Promise.all(Array.from({ length: inFlight }, lane));
-  return Math.round(i / ((performance.now() - started) / 1000));
+  return { ops: i, ms: performance.now() - started };
+}
+
+/**
+ * ops/s of both backends over DURATION_MS each, in ROUNDS slices that alternate the backends (and which
+ * goes first), so the load of a shared machine, which drifts within seconds, weighs on both alike.
+ */
+async function measure(op, inFlight) {
+  const totals = { sqlite: { ops: 0, ms: 0 }, redis: { ops: 0, ms: 0 } };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const name of round % 2 === 0 ? ['sqlite', 'redis'] : ['redis', 'sqlite']) {
+      const { ops, ms } = await slice(backends[name], op, inFlight, DURATION_MS / ROUNDS);
+      totals[name].ops += ops;
+      totals[name].ms += ms;
+    }
+  }
+  return { s: Math.round(totals.sqlite.ops / (totals.sqlite.ms / 1000)), r: Math.round(totals.redis.ops / (totals.redis.ms / 1000)) };
 }
 
 function percentile(sorted, p) {
@@ -77,8 +96,7 @@ await prepare(redis);
 const figures = {};
 for (const [name, op] of Object.entries(operations)) {
   for (const inFlight of [1, 100]) {
-    const s = await measure(sqlite, op, inFlight);
-    const r = await measure(redis, op, inFlight);
+    const { s, r } = await measure(op, inFlight);
     const label = inFlight === 1 ? 'awaited' : 'inflight100';
     figures[`${name}_${label}_sqlite_ops`] = s;
     figures[`${name}_${label}_redis_ops`] = r;
@@ -125,6 +143,8 @@ Object.assign(figures, {
   pubsub_redis_p50_ms: redisPubsub.p50,
   pubsub_redis_p99_ms: redisPubsub.p99,
   duration_ms_per_measure: DURATION_MS,
+  rounds: ROUNDS,
+  load_average_1m: Number(loadavg()[0]?.toFixed(2)),
 });
 
 for await (const key of redis.scan('*', { count: 1000 })) await redis.del(key);
