@@ -5,6 +5,7 @@ import { projectFile } from './project.js';
 import { isValidDuration, parseDuration } from './duration.js';
 import { memorySources, readMemoryResource } from './memory-resource.js';
 import { readNativeTools } from './native-tools.js';
+import { readSchedule } from './schedule.js';
 import { MODEL_PARAMS } from './providers.js';
 import { defined, isObj, Reader, suggestion, type Obj } from './read.js';
 import { evaluateRef, parseRef, refCollection, refIsMulti, type RefExpression, type RefMatch } from './refs.js';
@@ -69,9 +70,8 @@ const UNSUPPORTED_ACTION_FIELDS = {
   attachments: NO_ATTACHMENTS,
   with: 'An action has no input of its own here: give the values in the task with:, which the prompt reads as .input.',
 };
-const WORKFLOW_FIELDS = new Set(['id', 'resource', 'version', 'description', 'author', 'schemas', 'config', 'tools', 'agents', 'tasks', 'triggers', 'outputs', 'resources']);
+const WORKFLOW_FIELDS = new Set(['id', 'resource', 'version', 'description', 'author', 'schemas', 'config', 'tools', 'agents', 'tasks', 'triggers', 'outputs', 'resources', 'schedule']);
 const UNSUPPORTED_WORKFLOW_FIELDS = {
-  schedule: 'Schedules are not implemented yet: remove schedule: and start the workflow with `compozy run` or POST /api/v0/workflows/:id/executions.',
   mcps: NO_MCPS,
   knowledge: noKnowledge('knowledge'),
   knowledge_bases: noKnowledge('knowledge_bases'),
@@ -732,6 +732,7 @@ class Loader {
     });
     const version = r.string(raw, [], 'version');
     const description = r.string(raw, [], 'description');
+    const schedule = readSchedule(r, raw);
     this.taskResources.enterWorkflow(r, file, taskSources(r, raw));
     return {
       file, path: [], id, schemas: this.schemas(r, raw, []), env: r.stringMap(config, ['config'], 'env'),
@@ -741,7 +742,7 @@ class Loader {
       triggers,
       memories: this.workflowMemories(r, file, raw),
       execution: this.execution(r, raw, [], ['input', 'env']),
-      ...(input ? { input } : {}), ...(version ? { version } : {}), ...(description ? { description } : {}),
+      ...(input ? { input } : {}), ...(version ? { version } : {}), ...(description ? { description } : {}), ...(schedule ? { schedule } : {}),
       ...(raw.outputs !== undefined ? { outputs: r.map(raw, [], 'outputs') } : {}),
     };
   }

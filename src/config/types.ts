@@ -1,4 +1,5 @@
 import type { NativeToolsConfig } from './native-tools.js';
+import type { WorkflowSchedule } from './schedule.js';
 import type { YamlFile, YamlPath } from './yaml-file.js';
 
 /** Where a config object was written, so later checks can point at it. */
@@ -353,6 +354,8 @@ export interface WorkflowConfig extends Located {
   memories: MemoryResource[];
   outputs?: Record<string, unknown>;
   execution: ExecutionOptions;
+  /** `schedule:`: reconciled into a Temporal Schedule by serve (triggers/schedules.ts). */
+  schedule?: WorkflowSchedule;
 }
 
 export interface ProjectConfig {

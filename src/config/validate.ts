@@ -185,12 +185,32 @@ class Validator {
       if (trigger.type === 'signal') this.schema(trigger.schema, schemas);
       else this.webhook(trigger, schemas);
     }
+    this.scheduleInput(workflow, schemas);
     for (const tool of workflow.tools) this.tool(tool, schemas);
     for (const agent of workflow.agents) this.agent(agent, tools, schemas, memories);
     if (workflow.outputs) this.template(workflow, ['outputs'], workflow.outputs);
     const context = { schemas, agents, tools, memories };
     this.tasks(workflow.tasks, workflow.tasks, context);
     this.cycles(workflow);
+  }
+
+  /** A schedule's input is every scheduled run's input, so it must pass the workflow's config.input as an API start's would. */
+  private scheduleInput(workflow: WorkflowConfig, schemas: ReadonlyMap<string, SchemaDefinition>): void {
+    const { schedule, input } = workflow;
+    if (!schedule || !input) return;
+    const schema = input.kind === 'inline' ? input.schema : schemas.get(input.id)?.schema;
+    if (!schema) return;
+    const { id: _id, ...body } = schema;
+    void _id;
+    let validate;
+    try {
+      validate = this.ajv.compile(body);
+    } catch {
+      return; // an invalid schema is reported where it is declared (schema(), jsonSchema())
+    }
+    if (validate(schedule.input)) return;
+    const problems = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`).join('; ');
+    this.error(schedule, ['input'], `schedule.input does not match the workflow's input schema (config.input): ${problems}.`, 'Give the schedule the input a run of this workflow needs.');
   }
 
   tool(tool: ToolConfig, schemas: ReadonlyMap<string, SchemaDefinition>): void {

@@ -165,10 +165,10 @@ describe('reference fields nothing runs yet are refused by name, with where they
     expect(
       problems({
         'wf.yaml':
-          'id: wf\nschedule: { cron: "@daily" }\nmcps: []\ninput: { type: object }\ntriggers:\n  - type: webhook\n    webhook: { slug: x }\n  - type: signal\n    name: go\n    payload: {}\nconfig:\n  on_error: { next: a }\n  global: {}\n  retry_policy: { max_attempts: 3 }\ntasks:\n  - id: a\n    prompt: hi\n    model: openai:gpt-4o\n',
+          'id: wf\nschedule: { cron: "@daily", catchup: all }\nmcps: []\ninput: { type: object }\ntriggers:\n  - type: webhook\n    webhook: { slug: x }\n  - type: signal\n    name: go\n    payload: {}\nconfig:\n  on_error: { next: a }\n  global: {}\n  retry_policy: { max_attempts: 3 }\ntasks:\n  - id: a\n    prompt: hi\n    model: openai:gpt-4o\n',
       }),
     ).toEqual([
-      'wf.yaml:2:1 schedule: The workflow field "schedule" is not supported yet.',
+      'wf.yaml:2:29 schedule.catchup: Unknown schedule field "catchup".',
       'wf.yaml:3:1 mcps: The workflow field "mcps" is not supported yet.',
       'wf.yaml:4:1 input: Unknown workflow field "input".',
       'wf.yaml:7:5 triggers[0].webhook: A webhook needs at least one event.',
