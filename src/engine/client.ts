@@ -1,11 +1,11 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { CompozyError, errorMessage } from '../errors.js';
 import { plural } from '../platform/plural.js';
-import { describeProblems, SchemaValidator } from '../platform/schema-validator.js';
+import { SchemaValidator } from '../platform/schema-validator.js';
 import { isTerminal } from './progress.js';
 import { isKsuid, ksuid } from '../store/ksuid.js';
 import type { ExecutionStore, WorkflowExecutionWithTasks } from '../store/store.js';
-import type { WorkflowDef } from './definition.js';
+import { checkWorkflowInput, type WorkflowDef } from './definition.js';
 import { engineError } from './engine-error.js';
 import type { EngineProject } from './project.js';
 import type { RunInput } from './protocol.js';
@@ -88,7 +88,7 @@ export class EngineClient {
   async start(workflowId: string, input: unknown, options: { startTaskId?: string; execId?: string; admit?: boolean } = {}): Promise<StartedExecution> {
     const { startTaskId } = options;
     const def = this.workflow(workflowId);
-    this.validateInput(def, input);
+    checkWorkflowInput(this.schemas, def.id, def.inputSchema, input);
     if (startTaskId !== undefined && !def.tasks.some((t) => t.id === startTaskId)) {
       throw new CompozyError('INPUT_INVALID', `task_id "${startTaskId}" is not a top-level task of workflow ${workflowId}.`, { details: { tasks: def.tasks.map((t) => t.id) } });
     }
@@ -187,16 +187,6 @@ export class EngineClient {
       released = true;
       this.admitting--;
     };
-  }
-
-  private validateInput(def: WorkflowDef, input: unknown): void {
-    if (!def.inputSchema) return;
-    const errors = this.schemas.problems(def.inputSchema, input ?? {});
-    if (errors.length > 0) {
-      throw new CompozyError('INPUT_INVALID', `Input does not match the input schema of workflow ${def.id}: ${describeProblems(errors)}.`, {
-        details: { errors },
-      });
-    }
   }
 
   async execution(execId: string): Promise<WorkflowExecutionWithTasks> {

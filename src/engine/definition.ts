@@ -1,4 +1,6 @@
 import { projectMemories } from '../config/memory-resource.js';
+import { CompozyError } from '../errors.js';
+import { describeProblems, type SchemaValidator } from '../platform/schema-validator.js';
 import { childTasks, type AgentConfig, type ExecutionOptions, type ProjectConfig, type SchemaDefinition, type TaskConfig, type TaskType, type ToolConfig, type WorkflowConfig } from '../config/types.js';
 import type { AggregateTaskDef } from './tasks/aggregate.js';
 import type { BasicTaskDef } from './tasks/basic.js';
@@ -114,6 +116,15 @@ function readsOf(def: TaskDef, kind: TaskKind<TaskType>): string[] | undefined {
 
 export function schemaIndex(project: ProjectConfig, workflow: WorkflowConfig): Schemas {
   return new Map([...project.schemas, ...workflow.schemas].map((s) => [s.id, s]));
+}
+
+/** Refuses input that does not match a workflow's input schema, listing every problem (INPUT_INVALID). */
+export function checkWorkflowInput(validator: SchemaValidator, workflowId: string, schema: JsonSchema | undefined, input: unknown): void {
+  if (!schema) return;
+  const errors = validator.problems(schema, input ?? {});
+  if (errors.length > 0) {
+    throw new CompozyError('INPUT_INVALID', `Input does not match the input schema of workflow ${workflowId}: ${describeProblems(errors)}.`, { details: { errors } });
+  }
 }
 
 export function workflowDef(project: ProjectConfig, workflow: WorkflowConfig, maxNestingDepth: number): WorkflowDef {

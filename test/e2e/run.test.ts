@@ -56,6 +56,7 @@ describe('compozy run (smoke runs)', () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('Input does not match the input schema of workflow nap:\n  /n must be integer');
     expect(refused.stderr.split('/n must be integer')).toHaveLength(2);
+    expect(refused.stderr).not.toContain('Starting Temporal');
     expect(processesOf(project)).toEqual([]);
     const notJson = await runCli(['run', 'nap', project, '--input', '{n:'], env);
     expect(notJson.code).toBe(2);

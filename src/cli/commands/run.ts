@@ -8,6 +8,7 @@ import { isValidDuration, parseDuration } from '../../config/duration.js';
 import { isTerminal } from '../../engine/progress.js';
 import { CompozyError, errorMessage, type ErrorCode } from '../../errors.js';
 import { authHeaders } from '../../platform/credentials.js';
+import type { ProjectConfig, WorkflowConfig } from '../../config/types.js';
 import type { Status } from '../../store/store.js';
 import { devApi } from '../dev-api.js';
 import { useColor, writeJson } from '../output.js';
@@ -66,11 +67,24 @@ function refusal(answer: Envelope): string {
 }
 
 /** A workflow the project does not define is refused before anything starts, with the nearest id and the list. */
-function requireWorkflow(workflowId: string, projectDir: string, projectName: string, workflows: string[]): void {
-  if (workflows.includes(workflowId)) return;
-  throw new CompozyError('WORKFLOW_NOT_FOUND', `Workflow "${workflowId}" does not exist in project ${projectName} (${projectDir}).`, {
-    hint: unknownNameHint(workflowId, workflows, 'workflows'),
+function requireWorkflow(workflowId: string, project: { dir: string; name: string }, config: ProjectConfig): WorkflowConfig {
+  const workflow = config.workflows.find((candidate) => candidate.id === workflowId);
+  if (workflow) return workflow;
+  throw new CompozyError('WORKFLOW_NOT_FOUND', `Workflow "${workflowId}" does not exist in project ${project.name} (${project.dir}).`, {
+    hint: unknownNameHint(workflowId, config.workflows.map((candidate) => candidate.id), 'workflows'),
   });
+}
+
+/** Input the workflow's schema refuses is refused before anything starts, worded as the API words it. */
+async function requireValidInput(config: ProjectConfig, workflow: WorkflowConfig, input: unknown): Promise<void> {
+  const { checkWorkflowInput, resolveSchema, schemaIndex } = await import('../../engine/definition.js');
+  const { SchemaValidator } = await import('../../platform/schema-validator.js');
+  try {
+    checkWorkflowInput(new SchemaValidator(), workflow.id, resolveSchema(workflow.input, schemaIndex(config, workflow)), input);
+  } catch (error) {
+    if (!(error instanceof CompozyError)) throw error;
+    throw new CompozyError(error.code, refusal({ status: 400, error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } }));
+  }
 }
 
 async function api(url: string, init?: RequestInit): Promise<Envelope> {
@@ -136,7 +150,7 @@ export function registerRun(program: Command): void {
         const { project } = context;
         const { loadValidProject } = await import('../../config/valid-project.js');
         const config = loadValidProject(project.dir);
-        requireWorkflow(workflowId, project.dir, project.name, config.workflows.map((workflow) => workflow.id));
+        await requireValidInput(config, requireWorkflow(workflowId, project, config), input);
         let apiUrl = await runningApi(context.stateDir);
         let stop: ((code: number, reason: string) => Promise<number>) | undefined;
         if (apiUrl) narrate(`• Using the running compozy dev at ${apiUrl}`);
