@@ -157,7 +157,7 @@ export interface ProcessConcerns {
 }
 
 /** start() as serve calls it: its port may move to the next free one. */
-export type LocalStartOptions = Omit<StartOptions, 'http'> & { http?: { host?: string; port?: number; portFallback?: boolean } };
+export type LocalStartOptions = Omit<StartOptions, 'http'> & { http?: { host?: string; port?: number; portFallback?: boolean; dashboard?: boolean } };
 
 function isExecutionEvent(event: ProcessEvent): event is ExecutionEvent {
   return event.event === 'execution-started' || event.event === 'execution-finished' || event.event === 'task-failed';
@@ -217,7 +217,7 @@ export class LocalCompozy implements Compozy {
 
   start(options: LocalStartOptions = {}): Promise<void> {
     const { http } = options;
-    const wanted = JSON.stringify({ worker: options.worker !== false, http: http ? { host: http.host ?? null, port: http.port ?? null, portFallback: http.portFallback ?? null } : null });
+    const wanted = JSON.stringify({ worker: options.worker !== false, http: http ? { host: http.host ?? null, port: http.port ?? null, portFallback: http.portFallback ?? null, dashboard: http.dashboard ?? false } : null });
     if (this.starting) {
       if (wanted !== this.startedWith) {
         return Promise.reject(
@@ -249,6 +249,7 @@ export class LocalCompozy implements Compozy {
       host: options.http.host ?? settings.serverHost.value,
       port: options.http.port ?? settings.serverPort.value,
       portFallback: options.http.portFallback ?? (options.http.port === undefined && settings.serverPort.source === 'default'),
+      dashboard: options.http.dashboard ?? false,
     };
     this.platform = await startPlatform({
       project: opened.config,

@@ -20,6 +20,7 @@ import type { MemoryManager } from '../memory/service.js';
 import type { Kv } from '../kv/kv.js';
 import { webhookRoutes } from '../triggers/webhooks.js';
 import { hookRoutes } from './routes/hooks.js';
+import { registerDashboard } from './dashboard.js';
 
 export interface AppDeps {
   health(): Promise<HealthReport>;
@@ -37,6 +38,8 @@ export interface AppDeps {
   webhooks?: { kv: Kv; env: NodeJS.ProcessEnv; now?: () => number };
   /** API keys and rate limits; absent, neither is checked (tests of the bare routes). */
   security?: SecurityOptions;
+  /** Serve the dev dashboard (dist/web) at /: `compozy dev`, `serve --dashboard`, `start --dashboard`. */
+  dashboard?: boolean;
   /** serve's log: every 5xx answer is written there with its cause. */
   log?: (line: string) => void;
 }
@@ -85,5 +88,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     }
   }
   if (deps.memory) void app.register(memoryRoutes(deps.memory), { prefix: '/api/v0' });
+  if (deps.dashboard) registerDashboard(app);
   return app;
 }

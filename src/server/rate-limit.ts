@@ -4,15 +4,16 @@ import { CompozyError } from '../errors.js';
 import type { Kv } from '../kv/kv.js';
 import { KvWindowCounter, type WindowCount } from './rate-limit-store.js';
 import { hookList } from './route-hooks.js';
+import { isDashboardRoute } from './dashboard.js';
 
 export interface RateLimitOptions {
   settings: RateLimitSettings;
   kv: Kv;
 }
 
-/** Health, readiness, metrics and the API description are never limited (as in Compozy). */
+/** Health, readiness, metrics and the API description are never limited (as in Compozy); nor is the dashboard's page and assets. */
 function exempt(url: string): boolean {
-  return url === '/healthz' || url === '/readyz' || url === '/api/v0/health' || url === '/metrics' || url === '/openapi.json' || url === '/docs' || url.startsWith('/docs/');
+  return url === '/healthz' || url === '/readyz' || url === '/api/v0/health' || url === '/metrics' || url === '/openapi.json' || url === '/docs' || url.startsWith('/docs/') || isDashboardRoute(url);
 }
 
 function covers(prefix: string, url: string): boolean {

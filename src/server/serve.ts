@@ -17,6 +17,8 @@ export interface HttpOptions {
   port: number;
   /** On EADDRINUSE take the next port (no port was asked for) instead of failing. */
   portFallback: boolean;
+  /** Also serve the dev dashboard at /. */
+  dashboard?: boolean;
 }
 
 export interface ApiServerOptions {
@@ -92,6 +94,7 @@ export function apiServer(runtime: EngineRuntime, options: ApiServerOptions): Fa
     identity: { pid: process.pid, ...(options.nonce ? { nonce: options.nonce } : {}) },
     security: { host: options.http.host, settings, keys: runtime.store.apiKeys, kv: runtime.kv },
     log: options.log,
+    dashboard: options.http.dashboard === true,
   });
   return app;
 }

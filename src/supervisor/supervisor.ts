@@ -181,6 +181,7 @@ export class Supervisor {
             '--mode',
             options.mode,
             ...(options.verbose ? ['--verbose'] : []),
+            '--dashboard',
           ],
           env: {
             COMPOZY_SUPERVISOR_PID: String(process.pid),
@@ -389,7 +390,7 @@ export class Supervisor {
     const apiUrl = this.apiUrl as string;
     this.options.showHealth?.(health);
     if (first && this.options.showStartLines) {
-      for (const line of startLines({ apiUrl, workflow: this.options.firstWorkflow, logDir: this.logDir })) this.narrate(line);
+      for (const line of startLines({ apiUrl, workflow: this.options.firstWorkflow, dashboardUrl: `${apiUrl}/`, logDir: this.logDir })) this.narrate(line);
       this.narrate('');
     }
     this.options.emit?.({ event: 'ready', health, apiUrl, temporalAddress: this.temporalAddress, ...(this.temporalUiUrl ? { temporalUiUrl: this.temporalUiUrl } : {}), logDir: this.logDir });

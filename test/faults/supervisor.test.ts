@@ -334,6 +334,9 @@ describe('what the dev terminal says', () => {
     const curl = /^ {2}Try it {5}(curl .+)$/m.exec(dev.output)?.[1] as string;
     expect(curl).toBe(`curl -s -X POST ${api}/api/v0/workflows/greet/executions -H 'content-type: application/json' -d '{"input":{"name":"<name>"}}'`);
     expect(dev.output).toContain(`  Logs       ${join(project, '.compozy', 'logs')}`);
+    // The dashboard line sits between the curl and the logs, and its URL serves the dashboard.
+    expect(dev.output).toMatch(new RegExp(`^ {2}Try it .+\\n {2}Dashboard {2}${api}/\\n {2}Logs `, 'm'));
+    expect(await (await fetch(`${api}/`)).text()).toContain('<div id="app"></div>');
 
     const { stdout } = await promisify(execFile)('sh', ['-c', curl]);
     const greet = (JSON.parse(stdout) as { data: { exec_id: string } }).data.exec_id;

@@ -18,6 +18,7 @@ interface ServeFlags {
   worker?: boolean;
   json?: boolean;
   verbose?: boolean;
+  dashboard?: boolean;
 }
 
 /** How often serve checks that the supervisor that started it is still its parent. */
@@ -50,7 +51,7 @@ async function runServer(projectArg: string | undefined, flags: ServeFlags): Pro
   try {
     await compozy.start({
       worker: flags.worker !== false,
-      http: { host: settings.serverHost.value, port: settings.serverPort.value, portFallback: settings.serverPort.source === 'default' || Boolean(flags.portFallback) },
+      http: { host: settings.serverHost.value, port: settings.serverPort.value, portFallback: settings.serverPort.source === 'default' || Boolean(flags.portFallback), dashboard: Boolean(flags.dashboard) },
     });
   } catch (error) {
     if (reportPath && nonce) writeServeReport(reportPath, serveFailureReport(process.pid, nonce, error));
@@ -92,7 +93,8 @@ function serverOptions(command: Command): Command {
     .option('--temporal-address <host:port>', 'Temporal frontend to connect to (or TEMPORAL_ADDRESS)')
     .option('--no-worker', 'serve the API only; `compozy worker` processes run the executions')
     .option('--json', 'JSON Lines events on stdout (listening, execution-started, execution-finished, task-failed, log, exit)')
-    .option('--verbose', 'also the Temporal SDK at INFO, with its metadata');
+    .option('--verbose', 'also the Temporal SDK at INFO, with its metadata')
+    .option('--dashboard', 'also serve the dev dashboard at / (compozy dev always does)');
 }
 
 export function registerServe(program: Command): void {

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import type { AppSettings } from '../../config/settings.js';
 import { API_KEY_SCOPES, type ApiKeyScope } from '../../store/api-keys.js';
+import { isDashboardRoute } from '../dashboard.js';
 
 /** Whether a listen address only accepts connections from this machine. */
 export function isLoopbackHost(host: string): boolean {
@@ -38,7 +39,7 @@ const ADMIN_ROUTES = new Set(['POST /api/v0/memory/:memory_ref/clear', 'POST /ap
  * need read; anything that starts, signals, cancels or writes needs execute; ADMIN_ROUTES admin.
  */
 export function routeNeed(method: string, pattern: string): RouteNeed {
-  if (OPEN_ROUTES.has(pattern) || pattern === '/docs' || pattern.startsWith('/docs/') || pattern === WEBHOOK_ROUTE) return 'open';
+  if (OPEN_ROUTES.has(pattern) || pattern === '/docs' || pattern.startsWith('/docs/') || pattern === WEBHOOK_ROUTE || isDashboardRoute(pattern)) return 'open';
   if (pattern === '/api/v0/health') return 'summary';
   if (ADMIN_ROUTES.has(`${method} ${pattern}`)) return 'admin';
   return method === 'GET' || method === 'HEAD' ? 'read' : 'execute';

@@ -1,4 +1,4 @@
-import type { WorkflowDef } from '../../engine/definition.js';
+import type { TaskDef, WorkflowDef } from '../../engine/definition.js';
 import { STATUSES, type TaskState, type WorkflowExecution, type WorkflowExecutionWithTasks } from '../../store/store.js';
 import { ANY, list, object, STRING, STRING_OR_NULL } from './schemas.js';
 
@@ -11,9 +11,40 @@ export const WORKFLOW_SCHEMA = object({
   version: STRING_OR_NULL,
   description: STRING_OR_NULL,
   input: { description: 'the JSON Schema of the input, or null', ...ANY },
-  tasks: list(object({ id: STRING, type: STRING })),
+  tasks: list(
+    object({
+      id: STRING,
+      type: STRING,
+      on_success: { ...STRING_OR_NULL, description: 'on_success.next (a task id, or a template naming one); null ends the workflow' },
+      on_error: { ...STRING_OR_NULL, description: 'on_error.next; null: a failure fails the workflow' },
+      routes: { description: 'a router\'s routes: condition value to task id (an inline route by its id); null for other types', type: ['object', 'null'], additionalProperties: STRING },
+      wait_for: { ...STRING_OR_NULL, description: 'a wait task\'s signal name' },
+      on_timeout: { ...STRING_OR_NULL, description: 'a wait task\'s next task when it times out' },
+      children: { description: 'the ids of the tasks a parallel, composite or collection task runs (a collection\'s may be a template)', ...list(STRING) },
+    }),
+  ),
   outputs: ANY,
 });
+
+function childrenOf(task: TaskDef): TaskDef[] {
+  if (task.type === 'parallel' || task.type === 'composite') return task.tasks;
+  if (task.type === 'collection') return task.task ? [task.task] : (task.tasks ?? []);
+  return [];
+}
+
+/** A task and where it goes next, for the dashboard's graph and the CLI's `workflow show`. */
+function workflowTaskDto(task: TaskDef) {
+  return {
+    id: task.id,
+    type: task.type,
+    on_success: task.onSuccess?.next ?? null,
+    on_error: task.onError?.next ?? null,
+    routes: task.type === 'router' ? Object.fromEntries(Object.entries(task.routes).map(([key, route]) => [key, typeof route === 'string' ? route : route.id])) : null,
+    wait_for: task.type === 'wait' ? (task.waitFor ?? null) : null,
+    on_timeout: task.type === 'wait' ? (task.onTimeout ?? null) : null,
+    children: childrenOf(task).map((child) => child.id),
+  };
+}
 
 export function workflowDto(def: WorkflowDef) {
   return {
@@ -21,7 +52,7 @@ export function workflowDto(def: WorkflowDef) {
     version: def.version ?? null,
     description: def.description ?? null,
     input: def.inputSchema ?? null,
-    tasks: def.tasks.map((t) => ({ id: t.id, type: t.type })),
+    tasks: def.tasks.map(workflowTaskDto),
     outputs: def.outputs ?? null,
   };
 }
