@@ -138,14 +138,14 @@ describe('cp__agent_orchestrate', () => {
           steps: [
             { id: 'a', type: 'agent', agent: { agent_id: 'writer', result_key: 'k' } },
             { id: 'a', type: 'agent', status: 'pending', agent: { agent_id: 'writer', result_key: 'k' }, transitions: { default_next_step: 'zzz' } },
-            { id: 'p', type: 'parallel', status: 'pending', parallel: { steps: [] } },
+            { id: 'p', type: 'parallel', status: 'pending', parallel: { steps: [], merge_strategy: 'first_success' } },
             { id: 'bad id', type: 'agent', status: 'pending', agent: {} },
           ],
         },
       }),
     );
     expect(bad).toMatchObject({ code: 'TOOL_INPUT_INVALID', go: 'InvalidArgument' });
-    for (const problem of ['steps[0].status is required', 'steps[1].id duplicates steps[0].id', 'steps[1] uses result_key "k" already used by steps[0]', 'steps[1].default_next_step references unknown step "zzz"', 'steps[2].parallel.steps must contain at least one agent step', 'steps[3].id must match', 'steps[3].agent.agent_id is required']) {
+    for (const problem of ['steps[0].status is required', 'steps[1].id duplicates steps[0].id', 'steps[1] uses result_key "k" already used by steps[0]', 'steps[1].transitions is not honoured: steps run in the order given', 'steps[2].parallel.merge_strategy is not honoured', 'steps[2].parallel.steps must contain at least one agent step', 'steps[3].id must match', 'steps[3].agent.agent_id is required']) {
       expect(bad.message).toContain(problem);
     }
     expect(await failure(t.call('cp__agent_orchestrate', { plan: { steps: [{ id: 'l', type: 'loop', status: 'pending' }] } }))).toMatchObject({ code: 'TOOL_INPUT_INVALID', message: expect.stringContaining('/plan/steps/0/type') });

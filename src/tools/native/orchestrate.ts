@@ -6,8 +6,6 @@ const TOOL = 'cp__agent_orchestrate';
 const STEP_ID = /^[a-zA-Z0-9_.:-]+$/;
 const RESULT_KEY = /^[a-zA-Z0-9_.-]+$/;
 const STATUSES = ['pending', 'running', 'success', 'failed', 'partial', 'skipped'];
-const EVENTS = ['start_plan', 'planner_finished', 'validation_failed', 'dispatch_step', 'step_succeeded', 'step_failed', 'parallel_complete', 'timeout', 'panic'];
-const MERGE_STRATEGIES = ['collect', 'first_success'];
 
 interface AgentStep {
   agent_id: string;
@@ -22,7 +20,7 @@ interface Step {
   id: string;
   type: 'agent' | 'parallel';
   agent?: AgentStep;
-  parallel?: { steps: AgentStep[]; max_concurrency?: number; merge_strategy?: string; result_key?: string; bindings?: Record<string, unknown> };
+  parallel?: { steps: AgentStep[]; max_concurrency?: number; result_key?: string };
 }
 
 interface Plan {
@@ -60,7 +58,7 @@ export const ORCHESTRATE_INPUT_SCHEMA = {
     prompt: { type: 'string', description: 'Natural language instructions describing the orchestration goal.' },
     plan: {
       type: 'object',
-      description: 'Structured plan: steps run in order; a parallel step runs its agent steps at the same time.',
+      description: 'Structured plan: steps run in the order given and the first failing step ends it; a parallel step runs its agent steps at the same time.',
       properties: {
         id: { type: 'string' },
         name: { type: 'string' },
@@ -79,11 +77,7 @@ export const ORCHESTRATE_INPUT_SCHEMA = {
               agent: AGENT_STEP,
               parallel: {
                 type: 'object',
-                properties: { steps: { type: 'array', items: AGENT_STEP }, max_concurrency: { type: 'integer' }, merge_strategy: { type: 'string', enum: MERGE_STRATEGIES }, result_key: { type: 'string' }, bindings: OBJECT },
-              },
-              transitions: {
-                type: 'object',
-                properties: { allowed_events: { type: 'array', items: { type: 'string', enum: EVENTS } }, failure_branch_ids: { type: 'array', items: { type: 'string' } }, default_next_step: { type: 'string' } },
+                properties: { steps: { type: 'array', items: AGENT_STEP }, max_concurrency: { type: 'integer' }, result_key: { type: 'string' } },
               },
             },
           },
@@ -152,24 +146,14 @@ function stepProblems(step: Record<string, unknown>, path: string): string[] {
       if (children.length === 0) out.push(`${path}.parallel.steps must contain at least one agent step`);
       if (parallel.result_key !== undefined && parallel.result_key !== '' && !RESULT_KEY.test(text(parallel.result_key))) out.push(`${path}.parallel.result_key must match ${RESULT_KEY.source}`);
       if (typeof parallel.max_concurrency === 'number' && parallel.max_concurrency < 0) out.push(`${path}.parallel.max_concurrency must be non-negative`);
-      if (parallel.merge_strategy !== undefined && parallel.merge_strategy !== '' && !MERGE_STRATEGIES.includes(text(parallel.merge_strategy))) out.push(`${path}.parallel.merge_strategy "${text(parallel.merge_strategy)}" is invalid`);
+      for (const key of ['merge_strategy', 'bindings']) {
+        if (parallel[key] !== undefined) out.push(`${path}.parallel.${key} is not honoured: a parallel step collects every agent's output under its result_key`);
+      }
       children.forEach((child, i) => out.push(...agentStepProblems(child, `${path}.parallel.steps[${i}]`)));
     }
     if (step.agent !== undefined) out.push(`${path}.agent must be omitted for parallel steps`);
   }
-  const transitions = isRecord(step.transitions) ? step.transitions : {};
-  const events = Array.isArray(transitions.allowed_events) ? transitions.allowed_events : [];
-  events.forEach((event, i) => {
-    const at = `${path}.transitions.allowed_events[${i}]`;
-    if (!EVENTS.includes(text(event))) out.push(`${at} "${String(event)}" is invalid`);
-    else if (events.indexOf(event) < i) out.push(`${at} duplicates event "${String(event)}"`);
-  });
-  const branches = Array.isArray(transitions.failure_branch_ids) ? transitions.failure_branch_ids : [];
-  branches.forEach((ref, i) => {
-    const at = `${path}.transitions.failure_branch_ids[${i}]`;
-    if (text(ref) === '') out.push(`${at} must not be empty`);
-    else if (branches.indexOf(ref) < i) out.push(`${at} duplicates reference "${String(ref)}"`);
-  });
+  if (step.transitions !== undefined) out.push(`${path}.transitions is not honoured: steps run in the order given and the first failing step ends the plan`);
   return out;
 }
 
@@ -182,27 +166,12 @@ function resultKeys(step: Record<string, unknown>): string[] {
   return [];
 }
 
-function transitionProblems(step: Record<string, unknown>, path: string, ids: Map<string, string>): string[] {
-  const out: string[] = [];
-  const transitions = isRecord(step.transitions) ? step.transitions : {};
-  const next = text(transitions.default_next_step);
-  if (next !== '') {
-    if (next === step.id) out.push(`${path}.default_next_step must not reference the current step`);
-    if (!ids.has(next)) out.push(`${path}.default_next_step references unknown step "${next}"`);
-  }
-  const branches = Array.isArray(transitions.failure_branch_ids) ? transitions.failure_branch_ids : [];
-  branches.forEach((ref, i) => {
-    const at = `${path}.failure_branch_ids[${i}]`;
-    if (!ids.has(text(ref))) out.push(`${at} references unknown step "${String(ref)}"`);
-    if (ref === step.id) out.push(`${at} must not reference the current step`);
-  });
-  return out;
-}
-
 /**
  * The Go engine's Plan.Validate (orchestrate/spec/plan.go) and compileStructured (planner/compiler.go):
- * every problem named by its path, ids unique, result keys used once, transitions to existing steps;
- * the request's bindings are merged over the plan's, at most planner.max_steps steps.
+ * every problem named by its path, ids unique, result keys used once; the request's bindings are
+ * merged over the plan's, at most planner.max_steps steps. The Go plan's transitions and a parallel
+ * step's merge_strategy and bindings are validated there but never read by its executor (executor.go
+ * runs the steps in order and collects every output), so they are refused here rather than ignored.
  */
 function compile(raw: Record<string, unknown>, bindings: Record<string, unknown> | undefined, maxSteps: number): Plan {
   const steps = Array.isArray(raw.steps) ? raw.steps : [];
@@ -227,9 +196,6 @@ function compile(raw: Record<string, unknown>, bindings: Record<string, unknown>
       if (owners.has(key)) problems.push(`${path} uses result_key "${key}" already used by ${owners.get(key)}`);
       else owners.set(key, path);
     }
-  });
-  steps.forEach((step, i) => {
-    if (isRecord(step)) problems.push(...transitionProblems(step, `steps[${i}]`, ids));
   });
   if (problems.length > 0) throw nativeError(TOOL, 'InvalidArgument', `planner produced invalid plan: ${problems.join('; ')}`, { field: 'plan', errors: problems });
   if (steps.length > maxSteps) throw nativeError(TOOL, 'InvalidArgument', `planner produced invalid plan: plan has ${steps.length} steps, exceeds ${maxSteps}`, { field: 'plan' });
