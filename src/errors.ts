@@ -114,7 +114,7 @@ export class CompozyError extends Error {
   }
 }
 
-const USAGE_CODES: ReadonlySet<ErrorCode> = new Set(['USAGE', 'CONFIG_INVALID', 'PROJECT_NOT_FOUND', 'PORT_IN_USE', 'INPUT_INVALID', 'WORKFLOW_NOT_FOUND']);
+const USAGE_CODES: ReadonlySet<ErrorCode> = new Set(['USAGE', 'CONFIG_INVALID', 'PROJECT_NOT_FOUND', 'PORT_IN_USE', 'INPUT_INVALID', 'WORKFLOW_NOT_FOUND', 'AGENT_NOT_FOUND', 'TOOL_NOT_FOUND', 'INVALID_EXEC_ID']);
 
 export function exitCodeFor(error: unknown): number {
   return error instanceof CompozyError && USAGE_CODES.has(error.code) ? 2 : 1;

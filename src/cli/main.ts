@@ -5,7 +5,9 @@ import { PACKAGE_ROOT } from '../config/project.js';
 import { registerAuth } from './commands/auth.js';
 import { registerConfig } from './commands/config.js';
 import { registerDev } from './commands/dev.js';
+import { registerDirect } from './commands/direct.js';
 import { registerDoctor } from './commands/doctor.js';
+import { registerExecutions } from './commands/executions.js';
 import { registerInit } from './commands/init.js';
 import { registerMemory } from './commands/memory.js';
 import { registerRun } from './commands/run.js';
@@ -14,6 +16,7 @@ import { registerStatus } from './commands/status.js';
 import { registerTemporal } from './commands/temporal.js';
 import { registerTest } from './commands/test.js';
 import { registerWorker } from './commands/worker.js';
+import { registerWorkflow } from './commands/workflow.js';
 
 const { version } = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
 
@@ -38,6 +41,9 @@ registerTest(program);
 registerServe(program);
 registerWorker(program);
 registerStatus(program);
+registerWorkflow(program);
+registerExecutions(program);
+registerDirect(program);
 registerMemory(program);
 registerDoctor(program);
 registerTemporal(program);

@@ -1,4 +1,5 @@
 import { Chalk } from 'chalk';
+import { stripVTControlCharacters } from 'node:util';
 import { CompozyError, errorMessage } from '../errors.js';
 
 /** Colour and decoration only for a person at a terminal: not when piped, not under CI, not with NO_COLOR. */
@@ -6,6 +7,13 @@ export function useColor(stream: NodeJS.WriteStream = process.stdout, env: NodeJ
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
   if (env.CI !== undefined && env.CI !== '' && env.CI !== 'false' && env.CI !== '0') return false;
   return stream.isTTY === true;
+}
+
+/** Rows as aligned columns (the first row is the header), two spaces apart. */
+export function table(rows: string[][]): string {
+  const width = (cell: string) => stripVTControlCharacters(cell).length;
+  const widths = (rows[0] ?? []).map((_, column) => Math.max(...rows.map((row) => width(row[column] ?? ''))));
+  return rows.map((row) => row.map((cell, column) => cell + ' '.repeat(Math.max(0, (widths[column] ?? 0) - width(cell)))).join('  ').trimEnd()).join('\n');
 }
 
 export function writeJson(value: unknown, stream: NodeJS.WritableStream = process.stdout): void {

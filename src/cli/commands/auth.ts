@@ -5,7 +5,7 @@ import { CompozyError } from '../../errors.js';
 import { credentialsFile, saveApiKey } from '../../platform/credentials.js';
 import { projectArgument } from '../../platform/project-argument.js';
 import { API_KEY_SCOPES, type ApiKeyRecord, type ApiKeyScope, type ApiKeyStore } from '../../store/api-keys.js';
-import { writeJson } from '../output.js';
+import { table, writeJson } from '../output.js';
 import { openProject } from '../project-context.js';
 import { runAction } from '../run-action.js';
 import { withConfigOption } from '../config-option.js';
@@ -40,11 +40,6 @@ function expiry(text: string | undefined, now = Date.now()): string | null {
 function status(key: ApiKeyRecord, now = Date.now()): 'active' | 'revoked' | 'expired' {
   if (key.revokedAt) return 'revoked';
   return key.expiresAt !== null && Date.parse(key.expiresAt) <= now ? 'expired' : 'active';
-}
-
-function table(rows: string[][]): string {
-  const widths = (rows[0] ?? []).map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd()).join('\n');
 }
 
 async function readKey(): Promise<string> {

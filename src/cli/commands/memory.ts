@@ -1,13 +1,10 @@
 import { Chalk } from 'chalk';
 import { InvalidArgumentError, type Command } from 'commander';
 import { MEMORY_ROLES } from '../../config/types.js';
-import { CompozyError, type ErrorCode } from '../../errors.js';
-import { authHeaders } from '../../platform/credentials.js';
+import { CompozyError } from '../../errors.js';
 import { plural } from '../../platform/plural.js';
-import { projectArgument } from '../../platform/project-argument.js';
-import { devApi } from '../dev-api.js';
+import { apiBase as clientApiBase, call as apiCall } from '../api-client.js';
 import { useColor, writeJson } from '../output.js';
-import { openProject } from '../project-context.js';
 import { runAction } from '../run-action.js';
 import { unknownNameHint } from '../suggest.js';
 import { withConfigOption } from '../config-option.js';
@@ -18,59 +15,19 @@ interface MemoryFlags {
   apiUrl?: string;
 }
 
-interface Envelope {
-  status?: number;
-  data?: Record<string, unknown>;
-  error?: { code: string; message: string; details?: Record<string, unknown> };
-}
-
 type Data = Record<string, unknown>;
 
-/** The API to talk to: --api-url, else the running `compozy dev` of the project; NOT_RUNNING when there is none. */
-async function apiBase(projectArg: string | undefined, flags: MemoryFlags): Promise<string> {
-  if (flags.apiUrl !== undefined) {
-    try {
-      return new URL(flags.apiUrl).href.replace(/\/$/, '');
-    } catch {
-      throw new CompozyError('USAGE', `--api-url "${flags.apiUrl}" is not a URL.`, { hint: 'Give it like http://127.0.0.1:5001.' });
-    }
-  }
-  const { project, stateDir } = openProject(projectArg);
-  const start = `Start it with \`compozy dev${projectArgument(project.dir)}\`, or give --api-url for a server started another way (compozy start, compozy serve).`;
-  const api = await devApi(stateDir);
-  switch (api.state) {
-    case 'none':
-      throw new CompozyError('NOT_RUNNING', `compozy dev is not running for ${project.name} (${project.dir}), so there is no API to read its memories from.`, { hint: start });
-    case 'stale':
-      throw new CompozyError('NOT_RUNNING', `compozy dev is not running for ${project.name} (${project.dir}); the state file names pid ${api.supervisorPid}, which has exited.`, { hint: start });
-    case 'unreachable':
-      throw new CompozyError('NOT_RUNNING', `compozy dev (pid ${api.supervisorPid}) runs for ${project.name}, but its API at ${api.url} does not answer: ${api.reason}.`, {
-        hint: `It may be restarting its server; \`compozy status${projectArgument(project.dir)}\` shows its components.`,
-      });
-    case 'up':
-      return api.url;
-  }
-}
+const apiBase = (projectArg: string | undefined, flags: MemoryFlags) => clientApiBase(projectArg, flags, 'read its memories from');
 
-/** One call to the memory API; its error envelope becomes the same typed error (code, message, hint). */
+/** One call to the memory API; an unknown memory gets the nearest id and the list as its hint. */
 async function call(base: string, memory: string, method: 'GET' | 'POST', path: string, body?: Data): Promise<Data> {
-  const headers: Record<string, string> = { ...(body ? { 'content-type': 'application/json' } : {}), ...authHeaders() };
-  const url = `${base}/api/v0/memory/${encodeURIComponent(memory)}/${path}`;
-  let response: Response;
   try {
-    response = await fetch(url, { method, headers, ...(body ? { body: JSON.stringify(body) } : {}), signal: AbortSignal.timeout(30_000) });
+    return await apiCall(base, method, `/api/v0/memory/${encodeURIComponent(memory)}/${path}`, body);
   } catch (error) {
-    throw new CompozyError('NOT_RUNNING', `The compozy API at ${base} does not answer (${(error as Error).message}).`, { hint: 'Start it with `compozy dev`, or check --api-url.', cause: error });
+    const known = error instanceof CompozyError && error.code === 'MEMORY_NOT_FOUND' ? error.details?.known : undefined;
+    if (!Array.isArray(known)) throw error;
+    throw new CompozyError('MEMORY_NOT_FOUND', (error as CompozyError).message, { hint: unknownNameHint(memory, known as string[], 'memories'), details: (error as CompozyError).details });
   }
-  const answer = (await response.json().catch(() => undefined)) as Envelope | undefined;
-  if (answer === undefined) throw new CompozyError('CHECK_FAILED', `${method} ${url} answered ${response.status} without a JSON body: is ${base} a compozy API?`);
-  if (!response.ok || answer.error || !answer.data) {
-    const details = answer.error?.details ?? {};
-    const known = Array.isArray(details.known) ? (details.known as string[]) : undefined;
-    const hint = answer.error?.code === 'MEMORY_NOT_FOUND' && known ? unknownNameHint(memory, known, 'memories') : typeof details.hint === 'string' ? details.hint : undefined;
-    throw new CompozyError((answer.error?.code ?? 'CHECK_FAILED') as ErrorCode, answer.error?.message ?? `${method} ${url} answered ${response.status}.`, { ...(hint ? { hint } : {}), details });
-  }
-  return answer.data;
 }
 
 function integer(flag: string): (value: string) => number {

@@ -1,15 +1,15 @@
 import { Chalk } from 'chalk';
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isValidDuration, parseDuration } from '../../config/duration.js';
 import { isTerminal } from '../../engine/progress.js';
-import { CompozyError, errorMessage, type ErrorCode } from '../../errors.js';
+import { CompozyError } from '../../errors.js';
 import { authHeaders } from '../../platform/credentials.js';
 import type { ProjectConfig, WorkflowConfig } from '../../config/types.js';
 import type { Status } from '../../store/store.js';
+import { envelopeError, refusal } from '../api-client.js';
+import { jsonOption } from '../json-input.js';
 import { devApi } from '../dev-api.js';
 import { useColor, writeJson } from '../output.js';
 import { preparePlatform, type PlatformFlags } from '../platform.js';
@@ -32,40 +32,6 @@ interface Envelope {
   error?: { code: string; message: string; details?: Record<string, unknown> };
 }
 
-function parseInput(flags: RunFlags): unknown {
-  if (flags.input !== undefined && flags.inputFile !== undefined) throw new CompozyError('USAGE', 'Give --input or --input-file, not both.');
-  let text = flags.input ?? '{}';
-  const origin = flags.inputFile ?? '--input';
-  if (flags.inputFile !== undefined) {
-    const path = resolve(flags.inputFile);
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') throw new CompozyError('USAGE', `--input-file ${flags.inputFile} does not exist (${path}).`, { hint: `Give a path from the current folder (${process.cwd()}) or an absolute one.` });
-      throw new CompozyError('USAGE', `Cannot read --input-file ${flags.inputFile} (${path}): ${errorMessage(error)}`, {
-        hint: code === 'EISDIR' ? 'Give the JSON file, not its folder.' : 'Check that the file is readable.',
-      });
-    }
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new CompozyError('USAGE', `${origin} is not JSON: ${errorMessage(error)}`, { hint: `Quote it for the shell, e.g. --input '{"city":"Lisbon"}'.` });
-  }
-}
-
-/** The API's refusal as one line, or its head and then each schema problem once on its own line. */
-function refusal(answer: Envelope): string {
-  const message = answer.error?.message ?? `the API answered ${answer.status}`;
-  const details = answer.error?.details as { errors?: { path: string; message: string }[] } | undefined;
-  const problems = (details?.errors ?? []).map((e) => `${e.path} ${e.message}`);
-  const first = problems[0];
-  if (first === undefined) return message;
-  const head = message.includes(first) ? message.slice(0, message.indexOf(first)).replace(/[\s:]+$/, '') : message.replace(/\.$/, '');
-  return `${head}:${problems.map((problem) => `\n  ${problem}`).join('')}`;
-}
-
 /** A workflow the project does not define is refused before anything starts, with the nearest id and the list. */
 function requireWorkflow(workflowId: string, project: { dir: string; name: string }, config: ProjectConfig): WorkflowConfig {
   const workflow = config.workflows.find((candidate) => candidate.id === workflowId);
@@ -83,7 +49,7 @@ async function requireValidInput(config: ProjectConfig, workflow: WorkflowConfig
     checkWorkflowInput(new SchemaValidator(), workflow.id, resolveSchema(workflow.input, schemaIndex(config, workflow)), input);
   } catch (error) {
     if (!(error instanceof CompozyError)) throw error;
-    throw new CompozyError(error.code, refusal({ status: 400, error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } }));
+    throw new CompozyError(error.code, refusal({ status: 400, error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } }, error.message));
   }
 }
 
@@ -105,10 +71,7 @@ async function execute(apiUrl: string, workflowId: string, input: unknown, timeo
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ input }),
   });
-  if (started.status !== 202 || !started.data) {
-    const hint = started.error?.details?.hint;
-    throw new CompozyError((started.error?.code ?? 'CHECK_FAILED') as ErrorCode, refusal(started), { hint: typeof hint === 'string' ? hint : undefined });
-  }
+  if (started.status !== 202 || !started.data) throw envelopeError(started, `the API answered ${started.status}`);
   const execId = String(started.data.exec_id);
   narrate(`• ${workflowId}: execution ${execId} started`);
   const deadline = Date.now() + timeoutMs;
@@ -142,7 +105,7 @@ export function registerRun(program: Command): void {
     .action((workflowArg: string, projectArgument: string | undefined, flags: RunFlags) =>
       runAction(Boolean(flags.json), async () => {
         const { workflowId, projectArg } = resolveRunTarget(workflowArg, projectArgument);
-        const input = parseInput(flags);
+        const input = jsonOption('--input', flags.input, flags.inputFile, {});
         if (!isValidDuration(flags.timeout)) throw new CompozyError('USAGE', `--timeout must be a duration such as 90s or 10m, got "${flags.timeout}".`);
         const timeoutMs = parseDuration(flags.timeout);
         const narrate = (line: string) => process.stderr.write(`${line}\n`);

@@ -1,0 +1,96 @@
+import type { Command } from 'commander';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isTerminal } from '../../engine/progress.js';
+import type { Status } from '../../store/store.js';
+import { apiBase, call, withClientOptions, type ApiFlags } from '../api-client.js';
+import { chalkFor, elapsed, exitCodeForStatus, formatDuration, workflowDetail, workflowsTable, type ExecutionWithTasksJson, type WorkflowJson } from '../execution-view.js';
+import { jsonObjectOption } from '../json-input.js';
+import { useColor, writeJson } from '../output.js';
+import { runAction } from '../run-action.js';
+
+interface ClientFlags extends ApiFlags {
+  json?: boolean;
+}
+
+interface RunFlags extends ClientFlags {
+  input?: string;
+  inputFile?: string;
+  wait?: boolean;
+}
+
+const POLL_MS = 200;
+const write = (text: string) => process.stdout.write(`${text}\n`);
+const narrate = (text: string) => process.stderr.write(`${text}\n`);
+const path = (workflowId: string) => `/api/v0/workflows/${encodeURIComponent(workflowId)}`;
+
+/** Reads the execution until it reaches a final status, saying each status change on stderr. */
+async function waitForEnd(base: string, execId: string, label: string): Promise<ExecutionWithTasksJson> {
+  let last = '';
+  for (;;) {
+    const state = await call<ExecutionWithTasksJson>(base, 'GET', `/api/v0/executions/workflows/${execId}`);
+    if (state.status !== last) narrate(`• ${label}: ${state.status}`);
+    last = state.status;
+    if (isTerminal(state.status as Status)) return state;
+    await sleep(POLL_MS);
+  }
+}
+
+/** The end of a run at a terminal: `✔/✗ <workflow> <STATUS> (execution <id>, <duration>)`, its error, then its output. */
+function finalSummary(state: ExecutionWithTasksJson, color: boolean): string {
+  const chalk = chalkFor(color);
+  const mark = state.status === 'SUCCESS' ? chalk.green('✔') : chalk.red('✗');
+  const error = state.error as { message?: string } | null;
+  return [
+    `${mark} ${state.workflow_id} ${state.status} (execution ${state.workflow_exec_id}, ${formatDuration(elapsed(state, Date.now()))})${error?.message ? `: ${error.message}` : ''}`,
+    JSON.stringify(state.output ?? null, null, 2),
+  ].join('\n');
+}
+
+export function registerWorkflow(program: Command): void {
+  const workflow = program.command('workflow').description('List, show and run the workflows of a running project, through the API of its `compozy dev` (or --api-url)');
+
+  withClientOptions(workflow.command('list [project]'), 'print {workflows: [{id, version, description, input, tasks, outputs}]} as JSON')
+    .description('List the workflows the running server has loaded: id, version, task count, description')
+    .action((projectArg: string | undefined, flags: ClientFlags) =>
+      runAction(Boolean(flags.json), async () => {
+        const base = await apiBase(projectArg, flags, 'list its workflows from');
+        const data = await call<{ workflows: WorkflowJson[] }>(base, 'GET', '/api/v0/workflows');
+        if (flags.json) writeJson(data);
+        else write(workflowsTable(data.workflows));
+      }),
+    );
+
+  withClientOptions(workflow.command('show <workflow> [project]'), 'print the workflow {id, version, description, input, tasks, outputs} as JSON')
+    .description("Show one workflow: its input schema's properties, its tasks in order, its outputs")
+    .action((workflowId: string, projectArg: string | undefined, flags: ClientFlags) =>
+      runAction(Boolean(flags.json), async () => {
+        const base = await apiBase(projectArg, flags, 'read its workflows from');
+        const data = await call<WorkflowJson>(base, 'GET', path(workflowId));
+        if (flags.json) writeJson(data);
+        else write(workflowDetail(data, useColor()));
+      }),
+    );
+
+  withClientOptions(workflow.command('run <workflow> [project]'), 'print {exec_id, exec_url, workflow_id}, or with --wait the final execution state, as JSON')
+    .description('Start an execution of a workflow on the running server and print its id; --wait waits for its end and exits with its status (0 on SUCCESS, 1 otherwise)')
+    .option('--input <json>', 'the workflow input as a JSON object (default {})')
+    .option('--input-file <path>', 'read the input JSON from a file')
+    .option('--wait', 'wait for the execution to end, print its output, exit 0 on SUCCESS and 1 otherwise')
+    .action((workflowId: string, projectArg: string | undefined, flags: RunFlags) =>
+      runAction(Boolean(flags.json), async () => {
+        const input = jsonObjectOption('--input', flags.input, flags.inputFile);
+        const base = await apiBase(projectArg, flags, 'run its workflows on');
+        const started = await call<{ exec_id: string; exec_url: string; workflow_id: string }>(base, 'POST', `${path(workflowId)}/executions`, { input });
+        if (!flags.wait) {
+          if (flags.json) writeJson(started);
+          else write(`${chalkFor(useColor()).green('✔')} ${workflowId}: execution ${started.exec_id} started\n  → see it with \`compozy executions get ${started.exec_id}\``);
+          return 0;
+        }
+        narrate(`• ${workflowId}: execution ${started.exec_id} started`);
+        const state = await waitForEnd(base, started.exec_id, workflowId);
+        if (flags.json) writeJson(state);
+        else write(finalSummary(state, useColor()));
+        return exitCodeForStatus(state.status);
+      }),
+    );
+}
