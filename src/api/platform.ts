@@ -133,6 +133,10 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     await running.stop().catch(() => undefined);
     throw error;
   };
+  // The worker connects and its threads load the workflow bundle while the HTTP server loads its routes
+  // and binds (those waits are off this thread); its failure to start rejects `stopped` either way.
+  const started = inProcess ? running.startWorker() : undefined;
+  started?.catch(() => undefined);
   let listening: Platform['http'];
   if (app && http) {
     try {
@@ -143,11 +147,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       return abandon(error);
     }
   }
-  if (inProcess) {
-    const started = running.startWorker();
-    if (options.awaitWorker === false) started.catch(() => undefined);
-    else await started.catch(abandon);
-  }
+  if (started && options.awaitWorker !== false) await started.catch(abandon);
   return {
     runtime,
     runsWorker: inProcess,

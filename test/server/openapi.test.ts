@@ -8,6 +8,9 @@ import type { HealthReport } from '../../src/health.js';
 import { loadValidProject } from '../../src/config/valid-project.js';
 import { buildApp } from '../../src/server/app.js';
 import { executionDto, executionWithTasksDto, workflowDto } from '../../src/server/routes/dto.js';
+import { requestSchemaCompiler } from '../../src/server/routes/schemas.js';
+import { SqliteKv } from '../../src/kv/sqlite/sqlite-kv.js';
+import { createMemoryManager } from '../../src/memory/service.js';
 import { ksuid } from '../../src/store/ksuid.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { TOOLS_YAML, writeProject } from '../engine/harness.js';
@@ -115,6 +118,32 @@ describe('/openapi.json', () => {
     expect(paths['/api/v0/workflows/{workflow_id}/executions']?.post?.requestBody).toMatchObject({ content: { 'application/json': { schema: { properties: { input: { type: 'object' }, task_id: { type: 'string' } } } } } });
     expect(paths['/api/v0/executions/workflows']?.get?.parameters?.filter((p) => p.in === 'query').map((p) => p.name).sort()).toEqual(['cursor', 'limit', 'status', 'workflow_id']);
     expect(paths['/api/v0/executions/workflows/{exec_id}/signals']?.post?.responses).toHaveProperty('409');
+  });
+});
+
+describe('request schemas', () => {
+  it("every route's compile (the server compiles each on its route's first request, so a broken one would otherwise wait for it)", async () => {
+    // The memory routes too, which the app above leaves out.
+    const kv = SqliteKv.open(':memory:');
+    const memory = await createMemoryManager({ kv, project: 'p', resources: [] });
+    const withMemory = buildApp({ health: async () => report, notReadyReason: () => undefined, memory });
+    const memoryRoutes: RouteOptions[] = [];
+    withMemory.addHook('onRoute', (route) => void memoryRoutes.push(route));
+    await withMemory.ready();
+    await withMemory.close();
+    await memory.close();
+    await kv.close();
+    const compile = requestSchemaCompiler();
+    const checked: string[] = [];
+    for (const route of [...routes, ...memoryRoutes]) {
+      for (const part of ['body', 'querystring', 'params', 'headers'] as const) {
+        const schema = route.schema?.[part];
+        if (schema === undefined) continue;
+        expect(() => compile(schema as object, part), `${String(route.method)} ${route.url} ${part}`).not.toThrow();
+        checked.push(`${String(route.method)} ${route.url} ${part}`);
+      }
+    }
+    expect(checked).toEqual(expect.arrayContaining(['POST /api/v0/workflows/:workflow_id/executions body', 'GET /api/v0/executions/workflows querystring', 'GET /api/v0/memory/:memory_ref/read params']));
   });
 });
 
