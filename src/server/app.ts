@@ -21,6 +21,8 @@ import type { Kv } from '../kv/kv.js';
 import { webhookRoutes } from '../triggers/webhooks.js';
 import { hookRoutes } from './routes/hooks.js';
 import { registerDashboard } from './dashboard.js';
+import { streamRoutes } from './routes/streams.js';
+import type { StreamHub } from './streams/hub.js';
 
 export interface AppDeps {
   health(): Promise<HealthReport>;
@@ -28,6 +30,8 @@ export interface AppDeps {
   notReadyReason(): string | undefined;
   /** The execution API; absent, only health endpoints are served. */
   engine?: { client: EngineClient; store: ExecutionStore; events: EventBus };
+  /** With an engine, the SSE routes stream executions through it (each execution's log on the KV). */
+  streams?: StreamHub;
   /** The project's memories: the memory API (/api/v0/memory/:memory_ref/…) is served when given. */
   memory?: MemoryManager;
   /** The loaded project: with an engine, the direct executions and the read-only resource routes are served. */
@@ -81,6 +85,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   if (deps.engine) {
     void app.register(workflowRoutes(deps.engine.client, deps.engine.events), { prefix: '/api/v0' });
     void app.register(executionRoutes(deps.engine.client, deps.engine.store), { prefix: '/api/v0' });
+    if (deps.streams) void app.register(streamRoutes(deps.engine.client, deps.streams, deps.log), { prefix: '/api/v0' });
     if (deps.project) {
       void app.register(directRoutes(deps.engine.client, deps.engine.store, deps.project), { prefix: '/api/v0' });
       void app.register(resourceRoutes(deps.engine.client, deps.project), { prefix: '/api/v0' });

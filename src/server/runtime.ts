@@ -9,6 +9,8 @@ import { EventBus } from '../engine/events.js';
 import type { AgentInvoker, MemoryService } from '../engine/executors.js';
 import type { ExecutionObserver } from '../engine/observer.js';
 import { compileProject, type EngineProject } from '../engine/project.js';
+import { RecordingStore } from '../engine/recording-store.js';
+import { ExecutionStreamLog } from '../engine/stream-log.js';
 import { CompozyError, errorMessage } from '../errors.js';
 import type { ComponentHealth } from '../health.js';
 import type { Consumer, Kv } from '../kv/kv.js';
@@ -98,7 +100,10 @@ export class EngineRuntime {
     readonly projectConfig: ProjectConfig,
     readonly project: EngineProject,
     readonly kv: Kv,
+    /** The store; its writes also append to the stream log. */
     readonly store: ExecutionStore,
+    /** Each execution's event log, which the SSE routes stream. */
+    readonly streamLog: ExecutionStreamLog,
     readonly connection: Connection,
     readonly engine: EngineClient,
     readonly events: EventBus,
@@ -141,6 +146,9 @@ export class EngineRuntime {
       await closeOwned();
       throw error;
     }
+    // Every state write of this process also goes to the execution's stream log (the SSE routes read it).
+    const streamLog = new ExecutionStreamLog(kv);
+    store = new RecordingStore(store, streamLog);
     const connection = Connection.lazy({ address: temporal.address });
     const client = new Client({ connection, namespace: temporal.namespace });
     const engine = new EngineClient({ client, store, project, taskQueue: temporal.taskQueue, workerAvailable: context.workerAvailable, maxActiveExecutions: settings.maxActiveExecutions.value });
@@ -163,7 +171,7 @@ export class EngineRuntime {
     const events = new EventBus(kv.broker, project);
     const activities = new EngineActivities({ store, tools, agents, memory, signals: events, ...(context.observer ? { observer: context.observer } : {}) });
     const llm = overrides.agents ? undefined : llmHealth(projectConfig, env);
-    const runtime = new EngineRuntime(context, temporal, projectConfig, project, kv, store, connection, engine, events, tools, agents, memoryManager, activities, llm, owned);
+    const runtime = new EngineRuntime(context, temporal, projectConfig, project, kv, store, streamLog, connection, engine, events, tools, agents, memoryManager, activities, llm, owned);
     try {
       await events.setup();
     } catch (error) {

@@ -9,6 +9,7 @@ import { buildApp } from './app.js';
 import { healthReport, type WorkerProbe } from './health-report.js';
 import type { EngineProcess } from './process-handle.js';
 import type { EngineRuntime } from './runtime.js';
+import { StreamHub } from './streams/hub.js';
 
 /** Where the HTTP API listens. */
 export interface HttpOptions {
@@ -88,6 +89,7 @@ export function apiServer(runtime: EngineRuntime, options: ApiServerOptions): Fa
       return !inProcess || engine?.polling() ? undefined : (engine?.workerFailure ?? 'worker is not polling yet');
     },
     engine: { client: runtime.engine, store: runtime.store, events: runtime.events },
+    streams: new StreamHub(runtime.streamLog),
     memory: runtime.memory,
     project: runtime.projectConfig,
     webhooks: { kv: runtime.kv, env: projectEnv(runtime.projectConfig.dir) },

@@ -13,6 +13,9 @@ import { SqliteKv } from '../../src/kv/sqlite/sqlite-kv.js';
 import { createMemoryManager } from '../../src/memory/service.js';
 import { ksuid } from '../../src/store/ksuid.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { ExecutionStreamLog } from '../../src/engine/stream-log.js';
+import { SqliteKv } from '../../src/kv/sqlite/sqlite-kv.js';
+import { StreamHub } from '../../src/server/streams/hub.js';
 import { TOOLS_YAML, writeProject } from '../engine/harness.js';
 
 interface Operation {
@@ -34,12 +37,13 @@ const store = SqliteStore.open(':memory:');
 const client = { workflow: { async start() {} } } as unknown as Client;
 const engine = new EngineClient({ client, store, project, taskQueue: 'q', workerAvailable: async () => true, maxActiveExecutions: 0 });
 const events = { publish: async () => ksuid() } as unknown as EventBus;
+const kv = SqliteKv.open(':memory:');
 /** Every route the app registers, as Fastify announces them. */
 const routes: RouteOptions[] = [];
 let app: FastifyInstance;
 
 beforeAll(async () => {
-  app = buildApp({ health: async () => report, notReadyReason: () => undefined, engine: { client: engine, store, events }, project: loadValidProject(project.dir), identity: { pid: 42 } });
+  app = buildApp({ health: async () => report, notReadyReason: () => undefined, engine: { client: engine, store, events }, streams: new StreamHub(new ExecutionStreamLog(kv)), project: loadValidProject(project.dir), identity: { pid: 42 } });
   // The route plugins load at ready(), after this hook is in place, so it sees each of their routes.
   app.addHook('onRoute', (route) => void routes.push(route));
   await app.ready();
@@ -48,6 +52,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await app.close();
   await store.close();
+  await kv.close();
 });
 
 async function spec(): Promise<Spec> {
@@ -111,6 +116,16 @@ describe('/openapi.json', () => {
     // Nothing in the document that the server does not serve.
     const served = new Set(methods.map((m) => `${m.method.toLowerCase()} ${m.url.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`));
     for (const [path, operations] of Object.entries(paths)) for (const method of Object.keys(operations)) expect(served, `${method} ${path}`).toContain(`${method} ${path}`);
+  });
+
+  it('declares the SSE streams as text/event-stream with their Last-Event-ID header', async () => {
+    const { paths } = await spec();
+    for (const path of ['/api/v0/executions/workflows/{exec_id}/stream', '/api/v0/executions/agents/{exec_id}/stream', '/api/v0/executions/tasks/{exec_id}/stream', '/api/v0/executions/tools/{exec_id}/stream']) {
+      const operation = paths[path]?.get;
+      expect(operation?.responses['200']).toMatchObject({ content: { 'text/event-stream': {} } });
+      expect(operation?.parameters?.map((p) => `${p.in}:${p.name}`)).toEqual(expect.arrayContaining(['header:last-event-id', 'query:last_event_id', 'query:heartbeat_ms', 'query:events', 'path:exec_id']));
+    }
+    expect(paths['/api/v0/events/stream']?.get?.parameters?.map((p) => p.name)).toEqual(expect.arrayContaining(['workflow', 'status']));
   });
 
   it('declares bodies and query parameters', async () => {

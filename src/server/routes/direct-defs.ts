@@ -9,7 +9,7 @@ import { CompozyError } from '../../errors.js';
  * component (`agent:<id>`, `tool:<id>`, `task:<id>`), which is the execution's workflow_id in the store.
  */
 
-const DIRECT_KINDS = ['agent', 'task', 'tool'] as const;
+export const DIRECT_KINDS = ['agent', 'task', 'tool'] as const;
 export type DirectKind = (typeof DIRECT_KINDS)[number];
 
 /** The kind of a stored execution's workflow id, or undefined for a workflow execution. */

@@ -1,0 +1,111 @@
+import type { FastifyReply } from 'fastify';
+import { isTerminal } from '../../engine/progress.js';
+import type { LoggedRecord, StreamRecord } from '../../engine/stream-log.js';
+import { errorMessage } from '../../errors.js';
+import type { Status, WorkflowExecutionWithTasks } from '../../store/store.js';
+import type { StreamHub } from './hub.js';
+import { SseWriter } from './sse.js';
+import { endsStream, wireEvent, type StreamEventName } from './wire.js';
+
+export interface ExecutionStreamOptions {
+  /** Events with this id or lower are not sent again (Last-Event-ID). */
+  lastEventId: number;
+  heartbeatMs: number;
+  /** Only these events are sent (their ids still advance); absent: all. */
+  events?: ReadonlySet<StreamEventName>;
+  log?: (line: string) => void;
+}
+
+/**
+ * An ended execution whose log is gone (older than its TTL, or run before streams existed): its task
+ * states in the order first written, then its end, numbered from 1 as a log would have been.
+ */
+function reconstructed(execution: WorkflowExecutionWithTasks): LoggedRecord[] {
+  const records: StreamRecord[] = [...execution.taskStates.map((state): StreamRecord => ({ kind: 'task', at: state.updatedAt, state })), { kind: 'execution', at: execution.updatedAt, execution }];
+  return records.map((record, i) => ({ id: i + 1, execId: execution.workflowExecId, record }));
+}
+
+/**
+ * Streams one execution's events over SSE: what its log holds after `lastEventId`, then each record as
+ * it is appended, until the execution ends. Every delivery goes through one queue in id order; a record
+ * that arrives ahead of a missing one (notifications from several writers, or one lost) reads the gap
+ * from the log first, and each heartbeat reads the log too, so nothing appended is ever skipped.
+ */
+export async function serveExecutionStream(hub: StreamHub, reply: FastifyReply, execution: WorkflowExecutionWithTasks, options: ExecutionStreamOptions): Promise<void> {
+  const execId = execution.workflowExecId;
+  // Before the answer starts: a KV that cannot subscribe is an error answer, not an empty stream.
+  await hub.start();
+  const sse = SseWriter.open(reply);
+  let last = options.lastEventId;
+  let queue = Promise.resolve();
+  const run = (work: () => Promise<void> | void) => {
+    queue = queue.then(work).catch((error: unknown) => {
+      options.log?.(`stream of execution ${execId} closed: ${errorMessage(error)}`);
+      sse.end();
+    });
+  };
+  const send = (logged: LoggedRecord) => {
+    if (!sse.open || logged.id <= last) return;
+    last = logged.id;
+    const { name, data } = wireEvent(logged);
+    if (!options.events || options.events.has(name)) sse.event(name, data, logged.id);
+    if (endsStream(logged.record)) sse.end();
+  };
+  const catchUp = async () => {
+    if (!sse.open) return;
+    for (const logged of await hub.log.read(execId, last)) send(logged);
+  };
+
+  const stopListening = await hub.listen(execId, (logged) =>
+    run(async () => {
+      if (!sse.open || logged.id <= last) return;
+      if (logged.id === last + 1) send(logged);
+      else await catchUp();
+    }),
+  );
+  const unregister = hub.onClose(() => sse.end());
+  const timer = setInterval(() => run(async () => {
+    sse.heartbeat();
+    await catchUp();
+  }), options.heartbeatMs);
+  sse.onEnd(() => {
+    clearInterval(timer);
+    stopListening();
+    unregister();
+  });
+  run(async () => {
+    const backlog = await hub.log.read(execId, last);
+    if (backlog.length === 0 && isTerminal(execution.status) && (await hub.log.length(execId)) === 0) {
+      for (const logged of reconstructed(execution)) send(logged);
+      return;
+    }
+    for (const logged of backlog) send(logged);
+  });
+}
+
+export interface ExecutionsStreamOptions {
+  workflowId?: string;
+  status?: Status;
+  heartbeatMs: number;
+}
+
+/** Live status changes of every execution (optionally of one workflow, or to one status), for lists; nothing to resume. */
+export async function serveExecutionsStream(hub: StreamHub, reply: FastifyReply, options: ExecutionsStreamOptions): Promise<void> {
+  await hub.start();
+  const sse = SseWriter.open(reply);
+  const stopListening = await hub.listenExecutions((logged) => {
+    if (logged.record.kind !== 'execution') return;
+    const { execution } = logged.record;
+    if (options.workflowId !== undefined && execution.workflowId !== options.workflowId) return;
+    if (options.status !== undefined && execution.status !== options.status) return;
+    const { name, data } = wireEvent(logged);
+    sse.event(name, data);
+  });
+  const unregister = hub.onClose(() => sse.end());
+  const timer = setInterval(() => sse.heartbeat(), options.heartbeatMs);
+  sse.onEnd(() => {
+    clearInterval(timer);
+    stopListening();
+    unregister();
+  });
+}

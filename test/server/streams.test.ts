@@ -1,0 +1,179 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { EventBus } from '../../src/engine/events.js';
+import type { EngineProject } from '../../src/engine/project.js';
+import { RecordingStore } from '../../src/engine/recording-store.js';
+import { ExecutionStreamLog } from '../../src/engine/stream-log.js';
+import { SqliteKv } from '../../src/kv/sqlite/sqlite-kv.js';
+import { buildApp } from '../../src/server/app.js';
+import { StreamHub } from '../../src/server/streams/hub.js';
+import { ksuid } from '../../src/store/ksuid.js';
+import { startHarness, TOOLS_YAML, writeProject, type Harness } from '../engine/harness.js';
+import { openSse, type SseEvent } from '../helpers/sse.js';
+
+/**
+ * The SSE routes over a real engine (the interpreter on a Temporal test server, a SQLite store whose
+ * writes go to the stream log on a SQLite KV file), served on a real port and read with fetch and
+ * eventsource-parser as a client would.
+ */
+
+let h: Harness;
+let kv: SqliteKv;
+let app: FastifyInstance;
+let base: string;
+let project: EngineProject;
+
+const WORKFLOWS = {
+  'workflows/gated.yaml': `id: gated
+${TOOLS_YAML}tasks:
+  - id: first_gate
+    type: wait
+    wait_for: go
+    condition: "true"
+    on_success:
+      next: work
+  - id: work
+    type: basic
+    tool: echo
+    with:
+      n: 1
+    on_success:
+      next: second_gate
+  - id: second_gate
+    type: wait
+    wait_for: more
+    condition: "true"
+    on_success:
+      next: done
+  - id: done
+    type: basic
+    tool: echo
+    with:
+      n: 2
+`,
+  'workflows/broken.yaml': `id: broken
+${TOOLS_YAML}tasks:
+  - id: boom
+    type: basic
+    tool: fail
+    with:
+      message: it broke
+`,
+};
+
+beforeAll(async () => {
+  kv = SqliteKv.open(join(mkdtempSync(join(tmpdir(), 'streams-')), 'kv.db'));
+  const log = new ExecutionStreamLog(kv);
+  h = await startHarness(inject('temporalBin'), 'streams-test', [], { wrapStore: (store) => new RecordingStore(store, log) });
+  project = writeProject(WORKFLOWS);
+  const engine = h.engine(project);
+  app = buildApp({ health: async () => ({ mode: 'standalone', project: 'streams', status: 'up', components: [] }), notReadyReason: () => undefined, engine: { client: engine, store: h.store, events: new EventBus(kv.broker, project) }, streams: new StreamHub(log) });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/v0`;
+}, 60_000);
+
+afterAll(async () => {
+  await app?.close();
+  await h?.close();
+  await kv?.close();
+});
+
+const summary = (events: SseEvent[]) => events.map((e) => `${e.id} ${e.event} ${String((e.data.task as { task_id?: string } | undefined)?.task_id ?? (e.data.execution as { status?: string } | undefined)?.status ?? '')}`);
+
+describe('GET /executions/workflows/:exec_id/stream', () => {
+  it('a stream opened before the first task, one opened mid-run and one opened after the end all get every event in order; Last-Event-ID resumes', async () => {
+    const engine = h.engine(project);
+    const { execId } = await engine.start('gated', {});
+    const url = `${base}/executions/workflows/${execId}/stream`;
+    const early = await openSse(url);
+    expect(early.status).toBe(200);
+    expect(early.contentType).toMatch(/^text\/event-stream/);
+    await early.waitFor((e) => e.event === 'execution.status' && (e.data.execution as { status: string }).status === 'PAUSED', 'the first gate waiting');
+    const dropped = await openSse(url);
+    await dropped.waitFor((e) => e.id === 2, 'two events');
+    dropped.abort();
+    await dropped.ended;
+
+    await engine.signal(execId, 'go', {});
+    const secondGate = (e: SseEvent) => e.event === 'execution.status' && (e.data.execution as { status: string }).status === 'PAUSED' && e.id !== early.events.find((f) => f.event === 'execution.status' && (f.data.execution as { status: string }).status === 'PAUSED')?.id;
+    await early.waitFor(secondGate, 'the second gate waiting');
+    const midRun = await openSse(url);
+    await midRun.waitFor(secondGate, 'the backlog up to the second gate');
+    const resumed = await openSse(url, { 'last-event-id': String(dropped.events.at(-1)?.id) });
+    const resumedByQuery = await openSse(`${url}?last_event_id=3`);
+    await resumed.waitFor(secondGate, 'the resumed backlog');
+
+    await engine.signal(execId, 'more', {});
+    await Promise.all([early.ended, midRun.ended, resumed.ended, resumedByQuery.ended]);
+    for (const client of [early, midRun, resumed, resumedByQuery]) expect(client.endedByServer()).toBe(true);
+
+    const all = early.events;
+    expect(all.map((e) => e.id)).toEqual(all.map((_, i) => i + 1));
+    expect(all.at(-1)).toMatchObject({ event: 'execution.finished', data: { exec_id: execId, workflow_id: 'gated', execution: { status: 'SUCCESS', workflow_exec_id: execId } } });
+    const names = summary(all);
+    expect(names[0]).toBe('1 execution.status PENDING');
+    for (const task of ['work', 'done']) {
+      const started = names.findIndex((n) => n.endsWith(`task.started ${task}`));
+      const succeeded = names.findIndex((n) => n.endsWith(`task.succeeded ${task}`));
+      expect(started).toBeGreaterThan(0);
+      expect(succeeded).toBeGreaterThan(started);
+    }
+    expect(names.filter((n) => n.includes('execution.finished'))).toHaveLength(1);
+    const work = all.find((e) => e.event === 'task.succeeded' && (e.data.task as { task_id: string }).task_id === 'work');
+    expect(work?.data).toMatchObject({ exec_id: execId, task: { status: 'SUCCESS', output: { n: 1 }, workflow_exec_id: execId, task_exec_id: expect.any(String) } });
+
+    expect(midRun.events).toEqual(all);
+    expect([...dropped.events, ...resumed.events]).toEqual(all);
+    expect(resumedByQuery.events).toEqual(all.slice(3));
+
+    const late = await openSse(url);
+    await late.ended;
+    expect(late.endedByServer()).toBe(true);
+    expect(late.events).toEqual(all);
+    const lateTail = await openSse(url, { 'last-event-id': String(all.length - 1) });
+    await lateTail.ended;
+    expect(lateTail.events).toEqual(all.slice(-1));
+  }, 60_000);
+
+  it('a failing task is task.failed with its error, and the stream ends with execution.finished FAILED', async () => {
+    const { execId } = await h.engine(project).start('broken', {});
+    const stream = await openSse(`${base}/executions/workflows/${execId}/stream`);
+    await stream.ended;
+    const failed = stream.events.filter((e) => e.event === 'task.failed');
+    expect(failed.at(-1)?.data).toMatchObject({ task: { task_id: 'boom', status: 'FAILED', error: { message: expect.stringContaining('it broke') } } });
+    expect(stream.events.at(-1)).toMatchObject({ event: 'execution.finished', data: { execution: { status: 'FAILED' } } });
+  }, 60_000);
+
+  it('sends heartbeat comments while nothing happens, and events= sends only the events named', async () => {
+    const engine = h.engine(project);
+    const { execId } = await engine.start('gated', {});
+    const stream = await openSse(`${base}/executions/workflows/${execId}/stream?heartbeat_ms=100&events=task.succeeded,execution.finished`);
+    const deadline = Date.now() + 20_000;
+    while (stream.comments.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(stream.comments.slice(0, 2)).toEqual(['ping', 'ping']);
+    await engine.signal(execId, 'go', {});
+    await engine.signal(execId, 'more', {});
+    await stream.ended;
+    expect(stream.events.map((e) => e.event)).toEqual(['task.succeeded', 'task.succeeded', 'task.succeeded', 'task.succeeded', 'execution.finished']);
+    expect(stream.events.map((e) => e.id)).toEqual([...stream.events.map((e) => e.id)].sort((a, b) => Number(a) - Number(b)));
+  }, 60_000);
+
+  it('refuses an unknown execution, a malformed id, a Last-Event-ID that is not an id and an unknown event name', async () => {
+    const unknown = await fetch(`${base}/executions/workflows/${ksuid()}/stream`);
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe('EXECUTION_NOT_FOUND');
+    expect((await fetch(`${base}/executions/workflows/nope/stream`)).status).toBe(400);
+    const { execId } = await h.engine(project).start('broken', {});
+    const badId = await fetch(`${base}/executions/workflows/${execId}/stream`, { headers: { 'last-event-id': 'abc' } });
+    expect(badId.status).toBe(400);
+    expect(((await badId.json()) as { error: { message: string } }).error.message).toContain('Last-Event-ID "abc" is not an event id');
+    const badEvent = await fetch(`${base}/executions/workflows/${execId}/stream?events=task.started,task.exploded`);
+    expect(badEvent.status).toBe(400);
+    expect(((await badEvent.json()) as { error: { message: string } }).error.message).toContain('"task.exploded"');
+    expect((await fetch(`${base}/executions/workflows/${execId}/stream?heartbeat_ms=5`)).status).toBe(400);
+  }, 60_000);
+});
