@@ -306,6 +306,25 @@ export class LocalCompozy implements Compozy {
     }
   }
 
+  /**
+   * Runs `config` (a validated project) from now on without stopping Temporal, the backends or the
+   * API: new executions use it, running ones finish on the definitions they started with.
+   */
+  reload(config: ProjectConfig): Promise<void> {
+    return this.running.reload(config);
+  }
+
+  /** The project as last (re)loaded. */
+  get project(): ProjectConfig {
+    return this.running.runtime.projectConfig;
+  }
+
+  /** How many workflows, agents and tools (inline ones included) the project as last (re)loaded has. */
+  loaded(): { workflows: number; agents: number; tools: number } {
+    const { workflows, resources } = this.running.runtime.project;
+    return { workflows: workflows.size, agents: resources.agents.size, tools: resources.tools.size };
+  }
+
   private get running(): Platform {
     if (!this.platform) throw notStarted();
     return this.platform;

@@ -1,9 +1,14 @@
+import type { FastifyInstance } from 'fastify';
 import type { AppSettings } from '../config/settings.js';
 import type { ProjectConfig } from '../config/types.js';
-import { CompozyError, errorMessage } from '../errors.js';
+import { CompozyError } from '../errors.js';
 import type { ProcessEvent } from '../server/events.js';
 import { EngineProcess, type ProcessHandle } from '../server/process-handle.js';
 import { EngineRuntime, type RuntimeOverrides } from '../server/runtime.js';
+import { HttpFront } from '../server/http-front.js';
+import { openKv } from '../server/open-kv.js';
+import { openStore } from '../server/open-store.js';
+import { shutDown, type ShutdownStep } from '../platform/shutdown.js';
 import { apiServer, listenApi, type HttpOptions } from '../server/serve.js';
 import { taskQueuePolled } from '../temporal/probes.js';
 import { installTemporalLogging } from '../temporal/worker.js';
@@ -47,11 +52,26 @@ export interface PlatformOptions {
 
 /** A running platform: the runtime, whether this process runs its worker, the API when it serves one. */
 export interface Platform extends ProcessHandle {
-  runtime: EngineRuntime;
+  /** The runtime of the project as last (re)loaded. */
+  readonly runtime: EngineRuntime;
   /** Whether this process runs a worker. */
   runsWorker: boolean;
   /** Where the HTTP API listens, when it serves one. */
   http: { url: string; port: number } | undefined;
+  /**
+   * Runs `project` (validated by the caller) from now on, without stopping Temporal, the backends or
+   * the API's socket: a runtime over it (tools, agents, memories, events) and its worker start; once
+   * the worker polls, new requests and executions go to it; then the previous runtime retires (its
+   * worker finishes the activities in flight, its tools close last). Reloads run one at a time.
+   */
+  reload(project: ProjectConfig): Promise<void>;
+}
+
+/** One loaded version of the project: its runtime, its app, and the process state of its worker. */
+interface Generation {
+  runtime: EngineRuntime;
+  app: FastifyInstance | undefined;
+  process: EngineProcess;
 }
 
 /**
@@ -69,12 +89,17 @@ function routeTemporalLogs(log: (line: string) => void, verbose: boolean): void 
 /**
  * The composition root every way of running the platform goes through (`compozy serve`, `compozy
  * worker`, createCompozy, compozy/testing): from settings to a running platform. The Temporal dev
- * server when the settings name no Temporal, the EngineRuntime (KV, store, tools, agents, memory,
- * events), the HTTP API when asked for, and the worker; stop() closes them in the reverse order,
- * every step even when one fails.
+ * server when the settings name no Temporal, the KV and the store, the EngineRuntime over the project
+ * (tools, agents, memory, events), the HTTP API when asked for, and the worker; stop() closes them in
+ * the reverse order, every step even when one fails.
+ *
+ * What a reload replaces is everything built from the project; what it keeps is what executions
+ * and clients hold on to: Temporal, the KV and the store, the API's port. A running execution keeps its
+ * workflow definition, which is its own input in Temporal's history (RunInput.def), so it finishes on
+ * the version it started with; agents and tools are looked up by id when a task runs.
  */
 export async function startPlatform(options: PlatformOptions): Promise<Platform> {
-  const { log } = options;
+  const { log, overrides = {} } = options;
   routeTemporalLogs(log, options.verbose ?? false);
   let settings = options.settings;
   let embedded: TemporalServer | undefined;
@@ -89,70 +114,143 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   }
   const temporalBackend = embedded?.backend ?? options.temporalBackend ?? 'external';
   const inProcess = options.worker;
-  let engine: EngineProcess | undefined;
-  let runtime: EngineRuntime;
+  // The backends every version of the project shares, closed after the last of them.
+  const backends: ShutdownStep[] = [];
+  const temporal: ShutdownStep[] = embedded ? [{ name: 'temporal dev server', close: () => (embedded as TemporalServer).stop() }] : [];
+  let shared: RuntimeOverrides;
   try {
-    runtime = await EngineRuntime.open(
+    const kv = overrides.kv ?? (await openKv(settings, options.stateDir));
+    if (!overrides.kv) backends.push({ name: 'kv', close: () => kv.close() });
+    const store = overrides.store ?? (await openStore(settings, options.stateDir));
+    if (!overrides.store) backends.push({ name: 'store', close: () => store.close() });
+    shared = { ...overrides, kv, store };
+  } catch (error) {
+    await shutDown([...backends, ...temporal], log).catch(() => undefined);
+    throw error;
+  }
+  const retiring = new Set<Promise<void>>();
+  const back: ShutdownStep[] = [{ name: 'previous project versions', close: async () => void (await Promise.all(retiring)) }, ...backends, ...temporal];
+  const front = options.http ? new HttpFront() : undefined;
+  let current: Generation | undefined;
+
+  const openRuntime = async (project: ProjectConfig | string): Promise<EngineRuntime> => {
+    const runtime: EngineRuntime = await EngineRuntime.open(
       {
-        project: options.project,
+        project,
         stateDir: options.stateDir,
         settings,
         log,
         observer: options.emit,
         runsTasks: inProcess,
-        workerAvailable: async () => (inProcess ? (engine?.polling() ?? false) : taskQueuePolled(runtime.connection, runtime.temporal.namespace, runtime.temporal.taskQueue).catch(() => false)),
+        workerAvailable: async () => (inProcess ? (current?.process.polling() ?? false) : taskQueuePolled(runtime.connection, runtime.temporal.namespace, runtime.temporal.taskQueue).catch(() => false)),
       },
-      options.overrides,
+      shared,
     );
+    return runtime;
+  };
+  const build = (runtime: EngineRuntime): Generation => {
+    const { http } = options;
+    const app =
+      front && http
+        ? apiServer(
+            runtime,
+            { projectName: options.projectName, stateDir: options.stateDir, settings, http, temporalBackend, inProcess, process: () => current?.process, nonce: options.nonce, supervisorPid: options.supervisorPid, log },
+            front,
+          )
+        : undefined;
+    const process = new EngineProcess(runtime, {
+      ...(front && app ? { front: { name: 'http server', close: async () => void (await Promise.all([app.close(), front.close()])) } } : {}),
+      back,
+    });
+    return { runtime, app, process };
+  };
+
+  let resolveStopped!: () => void;
+  let rejectStopped!: (error: unknown) => void;
+  const stopped = new Promise<void>((resolve, reject) => {
+    resolveStopped = resolve;
+    rejectStopped = reject;
+  });
+  stopped.catch(() => undefined);
+  // The platform stops when its current version does; a retired one settling is not a stop.
+  const follow = (generation: Generation) =>
+    generation.process.stopped.then(
+      () => generation === current && resolveStopped(),
+      (error: unknown) => generation === current && rejectStopped(error),
+    );
+
+  let first: EngineRuntime;
+  try {
+    first = await openRuntime(options.project);
   } catch (error) {
-    await embedded?.stop().catch((stopError: unknown) => log(`stopping: temporal dev server failed: ${errorMessage(stopError)}`));
+    await shutDown(back, log).catch(() => undefined);
     throw error;
   }
-  const { http } = options;
-  const app = http
-    ? apiServer(runtime, {
-        projectName: options.projectName,
-        stateDir: options.stateDir,
-        settings,
-        http,
-        temporalBackend,
-        inProcess,
-        process: () => engine,
-        nonce: options.nonce,
-        supervisorPid: options.supervisorPid,
-        log,
-      })
-    : undefined;
-  const running = new EngineProcess(runtime, {
-    ...(app ? { front: { name: 'http server', close: () => app.close() } } : {}),
-    ...(embedded ? { back: { name: 'temporal dev server', close: () => (embedded as TemporalServer).stop() } } : {}),
-  });
-  engine = running;
+  const generation = build(first);
+  current = generation;
+  follow(generation);
   // The failure to start is what the caller sees; a step that fails to close after it is logged.
   const abandon = async (error: unknown): Promise<never> => {
-    await running.stop().catch(() => undefined);
+    await generation.process.stop().catch(() => undefined);
     throw error;
   };
   // The worker connects and its threads load the workflow bundle while the HTTP server loads its routes
   // and binds (those waits are off this thread); its failure to start rejects `stopped` either way.
-  const started = inProcess ? running.startWorker() : undefined;
+  const started = inProcess ? generation.process.startWorker() : undefined;
   started?.catch(() => undefined);
   let listening: Platform['http'];
-  if (app && http) {
+  if (front && generation.app && options.http) {
     try {
-      const bound = await listenApi(app, http);
+      await front.use(generation.app);
+      const bound = await listenApi(front, options.http);
       listening = { url: bound.url, port: bound.port };
-      options.emit({ event: 'listening', url: bound.url, host: bound.host, port: bound.port, requestedPort: http.port, pid: process.pid });
+      options.emit({ event: 'listening', url: bound.url, host: bound.host, port: bound.port, requestedPort: options.http.port, pid: process.pid });
     } catch (error) {
       return abandon(error);
     }
   }
   if (started && options.awaitWorker !== false) await started.catch(abandon);
+
+  let stopping: Promise<void> | undefined;
+  let reloads: Promise<void> = Promise.resolve();
+  const replace = async (project: ProjectConfig): Promise<void> => {
+    if (stopping) throw new CompozyError('NOT_RUNNING', 'The platform is stopping; the project was not reloaded.');
+    const previous = current as Generation;
+    const next = build(await openRuntime(project));
+    try {
+      if (inProcess) await next.process.startWorker();
+      if (front && next.app) await front.use(next.app);
+    } catch (error) {
+      await next.process.retire({ name: 'http app', close: () => next.app?.close() }).catch(() => undefined);
+      throw error;
+    }
+    current = next;
+    follow(next);
+    const retired = previous.process.retire({ name: 'http app', close: () => previous.app?.close() }).catch(() => undefined);
+    retiring.add(retired);
+    void retired.finally(() => retiring.delete(retired));
+  };
+
   return {
-    runtime,
+    get runtime() {
+      return (current as Generation).runtime;
+    },
     runsWorker: inProcess,
     http: listening,
-    stop: () => running.stop(),
-    stopped: running.stopped,
+    reload(project: ProjectConfig) {
+      if (overrides.tools) {
+        return Promise.reject(new CompozyError('USAGE', 'A platform given its tools (overrides.tools) cannot reload the project: the runtime a reload retires would close them.'));
+      }
+      const run = reloads.catch(() => undefined).then(() => replace(project));
+      reloads = run;
+      return run;
+    },
+    stop: () =>
+      (stopping ??= (async () => {
+        // A reload under way finishes first, so the version it started is the one stopped.
+        await reloads.catch(() => undefined);
+        await (current as Generation).process.stop();
+      })()),
+    stopped,
   };
 }

@@ -19,6 +19,8 @@ export interface PlatformFlags {
   temporalBin?: string;
   temporalUi?: boolean;
   verbose?: boolean;
+  /** Reload the project in serve when its files change (dev's default; false with --no-watch). */
+  watch?: boolean;
 }
 
 export type PlatformIo = Pick<SupervisorOptions, 'narrate' | 'emit' | 'showHealth' | 'showStartLines' | 'logOut' | 'color'>;
@@ -83,6 +85,7 @@ export async function preparePlatform(
     api: { port: settings.serverPort.value, explicit: settings.serverPort.source !== 'default' },
     firstWorkflow: firstWorkflow(config),
     verbose: Boolean(flags.verbose),
+    watch: flags.watch === true,
     serveCommand: { command: process.execPath, args: [join(PACKAGE_ROOT, 'bin', 'compozy.js')] },
     ...io,
   });

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerFactory } from 'fastify';
 import { CompozyError, httpStatusFor } from '../errors.js';
 import type { EngineClient } from '../engine/client.js';
 import type { EventBus } from '../engine/events.js';
@@ -63,8 +63,9 @@ function causeChain(error: unknown): string {
  * is one plugin declaring its schemas (routes/schemas.ts), which validate requests and generate
  * /openapi.json.
  */
-export function buildApp(deps: AppDeps): FastifyInstance {
-  const app = Fastify({ logger: false, ...edgeServerOptions() });
+export function buildApp(deps: AppDeps, options: { serverFactory?: FastifyServerFactory } = {}): FastifyInstance {
+  // With a serverFactory (an HttpFront) the app answers on a socket it does not own.
+  const app = Fastify({ logger: false, ...edgeServerOptions(), ...(options.serverFactory ? { serverFactory: options.serverFactory } : {}) });
   registerJsonBody(app);
   registerValidation(app);
   registerOpenApi(app);

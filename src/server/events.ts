@@ -1,10 +1,15 @@
 import type { ExecutionEvent } from '../engine/observer.js';
+import { plural } from '../platform/plural.js';
 
 /** What `compozy serve`, `start` and `worker` report: JSON Lines with --json, one human line each otherwise. */
 export type ProcessEvent =
   | ExecutionEvent
   | { event: 'listening'; url: string; host: string; port: number; requestedPort: number; pid: number }
   | { event: 'log'; message: string }
+  /** The project was reloaded after `files` changed (watch mode). */
+  | { event: 'reload'; files: string[]; durationMs: number; workflows: number; tools: number; agents: number }
+  /** A change left the project invalid (or the new version did not start): the previous version keeps running. */
+  | { event: 'reload-failed'; files: string[]; message: string; diagnostics: { file: string; line: number; col: number; message: string }[] }
   | { event: 'exit'; code: number; reason: string };
 
 export function formatDuration(ms: number): string {
@@ -29,6 +34,10 @@ export function describeEvent(event: ProcessEvent): string {
       return `api listening on ${event.url}${event.requestedPort !== 0 && event.port !== event.requestedPort ? ` (port ${event.requestedPort} was in use)` : ''}`;
     case 'log':
       return event.message;
+    case 'reload':
+      return `↻ reloaded in ${formatDuration(event.durationMs)} (${event.files.join(', ')} changed): ${plural(event.workflows, 'workflow')}, ${plural(event.agents, 'agent')}, ${plural(event.tools, 'tool')}; new executions use it, running ones finish on theirs`;
+    case 'reload-failed':
+      return `✗ not reloaded (${event.files.join(', ')} changed): ${event.message}\n  the previous version keeps running`;
     case 'exit':
       return `stopped (${event.reason})`;
   }

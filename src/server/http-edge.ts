@@ -67,7 +67,7 @@ export function frameworkErrorEnvelope(error: FastifyError | (Error & { statusCo
 }
 
 /** Errors Node raises on a connection before Fastify sees a request (header overflow, timeouts, malformed HTTP). */
-function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   let body: ErrorEnvelope;
   if (error.code === 'HPE_HEADER_OVERFLOW') body = envelope(431, 'HEADERS_TOO_LARGE', 'The request headers are larger than the server accepts (16 KiB in all).', { hint: 'Send fewer or smaller headers (large cookies are the usual cause).' });

@@ -24,8 +24,8 @@ const TOOL_STOP_GRACE_MS = 2000;
 export interface ProcessLayers {
   /** Closed after the worker and before the runtime (the HTTP server). */
   front?: ShutdownStep;
-  /** Closed after the runtime (an embedded Temporal server it talks to). */
-  back?: ShutdownStep;
+  /** Closed after the runtime, in order (backends it shares with runtimes a reload replaced, an embedded Temporal server it talks to). */
+  back?: readonly ShutdownStep[];
 }
 
 /**
@@ -108,10 +108,31 @@ export class EngineProcess implements ProcessHandle {
             ],
             ...(front ? [front] : []),
             ...this.runtime.closeSteps(),
-            ...(back ? [back] : []),
+            ...(back ?? []),
           ],
           this.runtime.context.log,
         );
+      } catch (error) {
+        this.rejectStopped(error);
+        throw error;
+      }
+      this.resolveStopped();
+    })();
+    return this.stopping;
+  }
+
+  /**
+   * Retires a runtime a project reload replaced: its worker stops polling and finishes the activities
+   * it has (the executions go on on the next worker, each on the definition in its own history), then
+   * its app (`front`, the requests it still serves), then the runtime's own steps, tools last among
+   * them so a tool call in flight completes. The process's layers are not closed: the next runtime
+   * has them.
+   */
+  retire(front: ShutdownStep): Promise<void> {
+    this.stopping ??= (async () => {
+      this.abort.abort(new Error('the project was reloaded'));
+      try {
+        await shutDown([{ name: 'worker', close: () => this.running?.shutdown() }, front, ...this.runtime.closeSteps()], this.runtime.context.log);
       } catch (error) {
         this.rejectStopped(error);
         throw error;

@@ -2,10 +2,10 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { projectEnv, type AppSettings } from '../config/settings.js';
 import type { HealthReport } from '../health.js';
-import { bindPort } from '../platform/ports.js';
 import { readRunState } from '../platform/run-state.js';
 import { probeNamespace, taskQueuePolled } from '../temporal/probes.js';
 import { buildApp } from './app.js';
+import type { HttpFront } from './http-front.js';
 import { healthReport, type WorkerProbe } from './health-report.js';
 import type { EngineProcess } from './process-handle.js';
 import type { EngineRuntime } from './runtime.js';
@@ -50,10 +50,10 @@ function urlOf(host: string, port: number): string {
 
 /**
  * The HTTP API over a runtime: its routes, and the health report assembled from the probes of this
- * process (its worker, or the task queue's pollers when it runs none), Temporal and the backends. Not
- * listening yet: listenApi() binds it; closing it is one step of the process's shutdown.
+ * process (its worker, or the task queue's pollers when it runs none), Temporal and the backends. It
+ * answers on `front`'s socket once front.use() hands it the requests; closing it leaves the socket.
  */
-export function apiServer(runtime: EngineRuntime, options: ApiServerOptions): FastifyInstance {
+export function apiServer(runtime: EngineRuntime, options: ApiServerOptions, front: HttpFront): FastifyInstance {
   const { settings, inProcess } = options;
   const { temporal } = runtime;
 
@@ -71,7 +71,7 @@ export function apiServer(runtime: EngineRuntime, options: ApiServerOptions): Fa
     const [namespace, workerNow, backends] = await Promise.all([connection ? probeNamespace(connection, temporal.namespace) : undefined, workerProbe(), runtime.backendHealth()]);
     const run = readRunState(options.stateDir);
     const ours = run?.supervisorPid === options.supervisorPid ? run?.children : undefined;
-    const address = app.server.address() as AddressInfo | null;
+    const address = front.server.address() as AddressInfo | null;
     return healthReport({
       mode: settings.mode.value,
       project: options.projectName,
@@ -97,14 +97,12 @@ export function apiServer(runtime: EngineRuntime, options: ApiServerOptions): Fa
     security: { host: options.http.host, settings, keys: runtime.store.apiKeys, kv: runtime.kv },
     log: options.log,
     dashboard: options.http.dashboard === true,
-  });
+  }, { serverFactory: front.serverFactory });
   return app;
 }
 
-/** Binds the API to its port (the next free one with portFallback) and says where it listens. */
-export async function listenApi(app: FastifyInstance, http: HttpOptions): Promise<{ url: string; host: string; port: number }> {
-  const { host } = http;
-  await bindPort({ port: http.port, fallback: http.portFallback }, (candidate) => app.listen({ host, port: candidate }).then(() => undefined));
-  const { port } = app.server.address() as AddressInfo;
-  return { url: urlOf(host, port), host, port };
+/** Binds the API's socket to its port (the next free one with portFallback) and says where it listens. */
+export async function listenApi(front: HttpFront, http: HttpOptions): Promise<{ url: string; host: string; port: number }> {
+  const port = await front.listen(http);
+  return { url: urlOf(http.host, port), host: http.host, port };
 }

@@ -45,6 +45,8 @@ export interface SupervisorOptions {
   firstWorkflow?: FirstWorkflow | undefined;
   /** Command that runs `compozy serve` (node + bin/compozy.js). */
   serveCommand: { command: string; args: string[] };
+  /** serve reloads the project when its files change (serve --watch). */
+  watch?: boolean;
   /** serve logs the Temporal SDK at INFO. */
   verbose?: boolean;
   /** Human narration (undefined in --json mode). */
@@ -182,6 +184,7 @@ export class Supervisor {
             options.mode,
             ...(options.verbose ? ['--verbose'] : []),
             '--dashboard',
+            ...(options.watch ? ['--watch'] : []),
           ],
           env: {
             COMPOZY_SUPERVISOR_PID: String(process.pid),

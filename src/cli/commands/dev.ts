@@ -19,6 +19,7 @@ export function registerDev(program: Command): void {
     .option('--redis-mode <mode>', 'the KV: distributed is Redis (REDIS_URL), memory or persistent the embedded SQLite KV (default: the mode); REDIS_MODE, redis.mode')
     .option('--temporal-bin <path>', 'Temporal CLI binary to run')
     .option('--temporal-ui', 'also serve the Temporal web UI')
+    .option('--no-watch', "do not reload the project when its YAML, entrypoint or tools' code change")
     .option('--verbose', "more of the children's logs: the Temporal SDK at INFO, with its metadata")
     .option('--json', 'JSON Lines events on stdout (starting, ready, restart, exit); logs go to stderr')
     .action((projectArg: string | undefined, flags: DevFlags) =>

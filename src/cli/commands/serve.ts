@@ -19,6 +19,7 @@ interface ServeFlags {
   json?: boolean;
   verbose?: boolean;
   dashboard?: boolean;
+  watch?: boolean;
 }
 
 /** How often serve checks that the supervisor that started it is still its parent. */
@@ -58,10 +59,16 @@ async function runServer(projectArg: string | undefined, flags: ServeFlags): Pro
     throw error;
   }
   const url = compozy.apiUrl as string;
+  const watching = flags.watch ? (await import('../../api/watch-mode.js')).startWatchMode(compozy, project.dir, output.emit) : undefined;
   if (reportPath && nonce) writeServeReport(reportPath, { pid: process.pid, nonce, url, port: Number(new URL(url).port) });
   const { stopped } = compozy;
+  // Watching ends first, after a reload under way, so no reload starts on a stopping platform.
+  const shutdown = async () => {
+    await watching?.close();
+    await compozy.stop();
+  };
   // A failing shutdown step is logged as it fails and rejects `stopped`.
-  const stop = () => void compozy.stop().catch(() => undefined);
+  const stop = () => void shutdown().catch(() => undefined);
   if (supervisorPid !== undefined) {
     const watch = setInterval(() => {
       if (process.ppid !== supervisorPid) {
@@ -79,7 +86,7 @@ async function runServer(projectArg: string | undefined, flags: ServeFlags): Pro
     return 0;
   } catch (error) {
     if (!(error instanceof ShutdownError)) log(`stopping: ${errorMessage(error)}`);
-    await compozy.stop().catch(() => undefined);
+    await shutdown().catch(() => undefined);
     output.emit({ event: 'exit', code: 1, reason: errorMessage(error) });
     return 1;
   }
@@ -100,6 +107,7 @@ function serverOptions(command: Command): Command {
 export function registerServe(program: Command): void {
   serverOptions(program.command('serve [project]').description('Run the HTTP API and an in-process Temporal worker (what `compozy dev` supervises)'))
     .option('--mode <mode>', 'standalone | distributed')
+    .option('--watch', "reload the project when its YAML, entrypoint or tools' code change (what compozy dev does)")
     .action((projectArg: string | undefined, flags: ServeFlags) => runAction(Boolean(flags.json), () => runServer(projectArg, flags)));
 
   serverOptions(program.command('start [project]').description('Run the API (and a worker) on Redis, PostgreSQL and an external Temporal: distributed mode'))
