@@ -1,18 +1,57 @@
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { HealthReport } from '../../src/health.js';
 import { launchChromium, screenshot, watchPage } from '../helpers/browser.js';
-import { copyExample, DevProcess, stopDevProcesses } from '../helpers/cli.js';
+import { copyExample, DevProcess, REPO, stopDevProcesses } from '../helpers/cli.js';
 
-// One `compozy dev weather` (replay model, offline) and one browser for the whole file.
+// One `compozy dev` and one browser for the whole file: the weather example (replay model, offline)
+// with two additions, a workflow that waits for a signal and the memory example's user memory.
+const APPROVAL = `id: approval
+description: Waits for an approve signal whose payload says ok, then reports who approved
+config:
+  input:
+    type: object
+    properties:
+      request:
+        type: string
+    required: [request]
+tasks:
+  - id: wait_approval
+    type: wait
+    wait_for: approve
+    condition: 'signal.payload.ok == true'
+    timeout: 5m
+    on_success:
+      next: report
+  - id: report
+    type: aggregate
+    outputs:
+      request: "{{ .workflow.input.request }}"
+      approved_by: "{{ .tasks.wait_approval.output.signal.payload.by }}"
+`;
+
+function weatherProject(): string {
+  const dir = copyExample('weather');
+  writeFileSync(join(dir, 'approval.yaml'), APPROVAL);
+  mkdirSync(join(dir, 'memory'));
+  copyFileSync(join(REPO, 'examples', 'memory', 'memory', 'user_memory.yaml'), join(dir, 'memory', 'user_memory.yaml'));
+  const config = readFileSync(join(dir, 'compozy.yaml'), 'utf8');
+  writeFileSync(join(dir, 'compozy.yaml'), config.replace('  - source: ./workflow.yaml\n', '  - source: ./workflow.yaml\n  - source: ./approval.yaml\n').replace('    - tools/*.yaml\n', '    - tools/*.yaml\n    - memory/*.yaml\n'));
+  return dir;
+}
+
 const started: DevProcess[] = [];
 let browser: Browser;
 let page: Page;
 let apiUrl: string;
+let project: string;
 let seen: { errors: string[]; foreign: string[] };
 
 beforeAll(async () => {
-  const dev = new DevProcess([copyExample('weather'), '--port', '0'], { COMPOZY_TEMPORAL_BIN: inject('temporalBin'), CI: '1', GROQ_API_KEY: '' });
+  project = weatherProject();
+  const dev = new DevProcess([project, '--port', '0'], { COMPOZY_TEMPORAL_BIN: inject('temporalBin'), CI: '1', GROQ_API_KEY: '' });
   started.push(dev);
   const [ready, launched] = await Promise.all([dev.waitFor('ready'), launchChromium()]);
   browser = launched;
@@ -90,6 +129,78 @@ describe('the dashboard of compozy dev', () => {
     await page.getByRole('link', { name: 'Executions', exact: true }).first().click();
     await page.getByTestId('execution-list').locator(`tr[data-exec="${execId}"]`).waitFor();
     await screenshot(page, 'dashboard-executions');
+  });
+
+  it('sends a signal to a waiting execution, which then goes on to SUCCESS', async () => {
+    await page.goto(`${apiUrl}/#/workflows/approval`);
+    await page.locator('form.schema-form input[name="request"]').fill('deploy');
+    await page.getByRole('button', { name: 'Run workflow' }).click();
+    await page.waitForURL(/#\/executions\/[0-9A-Za-z]{27}$/);
+    const status = () => page.locator('h1 [data-status]').getAttribute('data-status');
+    const refreshed = async () => {
+      await page.getByRole('button', { name: 'Refresh' }).click();
+      return status();
+    };
+    await expect.poll(refreshed, { timeout: 30_000, interval: 300 }).toBe('PAUSED');
+    await page.getByTestId('task-tree').locator('tr[data-task="wait_approval"]').waitFor();
+    // The signal name is offered from the workflow's wait task.
+    expect(await page.locator('input[name="signal_name"]').inputValue()).toBe('approve');
+    await page.locator('textarea[name="payload"]').fill('{"ok": true, "by": "ana"}');
+    await screenshot(page, 'dashboard-signal');
+    await page.getByRole('button', { name: 'Send signal' }).click();
+    await page.getByRole('status').filter({ hasText: 'signal approve sent' }).waitFor();
+    await expect.poll(refreshed, { timeout: 30_000, interval: 300 }).toBe('SUCCESS');
+    await page.getByTestId('task-tree').locator('tr[data-task="report"]').click();
+    expect(JSON.parse((await page.getByTestId('task-detail').getByLabel('task output').textContent()) as string)).toEqual({ request: 'deploy', approved_by: 'ana' });
+  });
+
+  it('runs an agent action and a tool from their pages', async () => {
+    await page.goto(`${apiUrl}/#/agents`);
+    await page.getByTestId('agent-list').getByRole('link', { name: 'tourist_guide' }).click();
+    await page.locator('select[name="action"]').selectOption('get_weather');
+    await page.locator('textarea[name="input"]').fill('{"city": "Lisbon"}');
+    await page.getByRole('button', { name: 'Run action' }).click();
+    const result = page.getByTestId('direct-result');
+    await result.waitFor();
+    expect(await result.locator('[data-status]').getAttribute('data-status')).toBe('SUCCESS');
+    expect(JSON.parse((await result.getByLabel('direct output').textContent()) as string)).toEqual({ weather: 'Clear sky', temperature: 21, humidity: 55 });
+    await screenshot(page, 'dashboard-agent');
+
+    await page.getByRole('link', { name: 'Tools', exact: true }).click();
+    await page.getByTestId('tool-list').getByRole('link', { name: 'save_data' }).click();
+    await page.locator('textarea[name="payload"]').fill('{"note": "from the dashboard"}');
+    await page.locator('select[name="format"]').selectOption('json');
+    await page.getByRole('button', { name: 'Run tool' }).click();
+    await result.waitFor();
+    expect(JSON.parse((await result.getByLabel('direct output').textContent()) as string)).toEqual({ success: true, format: 'json', filename: 'results.json' });
+    expect(JSON.parse(readFileSync(join(project, 'results.json'), 'utf8'))).toEqual({ note: 'from the dashboard' });
+    await screenshot(page, 'dashboard-tool');
+  });
+
+  it('browses a memory\'s conversations and reads one', async () => {
+    const append = await fetch(`${apiUrl}/api/v0/memory/user_memory/append`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ key: 'user:ana', messages: [{ role: 'user', content: 'Hi, I am Ana' }, { role: 'assistant', content: 'Hello Ana' }] }),
+    });
+    expect(append.status).toBe(200);
+    await page.getByRole('link', { name: 'Memory', exact: true }).click();
+    await page.getByTestId('memory-list').getByRole('link', { name: 'user_memory' }).click();
+    await page.getByTestId('memory-keys').locator('tr[data-key="user:ana"] a').click();
+    const messages = page.getByTestId('conversation').locator('li.message');
+    await expect.poll(() => messages.count()).toBe(2);
+    expect(await messages.evaluateAll((items) => items.map((li) => [li.getAttribute('data-role'), li.querySelector('div')?.textContent]))).toEqual([
+      ['user', 'Hi, I am Ana'],
+      ['assistant', 'Hello Ana'],
+    ]);
+    await screenshot(page, 'dashboard-memory');
+  });
+
+  it('links to the OpenAPI explorer, served offline at /docs', async () => {
+    expect(await page.getByRole('link', { name: 'OpenAPI explorer' }).getAttribute('href')).toBe('/docs');
+    await page.goto(`${apiUrl}/docs`);
+    await page.locator('.swagger-ui .info').waitFor();
+    await screenshot(page, 'dashboard-openapi');
   });
 
   it('loaded nothing from outside the server and logged no error', () => {

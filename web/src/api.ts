@@ -135,3 +135,79 @@ export interface TaskState {
 export interface ExecutionWithTasks extends Execution {
   tasks: Record<string, TaskState>;
 }
+
+export interface AgentAction {
+  id: string;
+  prompt: string;
+  input: JsonSchema | null;
+  output: JsonSchema | null;
+  json_mode: boolean;
+}
+
+export interface Agent {
+  id: string;
+  model: unknown;
+  instructions: string | null;
+  tools: string[];
+  actions: AgentAction[];
+  memory: Array<{ id: string; key: string | null; mode: string }>;
+  max_iterations: number | null;
+  json_mode: boolean;
+}
+
+export interface Tool {
+  id: string;
+  description: string | null;
+  input: JsonSchema | null;
+  output: JsonSchema | null;
+  env: string[];
+  timeout: string | null;
+}
+
+/** A direct agent, task or tool execution's state (GET /executions/<kind>s/:exec_id and the sync answers). */
+export interface DirectState {
+  exec_id: string;
+  status: Status;
+  component: 'agent' | 'task' | 'tool';
+  task_id: string;
+  output: unknown;
+  error: unknown;
+  usage: unknown;
+  created_at: string;
+  updated_at: string;
+}
+
+/**
+ * A sync direct execution: its output once it ended with SUCCESS. A run that failed answers 500 with the
+ * task's error and the state in data, a run still going 408 with the state: both are shown, not thrown.
+ */
+export async function runDirect(kind: 'agents' | 'tools', id: string, body: Record<string, unknown>): Promise<{ state?: DirectState; output?: unknown; error?: ApiError }> {
+  const response = await fetch(`/api/v0/${kind}/${encodeURIComponent(id)}/executions/sync`, {
+    method: 'POST',
+    headers: { ...authHeaders(), 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const parsed = (await response.json()) as Envelope<{ state?: DirectState; output?: unknown }>;
+  if (response.ok) return { ...(parsed.data ?? {}) };
+  const error = parsed.error ?? { code: `HTTP_${response.status}`, message: parsed.message ?? response.statusText };
+  return { ...(parsed.data?.state ? { state: parsed.data.state } : {}), error: new ApiError(response.status, error.code, error.message, error.details ?? {}) };
+}
+
+export interface MemoryResource {
+  id: string;
+  description: string | null;
+  key: string | null;
+  type: string;
+  max_messages: number | null;
+  max_tokens: number | null;
+}
+
+export interface MemoryPage {
+  key: string;
+  messages: Array<{ role: string; content: string }>;
+  count: number;
+  total_count: number;
+  has_more: boolean;
+  limit: number;
+  offset: number;
+}

@@ -1,8 +1,10 @@
 import { render } from 'preact';
 import { useState } from 'preact/hooks';
 import { apiKey, setApiKey } from './api';
+import { AgentPage, AgentsPage, ToolPage, ToolsPage } from './pages/direct';
 import { ExecutionPage, ExecutionsPage } from './pages/executions';
 import { HealthPage } from './pages/health';
+import { MemoriesPage, MemoryPageView } from './pages/memory';
 import { WorkflowPage, WorkflowsPage } from './pages/workflows';
 import { href, useRoute, type Route } from './router';
 import './style.css';
@@ -11,10 +13,13 @@ const NAV = [
   ['health', 'Health'],
   ['workflows', 'Workflows'],
   ['executions', 'Executions'],
+  ['agents', 'Agents'],
+  ['tools', 'Tools'],
+  ['memory', 'Memory'],
 ] as const;
 
 function Page({ route }: { route: Route }) {
-  const [section = 'health', id] = route.parts;
+  const [section = 'health', id, sub] = route.parts;
   switch (section) {
     case 'health':
       return <HealthPage />;
@@ -22,6 +27,12 @@ function Page({ route }: { route: Route }) {
       return id ? <WorkflowPage id={id} /> : <WorkflowsPage />;
     case 'executions':
       return id ? <ExecutionPage id={id} /> : <ExecutionsPage workflow={route.query.get('workflow') ?? undefined} status={route.query.get('status') ?? undefined} />;
+    case 'agents':
+      return id ? <AgentPage id={id} /> : <AgentsPage />;
+    case 'tools':
+      return id ? <ToolPage id={id} /> : <ToolsPage />;
+    case 'memory':
+      return id ? <MemoryPageView id={id} {...(sub ? { conversation: sub } : {})} /> : <MemoriesPage />;
     default:
       return (
         <section>

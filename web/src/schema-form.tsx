@@ -24,10 +24,9 @@ function kindOf(schema: JsonSchema): Field['kind'] {
   }
 }
 
-/** The form's fields: one per property of an object schema; anything else is edited as JSON. */
+/** The form's fields: one per property of an object schema; no schema, or any other, is edited as JSON. */
 export function fieldsOf(schema: JsonSchema | null): Field[] | undefined {
-  if (schema === null) return [];
-  if (schema.type !== 'object' && schema.properties === undefined) return undefined;
+  if (schema === null || (schema.type !== 'object' && schema.properties === undefined)) return undefined;
   const properties = (schema.properties ?? {}) as Record<string, JsonSchema>;
   const required = new Set(Array.isArray(schema.required) ? (schema.required as string[]) : []);
   return Object.entries(properties).map(([name, property]) => ({ name, schema: property, required: required.has(name), kind: kindOf(property) }));

@@ -141,7 +141,9 @@ function TaskDetail({ state, now }: { state: TaskState; now: number }) {
 }
 
 function Controls({ execution, signals, onDone }: { execution: ExecutionWithTasks; signals: string[]; onDone: () => void }) {
-  const [name, setName] = useState(signals[0] ?? '');
+  // The workflow (and so its wait tasks' signal names) may arrive after the execution.
+  const [typed, setName] = useState<string | undefined>();
+  const name = typed ?? signals[0] ?? '';
   const [payload, setPayload] = useState('{}');
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<{ ok: string } | { error: Error } | undefined>();
