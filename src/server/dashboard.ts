@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 import { PACKAGE_ROOT } from '../config/project.js';
 import { CompozyError } from '../errors.js';
@@ -26,6 +25,9 @@ export function registerDashboard(app: FastifyInstance, dir = DASHBOARD_DIR): vo
     });
   }
   void app.register(async (scope) => {
+    // Loaded here, not with the module: every CLI process imports this file (the auth policy names the
+    // dashboard's routes), and @fastify/static with its glob, send and mime cost ~100 ms at start-up.
+    const { default: fastifyStatic } = await import('@fastify/static');
     await scope.register(fastifyStatic, {
       root: dir,
       prefix: '/',

@@ -96,7 +96,10 @@ export async function resolveTemporalBinary(options: ResolveOptions = {}): Promi
         hint: `Fix or unset ${explicit.label}; without it compozy uses \`temporal\` on PATH or builds one into ${cacheRoot(env)}.`,
       });
     }
-    return { path, source: explicit.source, version: await binaryVersion(path) };
+    // The per-version cache compozy installs into names its version, as the `cache` source below trusts:
+    // no `--version` run (a 250 MB binary to start, ~0.3 s of every dev and cold run under load here).
+    const known = path === resolve(cachedBinaryPath(env)) && TEMPORAL_CLI_VERSION;
+    return { path, source: explicit.source, version: known || (await binaryVersion(path)) };
   }
   const onPath = findOnPath('temporal', env);
   if (onPath) return { path: onPath, source: 'path', version: await binaryVersion(onPath) };

@@ -37,6 +37,20 @@ describe('resolveTemporalBinary', () => {
     expect(cached.startsWith(join(env.XDG_CACHE_HOME as string, 'compozy', 'temporal', '1.5.1'))).toBe(true);
   });
 
+  it('an explicit path to the per-version cache is that version without running it; any other explicit path is asked', async () => {
+    const env = isolatedEnv();
+    const cached = cachedBinaryPath(env);
+    // A script that fails if it is run: the cache's version comes from its folder, as the cache source's does.
+    writeScript(join(cached, '..'), 'temporal', 'echo ran >> "$0.runs"; exit 3');
+    await expect(resolveTemporalBinary({ env: { ...env, COMPOZY_TEMPORAL_BIN: cached } })).resolves.toEqual({ path: cached, source: 'env', version: '1.5.1' });
+    await expect(resolveTemporalBinary({ flag: cached, env })).resolves.toEqual({ path: cached, source: 'flag', version: '1.5.1' });
+    expect(existsSync(`${cached}.runs`)).toBe(false);
+    const copy = join(tempDir('copy'), 'temporal');
+    writeScript(join(copy, '..'), 'temporal', 'echo ran >> "$0.runs"; exit 3');
+    await expect(resolveTemporalBinary({ flag: copy, env })).rejects.toThrow(`${copy} did not run as the Temporal CLI`);
+    expect(existsSync(`${copy}.runs`)).toBe(true);
+  });
+
   it('rejects an explicit path that does not exist instead of looking elsewhere', async () => {
     const pathDir = tempDir('path');
     fakeTemporal(pathDir);

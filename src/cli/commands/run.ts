@@ -64,6 +64,9 @@ async function runningApi(stateDir: string): Promise<string | undefined> {
   return api.state === 'up' && api.ready ? api.url : undefined;
 }
 
+/** How often a smoke run asks for its execution's state: a local API answers in about a millisecond, and every poll saved is time to exit. */
+const POLL_MS = 50;
+
 /** The smoke run itself against an API: start, wait for a terminal status, return the final state. */
 async function execute(apiUrl: string, workflowId: string, input: unknown, timeoutMs: number, narrate: (line: string) => void): Promise<Record<string, unknown>> {
   const started = await api(`${apiUrl}/api/v0/workflows/${encodeURIComponent(workflowId)}/executions`, {
@@ -82,7 +85,7 @@ async function execute(apiUrl: string, workflowId: string, input: unknown, timeo
     if (status !== last) narrate(`• ${workflowId}: ${status}`);
     last = status;
     if (isTerminal(status as Status)) return state;
-    await sleep(200);
+    await sleep(POLL_MS);
   }
   throw new CompozyError('CHECK_FAILED', `Execution ${execId} did not finish within ${timeoutMs / 1000} s (last status ${last}).`, {
     hint: `Raise --timeout, or look at it with GET ${apiUrl}/api/v0/executions/workflows/${execId}.`,
