@@ -46,6 +46,10 @@ export type ErrorCode =
   | 'TOOL_RESULT_INVALID'
   | 'TOOL_ENTRYPOINT_FAILED'
   | 'TOOL_ENV_REJECTED'
+  | 'MCP_NOT_FOUND'
+  | 'MCP_UNAVAILABLE'
+  | 'MCP_TOOL_CONFLICT'
+  | 'MCP_TOOL_FAILED'
   | 'BROKER_NOT_FOUND'
   | 'BROKER_LEASE_LOST'
   | 'WORKFLOW_NOT_FOUND'
@@ -137,6 +141,7 @@ export function httpStatusFor(error: unknown): number {
     case 'TOOL_NOT_FOUND':
     case 'TASK_NOT_FOUND':
     case 'RESOURCE_NOT_FOUND':
+    case 'MCP_NOT_FOUND':
       return 404;
     case 'EXECUTION_NOT_RUNNING':
     case 'TASK_AMBIGUOUS':
@@ -158,6 +163,7 @@ export function httpStatusFor(error: unknown): number {
     case 'KV_UNAVAILABLE':
     case 'STORE_UNAVAILABLE':
     case 'MEMORY_UNAVAILABLE':
+    case 'MCP_UNAVAILABLE':
       return 503;
     case 'DISK_FULL':
       return 507;

@@ -9,7 +9,7 @@ const UNSUPPORTED_SECTIONS: Readonly<Record<string, string>> = {
   webhooks: 'The webhooks: defaults are fixed (1 MiB body, 10m dedupe TTL, 5m Stripe skew, set per webhook with verify.skew); remove webhooks:.',
   cli: 'The CLI reads COMPOZY_API_KEY and its flags (--json), not a cli: section; remove it.',
   ratelimit: 'Give request budgets under server.rate_limit: {requests, period, burst, per_route}.',
-  mcp_proxy: 'MCP servers are not implemented; remove mcp_proxy:.',
+  mcp_proxy: "The Go engine's MCP proxy is a separate service between agents and servers; compozy connects each server of mcps: directly (stdio servers are child processes of serve), so there is no proxy to configure: remove mcp_proxy:.",
 };
 
 function join(path: readonly string[]): string {

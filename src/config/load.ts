@@ -4,6 +4,7 @@ import { appKeyDiagnostics } from './app-keys.js';
 import { projectFile } from './project.js';
 import { isValidDuration, parseDuration } from './duration.js';
 import { memorySources, readMemoryResource } from './memory-resource.js';
+import { readMcpServers } from './mcp-servers.js';
 import { readNativeTools } from './native-tools.js';
 import { readSchedule } from './schedule.js';
 import { MODEL_PARAMS } from './providers.js';
@@ -18,6 +19,7 @@ import {
   taskTypesWithField,
   type ActionConfig,
   type AgentConfig,
+  type McpServerRef,
   type MemoryFlushStrategy,
   type MemoryRef,
   type MemoryTaskOptions,
@@ -44,7 +46,6 @@ import { TaskResources, taskReference, taskSources } from './task-resources.js';
 
 /** Refusal hints several of the tables below give. */
 const noKnowledge = (key: string) => `Knowledge bases (retrieval) are not implemented: remove ${key}:.`;
-const NO_MCPS = 'MCP servers are not implemented: remove mcps: and expose what the agents need as tools.';
 const NO_ATTACHMENTS = 'Attachments are not implemented: remove attachments: and pass the content through the prompt.';
 
 /** Task fields of the reference that nothing here runs yet, refused by name with what to do instead. */
@@ -57,9 +58,8 @@ const SIGNAL_FIELDS = new Set(['id', 'payload']);
 const TRANSITION_FIELDS = new Set(['next', 'with']);
 const TOOL_FIELDS = new Set(['id', 'resource', 'description', 'input', 'output', 'with', 'config', 'env', 'timeout']);
 const UNSUPPORTED_TOOL_FIELDS = { cwd: 'Tools run in the project directory; remove cwd:.' };
-const AGENT_FIELDS = new Set(['id', 'resource', 'description', 'model', 'config', 'instructions', 'tools', 'actions', 'memory', 'max_iterations', 'json_mode']);
+const AGENT_FIELDS = new Set(['id', 'resource', 'description', 'model', 'config', 'instructions', 'tools', 'mcps', 'actions', 'memory', 'max_iterations', 'json_mode']);
 const UNSUPPORTED_AGENT_FIELDS = {
-  mcps: 'MCP servers are not implemented: remove mcps: and expose what the agent needs as tools.',
   knowledge: noKnowledge('knowledge'),
   attachments: NO_ATTACHMENTS,
   with: 'An agent has no input of its own here: give the values in the task with:, which the action prompt reads as .input.',
@@ -70,9 +70,8 @@ const UNSUPPORTED_ACTION_FIELDS = {
   attachments: NO_ATTACHMENTS,
   with: 'An action has no input of its own here: give the values in the task with:, which the prompt reads as .input.',
 };
-const WORKFLOW_FIELDS = new Set(['id', 'resource', 'version', 'description', 'author', 'schemas', 'config', 'tools', 'agents', 'tasks', 'triggers', 'outputs', 'resources', 'schedule']);
+const WORKFLOW_FIELDS = new Set(['id', 'resource', 'version', 'description', 'author', 'schemas', 'config', 'tools', 'agents', 'mcps', 'tasks', 'triggers', 'outputs', 'resources', 'schedule']);
 const UNSUPPORTED_WORKFLOW_FIELDS = {
-  mcps: NO_MCPS,
   knowledge: noKnowledge('knowledge'),
   knowledge_bases: noKnowledge('knowledge_bases'),
   memories: 'Declare the memories this workflow uses under resources.memories: [{id, source}], or autoload memory/*.yaml.',
@@ -100,14 +99,13 @@ const UNSUPPORTED_PROJECT_CONFIG_FIELDS = {
 /** runtime: in compozy.yaml; tool_execution_timeout and pool_size are read by the app settings (settings.ts). */
 const RUNTIME_FIELDS = new Set(['type', 'entrypoint', 'permissions', 'bun_permissions', 'bun_bin', 'tool_execution_timeout', 'pool_size', 'native_tools']);
 /** The project fields this loader reads; the app settings' keys are settings.ts's, and any other key is refused (app-keys.ts). */
-const PROJECT_FIELDS = ['name', 'version', 'description', 'author', 'workflows', 'models', 'schemas', 'config', 'runtime', 'autoload'];
+const PROJECT_FIELDS = ['name', 'version', 'description', 'author', 'workflows', 'models', 'schemas', 'mcps', 'config', 'runtime', 'autoload'];
 /** Project fields of the reference that nothing here reads. */
 const UNSUPPORTED_PROJECT_FIELDS = {
   tasks: 'Write each reusable task in tasks/<id>.yaml (resource: task, autoloaded) or a workflow\'s resources.tasks, and use it with task: <id>.',
   tools: 'Declare tools in a workflow (tools:) or in autoloaded tools/*.yaml (resource: tool).',
   agents: 'Declare agents in a workflow (agents:) or in autoloaded agents/*.yaml (resource: agent).',
   memories: 'Declare memories in autoloaded memory/*.yaml (resource: memory) or a workflow\'s resources.memories.',
-  mcps: NO_MCPS,
   knowledge_bases: noKnowledge('knowledge_bases'),
   embedders: noKnowledge('embedders'),
   vector_dbs: noKnowledge('vector_dbs'),
@@ -339,8 +337,10 @@ class Loader {
     }
     const instructions = r.string(raw, path, 'instructions');
     const maxIterations = r.number(raw, path, 'max_iterations');
+    const mcpRefs: McpServerRef[] = [];
+    const mcps = readMcpServers(r, raw, path, mcpRefs);
     return {
-      file: r.file, path, id, tools, actions, memory, jsonMode: r.bool(raw, path, 'json_mode'),
+      file: r.file, path, id, tools, mcps, mcpRefs, actions, memory, jsonMode: r.bool(raw, path, 'json_mode'),
       ...(model !== undefined ? { model } : {}), ...(instructions !== undefined ? { instructions } : {}), ...(maxIterations !== undefined ? { maxIterations } : {}),
     };
   }
@@ -738,6 +738,7 @@ class Loader {
       file, path: [], id, schemas: this.schemas(r, raw, []), env: r.stringMap(config, ['config'], 'env'),
       tools: r.list(raw, [], 'tools').flatMap((t, i) => (isObj(t) ? (this.tool(r, t, ['tools', i]) ?? []) : [])),
       agents: r.list(raw, [], 'agents').flatMap((a, i) => (isObj(a) ? (this.agent(r, a, ['agents', i]) ?? []) : [])),
+      mcps: readMcpServers(r, raw, []),
       tasks: r.list(raw, [], 'tasks').flatMap((t, i) => this.task(r, t, ['tasks', i]) ?? []),
       triggers,
       memories: this.workflowMemories(r, file, raw),
@@ -832,7 +833,7 @@ class Loader {
     const version = r.string(raw, [], 'version');
     const description = r.string(raw, [], 'description');
     return {
-      name, dir, file, models, schemas: this.schemas(r, raw, []), runtime, workflows, agents, tools, memories, tasks: this.resolvedTasks(), execution: this.execution(r, raw, [], [], UNSUPPORTED_PROJECT_CONFIG_FIELDS),
+      name, dir, file, models, schemas: this.schemas(r, raw, []), mcps: readMcpServers(r, raw, []), runtime, workflows, agents, tools, memories, tasks: this.resolvedTasks(), execution: this.execution(r, raw, [], [], UNSUPPORTED_PROJECT_CONFIG_FIELDS),
       ...(version ? { version } : {}), ...(description ? { description } : {}),
     };
   }

@@ -52,8 +52,40 @@ export interface MemoryRef extends Located {
   mode: 'read-write' | 'read-only';
 }
 
+export const MCP_TRANSPORTS = ['stdio', 'sse', 'streamable-http'] as const;
+export type McpTransport = (typeof MCP_TRANSPORTS)[number];
+
+/** One MCP server (reference engine/mcp/config.go), with the Go engine's defaults applied. */
+export interface McpServerConfig extends Located {
+  id: string;
+  transport: McpTransport;
+  /** stdio: the program, with arguments split on spaces as written; args: follow them. */
+  command?: string;
+  args: string[];
+  /** stdio: added to the process's environment; values are templates over `.env`. */
+  env: Record<string, string>;
+  /** sse, streamable-http: the server's endpoint. */
+  url?: string;
+  /** sse, streamable-http: sent with every request; values are templates over `.env`. */
+  headers: Record<string, string>;
+  /** The oldest protocol version (YYYY-MM-DD) the server may negotiate; undefined accepts any the SDK speaks. */
+  proto?: string;
+  /** How long connecting (spawning, initialize, listing tools) may take. */
+  startTimeoutMs: number;
+  /** Tool calls in flight on the server at once; 0 is no limit. */
+  maxSessions: number;
+}
+
+/** An agent's `mcps: [<id>]` entry: a server declared elsewhere (the project, a workflow, another agent). */
+export interface McpServerRef extends Located {
+  id: string;
+}
+
 export interface AgentConfig extends Located {
   id: string;
+  /** MCP servers the agent declares itself, and the ids of declared ones it uses. */
+  mcps: McpServerConfig[];
+  mcpRefs: McpServerRef[];
   /** `provider:model`, a model id, or undefined for the project's default model. */
   model?: string | ModelConfig;
   instructions?: string;
@@ -350,6 +382,8 @@ export interface WorkflowConfig extends Located {
   agents: AgentConfig[];
   tasks: TaskConfig[];
   triggers: Trigger[];
+  /** MCP servers whose tools every agent of this workflow is offered. */
+  mcps: McpServerConfig[];
   /** `resources.memories: [{id, source}]`: memory resources this workflow brings, loaded from their files. */
   memories: MemoryResource[];
   outputs?: Record<string, unknown>;
@@ -366,6 +400,8 @@ export interface ProjectConfig {
   file: YamlFile;
   models: ModelConfig[];
   schemas: SchemaDefinition[];
+  /** MCP servers whose tools every agent of the project is offered. */
+  mcps: McpServerConfig[];
   /** nativeTools: runtime.native_tools, when the section is there (the built-in cp__ tools). */
   runtime: { type: string; entrypoint: string; permissions: string[]; nativeTools?: NativeToolsConfig; /** runtime.bun_bin, absolute. */ bunBin?: string };
   execution: ExecutionOptions;

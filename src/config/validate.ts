@@ -6,6 +6,7 @@ import { CompozyError } from '../errors.js';
 import { isValidDuration } from './duration.js';
 import { projectMemories } from './memory-resource.js';
 import { modelUses, type ModelUse } from './model-uses.js';
+import { agentsWithMcpScope, projectMcpServers } from './mcp-servers.js';
 import { nativeToolProblem, type NativeToolsConfig } from './native-tools.js';
 import { isKnownProvider, PROVIDERS } from './providers.js';
 import { suggestion } from './read.js';
@@ -211,6 +212,27 @@ class Validator {
     if (validate(schedule.input)) return;
     const problems = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`).join('; ');
     this.error(schedule, ['input'], `schedule.input does not match the workflow's input schema (config.input): ${problems}.`, 'Give the schedule the input a run of this workflow needs.');
+  }
+
+  /**
+   * MCP servers share one id space across the project (serve connects each once): an id defined again
+   * with other settings is refused, equal definitions are one server. An agent's `mcps: [<id>]` names
+   * a declared one. env and header values are templates over .env.
+   */
+  mcpServers(project: ProjectConfig): void {
+    const scoped = agentsWithMcpScope(project);
+    const lists = [project.mcps, ...project.workflows.map((w) => w.mcps), ...scoped.map(({ agent }) => agent.mcps)];
+    for (const list of lists) this.duplicates(list, 'MCP server');
+    this.conflicts(lists, 'MCP server');
+    const declared = projectMcpServers(project);
+    const ids = new Set(declared.map((s) => s.id));
+    for (const server of declared) {
+      for (const [key, value] of Object.entries(server.env)) this.template(server, ['env', key], value);
+      for (const [key, value] of Object.entries(server.headers)) this.template(server, ['headers', key], value);
+    }
+    for (const { agent } of scoped) {
+      for (const ref of agent.mcpRefs) if (!ids.has(ref.id)) this.error(ref, [], `MCP server "${ref.id}" is not declared.`, suggestion(ref.id, ids, 'MCP server'));
+    }
   }
 
   tool(tool: ToolConfig, schemas: ReadonlyMap<string, SchemaDefinition>): void {
@@ -495,6 +517,7 @@ export function validateProject(project: ProjectConfig): ConfigDiagnostic[] {
   for (const memory of projectMemories(project)) v.template(memory, ['key'], memory.key);
   for (const workflow of project.workflows) v.workflow(project, workflow);
   v.webhookSlugs(project);
+  v.mcpServers(project);
   v.taskResources(project);
   for (const model of project.models) v.model(model);
   for (const use of modelUses(project)) v.modelRef(use, project.models);

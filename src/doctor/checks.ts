@@ -15,6 +15,7 @@ import { probeTemporal } from '../temporal/readiness.js';
 import { pingPostgres, pingRedis } from './probes.js';
 import { toolsCheck } from './tools-check.js';
 import { memoryCheck } from './memory-check.js';
+import { mcpCheck } from './mcp-check.js';
 import { plural } from '../platform/plural.js';
 import { redactUrl } from '../platform/urls.js';
 
@@ -233,4 +234,4 @@ const agentModelsCheck: Check = {
   },
 };
 
-export const CHECKS: readonly Check[] = [nodeCheck, temporalBinaryCheck, stateDirCheck, portsCheck, redisCheck, postgresCheck, temporalServerCheck, llmKeysCheck, agentModelsCheck, toolsCheck, memoryCheck];
+export const CHECKS: readonly Check[] = [nodeCheck, temporalBinaryCheck, stateDirCheck, portsCheck, redisCheck, postgresCheck, temporalServerCheck, llmKeysCheck, agentModelsCheck, toolsCheck, memoryCheck, mcpCheck];

@@ -1,6 +1,7 @@
 import { projectMemories } from '../config/memory-resource.js';
 import { CompozyError } from '../errors.js';
 import { describeProblems, type SchemaValidator } from '../platform/schema-validator.js';
+import { agentMcpIds } from '../config/mcp-servers.js';
 import { childTasks, type AgentConfig, type ExecutionOptions, type ProjectConfig, type SchemaDefinition, type TaskConfig, type TaskType, type ToolConfig, type WorkflowConfig } from '../config/types.js';
 import type { AggregateTaskDef } from './tasks/aggregate.js';
 import type { BasicTaskDef } from './tasks/basic.js';
@@ -144,7 +145,8 @@ export function workflowDef(project: ProjectConfig, workflow: WorkflowConfig, ma
 export interface ResourceIndex {
   /** With the tool's input and output schemas resolved once. */
   tools: Map<string, { tool: ToolConfig; inputSchema?: JsonSchema; outputSchema?: JsonSchema }>;
-  agents: Map<string, { agent: AgentConfig; schemas: Schemas }>;
+  /** With the ids of the MCP servers whose tools the agent is offered (the project's, its workflow's, its own). */
+  agents: Map<string, { agent: AgentConfig; schemas: Schemas; mcps: string[] }>;
 }
 
 export function resourceIndex(project: ProjectConfig): ResourceIndex {
@@ -155,15 +157,17 @@ export function resourceIndex(project: ProjectConfig): ResourceIndex {
     const outputSchema = resolveSchema(tool.output, schemas);
     index.tools.set(tool.id, { tool, ...(inputSchema ? { inputSchema } : {}), ...(outputSchema ? { outputSchema } : {}) });
   };
+  const projectMcps = project.mcps;
   for (const tool of project.tools) addTool(tool, projectSchemas);
-  for (const agent of project.agents) index.agents.set(agent.id, { agent, schemas: projectSchemas });
+  for (const agent of project.agents) index.agents.set(agent.id, { agent, schemas: projectSchemas, mcps: agentMcpIds(agent, projectMcps) });
   for (const workflow of project.workflows) {
     const schemas = schemaIndex(project, workflow);
+    const inherited = [...projectMcps, ...workflow.mcps];
     for (const tool of workflow.tools) addTool(tool, schemas);
-    for (const agent of workflow.agents) index.agents.set(agent.id, { agent, schemas });
+    for (const agent of workflow.agents) index.agents.set(agent.id, { agent, schemas, mcps: agentMcpIds(agent, inherited) });
     const visit = (task: TaskConfig): void => {
       if (task.type === 'basic' && typeof task.tool === 'object') addTool(task.tool, schemas);
-      if (task.type === 'basic' && typeof task.agent === 'object') index.agents.set(task.agent.id, { agent: task.agent, schemas });
+      if (task.type === 'basic' && typeof task.agent === 'object') index.agents.set(task.agent.id, { agent: task.agent, schemas, mcps: agentMcpIds(task.agent, inherited) });
       childTasks(task).forEach(visit);
     };
     workflow.tasks.forEach(visit);

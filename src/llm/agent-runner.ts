@@ -35,6 +35,15 @@ export interface LlmAgentsOptions {
   memory?: MemoryManager;
   /** The enabled built-in cp__ tools (runtime.native_tools): offered to every agent, as the Go engine does, and run through `tools`. */
   nativeTools?: readonly NativeToolSpec[];
+  /** The project's MCP servers (src/mcp), whose tools agents with servers are offered; without it such an agent fails with MCP_UNAVAILABLE. */
+  mcp?: McpToolSource;
+}
+
+/** MCP servers' tools: listed for an agent's servers, and called in its tool loop. */
+export interface McpToolSource {
+  tools(serverIds: readonly string[]): Promise<Array<{ server: string; name: string; description?: string; inputSchema: Record<string, unknown> }>>;
+  /** The tool's answer as the model is to see it; an error (thrown) is handed to the model as the tool's error. */
+  call(server: string, name: string, args: Record<string, unknown>): Promise<unknown>;
 }
 
 interface Completion {
@@ -138,7 +147,7 @@ export class LlmAgents implements AgentInvoker {
     const memories = agent ? this.memories(agent, vars) : [];
     const history: MemoryMessage[] = [];
     for (const { instance } of memories) history.push(...(await instance.history()));
-    const result = await this.answer(request, model, { system, prompt, history, json, schema, toolIds: agent ? [...new Set([...agent.tools, ...(this.options.nativeTools ?? []).map((spec) => spec.id)])] : [], maxIterations: agent?.maxIterations ?? 5, vars });
+    const result = await this.answer(request, model, { system, prompt, history, json, schema, toolIds: agent ? [...new Set([...agent.tools, ...(this.options.nativeTools ?? []).map((spec) => spec.id)])] : [], mcpIds: entry?.mcps ?? [], maxIterations: agent?.maxIterations ?? 5, vars });
     const turn: MemoryMessage[] = [
       { role: 'user', content: prompt },
       { role: 'assistant', content: result.text },
@@ -167,7 +176,7 @@ export class LlmAgents implements AgentInvoker {
   private async answer(
     request: AgentRequest,
     model: ResolvedModel,
-    call: { system: string | undefined; prompt: string; history: MemoryMessage[]; json: boolean; schema: Record<string, unknown> | undefined; toolIds: readonly string[]; maxIterations: number; vars: Record<string, unknown> },
+    call: { system: string | undefined; prompt: string; history: MemoryMessage[]; json: boolean; schema: Record<string, unknown> | undefined; toolIds: readonly string[]; mcpIds: readonly string[]; maxIterations: number; vars: Record<string, unknown> },
   ): Promise<AgentResult & { text: string }> {
     const { script } = this.options;
     const { json, schema, vars } = call;
@@ -180,7 +189,7 @@ export class LlmAgents implements AgentInvoker {
       const completion =
         model.provider === 'replay'
           ? { text: (script ?? this.replay(model.model)).answer({ ...(request.agentId ? { agentId: request.agentId } : {}), ...(request.actionId ? { actionId: request.actionId } : {}), input: request.input, vars, history: call.history, prompt: call.prompt }), inputTokens: 0, outputTokens: 0 }
-          : await this.complete(model, call.system, call.prompt, call.history, call.toolIds, call.maxIterations);
+          : await this.complete(model, call.system, call.prompt, call.history, await this.toolSet(request.agentId, call.toolIds, call.mcpIds), call.maxIterations);
       inputTokens += completion.inputTokens;
       outputTokens += completion.outputTokens;
       const usage = { provider: model.provider, model: model.model, input_tokens: inputTokens, output_tokens: outputTokens };
@@ -212,6 +221,37 @@ export class LlmAgents implements AgentInvoker {
     if (problems.length > 0) throw new Error(`the answer does not match the output schema: ${describeProblems(problems)}`);
   }
 
+  /**
+   * The agent's tools, its built-in cp__ tools and its MCP servers' tools, by the names the model calls
+   * them (an MCP tool keeps its own name, as in the Go engine); a name offered twice is refused, since
+   * the model could not say which one it means. Undefined when the agent has none.
+   */
+  private async toolSet(agentId: string | undefined, ids: readonly string[], mcpIds: readonly string[]): Promise<ToolSet | undefined> {
+    if (ids.length === 0 && mcpIds.length === 0) return undefined;
+    const ai = await import('ai');
+    const set = this.tools(ai, ids);
+    if (mcpIds.length === 0) return set;
+    const { mcp } = this.options;
+    if (!mcp) throw new CompozyError('MCP_UNAVAILABLE', `Agent "${agentId}" uses MCP servers (${mcpIds.join(', ')}), but this process runs none.`, { hint: 'Run the agent under compozy dev, serve or worker, which start the project\'s MCP servers.' });
+    const origin = new Map<string, string>(Object.keys(set).map((name) => [name, name.startsWith('cp__') ? 'the built-in tools' : "the agent's tools:"]));
+    for (const found of await mcp.tools(mcpIds)) {
+      const first = origin.get(found.name);
+      if (first !== undefined) {
+        throw new CompozyError('MCP_TOOL_CONFLICT', `Agent "${agentId}" is offered two tools named "${found.name}": one of ${first} and one of MCP server "${found.server}".`, {
+          hint: "Drop one of them from the agent (its tools: or mcps:); the project's and the workflow's MCP servers are offered to every agent below them.",
+          details: { agent: agentId, tool: found.name, mcp: found.server },
+        });
+      }
+      origin.set(found.name, `MCP server "${found.server}"`);
+      set[found.name] = ai.tool({
+        description: found.description ?? found.name,
+        inputSchema: ai.jsonSchema<Record<string, unknown>>(found.inputSchema),
+        execute: (input: Record<string, unknown>) => mcp.call(found.server, found.name, input),
+      });
+    }
+    return set;
+  }
+
   private tools(ai: AiSdk, ids: readonly string[]): ToolSet {
     const { jsonSchema, tool } = ai;
     const set: ToolSet = {};
@@ -233,12 +273,11 @@ export class LlmAgents implements AgentInvoker {
     return set;
   }
 
-  private async complete(model: ResolvedModel, system: string | undefined, prompt: string, history: readonly MemoryMessage[], toolIds: readonly string[], maxIterations: number): Promise<Completion> {
+  private async complete(model: ResolvedModel, system: string | undefined, prompt: string, history: readonly MemoryMessage[], tools: ToolSet | undefined, maxIterations: number): Promise<Completion> {
     const settings = callSettings(model);
     // Loaded on the first model call: replay-only and tool-only projects never pay for the AI SDK.
     const [ai, { languageModel }] = await Promise.all([import('ai'), import('./providers.js')]);
     const { generateText, stepCountIs } = ai;
-    const tools = toolIds.length > 0 ? this.tools(ai, toolIds) : undefined;
     try {
       const result = await generateText({
         model: languageModel(model, this.options.env),

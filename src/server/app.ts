@@ -23,6 +23,8 @@ import { hookRoutes } from './routes/hooks.js';
 import { registerDashboard } from './dashboard.js';
 import { streamRoutes } from './routes/streams.js';
 import type { StreamHub } from './streams/hub.js';
+import { mcpRoutes } from './routes/mcps.js';
+import type { McpServers } from '../mcp/servers.js';
 
 export interface AppDeps {
   health(): Promise<HealthReport>;
@@ -40,6 +42,8 @@ export interface AppDeps {
   identity?: { pid: number; nonce?: string };
   /** With an engine and a project, the project's webhook triggers are served at /api/v0/hooks/:slug. */
   webhooks?: { kv: Kv; env: NodeJS.ProcessEnv; now?: () => number };
+  /** The project's MCP servers as this process runs them (GET /api/v0/mcps shows their state); absent, only their declarations. */
+  mcp?: McpServers;
   /** API keys and rate limits; absent, neither is checked (tests of the bare routes). */
   security?: SecurityOptions;
   /** Serve the dev dashboard (dist/web) at /: `compozy dev`, `serve --dashboard`, `start --dashboard`. */
@@ -90,6 +94,7 @@ export function buildApp(deps: AppDeps, options: { serverFactory?: FastifyServer
     if (deps.project) {
       void app.register(directRoutes(deps.engine.client, deps.engine.store, deps.project), { prefix: '/api/v0' });
       void app.register(resourceRoutes(deps.engine.client, deps.project), { prefix: '/api/v0' });
+      void app.register(mcpRoutes(deps.project, deps.mcp), { prefix: '/api/v0' });
       if (deps.webhooks) void app.register(hookRoutes({ engine: deps.engine.client, routes: webhookRoutes(deps.project), ...deps.webhooks }), { prefix: '/api/v0' });
     }
   }

@@ -28,6 +28,8 @@ import { createMemoryManager, type MemoryManager, type MemoryManagerOptions } fr
 import { modelSummarizers } from '../memory/flush/model-summarizer.js';
 import { shutDown, type ShutdownStep } from '../platform/shutdown.js';
 import { nativeToolSpecs } from '../tools/native/index.js';
+import { projectMcpServers } from '../config/mcp-servers.js';
+import { McpServers } from '../mcp/servers.js';
 
 export type { RuntimeTools } from './engine-deps.js';
 
@@ -113,6 +115,8 @@ export class EngineRuntime {
     readonly agents: AgentInvoker,
     /** The project's conversation memories (memory tasks, agent memory, the memory API). */
     readonly memory: MemoryManager,
+    /** The project's MCP servers, when it declares some and this process runs its agents. */
+    readonly mcp: McpServers | undefined,
     private readonly activities: EngineActivities,
     private readonly llm: ComponentHealth | undefined,
     /** What the runtime opened itself (never an adapter its caller supplied), in closing order. */
@@ -162,16 +166,23 @@ export class EngineRuntime {
         protectedPaths: protectedStatePaths(projectConfig, settings, context.stateDir),
       });
     tools.bindEngine?.(engine);
+    const mcpServers = projectMcpServers(projectConfig);
+    // Started once here, in the background: an agent's call waits for its server's connection in progress.
+    const mcp =
+      mcpServers.length > 0 && context.runsTasks !== false && !overrides.agents
+        ? new McpServers(mcpServers, { cwd: projectConfig.dir, env, callTimeoutMs: parseDuration(settings.toolExecutionTimeout.value), log: context.log })
+        : undefined;
+    void mcp?.start();
     const agents =
       typeof overrides.agents === 'function'
         ? overrides.agents(memoryManager)
         : (overrides.agents ??
-          new LlmAgents({ projectDir: projectConfig.dir, models: projectConfig.models, resources: project.resources, tools, env, structuredOutputRetries: settings.structuredOutputRetries.value, memory: memoryManager, ...(projectConfig.runtime.nativeTools ? { nativeTools: nativeToolSpecs(projectConfig.runtime.nativeTools) } : {}) }));
+          new LlmAgents({ projectDir: projectConfig.dir, models: projectConfig.models, resources: project.resources, tools, env, structuredOutputRetries: settings.structuredOutputRetries.value, memory: memoryManager, ...(mcp ? { mcp } : {}), ...(projectConfig.runtime.nativeTools ? { nativeTools: nativeToolSpecs(projectConfig.runtime.nativeTools) } : {}) }));
     const memory = overrides.memory ?? engineMemoryService(memoryManager);
     const events = new EventBus(kv.broker, project);
     const activities = new EngineActivities({ store, tools, agents, memory, signals: events, ...(context.observer ? { observer: context.observer } : {}) });
     const llm = overrides.agents ? undefined : llmHealth(projectConfig, env);
-    const runtime = new EngineRuntime(context, temporal, projectConfig, project, kv, store, streamLog, connection, engine, events, tools, agents, memoryManager, activities, llm, owned);
+    const runtime = new EngineRuntime(context, temporal, projectConfig, project, kv, store, streamLog, connection, engine, events, tools, agents, memoryManager, mcp, activities, llm, owned);
     try {
       await events.setup();
     } catch (error) {
@@ -226,6 +237,7 @@ export class EngineRuntime {
       ...(this.memory.resources.length > 0 ? [await this.memoryHealth()] : []),
       ...(this.llm ? [this.llm] : []),
       ...[this.tools.health()].filter((tools): tools is ComponentHealth => tools !== undefined),
+      ...(this.mcp?.health() ?? []),
     ];
   }
 
@@ -254,6 +266,7 @@ export class EngineRuntime {
     return [
       { name: 'event dispatcher', close: () => this.dispatcher?.cancel() },
       { name: 'tools', close: () => this.tools.close() },
+      { name: 'mcp servers', close: () => this.mcp?.close() },
       { name: 'temporal connection', close: () => this.connection.close() },
       ...this.owned,
     ];

@@ -92,6 +92,7 @@ export function apiServer(runtime: EngineRuntime, options: ApiServerOptions, fro
     streams: new StreamHub(runtime.streamLog),
     memory: runtime.memory,
     project: runtime.projectConfig,
+    ...(runtime.mcp ? { mcp: runtime.mcp } : {}),
     webhooks: { kv: runtime.kv, env: projectEnv(runtime.projectConfig.dir) },
     identity: { pid: process.pid, ...(options.nonce ? { nonce: options.nonce } : {}) },
     security: { host: options.http.host, settings, keys: runtime.store.apiKeys, kv: runtime.kv },

@@ -139,13 +139,13 @@ describe('reference fields nothing runs yet are refused by name, with where they
     ]);
   });
 
-  it('agent mcps, knowledge, with and env; action with and attachments; tool cwd (parsed and ignored before)', () => {
+  it('agent knowledge, with and env; action with and attachments; tool cwd (parsed and ignored before)', () => {
     expect(
       workflow(
         'agents:\n  - id: w\n    model: openai:gpt-4o\n    mcps: [{ id: fs }]\n    knowledge: [{ id: docs }]\n    with: { a: 1 }\n    env: { A: "1" }\n    actions:\n      - id: go\n        prompt: hi\n        with: { b: 2 }\n        attachments: []\ntasks:\n  - id: t\n    agent: w\n    action: go\n',
       ).concat(problems({ 'wf.yaml': 'id: wf\ntools:\n  - id: echo\n    cwd: ./tools\ntasks:\n  - id: t\n    tool: echo\n' })),
     ).toEqual([
-      'wf.yaml:7:5 agents[0].mcps: The agent field "mcps" is not supported yet.',
+      'wf.yaml:7:12 agents[0].mcps[0]: An MCP server with transport sse needs url:.',
       'wf.yaml:8:5 agents[0].knowledge: The agent field "knowledge" is not supported yet.',
       'wf.yaml:9:5 agents[0].with: The agent field "with" is not supported yet.',
       'wf.yaml:10:5 agents[0].env: The agent field "env" is not supported yet.',
@@ -161,7 +161,7 @@ describe('reference fields nothing runs yet are refused by name, with where they
     ]);
   });
 
-  it('a workflow schedule, mcps and webhook trigger; unknown workflow, trigger, config and retry_policy keys', () => {
+  it('a workflow schedule and webhook trigger; unknown workflow, trigger, config and retry_policy keys', () => {
     expect(
       problems({
         'wf.yaml':
@@ -169,7 +169,6 @@ describe('reference fields nothing runs yet are refused by name, with where they
       }),
     ).toEqual([
       'wf.yaml:2:29 schedule.catchup: Unknown schedule field "catchup".',
-      'wf.yaml:3:1 mcps: The workflow field "mcps" is not supported yet.',
       'wf.yaml:4:1 input: Unknown workflow field "input".',
       'wf.yaml:7:5 triggers[0].webhook: A webhook needs at least one event.',
       'wf.yaml:10:5 triggers[1].payload: Unknown trigger field "payload".',
@@ -193,11 +192,10 @@ describe('reference fields nothing runs yet are refused by name, with where they
     ]);
   });
 
-  it('project fields of the reference nothing reads (project tasks:, tools:, mcps:, knowledge bases, monitoring)', () => {
+  it('project fields of the reference nothing reads (project tasks:, tools:, knowledge bases, monitoring)', () => {
     const dir = writeFiles({ 'compozy.yaml': 'name: p\ntasks:\n  - id: t\nmcps: []\nmonitoring: { enabled: true }\n' });
     expect(sortDiagnostics(loadProjectConfig(dir).diagnostics).map((d) => `${d.line}:${d.col} ${d.key}: ${d.message}`)).toEqual([
       '2:1 tasks: The project field "tasks" is not supported yet.',
-      '4:1 mcps: The project field "mcps" is not supported yet.',
       '5:1 monitoring: The project field "monitoring" is not supported yet.',
     ]);
   });

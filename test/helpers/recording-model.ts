@@ -21,12 +21,27 @@ function readBody(request: IncomingMessage): Promise<string> {
   });
 }
 
+/** A call of a tool the model asks for (OpenAI's tool_calls entry, with its arguments as an object). */
+export interface ToolCallRequest {
+  id: string;
+  name: string;
+  arguments: Record<string, unknown>;
+}
+
+/** What the model answers: its text, or tool calls (finish_reason tool_calls). */
+export type ModelAnswer = string | { toolCalls: ToolCallRequest[] };
+
 /** Answers each chat completion with `answer(request, n)` (n counts from 1; default "answer n"). */
-export async function startRecordingModel(answer: (request: ModelRequest, n: number) => string = (_, n) => `answer ${n}`): Promise<RecordingModel> {
+export async function startRecordingModel(answer: (request: ModelRequest, n: number) => ModelAnswer = (_, n) => `answer ${n}`): Promise<RecordingModel> {
   const requests: ModelRequest[] = [];
   const server = createServer(async (request, response) => {
     const body = JSON.parse((await readBody(request)) || '{}') as ModelRequest;
     requests.push(body);
+    const reply = answer(body, requests.length);
+    const message =
+      typeof reply === 'string'
+        ? { role: 'assistant', content: reply }
+        : { role: 'assistant', content: null, tool_calls: reply.toolCalls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: JSON.stringify(call.arguments) } })) };
     response.writeHead(200, { 'content-type': 'application/json' });
     response.end(
       JSON.stringify({
@@ -34,7 +49,7 @@ export async function startRecordingModel(answer: (request: ModelRequest, n: num
         object: 'chat.completion',
         created: 1,
         model: String(body.model ?? 'local-model'),
-        choices: [{ index: 0, message: { role: 'assistant', content: answer(body, requests.length) }, finish_reason: 'stop' }],
+        choices: [{ index: 0, message, finish_reason: typeof reply === 'string' ? 'stop' : 'tool_calls' }],
         usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
       }),
     );

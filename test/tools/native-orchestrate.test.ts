@@ -7,7 +7,7 @@ import { writeFiles } from '../helpers/files.js';
 import { config, failure, tools } from '../helpers/native-tools.js';
 
 function agent(id: string, actions: Array<{ id: string; prompt: string }>): AgentConfig {
-  return { id, tools: [], actions: actions.map((a) => ({ ...a, jsonMode: false })), memory: [], jsonMode: false } as unknown as AgentConfig;
+  return { id, tools: [], mcps: [], mcpRefs: [], actions: actions.map((a) => ({ ...a, jsonMode: false })), memory: [], jsonMode: false } as unknown as AgentConfig;
 }
 
 const AGENTS = [agent('writer', [{ id: 'draft', prompt: 'Write a draft about {{ .input.topic }}' }, { id: 'polish', prompt: '' }]), agent('bare', []), agent('analyst', [{ id: 'score', prompt: 'Score it' }])];

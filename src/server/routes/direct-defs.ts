@@ -26,7 +26,7 @@ export const MAX_TIMEOUT_S = 300;
 const NO_NESTING = 1;
 
 function oneTaskWorkflow(project: ProjectConfig, id: string, task: BasicTaskConfig): WorkflowDef {
-  const config: WorkflowConfig = { id, file: task.file, path: task.path, schemas: [], env: {}, tools: [], agents: [], tasks: [task], triggers: [], memories: [], execution: {} };
+  const config: WorkflowConfig = { id, file: task.file, path: task.path, schemas: [], env: {}, tools: [], agents: [], mcps: [], tasks: [task], triggers: [], memories: [], execution: {} };
   return workflowDef(project, config, NO_NESTING);
 }
 
@@ -91,7 +91,7 @@ export class ExecutableTasks {
   ) {
     const { maxNestingDepth } = engine.project;
     this.resources = project.tasks.map((task) => {
-      const config: WorkflowConfig = { id: `task:${task.id}`, file: task.file, path: task.path, schemas: [], env: {}, tools: [], agents: [], tasks: [task], triggers: [], memories: [], execution: {} };
+      const config: WorkflowConfig = { id: `task:${task.id}`, file: task.file, path: task.path, schemas: [], env: {}, tools: [], agents: [], mcps: [], tasks: [task], triggers: [], memories: [], execution: {} };
       return { workflowId: null, task: workflowDef(project, config, maxNestingDepth).tasks[0] as TaskDef, env: {}, maxNestingDepth };
     });
   }

@@ -37,18 +37,20 @@ const AGENT_SCHEMA = object({
   model: { description: 'provider:model, a model id, an inline model (without its api_key), or null for the project default', ...ANY },
   instructions: STRING_OR_NULL,
   tools: list(STRING),
+  mcps: { description: "the ids of the MCP servers whose tools the agent is offered (the project's, its workflow's, its own)", ...list(STRING) },
   actions: list(object({ id: STRING, prompt: STRING, input: ANY, output: ANY, json_mode: { type: 'boolean' } })),
   memory: list(object({ id: STRING, key: STRING_OR_NULL, mode: STRING })),
   max_iterations: { type: ['integer', 'null'] },
   json_mode: { type: 'boolean' },
 });
 
-function agentDto(agent: AgentConfig, schemas: Parameters<typeof resolveSchema>[1]) {
+function agentDto(agent: AgentConfig, schemas: Parameters<typeof resolveSchema>[1], mcps: string[]) {
   return {
     id: agent.id,
     model: agent.model === undefined ? null : typeof agent.model === 'string' ? agent.model : modelDto(agent.model),
     instructions: agent.instructions ?? null,
     tools: agent.tools,
+    mcps,
     actions: agent.actions.map((a) => ({ id: a.id, prompt: a.prompt, input: resolveSchema(a.input, schemas) ?? null, output: resolveSchema(a.output, schemas) ?? null, json_mode: a.jsonMode })),
     memory: agent.memory.map((m) => ({ id: m.id, key: m.key ?? null, mode: m.mode })),
     max_iterations: agent.maxIterations ?? null,
@@ -177,7 +179,7 @@ export function resourceRoutes(engine: EngineClient, project: ProjectConfig) {
     const agent = (id: string) => {
       const found = resources.agents.get(id);
       if (!found) throw new CompozyError('AGENT_NOT_FOUND', `Agent "${id}" does not exist in project ${project.name}.`, { hint: `Known agents: ${[...resources.agents.keys()].join(', ') || 'none'}.` });
-      return agentDto(found.agent, found.schemas);
+      return agentDto(found.agent, found.schemas, found.mcps);
     };
     readOnly(app, { plural: 'agents', param: 'agent_id', schema: AGENT_SCHEMA, all: () => [...resources.agents.keys()].map(agent), one: agent, errors404: 'AGENT_NOT_FOUND' });
 
