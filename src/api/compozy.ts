@@ -310,8 +310,8 @@ export class LocalCompozy implements Compozy {
    * Runs `config` (a validated project) from now on without stopping Temporal, the backends or the
    * API: new executions use it, running ones finish on the definitions they started with.
    */
-  reload(config: ProjectConfig): Promise<void> {
-    return this.running.reload(config);
+  async reload(config: ProjectConfig): Promise<void> {
+    await this.running.reload(config);
   }
 
   /** The project as last (re)loaded. */

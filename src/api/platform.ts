@@ -132,6 +132,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const back: ShutdownStep[] = [{ name: 'previous project versions', close: async () => void (await Promise.all(retiring)) }, ...backends, ...temporal];
   const front = options.http ? new HttpFront() : undefined;
   let current: Generation | undefined;
+  let reloaded: { count: number; at: Date } | undefined;
 
   const openRuntime = async (project: ProjectConfig | string): Promise<EngineRuntime> => {
     const runtime: EngineRuntime = await EngineRuntime.open(
@@ -154,7 +155,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       front && http
         ? apiServer(
             runtime,
-            { projectName: options.projectName, stateDir: options.stateDir, settings, http, temporalBackend, inProcess, process: () => current?.process, nonce: options.nonce, supervisorPid: options.supervisorPid, log },
+            { projectName: options.projectName, stateDir: options.stateDir, settings, http, temporalBackend, inProcess, process: () => current?.process, nonce: options.nonce, supervisorPid: options.supervisorPid, reloads: () => reloaded, log },
             front,
           )
         : undefined;
@@ -225,6 +226,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       throw error;
     }
     current = next;
+    reloaded = { count: (reloaded?.count ?? 0) + 1, at: new Date() };
     follow(next);
     const retired = previous.process.retire({ name: 'http app', close: () => previous.app?.close() }).catch(() => undefined);
     retiring.add(retired);

@@ -7,7 +7,7 @@ export type ProcessEvent =
   | { event: 'listening'; url: string; host: string; port: number; requestedPort: number; pid: number }
   | { event: 'log'; message: string }
   /** The project was reloaded after `files` changed (watch mode). */
-  | { event: 'reload'; files: string[]; durationMs: number; workflows: number; tools: number; agents: number }
+  | { event: 'reload'; files: string[]; durationMs: number; workflows: number; tools: number; agents: number; /** Settings read at start-up that changed: applied only by a restart. */ unapplied: string[] }
   /** A change left the project invalid (or the new version did not start): the previous version keeps running. */
   | { event: 'reload-failed'; files: string[]; message: string; diagnostics: { file: string; line: number; col: number; message: string }[] }
   | { event: 'exit'; code: number; reason: string };
@@ -35,7 +35,7 @@ export function describeEvent(event: ProcessEvent): string {
     case 'log':
       return event.message;
     case 'reload':
-      return `↻ reloaded in ${formatDuration(event.durationMs)} (${event.files.join(', ')} changed): ${plural(event.workflows, 'workflow')}, ${plural(event.agents, 'agent')}, ${plural(event.tools, 'tool')}; new executions use it, running ones finish on theirs`;
+      return `↻ reloaded in ${formatDuration(event.durationMs)} (${event.files.join(', ')} changed): ${plural(event.workflows, 'workflow')}, ${plural(event.agents, 'agent')}, ${plural(event.tools, 'tool')}; new executions use it, running ones finish on theirs${event.unapplied.length > 0 ? `\n  ! restart to apply the changed settings: ${event.unapplied.join(', ')}` : ''}`;
     case 'reload-failed':
       return `✗ not reloaded (${event.files.join(', ')} changed): ${event.message}\n  the previous version keeps running`;
     case 'exit':

@@ -17,7 +17,8 @@ export interface HealthProbes {
   project: string;
   /** `namespace` is the namespace check, undefined while the in-process worker is still connecting (nothing to ask over yet). */
   temporal: { backend: string; address: string; namespace: { ok: boolean; detail: string } | undefined; child?: SupervisedChild | undefined };
-  api: { url: string; pid: number; child?: SupervisedChild | undefined };
+  /** `reloads`: the project reloads of watch mode, noted in the api row. */
+  api: { url: string; pid: number; child?: SupervisedChild | undefined; reloads?: { count: number; at: Date } | undefined };
   worker: WorkerProbe;
   /** The runtime's rows (kv, store, llm, tools…), in their order. */
   backends: readonly ComponentHealth[];
@@ -70,7 +71,7 @@ export function healthReport(probes: HealthProbes): HealthReport {
       ...restarts(temporal.child),
       detail: namespace.detail,
     },
-    { name: 'api', backend: 'fastify', state: 'up', address: api.url, pid: api.pid, ...restarts(api.child) },
+    { name: 'api', backend: 'fastify', state: 'up', address: api.url, pid: api.pid, ...restarts(api.child), ...(api.reloads ? { detail: `project reloaded ${api.reloads.count}× (last ${api.reloads.at.toISOString().slice(11, 19)} UTC)` } : {}) },
     workerRow(worker, api.child),
     ...probes.backends,
   ];

@@ -40,6 +40,8 @@ export interface ApiServerOptions {
   nonce?: string | undefined;
   /** The supervisor that started this process, whose run state describes it. */
   supervisorPid?: number | undefined;
+  /** How often the project was reloaded (watch mode) and when last; undefined before the first reload. */
+  reloads?: () => { count: number; at: Date } | undefined;
   log: (line: string) => void;
 }
 
@@ -76,7 +78,7 @@ export function apiServer(runtime: EngineRuntime, options: ApiServerOptions, fro
       mode: settings.mode.value,
       project: options.projectName,
       temporal: { backend: options.temporalBackend, address: temporal.address, namespace, child: ours?.temporal },
-      api: { url: urlOf(options.http.host, address?.port ?? options.http.port), pid: process.pid, child: ours?.serve },
+      api: { url: urlOf(options.http.host, address?.port ?? options.http.port), pid: process.pid, child: ours?.serve, reloads: options.reloads?.() },
       worker: workerNow,
       backends,
     });

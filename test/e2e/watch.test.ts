@@ -101,7 +101,9 @@ describe('compozy dev watch mode', () => {
     let mark = dev.stderr.length;
     writeFileSync(flow, workflow('bonjour'));
     writeFileSync(join(project, 'entrypoint.ts'), tool('two'));
-    await waitForLog(dev, /reloaded in .* \(.*changed\)/, mark);
+    const reloaded = await waitForLog(dev, /reloaded in .* \(.*changed\)[^\n]*\n[^\n]*/, mark);
+    expect(reloaded).toMatch(/\(entrypoint\.ts, hello\.yaml changed\): 1 workflow, 0 agents, 1 tool;/);
+    expect(reloaded).not.toMatch(/restart to apply/);
 
     const after = await api.start('Ada');
     await api.release(after);
@@ -117,6 +119,13 @@ describe('compozy dev watch mode', () => {
     const still = await api.start('Ada');
     await api.release(still);
     expect(await api.output(still)).toEqual({ greeting: 'bonjour Ada', stamp: 'two' });
+
+    mark = dev.stderr.length;
+    writeFileSync(flow, workflow('bonjour'));
+    writeFileSync(join(project, 'compozy.yaml'), `${readFileSync(join(project, 'compozy.yaml'), 'utf8')}runtime:\n  pool_size: 3\n`);
+    await waitForLog(dev, /reloaded in .* \(compozy\.yaml, hello\.yaml changed\).*\n.*! restart to apply the changed settings: runtime\.pool_size/, mark);
+    const api_row = ((await (await fetch(`${ready.apiUrl as string}/api/v0/health`)).json()) as { data: HealthReport }).data.components.find((c) => c.name === 'api');
+    expect(api_row?.detail).toMatch(/^project reloaded 2× \(last \d\d:\d\d:\d\d UTC\)$/);
 
     const temporal = (ready.health as HealthReport).components.find((c) => c.name === 'temporal')?.pid as number;
     dev.child.kill('SIGINT');

@@ -59,7 +59,7 @@ async function runServer(projectArg: string | undefined, flags: ServeFlags): Pro
     throw error;
   }
   const url = compozy.apiUrl as string;
-  const watching = flags.watch ? (await import('../../api/watch-mode.js')).startWatchMode(compozy, project.dir, output.emit) : undefined;
+  const watching = flags.watch ? (await import('../../api/watch-mode.js')).startWatchMode(compozy, project.dir, output.emit, { running: settings, now: () => openProject(project.dir, flags).settings }) : undefined;
   if (reportPath && nonce) writeServeReport(reportPath, { pid: process.pid, nonce, url, port: Number(new URL(url).port) });
   const { stopped } = compozy;
   // Watching ends first, after a reload under way, so no reload starts on a stopping platform.
