@@ -254,3 +254,60 @@ describe('SqliteKv storage integrity', () => {
     expect(error.hint).toMatch(/fuser|lsof/);
   });
 });
+
+describe('SqliteKv group commit of conversation appends', () => {
+  /** Operations on three conversations, one of which shares its meta key with a string, mixed with reads and other writes of the same keys. */
+  function script(kv: SqliteKv, failing: boolean): Array<() => Promise<unknown>> {
+    const item = (text: string, t: number) => JSON.stringify({ text, t });
+    const ops: Array<() => Promise<unknown>> = [];
+    for (let round = 0; round < 6; round++) {
+      for (const c of ['a', 'b', 'c']) {
+        const list = `mem:${c}`;
+        const meta = `mem:${c}:meta`;
+        ops.push(() => kv.appendAndTrim(list, meta, [item(`${c}${round}`, round + 1)], { maxLen: 4, tokenDelta: round + 1, ttlMs: 60_000 + round, tokensField: 't' }));
+        if (round % 2 === 0) ops.push(() => kv.appendAndTrim(list, meta, [`${c}${round}x`, `${c}${round}y`], { maxLen: 5, tokenDelta: 2, fields: { round: round } }));
+        if (round === 2 && c === 'b') ops.push(() => kv.hgetall(meta), () => kv.lrange(list, 0, -1), () => kv.hset(meta, { note: 'n' }));
+        if (round === 3 && c === 'c') ops.push(() => kv.del(list), () => kv.llen(list));
+        if (round === 4) ops.push(() => kv.appendAndTrim(list, meta, [], { maxLen: 2, tokenDelta: 0, tokensField: 't' }));
+        if (round === 5) ops.push(() => kv.appendAndTrim(list, meta, ['late'], { maxLen: 9, tokenDelta: 1, ttlMs: 90_000, ttlRefreshBelowMs: 1 }));
+      }
+      // A conversation whose meta key is a string: WRONGTYPE for it alone (the batch then runs each operation in a savepoint).
+      if (failing) ops.push(() => kv.appendAndTrim('mem:d', 'str', ['x'], { maxLen: 3, tokenDelta: 1 }));
+      // The list of one conversation named as the meta of another: WRONGTYPE, the list untouched.
+      if (failing && round === 1) ops.push(() => kv.appendAndTrim('mem:e', 'mem:a', ['y'], { maxLen: 3, tokenDelta: 1 }));
+    }
+    return ops;
+  }
+
+  async function state(kv: SqliteKv): Promise<Record<string, unknown>> {
+    const out: Record<string, unknown> = {};
+    for (const key of ['mem:a', 'mem:b', 'mem:c', 'mem:e', 'str']) {
+      const type = await kv.type(key);
+      out[key] = type === 'list' ? await kv.lrange(key, 0, -1) : type === 'string' ? await kv.get(key) : type;
+      out[`${key}:ttl`] = (await kv.pttl(key)) > 0;
+    }
+    for (const key of ['mem:a:meta', 'mem:b:meta', 'mem:c:meta']) out[key] = await kv.hgetall(key);
+    return out;
+  }
+
+  const settle = (p: Promise<unknown>) => p.then((value) => ({ value }), (error: unknown) => ({ error: (error as CompozyError).code }));
+
+  it.each([
+    ['none fails', false],
+    ['some fail with WRONGTYPE', true],
+  ])('issued in one turn (%s), every answer and the final keys are those of the same operations awaited one by one', async (_name, failing) => {
+    const sequential = SqliteKv.open(join(tempDir('kv'), 'kv.db'));
+    const batched = SqliteKv.open(join(tempDir('kv'), 'kv.db'));
+    for (const kv of [sequential, batched]) await kv.set('str', 'v');
+    const expected: unknown[] = [];
+    for (const op of script(sequential, failing)) expected.push(await settle(op()));
+    const answers = await Promise.all(script(batched, failing).map((op) => settle(op())));
+    expect(answers).toEqual(expected);
+    expect(expected.some((a) => (a as { error?: string }).error === 'KV_WRONG_TYPE')).toBe(failing);
+    expect(await state(batched)).toEqual(await state(sequential));
+    // The metas' expiries: those of the last append that refreshed them, to the millisecond's slack.
+    for (const key of ['mem:a:meta', 'mem:b:meta']) expect(Math.abs((await batched.pttl(key)) - (await sequential.pttl(key)))).toBeLessThan(2000);
+    await sequential.close();
+    await batched.close();
+  });
+});

@@ -89,6 +89,63 @@ interface Pending {
   run: () => unknown;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
+  /** An appendAndTrim: it may use and leave a conversation's state in the batch's memo (see Conversations). */
+  conversation?: true;
+}
+
+/** A conversation as the appends of one batch left it: its counters and expiries not yet written. */
+interface ConversationState {
+  listKey: string;
+  metaKey: string;
+  tokens: string;
+  lo: number;
+  hi: number;
+  length: number;
+  listExists: boolean;
+  metaExpiry: number | null;
+  listExpiry: number | null;
+  /** What flush() still has to write. */
+  counts: boolean;
+  metaExpiryDirty: boolean;
+  listExpiryDirty: boolean;
+}
+
+/**
+ * Within one group commit, appends to a conversation that an earlier append of the batch touched start
+ * from the state it left (no second read of both rows, the counter and the bounds), and its counters and
+ * expiries are written once, by flush(), instead of by every append: 100 appends in flight on 10
+ * conversations read and write each conversation's meta once per batch, not ten times. The items are
+ * still inserted and trimmed by each append as it runs. flush() runs before any other operation of the
+ * batch and before its COMMIT, so every other operation, and the commit, see exactly what appending one
+ * after the other would have written.
+ */
+class Conversations {
+  private readonly byKey = new Map<string, ConversationState>();
+
+  /** The state the batch left for exactly this pair; undefined when there is none, or when one of the keys belongs to another pair (then flush first). */
+  get(listKey: string, metaKey: string): ConversationState | 'conflict' | undefined {
+    const byList = this.byKey.get(listKey);
+    const byMeta = this.byKey.get(metaKey);
+    if (!byList && !byMeta) return undefined;
+    if (byList && byList === byMeta && byList.listKey === listKey && byList.metaKey === metaKey) return byList;
+    return 'conflict';
+  }
+
+  set(state: ConversationState): void {
+    this.byKey.set(state.listKey, state);
+    this.byKey.set(state.metaKey, state);
+  }
+
+  /** The states to write, once each. */
+  take(): ConversationState[] {
+    const states = [...new Set(this.byKey.values())];
+    this.byKey.clear();
+    return states;
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
 }
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -119,6 +176,8 @@ export class SqliteKv implements Kv {
   private readonly lockBackend: LockBackend;
   private readonly guard: SqliteGuard;
   private pending: Pending[] = [];
+  /** Set while a batch of several operations runs straight through in one transaction (runBatch). */
+  private conversations: Conversations | undefined;
   private flushScheduled = false;
   private savepoint: { begin: StatementSync; undo: StatementSync; release: StatementSync } | undefined;
 
@@ -266,10 +325,10 @@ export class SqliteKv implements Kv {
    * rolled back to its savepoint and the others commit. The promise settles only after the commit, so a
    * resolved write is as durable as before; a process killed first loses the batch whole.
    */
-  private write<T>(fn: () => T): Promise<T> {
+  private write<T>(fn: () => T, conversation?: true): Promise<T> {
     this.assertOpen();
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ run: fn, resolve: resolve as (value: unknown) => void, reject });
+      this.pending.push({ run: fn, resolve: resolve as (value: unknown) => void, reject, ...(conversation ? { conversation } : {}) });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         nextTurn(this.flush);
@@ -313,9 +372,19 @@ export class SqliteKv implements Kv {
   private runBatch(batch: Pending[]): Outcome[] {
     if (batch.length === 1) return [{ ok: true, value: this.tx((batch[0] as Pending).run) }];
     try {
-      return this.tx(() => batch.map((op): Outcome => ({ ok: true, value: op.run() })));
+      return this.tx(() => {
+        this.conversations = new Conversations();
+        const outcomes = batch.map((op): Outcome => {
+          if (!op.conversation) this.flushConversations();
+          return { ok: true, value: op.run() };
+        });
+        this.flushConversations();
+        return outcomes;
+      });
     } catch (error) {
       if (!(error instanceof CompozyError)) throw error;
+    } finally {
+      this.conversations = undefined;
     }
     const sp = (this.savepoint ??= { begin: this.db.prepare('SAVEPOINT op'), undo: this.db.prepare('ROLLBACK TO op'), release: this.db.prepare('RELEASE op') });
     return this.tx(() =>
@@ -369,6 +438,43 @@ export class SqliteKv implements Kv {
     if (listRow && listRow.type !== 'list') throw wrongType(listKey);
     if (!listRow) bounds = { lo: 0, hi: -1, n: 0 };
     return { metaRow, listRow, tokens, ...bounds };
+  }
+
+  /** Writes what the batch's appends left in the memo: each conversation's counters and changed expiries, once. */
+  private flushConversations(): void {
+    if (!this.conversations || this.conversations.size === 0) return;
+    for (const state of this.conversations.take()) {
+      if (state.counts) this.putCounts(state.metaKey, BigInt(state.tokens), state.length);
+      if (state.metaExpiryDirty && state.listExpiryDirty && state.metaExpiry === state.listExpiry && state.metaExpiry !== null) this.stmt('setExpiryPair').run(state.metaExpiry, state.metaKey, state.listKey);
+      else {
+        if (state.metaExpiryDirty) this.stmt('setExpiry').run(state.metaExpiry, state.metaKey);
+        if (state.listExpiryDirty) this.stmt('setExpiry').run(state.listExpiry, state.listKey);
+      }
+    }
+  }
+
+  /** The conversation an append starts from: the batch's memo of it when an earlier append left one that is still live, else its rows. */
+  private conversationFor(listKey: string, metaKey: string): { conversation: Conversation; memo: ConversationState | undefined } {
+    const memo = listKey === metaKey ? 'conflict' : this.conversations?.get(listKey, metaKey);
+    if (memo && memo !== 'conflict') {
+      const now = Date.now();
+      const live = (expiry: number | null) => expiry === null || expiry > now;
+      if (live(memo.metaExpiry) && (!memo.listExists || live(memo.listExpiry))) {
+        return {
+          memo,
+          conversation: {
+            metaRow: { type: 'hash', expires_at: memo.metaExpiry },
+            listRow: memo.listExists ? { type: 'list', expires_at: memo.listExpiry } : undefined,
+            tokens: memo.tokens,
+            lo: memo.lo,
+            hi: memo.hi,
+            n: memo.length,
+          },
+        };
+      }
+    }
+    if (memo) this.flushConversations();
+    return { conversation: this.conversationRows(listKey, metaKey), memo: undefined };
   }
 
   /** Sets a meta hash's two counters: one UPDATE when both fields exist. */
@@ -753,7 +859,7 @@ export class SqliteKv implements Kv {
     const encoded = items.map((item) => encodeScalar(item, this.maxValueBytes));
     const fields = encodeMetaFields(options.fields, this.maxValueBytes);
     return this.write(() => {
-      const conversation = this.conversationRows(listKey, metaKey);
+      const { conversation, memo } = this.conversationFor(listKey, metaKey);
       const { metaRow, listRow } = conversation;
       let tokenCount = addToCounter(`${metaKey}.token_count`, conversation.tokens, tokenDelta);
       let { lo, hi } = conversation;
@@ -771,13 +877,32 @@ export class SqliteKv implements Kv {
       }
       const length = hi - lo + 1;
       if (!metaRow) this.stmt('createContainer').run(metaKey, 'hash');
-      this.putCounts(metaKey, tokenCount, length);
       for (const [field, value] of fields) this.hput(metaKey, field, value);
       const now = Date.now();
+      const listExists = listRow !== undefined || encoded.length > 0;
       const listExpiry = listRow?.expires_at ?? null;
-      if (ttl !== undefined && (refreshBelow === undefined || listExpiry === null || listExpiry - now < refreshBelow)) this.stmt('setExpiryPair').run(now + ttl, metaKey, listKey);
+      const refresh = ttl !== undefined && (refreshBelow === undefined || listExpiry === null || listExpiry - now < refreshBelow);
+      const state: ConversationState = {
+        listKey,
+        metaKey,
+        tokens: tokenCount.toString(),
+        lo,
+        hi,
+        length,
+        listExists,
+        metaExpiry: refresh ? now + (ttl as number) : (metaRow?.expires_at ?? null),
+        listExpiry: listExists && refresh ? now + (ttl as number) : listExpiry,
+        counts: true,
+        metaExpiryDirty: (memo?.metaExpiryDirty ?? false) || refresh,
+        listExpiryDirty: (memo?.listExpiryDirty ?? false) || (listExists && refresh),
+      };
+      if (this.conversations && listKey !== metaKey) this.conversations.set(state);
+      else {
+        this.putCounts(metaKey, tokenCount, length);
+        if (refresh) this.stmt('setExpiryPair').run(now + (ttl as number), metaKey, listKey);
+      }
       return length;
-    });
+    }, true);
   }
 
   async replaceList(listKey: string, metaKey: string, items: readonly KvScalar[], options: ReplaceListOptions): Promise<number> {
