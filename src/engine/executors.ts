@@ -15,6 +15,20 @@ export interface ToolInvoker {
   call(toolId: string, input: Record<string, unknown>, options: { timeoutMs?: number }): Promise<Record<string, unknown>>;
 }
 
+/** One step of an agent call: a model answer (with its token usage), a tool call, or a tool's result. */
+export type AgentStep =
+  | { type: 'model_call'; step: number; text: string; finishReason: string; usage: { inputTokens: number; outputTokens: number } }
+  | { type: 'tool_call'; step: number; toolCallId: string; toolId: string; input: unknown }
+  | { type: 'tool_result'; step: number; toolCallId: string; toolId: string; output?: unknown; error?: { message: string } };
+
+/** Where an agent step happened: its execution's workflow, its task execution and, when the task names one, its agent. */
+export interface AgentStepScope {
+  workflowId: string;
+  taskExecId: string;
+  taskId: string;
+  agentId: string | null;
+}
+
 export interface AgentRequest {
   agentId?: string;
   actionId?: string;
@@ -25,6 +39,8 @@ export interface AgentRequest {
   input: Record<string, unknown>;
   /** The task's template context, for rendering instructions and prompts. */
   context: Record<string, unknown>;
+  /** Told each step as it ends (the execution's stream shows them); the call waits for it. */
+  onStep?: (step: AgentStep) => Promise<void>;
 }
 
 export interface AgentResult {
@@ -65,4 +81,6 @@ export interface EngineDeps {
   templates?: TemplateEngine;
   /** Told when executions start and finish and when a task fails (the dev terminal's story). */
   observer?: ExecutionObserver;
+  /** Records an agent task's steps (the execution's stream log); absent, they are not recorded. */
+  agentSteps?: (execId: string, scope: AgentStepScope, step: AgentStep) => Promise<void>;
 }

@@ -1,10 +1,12 @@
 import type { Kv, Subscription } from '../kv/kv.js';
 import type { TaskState, WorkflowExecution } from '../store/store.js';
+import type { AgentStep, AgentStepScope } from './executors.js';
 
 /** What the log keeps per event; the API turns each into an SSE event (server/routes/streams.ts). */
 export type StreamRecord =
   | { kind: 'task'; at: string; state: TaskState }
-  | { kind: 'execution'; at: string; execution: WorkflowExecution };
+  | { kind: 'execution'; at: string; execution: WorkflowExecution }
+  | { kind: 'agent'; at: string; scope: AgentStepScope; step: AgentStep };
 
 export interface LoggedRecord {
   /** 1 for the execution's first event; each next one is one more. */

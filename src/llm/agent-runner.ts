@@ -1,8 +1,8 @@
-import type { ModelMessage, ToolSet } from 'ai';
+import type { ModelMessage, StepResult, ToolSet } from 'ai';
 import type { AgentConfig, ModelConfig } from '../config/types.js';
 import { MODEL_PARAMS } from '../config/providers.js';
 import { resolveSchema, type ResourceIndex } from '../engine/definition.js';
-import type { AgentInvoker, AgentRequest, AgentResult, ToolInvoker } from '../engine/executors.js';
+import type { AgentInvoker, AgentRequest, AgentResult, AgentStep, ToolInvoker } from '../engine/executors.js';
 import { CompozyError, errorMessage } from '../errors.js';
 import { templates } from '../expr/template.js';
 import { describeProblems, SchemaValidator } from '../platform/schema-validator.js';
@@ -104,6 +104,17 @@ function priorMessage(message: MemoryMessage): ModelMessage {
   return { role: 'assistant', content: message.content };
 }
 
+/** One AI SDK step as agent steps: the model's answer with its usage, then each tool call, then each tool's result or error. */
+async function reportStep(step: StepResult<ToolSet>, report: { onStep: (step: AgentStep) => Promise<void>; steps: { count: number } }): Promise<void> {
+  const n = ++report.steps.count;
+  await report.onStep({ type: 'model_call', step: n, text: step.text, finishReason: step.finishReason, usage: { inputTokens: step.usage.inputTokens ?? 0, outputTokens: step.usage.outputTokens ?? 0 } });
+  for (const call of step.toolCalls) await report.onStep({ type: 'tool_call', step: n, toolCallId: call.toolCallId, toolId: call.toolName, input: call.input });
+  for (const part of step.content) {
+    if (part.type === 'tool-result') await report.onStep({ type: 'tool_result', step: n, toolCallId: part.toolCallId, toolId: part.toolName, output: part.output });
+    else if (part.type === 'tool-error') await report.onStep({ type: 'tool_result', step: n, toolCallId: part.toolCallId, toolId: part.toolName, error: { message: errorMessage(part.error) } });
+  }
+}
+
 /** What a scripted run reports as its model (usage rows, errors). */
 const SCRIPTED_MODEL: ResolvedModel = { provider: 'replay', model: 'scripted', params: {} };
 
@@ -185,11 +196,17 @@ export class LlmAgents implements AgentInvoker {
     let inputTokens = 0;
     let outputTokens = 0;
     let lastProblem = '';
+    // Steps are numbered across the structured-output retries, so each one of a task's steps has its own number.
+    const steps = { count: 0 };
     for (let attempt = 1; attempt <= attempts; attempt++) {
-      const completion =
-        model.provider === 'replay'
-          ? { text: (script ?? this.replay(model.model)).answer({ ...(request.agentId ? { agentId: request.agentId } : {}), ...(request.actionId ? { actionId: request.actionId } : {}), input: request.input, vars, history: call.history, prompt: call.prompt }), inputTokens: 0, outputTokens: 0 }
-          : await this.complete(model, call.system, call.prompt, call.history, await this.toolSet(request.agentId, call.toolIds, call.mcpIds), call.maxIterations);
+      let completion: Completion;
+      if (model.provider === 'replay') {
+        const text = (script ?? this.replay(model.model)).answer({ ...(request.agentId ? { agentId: request.agentId } : {}), ...(request.actionId ? { actionId: request.actionId } : {}), input: request.input, vars, history: call.history, prompt: call.prompt });
+        completion = { text, inputTokens: 0, outputTokens: 0 };
+        await request.onStep?.({ type: 'model_call', step: ++steps.count, text, finishReason: 'stop', usage: { inputTokens: 0, outputTokens: 0 } });
+      } else {
+        completion = await this.complete(model, call.system, call.prompt, call.history, await this.toolSet(request.agentId, call.toolIds, call.mcpIds), call.maxIterations, request.onStep && { onStep: request.onStep, steps });
+      }
       inputTokens += completion.inputTokens;
       outputTokens += completion.outputTokens;
       const usage = { provider: model.provider, model: model.model, input_tokens: inputTokens, output_tokens: outputTokens };
@@ -273,11 +290,27 @@ export class LlmAgents implements AgentInvoker {
     return set;
   }
 
-  private async complete(model: ResolvedModel, system: string | undefined, prompt: string, history: readonly MemoryMessage[], tools: ToolSet | undefined, maxIterations: number): Promise<Completion> {
+  private async complete(
+    model: ResolvedModel,
+    system: string | undefined,
+    prompt: string,
+    history: readonly MemoryMessage[],
+    tools: ToolSet | undefined,
+    maxIterations: number,
+    report: { onStep: (step: AgentStep) => Promise<void>; steps: { count: number } } | undefined,
+  ): Promise<Completion> {
     const settings = callSettings(model);
     // Loaded on the first model call: replay-only and tool-only projects never pay for the AI SDK.
     const [ai, { languageModel }] = await Promise.all([import('ai'), import('./providers.js')]);
     const { generateText, stepCountIs } = ai;
+    // The AI SDK catches what a step callback throws: a step that could not be reported fails the call here instead.
+    let reportFailure: { error: unknown } | undefined;
+    const onStepEnd = report
+      ? async (step: StepResult<ToolSet>) => {
+          if (!reportFailure) await reportStep(step, report).catch((error: unknown) => (reportFailure = { error }));
+        }
+      : undefined;
+    let completion: Completion;
     try {
       const result = await generateText({
         model: languageModel(model, this.options.env),
@@ -285,13 +318,16 @@ export class LlmAgents implements AgentInvoker {
         // A remembered system message (a summary, a memory task's note) keeps its place among the turns.
         ...(history.length > 0 ? { messages: [...history.map(priorMessage), { role: 'user', content: prompt } satisfies ModelMessage], allowSystemInMessages: true } : { prompt }),
         ...(tools ? { tools, stopWhen: stepCountIs(maxIterations) } : {}),
+        ...(onStepEnd ? { onStepEnd } : {}),
         maxRetries: this.options.maxRetries ?? 3,
         timeout: this.options.timeoutMs ?? 120_000,
         ...settings,
       });
-      return { text: result.text, inputTokens: result.totalUsage.inputTokens ?? 0, outputTokens: result.totalUsage.outputTokens ?? 0 };
+      completion = { text: result.text, inputTokens: result.totalUsage.inputTokens ?? 0, outputTokens: result.totalUsage.outputTokens ?? 0 };
     } catch (error) {
       throw providerError(ai, error, model);
     }
+    if (reportFailure) throw reportFailure.error;
+    return completion;
   }
 }

@@ -6,7 +6,7 @@ import { loadValidProject } from '../config/valid-project.js';
 import { EngineActivities } from '../engine/activities/engine-activities.js';
 import { EngineClient } from '../engine/client.js';
 import { EventBus } from '../engine/events.js';
-import type { AgentInvoker, MemoryService } from '../engine/executors.js';
+import type { AgentInvoker, AgentStep, AgentStepScope, MemoryService } from '../engine/executors.js';
 import type { ExecutionObserver } from '../engine/observer.js';
 import { compileProject, type EngineProject } from '../engine/project.js';
 import { RecordingStore } from '../engine/recording-store.js';
@@ -180,7 +180,10 @@ export class EngineRuntime {
           new LlmAgents({ projectDir: projectConfig.dir, models: projectConfig.models, resources: project.resources, tools, env, structuredOutputRetries: settings.structuredOutputRetries.value, memory: memoryManager, ...(mcp ? { mcp } : {}), ...(projectConfig.runtime.nativeTools ? { nativeTools: nativeToolSpecs(projectConfig.runtime.nativeTools) } : {}) }));
     const memory = overrides.memory ?? engineMemoryService(memoryManager);
     const events = new EventBus(kv.broker, project);
-    const activities = new EngineActivities({ store, tools, agents, memory, signals: events, ...(context.observer ? { observer: context.observer } : {}) });
+    const agentSteps = async (execId: string, scope: AgentStepScope, step: AgentStep) => {
+      await streamLog.append(execId, { kind: 'agent', at: new Date().toISOString(), scope, step });
+    };
+    const activities = new EngineActivities({ store, tools, agents, memory, signals: events, agentSteps, ...(context.observer ? { observer: context.observer } : {}) });
     const llm = overrides.agents ? undefined : llmHealth(projectConfig, env);
     const runtime = new EngineRuntime(context, temporal, projectConfig, project, kv, store, streamLog, connection, engine, events, tools, agents, memoryManager, mcp, activities, llm, owned);
     try {

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadValidProject } from '../../src/config/valid-project.js';
 import { resourceIndex } from '../../src/engine/definition.js';
+import type { AgentStep } from '../../src/engine/executors.js';
 import { LlmAgents } from '../../src/llm/agent-runner.js';
 import { resolveModel } from '../../src/llm/models.js';
 import { languageModel } from '../../src/llm/providers.js';
@@ -181,6 +182,26 @@ describe('agents over a real OpenAI-compatible HTTP server', () => {
     expect(result.usage).toMatchObject({ input_tokens: 20, output_tokens: 10 });
   });
 
+  it('tells onStep each step as it ends: the model call with its usage, the tool call, the tool result, the next model call', async () => {
+    script.push(
+      completion(null, { tool_calls: [{ id: 'call_7', type: 'function', function: { name: 'weather_tool', arguments: '{"city":"Lisbon"}' } }] }),
+      completion('It is 21 degrees in Lisbon.'),
+    );
+    const steps: AgentStep[] = [];
+    await agents().run({ agentId: 'guide', actionId: 'chat', input: { city: 'Lisbon' }, context: {}, onStep: async (step) => void steps.push(step) });
+    expect(steps).toEqual([
+      { type: 'model_call', step: 1, text: '', finishReason: 'tool-calls', usage: { inputTokens: 10, outputTokens: 5 } },
+      { type: 'tool_call', step: 1, toolCallId: 'call_7', toolId: 'weather_tool', input: { city: 'Lisbon' } },
+      { type: 'tool_result', step: 1, toolCallId: 'call_7', toolId: 'weather_tool', output: { temperature: 21, city: 'Lisbon' } },
+      { type: 'model_call', step: 2, text: 'It is 21 degrees in Lisbon.', finishReason: 'stop', usage: { inputTokens: 10, outputTokens: 5 } },
+    ]);
+  });
+
+  it('a failing onStep fails the call (a step that cannot be recorded is not dropped)', async () => {
+    script.push(completion('fine'));
+    await expect(agents().run({ agentId: 'guide', actionId: 'chat', input: { city: 'Lisbon' }, context: {}, onStep: async () => { throw new Error('log is down'); } })).rejects.toThrow(/log is down/);
+  });
+
   it('429 is retried (honouring retry-after) and then succeeds', async () => {
     script.push({ status: 429, headers: { 'retry-after-ms': '20' }, body: { error: { message: 'slow down' } } }, completion('fine'));
     expect((await call(agents(), 'chat')).output).toEqual({ response: 'fine' });
@@ -268,6 +289,9 @@ tasks:
     });
     expect((await a.run({ agentId: 'guide', actionId: 'weather', input: { city: 'Faro' }, context: {} })).output).toEqual({ weather: 'Sun in Faro' });
     expect((await a.run({ agentId: 'guide', actionId: 'chat', input: {}, context: {} })).output).toEqual({ response: 'hello from replay' });
+    const steps: AgentStep[] = [];
+    await a.run({ agentId: 'guide', actionId: 'chat', input: {}, context: {}, onStep: async (step) => void steps.push(step) });
+    expect(steps).toEqual([{ type: 'model_call', step: 1, text: 'hello from replay', finishReason: 'stop', usage: { inputTokens: 0, outputTokens: 0 } }]);
   });
 
   it('a missing answer names what was asked; an answer that breaks the schema is LLM_OUTPUT_INVALID', async () => {

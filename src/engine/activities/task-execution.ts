@@ -68,7 +68,7 @@ export class TaskExecution {
       case 'memory':
         return runMemory(task, ctx, this.rt);
       case 'basic':
-        return runBasic(task, ids, input, ctx, this.rt);
+        return runBasic(task, ids, input, ctx, this.rt, this.rt.agentStepRecorder(request, ids));
     }
   }
 

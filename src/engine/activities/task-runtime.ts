@@ -6,7 +6,7 @@ import { templates, type TemplateEngine } from '../../expr/template.js';
 import type { ExecutionError, Status, TaskState, WorkflowExecution, WorkflowExecutionWithTasks } from '../../store/store.js';
 import { templateContext } from '../context.js';
 import type { JsonSchema, TransitionDef } from '../definition.js';
-import type { EngineDeps } from '../executors.js';
+import type { AgentStep, EngineDeps } from '../executors.js';
 import { carriedError, HISTORY_RESULT_LIMIT_BYTES, jsonBytes, payloadTooLarge } from '../history-limits.js';
 import type { ExecutionEvent } from '../observer.js';
 import type { Expansion, TaskOutcome, TaskRequest } from '../protocol.js';
@@ -129,6 +129,14 @@ export class TaskRuntime implements HandlerContext {
 
   notify(event: ExecutionEvent): void {
     this.deps.observer?.(event);
+  }
+
+  /** Where an agent task's steps go: its execution's stream log, with the task's scope; undefined when nothing records them. */
+  agentStepRecorder(request: TaskRequest, ids: ComponentIds): ((step: AgentStep) => Promise<void>) | undefined {
+    const record = this.deps.agentSteps;
+    if (!record) return undefined;
+    const scope = { workflowId: request.workflowId, taskExecId: request.taskExecId, taskId: request.task.id, agentId: ids.agent ?? null };
+    return (step) => record(request.execId, scope, step);
   }
 
   taskFailed(request: TaskRequest, error: ExecutionError, attempt: number, retrying: boolean): void {

@@ -3,6 +3,7 @@ import type { TaskBase } from '../definition.js';
 import { defined } from '../../config/read.js';
 import type { HandlerContext, TaskKind, TaskRunResult } from './kind.js';
 import { CompozyError } from '../../errors.js';
+import type { AgentStep } from '../executors.js';
 
 /** A task that calls a tool, an agent (action or prompt), or a model with a direct prompt; an inline agent or tool is compiled to its id. */
 export interface BasicTaskDef extends TaskBase<'basic'>, Pick<BasicTaskConfig, 'action' | 'prompt'> {
@@ -70,7 +71,7 @@ function undeclared(error: unknown, task: BasicTaskDef, ids: ComponentIds): unkn
 }
 
 /** Runs a basic task with its ids as componentIds rendered them. */
-export async function runBasic(task: BasicTaskDef, ids: ComponentIds, input: Record<string, unknown>, ctx: Record<string, unknown>, h: HandlerContext): Promise<TaskRunResult> {
+export async function runBasic(task: BasicTaskDef, ids: ComponentIds, input: Record<string, unknown>, ctx: Record<string, unknown>, h: HandlerContext, onStep?: (step: AgentStep) => Promise<void>): Promise<TaskRunResult> {
   try {
     if (ids.tool) return { raw: await h.deps.tools.call(ids.tool, input, task.timeoutMs === undefined ? {} : { timeoutMs: task.timeoutMs }) };
     if (ids.agent || task.prompt) {
@@ -82,6 +83,7 @@ export async function runBasic(task: BasicTaskDef, ids: ComponentIds, input: Rec
         ...(ids.action ? { actionId: ids.action } : {}),
         ...(prompt !== undefined ? { prompt } : {}),
         ...(task.model ? { model: task.model } : {}),
+        ...(onStep ? { onStep } : {}),
       });
       return { raw: result.output, ...(result.usage ? { usage: result.usage } : {}) };
     }

@@ -67,7 +67,7 @@ export function streamRoutes(engine: EngineClient, hub: StreamHub, log?: (line: 
       route({
         summary: `Stream a ${kind} execution's events (SSE)`,
         description:
-          'One event per task state change (task.started, task.succeeded, task.failed, task.status) and per execution status change (execution.status); execution.finished is the last, then the stream closes. A stream opened after the end replays every event and closes.',
+          'One event per task state change (task.started, task.succeeded, task.failed, task.status), per agent step (agent.model_call, agent.tool_call, agent.tool_result) and per execution status change (execution.status); execution.finished is the last, then the stream closes. A stream opened after the end replays every event and closes.',
         tags: ['executions'],
         params: params({ exec_id: EXEC_ID }),
         headers: lastEventHeader,

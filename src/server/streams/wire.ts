@@ -11,6 +11,9 @@ export const STREAM_EVENTS = [
   'task.succeeded',
   'task.failed',
   'task.status',
+  'agent.model_call',
+  'agent.tool_call',
+  'agent.tool_result',
 ] as const;
 export type StreamEventName = (typeof STREAM_EVENTS)[number];
 
@@ -44,5 +47,17 @@ export function wireEvent({ execId, record }: Pick<LoggedRecord, 'execId' | 'rec
       };
     case 'task':
       return { name: taskEventName(record.state.status), data: { exec_id: execId, workflow_id: record.state.workflowId, at: record.at, task: taskStateDto(record.state) } };
+    case 'agent': {
+      const { scope, step } = record;
+      const base = { exec_id: execId, workflow_id: scope.workflowId, at: record.at, task_exec_id: scope.taskExecId, task_id: scope.taskId, agent_id: scope.agentId, step: step.step };
+      switch (step.type) {
+        case 'model_call':
+          return { name: 'agent.model_call', data: { ...base, text: step.text, finish_reason: step.finishReason, usage: { input_tokens: step.usage.inputTokens, output_tokens: step.usage.outputTokens } } };
+        case 'tool_call':
+          return { name: 'agent.tool_call', data: { ...base, tool_call_id: step.toolCallId, tool_id: step.toolId, input: step.input } };
+        case 'tool_result':
+          return { name: 'agent.tool_result', data: { ...base, tool_call_id: step.toolCallId, tool_id: step.toolId, output: step.output ?? null, error: step.error ?? null } };
+      }
+    }
   }
 }
