@@ -14,7 +14,6 @@ import { createMemoryManager } from '../../src/memory/service.js';
 import { ksuid } from '../../src/store/ksuid.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { ExecutionStreamLog } from '../../src/engine/stream-log.js';
-import { SqliteKv } from '../../src/kv/sqlite/sqlite-kv.js';
 import { StreamHub } from '../../src/server/streams/hub.js';
 import { TOOLS_YAML, writeProject } from '../engine/harness.js';
 
