@@ -102,15 +102,16 @@ export function taskTree(states: TaskStateJson[]): TaskNode[] {
   return roots;
 }
 
-/** One line per task state, indented under its parent: id, type, status, duration, and the error of a failed one. */
-export function taskTreeLines(states: TaskStateJson[], now: number, color: boolean): string[] {
+/** One line per task state, indented under its parent: id, type, status, duration, a note (by task_exec_id) if any, and the error of a failed one. */
+export function taskTreeLines(states: TaskStateJson[], now: number, color: boolean, notes: ReadonlyMap<string, string> = new Map()): string[] {
   const chalk = chalkFor(color);
   const rows: string[][] = [];
   const errors = new Map<number, string>();
   const walk = (nodes: TaskNode[], depth: number) => {
     for (const { state, children } of nodes) {
       if (state.error && typeof (state.error as { message?: unknown }).message === 'string') errors.set(rows.length, (state.error as { message: string }).message);
-      rows.push([`${'  '.repeat(depth + 1)}${state.task_id}`, chalk.dim(state.execution_type), statusText(state.status, chalk), formatDuration(elapsed(state, now))]);
+      const note = notes.get(state.task_exec_id);
+      rows.push([`${'  '.repeat(depth + 1)}${state.task_id}`, chalk.dim(state.execution_type), statusText(state.status, chalk), formatDuration(elapsed(state, now)), ...(note ? [chalk.dim(note)] : [])]);
       walk(children, depth + 1);
     }
   };
@@ -121,17 +122,35 @@ export function taskTreeLines(states: TaskStateJson[], now: number, color: boole
     .flatMap((line, i) => (errors.has(i) ? [line, `${' '.repeat(line.length - line.trimStart().length + 2)}${chalk.red('✗')} ${errors.get(i)}`] : [line]));
 }
 
-/** `get`'s view: the execution's head line, its error, its task tree, and its output once it succeeded. */
-export function executionDetail(execution: ExecutionWithTasksJson, now: number, color: boolean): string {
+/** An execution's head line (workflow, id, status, duration, start) and, when it failed, its error. */
+export function executionHead(execution: ExecutionJson, now: number, color: boolean): string {
   const chalk = chalkFor(color);
   const error = execution.error as { code?: string; message?: string } | null;
-  const lines = [
+  return [
     `${chalk.bold(execution.workflow_id)} ${execution.workflow_exec_id} ${statusText(execution.status, chalk)} ${chalk.dim(`(${formatDuration(elapsed(execution, now))}, started ${execution.created_at})`)}`,
     ...(error?.message ? [`${chalk.red('✗')} ${error.code ? `${error.code}: ` : ''}${error.message}`] : []),
+  ].join('\n');
+}
+
+/** `get`'s view: the execution's head line, its error, its task tree, and its output once it succeeded. */
+export function executionDetail(execution: ExecutionWithTasksJson, now: number, color: boolean): string {
+  const lines = [
+    executionHead(execution, now, color),
     'Tasks:',
     // A task state an ended execution left unfinished (a cancel stops its wait) stopped counting then.
     ...taskTreeLines(Object.values(execution.tasks), isTerminal(execution.status as Status) ? Date.parse(execution.updated_at) : now, color),
   ];
   if (execution.status === 'SUCCESS') lines.push('Output:', ...JSON.stringify(execution.output ?? null, null, 2).split('\n').map((line) => `  ${line}`));
   return lines.join('\n');
+}
+
+/** The end of a run: `✔/✗ <workflow> <STATUS> (execution <id>, <duration>)[: error]`, then its output as JSON. */
+export function finalSummary(execution: ExecutionJson, color: boolean): string {
+  const chalk = chalkFor(color);
+  const mark = execution.status === 'SUCCESS' ? chalk.green('✔') : chalk.red('✗');
+  const error = execution.error as { message?: string } | null;
+  return [
+    `${mark} ${execution.workflow_id} ${execution.status} (execution ${execution.workflow_exec_id}, ${formatDuration(elapsed(execution, Date.now()))})${error?.message ? `: ${error.message}` : ''}`,
+    JSON.stringify(execution.output ?? null, null, 2),
+  ].join('\n');
 }

@@ -5,8 +5,18 @@ import { CompozyError, errorMessage } from '../errors.js';
 /** Colour and decoration only for a person at a terminal: not when piped, not under CI, not with NO_COLOR. */
 export function useColor(stream: NodeJS.WriteStream = process.stdout, env: NodeJS.ProcessEnv = process.env): boolean {
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  return isInteractive(stream, env);
+}
+
+/** Output redrawn in place (a live view) only for a person at a terminal: not when piped, not under CI. */
+export function isInteractive(stream: NodeJS.WriteStream = process.stdout, env: NodeJS.ProcessEnv = process.env): boolean {
   if (env.CI !== undefined && env.CI !== '' && env.CI !== 'false' && env.CI !== '0') return false;
   return stream.isTTY === true;
+}
+
+/** Whether a live view can be drawn on stdout: interactive, and a terminal with a size (a pty nobody sized has 0 rows). */
+export function canRedraw(stream: NodeJS.WriteStream = process.stdout, env: NodeJS.ProcessEnv = process.env): boolean {
+  return isInteractive(stream, env) && (stream.rows ?? 0) > 0;
 }
 
 /** Rows as aligned columns (the first row is the header), two spaces apart. */

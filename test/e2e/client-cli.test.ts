@@ -1,7 +1,12 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { stripVTControlCharacters as stripAnsi } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { HealthReport } from '../../src/health.js';
-import { copyExample, copyFixture, DevProcess, runCli, stopDevProcesses, type CliResult } from '../helpers/cli.js';
+import { BIN, copyExample, copyFixture, DevProcess, REPO, runCli, stopDevProcesses, type CliResult } from '../helpers/cli.js';
+import { runCliAtTerminal } from '../helpers/pty.js';
 
 /** The CLI client (workflow, executions, agent, tool) against a running `compozy dev`, found through .compozy/run.json. */
 
@@ -30,6 +35,32 @@ async function statusIs(api: string, execId: string, status: string): Promise<vo
 }
 
 afterAll(() => stopDevProcesses(started));
+
+interface Event {
+  id: number;
+  event: string;
+  data: { exec_id: string; workflow_id: string; at: string; task?: { task_id: string; status: string }; execution?: { status: string } };
+}
+
+const jsonLines = (stdout: string) => stdout.trim().split('\n').map((line) => JSON.parse(line) as Event);
+
+/** A `compozy executions follow` running in the background, its output collected. */
+function follower(args: string[]): { done: Promise<CliResult>; stdout: () => string } {
+  const child = spawn(process.execPath, [BIN, 'executions', 'follow', ...args], { cwd: REPO, env: { ...process.env, ...env, NO_COLOR: '1' } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return { done: new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr }))), stdout: () => stdout };
+}
+
+async function until(what: string, check: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
 
 describe('the CLI client with nothing running', () => {
   it('says to start compozy dev or pass --api-url (exit 1), in text and JSON; refuses bad flags first (exit 2)', async () => {
@@ -117,6 +148,52 @@ describe('the CLI client on the weather example', () => {
     expect(json<{ workflow_exec_id: string; tasks: object }>(await cli('executions', 'get', execId, project, '--json')).workflow_exec_id).toBe(execId);
   }, 60_000);
 
+  it('workflow run --follow prints a line per event, every task among them, and exits 0; --json prints the events as JSON Lines', async () => {
+    const run = await cli('workflow', 'run', 'weather', project, '--input', '{"city":"Lisbon"}', '--follow');
+    expect(run.code, run.stderr).toBe(0);
+    const lines = run.stdout.split('\n');
+    const TIME = String.raw`\d\d:\d\d:\d\d\.\d{3}`;
+    expect(lines[0]).toMatch(new RegExp(`^${TIME}  execution\\.status    weather  PENDING$`));
+    for (const path of ['weather', 'activities', 'activity_analysis', 'activity_analysis/analyze-activity-0', 'activity_analysis/analyze-activity-2', 'clothing', 'clothing_validation/validate-clothing-1', 'aggr', 'clothing_check', 'save_results', 'save_results/save_json', 'save_results/save_txt']) {
+      expect(lines.some((line) => new RegExp(`^${TIME}  task\\.succeeded      ${path}  \\w+  SUCCESS  [\\d.]+m?s$`).test(line)), path).toBe(true);
+    }
+    expect(lines.some((line) => new RegExp(`^${TIME}  agent\\.model_call    weather  tourist_guide step 1: stop, 0 in / 0 out tokens$`).test(line))).toBe(true);
+    const end = lines.findIndex((line) => line.includes('execution.finished'));
+    expect(lines[end]).toMatch(/execution\.finished  weather  SUCCESS  [\d.]+m?s$/);
+    expect(lines[end + 1]).toMatch(/^✔ weather SUCCESS \(execution \w{27}, [\d.]+m?s\)$/);
+    expect(JSON.parse(lines.slice(end + 2).join('\n'))).toMatchObject({ city: 'Lisbon' });
+
+    const followed = await cli('workflow', 'run', 'weather', project, '--input', '{"city":"Porto"}', '--follow', '--json');
+    expect(followed.code).toBe(0);
+    const events = jsonLines(followed.stdout);
+    expect(events.map((e) => e.id)).toEqual(events.map((_, i) => i + 1));
+    for (const event of events) {
+      expect(Object.keys(event).sort()).toEqual(['data', 'event', 'id']);
+      if (event.event.startsWith('agent.')) expect(event.data).toMatchObject({ task_exec_id: expect.any(String), task_id: expect.any(String), agent_id: 'tourist_guide', step: expect.any(Number) });
+      else expect(Object.keys(event.data).sort()).toEqual(['at', 'exec_id', 'workflow_id', event.event.startsWith('task.') ? 'task' : 'execution'].sort());
+    }
+    expect(events.filter((e) => e.event === 'agent.model_call').length).toBeGreaterThan(0);
+    expect(events[0]).toMatchObject({ event: 'execution.status', data: { execution: { status: 'PENDING' } } });
+    expect(events.at(-1)).toMatchObject({ event: 'execution.finished', data: { execution: { status: 'SUCCESS', output: { city: 'Porto' } } } });
+    expect(events.filter((e) => e.event === 'task.succeeded').map((e) => e.data.task?.task_id)).toContain('save_txt');
+
+    // An ended execution: the stream replays it and the follow ends with its status.
+    const again = await cli('executions', 'follow', String(events[0]?.data.exec_id), project, '--json');
+    expect(again.code).toBe(0);
+    expect(jsonLines(again.stdout)).toEqual(events);
+  }, 60_000);
+
+  it('at a terminal, follow redraws the task tree in place and ends with the summary', async () => {
+    const result = await runCliAtTerminal(['workflow', 'run', 'weather', project, '--input', '{"city":"Faro"}', '--follow'], []);
+    expect(result.code).toBe(0);
+    // log-update erases the previous frame (ESC[2K, ESC[1A) before drawing the next one.
+    expect(result.output).toContain('\u001b[2K\u001b[1A');
+    const plain = stripAnsi(result.output);
+    expect(plain).toMatch(/Tasks:\r?\n {2}weather +basic +SUCCESS/);
+    expect(plain).toMatch(/ {4}save_txt +basic +SUCCESS +[\d.]+m?s/);
+    expect(plain).toMatch(/✔ weather SUCCESS \(execution \w{27}, [\d.]+m?s\)/);
+  }, 60_000);
+
   it('agent run and tool run print the output and exit 0, or exit 1 with the task\'s own error', async () => {
     const agent = await cli('agent', 'run', 'tourist_guide', project, '--action', 'get_weather', '--input', '{"city":"Porto"}');
     expect(agent.code, agent.stderr).toBe(0);
@@ -156,6 +233,46 @@ describe('the CLI client on waiting executions', () => {
     expect(run.stdout).toMatch(/^✗ approval_quick FAILED \(execution \w{27}, [\d.]+m?s\): task approve failed: wait task timed out after 1s\n/);
   }, 30_000);
 
+  it('follow of a failing workflow exits 1, and a follow ends with 1 when another command cancels the execution', async () => {
+    const run = await cli('workflow', 'run', 'approval_quick', project, '--follow');
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/task\.failed {9}approve  wait  FAILED  [\d.]+m?s  ✗ wait task timed out after 1s\n/);
+    expect(run.stdout).toMatch(/task\.succeeded {6}expired  basic  SUCCESS/);
+    expect(run.stdout).toMatch(/\n✗ approval_quick FAILED \(execution \w{27}, [\d.]+m?s\): task approve failed: wait task timed out after 1s\n/);
+
+    const { exec_id: execId } = json<{ exec_id: string }>(await cli('workflow', 'run', 'approval', project, '--json'));
+    const follow = follower([execId, project]);
+    await until('the follow to see the wait', () => follow.stdout().includes('task.started        approve'));
+    expect((await cli('executions', 'cancel', execId, project)).code).toBe(0);
+    const ended = await follow.done;
+    expect(ended.code).toBe(1);
+    expect(ended.stdout).toMatch(/execution\.finished  approval  CANCELED/);
+    expect(ended.stdout).toContain(`✗ approval CANCELED (execution ${execId}`);
+    const unknown = await cli('executions', 'follow', '3N1LLpHZJp5uPAtD2fRXOxreM80', project);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('Workflow execution 3N1LLpHZJp5uPAtD2fRXOxreM80 does not exist.');
+  }, 60_000);
+
+  it('a follow survives its server being killed and restarted by compozy dev: it reconnects with Last-Event-ID and misses nothing', async () => {
+    const { exec_id: execId } = json<{ exec_id: string }>(await cli('workflow', 'run', 'approval', project, '--json'));
+    await statusIs(api, execId, 'PAUSED');
+    const follow = follower([execId, project, '--json']);
+    await until('the follow to see the pause', () => follow.stdout().includes('"PAUSED"'));
+    const servePid = (JSON.parse(readFileSync(join(project, '.compozy', 'run.json'), 'utf8')) as { children: { serve: { pid: number } } }).children.serve.pid;
+    process.kill(servePid, 'SIGKILL');
+    await until('compozy dev to restart serve', async () => (await fetch(`${api}/readyz`).then((r) => r.ok).catch(() => false)), 60_000);
+    expect((await cli('executions', 'signal', execId, 'approved', project, '--payload', '{"ok":true,"by":"ada"}')).code).toBe(0);
+    const ended = await follow.done;
+    expect(ended.code, ended.stderr).toBe(0);
+    expect(ended.stderr).toContain(`• the event stream of ${execId} dropped`);
+    expect(ended.stderr).toContain(`• reconnected to the event stream of ${execId}, resuming after event`);
+    const events = jsonLines(ended.stdout);
+    expect(events.map((e) => e.id)).toEqual(events.map((_, i) => i + 1));
+    expect(events.map((e) => `${e.event}:${e.data.task?.task_id ?? e.data.execution?.status}`)).toEqual(
+      expect.arrayContaining(['task.succeeded:approve', 'task.succeeded:approved', 'execution.finished:SUCCESS']),
+    );
+  }, 120_000);
+
   it('sends a signal to a waiting execution, which then succeeds; a second signal is refused as it has ended', async () => {
     const { exec_id: execId } = json<{ exec_id: string }>(await cli('workflow', 'run', 'approval', project, '--json'));
     await statusIs(api, execId, 'PAUSED');
@@ -181,7 +298,9 @@ describe('the CLI client on waiting executions', () => {
     expect(cancel.code, cancel.stderr).toBe(0);
     expect(cancel.stdout).toBe(`✔ cancellation requested for execution ${execId}\n`);
     await statusIs(api, execId, 'CANCELED');
-    expect(json<{ executions: { workflow_exec_id: string }[] }>(await cli('executions', 'list', project, '--status', 'CANCELED', '--json')).executions.map((e) => e.workflow_exec_id)).toEqual([execId]);
+    const canceled = json<{ executions: { workflow_exec_id: string; status: string }[] }>(await cli('executions', 'list', project, '--status', 'CANCELED', '--json'));
+    expect(canceled.executions[0]?.workflow_exec_id).toBe(execId);
+    expect(new Set(canceled.executions.map((e) => e.status))).toEqual(new Set(['CANCELED']));
     const again = await cli('executions', 'cancel', execId, project);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('already ended with CANCELED; there is nothing to cancel');

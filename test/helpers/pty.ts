@@ -14,10 +14,12 @@ export interface PtyResult {
 
 // A pseudo-terminal driver in Python's standard library: @inquirer/prompts only asks at a real TTY.
 const DRIVER = String.raw`
-import json, os, pty, select, sys, time
+import fcntl, json, os, pty, select, struct, sys, termios, time
 steps = json.loads(sys.argv[1])
 pid, fd = pty.fork()
 if pid == 0:
+    # A terminal of 40 rows by 120 columns, as a person's would have (a new pty has 0 by 0).
+    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack('HHHH', 40, 120, 0, 0))
     os.execvp(sys.argv[2], sys.argv[2:])
 out = b''
 def read(until=None, timeout=30.0):

@@ -4,7 +4,8 @@ import { STATUSES } from '../../store/store.js';
 import { apiBase, call, withClientOptions, type ApiFlags } from '../api-client.js';
 import { chalkFor, executionDetail, executionsTable, type ExecutionJson, type ExecutionWithTasksJson } from '../execution-view.js';
 import { jsonOption } from '../json-input.js';
-import { useColor, writeJson } from '../output.js';
+import { followAndPrint } from '../follow-view.js';
+import { canRedraw, useColor, writeJson } from '../output.js';
 import { runAction } from '../run-action.js';
 
 interface ClientFlags extends ApiFlags {
@@ -74,6 +75,15 @@ export function registerExecutions(program: Command): void {
         const state = await callExecution<ExecutionWithTasksJson>(base, 'GET', execPath(execId));
         if (flags.json) writeJson(state);
         else write(executionDetail(state, Date.now(), useColor()));
+      }),
+    );
+
+  withClientOptions(executions.command('follow <exec_id> [project]'), 'print each event {id, event, data: {exec_id, workflow_id, at, execution | task}} as JSON Lines')
+    .description('Follow an execution to its end: the live task tree with states and durations at a terminal, one line per event otherwise; exit 0 when it ends SUCCESS, 1 otherwise')
+    .action((execId: string, projectArg: string | undefined, flags: ClientFlags) =>
+      runAction(Boolean(flags.json), async () => {
+        const base = await apiBase(projectArg, flags, 'follow its executions through');
+        return followAndPrint(base, execId, flags.json ? 'json' : canRedraw() ? 'live' : 'lines', useColor());
       }),
     );
 

@@ -3,9 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isTerminal } from '../../engine/progress.js';
 import type { Status } from '../../store/store.js';
 import { apiBase, call, withClientOptions, type ApiFlags } from '../api-client.js';
-import { chalkFor, elapsed, exitCodeForStatus, formatDuration, workflowDetail, workflowsTable, type ExecutionWithTasksJson, type WorkflowJson } from '../execution-view.js';
+import { chalkFor, exitCodeForStatus, finalSummary, workflowDetail, workflowsTable, type ExecutionWithTasksJson, type WorkflowJson } from '../execution-view.js';
 import { jsonObjectOption } from '../json-input.js';
-import { useColor, writeJson } from '../output.js';
+import { followAndPrint } from '../follow-view.js';
+import { canRedraw, useColor, writeJson } from '../output.js';
 import { runAction } from '../run-action.js';
 
 interface ClientFlags extends ApiFlags {
@@ -16,6 +17,7 @@ interface RunFlags extends ClientFlags {
   input?: string;
   inputFile?: string;
   wait?: boolean;
+  follow?: boolean;
 }
 
 const POLL_MS = 200;
@@ -33,17 +35,6 @@ async function waitForEnd(base: string, execId: string, label: string): Promise<
     if (isTerminal(state.status as Status)) return state;
     await sleep(POLL_MS);
   }
-}
-
-/** The end of a run at a terminal: `✔/✗ <workflow> <STATUS> (execution <id>, <duration>)`, its error, then its output. */
-function finalSummary(state: ExecutionWithTasksJson, color: boolean): string {
-  const chalk = chalkFor(color);
-  const mark = state.status === 'SUCCESS' ? chalk.green('✔') : chalk.red('✗');
-  const error = state.error as { message?: string } | null;
-  return [
-    `${mark} ${state.workflow_id} ${state.status} (execution ${state.workflow_exec_id}, ${formatDuration(elapsed(state, Date.now()))})${error?.message ? `: ${error.message}` : ''}`,
-    JSON.stringify(state.output ?? null, null, 2),
-  ].join('\n');
 }
 
 export function registerWorkflow(program: Command): void {
@@ -71,16 +62,18 @@ export function registerWorkflow(program: Command): void {
       }),
     );
 
-  withClientOptions(workflow.command('run <workflow> [project]'), 'print {exec_id, exec_url, workflow_id}, or with --wait the final execution state, as JSON')
+  withClientOptions(workflow.command('run <workflow> [project]'), 'print {exec_id, exec_url, workflow_id}, with --wait the final execution state, with --follow each event {id, event, data} (JSON Lines), as JSON')
     .description('Start an execution of a workflow on the running server and print its id; --wait waits for its end and exits with its status (0 on SUCCESS, 1 otherwise)')
     .option('--input <json>', 'the workflow input as a JSON object (default {})')
     .option('--input-file <path>', 'read the input JSON from a file')
     .option('--wait', 'wait for the execution to end, print its output, exit 0 on SUCCESS and 1 otherwise')
+    .option('--follow', 'like --wait, showing each task as it runs: the live task tree at a terminal, one line per event otherwise, the events as JSON Lines with --json')
     .action((workflowId: string, projectArg: string | undefined, flags: RunFlags) =>
       runAction(Boolean(flags.json), async () => {
         const input = jsonObjectOption('--input', flags.input, flags.inputFile);
         const base = await apiBase(projectArg, flags, 'run its workflows on');
         const started = await call<{ exec_id: string; exec_url: string; workflow_id: string }>(base, 'POST', `${path(workflowId)}/executions`, { input });
+        if (flags.follow) return followAndPrint(base, started.exec_id, flags.json ? 'json' : canRedraw() ? 'live' : 'lines', useColor());
         if (!flags.wait) {
           if (flags.json) writeJson(started);
           else write(`${chalkFor(useColor()).green('✔')} ${workflowId}: execution ${started.exec_id} started\n  → see it with \`compozy executions get ${started.exec_id}\``);
