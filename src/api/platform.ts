@@ -216,6 +216,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   let reloads: Promise<void> = Promise.resolve();
   const replace = async (project: ProjectConfig): Promise<void> => {
     if (stopping) throw new CompozyError('NOT_RUNNING', 'The platform is stopping; the project was not reloaded.');
+    // A first worker still starting (awaitWorker: false) would start after its runtime retired.
+    await started?.catch(() => undefined);
     const previous = current as Generation;
     const next = build(await openRuntime(project));
     try {

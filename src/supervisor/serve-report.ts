@@ -5,6 +5,13 @@ import { CompozyError, errorMessage, type ErrorCode } from '../errors.js';
 export const SERVE_REPORT_ENV = 'COMPOZY_SERVE_REPORT';
 export const RUN_NONCE_ENV = 'COMPOZY_RUN_NONCE';
 
+/** How serve's log line that says the project was reloaded (watch mode) begins: the supervisor shows the health table again on it. */
+const RELOAD_NOTICE = '↻ reloaded ';
+
+export function isReloadNotice(line: string): boolean {
+  return line.startsWith(RELOAD_NOTICE);
+}
+
 /**
  * What serve writes once it has bound its port (or failed to start): the supervisor learns the real
  * address from the server itself instead of guessing a free port beforehand.

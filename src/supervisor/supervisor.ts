@@ -17,13 +17,15 @@ import { startLines, type FirstWorkflow } from './first-lines.js';
 import { LogMux } from './log-mux.js';
 import { reapStaleRun } from './reaper.js';
 import { RestartPolicy, type RestartPolicyOptions } from './restart-policy.js';
-import { RUN_NONCE_ENV, SERVE_REPORT_ENV, removeServeReport } from './serve-report.js';
+import { isReloadNotice, RUN_NONCE_ENV, SERVE_REPORT_ENV, removeServeReport } from './serve-report.js';
 import { waitForOwnServer, waitForServeReport } from './serve-readiness.js';
 
 export type DevEvent =
   | { event: 'starting'; project: string; mode: string; requestedApiPort: number; temporalAddress: string; components: string[] }
   | { event: 'ready'; health: HealthReport; apiUrl: string; temporalAddress: string; temporalUiUrl?: string; logDir: string }
   | { event: 'restart'; component: string; restarts: number; exitCode: number | null; signal: string | null; delayMs: number }
+  /** serve reloaded the project (watch mode); the health after it. */
+  | { event: 'reload'; health: HealthReport; apiUrl: string }
   | { event: 'exit'; code: number; reason: string };
 
 export interface SupervisorOptions {
@@ -236,7 +238,13 @@ export class Supervisor {
 
   private launch(component: Component): RunningChild {
     this.mux.startRun(component.name);
-    const child = this.spawnChild(component.spec(), { graceMs: this.stopGraceMs, onLine: (line) => this.mux.line(component.name, line) });
+    const child = this.spawnChild(component.spec(), {
+      graceMs: this.stopGraceMs,
+      onLine: (line) => {
+        this.mux.line(component.name, line);
+        if (component.name === 'serve' && this.live && isReloadNotice(line)) void this.reportHealth('reload');
+      },
+    });
     component.child = child;
     component.record = { ...component.record, pid: child.pid, state: 'starting' };
     this.saveState();
@@ -356,7 +364,7 @@ export class Supervisor {
       throw failure.error;
     }
     this.live = true;
-    await this.reportHealth(true);
+    await this.reportHealth('start');
     return this.exitCode;
   }
 
@@ -375,7 +383,8 @@ export class Supervisor {
     this.parentWatch.unref();
   }
 
-  private async reportHealth(first: boolean): Promise<void> {
+  /** Shows the health table (or emits it): at start-up with the start lines, after a recovered restart (`ready` again), after a reload (`reload`). */
+  private async reportHealth(occasion: 'start' | 'restart' | 'reload'): Promise<void> {
     let health: HealthReport;
     try {
       const response = await fetch(`${this.apiUrl}/api/v0/health`, { headers: authHeaders(), signal: AbortSignal.timeout(5000) });
@@ -392,7 +401,11 @@ export class Supervisor {
     if (this.stopping) return;
     const apiUrl = this.apiUrl as string;
     this.options.showHealth?.(health);
-    if (first && this.options.showStartLines) {
+    if (occasion === 'reload') {
+      this.options.emit?.({ event: 'reload', health, apiUrl });
+      return;
+    }
+    if (occasion === 'start' && this.options.showStartLines) {
       for (const line of startLines({ apiUrl, workflow: this.options.firstWorkflow, dashboardUrl: `${apiUrl}/`, logDir: this.logDir })) this.narrate(line);
       this.narrate('');
     }
@@ -425,7 +438,7 @@ export class Supervisor {
       if (error instanceof CompozyError && error.code !== 'PROCESS_START_FAILED') this.mux.line(component.name, `cannot start: ${error.message}`);
       return;
     }
-    if (!this.stopping) await this.reportHealth(false);
+    if (!this.stopping) await this.reportHealth('restart');
   }
 
   private killAll(): void {

@@ -104,6 +104,9 @@ describe('compozy dev watch mode', () => {
     const reloaded = await waitForLog(dev, /reloaded in .* \(.*changed\)[^\n]*\n[^\n]*/, mark);
     expect(reloaded).toMatch(/\(entrypoint\.ts, hello\.yaml changed\): 1 workflow, 0 agents, 1 tool;/);
     expect(reloaded).not.toMatch(/restart to apply/);
+    // dev shows the health table again after a reload (with --json, a reload event carrying it).
+    const shown = await dev.waitFor('reload');
+    expect((shown.health as HealthReport).components.find((c) => c.name === 'api')?.detail).toMatch(/^project reloaded 1× /);
 
     const after = await api.start('Ada');
     await api.release(after);
