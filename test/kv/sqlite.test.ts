@@ -316,3 +316,26 @@ describe('SqliteKv group commit of conversation appends', () => {
     await batched.close();
   });
 });
+
+describe('SqliteKv reads issued together', () => {
+  it('each gets its own answer or error; a read issued before a write does not see it, one issued after does, also across publish', async () => {
+    const kv = SqliteKv.open(join(tempDir('kv'), 'kv.db'));
+    await kv.set('s', 'one');
+    await kv.hset('h', { f: 'v' });
+    const settle = (p: Promise<unknown>) => p.then((value) => ({ value }), (error: unknown) => ({ error: (error as CompozyError).code }));
+    const together = await Promise.all([settle(kv.get('s')), settle(kv.hget('s', 'f')), settle(kv.hget('h', 'f')), settle(kv.lrange('h', 0, -1)), settle(kv.get('missing'))]);
+    expect(together).toEqual([{ value: 'one' }, { error: 'KV_WRONG_TYPE' }, { value: 'v' }, { error: 'KV_WRONG_TYPE' }, { value: null }]);
+    const before = kv.get('s');
+    const write = kv.set('s', 'two');
+    const after = kv.get('s');
+    expect(await Promise.all([before, write, after])).toEqual(['one', true, 'two']);
+    // publish commits the waiting writes at once: a read issued before them still answers first.
+    const early = kv.get('s');
+    const set = kv.set('s', 'three');
+    await kv.publish('c', { n: 1 });
+    expect(await early).toBe('two');
+    await set;
+    expect(await kv.get('s')).toBe('three');
+    await kv.close();
+  });
+});

@@ -176,6 +176,9 @@ export class SqliteKv implements Kv {
   private readonly lockBackend: LockBackend;
   private readonly guard: SqliteGuard;
   private pending: Pending[] = [];
+  private reads: Pending[] = [];
+  private readsScheduled = false;
+  private readTx: { begin: StatementSync; commit: StatementSync; rollback: StatementSync } | undefined;
   /** Set while a batch of several operations runs straight through in one transaction (runBatch). */
   private conversations: Conversations | undefined;
   private flushScheduled = false;
@@ -336,15 +339,73 @@ export class SqliteKv implements Kv {
     });
   }
 
-  /** A read runs now, unless writes issued before it wait for their commit: then it runs in order with them. */
-  private read<T>(fn: () => T): T | Promise<T> {
+  /**
+   * A read issued while writes wait for their commit runs in order with them; otherwise it joins the
+   * reads issued before the pending microtasks have run, and they run together in one read transaction
+   * (readBatch).
+   */
+  private read<T>(fn: () => T): Promise<T> {
     if (this.pending.length > 0) return this.write(fn);
-    return this.guard.read(fn);
+    this.assertOpen();
+    return new Promise<T>((resolve, reject) => {
+      this.reads.push({ run: fn, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.readsScheduled) {
+        this.readsScheduled = true;
+        nextTurn(this.runReads);
+      }
+    });
   }
 
-  /** Commits the waiting operations now (before an operation that does not join the batch, and at close). */
+  /** Runs the waiting reads now: at their microtask, and before any write commits, so a read sees only what was written before it was issued. */
+  private readonly runReads = (): void => {
+    this.readsScheduled = false;
+    const batch = this.reads;
+    if (batch.length === 0) return;
+    this.reads = [];
+    const failAll = (error: unknown) => batch.forEach((op) => op.reject(error));
+    const deliver = (outcomes: Outcome[]) => outcomes.forEach((outcome, i) => (outcome.ok ? (batch[i] as Pending).resolve(outcome.value) : (batch[i] as Pending).reject(outcome.error)));
+    if (!this.db.isOpen) return failAll(closedError(this.path));
+    try {
+      const outcomes = this.guard.read(() => this.readBatch(batch));
+      if (outcomes instanceof Promise) outcomes.then(deliver, failAll);
+      else deliver(outcomes);
+    } catch (error) {
+      failAll(error);
+    }
+  };
+
+  /**
+   * Several reads in one deferred BEGIN … COMMIT: one snapshot and one WAL read lock for all of them
+   * (an autocommit SELECT takes and drops that lock itself: an hget measured 22 µs alone, 10–14 µs in a
+   * read transaction of 100). Each keeps its own typed error (WRONGTYPE); a storage error, or the file
+   * being locked, fails or retries the batch whole, which only read.
+   */
+  private readBatch(batch: Pending[]): Outcome[] {
+    const each = (op: Pending): Outcome => {
+      try {
+        return { ok: true, value: op.run() };
+      } catch (error) {
+        if (!(error instanceof CompozyError)) throw error;
+        return { ok: false, error };
+      }
+    };
+    if (batch.length === 1) return [each(batch[0] as Pending)];
+    const tx = (this.readTx ??= { begin: this.db.prepare('BEGIN'), commit: this.db.prepare('COMMIT'), rollback: this.db.prepare('ROLLBACK') });
+    tx.begin.run();
+    try {
+      const outcomes = batch.map(each);
+      tx.commit.run();
+      return outcomes;
+    } catch (error) {
+      if (this.db.isTransaction) tx.rollback.run();
+      throw error;
+    }
+  }
+
+  /** Commits the waiting operations now (before an operation that does not join the batch, and at close); reads issued before them run first. */
   private readonly flush = (): void => {
     this.flushScheduled = false;
+    this.runReads();
     while (this.pending.length > 0) this.commit(this.pending.splice(0, MAX_BATCH));
   };
 
