@@ -1,7 +1,7 @@
 import type { MemoryTaskOptions, ModelSpec } from '../config/types.js';
 import type { TemplateEngine } from '../expr/template.js';
 import type { ExecutionStore } from '../store/store.js';
-import type { TaskDef } from './definition.js';
+import type { TaskDef, WorkflowDef } from './definition.js';
 import type { ExecutionObserver } from './observer.js';
 
 /**
@@ -83,4 +83,6 @@ export interface EngineDeps {
   observer?: ExecutionObserver;
   /** Records an agent task's steps (the execution's stream log); absent, they are not recorded. */
   agentSteps?: (execId: string, scope: AgentStepScope, step: AgentStep) => Promise<void>;
+  /** The project's compiled workflows, which runs a Temporal Schedule fires start (scheduled-runs.ts). */
+  workflows?: ReadonlyMap<string, WorkflowDef>;
 }

@@ -111,6 +111,14 @@ export interface RunInput {
   startWith?: Record<string, unknown>;
 }
 
+/** The argument a project's Temporal Schedule starts its scheduled-run workflow with. */
+export interface ScheduledRunRequest {
+  /** The Compozy workflow id. */
+  workflowId: string;
+  /** The schedule's input: every run's input. */
+  input: Record<string, unknown>;
+}
+
 export interface CompleteWorkflowRequest {
   execId: string;
   env: Record<string, string>;

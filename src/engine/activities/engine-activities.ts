@@ -1,12 +1,13 @@
 import type { ExecutionError, Status } from '../../store/store.js';
 import type { ExecutingTaskDef } from '../definition.js';
 import type { EngineDeps } from '../executors.js';
-import type { CompleteWorkflowRequest, FinishParentRequest, SettleWaitRequest, TaskRequest } from '../protocol.js';
+import type { CompleteWorkflowRequest, FinishParentRequest, ScheduledRunRequest, SettleWaitRequest, TaskRequest } from '../protocol.js';
 import type { AggregateTaskDef } from '../tasks/aggregate.js';
 import type { CollectionTaskDef } from '../tasks/collection.js';
 import type { RouterTaskDef } from '../tasks/router.js';
 import type { WaitTaskDef } from '../tasks/wait.js';
 import { Parents } from './parents.js';
+import { ScheduledRuns } from './scheduled-runs.js';
 import { TaskExecution } from './task-execution.js';
 import { TaskRuntime } from './task-runtime.js';
 import { Waits } from './waits.js';
@@ -21,6 +22,7 @@ export class EngineActivities {
   private readonly parents: Parents;
   private readonly waits: Waits;
   private readonly completion: WorkflowCompletion;
+  private readonly scheduled: ScheduledRuns;
 
   constructor(deps: EngineDeps) {
     this.rt = new TaskRuntime(deps);
@@ -28,6 +30,7 @@ export class EngineActivities {
     this.parents = new Parents(this.rt);
     this.waits = new Waits(this.rt);
     this.completion = new WorkflowCompletion(this.rt);
+    this.scheduled = new ScheduledRuns(deps.store, deps.workflows ?? new Map());
   }
 
   /**
@@ -35,7 +38,7 @@ export class EngineActivities {
    * Temporal's history, so each one passes through `carried`: what cannot be carried fails its task.
    */
   functions() {
-    const { rt, tasks, parents, waits, completion } = this;
+    const { rt, tasks, parents, waits, completion, scheduled } = this;
     return {
       executeTask: async (r: TaskRequest<ExecutingTaskDef>) => rt.carried(r, await tasks.executeTask(r)),
       beginTask: async (r: TaskRequest) => rt.carried(r, await tasks.beginTask(r)),
@@ -50,6 +53,7 @@ export class EngineActivities {
       },
       markWorkflow: (execId: string, status: Status) => completion.markWorkflow(execId, status),
       completeWorkflow: (r: CompleteWorkflowRequest) => completion.completeWorkflow(r),
+      openScheduledRun: (r: ScheduledRunRequest & { execId: string }) => scheduled.open(r),
     };
   }
 }

@@ -1,1 +1,2 @@
 export { compozyBatch, compozyWorkflow } from './interpreter.js';
+export { compozyScheduledRun } from './scheduled.js';
