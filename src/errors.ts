@@ -89,6 +89,7 @@ export type ErrorCode =
   | 'MEMORY_FLUSH_FAILED'
   | 'SIGNAL_FAILED'
   | 'TRIGGER_NOT_FOUND'
+  | 'SCHEDULE_NOT_FOUND'
   /** A /api/v0/hooks/<slug> no webhook trigger declares. */
   | 'WEBHOOK_NOT_FOUND'
   /** A webhook delivery whose signature does not verify. */
@@ -135,6 +136,7 @@ export function httpStatusFor(error: unknown): number {
     case 'WORKFLOW_NOT_FOUND':
     case 'EXECUTION_NOT_FOUND':
     case 'TRIGGER_NOT_FOUND':
+    case 'SCHEDULE_NOT_FOUND':
     case 'WEBHOOK_NOT_FOUND':
     case 'MEMORY_NOT_FOUND':
     case 'AGENT_NOT_FOUND':

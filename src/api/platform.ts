@@ -199,6 +199,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   // and binds (those waits are off this thread); its failure to start rejects `stopped` either way.
   const started = inProcess ? generation.process.startWorker() : undefined;
   started?.catch(() => undefined);
+  // The server reconciles the project's schedules (reference: the server's startup, not its workers).
+  if (generation.app) first.startSchedules();
   let listening: Platform['http'];
   if (front && generation.app && options.http) {
     try {
@@ -230,6 +232,11 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     current = next;
     reloaded = { count: (reloaded?.count ?? 0) + 1, at: new Date() };
     follow(next);
+    if (next.app) {
+      // The reconciliation lease passes from the retiring version to this one now, not once its worker has drained.
+      await previous.runtime.schedules.close();
+      next.runtime.startSchedules();
+    }
     const retired = previous.process.retire({ name: 'http app', close: () => previous.app?.close() }).catch(() => undefined);
     retiring.add(retired);
     void retired.finally(() => retiring.delete(retired));

@@ -25,6 +25,8 @@ import { streamRoutes } from './routes/streams.js';
 import type { StreamHub } from './streams/hub.js';
 import { mcpRoutes } from './routes/mcps.js';
 import type { McpServers } from '../mcp/servers.js';
+import { scheduleRoutes } from './routes/schedules.js';
+import type { Schedules } from '../triggers/schedules.js';
 
 export interface AppDeps {
   health(): Promise<HealthReport>;
@@ -44,6 +46,8 @@ export interface AppDeps {
   webhooks?: { kv: Kv; env: NodeJS.ProcessEnv; now?: () => number };
   /** The project's MCP servers as this process runs them (GET /api/v0/mcps shows their state); absent, only their declarations. */
   mcp?: McpServers;
+  /** The project's workflow schedules: /api/v0/schedules is served when given. */
+  schedules?: Schedules;
   /** API keys and rate limits; absent, neither is checked (tests of the bare routes). */
   security?: SecurityOptions;
   /** Serve the dev dashboard (dist/web) at /: `compozy dev`, `serve --dashboard`, `start --dashboard`. */
@@ -85,7 +89,13 @@ export function buildApp(deps: AppDeps, options: { serverFactory?: FastifyServer
   });
 
   const engineClient = deps.engine?.client;
-  void app.register(healthRoutes({ health: deps.health, notReadyReason: deps.notReadyReason, ...(engineClient ? { engine: engineClient } : {}), ...(deps.identity ? { identity: deps.identity } : {}) }));
+  const schedules = deps.schedules;
+  void app.register(
+    healthRoutes({
+      health: deps.health, notReadyReason: deps.notReadyReason, ...(engineClient ? { engine: engineClient } : {}), ...(deps.identity ? { identity: deps.identity } : {}),
+      ...(schedules && schedules.declaredCount > 0 ? { schedules: () => ({ ...schedules.reconcileStatus() }) } : {}),
+    }),
+  );
   void app.register(metricsRoute({ health: deps.health, ...(engineClient ? { queue: () => engineClient.queue() } : {}) }));
   if (deps.engine) {
     void app.register(workflowRoutes(deps.engine.client, deps.engine.events), { prefix: '/api/v0' });
@@ -100,5 +110,6 @@ export function buildApp(deps: AppDeps, options: { serverFactory?: FastifyServer
   }
   if (deps.memory) void app.register(memoryRoutes(deps.memory), { prefix: '/api/v0' });
   if (deps.dashboard) registerDashboard(app);
+  if (deps.schedules) void app.register(scheduleRoutes(deps.schedules), { prefix: '/api/v0' });
   return app;
 }

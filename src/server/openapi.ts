@@ -27,6 +27,7 @@ export function registerOpenApi(app: FastifyInstance): void {
         { name: 'tasks', description: 'Direct executions of a workflow\'s task' },
         { name: 'tools', description: 'Direct tool executions' },
         { name: 'resources', description: 'The loaded project, read-only: agents, tools, tasks, models, memories, schemas' },
+        { name: 'schedules', description: 'Workflow schedules (Temporal Schedules): list, inspect, pause, resume, re-time, delete, fire' },
       ],
     },
   });

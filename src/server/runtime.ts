@@ -30,6 +30,7 @@ import { shutDown, type ShutdownStep } from '../platform/shutdown.js';
 import { nativeToolSpecs } from '../tools/native/index.js';
 import { projectMcpServers } from '../config/mcp-servers.js';
 import { McpServers } from '../mcp/servers.js';
+import { Schedules } from '../triggers/schedules.js';
 
 export type { RuntimeTools } from './engine-deps.js';
 
@@ -95,6 +96,7 @@ export function temporalTarget(settings: AppSettings): TemporalTarget {
  */
 export class EngineRuntime {
   private dispatcher: Consumer | undefined;
+  private schedulesStarted = false;
 
   private constructor(
     readonly context: RuntimeContext,
@@ -117,6 +119,8 @@ export class EngineRuntime {
     readonly memory: MemoryManager,
     /** The project's MCP servers, when it declares some and this process runs its agents. */
     readonly mcp: McpServers | undefined,
+    /** The project's workflow schedules as Temporal Schedules; a serve process reconciles them (startSchedules). */
+    readonly schedules: Schedules,
     private readonly activities: EngineActivities,
     private readonly llm: ComponentHealth | undefined,
     /** What the runtime opened itself (never an adapter its caller supplied), in closing order. */
@@ -183,9 +187,10 @@ export class EngineRuntime {
     const agentSteps = async (execId: string, scope: AgentStepScope, step: AgentStep) => {
       await streamLog.append(execId, { kind: 'agent', at: new Date().toISOString(), scope, step });
     };
-    const activities = new EngineActivities({ store, tools, agents, memory, signals: events, agentSteps, ...(context.observer ? { observer: context.observer } : {}) });
+    const activities = new EngineActivities({ store, tools, agents, memory, signals: events, agentSteps, workflows: project.workflows, ...(context.observer ? { observer: context.observer } : {}) });
     const llm = overrides.agents ? undefined : llmHealth(projectConfig, env);
-    const runtime = new EngineRuntime(context, temporal, projectConfig, project, kv, store, streamLog, connection, engine, events, tools, agents, memoryManager, mcp, activities, llm, owned);
+    const schedules = new Schedules({ client, kv, project: projectConfig, taskQueue: temporal.taskQueue, log: context.log });
+    const runtime = new EngineRuntime(context, temporal, projectConfig, project, kv, store, streamLog, connection, engine, events, tools, agents, memoryManager, mcp, schedules, activities, llm, owned);
     try {
       await events.setup();
     } catch (error) {
@@ -215,6 +220,20 @@ export class EngineRuntime {
     return worker;
   }
 
+  /**
+   * Reconciles the project's schedules into Temporal Schedules in the background (a serve process does;
+   * a worker or an embedded runtime does not). Its state shows in the schedules health row and /readyz.
+   */
+  startSchedules(): void {
+    this.schedulesStarted = true;
+    this.schedules.start();
+  }
+
+  /** Why /readyz waits for the schedules, when this process reconciles them. */
+  schedulesNotReady(): string | undefined {
+    return this.schedulesStarted ? this.schedules.notReadyReason() : undefined;
+  }
+
   /** Health rows of the backends: kv, store, memory when the project declares memories, llm when it has agents, tools when it has a tool pool. */
   async backendHealth(): Promise<ComponentHealth[]> {
     type Probe = { where: string; sqlite: boolean; detail: string; degraded?: { code: string; message: string } | undefined };
@@ -241,6 +260,7 @@ export class EngineRuntime {
       ...(this.llm ? [this.llm] : []),
       ...[this.tools.health()].filter((tools): tools is ComponentHealth => tools !== undefined),
       ...(this.mcp?.health() ?? []),
+      ...(this.schedulesStarted ? [await this.schedules.health()].filter((row): row is ComponentHealth => row !== undefined) : []),
     ];
   }
 
@@ -268,6 +288,7 @@ export class EngineRuntime {
   closeSteps(): ShutdownStep[] {
     return [
       { name: 'event dispatcher', close: () => this.dispatcher?.cancel() },
+      { name: 'schedules', close: () => this.schedules.close() },
       { name: 'tools', close: () => this.tools.close() },
       { name: 'mcp servers', close: () => this.mcp?.close() },
       { name: 'temporal connection', close: () => this.connection.close() },

@@ -88,10 +88,12 @@ export function apiServer(runtime: EngineRuntime, options: ApiServerOptions, fro
     health,
     notReadyReason: () => {
       const engine = options.process();
-      return !inProcess || engine?.polling() ? undefined : (engine?.workerFailure ?? 'worker is not polling yet');
+      if (inProcess && !engine?.polling()) return engine?.workerFailure ?? 'worker is not polling yet';
+      return runtime.schedulesNotReady();
     },
     engine: { client: runtime.engine, store: runtime.store, events: runtime.events },
     streams: new StreamHub(runtime.streamLog),
+    schedules: runtime.schedules,
     memory: runtime.memory,
     project: runtime.projectConfig,
     ...(runtime.mcp ? { mcp: runtime.mcp } : {}),

@@ -15,6 +15,7 @@ import { ksuid } from '../../src/store/ksuid.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { ExecutionStreamLog } from '../../src/engine/stream-log.js';
 import { StreamHub } from '../../src/server/streams/hub.js';
+import { Schedules } from '../../src/triggers/schedules.js';
 import { TOOLS_YAML, writeProject } from '../engine/harness.js';
 
 interface Operation {
@@ -42,7 +43,9 @@ const routes: RouteOptions[] = [];
 let app: FastifyInstance;
 
 beforeAll(async () => {
-  app = buildApp({ health: async () => report, notReadyReason: () => undefined, engine: { client: engine, store, events }, streams: new StreamHub(new ExecutionStreamLog(kv)), project: loadValidProject(project.dir), identity: { pid: 42 } });
+  const config = loadValidProject(project.dir);
+  const schedules = new Schedules({ client, kv, project: config, taskQueue: 'q', log: () => undefined });
+  app = buildApp({ health: async () => report, notReadyReason: () => undefined, engine: { client: engine, store, events }, streams: new StreamHub(new ExecutionStreamLog(kv)), project: config, identity: { pid: 42 }, schedules });
   // The route plugins load at ready(), after this hook is in place, so it sees each of their routes.
   app.addHook('onRoute', (route) => void routes.push(route));
   await app.ready();
@@ -94,7 +97,8 @@ describe('/openapi.json', () => {
       expect.arrayContaining(['GET /healthz', 'GET /readyz', 'GET /api/v0/health', 'GET /metrics', 'GET /api/v0/workflows/:workflow_id', 'POST /api/v0/executions/workflows/:exec_id/resume', 'POST /api/v0/events',
         'POST /api/v0/workflows/:workflow_id/executions/sync', 'GET /api/v0/workflows/:workflow_id/executions', 'POST /api/v0/agents/:agent_id/executions', 'POST /api/v0/agents/:agent_id/executions/sync',
         'POST /api/v0/tasks/:task_id/executions/sync', 'POST /api/v0/tools/:tool_id/executions', 'GET /api/v0/executions/agents/:exec_id', 'GET /api/v0/executions/tasks/:exec_id', 'GET /api/v0/executions/tools/:exec_id',
-        'GET /api/v0/project', 'GET /api/v0/agents/:agent_id', 'GET /api/v0/tools', 'GET /api/v0/tasks/:task_id', 'GET /api/v0/models', 'GET /api/v0/memories/:memory_id', 'GET /api/v0/schemas']),
+        'GET /api/v0/project', 'GET /api/v0/agents/:agent_id', 'GET /api/v0/tools', 'GET /api/v0/tasks/:task_id', 'GET /api/v0/models', 'GET /api/v0/memories/:memory_id', 'GET /api/v0/schemas',
+        'GET /api/v0/schedules', 'GET /api/v0/schedules/:workflow_id', 'PATCH /api/v0/schedules/:workflow_id', 'DELETE /api/v0/schedules/:workflow_id', 'POST /api/v0/schedules/:workflow_id/trigger']),
     );
     for (const { method, url } of methods) {
       const path = url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
@@ -132,6 +136,7 @@ describe('/openapi.json', () => {
     expect(paths['/api/v0/workflows/{workflow_id}/executions']?.post?.requestBody).toMatchObject({ content: { 'application/json': { schema: { properties: { input: { type: 'object' }, task_id: { type: 'string' } } } } } });
     expect(paths['/api/v0/executions/workflows']?.get?.parameters?.filter((p) => p.in === 'query').map((p) => p.name).sort()).toEqual(['cursor', 'limit', 'status', 'workflow_id']);
     expect(paths['/api/v0/executions/workflows/{exec_id}/signals']?.post?.responses).toHaveProperty('409');
+    expect(paths['/api/v0/schedules/{workflow_id}']?.patch?.requestBody).toMatchObject({ content: { 'application/json': { schema: { properties: { enabled: { type: 'boolean' }, cron: { type: 'string' } } } } } });
   });
 });
 

@@ -10,6 +10,8 @@ export interface HealthSources {
   /** Absent when the process serves no execution API. */
   engine?: EngineClient;
   identity?: { pid: number; nonce?: string };
+  /** Where the reconciliation of the project's schedules stands (reference: health's `schedules`), when this process reconciles them. */
+  schedules?: () => Record<string, unknown> | undefined;
 }
 
 const STATE = { type: 'string', enum: ['up', 'starting', 'degraded', 'down'] };
@@ -20,6 +22,7 @@ const HEALTH_DATA = object({
   status: STATE,
   components: list(object({ name: STRING, backend: STRING, state: STATE, address: STRING, path: STRING, pid: INTEGER, restarts: INTEGER, lastExitCode: { type: ['integer', 'null'] }, detail: STRING })),
   queue: object({ pending: INTEGER, running: INTEGER, paused: INTEGER, limit: { type: ['integer', 'null'] }, admitted: INTEGER, rejected: INTEGER }),
+  schedules: object({ state: { type: 'string', enum: ['starting', 'reconciling', 'reconciled', 'owned-elsewhere', 'failed'] }, declared: INTEGER, created: INTEGER, updated: INTEGER, deleted: INTEGER, unchanged: INTEGER, reconciled_at: STRING, error: STRING }),
 });
 
 const READY = object({ status: STRING, reason: STRING, pid: INTEGER, nonce: STRING });
@@ -49,7 +52,8 @@ export function healthRoutes(sources: HealthSources) {
       const report = await sources.health();
       // A store that cannot count (locked, gone) already shows in the store row; the queue is then left out.
       const queue = sources.engine ? await sources.engine.queue().catch(() => undefined) : undefined;
-      return reply.status(report.status === 'up' ? 200 : 503).send({ status: report.status === 'up' ? 200 : 503, message: `platform is ${report.status}`, data: { ...report, ...(queue ? { queue } : {}) } });
+      const schedules = sources.schedules?.();
+      return reply.status(report.status === 'up' ? 200 : 503).send({ status: report.status === 'up' ? 200 : 503, message: `platform is ${report.status}`, data: { ...report, ...(queue ? { queue } : {}), ...(schedules ? { schedules } : {}) } });
     });
   };
 }
