@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -45,7 +45,40 @@ async function untilDead(pid: number): Promise<boolean> {
   return !isPidAlive(pid);
 }
 
+const slowFlow = `id: slow\ntools:\n  - id: hold\ntasks:\n  - id: held\n    tool: hold\n    retries: 0\noutputs:\n  pid: "{{ .tasks.held.output.pid }}"\n`;
+
+/** A tool that says it started (a file), then waits until the test releases it (another file). */
+const holdTool = (dir: string) =>
+  `import { existsSync, writeFileSync } from 'node:fs';\nexport default {\n  whoami: async () => ({ pid: process.pid }),\n  hold: async () => {\n    writeFileSync(${JSON.stringify(join(dir, 'started'))}, String(process.pid));\n    while (!existsSync(${JSON.stringify(join(dir, 'release'))})) await new Promise((r) => setTimeout(r, 20));\n    return { pid: process.pid };\n  },\n};\n`;
+
 describe('LocalCompozy.reload', () => {
+  it('lets a tool call in flight on the previous version finish in its own process', async () => {
+    const dir = project();
+    const state = mkdtempSync(join(tmpdir(), 'compozy-reload-hold-'));
+    dirs.push(state);
+    writeFileSync(join(dir, 'compozy.yaml'), 'name: reload\nworkflows:\n  - source: ./hello.yaml\n  - source: ./slow.yaml\n');
+    writeFileSync(join(dir, 'slow.yaml'), slowFlow);
+    writeFileSync(join(dir, 'entrypoint.ts'), holdTool(state));
+    const local = createCompozy({ project: dir, ephemeral: true, temporal: { bin: inject('temporalBin') } }) as LocalCompozy;
+    await local.start();
+    try {
+      const { execId } = await local.startWorkflow('slow');
+      for (let i = 0; i < 800 && !existsSync(join(state, 'started')); i++) await sleep(25);
+      const holder = Number(readFileSync(join(state, 'started'), 'utf8'));
+      writeFileSync(join(dir, 'hello.yaml'), workflow('bonjour'));
+      await local.reload(loadValidProject(dir));
+      // The previous runtime retires now: its worker waits for the call, its tool processes stay until then.
+      expect(isPidAlive(holder)).toBe(true);
+      writeFileSync(join(state, 'release'), '');
+      const ended = await local.waitFor(execId);
+      expect(ended).toMatchObject({ status: 'SUCCESS', output: { pid: holder } });
+      expect(await untilDead(holder)).toBe(true);
+      expect((await local.runWorkflow('hello')).output).toMatchObject({ greeting: 'bonjour' });
+    } finally {
+      await local.stop();
+    }
+  }, 120_000);
+
   it('runs new executions on the reloaded project with a new tool pool, and a stop during a reload waits for it and leaves nothing running', async () => {
     const dir = project();
     const compozy = createCompozy({ project: dir, ephemeral: true, temporal: { bin: inject('temporalBin') } });
