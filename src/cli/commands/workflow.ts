@@ -1,11 +1,9 @@
 import type { Command } from 'commander';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { isTerminal } from '../../engine/progress.js';
-import type { Status } from '../../store/store.js';
 import { apiBase, call, withClientOptions, type ApiFlags } from '../api-client.js';
 import { chalkFor, exitCodeForStatus, finalSummary, workflowDetail, workflowsTable, type ExecutionWithTasksJson, type WorkflowJson } from '../execution-view.js';
 import { jsonObjectOption } from '../json-input.js';
 import { followAndPrint } from '../follow-view.js';
+import { followExecution } from '../follow.js';
 import { canRedraw, useColor, writeJson } from '../output.js';
 import { runAction } from '../run-action.js';
 
@@ -20,21 +18,27 @@ interface RunFlags extends ClientFlags {
   follow?: boolean;
 }
 
-const POLL_MS = 200;
 const write = (text: string) => process.stdout.write(`${text}\n`);
 const narrate = (text: string) => process.stderr.write(`${text}\n`);
 const path = (workflowId: string) => `/api/v0/workflows/${encodeURIComponent(workflowId)}`;
 
-/** Reads the execution until it reaches a final status, saying each status change on stderr. */
+/**
+ * Follows the execution's event stream to its end, saying each status change on stderr (a dropped
+ * connection is resumed, as for --follow), then reads its final state with its tasks.
+ */
 async function waitForEnd(base: string, execId: string, label: string): Promise<ExecutionWithTasksJson> {
-  let last = '';
-  for (;;) {
-    const state = await call<ExecutionWithTasksJson>(base, 'GET', `/api/v0/executions/workflows/${execId}`);
-    if (state.status !== last) narrate(`• ${label}: ${state.status}`);
-    last = state.status;
-    if (isTerminal(state.status as Status)) return state;
-    await sleep(POLL_MS);
-  }
+  await followExecution(
+    base,
+    execId,
+    (event) => {
+      if (event.data.execution) narrate(`• ${label}: ${event.data.execution.status}`);
+    },
+    {
+      onDrop: (afterEventId, reason) => narrate(`• the event stream of ${execId} dropped (${reason}); reconnecting after event ${afterEventId}…`),
+      onResume: (afterEventId) => narrate(`• reconnected to the event stream of ${execId}, resuming after event ${afterEventId}`),
+    },
+  );
+  return call<ExecutionWithTasksJson>(base, 'GET', `/api/v0/executions/workflows/${execId}`);
 }
 
 export function registerWorkflow(program: Command): void {
