@@ -142,8 +142,9 @@ export class McpConnection {
 
   /** Calls a tool; a server that is down, or a call that fails in transport, is an MCP_UNAVAILABLE / MCP_TOOL_FAILED error. */
   async callTool(name: string, args: Record<string, unknown>): Promise<CallToolResult> {
-    const client = await this.up();
-    await this.acquire();
+    // Connected and under its session limit (the common case): no wait at all before the request.
+    const client = this.state === 'up' && this.client ? this.client : await this.up();
+    if (!this.tryAcquire()) await this.acquire();
     try {
       return (await client.callTool({ name, arguments: args }, undefined, { timeout: this.options.callTimeoutMs })) as CallToolResult;
     } catch (error) {
@@ -175,12 +176,15 @@ export class McpConnection {
     });
   }
 
-  private acquire(): Promise<void> {
+  private tryAcquire(): boolean {
     const limit = this.options.server.maxSessions;
-    if (limit === 0 || this.running < limit) {
-      this.running++;
-      return Promise.resolve();
-    }
+    if (limit !== 0 && this.running >= limit) return false;
+    this.running++;
+    return true;
+  }
+
+  /** Waits for a session slot; release() hands it over, so `running` stays counted. */
+  private acquire(): Promise<void> {
     return new Promise((resolve) => this.queue.push(resolve));
   }
 
