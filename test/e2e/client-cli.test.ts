@@ -6,6 +6,7 @@ import { stripVTControlCharacters as stripAnsi } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { HealthReport } from '../../src/health.js';
 import { BIN, copyExample, copyFixture, DevProcess, REPO, runCli, stopDevProcesses, type CliResult } from '../helpers/cli.js';
+import { tempDir } from '../helpers/fake-bin.js';
 import { runCliAtTerminal } from '../helpers/pty.js';
 
 /** The CLI client (workflow, executions, agent, tool) against a running `compozy dev`, found through .compozy/run.json. */
@@ -91,9 +92,10 @@ describe('the CLI client with nothing running', () => {
 
 describe('the CLI client on the weather example', () => {
   let project: string;
+  let api: string;
   beforeAll(async () => {
     project = copyExample('weather');
-    await startDev(project);
+    api = await startDev(project);
   }, 150_000);
 
   it('lists and shows workflows', async () => {
@@ -104,6 +106,11 @@ describe('the CLI client on the weather example', () => {
     const show = await cli('workflow', 'show', 'weather', project);
     expect(show.stdout).toContain('Input:\n  city  string  required  City to plan for');
     expect(show.stdout).toContain('  3.  activity_analysis    collection');
+    // --api-url needs no project: run from a folder that is none.
+    const byUrl = await runCli(['workflow', 'list', '--api-url', `${api}/`, '--json'], env, tempDir('elsewhere'));
+    expect(byUrl.code, byUrl.stderr).toBe(0);
+    expect(json<{ workflows: { id: string }[] }>(byUrl).workflows.map((w) => w.id)).toEqual(['weather']);
+    expect((await cli('workflow', 'list', '--api-url', 'not a url')).stderr).toContain('--api-url "not a url" is not a URL.');
     const unknown = await cli('workflow', 'show', 'wether', project);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('Workflow "wether" does not exist in project weather.');
