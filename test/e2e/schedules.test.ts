@@ -25,7 +25,7 @@ afterEach(async () => {
   await Promise.all(procs.splice(0).map((p) => p.stop()));
 });
 
-const TICK = (schedule: string) => `id: tick
+const TICK = (schedule: string, id = 'tick') => `id: ${id}
 config:
   input: { type: object, properties: { n: { type: number } }, required: [n] }
 ${schedule}tasks:
@@ -167,26 +167,60 @@ await withServices([['Redis', REDIS_URL, 6379], ['PostgreSQL', DATABASE_URL, 543
       await temporal?.stop();
     });
 
-    it('two servers of one project on Redis, PostgreSQL and one Temporal: one reconciles, the other reports the schedules owned elsewhere; one schedule fires executions', async () => {
+    it('two servers of one project on Redis, PostgreSQL and one Temporal: one reconciles, the other reports the schedules owned elsewhere; one schedule fires, pauses, changes and goes', async () => {
       const name = `sched-dist-${process.pid}`;
-      const project = writeFiles({ 'compozy.yaml': `name: ${name}\nworkflows:\n  - source: ./tick.yaml\n`, 'tick.yaml': TICK('schedule:\n  cron: "@every 2s"\n  input: { n: 3 }\n') });
+      // PostgreSQL outlives the run: a workflow id of this run's own keeps other runs' executions out of the counts.
+      const wf = `tick${process.pid}`;
+      const project = writeFiles({ 'compozy.yaml': `name: ${name}\nworkflows:\n  - source: ./tick.yaml\n`, 'tick.yaml': TICK('schedule:\n  cron: "@every 2s"\n  input: { n: 3 }\n', wf) });
       const distributed = { TEMPORAL_ADDRESS: temporal.address, REDIS_URL, DATABASE_URL, TEMPORAL_TASK_QUEUE: name };
       const ports = [await freePort(), await freePort()];
-      const servers = ports.map((port) => new CliProcess(['start', project, '--port', String(port)], distributed));
-      procs.push(...servers);
-      await Promise.all(servers.map((s) => s.waitForOutput('schedules: ', 60_000)));
       const apis = ports.map((port) => `http://127.0.0.1:${port}`);
-      await Promise.all(apis.map((api) => until(`${api} ready`, async () => ((await fetch(`${api}/readyz`).catch(() => undefined))?.ok ? true : undefined))));
-      const states = await Promise.all(apis.map(async (api) => (await data<{ schedules: { state: string } }>(`${api}/api/v0/health`)).data.schedules.state));
-      expect(states.sort()).toEqual(['owned-elsewhere', 'reconciled']);
-      expect(servers.filter((s) => s.output.includes('schedules: created')).length).toBe(1);
-      const owner = apis[states.indexOf('reconciled')] ?? apis[0]!;
-      await until('two scheduled executions', async () => ((await executions(owner, 'tick')).filter((e) => e.status === 'SUCCESS').length >= 2 ? true : undefined));
-      const found = await until('Temporal to list the schedule', async () => {
-        const listed = await temporalSchedules(temporal.address, `schedule-${name}-`);
-        return listed.length > 0 ? listed : undefined;
+      const listed = async () => (await temporalSchedules(temporal.address, `schedule-${name}-`)).map((s) => s.scheduleId);
+      /** Both servers started and ready; which one owns the reconciliation. */
+      const startBoth = async () => {
+        const servers = ports.map((port) => new CliProcess(['start', project, '--port', String(port)], distributed));
+        procs.push(...servers);
+        await Promise.all(servers.map((s) => s.waitForOutput('schedules: ', 60_000)));
+        await Promise.all(apis.map((api) => until(`${api} ready`, async () => ((await fetch(`${api}/readyz`).catch(() => undefined))?.ok ? true : undefined))));
+        const states = await Promise.all(apis.map(async (api) => (await data<{ schedules: { state: string } }>(`${api}/api/v0/health`)).data.schedules.state));
+        expect([...states].sort()).toEqual(['owned-elsewhere', 'reconciled']);
+        return { servers, owner: states.indexOf('reconciled') };
+      };
+      const stopBoth = () => Promise.all(procs.splice(0).map((p) => p.stop()));
+
+      const first = await startBoth();
+      expect(first.servers.filter((s) => s.output.includes('schedules: created')).length).toBe(1);
+      await until('two scheduled executions', async () => ((await executions(apis[0]!, wf)).filter((e) => e.status === 'SUCCESS').length >= 2 ? true : undefined));
+      expect(await until('Temporal to list the schedule', async () => ((await listed()).length > 0 ? listed() : undefined))).toEqual([`schedule-${name}-${wf}`]);
+
+      // Paused through the server that does not own the reconciliation: it steers the same Temporal Schedule.
+      const standby = apis[1 - first.owner]!;
+      const paused = await data<{ enabled: boolean }>(`${standby}/api/v0/schedules/${wf}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ enabled: false }) });
+      expect(paused).toMatchObject({ status: 200, data: { enabled: false, is_override: true } });
+      const settled = await until('the runs in flight to end', async () => {
+        const all = await executions(apis[0]!, wf);
+        return all.every((e) => ['SUCCESS', 'FAILED', 'CANCELED'].includes(e.status)) ? all.length : undefined;
       });
-      expect(found.map((s) => s.scheduleId)).toEqual([`schedule-${name}-tick`]);
-    }, 180_000);
+      await sleep(6000);
+      expect((await executions(apis[1]!, wf)).length).toBe(settled);
+
+      // A cron change: both restart on the new YAML, one of them updates the one schedule.
+      await stopBoth();
+      writeFileSync(join(project, 'tick.yaml'), TICK('schedule:\n  cron: "@every 3s"\n  input: { n: 4 }\n', wf));
+      const second = await startBoth();
+      expect(second.servers.filter((s) => s.output.includes('schedules: updated')).length).toBe(1);
+      expect(second.servers.some((s) => s.output.includes('schedules: created'))).toBe(false);
+      expect((await data(`${apis[1 - second.owner]!}/api/v0/schedules/${wf}`)).data).toMatchObject({ cron: '@every 3s', enabled: true, is_override: false });
+      expect(await listed()).toEqual([`schedule-${name}-${wf}`]);
+
+      // Removed from the YAML: one of them deletes it.
+      await stopBoth();
+      writeFileSync(join(project, 'tick.yaml'), TICK('', wf));
+      const third = ports.map((port) => new CliProcess(['start', project, '--port', String(port)], distributed));
+      procs.push(...third);
+      await Promise.all(third.map((s) => s.waitForOutput('schedules: ', 60_000)));
+      await until('one server to delete the schedule', async () => (third.filter((s) => s.output.includes(`schedules: deleted schedule-${name}-${wf}`)).length === 1 ? true : undefined));
+      await until('Temporal to list none', async () => ((await listed()).length === 0 ? true : undefined));
+    }, 300_000);
   }),
 );
