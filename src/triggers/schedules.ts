@@ -416,6 +416,7 @@ export class Schedules {
     this.stopRefresh?.();
     const lock = this.lock;
     this.lock = undefined;
+    // A lease that already expired or was taken over has nothing left to give up.
     if (lock) await lock.release().catch(() => undefined);
   }
 }
