@@ -576,6 +576,20 @@ describe('steering', () => {
     await expect(engine.signal(execId, 'x', {})).rejects.toMatchObject({ code: 'EXECUTION_NOT_RUNNING' });
   });
 
+  it('a task still waiting when its execution is canceled ends CANCELED with it', async () => {
+    const p = workflow('cancelwait', 'tasks:\n  - id: first\n    tool: echo\n    on_success: { next: hold }\n  - id: hold\n    type: wait\n    wait_for: never\n    condition: "true"\n');
+    const engine = h.engine(p);
+    const { execId } = await engine.start('cancelwait', {});
+    await until(async () => ((await h.store.getWorkflowExecution(execId))?.tasks.hold?.status === 'RUNNING' ? true : undefined), 'hold waiting');
+    await engine.cancel(execId);
+    const execution = await until(async () => {
+      const e = await h.store.getWorkflowExecution(execId);
+      return e?.status === 'CANCELED' ? e : undefined;
+    }, 'CANCELED');
+    expect(task(execution, 'first').status).toBe('SUCCESS');
+    expect(task(execution, 'hold')).toMatchObject({ status: 'CANCELED', error: { code: 'CANCELED', message: 'the execution was canceled' } });
+  });
+
   it('refuses bad starts: unknown workflow, invalid input, unknown task_id', async () => {
     const p = workflow('strict', 'config:\n  input:\n    type: object\n    properties:\n      city: { type: string }\n    required: [city]\ntasks:\n  - id: t\n    tool: echo\n');
     const engine = h.engine(p);

@@ -26,6 +26,10 @@ export class WorkflowCompletion {
     const states = execution.taskStates;
     if (request.canceled) {
       const error = engineError('CANCELED', 'the execution was canceled');
+      // A task still waiting or running when its execution is canceled ends with it, not RUNNING forever.
+      for (const { createdAt: _created, updatedAt: _updated, ...state } of states.filter((s) => !isTerminal(s.status))) {
+        await this.rt.deps.store.upsertTaskState({ ...state, status: 'CANCELED', error });
+      }
       await this.rt.deps.store.updateWorkflowExecution(request.execId, { status: 'CANCELED', error });
       this.finished(execution, 'CANCELED', error);
       return { status: 'CANCELED', error };
