@@ -37,7 +37,8 @@ describe('EngineRuntime.open', () => {
     closers.push(() => kv.close(), () => store.close());
     const runtime = await EngineRuntime.open(context(join(folder, 'state')), { kv, store });
     expect(runtime.kv).toBe(kv);
-    expect(runtime.store).toBe(store);
+    // The runtime records state writes into the execution streams on top of the store it is given.
+    expect((await runtime.store.info()).location).toBe(join(folder, 'given-store.db'));
     const rows = await runtime.backendHealth();
     expect(rows.find((row) => row.name === 'kv')).toMatchObject({ state: 'up', path: join(folder, 'given-kv.db') });
     expect(rows.find((row) => row.name === 'store')).toMatchObject({ state: 'up', path: join(folder, 'given-store.db') });
