@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { HealthReport } from '../../src/health.js';
-import { launchChromium, screenshot, watchPage } from '../helpers/browser.js';
+import { countRequests, launchChromium, screenshot, watchPage } from '../helpers/browser.js';
 import { copyExample, DevProcess, REPO, stopDevProcesses } from '../helpers/cli.js';
 
 // One `compozy dev` and one browser for the whole file: the weather example (replay model, offline)
@@ -47,6 +47,7 @@ let browser: Browser;
 let page: Page;
 let apiUrl: string;
 let project: string;
+let servePid: number;
 let seen: { errors: string[]; foreign: string[] };
 
 beforeAll(async () => {
@@ -56,6 +57,7 @@ beforeAll(async () => {
   const [ready, launched] = await Promise.all([dev.waitFor('ready'), launchChromium()]);
   browser = launched;
   apiUrl = ready.apiUrl as string;
+  servePid = (ready.health as HealthReport).components.find((c) => c.name === 'api')?.pid as number;
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   seen = watchPage(page, apiUrl);
 }, 90_000);
@@ -65,7 +67,8 @@ afterAll(async () => {
   await stopDevProcesses(started);
 });
 
-describe('the dashboard of compozy dev', () => {
+// Each test drives real processes and a browser on a shared 2-core machine (one restarts serve).
+describe('the dashboard of compozy dev', { timeout: 120_000 }, () => {
   it('opens at / on the health page, with a row per component of the health report', async () => {
     const report = ((await (await fetch(`${apiUrl}/api/v0/health`)).json()) as { data: HealthReport }).data;
     await page.goto(`${apiUrl}/`);
@@ -109,16 +112,8 @@ describe('the dashboard of compozy dev', () => {
     const execId = page.url().split('/').at(-1) as string;
     const tree = page.getByTestId('task-tree');
     await tree.waitFor();
-    // Refresh is the button a person presses: the page reads the execution when asked.
-    await expect
-      .poll(
-        async () => {
-          await page.getByRole('button', { name: 'Refresh' }).click();
-          return page.locator('h1 [data-status]').getAttribute('data-status');
-        },
-        { timeout: 60_000, interval: 500 },
-      )
-      .toBe('SUCCESS');
+    await expect.poll(() => page.locator('h1 [data-status]').getAttribute('data-status'), { timeout: 60_000 }).toBe('SUCCESS');
+    await expect.poll(() => page.locator('[data-stream]').getAttribute('data-stream')).toBe('ended');
     const state = ((await (await fetch(`${apiUrl}/api/v0/executions/workflows/${execId}`)).json()) as { data: { tasks: Record<string, { status: string; output: unknown }> } }).data;
     await expect.poll(() => tree.locator('tbody tr').count()).toBe(Object.keys(state.tasks).length);
     expect(await tree.locator('tr[data-task="weather"]').getAttribute('data-status')).toBe('SUCCESS');
@@ -126,32 +121,61 @@ describe('the dashboard of compozy dev', () => {
     const output = page.getByTestId('task-detail').getByLabel('task output');
     expect(JSON.parse((await output.textContent()) as string)).toEqual(state.tasks.weather?.output);
     await screenshot(page, 'dashboard-execution');
-    await page.getByRole('link', { name: 'Executions', exact: true }).first().click();
-    await page.getByTestId('execution-list').locator(`tr[data-exec="${execId}"]`).waitFor();
+  });
+
+  it('lists executions live: one started elsewhere appears and reaches SUCCESS without a reload', async () => {
+    await page.goto(`${apiUrl}/#/executions?workflow=weather`);
+    await expect.poll(() => page.locator('[data-stream]').getAttribute('data-stream')).toBe('live');
+    const reads = countRequests(page, /\/api\/v0\/executions\/workflows\?/);
+    const started = await fetch(`${apiUrl}/api/v0/workflows/weather/executions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: { city: 'Porto' } }) });
+    const execId = ((await started.json()) as { data: { exec_id: string } }).data.exec_id;
+    const row = page.getByTestId('execution-list').locator(`tr[data-exec="${execId}"]`);
+    await row.waitFor();
+    await expect.poll(() => row.locator('[data-status]').getAttribute('data-status'), { timeout: 60_000 }).toBe('SUCCESS');
+    expect(reads()).toBe(0);
     await screenshot(page, 'dashboard-executions');
   });
 
-  it('sends a signal to a waiting execution, which then goes on to SUCCESS', async () => {
+  it('follows a waiting execution live, through a restart of serve, and sends it the signal that lets it finish', async () => {
     await page.goto(`${apiUrl}/#/workflows/approval`);
     await page.locator('form.schema-form input[name="request"]').fill('deploy');
+    const snapshots = countRequests(page, /\/api\/v0\/executions\/workflows\/[0-9A-Za-z]{27}$/);
+    const streams: Array<Record<string, string>> = [];
+    page.on('request', (request) => {
+      if (/\/api\/v0\/executions\/workflows\/[0-9A-Za-z]{27}\/stream$/.test(request.url())) streams.push(request.headers());
+    });
     await page.getByRole('button', { name: 'Run workflow' }).click();
     await page.waitForURL(/#\/executions\/[0-9A-Za-z]{27}$/);
     const status = () => page.locator('h1 [data-status]').getAttribute('data-status');
-    const refreshed = async () => {
-      await page.getByRole('button', { name: 'Refresh' }).click();
-      return status();
-    };
-    await expect.poll(refreshed, { timeout: 30_000, interval: 300 }).toBe('PAUSED');
+    const stream = () => page.locator('[data-stream]').getAttribute('data-stream');
+    await expect.poll(status, { timeout: 30_000 }).toBe('PAUSED');
     await page.getByTestId('task-tree').locator('tr[data-task="wait_approval"]').waitFor();
+    expect(await stream()).toBe('live');
+
+    // serve dies: the stream drops, and resumes from its Last-Event-ID once compozy dev has restarted it.
+    const errorsBefore = seen.errors.length;
+    process.kill(servePid, 'SIGKILL');
+    await expect.poll(stream, { timeout: 10_000, interval: 50 }).toBe('reconnecting');
+    await expect.poll(stream, { timeout: 60_000 }).toBe('live');
+    const dropped = seen.errors.splice(errorsBefore);
+    expect(dropped.filter((line) => !/net::ERR_|\/stream -> 50[23]$/.test(line))).toEqual([]);
+    expect(streams.length).toBeGreaterThanOrEqual(2);
+    expect(streams[0]?.['last-event-id']).toBeUndefined();
+    expect(Number(streams.at(-1)?.['last-event-id'])).toBeGreaterThan(0);
+
     // The signal name is offered from the workflow's wait task.
     expect(await page.locator('input[name="signal_name"]').inputValue()).toBe('approve');
     await page.locator('textarea[name="payload"]').fill('{"ok": true, "by": "ana"}');
     await screenshot(page, 'dashboard-signal');
     await page.getByRole('button', { name: 'Send signal' }).click();
     await page.getByRole('status').filter({ hasText: 'signal approve sent' }).waitFor();
-    await expect.poll(refreshed, { timeout: 30_000, interval: 300 }).toBe('SUCCESS');
+    await expect.poll(status, { timeout: 60_000 }).toBe('SUCCESS');
+    await expect.poll(stream).toBe('ended');
     await page.getByTestId('task-tree').locator('tr[data-task="report"]').click();
     expect(JSON.parse((await page.getByTestId('task-detail').getByLabel('task output').textContent()) as string)).toEqual({ request: 'deploy', approved_by: 'ana' });
+    // The page read the execution once; everything after came from its stream.
+    expect(snapshots()).toBe(1);
+    await screenshot(page, 'dashboard-execution-live');
   });
 
   it('runs an agent action and a tool from their pages', async () => {

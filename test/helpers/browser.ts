@@ -38,3 +38,12 @@ export function watchPage(page: Page, origin: string): { errors: string[]; forei
   });
   return seen;
 }
+
+/** How many requests the page makes from now on whose URL matches. */
+export function countRequests(page: Page, url: RegExp): () => number {
+  let count = 0;
+  page.on('request', (request) => {
+    if (url.test(request.url())) count++;
+  });
+  return () => count;
+}

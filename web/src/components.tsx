@@ -1,6 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { ApiError } from './api';
+import type { StreamState } from './sse';
 
 /** An answer being loaded, the value, or why it failed; `reload` asks again. */
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { value?: T; error?: Error; loading: boolean; reload: () => void } {
@@ -56,5 +57,22 @@ export function Json({ value, label }: { value: unknown; label?: string }) {
     <pre class="json" aria-label={label}>
       {value === undefined ? 'undefined' : JSON.stringify(value, null, 2)}
     </pre>
+  );
+}
+
+const STREAM_LABELS: Record<StreamState, string> = {
+  connecting: 'connecting…',
+  live: 'live',
+  reconnecting: 'reconnecting…',
+  ended: 'ended',
+  failed: 'not live',
+};
+
+/** Whether what the page shows follows the server's stream right now. */
+export function LiveBadge({ state }: { state: StreamState }) {
+  return (
+    <span class={`live live-${state}`} data-stream={state} title="updates from the server's event stream">
+      {STREAM_LABELS[state]}
+    </span>
   );
 }

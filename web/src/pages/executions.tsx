@@ -1,14 +1,15 @@
 import { useState } from 'preact/hooks';
-import { api, type Execution, type ExecutionWithTasks, type TaskState, type Workflow } from '../api';
-import { ErrorBox, Json, Loaded, StatusBadge, useLoad } from '../components';
+import { api, type TaskState, type Workflow } from '../api';
+import { ErrorBox, Json, LiveBadge, Loaded, StatusBadge, useLoad } from '../components';
+import { useLiveExecution, useLiveExecutions, useNow, type LiveExecution } from '../live';
 import { href } from '../router';
 import { durationMs, formatDuration, isTerminal, taskTree } from '../tree';
 
 const STATUSES = ['PENDING', 'RUNNING', 'WAITING', 'PAUSED', 'SUCCESS', 'FAILED', 'TIMED_OUT', 'CANCELED'];
 
 export function ExecutionsPage({ workflow, status }: { workflow?: string; status?: string }) {
-  const query = new URLSearchParams({ limit: '100', ...(workflow ? { workflow_id: workflow } : {}), ...(status ? { status } : {}) });
-  const page = useLoad(() => api<{ executions: Execution[] }>('GET', `/executions/workflows?${query}`), [workflow, status]);
+  const page = useLiveExecutions({ workflow, status });
+  const now = useNow((page.value ?? []).some((e) => !isTerminal(e.status)));
   const filter = (next: { workflow?: string | undefined; status?: string | undefined }) => {
     const params = new URLSearchParams();
     const w = 'workflow' in next ? next.workflow : workflow;
@@ -21,9 +22,7 @@ export function ExecutionsPage({ workflow, status }: { workflow?: string; status
     <section>
       <header class="page-head">
         <h1>Executions</h1>
-        <button onClick={page.reload} disabled={page.loading}>
-          Refresh
-        </button>
+        <LiveBadge state={page.stream} />
       </header>
       <div class="filters">
         <label>
@@ -39,8 +38,8 @@ export function ExecutionsPage({ workflow, status }: { workflow?: string; status
           </select>
         </label>
       </div>
-      <Loaded state={page}>
-        {({ executions }) =>
+      <Loaded state={{ ...page, loading: page.value === undefined }}>
+        {(executions) =>
           executions.length === 0 ? (
             <p class="muted">No executions{workflow || status ? ' match' : ' yet'}.</p>
           ) : (
@@ -67,7 +66,7 @@ export function ExecutionsPage({ workflow, status }: { workflow?: string; status
                       <StatusBadge status={e.status} />
                     </td>
                     <td>{new Date(e.created_at).toLocaleString()}</td>
-                    <td>{formatDuration(durationMs(e, Date.now()))}</td>
+                    <td>{formatDuration(durationMs(e, now))}</td>
                   </tr>
                 ))}
               </tbody>
@@ -140,7 +139,7 @@ function TaskDetail({ state, now }: { state: TaskState; now: number }) {
   );
 }
 
-function Controls({ execution, signals, onDone }: { execution: ExecutionWithTasks; signals: string[]; onDone: () => void }) {
+function Controls({ execution, signals }: { execution: LiveExecution['execution']; signals: string[] }) {
   // The workflow (and so its wait tasks' signal names) may arrive after the execution.
   const [typed, setName] = useState<string | undefined>();
   const name = typed ?? signals[0] ?? '';
@@ -154,7 +153,6 @@ function Controls({ execution, signals, onDone }: { execution: ExecutionWithTask
     try {
       await call();
       setResult({ ok: what });
-      onDone();
     } catch (error) {
       setResult({ error: error as Error });
     } finally {
@@ -210,11 +208,11 @@ function Controls({ execution, signals, onDone }: { execution: ExecutionWithTask
 }
 
 export function ExecutionPage({ id }: { id: string }) {
-  const execution = useLoad(() => api<ExecutionWithTasks>('GET', `/executions/workflows/${encodeURIComponent(id)}`), [id]);
-  const workflowId = execution.value?.workflow_id;
+  const live = useLiveExecution(id);
+  const workflowId = live.value?.execution.workflow_id;
   const workflow = useLoad(() => (workflowId ? api<Workflow>('GET', `/workflows/${encodeURIComponent(workflowId)}`) : Promise.resolve(undefined)), [workflowId]);
   const [selected, setSelected] = useState<string | undefined>();
-  const now = Date.now();
+  const now = useNow(live.value !== undefined && !isTerminal(live.value.execution.status));
   const signals = (workflow.value?.tasks ?? []).flatMap((t) => (t.wait_for ? [t.wait_for] : []));
 
   return (
@@ -222,22 +220,21 @@ export function ExecutionPage({ id }: { id: string }) {
       <p class="crumbs">
         <a href={href('executions')}>Executions</a> / <code>{id}</code>
       </p>
-      <Loaded state={execution}>
-        {(e) => {
-          const nodes = taskTree(e.tasks);
+      <Loaded state={{ ...live, loading: live.value === undefined }}>
+        {({ execution: e, tasks }) => {
+          const nodes = taskTree(tasks);
           const start = Date.parse(e.created_at);
           const span = Math.max(1, durationMs(e, now), ...nodes.map((n) => Date.parse(n.state.created_at) - start + durationMs(n.state, now)));
-          const chosen = nodes.find((n) => n.state.task_exec_id === selected)?.state;
+          const chosen = selected === undefined ? undefined : tasks[selected];
           return (
             <>
               <header class="page-head">
                 <h1>
                   <a href={href('workflows', e.workflow_id)}>{e.workflow_id}</a> <StatusBadge status={e.status} />
                 </h1>
-                <button onClick={execution.reload} disabled={execution.loading}>
-                  Refresh
-                </button>
+                <LiveBadge state={live.stream} />
               </header>
+              {live.streamError ? <ErrorBox error={live.streamError} /> : null}
               <p class="muted">
                 Started {new Date(e.created_at).toLocaleString()} · {formatDuration(durationMs(e, now))}
               </p>
@@ -281,7 +278,7 @@ export function ExecutionPage({ id }: { id: string }) {
                   {chosen ? <TaskDetail state={chosen} now={now} /> : <p class="muted">Select a task to see its input, output and error.</p>}
                 </div>
                 <div class="side">
-                  <Controls execution={e} signals={signals} onDone={execution.reload} />
+                  <Controls execution={e} signals={signals} />
                   <div class="panel">
                     <h2>Input</h2>
                     <Json value={e.input} label="execution input" />
