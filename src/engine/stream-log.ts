@@ -43,9 +43,9 @@ export class ExecutionStreamLog {
     return id;
   }
 
-  /** The records after `afterId` (0: all), in id order. */
-  async read(execId: string, afterId: number): Promise<LoggedRecord[]> {
-    const items = await this.kv.lrange(LOG_PREFIX + execId, afterId, -1);
+  /** The records after `afterId` (0: all), in id order; at most `limit` of them when given. */
+  async read(execId: string, afterId: number, limit?: number): Promise<LoggedRecord[]> {
+    const items = await this.kv.lrange(LOG_PREFIX + execId, afterId, limit === undefined ? -1 : afterId + limit - 1);
     return items.map((item, i) => ({ id: afterId + i + 1, execId, record: JSON.parse(item) as StreamRecord }));
   }
 

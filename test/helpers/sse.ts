@@ -22,7 +22,7 @@ export interface SseClient {
 }
 
 /** Opens an SSE stream with fetch and parses it with eventsource-parser, as a CLI or dashboard client would. */
-export async function openSse(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
+export async function openSse(url: string, headers: Record<string, string> = {}, options: { readAfter?: Promise<void> } = {}): Promise<SseClient> {
   const controller = new AbortController();
   const response = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
   const events: SseEvent[] = [];
@@ -34,6 +34,8 @@ export async function openSse(url: string, headers: Record<string, string> = {})
   });
   const ended = (async () => {
     if (!response.body) return;
+    // Until then nothing is read: the socket's buffers fill and the server sees a client that stopped reading.
+    await options.readAfter;
     const decoder = new TextDecoder();
     try {
       for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) parser.feed(decoder.decode(chunk, { stream: true }));

@@ -9,7 +9,9 @@ import type { EngineProject } from '../../src/engine/project.js';
 import { RecordingStore } from '../../src/engine/recording-store.js';
 import { ExecutionStreamLog } from '../../src/engine/stream-log.js';
 import { SqliteKv } from '../../src/kv/sqlite/sqlite-kv.js';
+import { loadSettings } from '../../src/config/settings.js';
 import { buildApp } from '../../src/server/app.js';
+import { createKey } from '../../src/server/auth/keys.js';
 import { StreamHub } from '../../src/server/streams/hub.js';
 import { ksuid } from '../../src/store/ksuid.js';
 import { startHarness, TOOLS_YAML, writeProject, type Harness } from '../engine/harness.js';
@@ -176,4 +178,74 @@ describe('GET /executions/workflows/:exec_id/stream', () => {
     expect(((await badEvent.json()) as { error: { message: string } }).error.message).toContain('"task.exploded"');
     expect((await fetch(`${base}/executions/workflows/${execId}/stream?heartbeat_ms=5`)).status).toBe(400);
   }, 60_000);
+
+  it('with API keys on, a stream needs a key with the read scope, as every read does', async () => {
+    const { execId } = await h.engine(project).start('broken', {});
+    await h.finish(execId);
+    const keys = h.store.apiKeys;
+    if (!keys) throw new Error('the harness store keeps API keys');
+    const { key } = await createKey(keys, { name: 'stream-reader', scope: 'read', expiresAt: null });
+    const secured = buildApp({
+      health: async () => ({ mode: 'standalone', project: 'streams', status: 'up', components: [] }),
+      notReadyReason: () => undefined,
+      engine: { client: h.engine(project), store: h.store, events: new EventBus(kv.broker, project) },
+      streams: new StreamHub(new ExecutionStreamLog(kv)),
+      security: { host: '127.0.0.1', settings: loadSettings({ document: { auth: { enabled: true } } }, {}, {}), keys, kv },
+    });
+    await secured.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const url = `http://127.0.0.1:${(secured.server.address() as AddressInfo).port}/api/v0/executions/workflows/${execId}/stream`;
+      const refused = await fetch(url);
+      expect(refused.status).toBe(401);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('UNAUTHORIZED');
+      const stream = await openSse(url, { authorization: `Bearer ${key}` });
+      expect(stream.status).toBe(200);
+      await stream.ended;
+      expect(stream.events.at(-1)).toMatchObject({ event: 'execution.finished', data: { execution: { status: 'FAILED' } } });
+    } finally {
+      await secured.close();
+    }
+  }, 60_000);
+
+  it('an ended execution whose log has expired replays its stored task states, then its end, numbered from 1', async () => {
+    const { execId } = await h.engine(project).start('broken', {});
+    const stored = await h.finish(execId);
+    expect(await kv.del(`stream:exec:${execId}`)).toBe(1);
+    const stream = await openSse(`${base}/executions/workflows/${execId}/stream`);
+    await stream.ended;
+    expect(stream.events.map((e) => `${e.id} ${e.event}`)).toEqual([...stored.taskStates.map((state, i) => `${i + 1} ${state.status === 'FAILED' ? 'task.failed' : 'task.status'}`), `${stored.taskStates.length + 1} execution.finished`]);
+    expect(stream.events[0]?.data).toMatchObject({ task: { task_id: 'boom', status: 'FAILED' } });
+  }, 60_000);
+
+  it('a client that stops reading is sent nothing while it is behind, and once it reads again gets every event from the log, in order', async () => {
+    const engine = h.engine(project);
+    const { execId } = await engine.start('gated', {});
+    const url = `${base}/executions/workflows/${execId}/stream`;
+    let read: () => void = () => undefined;
+    const stalled = await openSse(url, {}, { readAfter: new Promise<void>((resolve) => (read = resolve)) });
+    const big = 'x'.repeat(256 * 1024);
+    // 25 MiB: more than the loopback socket buffers of both ends and the server's high-water mark together.
+    const written = 100;
+    for (let n = 0; n < written; n++) {
+      await h.store.upsertTaskState({ taskExecId: ksuid(), taskId: `bulk${n}`, workflowExecId: execId, workflowId: 'gated', component: 'task', status: 'SUCCESS', executionType: 'basic', input: {}, output: { big } });
+      // The writer and the server share this process: let the server deliver, as it would from a worker's process.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(stalled.events).toEqual([]);
+    read();
+    const resumed = await openSse(url, { 'last-event-id': '1' });
+    for (const client of [stalled, resumed]) await client.waitFor((e) => taskIdOf(e) === `bulk${written - 1}`, 'the last bulk state', 60_000);
+
+    const bulk = (client: typeof stalled) => client.events.filter((e) => taskIdOf(e)?.startsWith('bulk')).map((e) => taskIdOf(e));
+    expect(bulk(stalled)).toEqual(Array.from({ length: written }, (_, n) => `bulk${n}`));
+    expect(bulk(resumed)).toEqual(bulk(stalled));
+    expect(stalled.events.map((e) => e.id)).toEqual(stalled.events.map((_, i) => i + 1));
+    expect(resumed.events).toEqual(stalled.events.slice(1));
+    // Canceled rather than run on: its default output would hold every bulk state.
+    await engine.cancel(execId);
+    await Promise.all([stalled.ended, resumed.ended]);
+    expect(stalled.events.at(-1)).toMatchObject({ event: 'execution.finished', data: { execution: { status: 'CANCELED' } } });
+  }, 120_000);
 });
+
+const taskIdOf = (e: SseEvent) => (e.data.task as { task_id?: string } | undefined)?.task_id;

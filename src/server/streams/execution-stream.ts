@@ -7,6 +7,9 @@ import type { StreamHub } from './hub.js';
 import { SseWriter } from './sse.js';
 import { endsStream, wireEvent, type StreamEventName } from './wire.js';
 
+/** Records read from the log at once while catching up. */
+const READ_PAGE = 16;
+
 export interface ExecutionStreamOptions {
   /** Events with this id or lower are not sent again (Last-Event-ID). */
   lastEventId: number;
@@ -29,7 +32,8 @@ function reconstructed(execution: WorkflowExecutionWithTasks): LoggedRecord[] {
  * Streams one execution's events over SSE: what its log holds after `lastEventId`, then each record as
  * it is appended, until the execution ends. Every delivery goes through one queue in id order; a record
  * that arrives ahead of a missing one (notifications from several writers, or one lost) reads the gap
- * from the log first, and each heartbeat reads the log too, so nothing appended is ever skipped.
+ * from the log first, and each heartbeat reads the log too, so nothing appended is ever skipped. A
+ * client that reads slowly is sent nothing while it is behind; the log holds what it missed.
  */
 export async function serveExecutionStream(hub: StreamHub, reply: FastifyReply, execution: WorkflowExecutionWithTasks, options: ExecutionStreamOptions): Promise<void> {
   const execId = execution.workflowExecId;
@@ -44,16 +48,29 @@ export async function serveExecutionStream(hub: StreamHub, reply: FastifyReply, 
       sse.end();
     });
   };
-  const send = (logged: LoggedRecord) => {
-    if (!sse.open || logged.id <= last) return;
+  /** Sends one record; false when the client is behind (the record stays in the log for the catch-up after its drain). */
+  const send = (logged: LoggedRecord): boolean => {
+    if (!sse.open) return false;
+    if (logged.id <= last) return true;
+    if (sse.backedUp) return false;
     last = logged.id;
     const { name, data } = wireEvent(logged);
     if (!options.events || options.events.has(name)) sse.event(name, data, logged.id);
     if (endsStream(logged.record)) sse.end();
+    return true;
   };
+  const sendAll = (records: readonly LoggedRecord[]) => {
+    for (const logged of records) if (!send(logged)) return;
+  };
+  /** Where records after an id come from: the log, or for an ended execution without one, its stored states. */
+  let source = (after: number, limit: number): Promise<LoggedRecord[]> => hub.log.read(execId, after, limit);
+  /** Sends what the source holds after the last id sent, a page at a time, until the client is behind or it is all sent. */
   const catchUp = async () => {
-    if (!sse.open) return;
-    for (const logged of await hub.log.read(execId, last)) send(logged);
+    while (sse.open && !sse.backedUp) {
+      const page = await source(last, READ_PAGE);
+      sendAll(page);
+      if (page.length < READ_PAGE) return;
+    }
   };
 
   const stopListening = await hub.listen(execId, (logged) =>
@@ -68,18 +85,18 @@ export async function serveExecutionStream(hub: StreamHub, reply: FastifyReply, 
     sse.heartbeat();
     await catchUp();
   }), options.heartbeatMs);
+  sse.onDrain(() => run(catchUp));
   sse.onEnd(() => {
     clearInterval(timer);
     stopListening();
     unregister();
   });
   run(async () => {
-    const backlog = await hub.log.read(execId, last);
-    if (backlog.length === 0 && isTerminal(execution.status) && (await hub.log.length(execId)) === 0) {
-      for (const logged of reconstructed(execution)) send(logged);
-      return;
+    if (isTerminal(execution.status) && (await hub.log.length(execId)) === 0) {
+      const records = reconstructed(execution);
+      source = async (after, limit) => records.filter((logged) => logged.id > after).slice(0, limit);
     }
-    for (const logged of backlog) send(logged);
+    await catchUp();
   });
 }
 
@@ -98,6 +115,8 @@ export async function serveExecutionsStream(hub: StreamHub, reply: FastifyReply,
     const { execution } = logged.record;
     if (options.workflowId !== undefined && execution.workflowId !== options.workflowId) return;
     if (options.status !== undefined && execution.status !== options.status) return;
+    // Nothing to resume from: a list client that stopped reading is ended (it reads the list again) rather than buffered for.
+    if (sse.backedUp) return sse.end();
     const { name, data } = wireEvent(logged);
     sse.event(name, data);
   });

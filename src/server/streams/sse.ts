@@ -2,10 +2,11 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
 
 /**
- * A client that reads slower than events come is cut off once this much is waiting in its socket
- * buffer: it reconnects with Last-Event-ID and loses nothing, while the server's memory stays bounded.
+ * Past this much waiting in a client's socket buffer, a stream sends nothing more until the client
+ * drains it; the events it holds back stay in the execution's log, read again once it drained. So a
+ * slow or stalled reader costs the server this much memory at most, and loses nothing.
  */
-export const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+export const HIGH_WATER_BYTES = 1024 * 1024;
 
 /** An open text/event-stream answer: event frames, heartbeat comments, and its end. */
 export class SseWriter {
@@ -14,6 +15,15 @@ export class SseWriter {
 
   private constructor(private readonly res: ServerResponse) {
     res.on('close', () => this.finish());
+  }
+
+  /** Whether the client has not read what was sent: send nothing more until onDrain. */
+  get backedUp(): boolean {
+    return this.res.writableLength > HIGH_WATER_BYTES;
+  }
+
+  onDrain(listener: () => void): void {
+    this.res.on('drain', listener);
   }
 
   /** Takes the answer over from Fastify (its hooks have run: auth, rate limit) and sends the headers. */
@@ -47,9 +57,9 @@ export class SseWriter {
     this.write(`${id === undefined ? '' : `id: ${id}\n`}event: ${name}\ndata: ${json}\n\n`);
   }
 
-  /** A comment line: keeps proxies and the server's idle timeout from closing a quiet stream. */
+  /** A comment line: keeps proxies and the server's idle timeout from closing a quiet stream (not sent to a client that is behind). */
   heartbeat(): void {
-    if (!this.ended) this.write(': ping\n\n');
+    if (!this.ended && !this.backedUp) this.write(': ping\n\n');
   }
 
   end(): void {
@@ -60,10 +70,6 @@ export class SseWriter {
 
   private write(frame: string): void {
     this.res.write(frame);
-    if (this.res.writableLength > MAX_BUFFERED_BYTES) {
-      this.res.destroy();
-      this.finish();
-    }
   }
 
   private finish(): void {
