@@ -217,6 +217,24 @@ describe('GET /executions/workflows/:exec_id/stream', () => {
     expect(stream.events[0]?.data).toMatchObject({ task: { task_id: 'boom', status: 'FAILED' } });
   }, 60_000);
 
+  it('a record whose notification never came (another writer, a lost message) is read from the log when the next one arrives, in order', async () => {
+    const engine = h.engine(project);
+    const { execId } = await engine.start('gated', {});
+    const url = `${base}/executions/workflows/${execId}/stream`;
+    const stream = await openSse(url);
+    await stream.waitFor((e) => e.event === 'execution.status' && (e.data.execution as { status: string }).status === 'PAUSED', 'the gate waiting');
+    const before = stream.events.length;
+    const silent = await h.store.upsertTaskState({ taskExecId: ksuid(), taskId: 'silent', workflowExecId: execId, workflowId: 'gated', component: 'task', status: 'RUNNING', executionType: 'basic', input: {} });
+    // Appended as the log's next record without its pub/sub notice, as a notice lost on the way would leave it.
+    await kv.rpush(`stream:exec:${execId}`, JSON.stringify({ kind: 'task', at: silent.updatedAt, state: { ...silent, status: 'SUCCESS' } }));
+    await h.store.upsertTaskState({ taskExecId: ksuid(), taskId: 'loud', workflowExecId: execId, workflowId: 'gated', component: 'task', status: 'SUCCESS', executionType: 'basic', input: {} });
+    await stream.waitFor((e) => taskIdOf(e) === 'loud', 'the notified record');
+    expect(stream.events.slice(before).map((e) => `${e.id} ${e.event} ${taskIdOf(e)}`)).toEqual([`${before + 1} task.started silent`, `${before + 2} task.succeeded silent`, `${before + 3} task.succeeded loud`]);
+    stream.abort();
+    await engine.cancel(execId);
+    await h.finish(execId);
+  }, 60_000);
+
   it('a client that stops reading is sent nothing while it is behind, and once it reads again gets every event from the log, in order', async () => {
     const engine = h.engine(project);
     const { execId } = await engine.start('gated', {});
