@@ -456,6 +456,10 @@ export class Supervisor {
     for (const component of [...this.components].reverse()) {
       if (!component.child) continue;
       this.mux.mute(component.name);
+      // An in-memory Temporal has nothing to keep, and its graceful stop waits out the frontend's gRPC
+      // drain, at least 1 s however it is configured (service/frontend: max(time.Second,
+      // ShutdownDrainDuration)), plus matching's: with serve, its one client, stopped, it is killed.
+      if (component.name === 'temporal' && this.options.temporalInMemory) component.child.kill();
       const exit = await component.child.stop();
       component.record = { ...component.record, state: 'stopped', lastExitCode: exit.code };
     }
