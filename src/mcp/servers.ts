@@ -1,10 +1,9 @@
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { McpServerConfig } from '../config/types.js';
 import { CompozyError } from '../errors.js';
 import type { ComponentHealth } from '../health.js';
 import { plural } from '../platform/plural.js';
 import type { RestartPolicyOptions } from '../supervisor/restart-policy.js';
-import { McpConnection, resultText, type McpServerStatus } from './connection.js';
+import { McpConnection, type McpServerStatus } from './connection.js';
 
 export type { McpServerStatus } from './connection.js';
 
@@ -22,20 +21,6 @@ export interface McpServersOptions {
   callTimeoutMs: number;
   log: (line: string) => void;
   restartPolicy?: Partial<RestartPolicyOptions>;
-}
-
-/**
- * What a tool answered, as the model is given it: the structured content when the server sends one,
- * else its text (every part text), else the content parts as they are. A result flagged isError is
- * thrown, so the agent loop hands the model the error instead of an answer.
- */
-export function toolAnswer(server: string, name: string, result: CallToolResult): unknown {
-  if (result.isError) {
-    throw new CompozyError('MCP_TOOL_FAILED', `MCP server "${server}" tool "${name}" answered with an error: ${resultText(result) || JSON.stringify(result.content)}`, { details: { mcp: server, tool: name } });
-  }
-  if (result.structuredContent !== undefined) return result.structuredContent;
-  if (result.content.every((part) => part.type === 'text')) return resultText(result);
-  return result.content;
 }
 
 /** Every MCP server of a project, each connected once (McpConnection), started together and stopped together. */
@@ -87,9 +72,13 @@ export class McpServers {
     );
   }
 
-  /** Calls a tool and gives its answer as the model sees it (toolAnswer). */
-  async call(server: string, name: string, args: Record<string, unknown>): Promise<unknown> {
-    return toolAnswer(server, name, await this.connection(server).callTool(name, args));
+  /** Calls a tool and gives its answer as the model sees it (toolAnswer in connection.ts). */
+  call(server: string, name: string, args: Record<string, unknown>): Promise<unknown> {
+    try {
+      return this.connection(server).call(name, args);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Stops every server. */
