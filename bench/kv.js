@@ -4,6 +4,7 @@
 // synchronous=NORMAL versus FULL. SQLite and Redis are measured in alternating slices. Last line: one
 // JSON object.
 import { spawn } from 'node:child_process';
+import { createClient } from '@redis/client';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -148,6 +149,10 @@ Object.assign(figures, {
 });
 
 for await (const key of redis.scan('*', { count: 1000 })) await redis.del(key);
+// The locks' fencing counters live beside the keyspace (they outlive their locks by design): removed with the run's prefix.
+const raw = await createClient({ url: REDIS_URL }).connect();
+for await (const keys of raw.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) if (keys.length > 0) await raw.del(keys);
+await raw.quit();
 await sqlite.close();
 await redis.close();
 rmSync(dir, { recursive: true, force: true });

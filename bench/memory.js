@@ -3,6 +3,7 @@
 // caller and 32 in flight; and an agent turn on a replay model with read-write memory (its last 50
 // messages loaded before the call, the turn appended after) against the same agent without memory.
 // Last line: one JSON object.
+import { createClient } from '@redis/client';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -184,6 +185,10 @@ Object.assign(figures, await agentTurnFigures(), { duration_ms_per_measure: DURA
 await backends.sqlite.close();
 await backends.redis.close();
 for await (const key of redisKv.scan('*', { count: 1000 })) await redisKv.del(key);
+// The locks' fencing counters live beside the keyspace (they outlive their locks by design): removed with the run's prefix.
+const raw = await createClient({ url: REDIS_URL }).connect();
+for await (const keys of raw.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) if (keys.length > 0) await raw.del(keys);
+await raw.quit();
 await sqliteKv.close();
 await redisKv.close();
 rmSync(dir, { recursive: true, force: true });
