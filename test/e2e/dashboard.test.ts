@@ -120,6 +120,8 @@ describe('the dashboard of compozy dev', { timeout: 120_000 }, () => {
     await tree.locator('tr[data-task="weather"]').click();
     const output = page.getByTestId('task-detail').getByLabel('task output');
     expect(JSON.parse((await output.textContent()) as string)).toEqual(state.tasks.weather?.output);
+    // An agent task shows its conversation, from the stream's agent steps.
+    expect(await page.getByTestId('task-detail').getByTestId('agent-steps').locator('li').evaluateAll((items) => items.map((li) => li.getAttribute('data-event')))).toEqual(['agent.model_call']);
     await screenshot(page, 'dashboard-execution');
   });
 
@@ -184,10 +186,15 @@ describe('the dashboard of compozy dev', { timeout: 120_000 }, () => {
     await page.locator('select[name="action"]').selectOption('get_weather');
     await page.locator('textarea[name="input"]').fill('{"city": "Lisbon"}');
     await page.getByRole('button', { name: 'Run action' }).click();
-    const result = page.getByTestId('direct-result');
-    await result.waitFor();
-    expect(await result.locator('[data-status]').getAttribute('data-status')).toBe('SUCCESS');
-    expect(JSON.parse((await result.getByLabel('direct output').textContent()) as string)).toEqual({ weather: 'Clear sky', temperature: 21, humidity: 55 });
+    const run = page.getByTestId('agent-run');
+    await run.waitFor();
+    await expect.poll(() => run.locator('[data-status]').getAttribute('data-status'), { timeout: 60_000 }).toBe('SUCCESS');
+    await expect.poll(() => run.locator('[data-stream]').getAttribute('data-stream')).toBe('ended');
+    // The conversation comes from the stream's agent steps: the replay model answers in one call.
+    const steps = run.getByTestId('agent-steps').locator('li');
+    expect(await steps.evaluateAll((items) => items.map((li) => li.getAttribute('data-event')))).toEqual(['agent.model_call']);
+    expect(JSON.parse((await steps.first().locator('div').textContent()) as string)).toEqual({ weather: 'Clear sky', temperature: 21, humidity: 55 });
+    expect(JSON.parse((await run.getByLabel('agent output').textContent()) as string)).toEqual({ weather: 'Clear sky', temperature: 21, humidity: 55 });
     await screenshot(page, 'dashboard-agent');
 
     await page.getByRole('link', { name: 'Tools', exact: true }).click();
@@ -195,6 +202,7 @@ describe('the dashboard of compozy dev', { timeout: 120_000 }, () => {
     await page.locator('textarea[name="payload"]').fill('{"note": "from the dashboard"}');
     await page.locator('select[name="format"]').selectOption('json');
     await page.getByRole('button', { name: 'Run tool' }).click();
+    const result = page.getByTestId('direct-result');
     await result.waitFor();
     expect(JSON.parse((await result.getByLabel('direct output').textContent()) as string)).toEqual({ success: true, format: 'json', filename: 'results.json' });
     expect(JSON.parse(readFileSync(join(project, 'results.json'), 'utf8'))).toEqual({ note: 'from the dashboard' });

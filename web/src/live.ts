@@ -2,10 +2,26 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, type ApiError, type Execution, type ExecutionWithTasks, type TaskState } from './api';
 import { openStream, type StreamState } from './sse';
 
-/** An execution and its task states keyed by task_exec_id (children of different parents may share a task id). */
+/** One agent step event: agent.model_call (text, finish_reason, usage), agent.tool_call (tool_id, input), agent.tool_result (output, error). */
+export interface AgentStep {
+  event: 'agent.model_call' | 'agent.tool_call' | 'agent.tool_result';
+  task_exec_id: string;
+  step: number;
+  text?: string;
+  finish_reason?: string;
+  usage?: { input_tokens?: number; output_tokens?: number };
+  tool_call_id?: string;
+  tool_id?: string;
+  input?: unknown;
+  output?: unknown;
+  error?: { message: string } | null;
+}
+
+/** An execution, its task states keyed by task_exec_id (children of different parents may share a task id), and its agent tasks' steps in order. */
 export interface LiveExecution {
   execution: Execution;
   tasks: Record<string, TaskState>;
+  steps: Record<string, AgentStep[]>;
 }
 
 /** A newer write wins: the snapshot and the replayed stream overlap, and replayed events are older. */
@@ -14,7 +30,7 @@ function newer<T extends { updated_at: string }>(current: T | undefined, next: T
 }
 
 function fromSnapshot({ tasks, ...execution }: ExecutionWithTasks): LiveExecution {
-  return { execution, tasks: Object.fromEntries(Object.values(tasks).map((t) => [t.task_exec_id, t])) };
+  return { execution, tasks: Object.fromEntries(Object.values(tasks).map((t) => [t.task_exec_id, t])), steps: {} };
 }
 
 /**
@@ -42,6 +58,11 @@ export function useLiveExecution(id: string): { value?: LiveExecution; error?: E
           onEvent: ({ event, data }) =>
             setValue((previous) => {
               if (!previous) return previous;
+              if (event.startsWith('agent.')) {
+                // Agent steps are only in the stream (the snapshot has none); each arrives once, in order.
+                const step = { ...data, event } as unknown as AgentStep;
+                return { ...previous, steps: { ...previous.steps, [step.task_exec_id]: [...(previous.steps[step.task_exec_id] ?? []), step] } };
+              }
               if (event.startsWith('execution.')) {
                 const execution = data.execution as Execution;
                 return newer(previous.execution, execution) ? { ...previous, execution } : previous;

@@ -1,6 +1,8 @@
 import { useState } from 'preact/hooks';
 import { api, runDirect, type Agent, type ApiError, type DirectState, type JsonSchema, type Tool } from '../api';
-import { ErrorBox, Json, Loaded, StatusBadge, useLoad } from '../components';
+import { ErrorBox, Json, LiveBadge, Loaded, StatusBadge, useLoad } from '../components';
+import { useLiveExecution } from '../live';
+import { Conversation } from './executions';
 import { href } from '../router';
 import { SchemaForm } from '../schema-form';
 
@@ -32,7 +34,7 @@ function OutcomeView({ outcome }: { outcome: Outcome }) {
 }
 
 /** Runs one agent, tool or task through its sync direct route; the answer, whatever its status, is shown. */
-function useDirect(kind: 'agents' | 'tools', id: string) {
+function useDirect(kind: 'tools', id: string) {
   const [busy, setBusy] = useState(false);
   const [outcome, setOutcome] = useState<Outcome | undefined>();
   const run = async (body: Record<string, unknown>) => {
@@ -47,6 +49,48 @@ function useDirect(kind: 'agents' | 'tools', id: string) {
     }
   };
   return { busy, outcome, run };
+}
+
+/** A direct agent execution followed live: its status, each step of its conversation as the stream brings it, then its output. */
+function LiveAgentRun({ execId }: { execId: string }) {
+  const live = useLiveExecution(execId);
+  return (
+    <div class="panel" data-testid="agent-run">
+      <Loaded state={{ ...live, loading: live.value === undefined }}>
+        {({ execution, tasks, steps }) => {
+          // The agent's own task, as the direct routes answer it (its output, not the execution's wrapper).
+          const task = Object.values(tasks).find((t) => t.parent_state_id === null);
+          return (
+          <>
+            <header class="page-head">
+              <h2>
+                Run <StatusBadge status={execution.status} />
+              </h2>
+              <LiveBadge state={live.stream} />
+            </header>
+            <Conversation steps={Object.values(steps).flat()} />
+            {execution.error !== null ? <Json value={execution.error} label="agent error" /> : null}
+            {task && task.output !== null ? (
+              <>
+                <h4>Output</h4>
+                <Json value={task.output} label="agent output" />
+              </>
+            ) : null}
+            {task && task.usage !== null ? (
+              <>
+                <h4>Usage</h4>
+                <Json value={task.usage} label="agent usage" />
+              </>
+            ) : null}
+            <p>
+              <a href={href('executions', execId)}>Execution {execId}</a>
+            </p>
+          </>
+          );
+        }}
+      </Loaded>
+    </div>
+  );
 }
 
 export function AgentsPage() {
@@ -92,7 +136,20 @@ export function AgentPage({ id }: { id: string }) {
   const agent = useLoad(() => api<Agent>('GET', `/agents/${encodeURIComponent(id)}`), [id]);
   const [mode, setMode] = useState<string>('');
   const [prompt, setPrompt] = useState('');
-  const direct = useDirect('agents', id);
+  const [busy, setBusy] = useState(false);
+  const [run, setRun] = useState<{ execId: string } | { error: Error } | undefined>();
+  const start = async (body: Record<string, unknown>) => {
+    setBusy(true);
+    setRun(undefined);
+    try {
+      const started = await api<{ exec_id: string }>('POST', `/agents/${encodeURIComponent(id)}/executions`, body);
+      setRun({ execId: started.exec_id });
+    } catch (error) {
+      setRun({ error: error as Error });
+    } finally {
+      setBusy(false);
+    }
+  };
   return (
     <section>
       <p class="crumbs">
@@ -123,26 +180,26 @@ export function AgentPage({ id }: { id: string }) {
                   {action ? (
                     <>
                       <pre class="json">{action.prompt}</pre>
-                      <SchemaForm key={action.id} schema={action.input} submitLabel="Run action" busy={direct.busy} onSubmit={(input) => void direct.run({ action: action.id, with: input })} />
+                      <SchemaForm key={action.id} schema={action.input} submitLabel="Run action" busy={busy} onSubmit={(input) => void start({ action: action.id, with: input })} />
                     </>
                   ) : (
                     <form
                       onSubmit={(event) => {
                         event.preventDefault();
-                        void direct.run({ prompt });
+                        void start({ prompt });
                       }}
                     >
                       <label class="field">
                         <span>Prompt</span>
                         <textarea name="prompt" rows={4} required value={prompt} onInput={(e) => setPrompt((e.target as HTMLTextAreaElement).value)} />
                       </label>
-                      <button type="submit" disabled={direct.busy || prompt.trim() === ''}>
+                      <button type="submit" disabled={busy || prompt.trim() === ''}>
                         Send prompt
                       </button>
                     </form>
                   )}
                 </div>
-                <div class="grow">{direct.outcome ? <OutcomeView outcome={direct.outcome} /> : direct.busy ? <p class="muted">Running…</p> : null}</div>
+                <div class="grow">{run ? 'execId' in run ? <LiveAgentRun key={run.execId} execId={run.execId} /> : <ErrorBox error={run.error} /> : null}</div>
               </div>
               <p class="muted">
                 Tools: {a.tools.join(', ') || 'none'} · memory: {a.memory.map((m) => m.id).join(', ') || 'none'}

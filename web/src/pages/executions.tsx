@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, type TaskState, type Workflow } from '../api';
 import { ErrorBox, Json, LiveBadge, Loaded, StatusBadge, useLoad } from '../components';
-import { useLiveExecution, useLiveExecutions, useNow, type LiveExecution } from '../live';
+import { useLiveExecution, useLiveExecutions, useNow, type AgentStep, type LiveExecution } from '../live';
 import { href } from '../router';
 import { durationMs, formatDuration, isTerminal, taskTree } from '../tree';
 
@@ -88,7 +88,42 @@ function Timeline({ state, start, span, now }: { state: TaskState; start: number
   );
 }
 
-function TaskDetail({ state, now }: { state: TaskState; now: number }) {
+/** An agent task's conversation as its stream told it: each model call, each tool call and its result. */
+export function Conversation({ steps }: { steps: AgentStep[] }) {
+  return (
+    <ol class="messages steps" data-testid="agent-steps">
+      {steps.map((step, i) => (
+        <li key={i} class={`message step-${step.event.slice('agent.'.length)}`} data-event={step.event}>
+          {step.event === 'agent.model_call' ? (
+            <>
+              <strong>
+                step {step.step} · model · {step.finish_reason ?? ''}
+                {step.usage ? ` · ${step.usage.input_tokens ?? 0} in / ${step.usage.output_tokens ?? 0} out tokens` : ''}
+              </strong>
+              <div>{step.text ?? ''}</div>
+            </>
+          ) : step.event === 'agent.tool_call' ? (
+            <>
+              <strong>
+                step {step.step} · calls {step.tool_id}
+              </strong>
+              <Json value={step.input} label="tool call input" />
+            </>
+          ) : (
+            <>
+              <strong>
+                step {step.step} · {step.tool_id} {step.error ? 'failed' : 'answered'}
+              </strong>
+              <Json value={step.error ?? step.output} label="tool result" />
+            </>
+          )}
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+function TaskDetail({ state, now, steps }: { state: TaskState; now: number; steps: AgentStep[] }) {
   return (
     <div class="panel" data-testid="task-detail">
       <h3>
@@ -121,6 +156,12 @@ function TaskDetail({ state, now }: { state: TaskState; now: number }) {
       </dl>
       <h4>Input</h4>
       <Json value={state.input} label="task input" />
+      {steps.length > 0 ? (
+        <>
+          <h4>Conversation</h4>
+          <Conversation steps={steps} />
+        </>
+      ) : null}
       <h4>Output</h4>
       <Json value={state.output} label="task output" />
       {state.error !== null ? (
@@ -221,7 +262,7 @@ export function ExecutionPage({ id }: { id: string }) {
         <a href={href('executions')}>Executions</a> / <code>{id}</code>
       </p>
       <Loaded state={{ ...live, loading: live.value === undefined }}>
-        {({ execution: e, tasks }) => {
+        {({ execution: e, tasks, steps }) => {
           const nodes = taskTree(tasks);
           const start = Date.parse(e.created_at);
           const span = Math.max(1, durationMs(e, now), ...nodes.map((n) => Date.parse(n.state.created_at) - start + durationMs(n.state, now)));
@@ -275,7 +316,7 @@ export function ExecutionPage({ id }: { id: string }) {
                       ))}
                     </tbody>
                   </table>
-                  {chosen ? <TaskDetail state={chosen} now={now} /> : <p class="muted">Select a task to see its input, output and error.</p>}
+                  {chosen ? <TaskDetail state={chosen} now={now} steps={steps[chosen.task_exec_id] ?? []} /> : <p class="muted">Select a task to see its input, output and error.</p>}
                 </div>
                 <div class="side">
                   <Controls execution={e} signals={signals} />
