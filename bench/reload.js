@@ -84,9 +84,11 @@ function serve(dir, address, port, watch) {
   };
 }
 
-/** Until the API answers with the workflow whose description is `word` (and, first, /readyz). */
-async function answers(url, word) {
+/** Until the API of `server` answers with the workflow whose description is `word` (and, first, /readyz). */
+async function answers(server, word) {
+  const { url, child } = server;
   for (;;) {
+    if (child.exitCode !== null) throw new Error(`serve exited with ${child.exitCode} (it needs Node >= 22.13: run the bench with the Node compozy runs on)`);
     const ready = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
     if (ready) {
       const body = await fetch(`${url}/api/v0/workflows/hello`).then((r) => r.json(), () => undefined);
@@ -107,20 +109,22 @@ const temporal = await startTemporal(temporalBin.path, temporalBin.version);
 const reloads = [];
 const restarts = [];
 const refusals = [];
+const watched = project();
+const restarted = project();
+let watching;
+let plain;
 try {
-  const watched = project();
-  const restarted = project();
-  const watching = serve(watched, temporal.address, await freePort(), true);
-  await answers(watching.url, 'w0');
-  let plain = serve(restarted, temporal.address, await freePort(), false);
-  await answers(plain.url, 'w0');
+  watching = serve(watched, temporal.address, await freePort(), true);
+  await answers(watching, 'w0');
+  plain = serve(restarted, temporal.address, await freePort(), false);
+  await answers(plain, 'w0');
   for (let i = 1; i <= RUNS; i++) {
     let mark = watching.count();
     let started = performance.now();
     writeFileSync(join(watched, 'hello.yaml'), workflow(`w${i}`));
     const event = await watching.next(['reload', 'reload-failed'], mark);
     if (event.event !== 'reload') throw new Error(`reload failed: ${event.message}`);
-    await answers(watching.url, `w${i}`);
+    await answers(watching, `w${i}`);
     reloads.push(performance.now() - started);
 
     mark = watching.count();
@@ -138,16 +142,16 @@ try {
     writeFileSync(join(restarted, 'hello.yaml'), workflow(`w${i}`));
     await plain.stop();
     plain = serve(restarted, temporal.address, port, false);
-    await answers(plain.url, `w${i}`);
+    await answers(plain, `w${i}`);
     restarts.push(performance.now() - started);
     console.log(`run ${i}/${RUNS}: reload ${reloads.at(-1).toFixed(0)} ms, restart ${restarts.at(-1).toFixed(0)} ms, refuse ${refusals.at(-1).toFixed(0)} ms`);
   }
-  await watching.stop();
-  await plain.stop();
+} finally {
+  await watching?.stop();
+  await plain?.stop();
+  await temporal.stop();
   rmSync(join(watched, '..'), { recursive: true, force: true });
   rmSync(join(restarted, '..'), { recursive: true, force: true });
-} finally {
-  await temporal.stop();
 }
 const reloadMs = median(reloads);
 const restartMs = median(restarts);
