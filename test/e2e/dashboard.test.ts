@@ -180,6 +180,25 @@ describe('the dashboard of compozy dev', { timeout: 120_000 }, () => {
     await screenshot(page, 'dashboard-execution-live');
   });
 
+  it('pauses, resumes and cancels a running execution from its page', async () => {
+    await page.goto(`${apiUrl}/#/workflows/approval`);
+    await page.locator('form.schema-form input[name="request"]').fill('rollback');
+    await page.getByRole('button', { name: 'Run workflow' }).click();
+    await page.waitForURL(/#\/executions\/[0-9A-Za-z]{27}$/);
+    const status = () => page.locator('h1 [data-status]').getAttribute('data-status');
+    await expect.poll(status, { timeout: 30_000 }).toBe('PAUSED');
+    for (const action of ['Pause', 'Resume'] as const) {
+      await page.getByRole('button', { name: action, exact: true }).click();
+      await page.getByRole('status').filter({ hasText: `${action.toLowerCase()} requested` }).waitFor();
+    }
+    await page.getByRole('button', { name: 'Cancel', exact: true }).click();
+    await page.getByRole('status').filter({ hasText: 'cancel requested' }).waitFor();
+    await expect.poll(status, { timeout: 30_000 }).toBe('CANCELED');
+    await expect.poll(() => page.getByTestId('task-tree').locator('tr[data-task="wait_approval"]').getAttribute('data-status')).toBe('CANCELED');
+    // Once it ended, the page offers nothing to steer.
+    expect(await page.getByRole('button', { name: 'Cancel', exact: true }).isDisabled()).toBe(true);
+  });
+
   it('runs an agent action and a tool from their pages', async () => {
     await page.goto(`${apiUrl}/#/agents`);
     await page.getByTestId('agent-list').getByRole('link', { name: 'tourist_guide' }).click();
