@@ -378,4 +378,13 @@ describe('package contents', () => {
     expect(files).toContain('examples/weather/compozy.yaml');
     expect(files.filter((path) => /(^|\/)(\.compozy\/|\.env$|results\.(json|txt)$)/.test(path))).toEqual([]);
   });
+
+  it('ships the built dashboard (dist/web), not its sources', async () => {
+    const pack = await exec('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], REPO);
+    expect(pack.code, describeResult(pack)).toBe(0);
+    const files = (JSON.parse(pack.stdout) as { files: { path: string }[] }[])[0]?.files.map((f) => f.path) ?? [];
+    expect(files).toContain('dist/web/index.html');
+    expect(files.filter((path) => /^dist\/web\/assets\/index-[\w-]+\.js$/.test(path))).toHaveLength(1);
+    expect(files.filter((path) => path.startsWith('web/'))).toEqual([]);
+  });
 });
