@@ -17,6 +17,9 @@ config:
       request:
         type: string
     required: [request]
+schedule:
+  cron: "0 0 1 1 *"
+  input: { request: scheduled }
 tasks:
   - id: wait_approval
     type: wait
@@ -245,6 +248,26 @@ describe('the dashboard of compozy dev', { timeout: 120_000 }, () => {
       ['assistant', 'Hello Ana'],
     ]);
     await screenshot(page, 'dashboard-memory');
+  });
+
+  it('lists the schedules, pauses one and fires it now', async () => {
+    await page.goto(`${apiUrl}/#/schedules`);
+    const row = page.getByTestId('schedule-list').locator('tr[data-schedule="approval"]');
+    // The server reconciles the schedules into Temporal as it starts: ask again until it has.
+    await expect.poll(async () => {
+      await page.getByRole('button', { name: 'Refresh' }).click();
+      return row.count();
+    }, { timeout: 30_000 }).toBe(1);
+    expect(await row.getAttribute('data-enabled')).toBe('true');
+    await row.getByRole('button', { name: 'Pause' }).click();
+    await page.getByRole('status').filter({ hasText: 'approval paused' }).waitFor();
+    await expect.poll(() => row.getAttribute('data-enabled')).toBe('false');
+    await row.getByRole('button', { name: 'Run now' }).click();
+    await page.getByRole('status').filter({ hasText: 'approval triggered' }).waitFor();
+    await expect
+      .poll(async () => ((await (await fetch(`${apiUrl}/api/v0/executions/workflows?workflow_id=approval`)).json()) as { data: { executions: Array<{ input: unknown }> } }).data.executions.filter((e) => JSON.stringify(e.input) === '{"request":"scheduled"}').length, { timeout: 30_000 })
+      .toBe(1);
+    await screenshot(page, 'dashboard-schedules');
   });
 
   it('links to the OpenAPI explorer, served offline at /docs', async () => {

@@ -38,7 +38,7 @@ interface Envelope<T> {
  * One API call; resolves to `data`. A non-2xx answer rejects with its ApiError, except where `accept`
  * lists the status (the health route answers 503 with the full report when a component is not up).
  */
-export async function api<T>(method: 'GET' | 'POST', path: string, body?: unknown, accept: number[] = []): Promise<T> {
+export async function api<T>(method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown, accept: number[] = []): Promise<T> {
   const response = await fetch(`/api/v0${path}`, {
     method,
     headers: { ...authHeaders(), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },

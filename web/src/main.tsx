@@ -5,6 +5,7 @@ import { AgentPage, AgentsPage, ToolPage, ToolsPage } from './pages/direct';
 import { ExecutionPage, ExecutionsPage } from './pages/executions';
 import { HealthPage } from './pages/health';
 import { MemoriesPage, MemoryPageView } from './pages/memory';
+import { SchedulesPage } from './pages/schedules';
 import { WorkflowPage, WorkflowsPage } from './pages/workflows';
 import { href, useRoute, type Route } from './router';
 import './style.css';
@@ -16,6 +17,7 @@ const NAV = [
   ['agents', 'Agents'],
   ['tools', 'Tools'],
   ['memory', 'Memory'],
+  ['schedules', 'Schedules'],
 ] as const;
 
 function Page({ route }: { route: Route }) {
@@ -33,6 +35,8 @@ function Page({ route }: { route: Route }) {
       return id ? <ToolPage id={id} /> : <ToolsPage />;
     case 'memory':
       return id ? <MemoryPageView id={id} {...(sub ? { conversation: sub } : {})} /> : <MemoriesPage />;
+    case 'schedules':
+      return <SchedulesPage />;
     default:
       return (
         <section>
