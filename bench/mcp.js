@@ -1,6 +1,8 @@
 // 1,000 calls of a trivial MCP tool (echo, of the fixture stdio server in test/fixtures/mcp) through
 // compozy's MCP client (src/mcp: McpServers, as serve runs a project's mcps:) versus the raw SDK client
-// (Client + StdioClientTransport, no compozy code), same run, same server program, one call in flight
+// (Client + StdioClientTransport, no compozy code, its tools listed once before the calls as every
+// client that offers them does and as compozy does on connect: the SDK then checks each answer against
+// the listed tool), same run, same server program, one call in flight
 // on each side. After 500 warm-up calls each, the two sides take turns call by call (which one goes
 // first alternating), so a stall of this shared machine falls on both alike. Figures: calls/s (calls
 // over the sum of that side's call latencies) and p50/p95 latency of each side; ratio = compozy's
@@ -42,6 +44,7 @@ const compozyCall = (text) => servers.call('fixture', 'echo', { text });
 
 const raw = new Client({ name: 'bench', version: '1.0.0' });
 await raw.connect(new StdioClientTransport({ command: process.execPath, args: [server], stderr: 'ignore' }));
+await raw.listTools();
 const rawCall = async (text) => {
   const result = await raw.callTool({ name: 'echo', arguments: { text } });
   return result.content[0].text;
