@@ -72,7 +72,7 @@ export interface ApiAnswer<T> {
 }
 
 /** One HTTP call to a compozy API; the envelope whatever its status (callers that want only success use `call`). */
-export async function send<T = Record<string, unknown>>(base: string, method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = 30_000): Promise<ApiAnswer<T>> {
+export async function send<T = Record<string, unknown>>(base: string, method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown, timeoutMs = 30_000): Promise<ApiAnswer<T>> {
   const headers: Record<string, string> = { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...authHeaders() };
   const url = `${base}${path}`;
   let response: Response;
@@ -90,7 +90,7 @@ export async function send<T = Record<string, unknown>>(base: string, method: 'G
 }
 
 /** One call that must succeed: its `data`, or the error envelope as a typed error. */
-export async function call<T = Record<string, unknown>>(base: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+export async function call<T = Record<string, unknown>>(base: string, method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): Promise<T> {
   const { httpStatus, envelope } = await send<T>(base, method, path, body);
   if (httpStatus >= 400 || envelope.error || envelope.data === undefined) throw envelopeError(envelope, `${method} ${path} answered ${httpStatus}.`);
   return envelope.data;
