@@ -77,3 +77,27 @@ describe('serve, start and worker --json', () => {
     expect(events(worker).at(-1)).toMatchObject({ event: 'exit', code: 0, reason: 'received SIGTERM' });
   }, 60_000);
 });
+
+describe('the dashboard outside compozy dev', () => {
+  it('start --dashboard serves it at / beside the API; serve without the flag answers / with 404', async () => {
+    const start = new CliProcess(['start', copyFixture('engine-api'), '--mode', 'standalone', '--port', '0', '--temporal-address', temporal.address, '--dashboard', '--json']);
+    procs.push(start);
+    const { url } = await waitForEvent(start, (e) => e.event === 'listening');
+    const page = await fetch(`${String(url)}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    const html = await page.text();
+    const script = /<script[^>]+src="([^"]+)"/.exec(html)?.[1];
+    expect(script).toBeDefined();
+    const asset = await fetch(new URL(script as string, `${String(url)}/`));
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('content-type')).toContain('javascript');
+    expect((await fetch(`${String(url)}/api/v0/workflows`)).status).toBe(200);
+
+    const serve = new CliProcess(['serve', copyFixture('engine-api'), '--port', '0', '--temporal-address', temporal.address, '--json']);
+    procs.push(serve);
+    const plain = await waitForEvent(serve, (e) => e.event === 'listening');
+    expect((await fetch(`${String(plain.url)}/`)).status).toBe(404);
+    expect((await fetch(`${String(plain.url)}/api/v0/workflows`)).status).toBe(200);
+  }, 90_000);
+});
