@@ -103,6 +103,19 @@ describe('the dashboard of compozy dev', { timeout: 120_000 }, () => {
     await expect.poll(() => tasks.locator('tr[data-task="clothing_check"] td').nth(4).textContent()).toBe('has_clothes → save_results, no_clothes → no_results');
     expect(await page.locator('svg.graph g.node').count()).toBe(9);
     expect(await page.locator('svg.graph g.edge').count()).toBe(8);
+    // Parent tasks draw their children inside their box: the composite's two tasks, the collection's one per item.
+    const children = (id: string) => page.locator(`svg.graph g.node[data-task="${id}"] g.child`).evaluateAll((gs) => gs.map((g) => g.getAttribute('data-child')));
+    expect(await children('save_results')).toEqual(['save_json', 'save_txt']);
+    expect(await children('activity_analysis')).toEqual(['analyze-activity-{{ .index }}']);
+    expect(await children('weather')).toEqual([]);
+    const parent = (await page.locator('svg.graph g.node[data-task="save_results"] > rect').boundingBox()) as { x: number; y: number; width: number; height: number };
+    for (const child of await page.locator('svg.graph g.node[data-task="save_results"] g.child rect').all()) {
+      const box = (await child.boundingBox()) as typeof parent;
+      expect(box.x).toBeGreaterThan(parent.x);
+      expect(box.y).toBeGreaterThan(parent.y);
+      expect(box.x + box.width).toBeLessThan(parent.x + parent.width);
+      expect(box.y + box.height).toBeLessThan(parent.y + parent.height);
+    }
     // The run form is generated from the input schema: city is a required text field.
     expect(await page.locator('form.schema-form input[name="city"]').getAttribute('required')).not.toBeNull();
     await screenshot(page, 'dashboard-workflow');

@@ -24,6 +24,19 @@ const W = 180;
 const H = 46;
 const GAP_X = 40;
 const GAP_Y = 56;
+/** A child task's box inside its parent's, one under another below the parent's id and type. */
+const CHILD_H = 26;
+const CHILD_GAP = 6;
+const CHILD_PAD = 10;
+
+/** A node's height: a parent (parallel, composite, collection) grows to hold a box per child. */
+function heightOf(task: WorkflowTask): number {
+  return task.children.length === 0 ? H : H + task.children.length * (CHILD_H + CHILD_GAP) + CHILD_PAD - CHILD_GAP;
+}
+
+function clip(id: string, max: number): string {
+  return id.length > max ? `${id.slice(0, max - 1)}…` : id;
+}
 
 /** Layers by distance from the first task (the one an execution starts at); tasks nothing reaches go last. */
 function layers(tasks: WorkflowTask[], edges: Edge[]): string[][] {
@@ -51,15 +64,18 @@ function layers(tasks: WorkflowTask[], edges: Edge[]): string[][] {
 export function WorkflowGraph({ tasks }: { tasks: WorkflowTask[] }) {
   const edges = edgesOf(tasks);
   const rows = layers(tasks, edges);
+  const byId = new Map(tasks.map((t) => [t.id, t]));
   const widest = Math.max(1, ...rows.map((r) => r.length));
   const width = widest * W + (widest + 1) * GAP_X;
-  const height = rows.length * H + (rows.length + 1) * GAP_Y;
-  const position = new Map<string, { x: number; y: number }>();
+  const rowHeights = rows.map((row) => Math.max(...row.map((id) => heightOf(byId.get(id) as WorkflowTask))));
+  const height = rowHeights.reduce((sum, h) => sum + h, 0) + (rows.length + 1) * GAP_Y;
+  const position = new Map<string, { x: number; y: number; h: number }>();
+  let top = GAP_Y;
   rows.forEach((row, r) => {
     const offset = (width - (row.length * W + (row.length - 1) * GAP_X)) / 2;
-    row.forEach((id, c) => position.set(id, { x: offset + c * (W + GAP_X), y: GAP_Y + r * (H + GAP_Y) }));
+    row.forEach((id, c) => position.set(id, { x: offset + c * (W + GAP_X), y: top, h: heightOf(byId.get(id) as WorkflowTask) }));
+    top += (rowHeights[r] as number) + GAP_Y;
   });
-  const byId = new Map(tasks.map((t) => [t.id, t]));
   return (
     <svg class="graph" viewBox={`0 0 ${width} ${height}`} width={width} height={height} role="img" aria-label="workflow graph">
       <defs>
@@ -68,10 +84,10 @@ export function WorkflowGraph({ tasks }: { tasks: WorkflowTask[] }) {
         </marker>
       </defs>
       {edges.map((edge, i) => {
-        const a = position.get(edge.from) as { x: number; y: number };
-        const b = position.get(edge.to) as { x: number; y: number };
+        const a = position.get(edge.from) as { x: number; y: number; h: number };
+        const b = position.get(edge.to) as { x: number; y: number; h: number };
         const forward = b.y > a.y;
-        const start = { x: a.x + W / 2, y: forward ? a.y + H : a.y + H / 2 };
+        const start = { x: a.x + W / 2, y: forward ? a.y + a.h : a.y + H / 2 };
         const end = { x: b.x + W / 2, y: forward ? b.y : b.y + H / 2 };
         // A transition back up (a retry loop) goes around the right of the nodes.
         const path = forward
@@ -92,14 +108,23 @@ export function WorkflowGraph({ tasks }: { tasks: WorkflowTask[] }) {
         const task = byId.get(id) as WorkflowTask;
         return (
           <g key={id} class={`node node-${task.type}`} transform={`translate(${p.x} ${p.y})`} data-task={id}>
-            <rect width={W} height={H} rx="6" />
+            <rect width={W} height={p.h} rx="6" />
             <text x={W / 2} y={19} text-anchor="middle" class="node-id">
-              {id.length > 22 ? `${id.slice(0, 21)}…` : id}
+              {clip(id, 22)}
             </text>
             <text x={W / 2} y={36} text-anchor="middle" class="node-type">
               {task.type}
-              {task.children.length > 0 ? ` · ${task.children.length} child${task.children.length > 1 ? 'ren' : ''}` : ''}
+              {task.type === 'collection' ? ' · each item' : ''}
             </text>
+            {task.children.map((child, i) => (
+              <g key={child} class="child" data-child={child} transform={`translate(${CHILD_PAD} ${H + i * (CHILD_H + CHILD_GAP)})`}>
+                <title>{child}</title>
+                <rect width={W - 2 * CHILD_PAD} height={CHILD_H} rx="4" />
+                <text x={(W - 2 * CHILD_PAD) / 2} y={17} text-anchor="middle">
+                  {clip(child, 24)}
+                </text>
+              </g>
+            ))}
           </g>
         );
       })}
