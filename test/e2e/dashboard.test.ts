@@ -35,13 +35,58 @@ tasks:
       approved_by: "{{ .tasks.wait_approval.output.signal.payload.by }}"
 `;
 
+// A tool that fails its first `failures` attempts (counted in a file, since a retry may run in another
+// process of the pool), and a workflow whose first task fails once and is retried.
+const FLAKY = `id: flaky
+description: A task that fails once and succeeds on its retry, then one that succeeds at once
+config:
+  input:
+    type: object
+    properties:
+      dir:
+        type: string
+    required: [dir]
+tools:
+  - id: flaky
+tasks:
+  - id: try_twice
+    type: basic
+    tool: flaky
+    retries: 2
+    with:
+      file: "{{ .workflow.input.dir }}/try_twice-{{ .workflow.exec_id }}"
+      failures: 1
+    on_success:
+      next: once
+  - id: once
+    type: basic
+    tool: flaky
+    retries: 2
+    with:
+      file: "{{ .workflow.input.dir }}/once-{{ .workflow.exec_id }}"
+      failures: 0
+`;
+const FLAKY_TOOL = `import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+
+export async function flaky(input: { file: string; failures: number }) {
+  const attempt = (existsSync(input.file) ? Number(readFileSync(input.file, 'utf8')) : 0) + 1;
+  writeFileSync(input.file, String(attempt));
+  if (attempt <= input.failures) throw new Error(\`flaky failure \${attempt}\`);
+  return { attempt };
+}
+`;
+
 function weatherProject(): string {
   const dir = copyExample('weather');
   writeFileSync(join(dir, 'approval.yaml'), APPROVAL);
+  writeFileSync(join(dir, 'flaky.yaml'), FLAKY);
+  writeFileSync(join(dir, 'flaky_tool.ts'), FLAKY_TOOL);
+  const entrypoint = readFileSync(join(dir, 'entrypoint.ts'), 'utf8');
+  writeFileSync(join(dir, 'entrypoint.ts'), `import { flaky } from './flaky_tool.ts';\n${entrypoint.replace('export default {\n', 'export default {\n  flaky,\n')}`);
   mkdirSync(join(dir, 'memory'));
   copyFileSync(join(REPO, 'examples', 'memory', 'memory', 'user_memory.yaml'), join(dir, 'memory', 'user_memory.yaml'));
   const config = readFileSync(join(dir, 'compozy.yaml'), 'utf8');
-  writeFileSync(join(dir, 'compozy.yaml'), config.replace('  - source: ./workflow.yaml\n', '  - source: ./workflow.yaml\n  - source: ./approval.yaml\n').replace('    - tools/*.yaml\n', '    - tools/*.yaml\n    - memory/*.yaml\n'));
+  writeFileSync(join(dir, 'compozy.yaml'), config.replace('  - source: ./workflow.yaml\n', '  - source: ./workflow.yaml\n  - source: ./approval.yaml\n  - source: ./flaky.yaml\n').replace('    - tools/*.yaml\n', '    - tools/*.yaml\n    - memory/*.yaml\n'));
   return dir;
 }
 
@@ -139,6 +184,23 @@ describe('the dashboard of compozy dev', { timeout: 120_000 }, () => {
     // An agent task shows its conversation, from the stream's agent steps.
     expect(await page.getByTestId('task-detail').getByTestId('agent-steps').locator('li').evaluateAll((items) => items.map((li) => li.getAttribute('data-event')))).toEqual(['agent.model_call']);
     await screenshot(page, 'dashboard-execution');
+  });
+
+  it('shows a task\'s retries, counted from the execution stream\'s task.started events', async () => {
+    const started = await fetch(`${apiUrl}/api/v0/workflows/flaky/executions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: { dir: project } }) });
+    const execId = ((await started.json()) as { data: { exec_id: string } }).data.exec_id;
+    await page.goto(`${apiUrl}/#/executions/${execId}`);
+    await expect.poll(() => page.locator('h1 [data-status]').getAttribute('data-status'), { timeout: 60_000 }).toBe('SUCCESS');
+    await expect.poll(() => page.locator('[data-stream]').getAttribute('data-stream'), { timeout: 15_000 }).toBe('ended');
+    const tree = page.getByTestId('task-tree');
+    expect(await tree.locator('tr[data-task="try_twice"] .retries').textContent()).toBe('1 retry');
+    expect(await tree.locator('tr[data-task="try_twice"] [data-retries]').getAttribute('data-retries')).toBe('1');
+    expect(await tree.locator('tr[data-task="once"] .retries').count()).toBe(0);
+    await tree.locator('tr[data-task="try_twice"]').click();
+    expect(await page.getByTestId('task-attempts').textContent()).toBe('2 (1 retry)');
+    await tree.locator('tr[data-task="once"]').click();
+    expect(await page.getByTestId('task-attempts').textContent()).toBe('1');
+    await screenshot(page, 'dashboard-retries');
   });
 
   it('lists executions live: one started elsewhere appears and reaches SUCCESS without a reload', async () => {

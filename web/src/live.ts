@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, type ApiError, type Execution, type ExecutionWithTasks, type TaskState } from './api';
 import { openStream, type StreamState } from './sse';
+import { countAttempts, type Attempts } from './tree';
 
 /** One agent step event: agent.model_call (text, finish_reason, usage), agent.tool_call (tool_id, input), agent.tool_result (output, error). */
 export interface AgentStep {
@@ -22,6 +23,8 @@ export interface LiveExecution {
   execution: Execution;
   tasks: Record<string, TaskState>;
   steps: Record<string, AgentStep[]>;
+  /** Attempts per task_exec_id from the stream's task.started events (kept across reconnects); null: not knowable. */
+  attempts?: Attempts;
 }
 
 /** A newer write wins: the snapshot and the replayed stream overlap, and replayed events are older. */
@@ -55,20 +58,22 @@ export function useLiveExecution(id: string): { value?: LiveExecution; error?: E
           resume: true,
           last: 'execution.finished',
           onState: (state, streamError) => setStream({ state, ...(streamError ? { error: streamError } : {}) }),
-          onEvent: ({ event, data }) =>
+          onEvent: (message) =>
             setValue((previous) => {
               if (!previous) return previous;
+              const { event, data } = message;
+              const counted = { ...previous, attempts: countAttempts(previous.attempts, message) };
               if (event.startsWith('agent.')) {
                 // Agent steps are only in the stream (the snapshot has none); each arrives once, in order.
                 const step = { ...data, event } as unknown as AgentStep;
-                return { ...previous, steps: { ...previous.steps, [step.task_exec_id]: [...(previous.steps[step.task_exec_id] ?? []), step] } };
+                return { ...counted, steps: { ...counted.steps, [step.task_exec_id]: [...(counted.steps[step.task_exec_id] ?? []), step] } };
               }
               if (event.startsWith('execution.')) {
                 const execution = data.execution as Execution;
-                return newer(previous.execution, execution) ? { ...previous, execution } : previous;
+                return newer(counted.execution, execution) ? { ...counted, execution } : counted;
               }
               const task = data.task as TaskState;
-              return newer(previous.tasks[task.task_exec_id], task) ? { ...previous, tasks: { ...previous.tasks, [task.task_exec_id]: task } } : previous;
+              return newer(counted.tasks[task.task_exec_id], task) ? { ...counted, tasks: { ...counted.tasks, [task.task_exec_id]: task } } : counted;
             }),
         });
       },

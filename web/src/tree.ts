@@ -45,3 +45,23 @@ export function formatDuration(ms: number): string {
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
   return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 }
+
+/**
+ * Attempts per task_exec_id, counted from the execution stream: a task state is written RUNNING, so
+ * sent as task.started, once per attempt. null when the count cannot be known: a log's event 1 is the
+ * execution's creation (execution.status), so a stream whose first event is anything else replays
+ * stored states (the log expired) and has no task.started per attempt. undefined before any event.
+ */
+export type Attempts = Record<string, number> | null;
+
+export function countAttempts(attempts: Attempts | undefined, event: { id: string | undefined; event: string; data: Record<string, unknown> }): Attempts {
+  const counts = attempts !== undefined ? attempts : event.id === '1' && event.event === 'execution.status' ? {} : null;
+  if (counts === null || event.event !== 'task.started') return counts;
+  const id = (event.data.task as { task_exec_id: string }).task_exec_id;
+  return { ...counts, [id]: (counts[id] ?? 0) + 1 };
+}
+
+export function retriesLabel(attempts: number): string {
+  const retries = attempts - 1;
+  return `${retries} ${retries === 1 ? 'retry' : 'retries'}`;
+}

@@ -3,7 +3,7 @@ import { api, type TaskState, type Workflow } from '../api';
 import { ErrorBox, Json, LiveBadge, Loaded, StatusBadge, useLoad } from '../components';
 import { useLiveExecution, useLiveExecutions, useNow, type AgentStep, type LiveExecution } from '../live';
 import { href } from '../router';
-import { durationMs, formatDuration, isTerminal, taskTree } from '../tree';
+import { durationMs, formatDuration, isTerminal, retriesLabel, taskTree } from '../tree';
 
 const STATUSES = ['PENDING', 'RUNNING', 'WAITING', 'PAUSED', 'SUCCESS', 'FAILED', 'TIMED_OUT', 'CANCELED'];
 
@@ -123,7 +123,17 @@ export function Conversation({ steps }: { steps: AgentStep[] }) {
   );
 }
 
-function TaskDetail({ state, now, steps }: { state: TaskState; now: number; steps: AgentStep[] }) {
+/** A task row's retries, when it had any and the count is known. */
+function Retries({ attempts }: { attempts: number | undefined }) {
+  if (attempts === undefined || attempts < 2) return null;
+  return (
+    <span class="badge retries" data-retries={attempts - 1} title={`attempt ${attempts}`}>
+      {retriesLabel(attempts)}
+    </span>
+  );
+}
+
+function TaskDetail({ state, now, steps, attempts }: { state: TaskState; now: number; steps: AgentStep[]; attempts: number | undefined }) {
   return (
     <div class="panel" data-testid="task-detail">
       <h3>
@@ -153,6 +163,15 @@ function TaskDetail({ state, now, steps }: { state: TaskState; now: number; step
         ) : null}
         <dt>Duration</dt>
         <dd>{formatDuration(durationMs(state, now))}</dd>
+        {attempts !== undefined ? (
+          <>
+            <dt>Attempts</dt>
+            <dd data-testid="task-attempts">
+              {attempts}
+              {attempts > 1 ? ` (${retriesLabel(attempts)})` : ''}
+            </dd>
+          </>
+        ) : null}
       </dl>
       <h4>Input</h4>
       <Json value={state.input} label="task input" />
@@ -262,7 +281,9 @@ export function ExecutionPage({ id }: { id: string }) {
         <a href={href('executions')}>Executions</a> / <code>{id}</code>
       </p>
       <Loaded state={{ ...live, loading: live.value === undefined }}>
-        {({ execution: e, tasks, steps }) => {
+        {({ execution: e, tasks, steps, attempts }) => {
+          // Known only from a stream that began at the execution's creation (not a replay of stored states).
+          const attemptsOf = (taskExecId: string) => (attempts ? attempts[taskExecId] : undefined);
           const nodes = taskTree(tasks);
           const start = Date.parse(e.created_at);
           const span = Math.max(1, durationMs(e, now), ...nodes.map((n) => Date.parse(n.state.created_at) - start + durationMs(n.state, now)));
@@ -304,6 +325,7 @@ export function ExecutionPage({ id }: { id: string }) {
                             <button class="link" type="button">
                               {state.task_id}
                             </button>
+                            <Retries attempts={attemptsOf(state.task_exec_id)} />
                           </td>
                           <td>
                             <StatusBadge status={state.status} />
@@ -316,7 +338,7 @@ export function ExecutionPage({ id }: { id: string }) {
                       ))}
                     </tbody>
                   </table>
-                  {chosen ? <TaskDetail state={chosen} now={now} steps={steps[chosen.task_exec_id] ?? []} /> : <p class="muted">Select a task to see its input, output and error.</p>}
+                  {chosen ? <TaskDetail state={chosen} now={now} steps={steps[chosen.task_exec_id] ?? []} attempts={attemptsOf(chosen.task_exec_id)} /> : <p class="muted">Select a task to see its input, output and error.</p>}
                 </div>
                 <div class="side">
                   <Controls execution={e} signals={signals} />
