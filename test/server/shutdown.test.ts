@@ -88,7 +88,7 @@ describe('shutdown with a failing step', () => {
           throw new Error('server would not close');
         },
       },
-      back: { name: 'temporal dev server', close: async () => void (temporalStopped = true) },
+      back: [{ name: 'temporal dev server', close: async () => void (temporalStopped = true) }],
     });
     const stopping = process.stop();
     await expect(stopping).rejects.toBeInstanceOf(ShutdownError);
