@@ -154,6 +154,9 @@ export class Schedules {
 
   /** Why /readyz is not ready yet: the first reconciliation has not succeeded (owned elsewhere counts as done). */
   notReadyReason(): string | undefined {
+    // A project that declares no schedule serves nothing that waits on them: removing schedules a
+    // previous version left behind is retried in the background and shows in the schedules row.
+    if (this.declared.size === 0) return undefined;
     switch (this.status.state) {
       case 'reconciled':
       case 'owned-elsewhere':

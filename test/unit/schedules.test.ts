@@ -130,6 +130,17 @@ describe('schedule reconciliation', () => {
     await second.close();
   });
 
+  it('readiness waits for a reconciliation only when the project declares a schedule', async () => {
+    const fake = new FakeSchedules();
+    const scheduled = new Schedules({ client: fake.client(), kv, taskQueue: 'q', log: () => undefined, project: project('p6', { a: 'schedule:\n  cron: "@daily"\n' }) });
+    const unscheduled = new Schedules({ client: fake.client(), kv, taskQueue: 'q', log: () => undefined, project: project('p7', { a: '' }) });
+    expect(scheduled.notReadyReason()).toBe('schedules are being reconciled');
+    expect(unscheduled.reconcileStatus().state).toBe('starting');
+    expect(unscheduled.notReadyReason()).toBeUndefined();
+    await scheduled.close();
+    await unscheduled.close();
+  });
+
   it('while one holds the lease the other reports owned elsewhere, and takes over when it is given up', async () => {
     const fake = new FakeSchedules();
     const config = project('p4', { a: 'schedule:\n  cron: "@daily"\n' });
