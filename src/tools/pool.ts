@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
 import { randomBytes, type KeyObject } from 'node:crypto';
-import { existsSync, readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
+import { existsSync, readFileSync, statSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import type { Socket } from 'node:net';
 import { dirname, extname, join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -143,6 +143,7 @@ export class ToolPool {
   private execArgv: string[] = [];
   private watched: string[] = [];
   private reloadTimer: NodeJS.Timeout | undefined;
+  private firstPoll: NodeJS.Timeout | undefined;
   private readonly watchdog: ChildProcessByStdio<Writable, null, null>;
 
   constructor(private readonly options: PoolOptions) {
@@ -304,22 +305,34 @@ export class ToolPool {
     const interval = this.options.watchIntervalMs ?? 500;
     if (interval <= 0 || this.closed) return;
     this.watched = [this.options.entrypoint, ...packageScope(dirname(this.options.entrypoint))];
+    const before = this.watched.map(fileVersion);
     for (const file of this.watched) watchFile(file, { interval, persistent: false }, this.onFileChange);
+    // watchFile takes its own first stat later, off the thread pool: a file written before that stat
+    // (an entrypoint created right after a failed load) would be its baseline and never seen to change.
+    this.firstPoll = setTimeout(() => {
+      if (this.watched.some((file, i) => fileVersion(file) !== before[i])) this.reloadSoon();
+    }, interval);
+    this.firstPoll.unref();
   }
 
   private unwatch(): void {
     for (const file of this.watched) unwatchFile(file, this.onFileChange);
     this.watched = [];
     clearTimeout(this.reloadTimer);
+    clearTimeout(this.firstPoll);
   }
 
   private readonly onFileChange = (current: Stats, previous: Stats): void => {
     if (current.mtimeMs === previous.mtimeMs && current.ino === previous.ino && current.size === previous.size) return;
+    this.reloadSoon();
+  };
+
+  private reloadSoon(): void {
     clearTimeout(this.reloadTimer);
     // Editors write in steps (truncate, write, rename): reload once the file settles.
     this.reloadTimer = setTimeout(() => this.reload(), 150);
     this.reloadTimer.unref();
-  };
+  }
 
   /** Replaces every process with one that loads the entrypoint afresh; calls in progress finish on their old process. */
   reload(): void {
@@ -518,4 +531,10 @@ export class ToolPool {
     })();
     return this.closing;
   }
+}
+
+/** What a watched file is now (modified time, inode, size), or that it does not exist. */
+function fileVersion(file: string): string {
+  const stats = statSync(file, { throwIfNoEntry: false });
+  return stats ? `${stats.mtimeMs}:${stats.ino}:${stats.size}` : 'missing';
 }
