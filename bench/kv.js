@@ -24,7 +24,7 @@ const redis = await RedisKv.connect({ url: REDIS_URL, prefix });
 const backends = { sqlite, redis };
 
 const value = 'x'.repeat(100);
-const operations = {
+const allOperations = {
   get: (kv, i) => kv.get(`key:${i % 1000}`),
   set: (kv, i) => kv.set(`key:${i % 1000}`, value),
   incr: (kv) => kv.incrBy('counter', 1),
@@ -35,6 +35,10 @@ const operations = {
   },
   appendAndTrim: (kv, i) => kv.appendAndTrim(`mem:${i % 10}`, `mem:${i % 10}:meta`, [value], { maxLen: 50, tokenDelta: 7, ttlMs: 60_000 }),
 };
+
+/** BENCH_OPS=get,lock measures only those operations (and skips the commit-cost and pub/sub figures unless named: commit, pubsub). */
+const only = process.env.BENCH_OPS?.split(',');
+const operations = Object.fromEntries(Object.entries(allOperations).filter(([name]) => !only || only.includes(name)));
 
 async function prepare(kv) {
   for (let i = 0; i < 1000; i++) await kv.set(`key:${i}`, value);
@@ -127,22 +131,26 @@ function commitCost(synchronous, perCommit) {
   db.close();
   return Number(us.toFixed(2));
 }
-for (const synchronous of ['NORMAL', 'FULL']) {
+for (const synchronous of !only || only.includes('commit') ? ['NORMAL', 'FULL'] : []) {
   for (const perCommit of [1, 100]) {
     const us = commitCost(synchronous, perCommit);
     figures[`write_${synchronous.toLowerCase()}_${perCommit}_per_commit_us`] = us;
     console.log(`synchronous=${synchronous.padEnd(6)} ${String(perCommit).padStart(3)} write(s)/commit: ${us} µs per write`);
   }
 }
-const sqlitePubsub = await pubsubLatency('sqlite', sqlite);
-const redisPubsub = await pubsubLatency('redis', redis);
-console.log(`pub/sub cross-process latency ms: sqlite p50 ${sqlitePubsub.p50} p99 ${sqlitePubsub.p99}; redis p50 ${redisPubsub.p50} p99 ${redisPubsub.p99}`);
+if (!only || only.includes('pubsub')) {
+  const sqlitePubsub = await pubsubLatency('sqlite', sqlite);
+  const redisPubsub = await pubsubLatency('redis', redis);
+  console.log(`pub/sub cross-process latency ms: sqlite p50 ${sqlitePubsub.p50} p99 ${sqlitePubsub.p99}; redis p50 ${redisPubsub.p50} p99 ${redisPubsub.p99}`);
+  Object.assign(figures, {
+    pubsub_sqlite_p50_ms: sqlitePubsub.p50,
+    pubsub_sqlite_p99_ms: sqlitePubsub.p99,
+    pubsub_sqlite_received: sqlitePubsub.received,
+    pubsub_redis_p50_ms: redisPubsub.p50,
+    pubsub_redis_p99_ms: redisPubsub.p99,
+  });
+}
 Object.assign(figures, {
-  pubsub_sqlite_p50_ms: sqlitePubsub.p50,
-  pubsub_sqlite_p99_ms: sqlitePubsub.p99,
-  pubsub_sqlite_received: sqlitePubsub.received,
-  pubsub_redis_p50_ms: redisPubsub.p50,
-  pubsub_redis_p99_ms: redisPubsub.p99,
   duration_ms_per_measure: DURATION_MS,
   rounds: ROUNDS,
   load_average_1m: Number(loadavg()[0]?.toFixed(2)),

@@ -73,6 +73,21 @@ describe('SqliteKv files', () => {
     await again.close();
   });
 
+  it("another connection's commit wakes a subscriber through the log's change event, not the poll", async () => {
+    const path = join(tempDir('kv-events'), 'kv.db');
+    // A poll that would take an hour: only the write-ahead log's change event can deliver in time.
+    const listening = SqliteKv.open(path, { pollMs: 3_600_000 });
+    const other = SqliteKv.open(path);
+    const sub = await listening.subscribe('news');
+    const iterator = sub[Symbol.asyncIterator]();
+    await other.publish('news', { n: 1 });
+    const first = await iterator.next();
+    expect(first.value).toMatchObject({ channel: 'news', data: { n: 1 } });
+    await sub.unsubscribe();
+    await other.close();
+    await listening.close();
+  });
+
   it('the sweep removes expired keys of every type', async () => {
     const kv = SqliteKv.open(':memory:', { sweepIntervalMs: 0 });
     await kv.set('s', 'v', { px: 20 });
