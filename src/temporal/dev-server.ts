@@ -17,6 +17,15 @@ export function devServerDbPath(stateDir: string, cliVersion: string): string {
   return join(stateDir, `temporal-${cliVersion}.db`);
 }
 
+/**
+ * The server's own system workers that a dev server has no use for: the task queue and history
+ * scanners (clean-up of stale persistence rows) and the parent-close-policy worker (with it off, the
+ * history service applies a closing parent's policy to its children itself). Their long polls on the
+ * frontend are what its graceful stop waits for, up to its 1 s drain cap: without them, TERM to exit
+ * takes ~0.1 s instead of ~1.1 s. The scheduler's worker (schedules) stays.
+ */
+export const IDLE_SYSTEM_WORKERS_OFF = ['worker.taskQueueScannerEnabled=false', 'worker.historyScannerEnabled=false', 'system.enableParentClosePolicyWorker=false'];
+
 export function devServerArgs(config: DevServerConfig): string[] {
   return [
     'server',
@@ -37,6 +46,7 @@ export function devServerArgs(config: DevServerConfig): string[] {
     'frontend.enableUpdateWorkflowExecution=true',
     '--dynamic-config-value',
     'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
+    ...IDLE_SYSTEM_WORKERS_OFF.flatMap((setting) => ['--dynamic-config-value', setting]),
   ];
 }
 

@@ -3,6 +3,7 @@ import type { TemporalServer } from '../api/embedded-temporal.js';
 import { CompozyError, errorMessage } from '../errors.js';
 import { freePort } from '../platform/ports.js';
 import { resolveTemporalBinary } from '../temporal/binary.js';
+import { IDLE_SYSTEM_WORKERS_OFF } from '../temporal/dev-server.js';
 
 export interface TestServerOptions {
   namespace: string;
@@ -31,7 +32,7 @@ export async function startTestServer(options: TestServerOptions): Promise<Tempo
         port,
         namespace: options.namespace,
         log: { format: 'pretty', level: 'error' },
-        extraArgs: ['--headless', ...(options.dynamicConfig ?? []).flatMap((value) => ['--dynamic-config-value', value])],
+        extraArgs: ['--headless', ...[...IDLE_SYSTEM_WORKERS_OFF, ...(options.dynamicConfig ?? [])].flatMap((value) => ['--dynamic-config-value', value])],
       },
     });
   } catch (error) {

@@ -104,6 +104,23 @@ describe('children in batches', () => {
     expect(maxBatches).toBeGreaterThan(1);
   }, 300_000);
 
+  it('a terminated parent takes its running batches with it (the history service applies their parent-close policy, as the dev server runs no parent-close-policy worker)', async () => {
+    const engine = h.engine(project());
+    const { execId } = await engine.start('batched', { items: Array.from({ length: 1100 }, (_, i) => i), ms: 60_000 });
+    const batches = async () => {
+      const runs: { workflowId: string; status: string }[] = [];
+      for await (const run of h.client.workflow.list({ query: `WorkflowType = 'compozyBatch'` })) if (run.workflowId.startsWith(execId)) runs.push({ workflowId: run.workflowId, status: run.status.name });
+      return runs;
+    };
+    for (let i = 0; i < 300 && (await batches()).length === 0; i++) await sleep(100);
+    const started = await batches();
+    expect(started.length).toBeGreaterThan(0);
+    await h.client.workflow.getHandle(execId).terminate('test');
+    const statuses = async () => Promise.all(started.map(async ({ workflowId }) => (await h.client.workflow.getHandle(workflowId).describe()).status.name));
+    for (let i = 0; i < 300 && (await statuses()).some((status) => status === 'RUNNING'); i++) await sleep(100);
+    expect(new Set(await statuses())).toEqual(new Set(['TERMINATED']));
+  }, 120_000);
+
   it('pause and resume reach the batches', async () => {
     const engine = h.engine(project());
     const { execId } = await engine.start('batched', { items: Array.from({ length: 1100 }, (_, i) => i), ms: 50 });
