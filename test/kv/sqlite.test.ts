@@ -136,6 +136,71 @@ async function loopTurns<T>(during: () => Promise<T>): Promise<{ turns: number; 
   return { turns, result: result as PromiseSettledResult<T> };
 }
 
+describe('SqliteKv expiry sweep', () => {
+  const walFrames = (raw: DatabaseSync) => (raw.prepare('PRAGMA wal_checkpoint(PASSIVE)').get() as { log: number }).log;
+
+  it('a TTL moved later, moved earlier or removed is swept by the expiry it has now', async () => {
+    const path = join(tempDir('kv-sweep'), 'kv.db');
+    const kv = SqliteKv.open(path, { sweepIntervalMs: 0 });
+    await kv.set('extended', 'v', { px: 30 });
+    await kv.pexpire('extended', 60_000);
+    await kv.set('shortened', 'v', { px: 60_000 });
+    await kv.pexpire('shortened', 30);
+    await kv.set('persisted', 'v', { px: 30 });
+    await kv.persist('persisted');
+    await kv.appendAndTrim('chat', 'chat:meta', ['m1'], { maxLen: 10, tokenDelta: 1, ttlMs: 30 });
+    await kv.appendAndTrim('chat', 'chat:meta', ['m2'], { maxLen: 10, tokenDelta: 1, ttlMs: 60_000 });
+    await kv.set('expires', 'v', { px: 30 });
+    await sleep(60);
+    kv.sweep();
+    const raw = new DatabaseSync(path, { readOnly: true });
+    const rows = raw.prepare('SELECT key, expires_at, sweep_at FROM kv_keys ORDER BY key').all() as Array<{ key: string; expires_at: number | null; sweep_at: number | null }>;
+    raw.close();
+    expect(rows.map((row) => row.key)).toEqual(['chat', 'chat:meta', 'extended', 'persisted']);
+    // What the sweep found due but still live waits until its expiry now; a key without one is not looked at again.
+    for (const row of rows) expect(row.sweep_at).toBe(row.expires_at);
+    expect(await kv.lrange('chat', 0, -1)).toEqual(['m1', 'm2']);
+    await kv.close();
+  });
+
+  it('refreshing a TTL to a later time writes the key row alone, not an index page too', async () => {
+    const path = join(tempDir('kv-sweep-pages'), 'kv.db');
+    const kv = SqliteKv.open(path, { sweepIntervalMs: 0 });
+    await kv.set('cached', 'v', { px: 60_000 });
+    const raw = new DatabaseSync(path);
+    raw.prepare('PRAGMA wal_checkpoint(TRUNCATE)').get();
+    await kv.pexpire('cached', 120_000);
+    expect(walFrames(raw)).toBe(1);
+    raw.prepare('PRAGMA wal_checkpoint(TRUNCATE)').get();
+    // Earlier than where the sweep looks for it: the index entry moves too.
+    await kv.pexpire('cached', 1_000);
+    expect(walFrames(raw)).toBe(2);
+    raw.close();
+    await kv.close();
+  });
+
+  it('a file of the previous schema is migrated, and its expiring keys are swept as before', async () => {
+    const path = join(tempDir('kv-sweep-migrate'), 'kv.db');
+    const old = new DatabaseSync(path);
+    old.exec('PRAGMA journal_mode = WAL');
+    for (const migration of MIGRATIONS.slice(0, 2)) old.exec(migration);
+    old.exec('PRAGMA user_version = 2');
+    const insert = old.prepare("INSERT INTO kv_keys (key, type, value, expires_at) VALUES (?, 'string', 'v', ?)");
+    insert.run('gone', Date.now() - 1_000);
+    insert.run('live', Date.now() + 60_000);
+    insert.run('forever', null);
+    old.close();
+    const kv = SqliteKv.open(path, { sweepIntervalMs: 0 });
+    kv.sweep();
+    expect((await kv.keys('*')).sort()).toEqual(['forever', 'live']);
+    expect(await kv.pttl('live')).toBeGreaterThan(50_000);
+    await kv.close();
+    const raw = new DatabaseSync(path, { readOnly: true });
+    expect((raw.prepare('PRAGMA user_version').get() as { user_version: number }).user_version).toBe(MIGRATIONS.length);
+    raw.close();
+  });
+});
+
 describe('SqliteKv storage integrity', () => {
   it('a kv.db that existed and is now zero bytes is refused by name and never re-created over', async () => {
     const path = join(tempDir('kv-empty'), 'kv.db');

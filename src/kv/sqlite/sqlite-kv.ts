@@ -216,7 +216,8 @@ export class SqliteKv implements Kv {
       keysFromPage: db.prepare(`SELECT key FROM kv_keys WHERE key >= ? AND ${live} ORDER BY key LIMIT ?`),
       keysAfterPage: db.prepare(`SELECT key FROM kv_keys WHERE key > ? AND ${live} ORDER BY key LIMIT ?`),
       countLive: db.prepare(`SELECT count(*) AS n FROM kv_keys WHERE ${live}`),
-      expiredBatch: db.prepare('SELECT key, type FROM kv_keys WHERE expires_at <= ? LIMIT ?'),
+      sweepDue: db.prepare('SELECT key, type, expires_at FROM kv_keys WHERE sweep_at <= ? LIMIT ?'),
+      sweepLater: db.prepare('UPDATE kv_keys SET sweep_at = expires_at WHERE key = ?'),
       hget: db.prepare('SELECT value FROM kv_hash WHERE key = ? AND field = ?'),
       hgetLive: db.prepare(`SELECT k.type, h.value FROM kv_keys AS k LEFT JOIN kv_hash AS h ON h.key = k.key AND h.field = ?2 WHERE k.key = ?1 AND (k.expires_at IS NULL OR k.expires_at > ?3)`),
       hgetall: db.prepare('SELECT field, value FROM kv_hash WHERE key = ? ORDER BY field'),
@@ -1053,13 +1054,19 @@ export class SqliteKv implements Kv {
   sweep(): void {
     if (!this.db.isOpen) return;
     const now = Date.now();
-    for (;;) {
-      const expired = this.stmt('expiredBatch').all(now, SWEEP_BATCH) as Array<{ key: string; type: KeyType }>;
-      if (expired.length === 0) break;
-      this.tx(() => {
-        for (const row of expired) this.dropKey(row.key, row.type);
+    const due = () => this.stmt('sweepDue').all(now, SWEEP_BATCH) as Array<{ key: string; type: KeyType; expires_at: number | null }>;
+    // Looked for outside a transaction, so a sweep with nothing due writes nothing; found again inside one,
+    // so a key another process refreshed meanwhile is not removed.
+    while (due().length > 0) {
+      const rows = this.tx(() => {
+        const batch = due();
+        for (const row of batch) {
+          if (row.expires_at !== null && row.expires_at <= now) this.dropKey(row.key, row.type);
+          else this.stmt('sweepLater').run(row.key);
+        }
+        return batch.length;
       });
-      if (expired.length < SWEEP_BATCH) break;
+      if (rows < SWEEP_BATCH) break;
     }
     this.tx(() => {
       this.stmt('pruneSubscribers').run(now - SUBSCRIBER_STALE_MS);
