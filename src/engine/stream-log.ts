@@ -35,8 +35,8 @@ export class ExecutionStreamLog {
 
   async append(execId: string, record: StreamRecord): Promise<number> {
     const key = LOG_PREFIX + execId;
-    const id = await this.kv.rpush(key, JSON.stringify(record));
-    await this.kv.pexpire(key, STREAM_LOG_TTL_MS);
+    // Issued together, they run in issue order in one group commit (SQLite) or one pipelined write (Redis).
+    const [id] = await Promise.all([this.kv.rpush(key, JSON.stringify(record)), this.kv.pexpire(key, STREAM_LOG_TTL_MS)]);
     const logged: LoggedRecord = { id, execId, record };
     await this.kv.publish(RECORD_CHANNEL_PREFIX + execId, logged);
     if (record.kind === 'execution') await this.kv.publish(EXECUTIONS_CHANNEL, logged);

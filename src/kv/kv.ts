@@ -2,7 +2,8 @@
  * The key-value contract every Redis role in compozy uses (cache, locks, pub/sub, broker, config
  * store, conversation memory, rate limits). Two adapters implement it: SQLite (embedded, several
  * processes on one host) and Redis. Semantics follow Redis; where a method differs from the Redis
- * command of the same name, its comment says so.
+ * command of the same name, its comment says so. Calls one caller issues without awaiting the earlier
+ * ones run in issue order (one pipeline on Redis, one group commit on SQLite).
  */
 
 /** What a string value may be written as. Numbers and bigints are stored in their decimal form. */

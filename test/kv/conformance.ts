@@ -244,6 +244,12 @@ export function defineKvConformance(name: string, factory: KvFactory): void {
         expect(await kv.llen('l')).toBe(5);
       });
 
+      it('operations issued without awaiting run in issue order: a TTL set right after the push that creates the key applies to it', async () => {
+        const [length, expiring, value] = await Promise.all([kv.rpush('fresh', 'a'), kv.pexpire('fresh', 60_000), kv.lrange('fresh', 0, -1)]);
+        expect([length, expiring, value]).toEqual([1, true, ['a']]);
+        expect(await kv.pttl('fresh')).toBeGreaterThan(50_000);
+      });
+
       it('ltrim keeps the range and an emptied list disappears', async () => {
         await kv.rpush('l', '1', '2', '3', '4', '5');
         await kv.ltrim('l', 1, -2);
