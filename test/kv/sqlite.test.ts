@@ -397,6 +397,41 @@ describe('SqliteKv group commit of conversation appends', () => {
   });
 });
 
+describe('SqliteKv publishes in a group commit', () => {
+  it('publishes issued together commit in one transaction after the writes issued before them; each answers its receivers, and subscribers hear them in order', async () => {
+    const path = join(tempDir('kv-publish-batch'), 'kv.db');
+    const kv = SqliteKv.open(path, { sweepIntervalMs: 0 });
+    const elsewhere = SqliteKv.open(path, { sweepIntervalMs: 0 });
+    const local = await kv.subscribe('news');
+    const remote = await elsewhere.psubscribe('news*');
+    const raw = new DatabaseSync(path);
+    raw.prepare('PRAGMA wal_checkpoint(TRUNCATE)').get();
+    const write = kv.set('headline', 'ready');
+    const published = Promise.all(Array.from({ length: 100 }, (_, n) => kv.publish('news', { n })));
+    expect(await write).toBe(true);
+    expect(await published).toEqual(Array.from({ length: 100 }, () => 2));
+    // One commit writes a few pages (the messages' leaves, the write, the id sequence); a commit per publish would write at least 100.
+    expect((raw.prepare('PRAGMA wal_checkpoint(PASSIVE)').get() as { log: number }).log).toBeLessThan(12);
+    raw.close();
+    const heard = async (sub: Awaited<ReturnType<SqliteKv['subscribe']>>) => {
+      const got: unknown[] = [];
+      for await (const message of sub) {
+        got.push(message.data);
+        if (got.length === 100) break;
+      }
+      return got;
+    };
+    const remoteHeard = heard(remote);
+    const expected = Array.from({ length: 100 }, (_, n) => ({ n }));
+    expect(await heard(local)).toEqual(expected);
+    expect(await remoteHeard).toEqual(expected);
+    // The other connection, woken by the first message, can read what was written before it.
+    expect(await elsewhere.get('headline')).toBe('ready');
+    await elsewhere.close();
+    await kv.close();
+  });
+});
+
 describe('SqliteKv reads issued together', () => {
   it('each gets its own answer or error; a read issued before a write does not see it, one issued after does, also across publish', async () => {
     const kv = SqliteKv.open(join(tempDir('kv'), 'kv.db'));

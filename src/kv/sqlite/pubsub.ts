@@ -4,7 +4,6 @@ import type { ChangeWatcher } from './change-watcher.js';
 import { globMatch } from '../glob.js';
 import type { Message, SubscribeOptions, Subscription } from '../kv.js';
 import { BufferedSubscription, DEFAULT_SUBSCRIPTION_BUFFER } from '../subscription.js';
-import { encodeMessage } from '../validate.js';
 
 /** A subscriber row whose process stopped heart-beating for this long is considered gone. */
 export const SUBSCRIBER_STALE_MS = 5000;
@@ -18,6 +17,11 @@ interface LocalSubscription {
   /** Only messages after this id reach it (Redis delivers to current subscribers only). */
   fromId: number;
   sink: BufferedSubscription;
+}
+
+export interface SubscriberRow {
+  kind: 'channel' | 'pattern';
+  target: string;
 }
 
 function matches(kind: 'channel' | 'pattern', target: string, channel: string): boolean {
@@ -50,7 +54,7 @@ export class SqlitePubSub {
     private readonly watcher: ChangeWatcher,
   ) {
     this.statements = {
-      insert: db.prepare('INSERT INTO kv_messages (channel, payload, created_at) VALUES (?, ?, ?) RETURNING id'),
+      insert: db.prepare('INSERT INTO kv_messages (channel, payload, created_at) VALUES (?, ?, ?)'),
       subscribers: db.prepare('SELECT kind, target FROM kv_subscribers WHERE heartbeat_at >= ?'),
       maxId: db.prepare('SELECT coalesce(max(id), 0) AS id FROM kv_messages'),
       register: db.prepare('INSERT INTO kv_subscribers (id, pid, kind, target, last_id, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?)'),
@@ -60,16 +64,18 @@ export class SqlitePubSub {
     };
   }
 
-  publish(channel: string, data: unknown, inTransaction: <T>(fn: () => T) => T): number {
-    const payload = encodeMessage(data);
-    const now = Date.now();
-    const receivers = inTransaction(() => {
-      this.statements.insert.get(channel, payload, now);
-      const rows = this.statements.subscribers.all(now - SUBSCRIBER_STALE_MS) as Array<{ kind: 'channel' | 'pattern'; target: string }>;
-      return rows.filter((row) => matches(row.kind, row.target, channel)).length;
-    });
-    this.watcher.notifyLocal();
-    return receivers;
+  /**
+   * Inside the caller's write transaction: appends the message and answers how many live subscribers,
+   * in every process, it reaches. The caller wakes this process's subscribers once it has committed.
+   */
+  publish(channel: string, payload: string, subscribers = this.liveSubscribers()): number {
+    this.statements.insert.run(channel, payload, Date.now());
+    return subscribers.filter((row) => matches(row.kind, row.target, channel)).length;
+  }
+
+  /** The live subscriptions of every process; within one write transaction no other process can change them. */
+  liveSubscribers(): SubscriberRow[] {
+    return this.statements.subscribers.all(Date.now() - SUBSCRIBER_STALE_MS) as unknown as SubscriberRow[];
   }
 
   subscribe(kind: 'channel' | 'pattern', targets: readonly string[], options: SubscribeOptions, inTransaction: <T>(fn: () => T) => T): Subscription {

@@ -25,6 +25,7 @@ import {
   checkPositiveMs,
   counterResult,
   DEFAULT_MAX_VALUE_BYTES,
+  encodeMessage,
   encodeScalar,
   invalid,
   normaliseRange,
@@ -35,7 +36,7 @@ import { MIGRATIONS } from './schema.js';
 import { openDatabase, SqliteGuard, type SqliteFileKind } from '../../platform/sqlite.js';
 import { SqliteBroker } from './broker.js';
 import { ChangeWatcher } from './change-watcher.js';
-import { SqlitePubSub, SUBSCRIBER_STALE_MS } from './pubsub.js';
+import { SqlitePubSub, SUBSCRIBER_STALE_MS, type SubscriberRow } from './pubsub.js';
 
 export interface SqliteKvOptions {
   /** How long an operation waits for another process's write lock before failing with KV_UNAVAILABLE (ms); the wait never blocks the event loop. */
@@ -89,8 +90,11 @@ interface Pending {
   run: () => unknown;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
-  /** An appendAndTrim: it may use and leave a conversation's state in the batch's memo (see Conversations). */
-  conversation?: true;
+  /**
+   * conversation: an appendAndTrim, which may use and leave a conversation's state in the batch's memo
+   * (see Conversations). publish: this process's subscribers are woken once the batch has committed.
+   */
+  kind?: 'conversation' | 'publish';
 }
 
 /** A conversation as the appends of one batch left it: its counters and expiries not yet written. */
@@ -181,6 +185,8 @@ export class SqliteKv implements Kv {
   private readTx: { begin: StatementSync; commit: StatementSync; rollback: StatementSync } | undefined;
   /** Set while a batch of several operations runs straight through in one transaction (runBatch). */
   private conversations: Conversations | undefined;
+  /** Set while a batch runs straight through: the live subscribers its publishes count, read once. */
+  private batchSubscribers: SubscriberRow[] | undefined;
   private flushScheduled = false;
   private savepoint: { begin: StatementSync; undo: StatementSync; release: StatementSync } | undefined;
 
@@ -329,10 +335,10 @@ export class SqliteKv implements Kv {
    * rolled back to its savepoint and the others commit. The promise settles only after the commit, so a
    * resolved write is as durable as before; a process killed first loses the batch whole.
    */
-  private write<T>(fn: () => T, conversation?: true): Promise<T> {
+  private write<T>(fn: () => T, kind?: Pending['kind']): Promise<T> {
     this.assertOpen();
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ run: fn, resolve: resolve as (value: unknown) => void, reject, ...(conversation ? { conversation } : {}) });
+      this.pending.push({ run: fn, resolve: resolve as (value: unknown) => void, reject, ...(kind ? { kind } : {}) });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         nextTurn(this.flush);
@@ -412,7 +418,10 @@ export class SqliteKv implements Kv {
 
   private commit(batch: Pending[]): void {
     const failAll = (error: unknown) => batch.forEach((op) => op.reject(error));
-    const deliver = (outcomes: Outcome[]) => outcomes.forEach((outcome, i) => (outcome.ok ? (batch[i] as Pending).resolve(outcome.value) : (batch[i] as Pending).reject(outcome.error)));
+    const deliver = (outcomes: Outcome[]) => {
+      outcomes.forEach((outcome, i) => (outcome.ok ? (batch[i] as Pending).resolve(outcome.value) : (batch[i] as Pending).reject(outcome.error)));
+      if (outcomes.some((outcome, i) => outcome.ok && batch[i]?.kind === 'publish')) this.watcher.notifyLocal();
+    };
     if (!this.db.isOpen) return failAll(closedError(this.path));
     try {
       const outcomes = this.guard.write(() => this.runBatch(batch));
@@ -437,7 +446,7 @@ export class SqliteKv implements Kv {
       return this.tx(() => {
         this.conversations = new Conversations();
         const outcomes = batch.map((op): Outcome => {
-          if (!op.conversation) this.flushConversations();
+          if (op.kind !== 'conversation') this.flushConversations();
           return { ok: true, value: op.run() };
         });
         this.flushConversations();
@@ -447,6 +456,7 @@ export class SqliteKv implements Kv {
       if (!(error instanceof CompozyError)) throw error;
     } finally {
       this.conversations = undefined;
+      this.batchSubscribers = undefined;
     }
     const sp = (this.savepoint ??= { begin: this.db.prepare('SAVEPOINT op'), undo: this.db.prepare('ROLLBACK TO op'), release: this.db.prepare('RELEASE op') });
     return this.tx(() =>
@@ -964,7 +974,7 @@ export class SqliteKv implements Kv {
         if (refresh) this.stmt('setExpiryPair').run(now + (ttl as number), metaKey, listKey);
       }
       return length;
-    }, true);
+    }, 'conversation');
   }
 
   async replaceList(listKey: string, metaKey: string, items: readonly KvScalar[], options: ReplaceListOptions): Promise<number> {
@@ -1024,11 +1034,10 @@ export class SqliteKv implements Kv {
   // pub/sub
 
   async publish(channel: string, data: unknown): Promise<number> {
-    this.stmt('getAny');
     checkKey(channel, 'channel');
-    // Writes issued before the message commit before it, so a subscriber that reacts to it sees them.
-    this.flush();
-    return this.guard.write(() => this.pubsub.publish(channel, data, this.inTransaction));
+    const payload = encodeMessage(data);
+    // It joins the group commit after the writes issued before it, so a subscriber that reacts to it can read them.
+    return this.write(() => this.pubsub.publish(channel, payload, this.conversations ? (this.batchSubscribers ??= this.pubsub.liveSubscribers()) : undefined), 'publish');
   }
 
   async subscribe(channels: string | readonly string[], options: SubscribeOptions = {}): Promise<Subscription> {
