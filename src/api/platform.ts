@@ -48,6 +48,8 @@ export interface PlatformOptions {
   emit: (event: ProcessEvent) => void;
   /** Adapters instead of the configured ones (the test harness's scripted tools and models). */
   overrides?: RuntimeOverrides;
+  /** Gives up the start-up (a signal, the Temporal it waits for gone): what was started stops, and the start rejects with the abort's reason. */
+  abort?: AbortSignal;
 }
 
 /** A running platform: the runtime, whether this process runs its worker, the API when it serves one. */
@@ -193,8 +195,12 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   // The failure to start is what the caller sees; a step that fails to close after it is logged.
   const abandon = async (error: unknown): Promise<never> => {
     await generation.process.stop().catch(() => undefined);
-    throw error;
+    throw options.abort?.aborted ? options.abort.reason : error;
   };
+  // Stopping ends the worker's wait for Temporal, which then fails the start.
+  const giveUp = () => void generation.process.stop().catch(() => undefined);
+  if (options.abort?.aborted) return abandon(options.abort.reason);
+  options.abort?.addEventListener('abort', giveUp, { once: true });
   // The worker connects and its threads load the workflow bundle while the HTTP server loads its routes
   // and binds (those waits are off this thread); its failure to start rejects `stopped` either way.
   const started = inProcess ? generation.process.startWorker() : undefined;
@@ -213,6 +219,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     }
   }
   if (started && options.awaitWorker !== false) await started.catch(abandon);
+  options.abort?.removeEventListener('abort', giveUp);
+  if (options.abort?.aborted) return abandon(options.abort.reason);
 
   let stopping: Promise<void> | undefined;
   let reloads: Promise<void> = Promise.resolve();

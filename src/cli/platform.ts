@@ -7,7 +7,7 @@ import { requireUsableKey } from '../server/auth/guard.js';
 import { authDecision } from '../server/auth/policy.js';
 import { firstWorkflow } from '../supervisor/first-lines.js';
 import type { Supervisor, SupervisorOptions } from '../supervisor/supervisor.js';
-import { resolveTemporalBinary } from '../temporal/binary.js';
+import { resolveTemporalBinary, type ResolvedBinary } from '../temporal/binary.js';
 import { openProject, type ProjectContext } from './project-context.js';
 
 export interface PlatformFlags {
@@ -29,7 +29,7 @@ export type PlatformIo = Pick<SupervisorOptions, 'narrate' | 'emit' | 'showHealt
  * With API keys required (a non-loopback API, or auth.enabled), a store without a usable key is refused
  * here, before any child starts; serve would refuse the same way, only after Temporal was up.
  */
-async function refuseWithoutKey(settings: AppSettings, stateDir: string): Promise<void> {
+export async function refuseWithoutKey(settings: AppSettings, stateDir: string): Promise<void> {
   const decision = authDecision(settings, settings.serverHost.value);
   if (!decision.enabled) return;
   const { openStore } = await import('../server/open-store.js');
@@ -39,6 +39,26 @@ async function refuseWithoutKey(settings: AppSettings, stateDir: string): Promis
   } finally {
     await store.close();
   }
+}
+
+/** The embedded platform (dev, a cold run) runs in memory or persistent mode only. */
+export function requireEmbeddedMode(settings: AppSettings): void {
+  if (settings.mode.value === 'distributed' || settings.temporalMode.value === 'remote') {
+    const what = settings.mode.value === 'distributed' ? `the mode is "distributed" (from ${settings.mode.origin})` : `temporal.mode is "remote" (from ${settings.temporalMode.origin})`;
+    throw new CompozyError('USAGE', `The embedded platform runs in memory or persistent mode, but ${what}.`, {
+      hint: 'Use `compozy start` for distributed mode, or set the mode to memory or persistent.',
+    });
+  }
+}
+
+/** The Temporal CLI the embedded platform runs: --temporal-bin, temporal.bin, then the resolver's own order (an install when none is found). */
+export function resolvePlatformTemporal(settings: AppSettings): Promise<ResolvedBinary> {
+  return resolveTemporalBinary({
+    flag: settings.temporalBin.source === 'flag' ? settings.temporalBin.value : undefined,
+    config: settings.temporalBin.source === 'file' ? settings.temporalBin.value : undefined,
+    install: true,
+    onProgress: (event) => process.stderr.write(`${event.message}\n`),
+  });
 }
 
 /**
@@ -56,20 +76,10 @@ export async function preparePlatform(
 ): Promise<{ context: ProjectContext; supervisor: Supervisor }> {
   const context = opened?.context ?? openProject(projectArg, flags);
   const { project, settings, stateDir } = context;
-  if (settings.mode.value === 'distributed' || settings.temporalMode.value === 'remote') {
-    const what = settings.mode.value === 'distributed' ? `the mode is "distributed" (from ${settings.mode.origin})` : `temporal.mode is "remote" (from ${settings.temporalMode.origin})`;
-    throw new CompozyError('USAGE', `The embedded platform runs in memory or persistent mode, but ${what}.`, {
-      hint: 'Use `compozy start` for distributed mode, or set the mode to memory or persistent.',
-    });
-  }
+  requireEmbeddedMode(settings);
   const config = opened?.config ?? (await import('../config/valid-project.js')).loadValidProject(project.dir);
   await refuseWithoutKey(settings, stateDir);
-  const temporal = await resolveTemporalBinary({
-    flag: settings.temporalBin.source === 'flag' ? settings.temporalBin.value : undefined,
-    config: settings.temporalBin.source === 'file' ? settings.temporalBin.value : undefined,
-    install: true,
-    onProgress: (event) => process.stderr.write(`${event.message}\n`),
-  });
+  const temporal = await resolvePlatformTemporal(settings);
   const { Supervisor } = await import('../supervisor/supervisor.js');
   const supervisor = new Supervisor({
     projectName: project.name,

@@ -14,6 +14,8 @@ export interface ChildRecord {
 
 export interface RunState {
   version: 1;
+  /** The command whose process `supervisorPid` is: a cold `compozy run` runs the engine itself; absent, `compozy dev`. */
+  command?: 'dev' | 'run';
   supervisorPid: number;
   project: string;
   projectDir: string;

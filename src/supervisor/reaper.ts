@@ -1,4 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { CompozyError } from '../errors.js';
+import { projectArgument } from '../platform/project-argument.js';
 import { commandLineOf, isPidAlive } from '../platform/pids.js';
 import { readRunState, removeRunState, type RunState } from '../platform/run-state.js';
 
@@ -29,4 +31,12 @@ export async function reapStaleRun(stateDir: string): Promise<StaleRunOutcome> {
   for (const pid of orphans.filter(isPidAlive)) process.kill(pid, 'SIGKILL');
   removeRunState(stateDir);
   return { kind: 'reaped', pids: orphans };
+}
+
+/** The refusal of a second platform on a state folder that a live `compozy dev` (or cold `compozy run`) uses. */
+export function alreadyRunning(state: RunState, projectDir: string): CompozyError {
+  const api = state.apiUrl ? `, API ${state.apiUrl}` : '';
+  return new CompozyError('ALREADY_RUNNING', `compozy ${state.command ?? 'dev'} is already running for this project (pid ${state.supervisorPid}${api}).`, {
+    hint: `Use \`compozy status${projectArgument(projectDir)}\` to see it, or stop it before starting another.`,
+  });
 }

@@ -8,14 +8,13 @@ import { authHeaders } from '../platform/credentials.js';
 import type { HealthReport } from '../health.js';
 import { plural } from '../platform/plural.js';
 import { freePort } from '../platform/ports.js';
-import { projectArgument } from '../platform/project-argument.js';
 import { writeRunState, removeRunState, type ChildRecord, type RunState } from '../platform/run-state.js';
-import { checkDevServerDb, devServerArgs, devServerDbPath, diagnoseStartFailure } from '../temporal/dev-server.js';
+import { checkDevServerDb, devServerArgs, devServerDbPath, diagnoseStartFailure, lostItsPort, TEMPORAL_PORT_RETRIES } from '../temporal/dev-server.js';
 import { waitForTemporal } from '../temporal/readiness.js';
 import { childSpawner, exitDescription, type ChildExit, type ChildSpec, type RunningChild, type SpawnChild } from './child-process.js';
 import { startLines, type FirstWorkflow } from './first-lines.js';
 import { LogMux } from './log-mux.js';
-import { reapStaleRun } from './reaper.js';
+import { alreadyRunning, reapStaleRun } from './reaper.js';
 import { RestartPolicy, type RestartPolicyOptions } from './restart-policy.js';
 import { isReloadNotice, RUN_NONCE_ENV, SERVE_REPORT_ENV, removeServeReport } from './serve-report.js';
 import { waitForOwnServer, waitForServeReport } from './serve-readiness.js';
@@ -78,9 +77,6 @@ interface Component {
   waitReady(child: RunningChild, abort: AbortSignal): Promise<void>;
 }
 
-/** How many times a Temporal dev server that lost its port to another process is started on a new one. */
-const TEMPORAL_PORT_RETRIES = 3;
-const ADDRESS_IN_USE = /address already in use|EADDRINUSE/i;
 
 function childExitAbort(child: RunningChild, name: string): AbortController {
   const controller = new AbortController();
@@ -278,7 +274,7 @@ export class Supervisor {
       } catch (error) {
         const lines = this.mux.recent('temporal', 50);
         const exited = await Promise.race([child.exited.then(() => true), sleep(200).then(() => false)]);
-        if (this.stopping || !exited || attempt > TEMPORAL_PORT_RETRIES || !lines.some((line) => ADDRESS_IN_USE.test(line))) throw error;
+        if (this.stopping || !exited || attempt > TEMPORAL_PORT_RETRIES || !lostItsPort(lines)) throw error;
         this.temporalPort = await freePort();
         if (this.uiPort !== undefined) this.uiPort = await freePort();
         temporal.record = { ...temporal.record, signature: ['server', 'start-dev', `--port ${this.temporalPort}`] };
@@ -315,11 +311,7 @@ export class Supervisor {
     const spawner = childSpawner();
     // Orphans of a killed run go first: they may hold the ports this run is about to take.
     const stale = await reapStaleRun(stateDir);
-    if (stale.kind === 'running') {
-      throw new CompozyError('ALREADY_RUNNING', `compozy dev is already running for this project (pid ${stale.state.supervisorPid}, API ${stale.state.apiUrl}).`, {
-        hint: `Use \`compozy status${projectArgument(this.options.projectDir)}\` to see it, or stop it before starting another.`,
-      });
-    }
+    if (stale.kind === 'running') throw alreadyRunning(stale.state, this.options.projectDir);
     if (stale.kind === 'reaped' && stale.pids.length > 0) this.narrate(`! Stopped ${plural(stale.pids.length, 'process', 'processes')} left by a previous run that was killed (pids ${stale.pids.join(', ')})`);
     checkDevServerDb(this.temporalDb);
     this.temporalPort = await freePort();

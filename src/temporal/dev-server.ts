@@ -50,6 +50,14 @@ export function devServerArgs(config: DevServerConfig): string[] {
   ];
 }
 
+/** How many times a dev server that lost its port to another process (between choosing it and binding it) is started on a new one. */
+export const TEMPORAL_PORT_RETRIES = 3;
+
+/** Whether the lines a dev server printed before it exited say its port was taken. */
+export function lostItsPort(lines: readonly string[]): boolean {
+  return lines.some((line) => /address already in use|EADDRINUSE/i.test(line));
+}
+
 /** SQLite's own words for a file that is not (or no longer) a database. */
 const CORRUPT = /file is not a database|database disk image is malformed|file is encrypted or is not a database|database corrupt/i;
 

@@ -2,13 +2,17 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { copyExample, copyFixture, DevProcess, runCli, stopDevProcesses } from '../helpers/cli.js';
-import { tempDir } from '../helpers/fake-bin.js';
+import { CliProcess, copyExample, copyFixture, DevProcess, runCli, stopDevProcesses } from '../helpers/cli.js';
+import { tempDir, writeScript } from '../helpers/fake-bin.js';
 
 const env = { COMPOZY_TEMPORAL_BIN: inject('temporalBin'), CI: '1', GROQ_API_KEY: '' };
 const started: DevProcess[] = [];
+const runs: CliProcess[] = [];
 
-afterEach(() => stopDevProcesses(started));
+afterEach(async () => {
+  await stopDevProcesses(started);
+  await Promise.all(runs.splice(0).map((run) => run.stop()));
+});
 
 /** Processes whose command line names the project (the Temporal dev server's DB file, serve's project argument). */
 function processesOf(project: string): string[] {
@@ -103,6 +107,84 @@ describe('compozy run (smoke runs)', () => {
     expect(JSON.parse(nope.stdout)).toEqual({
       error: { code: 'WORKFLOW_NOT_FOUND', message: `Workflow "checkout" does not exist in project engine-api (${project}).`, hint: 'Workflows: approval, approval_quick, nap, on_event.' },
     });
+    expect(processesOf(project)).toEqual([]);
+  }, 120_000);
+});
+
+describe('a cold compozy run (the engine in the run process, Temporal its child)', () => {
+  it('serves no API without --port; a compozy dev of the project refuses to start meanwhile; SIGTERM stops it all: exit 1, nothing left', async () => {
+    const project = copyFixture('engine-api');
+    const run = new CliProcess(['run', 'approval', project], env);
+    runs.push(run);
+    await run.waitForOutput('• approval: execution');
+    expect(run.output).toContain('✔ Worker polling');
+    expect(run.output).not.toContain('API ready');
+    expect(JSON.parse(readFileSync(join(project, '.compozy', 'run.json'), 'utf8'))).toMatchObject({ command: 'run', supervisorPid: run.child.pid, apiUrl: '' });
+    const dev = await runCli(['dev', project, '--port', '0'], env);
+    expect(dev.code).toBe(1);
+    expect(dev.stderr).toContain(`compozy run is already running for this project (pid ${run.child.pid}).`);
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(1);
+    expect(run.output).toContain('• Stopping (received SIGTERM)…');
+    expect(run.output).toContain('✔ Stopped.');
+    expect(run.output).toMatch(/The smoke run was stopped \(received SIGTERM\) before execution \S+ ended \(last status \w+\)\./);
+    expect(existsSync(join(project, '.compozy', 'run.json'))).toBe(false);
+    expect(processesOf(project)).toEqual([]);
+  }, 120_000);
+
+  it('--port serves the API during the run: a signal sent through it lets the waiting execution finish, and the run exits 0', async () => {
+    const project = copyFixture('engine-api');
+    const run = new CliProcess(['run', 'approval', project, '--port', '0', '--json'], env);
+    runs.push(run);
+    await run.waitForOutput('• approval: execution');
+    const url = /API ready on (http:\/\/[\d.:]+), worker polling/.exec(run.output)?.[1];
+    const execId = /execution (\S+) started/.exec(run.output)?.[1];
+    expect(url).toBeDefined();
+    const sent = await fetch(`${url}/api/v0/executions/workflows/${execId}/signals`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ signal_name: 'approved', payload: { ok: true, by: 'ada' } }),
+    });
+    expect(sent.status).toBe(200);
+    expect(await run.exited).toBe(0);
+    const state = JSON.parse(run.output.trim().split('\n').find((line) => line.startsWith('{')) ?? '{}') as { status: string; tasks: Record<string, { output: unknown }> };
+    expect(state.status).toBe('SUCCESS');
+    expect(state.tasks.approved?.output).toEqual({ by: 'ada' });
+    expect(processesOf(project)).toEqual([]);
+  }, 120_000);
+
+  it('Ctrl-C during start-up stops what already started: exit 1, nothing left', async () => {
+    const project = copyFixture('engine-api');
+    const run = new CliProcess(['run', 'nap', project, '--input', '{"n":1}'], env);
+    runs.push(run);
+    await run.waitForOutput('• Starting Temporal dev server');
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(1);
+    expect(run.output).toContain('The smoke run was stopped (received SIGINT)');
+    expect(run.output).toContain('✔ Stopped.');
+    expect(existsSync(join(project, '.compozy', 'run.json'))).toBe(false);
+    expect(processesOf(project)).toEqual([]);
+  }, 120_000);
+  it('starts Temporal again on another port when another process took its port before it bound it', async () => {
+    const dir = tempDir('racy-temporal');
+    const racy = writeScript(
+      dir,
+      'temporal',
+      `if [ "$1" = "--version" ]; then exec "${inject('temporalBin')}" --version; fi
+if [ ! -e "${dir}/lost-once" ]; then
+  touch "${dir}/lost-once"
+  echo '{"level":"ERROR","msg":"failed starting server: listen tcp 127.0.0.1:7233: bind: address already in use"}' >&2
+  exit 1
+fi
+exec "${inject('temporalBin')}" "$@"`,
+    );
+    const project = copyFixture('engine-api');
+    const result = await runCli(['run', 'nap', project, '--input', '{"n":1}'], { ...env, COMPOZY_TEMPORAL_BIN: racy });
+    expect(result.code, result.stderr).toBe(0);
+    const addresses = [...result.stderr.matchAll(/Starting Temporal dev server \(CLI [^)]+\) on (\S+)…/g)].map((match) => match[1]);
+    expect(addresses).toHaveLength(2);
+    expect(addresses[1]).not.toBe(addresses[0]);
+    expect(readFileSync(join(project, '.compozy', 'logs', 'temporal.log'), 'utf8')).toContain(`its port was taken; starting again on ${addresses[1]}`);
     expect(processesOf(project)).toEqual([]);
   }, 120_000);
 });

@@ -1,6 +1,5 @@
 import { Chalk } from 'chalk';
 import type { Command } from 'commander';
-import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isValidDuration, parseDuration } from '../../config/duration.js';
 import { isTerminal } from '../../engine/progress.js';
@@ -12,7 +11,9 @@ import { envelopeError, refusal } from '../api-client.js';
 import { jsonOption } from '../json-input.js';
 import { devApi } from '../dev-api.js';
 import { useColor, writeJson } from '../output.js';
-import { preparePlatform, type PlatformFlags } from '../platform.js';
+import type { PlatformFlags } from '../platform.js';
+import { Interrupted, startColdPlatform } from '../cold-run.js';
+import type { EngineClient } from '../../engine/client.js';
 import { openProject, resolveRunTarget } from '../project-context.js';
 import { runAction } from '../run-action.js';
 import { unknownNameHint } from '../suggest.js';
@@ -64,36 +65,69 @@ async function runningApi(stateDir: string): Promise<string | undefined> {
   return api.state === 'up' && api.ready ? api.url : undefined;
 }
 
-/** How often a smoke run asks for its execution's state: a local API answers in about a millisecond, and every poll saved is time to exit. */
+/** How often a smoke run asks for its execution's state: an answer takes about a millisecond, and every poll saved is time to exit. */
 const POLL_MS = 50;
 
-/** The smoke run itself against an API: start, wait for a terminal status, return the final state. */
-async function execute(apiUrl: string, workflowId: string, input: unknown, timeoutMs: number, narrate: (line: string) => void): Promise<Record<string, unknown>> {
-  const started = await api(`${apiUrl}/api/v0/workflows/${encodeURIComponent(workflowId)}/executions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ input }),
-  });
-  if (started.status !== 202 || !started.data) throw envelopeError(started, `the API answered ${started.status}`);
-  const execId = String(started.data.exec_id);
+/** Where a smoke run starts its execution and reads its state: a running dev's API, or the engine of this process. */
+interface RunTarget {
+  start(workflowId: string, input: unknown): Promise<string>;
+  /** The execution's state in the `GET /executions/workflows/:id` shape. */
+  state(execId: string): Promise<Record<string, unknown>>;
+  /** What to do when it did not finish in time. */
+  timeoutHint(execId: string): string;
+}
+
+function apiTarget(apiUrl: string): RunTarget {
+  return {
+    async start(workflowId, input) {
+      const started = await api(`${apiUrl}/api/v0/workflows/${encodeURIComponent(workflowId)}/executions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ input }),
+      });
+      if (started.status !== 202 || !started.data) throw envelopeError(started, `the API answered ${started.status}`);
+      return String(started.data.exec_id);
+    },
+    async state(execId) {
+      return (await api(`${apiUrl}/api/v0/executions/workflows/${execId}`)).data ?? {};
+    },
+    timeoutHint: (execId) => `Raise --timeout, or look at it with GET ${apiUrl}/api/v0/executions/workflows/${execId}.`,
+  };
+}
+
+async function engineTarget(engine: EngineClient): Promise<RunTarget> {
+  const { executionWithTasksDto } = await import('../../server/routes/dto.js');
+  return {
+    async start(workflowId, input) {
+      return (await engine.start(workflowId, input, { admit: true })).execId;
+    },
+    // As the API answers it: the DTO through JSON, which leaves out what is undefined.
+    state: async (execId) => JSON.parse(JSON.stringify(executionWithTasksDto(await engine.execution(execId)))) as Record<string, unknown>,
+    timeoutHint: () => 'Raise --timeout.',
+  };
+}
+
+/** The smoke run itself: start, wait for a terminal status (or an interruption), return the final state. */
+async function execute(target: RunTarget, workflowId: string, input: unknown, timeoutMs: number, narrate: (line: string) => void, interrupted: Promise<never>): Promise<Record<string, unknown>> {
+  const execId = await Promise.race([target.start(workflowId, input), interrupted]);
   narrate(`• ${workflowId}: execution ${execId} started`);
   const deadline = Date.now() + timeoutMs;
   let last = '';
-  while (Date.now() < deadline) {
-    const state = (await api(`${apiUrl}/api/v0/executions/workflows/${execId}`)).data ?? {};
-    const status = String(state.status);
-    if (status !== last) narrate(`• ${workflowId}: ${status}`);
-    last = status;
-    if (isTerminal(status as Status)) return state;
-    await sleep(POLL_MS);
+  try {
+    while (Date.now() < deadline) {
+      const state = await Promise.race([target.state(execId), interrupted]);
+      const status = String(state.status);
+      if (status !== last) narrate(`• ${workflowId}: ${status}`);
+      last = status;
+      if (isTerminal(status as Status)) return state;
+      await Promise.race([sleep(POLL_MS), interrupted]);
+    }
+  } catch (error) {
+    if (!(error instanceof Interrupted)) throw error;
+    throw new Interrupted(error.reason, `before execution ${execId} ended (last status ${last || 'unknown'})`);
   }
-  throw new CompozyError('CHECK_FAILED', `Execution ${execId} did not finish within ${timeoutMs / 1000} s (last status ${last}).`, {
-    hint: `Raise --timeout, or look at it with GET ${apiUrl}/api/v0/executions/workflows/${execId}.`,
-  });
+  throw new CompozyError('CHECK_FAILED', `Execution ${execId} did not finish within ${timeoutMs / 1000} s (last status ${last}).`, { hint: target.timeoutHint(execId) });
 }
-
-/** Discards the children's log lines: a smoke run keeps stdout for the result (logs stay in .compozy/logs/). */
-const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
 
 export function registerRun(program: Command): void {
   withConfigOption(program.command('run <workflow> [project]'))
@@ -101,7 +135,7 @@ export function registerRun(program: Command): void {
     .option('--input <json>', 'the workflow input as JSON (default {})')
     .option('--input-file <path>', 'read the input JSON from a file')
     .option('--timeout <duration>', 'how long to wait for the execution', '10m')
-    .option('--port <port>', 'API port when it starts the platform')
+    .option('--port <port>', 'when it starts the platform, also serve the API on this port during the run (0 for any free port); without it none is served')
     .option('--temporal-bin <path>', 'Temporal CLI binary to run')
     .option('--json', 'print the final execution state as JSON on stdout')
     .option('--ephemeral', 'when it starts the platform, keep its state in a temporary folder removed on exit (mode memory); a running compozy dev is still used')
@@ -117,39 +151,24 @@ export function registerRun(program: Command): void {
         const { loadValidProject } = await import('../../config/valid-project.js');
         const config = loadValidProject(project.dir);
         await requireValidInput(config, requireWorkflow(workflowId, project, config), input);
-        let apiUrl = await runningApi(context.stateDir);
-        let stop: ((code: number, reason: string) => Promise<number>) | undefined;
-        if (apiUrl) narrate(`• Using the running compozy dev at ${apiUrl}`);
-        else {
-          let ready!: (url: string) => void;
-          const readyUrl = new Promise<string>((resolve) => (ready = resolve));
-          const cold = flags.ephemeral ? openProject(projectArg, { ...flags, mode: 'memory' }) : context;
-          const { supervisor } = await preparePlatform(projectArg, flags, {
-            narrate,
-            emit: (event) => {
-              if (event.event === 'ready') ready(event.apiUrl);
-            },
-            logOut: discard,
-            color: false,
-          }, { context: cold, config });
-          const exited = supervisor.run();
-          const code = await Promise.race([readyUrl, exited]);
-          if (typeof code === 'number') return code;
-          apiUrl = code;
-          stop = async (exitCode, reason) => {
-            await supervisor.shutdown(exitCode, reason);
-            return exited;
-          };
-        }
+        const apiUrl = await runningApi(context.stateDir);
         let state: Record<string, unknown>;
-        try {
-          state = await execute(apiUrl, workflowId, input, timeoutMs, narrate);
-        } catch (error) {
-          await stop?.(1, 'smoke run failed');
-          throw error;
+        if (apiUrl) {
+          narrate(`• Using the running compozy dev at ${apiUrl}`);
+          state = await execute(apiTarget(apiUrl), workflowId, input, timeoutMs, narrate, new Promise<never>(() => undefined));
+        } else {
+          const cold = flags.ephemeral ? openProject(projectArg, { ...flags, mode: 'memory' }) : context;
+          const { serverPort } = cold.settings;
+          const platform = await startColdPlatform(cold, config, { port: serverPort.source === 'flag' ? serverPort.value : undefined, narrate });
+          try {
+            state = await execute(await engineTarget(platform.engine), workflowId, input, timeoutMs, narrate, platform.interrupted);
+          } catch (error) {
+            await platform.stop(error instanceof Interrupted ? error.reason : 'smoke run failed');
+            throw error;
+          }
+          await platform.stop('smoke run finished');
         }
         const status = String(state.status);
-        await stop?.(0, 'smoke run finished');
         if (flags.json) writeJson(state);
         else {
           const chalk = new Chalk({ level: useColor() ? 1 : 0 });
