@@ -5,11 +5,10 @@ import { CompozyError } from '../errors.js';
 import type { ProcessEvent } from '../server/events.js';
 import { EngineProcess, type ProcessHandle } from '../server/process-handle.js';
 import { EngineRuntime, type RuntimeOverrides } from '../server/runtime.js';
-import { HttpFront } from '../server/http-front.js';
 import { openKv } from '../server/open-kv.js';
 import { openStore } from '../server/open-store.js';
 import { shutDown, type ShutdownStep } from '../platform/shutdown.js';
-import { apiServer, listenApi, type HttpOptions } from '../server/serve.js';
+import type { HttpOptions } from '../server/serve.js';
 import { taskQueuePolled } from '../temporal/probes.js';
 import { installTemporalLogging } from '../temporal/worker.js';
 import type { TemporalServer } from './embedded-temporal.js';
@@ -103,6 +102,8 @@ function routeTemporalLogs(log: (line: string) => void, verbose: boolean): void 
 export async function startPlatform(options: PlatformOptions): Promise<Platform> {
   const { log, overrides = {} } = options;
   routeTemporalLogs(log, options.verbose ?? false);
+  // The HTTP layer (Fastify, the routes, their schemas) loads only for a platform that serves the API.
+  const httpLayer = options.http ? await Promise.all([import('../server/http-front.js'), import('../server/serve.js')]) : undefined;
   let settings = options.settings;
   let embedded: TemporalServer | undefined;
   if (!settings.temporalAddress.value && options.startTemporal) {
@@ -132,7 +133,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   }
   const retiring = new Set<Promise<void>>();
   const back: ShutdownStep[] = [{ name: 'previous project versions', close: async () => void (await Promise.all(retiring)) }, ...backends, ...temporal];
-  const front = options.http ? new HttpFront() : undefined;
+  const front = httpLayer ? new httpLayer[0].HttpFront() : undefined;
   let current: Generation | undefined;
   let reloaded: { count: number; at: Date } | undefined;
 
@@ -154,8 +155,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const build = (runtime: EngineRuntime): Generation => {
     const { http } = options;
     const app =
-      front && http
-        ? apiServer(
+      front && http && httpLayer
+        ? httpLayer[1].apiServer(
             runtime,
             { projectName: options.projectName, stateDir: options.stateDir, settings, http, temporalBackend, inProcess, process: () => current?.process, nonce: options.nonce, supervisorPid: options.supervisorPid, reloads: () => reloaded, log },
             front,
@@ -208,10 +209,10 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   // The server reconciles the project's schedules (reference: the server's startup, not its workers).
   if (generation.app) first.startSchedules();
   let listening: Platform['http'];
-  if (front && generation.app && options.http) {
+  if (front && generation.app && options.http && httpLayer) {
     try {
       await front.use(generation.app);
-      const bound = await listenApi(front, options.http);
+      const bound = await httpLayer[1].listenApi(front, options.http);
       listening = { url: bound.url, port: bound.port };
       options.emit({ event: 'listening', url: bound.url, host: bound.host, port: bound.port, requestedPort: options.http.port, pid: process.pid });
     } catch (error) {
