@@ -2,7 +2,8 @@
 // to SERVING (gRPC answers and the namespace exists) and `compozy serve` alone to /readyz against an
 // already running Temporal, same machine, same run, interleaved. overlap = compozy dev /
 // max(temporal, serve): 1 means dev costs no more than its slower child. run_weather_ms is a cold
-// `compozy run weather` (offline, replay model) to exit 0.
+// `compozy run weather` (offline, replay model) to exit 0; run_weather_api_ms the same with
+// `--port 0`, which also serves the API during the run.
 import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -110,12 +111,12 @@ async function timeTemporalAndServe(temporalBin, version) {
 }
 
 /** A cold `compozy run weather` in a fresh copy of the example (replay model, nothing running) to exit 0. */
-async function timeRunWeather(temporalBin) {
+async function timeRunWeather(temporalBin, extraArgs = []) {
   const project = join(mkdtempSync(join(tmpdir(), 'compozy-bench-')), 'weather');
   cpSync(join(repo, 'examples', 'weather'), project, { recursive: true });
   try {
     const started = performance.now();
-    const child = spawn(process.execPath, [bin, 'run', 'weather', project, '--input', '{"city":"Lisbon"}', '--port', '0'], {
+    const child = spawn(process.execPath, [bin, 'run', 'weather', project, '--input', '{"city":"Lisbon"}', ...extraArgs], {
       env: { ...process.env, COMPOZY_TEMPORAL_BIN: temporalBin, CI: '1', GROQ_API_KEY: '' },
       stdio: 'ignore',
     });
@@ -138,14 +139,16 @@ const compozyRuns = [];
 const temporalRuns = [];
 const serveRuns = [];
 const weatherRuns = [];
+const weatherApiRuns = [];
 for (let i = 0; i < RUNS; i++) {
   const alone = await timeTemporalAndServe(temporal.path, temporal.version);
   temporalRuns.push(alone.temporalMs);
   serveRuns.push(alone.serveMs);
   compozyRuns.push(await timeCompozy(temporal.path));
   weatherRuns.push(await timeRunWeather(temporal.path));
+  weatherApiRuns.push(await timeRunWeather(temporal.path, ['--port', '0']));
   console.log(
-    `run ${i + 1}/${RUNS}: temporal ${temporalRuns.at(-1).toFixed(0)} ms, serve warm ${serveRuns.at(-1).toFixed(0)} ms, compozy dev ${compozyRuns.at(-1).toFixed(0)} ms, run weather ${weatherRuns.at(-1).toFixed(0)} ms`,
+    `run ${i + 1}/${RUNS}: temporal ${temporalRuns.at(-1).toFixed(0)} ms, serve warm ${serveRuns.at(-1).toFixed(0)} ms, compozy dev ${compozyRuns.at(-1).toFixed(0)} ms, run weather ${weatherRuns.at(-1).toFixed(0)} ms (with the API ${weatherApiRuns.at(-1).toFixed(0)} ms)`,
   );
 }
 const compozyMs = median(compozyRuns);
@@ -161,11 +164,13 @@ console.log(
     overlap_target: 1.25,
     run_weather_ms: Math.round(median(weatherRuns)),
     run_weather_target_ms: 1500,
+    run_weather_api_ms: Math.round(median(weatherApiRuns)),
     runs: RUNS,
     statistic: 'median',
     compozy_samples_ms: compozyRuns.map(Math.round),
     temporal_samples_ms: temporalRuns.map(Math.round),
     serve_warm_samples_ms: serveRuns.map(Math.round),
     run_weather_samples_ms: weatherRuns.map(Math.round),
+    run_weather_api_samples_ms: weatherApiRuns.map(Math.round),
   }),
 );

@@ -1,4 +1,4 @@
-import { Ajv } from 'ajv';
+import { compiledSchema, schemaErrors } from '../platform/schema-validator.js';
 import { TemplateError } from '../expr/template-error.js';
 import { templates } from '../expr/template.js';
 import { compileCel } from '../expr/cel.js';
@@ -39,7 +39,6 @@ interface TaskScope {
 
 class Validator {
   readonly diagnostics: ConfigDiagnostic[] = [];
-  private readonly ajv = new Ajv({ strict: false, allErrors: true });
 
   error(at: Located, path: YamlPath, message: string, hint?: string): void {
     this.diagnostics.push(at.file.diagnostic([...at.path, ...path], message, hint));
@@ -117,12 +116,11 @@ class Validator {
   }
 
   jsonSchema(at: Located, schema: Record<string, unknown>): void {
-    const { id: _id, ...body } = schema;
-    void _id;
-    if (!this.ajv.validateSchema(body)) {
+    const invalid = schemaErrors(schema);
+    if (invalid) {
       // One message per offending place: the meta-schema's anyOf alternatives would repeat it.
       const seen = new Set<string>();
-      for (const e of this.ajv.errors ?? []) {
+      for (const e of invalid) {
         if (seen.has(e.instancePath)) continue;
         seen.add(e.instancePath);
         this.error(at, [], `Invalid JSON Schema: ${e.instancePath || '/'} ${e.message}.`, 'Follow JSON Schema draft-07 (type, properties, required, items…).');
@@ -130,7 +128,7 @@ class Validator {
       return;
     }
     try {
-      this.ajv.compile(body);
+      compiledSchema(schema);
     } catch (error) {
       this.error(at, [], `Invalid JSON Schema: ${(error as Error).message}.`);
     }
@@ -201,11 +199,9 @@ class Validator {
     if (!schedule || !input) return;
     const schema = input.kind === 'inline' ? input.schema : schemas.get(input.id)?.schema;
     if (!schema) return;
-    const { id: _id, ...body } = schema;
-    void _id;
     let validate;
     try {
-      validate = this.ajv.compile(body);
+      validate = compiledSchema(schema);
     } catch {
       return; // an invalid schema is reported where it is declared (schema(), jsonSchema())
     }
