@@ -208,6 +208,10 @@ export class EngineRuntime {
       activities: this.activities.functions(),
       connectTimeoutMs: 60_000,
       abort,
+      // The client's channel connects while the worker loads its bundle, which leaves this thread
+      // idle: the first start does not pay for it. Not before: a channel that meets a closed port
+      // backs off for about a second.
+      onConnected: () => void this.connection.ensureConnected().catch(() => undefined),
     });
     context.log(`worker polling task queue "${temporal.taskQueue}" on ${temporal.address}`);
     this.events.startDispatcher(this.engine, (error) => context.log(`event dispatch: ${errorMessage(error)}`)).then(

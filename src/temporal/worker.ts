@@ -58,6 +58,8 @@ export interface WorkerOptions {
   /** How long to keep retrying the first connection (the server may still be starting). */
   connectTimeoutMs: number;
   abort?: AbortSignal;
+  /** Called once the server answered, before the worker loads its workflow bundle (a few hundred ms in its own thread). */
+  onConnected?: () => void;
 }
 
 export interface RunningWorker {
@@ -97,6 +99,7 @@ async function connectWithRetry(address: string, namespace: string, timeoutMs: n
 /** Starts a worker on the pre-built workflow bundle (`npm run build` writes it). */
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const connection = await connectWithRetry(options.address, options.namespace, options.connectTimeoutMs, options.abort);
+  options.onConnected?.();
   let worker: Worker;
   try {
     worker = await Worker.create({
