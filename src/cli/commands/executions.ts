@@ -4,7 +4,6 @@ import { STATUSES } from '../../store/store.js';
 import { apiBase, call, withClientOptions, type ApiFlags } from '../api-client.js';
 import { chalkFor, executionDetail, executionsTable, type ExecutionJson, type ExecutionWithTasksJson } from '../execution-view.js';
 import { jsonOption } from '../json-input.js';
-import { followAndPrint } from '../follow-view.js';
 import { canRedraw, useColor, writeJson } from '../output.js';
 import { runAction } from '../run-action.js';
 
@@ -83,7 +82,7 @@ export function registerExecutions(program: Command): void {
     .action((execId: string, projectArg: string | undefined, flags: ClientFlags) =>
       runAction(Boolean(flags.json), async () => {
         const base = await apiBase(projectArg, flags, 'follow its executions through');
-        return followAndPrint(base, execId, flags.json ? 'json' : canRedraw() ? 'live' : 'lines', useColor());
+        return (await import('../follow-view.js')).followAndPrint(base, execId, flags.json ? 'json' : canRedraw() ? 'live' : 'lines', useColor());
       }),
     );
 

@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { apiBase, call, withClientOptions, type ApiFlags } from '../api-client.js';
 import { chalkFor, exitCodeForStatus, finalSummary, workflowDetail, workflowsTable, type ExecutionWithTasksJson, type WorkflowJson } from '../execution-view.js';
 import { jsonObjectOption } from '../json-input.js';
-import { followAndPrint } from '../follow-view.js';
 import { followExecution } from '../follow.js';
 import { canRedraw, useColor, writeJson } from '../output.js';
 import { runAction } from '../run-action.js';
@@ -77,7 +76,7 @@ export function registerWorkflow(program: Command): void {
         const input = jsonObjectOption('--input', flags.input, flags.inputFile);
         const base = await apiBase(projectArg, flags, 'run its workflows on');
         const started = await call<{ exec_id: string; exec_url: string; workflow_id: string }>(base, 'POST', `${path(workflowId)}/executions`, { input });
-        if (flags.follow) return followAndPrint(base, started.exec_id, flags.json ? 'json' : canRedraw() ? 'live' : 'lines', useColor());
+        if (flags.follow) return (await import('../follow-view.js')).followAndPrint(base, started.exec_id, flags.json ? 'json' : canRedraw() ? 'live' : 'lines', useColor());
         if (!flags.wait) {
           if (flags.json) writeJson(started);
           else write(`${chalkFor(useColor()).green('✔')} ${workflowId}: execution ${started.exec_id} started\n  → see it with \`compozy executions get ${started.exec_id}\``);
