@@ -65,7 +65,6 @@ export async function startColdPlatform(context: ProjectContext, config: Project
   requireEmbeddedMode(settings);
   await refuseWithoutKey(settings, stateDir);
   mkdirSync(stateDir, { recursive: true });
-  const spawner = childSpawner();
   const stale = await reapStaleRun(stateDir);
   if (stale.kind === 'running') throw alreadyRunning(stale.state, project.dir);
   const inMemory = settings.temporalMode.value === 'memory';
@@ -143,7 +142,7 @@ export async function startColdPlatform(context: ProjectContext, config: Project
       if (!quiet) narrate('✔ Stopped.');
     })());
 
-  const spawn = await spawner;
+  const spawn = childSpawner();
   let engine: Promise<typeof import('../api/platform.js')> | undefined;
   for (let tries = 1; ; tries++) {
     const port = await freePort();
