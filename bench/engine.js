@@ -1,6 +1,6 @@
 // 500 executions of a one-task workflow, 32 in flight, through compozy's engine (API-equivalent start:
 // input validation, execution row, interpreter workflow, tool in the warm pool, task and workflow state
-// written) against the Temporal SDK hello-world (client start + one activity), same dev server, same run.
+// written, each also to the execution's stream log on the SQLite KV, as serve does) against the Temporal SDK hello-world (client start + one activity), same dev server, same run.
 // Then a collection of n trivial tool tasks at n = 100, 1,000, 10,000: milliseconds per item (flat when
 // the engine's bookkeeping is O(n)) and the store rows each task's activities read. Each figure comes
 // with the CPU it cost (this process, the Temporal dev server, the tool processes) and the load average
@@ -20,6 +20,9 @@ import { freePort } from '../dist/platform/ports.js';
 import { LlmAgents } from '../dist/llm/agent-runner.js';
 import { toolInvoker } from '../dist/server/engine-deps.js';
 import { SqliteStore } from '../dist/store/sqlite/sqlite-store.js';
+import { SqliteKv } from '../dist/kv/sqlite/sqlite-kv.js';
+import { RecordingStore } from '../dist/engine/recording-store.js';
+import { ExecutionStreamLog } from '../dist/engine/stream-log.js';
 import { resolveTemporalBinary } from '../dist/temporal/binary.js';
 import { devServerArgs } from '../dist/temporal/dev-server.js';
 import { waitForTemporal } from '../dist/temporal/readiness.js';
@@ -139,7 +142,9 @@ try {
 
   const projectConfig = loadValidProject(join(import.meta.dirname, 'projects', 'one-task'));
   const project = compileProject(projectConfig, 20);
-  const store = SqliteStore.open(join(stateDir, 'compozy.db'));
+  // As serve composes it in standalone mode: every state write also goes to the execution's stream log on the KV.
+  const kv = SqliteKv.open(join(stateDir, 'kv.db'));
+  const store = new RecordingStore(SqliteStore.open(join(stateDir, 'compozy.db')), new ExecutionStreamLog(kv));
   const tools = toolInvoker(projectConfig, project, { defaultTimeoutMs: 60_000, poolSize: 2, log: () => undefined, runsTasks: true });
   const agents = new LlmAgents({ projectDir: projectConfig.dir, models: projectConfig.models, resources: project.resources, tools, env: process.env });
   const activities = new EngineActivities({ store, tools, agents, memory, signals });
@@ -208,6 +213,7 @@ try {
   await tools.close();
   await collectionTools.close();
   await store.close();
+  await kv.close();
   await counted.store.close();
   await native.close();
   await connection.close();
