@@ -65,6 +65,7 @@ export async function startColdPlatform(context: ProjectContext, config: Project
   requireEmbeddedMode(settings);
   await refuseWithoutKey(settings, stateDir);
   mkdirSync(stateDir, { recursive: true });
+  const spawner = childSpawner();
   const stale = await reapStaleRun(stateDir);
   if (stale.kind === 'running') throw alreadyRunning(stale.state, project.dir);
   const inMemory = settings.temporalMode.value === 'memory';
@@ -142,7 +143,7 @@ export async function startColdPlatform(context: ProjectContext, config: Project
       if (!quiet) narrate('✔ Stopped.');
     })());
 
-  const spawn = childSpawner();
+  const spawn = await spawner;
   let engine: Promise<typeof import('../api/platform.js')> | undefined;
   for (let tries = 1; ; tries++) {
     const port = await freePort();

@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+import type { Result } from 'execa';
 
 export interface ChildSpec {
   name: string;
@@ -48,9 +47,9 @@ export function withParentDeathSignal(command: string, args: string[], signal: '
 /**
  * A supervised child runs in its own session and process group, so a terminal's Ctrl-C reaches only
  * the supervisor, which then stops children in order; and it gets TERM when the supervisor dies.
- * setsid (which, like setpriv, execs the program: the pid stays the child's) gives it its own
- * session as well. Without it (macOS) spawn's `detached` gives the process group, and the reaper
- * stops what a killed run left.
+ * setsid (which, like setpriv, execs the program: the pid stays the child's) is used instead of
+ * spawn's `detached` because execa's `cleanup` skips detached children. Without it (macOS)
+ * `detached` gives the process group, and the reaper stops what a killed run left.
  */
 function isolated(command: string, args: string[]): { command: string; args: string[]; detached: boolean } {
   const guarded = withParentDeathSignal(command, args);
@@ -62,48 +61,55 @@ export function exitDescription(exit: ChildExit): string {
   return exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
 }
 
+function exitOf(result: Pick<Result, 'exitCode' | 'signal' | 'originalMessage' | 'shortMessage'>, spec: ChildSpec, onLine: (line: string) => void): ChildExit {
+  // execa reports a process that never ran (ENOENT, EACCES) with neither an exit code nor a signal.
+  if (result.exitCode === undefined && result.signal === undefined) {
+    onLine(`failed to start ${spec.command}: ${result.originalMessage ?? result.shortMessage}`);
+    return { code: 127, signal: null };
+  }
+  return { code: result.exitCode ?? null, signal: result.signal ?? null };
+}
+
 export type SpawnChild = (spec: ChildSpec, options: SpawnOptions) => RunningChild;
 
 /**
- * What starts supervised children (node:child_process, which a start-up has loaded already: execa
- * took 0.1 s to import on every dev and cold run): a stop is TERM, then KILL once the grace period
- * has passed; a child still running when this process exits gets TERM, as a safety net
- * behind the ordered stops and the parent-death signal. Output is not buffered (a child runs for
- * hours): its lines, the last one without a newline too, go to `onLine`, all of them before `exited`
- * settles.
+ * What starts supervised children, with execa: `cleanup` kills a child if the supervisor exits
+ * without stopping it, `forceKillAfterDelay` turns a stop into TERM → grace → KILL, and the stop
+ * itself is the abort of the child's `cancelSignal`. Output is not buffered (a child runs for hours):
+ * its lines go to `onLine`. execa is loaded here, once per run, so only `compozy dev` and `run` pay
+ * for it, and a launch never waits on a module load.
  */
-export function childSpawner(): SpawnChild {
+export async function childSpawner(): Promise<SpawnChild> {
+  const { execa } = await import('execa');
   return (spec, options) => {
     const start = isolated(spec.command, spec.args);
-    const child = spawn(start.command, start.args, { cwd: spec.cwd, env: { ...process.env, ...spec.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: start.detached });
-    const killWithUs = () => child.kill('SIGTERM');
-    process.once('exit', killWithUs);
-    let failure: Error | undefined;
-    child.once('error', (error) => (failure = error));
-    const lines = [child.stdout, child.stderr].map((stream) => new Promise<void>((done) => createInterface({ input: stream, crlfDelay: Infinity }).on('line', options.onLine).once('close', done)));
-    const closed = new Promise<ChildExit>((done) => child.once('close', (code, signal) => done({ code, signal })));
-    const exited = Promise.all([closed, ...lines]).then(([exit]) => {
-      process.off('exit', killWithUs);
-      // A program that never ran (ENOENT, EACCES) has neither an exit code nor a signal.
-      if (failure && exit.code === null && exit.signal === null) {
-        options.onLine(`failed to start ${spec.command}: ${failure.message}`);
-        return { code: 127, signal: null };
-      }
-      return exit;
+    const cancel = new AbortController();
+    const subprocess = execa(start.command, start.args, {
+      cwd: spec.cwd,
+      env: spec.env,
+      stdin: 'ignore',
+      buffer: false,
+      detached: start.detached,
+      cleanup: true,
+      forceKillAfterDelay: options.graceMs,
+      cancelSignal: cancel.signal,
+      reject: false,
     });
+    const lines = Promise.all(
+      (['stdout', 'stderr'] as const).map(async (from) => {
+        for await (const line of subprocess.iterable({ from })) options.onLine(line);
+      }),
+    );
+    const exited = Promise.all([subprocess, lines]).then(([result]) => exitOf(result, spec, options.onLine));
     return {
-      pid: child.pid ?? -1,
+      pid: subprocess.pid ?? -1,
       exited,
       stop() {
-        if (child.exitCode === null && child.signalCode === null) {
-          child.kill('SIGTERM');
-          const force = setTimeout(() => child.kill('SIGKILL'), options.graceMs);
-          void exited.finally(() => clearTimeout(force));
-        }
+        cancel.abort();
         return exited;
       },
       kill() {
-        child.kill('SIGKILL');
+        subprocess.kill('SIGKILL');
       },
     };
   };

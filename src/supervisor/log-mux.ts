@@ -16,7 +16,7 @@ export interface LogMuxOptions {
 const RECENT_LINES = 50;
 
 /**
- * Interleaves children's lines behind aligned `[name]` prefixes, coloured only when
+ * Interleaves children's lines (split by execa) behind aligned `[name]` prefixes, coloured only when
  * asked, and copies each child's output, without terminal escape codes, to `<logDir>/<name>.log`.
  */
 export class LogMux {

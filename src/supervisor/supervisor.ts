@@ -307,6 +307,8 @@ export class Supervisor {
   async run(): Promise<number> {
     const { stateDir } = this.options;
     mkdirSync(stateDir, { recursive: true });
+    // execa loads while a killed run is looked at; it is there before the first launch.
+    const spawner = childSpawner();
     // Orphans of a killed run go first: they may hold the ports this run is about to take.
     const stale = await reapStaleRun(stateDir);
     if (stale.kind === 'running') throw alreadyRunning(stale.state, this.options.projectDir);
@@ -315,7 +317,7 @@ export class Supervisor {
     this.temporalPort = await freePort();
     this.uiPort = this.options.temporalUi ? await freePort() : undefined;
     this.buildComponents();
-    this.spawnChild = childSpawner();
+    this.spawnChild = await spawner;
 
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
       process.on(signal, () => {
