@@ -95,6 +95,8 @@ export class Supervisor {
   private apiUrl: string | undefined;
   private apiPort: number | undefined;
   private temporalPort = 0;
+  /** Temporal's HTTP API, which the supervisor's readiness probe asks (it loads no gRPC client). */
+  private temporalHttpPort = 0;
   private uiPort: number | undefined;
   private readonly nonce = randomUUID();
   private launches = 0;
@@ -153,12 +155,12 @@ export class Supervisor {
       spec: () => ({
         name: 'temporal',
         command: options.temporalBin,
-        args: devServerArgs({ port: this.temporalPort, namespace: options.namespace, stateDir: options.temporalInMemory ? undefined : options.stateDir, cliVersion: options.temporalVersion, uiPort: this.uiPort }),
+        args: devServerArgs({ port: this.temporalPort, httpPort: this.temporalHttpPort, namespace: options.namespace, stateDir: options.temporalInMemory ? undefined : options.stateDir, cliVersion: options.temporalVersion, uiPort: this.uiPort }),
         cwd: options.projectDir,
       }),
       policy: new RestartPolicy(options.restartPolicy),
       record: { state: 'starting', restarts: 0, logFile: this.mux.logFile('temporal'), signature: temporalSignature() },
-      waitReady: (_child, abort) => waitForTemporal(this.temporalAddress, options.namespace, { timeoutMs: options.temporalReadyTimeoutMs ?? 30_000, abort }),
+      waitReady: (_child, abort) => waitForTemporal(this.temporalAddress, options.namespace, { timeoutMs: options.temporalReadyTimeoutMs ?? 30_000, abort, httpAddress: `127.0.0.1:${this.temporalHttpPort}` }),
     };
     let reportPath = '';
     const serve: Component = {
@@ -276,6 +278,7 @@ export class Supervisor {
         const exited = await Promise.race([child.exited.then(() => true), sleep(200).then(() => false)]);
         if (this.stopping || !exited || attempt > TEMPORAL_PORT_RETRIES || !lostItsPort(lines)) throw error;
         this.temporalPort = await freePort();
+        this.temporalHttpPort = await freePort();
         if (this.uiPort !== undefined) this.uiPort = await freePort();
         temporal.record = { ...temporal.record, signature: ['server', 'start-dev', `--port ${this.temporalPort}`] };
         this.mux.line('temporal', `its port was taken; starting again on ${this.temporalAddress}`);
@@ -315,6 +318,7 @@ export class Supervisor {
     if (stale.kind === 'reaped' && stale.pids.length > 0) this.narrate(`! Stopped ${plural(stale.pids.length, 'process', 'processes')} left by a previous run that was killed (pids ${stale.pids.join(', ')})`);
     checkDevServerDb(this.temporalDb);
     this.temporalPort = await freePort();
+    this.temporalHttpPort = await freePort();
     this.uiPort = this.options.temporalUi ? await freePort() : undefined;
     this.buildComponents();
     this.spawnChild = await spawner;

@@ -10,6 +10,8 @@ export interface DevServerConfig {
   cliVersion: string;
   /** Serve the web UI on this port; headless when undefined. */
   uiPort?: number | undefined;
+  /** The HTTP API (what a readiness probe without a gRPC client asks) on this port; a random one when undefined. */
+  httpPort?: number | undefined;
 }
 
 /** The dev server's SQLite file, keyed by CLI version: newer CLIs may not read older files. */
@@ -34,6 +36,7 @@ export function devServerArgs(config: DevServerConfig): string[] {
     '127.0.0.1',
     '--port',
     String(config.port),
+    ...(config.httpPort === undefined ? [] : ['--http-port', String(config.httpPort)]),
     '--namespace',
     config.namespace,
     ...(config.stateDir === undefined ? [] : ['--db-filename', devServerDbPath(config.stateDir, config.cliVersion), '--sqlite-pragma', 'journal_mode=WAL']),

@@ -174,7 +174,7 @@ exec sleep 300`,
     const project = copyFixture('minimal');
     const result = await runCli(['dev', project, '--port', '0'], { ...env, COMPOZY_TEMPORAL_BIN: mute });
     expect(result.code).toBe(1);
-    expect(result.stdout).toMatch(/✗ temporal failed to start: Temporal at 127\.0\.0\.1:\d+ did not become ready within 30 s \(nothing listening on 127\.0\.0\.1:\d+\)\./);
+    expect(result.stdout).toMatch(/✗ temporal failed to start: Temporal at 127\.0\.0\.1:\d+ did not become ready within 30 s \(nothing listening on 127\.0\.0\.1:\d+ \(its HTTP API\)\)\./);
     expect(await waitUntilDead([Number(readFileSync(pidFile, 'utf8'))], 5000)).toEqual([]);
     const left = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).split('\n').filter((line) => line.includes(project));
     expect(left).toEqual([]);
