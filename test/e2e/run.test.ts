@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { CliProcess, copyExample, copyFixture, DevProcess, runCli, stopDevProcesses } from '../helpers/cli.js';
-import { tempDir, writeScript } from '../helpers/fake-bin.js';
+import { portRacingTemporal, tempDir } from '../helpers/fake-bin.js';
 
 const env = { COMPOZY_TEMPORAL_BIN: inject('temporalBin'), CI: '1', GROQ_API_KEY: '' };
 const started: DevProcess[] = [];
@@ -167,17 +167,7 @@ describe('a cold compozy run (the engine in the run process, Temporal its child)
   }, 120_000);
   it('starts Temporal again on another port when another process took its port before it bound it', async () => {
     const dir = tempDir('racy-temporal');
-    const racy = writeScript(
-      dir,
-      'temporal',
-      `if [ "$1" = "--version" ]; then exec "${inject('temporalBin')}" --version; fi
-if [ ! -e "${dir}/lost-once" ]; then
-  touch "${dir}/lost-once"
-  echo '{"level":"ERROR","msg":"failed starting server: listen tcp 127.0.0.1:7233: bind: address already in use"}' >&2
-  exit 1
-fi
-exec "${inject('temporalBin')}" "$@"`,
-    );
+    const racy = portRacingTemporal(dir, inject('temporalBin'));
     const project = copyFixture('engine-api');
     const result = await runCli(['run', 'nap', project, '--input', '{"n":1}'], { ...env, COMPOZY_TEMPORAL_BIN: racy });
     expect(result.code, result.stderr).toBe(0);

@@ -19,7 +19,7 @@ import { CompozyError } from '../../src/errors.js';
 import { formatSdkEntry } from '../../src/temporal/worker.js';
 import { BIN, CliProcess, copyFixture, DevProcess, killQuietly, REPO, runCli, stopDevProcesses, waitUntilDead, type JsonEvent } from '../helpers/cli.js';
 import { recordRun } from '../helpers/files.js';
-import { tempDir, writeScript } from '../helpers/fake-bin.js';
+import { portRacingTemporal, tempDir } from '../helpers/fake-bin.js';
 
 const env = { COMPOZY_TEMPORAL_BIN: inject('temporalBin'), CI: '1' };
 const devs: DevProcess[] = [];
@@ -180,17 +180,7 @@ describe('ports after a killed run', () => {
 describe('the Temporal port', () => {
   it('is chosen again when another process takes it before Temporal binds', async () => {
     const dir = tempDir('racy-temporal');
-    const racy = writeScript(
-      dir,
-      'temporal',
-      `if [ "$1" = "--version" ]; then exec "${inject('temporalBin')}" --version; fi
-if [ ! -e "${dir}/lost-once" ]; then
-  touch "${dir}/lost-once"
-  echo '{"level":"ERROR","msg":"failed starting server: listen tcp 127.0.0.1:7233: bind: address already in use"}' >&2
-  exit 1
-fi
-exec "${inject('temporalBin')}" "$@"`,
-    );
+    const racy = portRacingTemporal(dir, inject('temporalBin'));
     const project = copyFixture('minimal');
     const dev = new DevProcess([project, '--port', '0'], { ...env, COMPOZY_TEMPORAL_BIN: racy });
     devs.push(dev);

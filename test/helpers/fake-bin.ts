@@ -19,3 +19,21 @@ export function writeScript(dir: string, name: string, body: string): string {
 export function fakeTemporal(dir: string, version = '1.5.1'): string {
   return writeScript(dir, 'temporal', `echo "temporal version ${version} (Server 1.29.1, UI 2.42.1)"`);
 }
+
+/**
+ * A `temporal` that fails its first start the way a lost port race does ("address already in use"),
+ * then runs the real CLI at `realBin`: what a start must survive by choosing another port.
+ */
+export function portRacingTemporal(dir: string, realBin: string): string {
+  return writeScript(
+    dir,
+    'temporal',
+    `if [ "$1" = "--version" ]; then exec "${realBin}" --version; fi
+if [ ! -e "${dir}/lost-once" ]; then
+  touch "${dir}/lost-once"
+  echo '{"level":"ERROR","msg":"failed starting server: listen tcp 127.0.0.1:7233: bind: address already in use"}' >&2
+  exit 1
+fi
+exec "${realBin}" "$@"`,
+  );
+}
