@@ -103,7 +103,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const { log, overrides = {} } = options;
   routeTemporalLogs(log, options.verbose ?? false);
   // The HTTP layer (Fastify, the routes, their schemas) loads only for a platform that serves the API.
-  const httpLayer = options.http ? await Promise.all([import('../server/http-front.js'), import('../server/serve.js')]) : undefined;
+  const httpLayer = options.http
+    ? await Promise.all([import('../server/http-front.js'), import('../server/serve.js')]).then(([{ HttpFront }, { apiServer, listenApi }]) => ({ HttpFront, apiServer, listenApi }))
+    : undefined;
   let settings = options.settings;
   let embedded: TemporalServer | undefined;
   if (!settings.temporalAddress.value && options.startTemporal) {
@@ -133,7 +135,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   }
   const retiring = new Set<Promise<void>>();
   const back: ShutdownStep[] = [{ name: 'previous project versions', close: async () => void (await Promise.all(retiring)) }, ...backends, ...temporal];
-  const front = httpLayer ? new httpLayer[0].HttpFront() : undefined;
+  const front = httpLayer ? new httpLayer.HttpFront() : undefined;
   let current: Generation | undefined;
   let reloaded: { count: number; at: Date } | undefined;
 
@@ -156,7 +158,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     const { http } = options;
     const app =
       front && http && httpLayer
-        ? httpLayer[1].apiServer(
+        ? httpLayer.apiServer(
             runtime,
             { projectName: options.projectName, stateDir: options.stateDir, settings, http, temporalBackend, inProcess, process: () => current?.process, nonce: options.nonce, supervisorPid: options.supervisorPid, reloads: () => reloaded, log },
             front,
@@ -212,7 +214,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   if (front && generation.app && options.http && httpLayer) {
     try {
       await front.use(generation.app);
-      const bound = await httpLayer[1].listenApi(front, options.http);
+      const bound = await httpLayer.listenApi(front, options.http);
       listening = { url: bound.url, port: bound.port };
       options.emit({ event: 'listening', url: bound.url, host: bound.host, port: bound.port, requestedPort: options.http.port, pid: process.pid });
     } catch (error) {

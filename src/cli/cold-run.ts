@@ -10,7 +10,7 @@ import { freePort } from '../platform/ports.js';
 import { removeRunState, writeRunState, type ChildRecord, type RunState } from '../platform/run-state.js';
 import { describeEvent } from '../server/events.js';
 import { childSpawner, exitDescription, type RunningChild } from '../supervisor/child-process.js';
-import { LogMux } from '../supervisor/log-mux.js';
+import { failureDetails, LogMux } from '../supervisor/log-mux.js';
 import { alreadyRunning, reapStaleRun } from '../supervisor/reaper.js';
 import { checkDevServerDb, devServerArgs, devServerDbPath, diagnoseStartFailure, lostItsPort, TEMPORAL_PORT_RETRIES } from '../temporal/dev-server.js';
 import { waitForTemporal } from '../temporal/readiness.js';
@@ -211,9 +211,9 @@ export async function startColdPlatform(context: ProjectContext, config: Project
       const diagnosis = diagnoseStartFailure(lines, inMemory ? '(in memory)' : devServerDbPath(stateDir, binary.version));
       if (diagnosis) throw diagnosis;
       const logFile = mux.logFile('temporal');
-      const last = lines.slice(-20);
-      narrate(`✗ temporal failed to start: ${errorMessage(error)}\n  Last lines of ${logFile} from this run:\n${(last.length > 0 ? last.join('\n') : '(no output)').replace(/^/gm, '    ')}`);
-      throw new CompozyError('PROCESS_START_FAILED', `temporal failed to start: ${errorMessage(error)}`, { hint: `The whole log: ${logFile}` });
+      const message = `temporal failed to start: ${errorMessage(error)}`;
+      narrate(failureDetails(message, logFile, lines));
+      throw new CompozyError('PROCESS_START_FAILED', message, { hint: `The whole log: ${logFile}` });
     }
     break;
   }

@@ -15,6 +15,12 @@ export interface LogMuxOptions {
 /** How many lines of a child's current run are kept for a start-up failure report. */
 const RECENT_LINES = 50;
 
+/** A child that failed to start, as a user reads it: the message, then its last lines of this run (at most 20) and where its whole log is. */
+export function failureDetails(message: string, logFile: string, lines: readonly string[]): string {
+  const last = lines.slice(-20);
+  return `✗ ${message}\n  Last lines of ${logFile} from this run:\n${(last.length > 0 ? last.join('\n') : '(no output)').replace(/^/gm, '    ')}`;
+}
+
 /**
  * Interleaves children's lines (split by execa) behind aligned `[name]` prefixes, coloured only when
  * asked, and copies each child's output, without terminal escape codes, to `<logDir>/<name>.log`.

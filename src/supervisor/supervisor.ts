@@ -13,7 +13,7 @@ import { checkDevServerDb, devServerArgs, devServerDbPath, diagnoseStartFailure,
 import { waitForTemporal } from '../temporal/readiness.js';
 import { childSpawner, exitDescription, type ChildExit, type ChildSpec, type RunningChild, type SpawnChild } from './child-process.js';
 import { startLines, type FirstWorkflow } from './first-lines.js';
-import { LogMux } from './log-mux.js';
+import { failureDetails, LogMux } from './log-mux.js';
 import { alreadyRunning, reapStaleRun } from './reaper.js';
 import { RestartPolicy, type RestartPolicyOptions } from './restart-policy.js';
 import { isReloadNotice, RUN_NONCE_ENV, SERVE_REPORT_ENV, removeServeReport } from './serve-report.js';
@@ -303,7 +303,7 @@ export class Supervisor {
     const message = `${failed.name} failed to start: ${errorMessage(error)}`;
     return {
       error: new CompozyError('PROCESS_START_FAILED', message, { hint: `The whole log: ${failed.record.logFile}` }),
-      details: `✗ ${message}\n  Last lines of ${failed.record.logFile} from this run:\n${(lines.length > 0 ? lines.join('\n') : '(no output)').replace(/^/gm, '    ')}`,
+      details: failureDetails(message, failed.record.logFile, lines),
     };
   }
 
