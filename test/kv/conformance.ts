@@ -301,6 +301,37 @@ export function defineKvConformance(name: string, factory: KvFactory): void {
         expect(await errorCode(kv.appendAndTrim('mem', 'mem:meta', ['x'], { maxLen: 3, tokenDelta: 1, fields: { token_count: 1 } }))).toBe('KV_INVALID_ARGUMENT');
       });
 
+      it('appendAndTrim with pushes, pops and batches of every size against a model keeps the newest maxLen in order and token_count exact', async () => {
+        let state = 7;
+        const random = (n: number) => {
+          state = (state * 1103515245 + 12345) % 2 ** 31;
+          return state % n;
+        };
+        let list: string[] = [];
+        let tokens = 0;
+        const tokensOf = (item: string) => (JSON.parse(item) as { t: number }).t;
+        for (let step = 0; step < 60; step++) {
+          const roll = random(10);
+          if (roll === 0) {
+            const item = JSON.stringify({ id: `p${step}`, t: 100 });
+            await kv.lpush('mem', item);
+            list = [item, ...list];
+          } else if (roll === 1) {
+            expect(await kv.rpop('mem')).toBe(list.pop() ?? null);
+          } else {
+            const maxLen = 1 + random(6);
+            const items = Array.from({ length: random(9) }, (_, i) => JSON.stringify({ id: `${step}.${i}`, t: 1 + random(5) }));
+            const delta = items.reduce((sum, item) => sum + tokensOf(item), 0);
+            list = [...list, ...items];
+            tokens += delta;
+            while (list.length > maxLen) tokens -= tokensOf(list.shift() as string);
+            expect(await kv.appendAndTrim('mem', 'mem:meta', items, { maxLen, tokenDelta: delta, tokensField: 't', ttlMs: 60_000 })).toBe(list.length);
+            expect(await kv.hget('mem:meta', 'token_count')).toBe(String(tokens));
+          }
+          expect(await kv.lrange('mem', 0, -1)).toEqual(list);
+        }
+      });
+
       it('appendAndTrim with ttlRefreshBelowMs re-applies the TTL only when less than that is left', async () => {
         await kv.appendAndTrim('mem', 'mem:meta', ['a'], { maxLen: 10, tokenDelta: 1, ttlMs: 60_000, ttlRefreshBelowMs: 30_000 });
         expect(await kv.pttl('mem')).toBeGreaterThan(59_000);

@@ -244,6 +244,7 @@ export class SqliteKv implements Kv {
       listValueAt: db.prepare('SELECT value FROM kv_list WHERE key = ? AND seq = ?'),
       listTrim: db.prepare('DELETE FROM kv_list WHERE key = ? AND (seq < ? OR seq > ?)'),
       listDeleteSeq: db.prepare('DELETE FROM kv_list WHERE key = ? AND seq = ?'),
+      listRecycle: db.prepare('UPDATE kv_list SET seq = ?, value = ? WHERE key = ? AND seq = ?'),
       listDropBelow: db.prepare('DELETE FROM kv_list WHERE key = ? AND seq < ?'),
       listTakeBelow: db.prepare('DELETE FROM kv_list WHERE key = ? AND seq < ? RETURNING value'),
       lockRetake: db.prepare('UPDATE kv_locks SET token = ?, fence = fence + 1, expires_at = ? WHERE resource = ? AND (token IS NULL OR expires_at <= ?) RETURNING fence'),
@@ -935,18 +936,24 @@ export class SqliteKv implements Kv {
       const { metaRow, listRow } = conversation;
       let tokenCount = addToCounter(`${metaKey}.token_count`, conversation.tokens, tokenDelta);
       let { lo, hi } = conversation;
-      if (encoded.length > 0) {
-        if (!listRow) this.stmt('createContainer').run(listKey, 'list');
-        for (const value of encoded) this.stmt('listInsert').run(listKey, ++hi, value);
-      }
+      const field = options.tokensField;
+      let droppedTokens = 0;
+      if (encoded.length > 0 && !listRow) this.stmt('createContainer').run(listKey, 'list');
+      // An item the trim drops gives its row to a new item (seq and value rewritten in place): the
+      // commit then writes the old row's page and the index, not a new row's page as well.
+      const reuse = Math.min(encoded.length, Math.max(0, Math.min(hi - lo + 1 + encoded.length - options.maxLen, hi - lo + 1)));
+      encoded.forEach((value, i) => {
+        if (i < reuse) {
+          if (field !== undefined) droppedTokens += itemTokens(text((this.stmt('listValueAt').get(listKey, lo) as { value: unknown }).value), field);
+          this.stmt('listRecycle').run(++hi, value, listKey, lo++);
+        } else this.stmt('listInsert').run(listKey, ++hi, value);
+      });
       if (hi - lo + 1 > options.maxLen) {
         lo = hi - options.maxLen + 1;
-        if (options.tokensField !== undefined) {
-          const field = options.tokensField;
-          const dropped = (this.stmt('listTakeBelow').all(listKey, lo) as Array<{ value: unknown }>).reduce((sum, row) => sum + itemTokens(text(row.value), field), 0);
-          tokenCount = addToCounter(`${metaKey}.token_count`, tokenCount.toString(), BigInt(-dropped));
-        } else this.stmt('listDropBelow').run(listKey, lo);
+        if (field !== undefined) droppedTokens += (this.stmt('listTakeBelow').all(listKey, lo) as Array<{ value: unknown }>).reduce((sum, row) => sum + itemTokens(text(row.value), field), 0);
+        else this.stmt('listDropBelow').run(listKey, lo);
       }
+      if (droppedTokens !== 0) tokenCount = addToCounter(`${metaKey}.token_count`, tokenCount.toString(), BigInt(-droppedTokens));
       const length = hi - lo + 1;
       if (!metaRow) this.stmt('createContainer').run(metaKey, 'hash');
       for (const [field, value] of fields) this.hput(metaKey, field, value);
