@@ -38,8 +38,8 @@ export class ExecutionStreamLog {
     // Issued together, they run in issue order in one group commit (SQLite) or one pipelined write (Redis).
     const [id] = await Promise.all([this.kv.rpush(key, JSON.stringify(record)), this.kv.pexpire(key, STREAM_LOG_TTL_MS)]);
     const logged: LoggedRecord = { id, execId, record };
-    await this.kv.publish(RECORD_CHANNEL_PREFIX + execId, logged);
-    if (record.kind === 'execution') await this.kv.publish(EXECUTIONS_CHANNEL, logged);
+    // The execution channel's copy joins the same commit, after the record's own.
+    await Promise.all([this.kv.publish(RECORD_CHANNEL_PREFIX + execId, logged), ...(record.kind === 'execution' ? [this.kv.publish(EXECUTIONS_CHANNEL, logged)] : [])]);
     return id;
   }
 
