@@ -3,14 +3,12 @@ import type { AppSettings } from '../config/settings.js';
 import type { ProjectConfig } from '../config/types.js';
 import { CompozyError } from '../errors.js';
 import type { ProcessEvent } from '../server/events.js';
+import { ENGINE_ACTIVITY_NAMES } from '../engine/activities/names.js';
 import { EngineProcess, type ProcessHandle } from '../server/process-handle.js';
-import { EngineRuntime, type RuntimeOverrides } from '../server/runtime.js';
-import { openKv } from '../server/open-kv.js';
-import { openStore } from '../server/open-store.js';
+import type { EngineRuntime, RuntimeOverrides } from '../server/runtime.js';
 import { shutDown, type ShutdownStep } from '../platform/shutdown.js';
 import type { HttpOptions } from '../server/serve.js';
-import { taskQueuePolled } from '../temporal/probes.js';
-import { installTemporalLogging } from '../temporal/worker.js';
+import { installTemporalLogging, prepareWorkflows, type PreparedWorkflows } from '../temporal/worker.js';
 import type { TemporalServer } from './embedded-temporal.js';
 
 export type { HttpOptions } from '../server/serve.js';
@@ -102,6 +100,27 @@ function routeTemporalLogs(log: (line: string) => void, verbose: boolean): void 
 export async function startPlatform(options: PlatformOptions): Promise<Platform> {
   const { log, overrides = {} } = options;
   routeTemporalLogs(log, options.verbose ?? false);
+  // The first worker's workflow thread loads its bundle from now on, beside the engine's own loading
+  // and opening on this thread (the engine's modules load below, after it started).
+  const workflows: PreparedWorkflows | undefined = options.worker
+    ? prepareWorkflows({ namespace: options.settings.temporalNamespace.value, taskQueue: options.settings.taskQueue.value }, ENGINE_ACTIVITY_NAMES)
+    : undefined;
+  try {
+    await workflows?.started;
+    return await startPreparedPlatform(options, log, overrides, workflows);
+  } catch (error) {
+    await workflows?.discard();
+    throw error;
+  }
+}
+
+async function startPreparedPlatform(options: PlatformOptions, log: (line: string) => void, overrides: RuntimeOverrides, workflows: PreparedWorkflows | undefined): Promise<Platform> {
+  const [{ EngineRuntime }, { openKv }, { openStore }, { taskQueuePolled }] = await Promise.all([
+    import('../server/runtime.js'),
+    import('../server/open-kv.js'),
+    import('../server/open-store.js'),
+    import('../temporal/probes.js'),
+  ]);
   // The HTTP layer (Fastify, the routes, their schemas) loads only for a platform that serves the API.
   const httpLayer = options.http
     ? await Promise.all([import('../server/http-front.js'), import('../server/serve.js')]).then(([{ HttpFront }, { apiServer, listenApi }]) => ({ HttpFront, apiServer, listenApi }))
@@ -206,7 +225,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   options.abort?.addEventListener('abort', giveUp, { once: true });
   // The worker connects and its threads load the workflow bundle while the HTTP server loads its routes
   // and binds (those waits are off this thread); its failure to start rejects `stopped` either way.
-  const started = inProcess ? generation.process.startWorker() : undefined;
+  const started = inProcess ? generation.process.startWorker(workflows) : undefined;
   started?.catch(() => undefined);
   // The server reconciles the project's schedules (reference: the server's startup, not its workers).
   if (generation.app) first.startSchedules();

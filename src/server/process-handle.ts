@@ -1,6 +1,6 @@
 import { errorMessage } from '../errors.js';
 import { shutDown, type ShutdownStep } from '../platform/shutdown.js';
-import type { RunningWorker } from '../temporal/worker.js';
+import type { PreparedWorkflows, RunningWorker } from '../temporal/worker.js';
 import type { EngineRuntime } from './runtime.js';
 
 /** A running `serve` or `worker` process as its caller holds it. */
@@ -73,12 +73,13 @@ export class EngineProcess implements ProcessHandle {
 
   /**
    * Starts the runtime's worker; a failure to start or a later stop that nobody asked for rejects
-   * `stopped` (and a failure to start also rejects the promise returned here).
+   * `stopped` (and a failure to start also rejects the promise returned here). `workflows`: the
+   * workflow thread prepared for it.
    */
-  async startWorker(): Promise<RunningWorker> {
+  async startWorker(workflows?: PreparedWorkflows): Promise<RunningWorker> {
     let worker: RunningWorker;
     try {
-      worker = await this.runtime.startWorker(this.abort.signal);
+      worker = await this.runtime.startWorker(this.abort.signal, workflows);
     } catch (error) {
       if (!this.stopping) this.fail(error);
       throw error;

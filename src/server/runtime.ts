@@ -17,7 +17,7 @@ import type { Consumer, Kv } from '../kv/kv.js';
 import { LlmAgents } from '../llm/agent-runner.js';
 import { llmHealth } from '../llm/health.js';
 import type { ExecutionStore } from '../store/store.js';
-import { startWorker, type RunningWorker } from '../temporal/worker.js';
+import { startWorker, type PreparedWorkflows, type RunningWorker } from '../temporal/worker.js';
 import { protectedStatePaths, toolInvoker, type RuntimeTools } from './engine-deps.js';
 import { openKv } from './open-kv.js';
 import { openStore } from './open-store.js';
@@ -200,12 +200,13 @@ export class EngineRuntime {
     return runtime;
   }
 
-  /** Starts the Temporal worker; once it polls, the event dispatcher too. */
-  async startWorker(abort: AbortSignal): Promise<RunningWorker> {
+  /** Starts the Temporal worker (on the workflow thread prepared for it, when given one); once it polls, the event dispatcher too. */
+  async startWorker(abort: AbortSignal, workflows?: PreparedWorkflows): Promise<RunningWorker> {
     const { temporal, context } = this;
     const worker = await startWorker({
       ...temporal,
       activities: this.activities.functions(),
+      workflows,
       connectTimeoutMs: 60_000,
       abort,
       // The client's channel connects while the worker loads its bundle, which leaves this thread

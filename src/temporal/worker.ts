@@ -1,4 +1,7 @@
-import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry, type State as WorkerState } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry, type State as WorkerState, type WorkerOptions as SdkWorkerOptions } from '@temporalio/worker';
+import { compileWorkerOptions, type CompiledWorkerOptions } from '@temporalio/worker/lib/worker-options.js';
+import type { WorkflowCreator } from '@temporalio/worker/lib/workflow/interface.js';
+import type { WorkflowBundleWithSourceMapAndFilename } from '@temporalio/worker/lib/workflow/workflow-worker-thread/input.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WORKFLOW_BUNDLE_PATH } from '../engine/bundle-path.js';
 import { CompozyError, errorMessage } from '../errors.js';
@@ -54,7 +57,9 @@ export interface WorkerOptions {
   address: string;
   namespace: string;
   taskQueue: string;
-  activities: object;
+  activities: Record<string, (...args: never[]) => unknown>;
+  /** The workflow thread prepareWorkflows started for this worker (the first worker of a process); without it the worker starts its own. */
+  workflows?: PreparedWorkflows | undefined;
   /** How long to keep retrying the first connection (the server may still be starting). */
   connectTimeoutMs: number;
   abort?: AbortSignal;
@@ -96,21 +101,119 @@ async function connectWithRetry(address: string, namespace: string, timeoutMs: n
   });
 }
 
-/** Starts a worker on the pre-built workflow bundle (`npm run build` writes it). */
+/** The SDK options of every worker of the engine, but its connection. */
+function sdkOptions(namespace: string, taskQueue: string, activities: object): SdkWorkerOptions {
+  return { namespace, taskQueue, workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH }, activities, shutdownGraceTime: '10s' };
+}
+
+/** The workflow thread of a worker not created yet: its bundle loads while the rest of the process starts. */
+export interface PreparedWorkflows {
+  /**
+   * Settles once the thread runs (the bundle read and parsed on this thread, ~50 ms), whether or not
+   * it will load: what this thread does next (loading modules, synchronously) no longer delays it.
+   */
+  readonly started: Promise<void>;
+  /** Ends the thread when no worker took it (a start-up given up); nothing once one did. */
+  discard(): Promise<void>;
+}
+
+/** What a PreparedWorkflows holds: the parsed bundle and the thread loading it, for these activity names. */
+interface Preparation extends PreparedWorkflows {
+  readonly activityNames: ReadonlySet<string>;
+  readonly bundle: Promise<WorkflowBundleWithSourceMapAndFilename>;
+  /** Hands the thread to the worker being created (once). */
+  take(): Promise<WorkflowCreator>;
+}
+
+const preparations = new WeakSet<PreparedWorkflows>();
+
+/**
+ * The SDK loads the workflow bundle into its thread inside Worker.create, which needs a connection:
+ * so only once Temporal answers and the engine is loaded, ~0.3-0.4 s on the serial path of every start.
+ * Its two protected steps, the bundle and the thread, run here ahead of it, from options compiled as
+ * Worker.create compiles them; the worker created later takes them (preparedWorkerClass).
+ */
+class WorkflowThreads extends Worker {
+  static start(namespace: string, taskQueue: string, activityNames: readonly string[]): PreparedWorkflows {
+    const runtime = Runtime.instance();
+    const placeholders = Object.fromEntries(activityNames.map((name) => [name, () => undefined]));
+    const compiled = compileWorkerOptions(sdkOptions(namespace, taskQueue, placeholders), runtime.logger, runtime.metricMeter);
+    const bundle = this.getOrCreateBundle(compiled, runtime.logger).then((loaded) => {
+      if (!loaded) throw new Error('the worker options name no workflow bundle');
+      return loaded;
+    });
+    // Held in an object, so that `spawned` settles when the thread is spawned, not when it has loaded.
+    const spawned = bundle.then((loaded) => ({ creator: this.createWorkflowCreator(loaded, compiled, runtime.logger) }));
+    const creator = spawned.then((thread) => thread.creator);
+    creator.catch(() => undefined);
+    let taken = false;
+    const preparation: Preparation = {
+      started: spawned.then(
+        () => undefined,
+        () => undefined,
+      ),
+      activityNames: new Set(activityNames),
+      bundle,
+      take() {
+        if (taken) throw new Error('the prepared workflow thread was already handed to a worker, or discarded');
+        taken = true;
+        return creator;
+      },
+      async discard() {
+        if (taken) return;
+        taken = true;
+        await creator.then(
+          (unused) => unused.destroy(),
+          () => undefined,
+        );
+      },
+    };
+    preparations.add(preparation);
+    return preparation;
+  }
+}
+
+/** Starts the workflow thread of the worker a process will create, before it has a connection or its activities (named here). */
+export function prepareWorkflows(target: { namespace: string; taskQueue: string }, activityNames: readonly string[]): PreparedWorkflows {
+  return WorkflowThreads.start(target.namespace, target.taskQueue, activityNames);
+}
+
+/** Worker.create on a prepared thread: the activities must be the ones it was prepared for. */
+function preparedWorkerClass(workflows: PreparedWorkflows): typeof Worker {
+  if (!preparations.has(workflows)) throw new Error('not a PreparedWorkflows of prepareWorkflows');
+  const preparation = workflows as Preparation;
+  return class extends Worker {
+    protected static override getOrCreateBundle(): Promise<WorkflowBundleWithSourceMapAndFilename> {
+      return preparation.bundle;
+    }
+
+    protected static override createWorkflowCreator(_bundle: WorkflowBundleWithSourceMapAndFilename, compiled: CompiledWorkerOptions): Promise<WorkflowCreator> {
+      const names = [...compiled.activities.keys()];
+      const expected = preparation.activityNames;
+      if (names.length !== expected.size || names.some((name) => !expected.has(name))) {
+        throw new Error(`the workflow thread was prepared for the activities ${[...expected].join(', ')}, not ${names.join(', ')}`);
+      }
+      return preparation.take();
+    }
+  };
+}
+
+/** Starts a worker on the pre-built workflow bundle (`npm run build` writes it), on its prepared thread when given one. */
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
-  const connection = await connectWithRetry(options.address, options.namespace, options.connectTimeoutMs, options.abort);
+  let connection: NativeConnection;
+  try {
+    connection = await connectWithRetry(options.address, options.namespace, options.connectTimeoutMs, options.abort);
+  } catch (error) {
+    await options.workflows?.discard();
+    throw error;
+  }
   options.onConnected?.();
   let worker: Worker;
   try {
-    worker = await Worker.create({
-      connection,
-      namespace: options.namespace,
-      taskQueue: options.taskQueue,
-      workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH },
-      activities: options.activities,
-      shutdownGraceTime: '10s',
-    });
+    const WorkerClass = options.workflows ? preparedWorkerClass(options.workflows) : Worker;
+    worker = await WorkerClass.create({ connection, ...sdkOptions(options.namespace, options.taskQueue, options.activities) });
   } catch (error) {
+    await options.workflows?.discard();
     await connection.close();
     throw error;
   }

@@ -6,6 +6,7 @@ import type { AggregateTaskDef } from '../tasks/aggregate.js';
 import type { CollectionTaskDef } from '../tasks/collection.js';
 import type { RouterTaskDef } from '../tasks/router.js';
 import type { WaitTaskDef } from '../tasks/wait.js';
+import type { EngineActivityName } from './names.js';
 import { Parents } from './parents.js';
 import { ScheduledRuns } from './scheduled-runs.js';
 import { TaskExecution } from './task-execution.js';
@@ -36,6 +37,7 @@ export class EngineActivities {
   /**
    * The activity functions Temporal registers, bound to this instance. Every result goes into
    * Temporal's history, so each one passes through `carried`: what cannot be carried fails its task.
+   * Exactly the names of ENGINE_ACTIVITY_NAMES (the `satisfies` refuses a missing or an extra one).
    */
   functions() {
     const { rt, tasks, parents, waits, completion, scheduled } = this;
@@ -54,7 +56,7 @@ export class EngineActivities {
       markWorkflow: (execId: string, status: Status) => completion.markWorkflow(execId, status),
       completeWorkflow: (r: CompleteWorkflowRequest) => completion.completeWorkflow(r),
       openScheduledRun: (r: ScheduledRunRequest & { execId: string }) => scheduled.open(r),
-    };
+    } satisfies Record<EngineActivityName, (...args: never[]) => Promise<unknown>>;
   }
 }
 
