@@ -28,6 +28,15 @@ export function devServerDbPath(stateDir: string, cliVersion: string): string {
  */
 export const IDLE_SYSTEM_WORKERS_OFF = ['worker.taskQueueScannerEnabled=false', 'worker.historyScannerEnabled=false', 'system.enableParentClosePolicyWorker=false'];
 
+/**
+ * Eager activity execution (off by default in the server): the worker completing a workflow task
+ * that schedules an activity on its own task queue, with a free slot, gets the activity in the
+ * response instead of from its activity poll, so each regular activity (a tool or agent task) skips a
+ * task-queue dispatch. In `compozy run weather`'s history, scheduled to started went from 2-52 ms
+ * (usually 4-10) to 0.0-0.4 ms, for 11 activities.
+ */
+export const EAGER_ACTIVITIES = 'system.enableActivityEagerExecution=true';
+
 export function devServerArgs(config: DevServerConfig): string[] {
   return [
     'server',
@@ -49,7 +58,7 @@ export function devServerArgs(config: DevServerConfig): string[] {
     'frontend.enableUpdateWorkflowExecution=true',
     '--dynamic-config-value',
     'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
-    ...IDLE_SYSTEM_WORKERS_OFF.flatMap((setting) => ['--dynamic-config-value', setting]),
+    ...[...IDLE_SYSTEM_WORKERS_OFF, EAGER_ACTIVITIES].flatMap((setting) => ['--dynamic-config-value', setting]),
   ];
 }
 
