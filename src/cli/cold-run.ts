@@ -147,12 +147,14 @@ export async function startColdPlatform(context: ProjectContext, config: Project
   let engine: Promise<typeof import('../api/platform.js')> | undefined;
   for (let tries = 1; ; tries++) {
     const port = await freePort();
+    // Readiness is asked over Temporal's HTTP API: a gRPC probe opens a channel per try on this thread, beside the engine loading.
+    const httpPort = await freePort();
     const address = `127.0.0.1:${port}`;
     if (tries > 1) mux.line('temporal', `its port was taken; starting again on ${address}`);
     narrate(`• Starting Temporal dev server (CLI ${binary.version}) on ${address}…`);
     mux.startRun('temporal');
     const temporal = spawn(
-      { name: 'temporal', command: binary.path, args: devServerArgs({ port, namespace, stateDir: inMemory ? undefined : stateDir, cliVersion: binary.version }), cwd: project.dir },
+      { name: 'temporal', command: binary.path, args: devServerArgs({ port, httpPort, namespace, stateDir: inMemory ? undefined : stateDir, cliVersion: binary.version }), cwd: project.dir },
       { graceMs: TEMPORAL_GRACE_MS, onLine: (line) => mux.line('temporal', line) },
     );
     // Loaded once Temporal is spawned: the engine's modules are most of this process's start-up.
@@ -165,7 +167,7 @@ export async function startColdPlatform(context: ProjectContext, config: Project
     void temporal.exited.then((exit) => gone.abort(new CompozyError('PROCESS_START_FAILED', `temporal exited during start-up (${exitDescription(exit)}).`)));
     if (tries === 1) narrate('• Starting the engine (KV, store, tools, worker) in this process…');
     // The engine starts beside Temporal's boot; its worker connects the moment Temporal answers. Either failing gives up the other.
-    const ready = waitForTemporal(address, namespace, { timeoutMs: 30_000, abort: AbortSignal.any([gone.signal, current.abort.signal]) }).then(
+    const ready = waitForTemporal(address, namespace, { timeoutMs: 30_000, abort: AbortSignal.any([gone.signal, current.abort.signal]), httpAddress: `127.0.0.1:${httpPort}` }).then(
       () => {
         narrate(`✔ Temporal ready on ${address} (${seconds()} s)`);
         saveState('up');
