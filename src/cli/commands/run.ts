@@ -73,6 +73,8 @@ interface RunTarget {
   start(workflowId: string, input: unknown): Promise<string>;
   /** The execution's state in the `GET /executions/workflows/:id` shape. */
   state(execId: string): Promise<Record<string, unknown>>;
+  /** Settles when the execution's workflow closes (or the wait gives up), when the target can say so sooner than the next poll. */
+  closed?(execId: string, timeoutMs: number): Promise<void>;
   /** What to do when it did not finish in time. */
   timeoutHint(execId: string): string;
 }
@@ -103,6 +105,10 @@ async function engineTarget(engine: EngineClient): Promise<RunTarget> {
     },
     // As the API answers it: the DTO through JSON, which leaves out what is undefined.
     state: async (execId) => JSON.parse(JSON.stringify(executionWithTasksDto(await engine.execution(execId)))) as Record<string, unknown>,
+    // Temporal's long poll on the run's result: the end is seen when it happens, not up to a poll later.
+    closed: async (execId, timeoutMs) => {
+      await engine.waitForEnd(execId, timeoutMs).catch(() => undefined);
+    },
     timeoutHint: () => 'Raise --timeout.',
   };
 }
@@ -112,6 +118,9 @@ async function execute(target: RunTarget, workflowId: string, input: unknown, ti
   const execId = await Promise.race([target.start(workflowId, input), interrupted]);
   narrate(`• ${workflowId}: execution ${execId} started`);
   const deadline = Date.now() + timeoutMs;
+  // Each status on the way is narrated from the polls; the end cuts the wait for the next one short, once.
+  let closed = target.closed?.(execId, timeoutMs);
+  void closed?.then(() => (closed = undefined));
   let last = '';
   try {
     while (Date.now() < deadline) {
@@ -120,7 +129,7 @@ async function execute(target: RunTarget, workflowId: string, input: unknown, ti
       if (status !== last) narrate(`• ${workflowId}: ${status}`);
       last = status;
       if (isTerminal(status as Status)) return state;
-      await Promise.race([sleep(POLL_MS), interrupted]);
+      await Promise.race([sleep(POLL_MS), ...(closed ? [closed] : []), interrupted]);
     }
   } catch (error) {
     if (!(error instanceof Interrupted)) throw error;
