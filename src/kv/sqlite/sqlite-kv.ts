@@ -936,21 +936,22 @@ export class SqliteKv implements Kv {
       const { metaRow, listRow } = conversation;
       let tokenCount = addToCounter(`${metaKey}.token_count`, conversation.tokens, tokenDelta);
       let { lo, hi } = conversation;
-      const field = options.tokensField;
+      const { tokensField } = options;
       let droppedTokens = 0;
       if (encoded.length > 0 && !listRow) this.stmt('createContainer').run(listKey, 'list');
       // An item the trim drops gives its row to a new item (seq and value rewritten in place): the
       // commit then writes the old row's page and the index, not a new row's page as well.
-      const reuse = Math.min(encoded.length, Math.max(0, Math.min(hi - lo + 1 + encoded.length - options.maxLen, hi - lo + 1)));
+      const dropped = hi - lo + 1 + encoded.length - options.maxLen;
+      const reuse = Math.max(0, Math.min(encoded.length, hi - lo + 1, dropped));
       encoded.forEach((value, i) => {
         if (i < reuse) {
-          if (field !== undefined) droppedTokens += itemTokens(text((this.stmt('listValueAt').get(listKey, lo) as { value: unknown }).value), field);
+          if (tokensField !== undefined) droppedTokens += itemTokens(text((this.stmt('listValueAt').get(listKey, lo) as { value: unknown }).value), tokensField);
           this.stmt('listRecycle').run(++hi, value, listKey, lo++);
         } else this.stmt('listInsert').run(listKey, ++hi, value);
       });
       if (hi - lo + 1 > options.maxLen) {
         lo = hi - options.maxLen + 1;
-        if (field !== undefined) droppedTokens += (this.stmt('listTakeBelow').all(listKey, lo) as Array<{ value: unknown }>).reduce((sum, row) => sum + itemTokens(text(row.value), field), 0);
+        if (tokensField !== undefined) droppedTokens += (this.stmt('listTakeBelow').all(listKey, lo) as Array<{ value: unknown }>).reduce((sum, row) => sum + itemTokens(text(row.value), tokensField), 0);
         else this.stmt('listDropBelow').run(listKey, lo);
       }
       if (droppedTokens !== 0) tokenCount = addToCounter(`${metaKey}.token_count`, tokenCount.toString(), BigInt(-droppedTokens));
