@@ -178,7 +178,7 @@ export class ToolPool {
       this.fail(error);
       return;
     }
-    this.slots = Array.from({ length: this.options.size ?? 2 }, () => this.spawn());
+    this.slots = [this.spawn()];
   }
 
   private fail(error: CompozyError): void {
@@ -261,9 +261,12 @@ export class ToolPool {
     });
     slot.ready.then(
       (tools) => {
-        if (slot.retired || this.loadedTools) return;
-        this.loadedTools = tools;
-        this.options.onStatus?.(`tool entrypoint ${this.options.entrypoint} loaded: ${plural(tools.length, 'tool')}${tools.length ? ` (${tools.join(', ')})` : ''}`);
+        if (slot.retired) return;
+        if (!this.loadedTools) {
+          this.loadedTools = tools;
+          this.options.onStatus?.(`tool entrypoint ${this.options.entrypoint} loaded: ${plural(tools.length, 'tool')}${tools.length ? ` (${tools.join(', ')})` : ''}`);
+        }
+        this.dispatch();
       },
       (error: CompozyError) => {
         if (slot.retired || this.closed || error.code !== 'TOOL_ENTRYPOINT_FAILED') return;
@@ -437,11 +440,17 @@ export class ToolPool {
     });
   }
 
+  /**
+   * Hands waiting calls to free processes. Until the entrypoint has loaded in one of them, a call
+   * waits on a process still loading; after that, only loaded processes take calls, and the pool grows
+   * while calls wait (grow), so a call takes whichever comes first: a busy process freed or a new one.
+   */
   private dispatch(): void {
+    const loaded = this.slots.some((slot) => slot.loaded);
     for (const slot of this.slots) {
       if (this.queue.length === 0) return;
       // A process killed (a timeout, a protocol violation) but not yet exited takes no call: its replacement will.
-      if (slot.busy || !isRunning(slot.child) || slot.child.killed) continue;
+      if (slot.busy || !isRunning(slot.child) || slot.child.killed || (loaded && !slot.loaded)) continue;
       const job = this.queue.shift() as Queued;
       const id = this.nextId++;
       const pending: Pending & { id: number } = { id, tool: job.message.tool, resolve: job.resolve, reject: job.reject, timer: undefined };
@@ -476,6 +485,17 @@ export class ToolPool {
         },
       );
     }
+    this.grow();
+  }
+
+  /**
+   * The pool starts with one process and adds one per waiting call, up to its size, once the entrypoint
+   * has loaded: a project whose tool calls never overlap runs one process, not `size`.
+   */
+  private grow(): void {
+    if (this.queue.length === 0 || this.closed || this.loadFailure || !this.slots.some((slot) => slot.loaded)) return;
+    const starting = this.slots.filter((slot) => !slot.loaded && isRunning(slot.child)).length;
+    for (let missing = Math.min(this.queue.length - starting, (this.options.size ?? 2) - this.slots.length); missing > 0; missing--) this.slots.push(this.spawn());
   }
 
   private failQueue(error: Error): void {

@@ -95,12 +95,18 @@ describe('tool runtime', () => {
     expect(await errorCode(runtime().run({ id: 'big' }, {}))).toBe('TOOL_RESULT_TOO_LARGE');
   });
 
-  it('handles 50 concurrent calls on a small pool, each answered correctly', async () => {
+  it('starts one process and grows to its size only while calls wait; 50 concurrent calls are each answered correctly', async () => {
     const rt = runtime({ poolSize: 3 });
+    for (let i = 0; i < 5; i++) expect(await rt.run(add, { a: i, b: 1 })).toEqual({ sum: i + 101 });
+    expect(rt.pids()).toHaveLength(1);
+    await Promise.all(Array.from({ length: 6 }, () => rt.run({ id: 'slow' }, { ms: 300 })));
+    expect(rt.pids()).toHaveLength(3);
+    expect(rt.pids().every(isPidAlive)).toBe(true);
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => rt.run(add, { a: i, b: i })));
     expect(results.map((r) => r.sum)).toEqual(Array.from({ length: 50 }, (_, i) => 2 * i + 100));
     const pids = new Set(await Promise.all(Array.from({ length: 12 }, async () => (await rt.run({ id: 'echo' }, {})).pid)));
-    expect(pids.size).toBeGreaterThan(1);
+    expect(pids.size).toBe(3);
+    expect(rt.pids()).toHaveLength(3);
   });
 
   it('sanitises the environment: loader variables are stripped, and refused in tool config', async () => {
