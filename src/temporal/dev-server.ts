@@ -48,7 +48,9 @@ export function devServerArgs(config: DevServerConfig): string[] {
     ...(config.httpPort === undefined ? [] : ['--http-port', String(config.httpPort)]),
     '--namespace',
     config.namespace,
-    ...(config.stateDir === undefined ? [] : ['--db-filename', devServerDbPath(config.stateDir, config.cliVersion), '--sqlite-pragma', 'journal_mode=WAL']),
+    // WAL with synchronous=NORMAL, as compozy's own databases: a killed process loses nothing
+    // committed; a power cut can lose the last commits (README, What compozy promises).
+    ...(config.stateDir === undefined ? [] : ['--db-filename', devServerDbPath(config.stateDir, config.cliVersion), '--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=NORMAL']),
     '--log-format',
     'json',
     '--log-level',
