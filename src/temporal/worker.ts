@@ -106,26 +106,50 @@ function sdkOptions(namespace: string, taskQueue: string, activities: object): S
   return { namespace, taskQueue, workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH }, activities, shutdownGraceTime: '10s' };
 }
 
-/** The workflow thread of a worker not created yet: its bundle loads while the rest of the process starts. */
-export interface PreparedWorkflows {
+/**
+ * The workflow thread of a worker not created yet (prepareWorkflows): its bundle loads while the rest of
+ * the process starts, and the worker created later for the same activities takes it, once.
+ */
+export class PreparedWorkflows {
   /**
    * Settles once the thread runs (the bundle read and parsed on this thread, ~50 ms), whether or not
    * it will load: what this thread does next (loading modules, synchronously) no longer delays it.
    */
   readonly started: Promise<void>;
+  private readonly creator: Promise<WorkflowCreator>;
+  private taken = false;
+
+  constructor(
+    readonly activityNames: ReadonlySet<string>,
+    readonly bundle: Promise<WorkflowBundleWithSourceMapAndFilename>,
+    /** Held in an object, so that it settles when the thread is spawned, not when it has loaded. */
+    spawned: Promise<{ creator: Promise<WorkflowCreator> }>,
+  ) {
+    this.started = spawned.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.creator = spawned.then((thread) => thread.creator);
+    this.creator.catch(() => undefined);
+  }
+
+  /** Hands the thread to the worker being created. */
+  take(): Promise<WorkflowCreator> {
+    if (this.taken) throw new Error('the prepared workflow thread was already handed to a worker, or discarded');
+    this.taken = true;
+    return this.creator;
+  }
+
   /** Ends the thread when no worker took it (a start-up given up); nothing once one did. */
-  discard(): Promise<void>;
+  async discard(): Promise<void> {
+    if (this.taken) return;
+    this.taken = true;
+    await this.creator.then(
+      (unused) => unused.destroy(),
+      () => undefined,
+    );
+  }
 }
-
-/** What a PreparedWorkflows holds: the parsed bundle and the thread loading it, for these activity names. */
-interface Preparation extends PreparedWorkflows {
-  readonly activityNames: ReadonlySet<string>;
-  readonly bundle: Promise<WorkflowBundleWithSourceMapAndFilename>;
-  /** Hands the thread to the worker being created (once). */
-  take(): Promise<WorkflowCreator>;
-}
-
-const preparations = new WeakSet<PreparedWorkflows>();
 
 /**
  * The SDK loads the workflow bundle into its thread inside Worker.create, which needs a connection:
@@ -142,34 +166,8 @@ class WorkflowThreads extends Worker {
       if (!loaded) throw new Error('the worker options name no workflow bundle');
       return loaded;
     });
-    // Held in an object, so that `spawned` settles when the thread is spawned, not when it has loaded.
     const spawned = bundle.then((loaded) => ({ creator: this.createWorkflowCreator(loaded, compiled, runtime.logger) }));
-    const creator = spawned.then((thread) => thread.creator);
-    creator.catch(() => undefined);
-    let taken = false;
-    const preparation: Preparation = {
-      started: spawned.then(
-        () => undefined,
-        () => undefined,
-      ),
-      activityNames: new Set(activityNames),
-      bundle,
-      take() {
-        if (taken) throw new Error('the prepared workflow thread was already handed to a worker, or discarded');
-        taken = true;
-        return creator;
-      },
-      async discard() {
-        if (taken) return;
-        taken = true;
-        await creator.then(
-          (unused) => unused.destroy(),
-          () => undefined,
-        );
-      },
-    };
-    preparations.add(preparation);
-    return preparation;
+    return new PreparedWorkflows(new Set(activityNames), bundle, spawned);
   }
 }
 
@@ -179,9 +177,7 @@ export function prepareWorkflows(target: { namespace: string; taskQueue: string 
 }
 
 /** Worker.create on a prepared thread: the activities must be the ones it was prepared for. */
-function preparedWorkerClass(workflows: PreparedWorkflows): typeof Worker {
-  if (!preparations.has(workflows)) throw new Error('not a PreparedWorkflows of prepareWorkflows');
-  const preparation = workflows as Preparation;
+function preparedWorkerClass(preparation: PreparedWorkflows): typeof Worker {
   return class extends Worker {
     protected static override getOrCreateBundle(): Promise<WorkflowBundleWithSourceMapAndFilename> {
       return preparation.bundle;

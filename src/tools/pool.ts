@@ -485,15 +485,15 @@ export class ToolPool {
         },
       );
     }
-    this.grow();
+    if (loaded) this.grow();
   }
 
   /**
    * The pool starts with one process and adds one per waiting call, up to its size, once the entrypoint
-   * has loaded: a project whose tool calls never overlap runs one process, not `size`.
+   * has loaded (dispatch calls it then): a project whose tool calls never overlap runs one process, not `size`.
    */
   private grow(): void {
-    if (this.queue.length === 0 || this.closed || this.loadFailure || !this.slots.some((slot) => slot.loaded)) return;
+    if (this.queue.length === 0 || this.closed || this.loadFailure) return;
     const starting = this.slots.filter((slot) => !slot.loaded && isRunning(slot.child)).length;
     for (let missing = Math.min(this.queue.length - starting, (this.options.size ?? 2) - this.slots.length); missing > 0; missing--) this.slots.push(this.spawn());
   }
