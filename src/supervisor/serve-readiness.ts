@@ -1,5 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CompozyError, errorMessage } from '../errors.js';
+import type { HealthReport } from '../health.js';
+import { authHeaders } from '../platform/credentials.js';
 import { readServeReport, removeServeReport, reportedError } from './serve-report.js';
 
 export interface ServeIdentity {
@@ -62,4 +64,19 @@ export async function waitForOwnServer(url: string, identity: ServeIdentity, tim
     await sleep(25);
   }
   throw deadlineError(`become ready at ${url}`, timeoutMs, last);
+}
+
+/**
+ * serve's health report. Once serve answered ready the platform is up, so a health route that does
+ * not answer within timeoutMs (or fails) gives a report that says so instead of none: the `ready`
+ * event and the table still come, with the api row degraded and `unread` saying why.
+ */
+export async function readServeHealth(apiUrl: string, who: { mode: string; project: string }, timeoutMs = 5000): Promise<{ health: HealthReport; unread?: string }> {
+  try {
+    const response = await fetch(`${apiUrl}/api/v0/health`, { headers: authHeaders(), signal: AbortSignal.timeout(timeoutMs) });
+    return { health: ((await response.json()) as { data: HealthReport }).data };
+  } catch (error) {
+    const unread = `could not read ${apiUrl}/api/v0/health: ${errorMessage(error)}`;
+    return { health: { ...who, status: 'degraded', components: [{ name: 'api', backend: 'fastify', state: 'degraded', address: apiUrl, detail: unread }] }, unread };
+  }
 }

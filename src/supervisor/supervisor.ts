@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CompozyError, errorMessage } from '../errors.js';
 import { STATE_DIR_ENV } from '../config/settings.js';
-import { authHeaders } from '../platform/credentials.js';
 import type { HealthReport } from '../health.js';
 import { plural } from '../platform/plural.js';
 import { freePort } from '../platform/ports.js';
@@ -17,7 +16,7 @@ import { failureDetails, LogMux } from './log-mux.js';
 import { alreadyRunning, reapStaleRun } from './reaper.js';
 import { RestartPolicy, type RestartPolicyOptions } from './restart-policy.js';
 import { isReloadNotice, RUN_NONCE_ENV, SERVE_REPORT_ENV, removeServeReport } from './serve-report.js';
-import { waitForOwnServer, waitForServeReport } from './serve-readiness.js';
+import { readServeHealth, waitForOwnServer, waitForServeReport } from './serve-readiness.js';
 
 export type DevEvent =
   | { event: 'starting'; project: string; mode: string; requestedApiPort: number; temporalAddress: string; components: string[] }
@@ -381,14 +380,9 @@ export class Supervisor {
 
   /** Shows the health table (or emits it): at start-up with the start lines, after a recovered restart (`ready` again), after a reload (`reload`). */
   private async reportHealth(occasion: 'start' | 'restart' | 'reload'): Promise<void> {
-    let health: HealthReport;
-    try {
-      const response = await fetch(`${this.apiUrl}/api/v0/health`, { headers: authHeaders(), signal: AbortSignal.timeout(5000) });
-      health = ((await response.json()) as { data: HealthReport }).data;
-    } catch (error) {
-      this.narrate(`! Could not read health from ${this.apiUrl}/api/v0/health: ${errorMessage(error)}`);
-      return;
-    }
+    const read = await readServeHealth(this.apiUrl as string, { mode: this.options.mode, project: this.options.projectName });
+    if (read.unread) this.narrate(`! ${read.unread}`);
+    let { health } = read;
     if (!Array.isArray(health.components)) {
       // API keys are on and this process has none to send: the API answered its overall status only.
       this.narrate(`! The API requires an API key for its health detail (status: ${health.status}); set COMPOZY_API_KEY or run \`compozy auth login\` to see the components.`);

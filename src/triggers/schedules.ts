@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ScheduleAlreadyRunning, ScheduleNotFoundError, type Client, type ScheduleDescription, type ScheduleHandle, type ScheduleOptions, type ScheduleSpec } from '@temporalio/client';
+import { isGrpcDeadlineError, ScheduleAlreadyRunning, ScheduleNotFoundError, type Client, type ScheduleDescription, type ScheduleHandle, type ScheduleOptions, type ScheduleSpec } from '@temporalio/client';
 import { temporalCron, type OverlapPolicy, type WorkflowSchedule } from '../config/schedule.js';
 import type { ProjectConfig, WorkflowConfig } from '../config/types.js';
 import { SCHEDULED_RUN_TYPE } from '../engine/workflows/messages.js';
@@ -20,6 +20,12 @@ const RETRY_FIRST_MS = 250;
 const UNREACHABLE_RETRY_MS = 100;
 /** The reference's schedule retry backoff ceiling (engine/workflow/schedule, 30 s). */
 const RETRY_MAX_MS = 30_000;
+/**
+ * How long the health row waits for Temporal to describe the schedules. A describe is a query on the
+ * schedule's scheduler workflow, answered by the server's own worker: right after a restart or an
+ * update it can wait for that worker for tens of seconds, and health (and the dev table) must not.
+ */
+export const HEALTH_DESCRIBE_MS = 2000;
 
 /** gRPC UNAVAILABLE (code 14), on the error or its cause: Temporal is not reachable (yet), as opposed to refusing a schedule. */
 function unreachable(error: unknown): boolean {
@@ -402,12 +408,13 @@ export class Schedules {
     if (state === 'failed') return { ...row, state: 'degraded', detail: `not reconciled (retrying): ${error ?? 'unknown error'}` };
     const owner = state === 'owned-elsewhere' ? '; owned elsewhere (another server reconciles them)' : '';
     try {
-      const infos = await this.list();
+      const infos = await this.options.client.withDeadline(Date.now() + HEALTH_DESCRIBE_MS, () => this.list());
       const next = infos.filter((info) => info.enabled && info.next_run_time).sort((a, b) => (a.next_run_time as string).localeCompare(b.next_run_time as string))[0];
       const paused = infos.filter((info) => !info.enabled).length;
       const nextText = next ? `next ${next.workflow_id} at ${next.next_run_time}` : 'no fire time ahead';
       return { ...row, state: 'up', detail: `${plural(infos.length, 'schedule')}${paused ? ` (${paused} paused)` : ''}; ${nextText}${owner}` };
     } catch (failure) {
+      if (isGrpcDeadlineError(failure)) return { ...row, state: 'degraded', detail: `Temporal did not describe the schedules within ${HEALTH_DESCRIBE_MS / 1000} s (its scheduler worker is busy or starting)${owner}` };
       return { ...row, state: 'degraded', detail: `cannot describe the schedules: ${errorMessage(failure)}${owner}` };
     }
   }

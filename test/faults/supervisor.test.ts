@@ -13,7 +13,7 @@ import { freePort, isPortFree } from '../../src/platform/ports.js';
 import { readRunState } from '../../src/platform/run-state.js';
 import { childSpawner, type RunningChild } from '../../src/supervisor/child-process.js';
 import { LogMux } from '../../src/supervisor/log-mux.js';
-import { waitForOwnServer, waitForServeReport } from '../../src/supervisor/serve-readiness.js';
+import { readServeHealth, waitForOwnServer, waitForServeReport } from '../../src/supervisor/serve-readiness.js';
 import { serveFailureReport, writeServeReport } from '../../src/supervisor/serve-report.js';
 import { CompozyError } from '../../src/errors.js';
 import { formatSdkEntry } from '../../src/temporal/worker.js';
@@ -112,6 +112,17 @@ describe('readiness identity', () => {
     const exited = new AbortController();
     exited.abort(new CompozyError('PROCESS_START_FAILED', 'serve exited during start-up (code 1).'));
     await expect(waitForServeReport(reportPath, { pid: 4242, nonce: 'run-nonce' }, 1000, exited.signal)).rejects.toThrow('Redis at redis://127.0.0.1:1 is not reachable');
+  });
+
+  it('reads a health route that does not answer in time as a report saying so, with the api row degraded', async () => {
+    const server = createHttpServer(() => undefined);
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    servers.push(server);
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const read = await readServeHealth(url, { mode: 'standalone', project: 'p' }, 300);
+    expect(read.unread).toMatch(new RegExp(`^could not read ${url}/api/v0/health: .*(timeout|aborted)`, 'i'));
+    expect(read.health).toEqual({ mode: 'standalone', project: 'p', status: 'degraded', components: [{ name: 'api', backend: 'fastify', state: 'degraded', address: url, detail: read.unread }] });
+    server.closeAllConnections();
   });
 
   it('accepts the server that answers with its pid and the run nonce', async () => {

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadProjectConfig } from '../../src/config/load.js';
 import type { ProjectConfig } from '../../src/config/types.js';
 import { SqliteKv } from '../../src/kv/sqlite/sqlite-kv.js';
-import { Schedules } from '../../src/triggers/schedules.js';
+import { HEALTH_DESCRIBE_MS, Schedules } from '../../src/triggers/schedules.js';
 import { writeFiles } from '../helpers/files.js';
 
 /** A Temporal schedule client in memory: what was created, updated and deleted, and what list() shows. */
@@ -12,10 +12,24 @@ class FakeSchedules {
   readonly calls: string[] = [];
   /** Ids list() leaves out, as Temporal's eventually consistent list does right after a create. */
   readonly unlisted = new Set<string>();
+  /** Ids whose describe never answers, as a scheduler workflow whose worker is not polling. */
+  readonly stalled = new Set<string>();
 
   client(): Client {
     const self = this;
     return {
+      /** The connection's deadline: the call fails with gRPC's DEADLINE_EXCEEDED once it passes. */
+      async withDeadline<R>(deadline: number, fn: () => Promise<R>): Promise<R> {
+        let timer: NodeJS.Timeout | undefined;
+        const expired = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(Object.assign(new Error('4 DEADLINE_EXCEEDED: Deadline exceeded'), { code: 4, details: 'Deadline exceeded', metadata: {} })), deadline - Date.now());
+        });
+        try {
+          return await Promise.race([fn(), expired]);
+        } finally {
+          clearTimeout(timer);
+        }
+      },
       schedule: {
         async *list() {
           for (const [scheduleId, options] of self.stored) if (!self.unlisted.has(scheduleId)) yield { scheduleId, memo: options.memo };
@@ -36,7 +50,7 @@ class FakeSchedules {
             return { scheduleId: id, spec: found.spec, action: found.action, policies: found.policies, state: { paused: found.paused }, memo: found.memo, info: { nextActionTimes: [new Date('2030-01-01T00:00:00Z')], recentActions: [] } };
           };
           return {
-            describe: async () => description(),
+            describe: async () => (self.stalled.has(id) ? new Promise<never>(() => undefined) : description()),
             async update(fn: (previous: ReturnType<typeof description>) => Omit<ScheduleOptions, 'scheduleId'>) {
               self.calls.push(`update ${id}`);
               const next = fn(description());
@@ -155,6 +169,19 @@ describe('schedule reconciliation', () => {
     for (let i = 0; i < 1000 && standby.reconcileStatus().state !== 'reconciled'; i++) await new Promise((r) => setTimeout(r, 10));
     expect(standby.reconcileStatus()).toMatchObject({ state: 'reconciled', unchanged: 1 });
     await standby.close();
+  });
+
+  it('a describe Temporal does not answer leaves the health row degraded, saying so, within its deadline', async () => {
+    const fake = new FakeSchedules();
+    const config = project('p9', { a: 'schedule:\n  cron: "@daily"\n', b: 'schedule:\n  cron: "@hourly"\n' });
+    const schedules = new Schedules({ client: fake.client(), kv, taskQueue: 'q', log: () => undefined, project: config });
+    await reconciled(schedules);
+    expect(await schedules.health()).toMatchObject({ state: 'up', detail: expect.stringMatching(/^2 schedules; next/) });
+    fake.stalled.add('schedule-p9-b');
+    expect(await schedules.health()).toMatchObject({ state: 'degraded', detail: `Temporal did not describe the schedules within ${HEALTH_DESCRIBE_MS / 1000} s (its scheduler worker is busy or starting)` });
+    fake.stalled.clear();
+    expect((await schedules.health())?.state).toBe('up');
+    await schedules.close();
   });
 
   it('PATCH marks an override that survives a restart with the same YAML; a YAML change replaces it', async () => {
