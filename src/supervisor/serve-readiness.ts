@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CompozyError, errorMessage } from '../errors.js';
 import type { HealthReport } from '../health.js';
 import { authHeaders } from '../platform/credentials.js';
+import { httpRequest, jsonOf } from '../platform/http-request.js';
 import { readServeReport, removeServeReport, reportedError } from './serve-report.js';
 
 export interface ServeIdentity {
@@ -49,8 +50,8 @@ export async function waitForOwnServer(url: string, identity: ServeIdentity, tim
   while (Date.now() < deadline) {
     if (abort.aborted) throw abort.reason;
     try {
-      const response = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) });
-      const body = (await response.json().catch(() => ({}))) as { status?: string; reason?: string; pid?: unknown; nonce?: unknown };
+      const response = await httpRequest(`${url}/readyz`, { timeoutMs: 1000 });
+      const body = jsonOf<{ status?: string; reason?: string; pid?: unknown; nonce?: unknown }>(response) ?? {};
       if (body.pid !== identity.pid || body.nonce !== identity.nonce) {
         last = `${url} is answered by another process${typeof body.pid === 'number' ? ` (pid ${body.pid})` : ''}, not by the serve this run started (pid ${identity.pid})`;
       } else if (response.ok) {
@@ -73,8 +74,10 @@ export async function waitForOwnServer(url: string, identity: ServeIdentity, tim
  */
 export async function readServeHealth(apiUrl: string, who: { mode: string; project: string }, timeoutMs = 5000): Promise<{ health: HealthReport; unread?: string }> {
   try {
-    const response = await fetch(`${apiUrl}/api/v0/health`, { headers: authHeaders(), signal: AbortSignal.timeout(timeoutMs) });
-    return { health: ((await response.json()) as { data: HealthReport }).data };
+    const response = await httpRequest(`${apiUrl}/api/v0/health`, { headers: authHeaders(), timeoutMs });
+    const health = jsonOf<{ data?: HealthReport }>(response)?.data;
+    if (!health) throw new Error(`it answered ${response.status} without a health report`);
+    return { health };
   } catch (error) {
     const unread = `could not read ${apiUrl}/api/v0/health: ${errorMessage(error)}`;
     return { health: { ...who, status: 'degraded', components: [{ name: 'api', backend: 'fastify', state: 'degraded', address: apiUrl, detail: unread }] }, unread };

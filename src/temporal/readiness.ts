@@ -1,4 +1,5 @@
 import type { Connection } from '@temporalio/client';
+import { httpRequest } from '../platform/http-request.js';
 import { tcpReachable } from '../platform/ports.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CompozyError, errorMessage } from '../errors.js';
@@ -38,12 +39,10 @@ export async function probeTemporal(address: string, namespace: string, timeoutM
  */
 export async function probeTemporalHttp(httpAddress: string, namespace: string, timeoutMs = 2000): Promise<ProbeResult> {
   try {
-    const response = await fetch(`http://${httpAddress}/api/v1/namespaces/${encodeURIComponent(namespace)}`, { signal: AbortSignal.timeout(timeoutMs) });
-    await response.body?.cancel();
-    return response.ok ? { ok: true, detail: `namespace ${namespace}` } : { ok: false, detail: `the HTTP API answered ${response.status}` };
+    const answer = await httpRequest(`http://${httpAddress}/api/v1/namespaces/${encodeURIComponent(namespace)}`, { timeoutMs });
+    return answer.ok ? { ok: true, detail: `namespace ${namespace}` } : { ok: false, detail: `the HTTP API answered ${answer.status}` };
   } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause;
-    if (cause?.code === 'ECONNREFUSED') return { ok: false, detail: `nothing listening on ${httpAddress} (its HTTP API)` };
+    if ((error as { code?: string }).code === 'ECONNREFUSED') return { ok: false, detail: `nothing listening on ${httpAddress} (its HTTP API)` };
     return { ok: false, detail: errorMessage(error).split('\n')[0] ?? 'unreachable' };
   }
 }
