@@ -8,7 +8,7 @@ import type { HealthReport } from '../../src/health.js';
 import { loadValidProject } from '../../src/config/valid-project.js';
 import { buildApp } from '../../src/server/app.js';
 import { executionDto, executionWithTasksDto, workflowDto } from '../../src/server/routes/dto.js';
-import { requestSchemaCompiler } from '../../src/server/routes/schemas.js';
+import { requestSchemaCompiler, responseSerializerCompiler } from '../../src/server/routes/schemas.js';
 import { SqliteKv } from '../../src/kv/sqlite/sqlite-kv.js';
 import { createMemoryManager } from '../../src/memory/service.js';
 import { ksuid } from '../../src/store/ksuid.js';
@@ -141,7 +141,7 @@ describe('/openapi.json', () => {
 });
 
 describe('request schemas', () => {
-  it("every route's compile (the server compiles each on its route's first request, so a broken one would otherwise wait for it)", async () => {
+  it("every route's request and response schemas compile (the server compiles each on its route's first use, so a broken one would otherwise wait for it)", async () => {
     // The memory routes too, which the app above leaves out.
     const kv = SqliteKv.open(':memory:');
     const memory = await createMemoryManager({ kv, project: 'p', resources: [] });
@@ -163,6 +163,18 @@ describe('request schemas', () => {
       }
     }
     expect(checked).toEqual(expect.arrayContaining(['POST /api/v0/workflows/:workflow_id/executions body', 'GET /api/v0/executions/workflows querystring', 'GET /api/v0/memory/:memory_ref/read params']));
+
+    // Response serializers are compiled on a route's first answer with a status, too.
+    const serializer = responseSerializerCompiler();
+    const serialized: string[] = [];
+    for (const route of [...routes, ...memoryRoutes]) {
+      for (const [httpStatus, schema] of Object.entries((route.schema?.response ?? {}) as Record<string, object>)) {
+        const where = `${String(route.method)} ${route.url} ${httpStatus}`;
+        expect(() => serializer({ schema, method: String(route.method), url: route.url, httpStatus }), where).not.toThrow();
+        serialized.push(where);
+      }
+    }
+    expect(serialized).toEqual(expect.arrayContaining(['GET /api/v0/health 200', 'GET /readyz 503', 'GET /api/v0/memory/:memory_ref/read 200']));
   });
 });
 
