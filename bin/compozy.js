@@ -38,4 +38,7 @@ const compileCache = enableCompileCache?.();
 // Worker threads (the Temporal workflow threads, which load the SDK again) and child Node processes
 // (tool sandboxes) use the cache only when the environment names it: ~0.3 s of every worker's start.
 if (compileCache?.directory && !process.env.NODE_COMPILE_CACHE) process.env.NODE_COMPILE_CACHE = compileCache.directory;
+// Dependencies bundled at build time (dist/vendor) load as one file each instead of hundreds of modules.
+const { useVendorBundles } = await import('../dist/platform/vendor-hooks.js');
+useVendorBundles(new URL('../dist/vendor', import.meta.url));
 await import('../dist/cli/main.js');
