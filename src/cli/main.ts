@@ -2,22 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../config/project.js';
-import { registerAuth } from './commands/auth.js';
-import { registerConfig } from './commands/config.js';
-import { registerDev } from './commands/dev.js';
-import { registerDirect } from './commands/direct.js';
-import { registerDoctor } from './commands/doctor.js';
-import { registerExecutions } from './commands/executions.js';
-import { registerInit } from './commands/init.js';
-import { registerMemory } from './commands/memory.js';
-import { registerRun } from './commands/run.js';
-import { registerSchedules } from './commands/schedules.js';
-import { registerServe } from './commands/serve.js';
-import { registerStatus } from './commands/status.js';
-import { registerTemporal } from './commands/temporal.js';
-import { registerTest } from './commands/test.js';
-import { registerWorker } from './commands/worker.js';
-import { registerWorkflow } from './commands/workflow.js';
+import { registerCommands } from './command-table.js';
 
 const { version } = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
 
@@ -35,22 +20,7 @@ const program = new Command('compozy')
   .showHelpAfterError()
   .exitOverride();
 
-registerInit(program);
-registerDev(program);
-registerRun(program);
-registerTest(program);
-registerServe(program);
-registerWorker(program);
-registerStatus(program);
-registerWorkflow(program);
-registerExecutions(program);
-registerDirect(program);
-registerMemory(program);
-registerSchedules(program);
-registerDoctor(program);
-registerTemporal(program);
-registerConfig(program);
-registerAuth(program);
+await registerCommands(program, process.argv);
 
 try {
   await program.parseAsync(process.argv);
