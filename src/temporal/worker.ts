@@ -2,6 +2,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry, type S
 import { compileWorkerOptions, type CompiledWorkerOptions } from '@temporalio/worker/lib/worker-options.js';
 import type { WorkflowCreator } from '@temporalio/worker/lib/workflow/interface.js';
 import type { WorkflowBundleWithSourceMapAndFilename } from '@temporalio/worker/lib/workflow/workflow-worker-thread/input.js';
+import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WORKFLOW_BUNDLE_PATH } from '../engine/bundle-path.js';
 import { CompozyError, errorMessage } from '../errors.js';
@@ -152,6 +153,21 @@ export class PreparedWorkflows {
 }
 
 /**
+ * The bundle as the SDK's Worker.getOrCreateBundle reads a codePath (its code, inline source map and
+ * absolute filename), without the SDK's preloading of the code into a vm context on this thread, which
+ * is there for debuggers' breakpoints (~10 ms of the start-up's main thread; the workflow threads
+ * compile the code themselves).
+ */
+async function readWorkflowBundle(codePath: string): Promise<WorkflowBundleWithSourceMapAndFilename> {
+  const code = await readFile(codePath, 'utf8');
+  const comment = code.lastIndexOf('//# sourceMappingURL=data:');
+  const base64 = comment > 0 ? code.indexOf('base64,', comment) : -1;
+  if (base64 < 0) throw new Error(`the workflow bundle ${codePath} has no inline source map`);
+  const sourceMap = JSON.parse(Buffer.from(code.slice(base64 + 'base64,'.length).trimEnd(), 'base64').toString()) as WorkflowBundleWithSourceMapAndFilename['sourceMap'];
+  return { code, sourceMap, filename: codePath };
+}
+
+/**
  * The SDK loads the workflow bundle into its thread inside Worker.create, which needs a connection:
  * so only once Temporal answers and the engine is loaded, ~0.3-0.4 s on the serial path of every start.
  * Its two protected steps, the bundle and the thread, run here ahead of it, from options compiled as
@@ -162,10 +178,7 @@ class WorkflowThreads extends Worker {
     const runtime = Runtime.instance();
     const placeholders = Object.fromEntries(activityNames.map((name) => [name, () => undefined]));
     const compiled = compileWorkerOptions(sdkOptions(namespace, taskQueue, placeholders), runtime.logger, runtime.metricMeter);
-    const bundle = this.getOrCreateBundle(compiled, runtime.logger).then((loaded) => {
-      if (!loaded) throw new Error('the worker options name no workflow bundle');
-      return loaded;
-    });
+    const bundle = readWorkflowBundle(WORKFLOW_BUNDLE_PATH);
     const spawned = bundle.then((loaded) => ({ creator: this.createWorkflowCreator(loaded, compiled, runtime.logger) }));
     return new PreparedWorkflows(new Set(activityNames), bundle, spawned);
   }
