@@ -167,8 +167,9 @@ function besides(dir: string, excluded: readonly string[]): string[] {
   // Not join(): it would turn the names "." and ".." (and so the patterns ".*", "..*") into dir and its parent.
   const at = (name: string) => (dir.endsWith(sep) ? `${dir}${name}` : `${dir}${sep}${name}`);
   const visit = (prefix: string, node: Trie) => {
-    if (prefix !== '' && prefix !== '.' && prefix !== '..' && !exact.has(prefix)) pieces.push(at(prefix));
-    for (const char of NAME_CHARS) if (!node.children.has(char)) pieces.push(`${at(prefix + char)}*`);
+    const path = at(prefix);
+    if (prefix !== '' && prefix !== '.' && prefix !== '..' && !exact.has(prefix)) pieces.push(path);
+    for (const char of NAME_CHARS) if (!node.children.has(char)) pieces.push(path + char + '*');
     for (const [char, child] of node.children) visit(prefix + char, child);
   };
   visit('', root);
@@ -246,7 +247,9 @@ function walk(roots: readonly string[], skipped: readonly string[] = []): Found 
       return;
     }
     if (!stat.isDirectory()) return;
-    for (const entry of entriesOf(path)) visit(join(path, entry), root, inModules || entry === 'node_modules');
+    // The path is normalized and an entry is a plain name: joined by hand, not by join(), which normalizes again (most of the walk's time).
+    const parent = path.endsWith(sep) ? path : `${path}${sep}`;
+    for (const entry of entriesOf(path)) visit(parent + entry, root, inModules || entry === 'node_modules');
   };
   for (const root of roots) visit(root, root, root.split(sep).includes('node_modules'));
   return found;
@@ -309,8 +312,15 @@ export function sandboxFlags(plan: PermissionPlan, paths: SandboxPaths): string[
   const fixed = paths.alwaysReadable.flatMap((dir) => [...new Set([resolve(dir), realPath(dir)])]);
   const read = [...(plan.read === 'all' ? ['/'] : []), ...fixed, ...(plan.read === 'all' ? [] : plan.read.flatMap((value) => granted(value, '--allow-read')))];
   const write = plan.write === 'all' ? ['/'] : plan.write.flatMap((value) => granted(value, '--allow-write'));
-  const readPieces = [...new Set(read.flatMap((grant) => narrowed(grant, excludedReal)))];
-  const writePieces = [...new Set(write.flatMap((grant) => narrowed(grant, excludedReal)))];
+  // A grant of every path is narrowed the same way for reads and writes: once.
+  const narrowings = new Map<string, string[]>();
+  const pieces = (grant: string): string[] => {
+    let found = narrowings.get(grant);
+    if (!found) narrowings.set(grant, (found = narrowed(grant, excludedReal)));
+    return found;
+  };
+  const readPieces = [...new Set(read.flatMap(pieces))];
+  const writePieces = [...new Set(write.flatMap(pieces))];
 
   // The trees searched: every written grant (for a grant of every path, the fixed ones), by real path.
   const fixedReal = fixed.map(realPath);
