@@ -102,6 +102,7 @@ chmod +x "$GOBIN/temporal"`,
     expect(calls).toHaveLength(1);
     expect(calls[0]).toContain('install');
     expect(calls[0]).toContain('github.com/temporalio/cli/cmd/temporal@v1.5.1');
+    expect(calls[0]).toContain('-ldflags=-s -w -X github.com/temporalio/cli/temporalcli.Version=1.5.1 -X go.temporal.io/sdk/internal.binaryChecksum=compozy-temporal-cli-1.5.1');
     expect([a.fresh, b.fresh].sort()).toEqual([false, true]);
     expect(a.path).toBe(cachedBinaryPath(env));
     expect(execFileSync(a.path, ['--version']).toString()).toContain('1.5.1');
