@@ -1,11 +1,9 @@
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../config/project.js';
 import type { AppSettings } from '../config/settings.js';
-import type { ProjectConfig } from '../config/types.js';
 import { CompozyError } from '../errors.js';
 import { requireUsableKey } from '../server/auth/guard.js';
 import { authDecision } from '../server/auth/policy.js';
-import { firstWorkflow } from '../supervisor/first-lines.js';
 import type { Supervisor, SupervisorOptions } from '../supervisor/supervisor.js';
 import { resolveTemporalBinary, type ResolvedBinary } from '../temporal/binary.js';
 import { openProject, type ProjectContext } from './project-context.js';
@@ -62,22 +60,15 @@ export function resolvePlatformTemporal(settings: AppSettings): Promise<Resolved
 }
 
 /**
- * The standalone platform of a project, ready to run: the project validated (a project that does not
- * validate would only crash-loop serve), the Temporal CLI resolved. The supervisor chooses ports once
- * a killed run's orphans are stopped, and serve binds its own. Shared by `compozy
- * dev` and `compozy run`.
+ * `compozy dev`'s platform, ready to run: the settings checked, the Temporal CLI resolved. The
+ * supervisor chooses ports once a killed run's orphans are stopped, and serve binds its own. The
+ * project is loaded and validated once, by serve: one that does not validate stops the start with
+ * serve's report of its problems (CONFIG_INVALID, exit 2), worded as `compozy config validate` words them.
  */
-export async function preparePlatform(
-  projectArg: string | undefined,
-  flags: PlatformFlags,
-  io: PlatformIo,
-  /** The project already opened and validated by the caller: not done twice. */
-  opened?: { context: ProjectContext; config: ProjectConfig },
-): Promise<{ context: ProjectContext; supervisor: Supervisor }> {
-  const context = opened?.context ?? openProject(projectArg, flags);
+export async function preparePlatform(projectArg: string | undefined, flags: PlatformFlags, io: PlatformIo): Promise<{ context: ProjectContext; supervisor: Supervisor }> {
+  const context = openProject(projectArg, flags);
   const { project, settings, stateDir } = context;
   requireEmbeddedMode(settings);
-  const config = opened?.config ?? (await import('../config/valid-project.js')).loadValidProject(project.dir);
   await refuseWithoutKey(settings, stateDir);
   const temporal = await resolvePlatformTemporal(settings);
   const { Supervisor } = await import('../supervisor/supervisor.js');
@@ -93,7 +84,6 @@ export async function preparePlatform(
     namespace: settings.temporalNamespace.value,
     apiHost: settings.serverHost.value,
     api: { port: settings.serverPort.value, explicit: settings.serverPort.source !== 'default' },
-    firstWorkflow: firstWorkflow(config),
     verbose: Boolean(flags.verbose),
     watch: flags.watch === true,
     serveCommand: { command: process.execPath, args: [join(PACKAGE_ROOT, 'bin', 'compozy.js')] },

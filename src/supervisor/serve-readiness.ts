@@ -3,6 +3,7 @@ import { CompozyError, errorMessage } from '../errors.js';
 import type { HealthReport } from '../health.js';
 import { authHeaders } from '../platform/credentials.js';
 import { httpRequest, jsonOf } from '../platform/http-request.js';
+import type { FirstWorkflow } from './first-lines.js';
 import { readServeReport, removeServeReport, reportedError } from './serve-report.js';
 
 export interface ServeIdentity {
@@ -20,7 +21,7 @@ function deadlineError(what: string, timeoutMs: number, last: string): CompozyEr
  * Waits for serve's report of the address it bound (or of why it could not start), written to
  * `reportPath` by the process we started and no other.
  */
-export async function waitForServeReport(reportPath: string, identity: ServeIdentity, timeoutMs: number, abort: AbortSignal): Promise<{ url: string; port: number }> {
+export async function waitForServeReport(reportPath: string, identity: ServeIdentity, timeoutMs: number, abort: AbortSignal): Promise<{ url: string; port: number; firstWorkflow?: FirstWorkflow }> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     // The report is read before the abort is looked at: a serve that fails writes its reason and
@@ -32,7 +33,7 @@ export async function waitForServeReport(reportPath: string, identity: ServeIden
         throw new CompozyError('PROCESS_START_FAILED', `${reportPath} was written by pid ${report.pid}, not by the serve this run started (pid ${identity.pid}).`);
       }
       if ('error' in report) throw reportedError(report);
-      return { url: report.url, port: report.port };
+      return { url: report.url, port: report.port, ...(report.firstWorkflow ? { firstWorkflow: report.firstWorkflow } : {}) };
     }
     if (abort.aborted) throw abort.reason;
     await sleep(25);

@@ -1,5 +1,6 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { CompozyError, errorMessage, type ErrorCode } from '../errors.js';
+import type { FirstWorkflow } from './first-lines.js';
 
 /** Environment through which a supervisor asks its serve child to report where it listens. */
 export const SERVE_REPORT_ENV = 'COMPOZY_SERVE_REPORT';
@@ -14,10 +15,11 @@ export function isReloadNotice(line: string): boolean {
 
 /**
  * What serve writes once it has bound its port (or failed to start): the supervisor learns the real
- * address from the server itself instead of guessing a free port beforehand.
+ * address from the server itself instead of guessing a free port beforehand, and the project's first
+ * workflow (for the start lines) from the project serve loaded and validated.
  */
 export type ServeReport =
-  | { pid: number; nonce: string; url: string; port: number }
+  | { pid: number; nonce: string; url: string; port: number; firstWorkflow?: FirstWorkflow }
   | { pid: number; nonce: string; error: { code: string; message: string; hint?: string; details?: Record<string, unknown> } };
 
 /** Written atomically: the supervisor never reads half a report. */

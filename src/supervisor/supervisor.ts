@@ -41,8 +41,6 @@ export interface SupervisorOptions {
   apiHost: string;
   /** The API port asked for (flag, env or compozy.yaml) or the default; serve binds it (or, when not asked for, the next free one). */
   api: { port: number; explicit: boolean };
-  /** The workflow the printed curl starts. */
-  firstWorkflow?: FirstWorkflow | undefined;
   /** Command that runs `compozy serve` (node + bin/compozy.js). */
   serveCommand: { command: string; args: string[] };
   /** serve reloads the project when its files change (serve --watch). */
@@ -93,6 +91,8 @@ export class Supervisor {
   private components: Component[] = [];
   private apiUrl: string | undefined;
   private apiPort: number | undefined;
+  /** The workflow the printed curl starts: the first of the project serve loaded, from its report. */
+  private firstWorkflow: FirstWorkflow | undefined;
   private temporalPort = 0;
   /** Temporal's HTTP API, which the supervisor's readiness probe asks (it loads no gRPC client). */
   private temporalHttpPort = 0;
@@ -201,7 +201,8 @@ export class Supervisor {
       waitReady: async (child, abort) => {
         const timeoutMs = options.serveReadyTimeoutMs ?? 60_000;
         const identity = { pid: child.pid, nonce: this.nonce };
-        const { url, port } = await waitForServeReport(reportPath, identity, timeoutMs, abort);
+        const { url, port, firstWorkflow } = await waitForServeReport(reportPath, identity, timeoutMs, abort);
+        this.firstWorkflow = firstWorkflow;
         const moved = this.apiUrl !== undefined && this.apiUrl !== url;
         this.apiUrl = url;
         this.apiPort = port;
@@ -396,7 +397,7 @@ export class Supervisor {
       return;
     }
     if (occasion === 'start' && this.options.showStartLines) {
-      for (const line of startLines({ apiUrl, workflow: this.options.firstWorkflow, dashboardUrl: `${apiUrl}/`, logDir: this.logDir })) this.narrate(line);
+      for (const line of startLines({ apiUrl, workflow: this.firstWorkflow, dashboardUrl: `${apiUrl}/`, logDir: this.logDir })) this.narrate(line);
       this.narrate('');
     }
     this.options.emit?.({ event: 'ready', health, apiUrl, temporalAddress: this.temporalAddress, ...(this.temporalUiUrl ? { temporalUiUrl: this.temporalUiUrl } : {}), logDir: this.logDir });

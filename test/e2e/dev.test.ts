@@ -33,6 +33,18 @@ afterEach(async () => {
   strayPids.splice(0).forEach(killQuietly);
 });
 
+
+/** The pids of the processes whose command line names `text` (Temporal's names the project's database). */
+function processesNaming(text: string): string[] {
+  return readdirSync('/proc').filter((pid) => {
+    if (!/^\d+$/.test(pid)) return false;
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text);
+    } catch {
+      return false;
+    }
+  });
+}
 describe('compozy dev', () => {
   it('reaches ready with every component up, runs a workflow on the in-process worker, and stops cleanly on SIGINT', async () => {
     const project = copyFixture('minimal');
@@ -267,13 +279,17 @@ exit 3`,
     expect(isPidAlive(unrelated.pid as number)).toBe(true);
   });
 
-  it('refuses a project that does not validate before starting anything, listing its problems (exit 2)', async () => {
+  it('refuses a project that does not validate, listing its problems once, as serve found them (exit 2), and leaves nothing running', async () => {
     const project = copyFixture('config-errors');
     const result = await runCli(['dev', project, '--port', '0'], env);
     expect(result.code).toBe(2);
-    expect(result.stderr + result.stdout).toMatch(/has \d+ configuration problems?:/);
-    expect(result.stderr + result.stdout).toContain('compozy config validate');
+    const output = result.stderr + result.stdout;
+    expect(output.match(/has \d+ configuration problems?:/g)).toHaveLength(1);
+    expect(output).toContain('workflows[1].source: Workflow file ./missing.yaml does not exist');
+    expect(output).toContain('compozy config validate');
+    expect(output).toMatch(/\[serve\] +✗ serve did not start \(CONFIG_INVALID\); the reason went to the compozy dev that started it/);
     expect(existsSync(join(project, '.compozy', 'run.json'))).toBe(false);
+    expect(processesNaming(project)).toEqual([]);
   });
 
   it('refuses a second dev run of the same project', async () => {

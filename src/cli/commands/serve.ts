@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { errorMessage } from '../../errors.js';
+import { CompozyError, errorMessage, exitCodeFor } from '../../errors.js';
 import { ShutdownError } from '../../platform/shutdown.js';
 import { processOutput } from '../../server/events.js';
 import { listenForStopSignals } from '../stop-signals.js';
+import { firstWorkflow } from '../../supervisor/first-lines.js';
 import { RUN_NONCE_ENV, SERVE_REPORT_ENV, serveFailureReport, writeServeReport } from '../../supervisor/serve-report.js';
 import { openProject, requireTemporalAddress } from '../project-context.js';
 import { runAction } from '../run-action.js';
@@ -55,12 +56,23 @@ async function runServer(projectArg: string | undefined, flags: ServeFlags): Pro
       http: { host: settings.serverHost.value, port: settings.serverPort.value, portFallback: settings.serverPort.source === 'default' || Boolean(flags.portFallback), dashboard: Boolean(flags.dashboard) },
     });
   } catch (error) {
-    if (reportPath && nonce) writeServeReport(reportPath, serveFailureReport(process.pid, nonce, error));
+    if (reportPath && nonce) {
+      writeServeReport(reportPath, serveFailureReport(process.pid, nonce, error));
+      // The supervisor shows a typed reason as reported (serve's lines reach the same terminal): serve's
+      // log says where it went instead of printing it twice. An untyped one is printed, stack and all.
+      if (error instanceof CompozyError) {
+        log(`✗ serve did not start (${error.code}); the reason went to the compozy dev that started it (pid ${supervisorPid ?? 'unknown'})`);
+        return exitCodeFor(error);
+      }
+    }
     throw error;
   }
   const url = compozy.apiUrl as string;
   const watching = flags.watch ? (await import('../../api/watch-mode.js')).startWatchMode(compozy, project.dir, output.emit, { running: settings, now: () => openProject(project.dir, flags).settings }) : undefined;
-  if (reportPath && nonce) writeServeReport(reportPath, { pid: process.pid, nonce, url, port: Number(new URL(url).port) });
+  if (reportPath && nonce) {
+    const first = firstWorkflow(compozy.project);
+    writeServeReport(reportPath, { pid: process.pid, nonce, url, port: Number(new URL(url).port), ...(first ? { firstWorkflow: first } : {}) });
+  }
   const { stopped } = compozy;
   // Watching ends first, after a reload under way, so no reload starts on a stopping platform.
   const shutdown = async () => {
