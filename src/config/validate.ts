@@ -1,4 +1,4 @@
-import { compiledSchema, schemaErrors } from '../platform/schema-validator.js';
+import { compiledSchema, InvalidSchemaError } from '../platform/schema-validator.js';
 import { TemplateError } from '../expr/template-error.js';
 import { templates } from '../expr/template.js';
 import { compileCel } from '../expr/cel.js';
@@ -116,21 +116,20 @@ class Validator {
   }
 
   jsonSchema(at: Located, schema: Record<string, unknown>): void {
-    const invalid = schemaErrors(schema);
-    if (invalid) {
+    try {
+      compiledSchema(schema);
+    } catch (error) {
+      if (!(error instanceof InvalidSchemaError)) {
+        this.error(at, [], `Invalid JSON Schema: ${(error as Error).message}.`);
+        return;
+      }
       // One message per offending place: the meta-schema's anyOf alternatives would repeat it.
       const seen = new Set<string>();
-      for (const e of invalid) {
+      for (const e of error.errors) {
         if (seen.has(e.instancePath)) continue;
         seen.add(e.instancePath);
         this.error(at, [], `Invalid JSON Schema: ${e.instancePath || '/'} ${e.message}.`, 'Follow JSON Schema draft-07 (type, properties, required, items…).');
       }
-      return;
-    }
-    try {
-      compiledSchema(schema);
-    } catch (error) {
-      this.error(at, [], `Invalid JSON Schema: ${(error as Error).message}.`);
     }
   }
 

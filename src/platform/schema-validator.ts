@@ -56,7 +56,17 @@ export function schemaErrors(schema: Record<string, unknown>): ErrorObject[] | u
   return ajv.validateSchema(body) ? undefined : (ajv.errors ?? []);
 }
 
-/** The compiled validator of `schema`, cached by its content; throws what Ajv throws for a schema it cannot compile. */
+/** A schema the meta-schema refuses, with the meta-schema's errors, worded as Ajv's compile words it. */
+export class InvalidSchemaError extends Error {
+  constructor(readonly errors: ErrorObject[]) {
+    super(`schema is invalid: ${ajv.errorsText(errors)}`);
+  }
+}
+
+/**
+ * The compiled validator of `schema`, cached by its content; throws InvalidSchemaError for a schema
+ * the meta-schema refuses, and what Ajv throws for one it cannot compile.
+ */
 export function compiledSchema(schema: Record<string, unknown>): ValidateFunction {
   const body = bodyOf(schema);
   const key = JSON.stringify(body);
@@ -64,7 +74,7 @@ export function compiledSchema(schema: Record<string, unknown>): ValidateFunctio
   if (validate) compiled.delete(key);
   else {
     const invalid = schemaErrors(body);
-    if (invalid) throw new Error(`schema is invalid: ${ajv.errorsText(invalid)}`);
+    if (invalid) throw new InvalidSchemaError(invalid);
     validate = ajv.compile(body);
     if (compiled.size >= MAX_COMPILED) compiled.delete(compiled.keys().next().value as string);
   }
